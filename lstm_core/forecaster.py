@@ -1,0 +1,264 @@
+"""Forecaster: the unit that travels: config, model, scaler and history in one object."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+
+from lstm_core import forecast as fc
+from lstm_core.config import Config, resolve_hidden_size
+from lstm_core.data import Prepared, Scaler, check_length, make_windows, prepare
+from lstm_core.errors import DataError, SeriesTooShort
+from lstm_core.model import QUANTILES, ForecastNet
+from lstm_core.train import History, OnBatch, OnEpoch, pick_device, train
+
+
+@dataclass(frozen=True)
+class Backtest:
+    """Metrics of the model and the baselines on the held-out end of the series."""
+
+    table: pd.DataFrame  # rows: model, naive, seasonal naive; columns: MAE, RMSE, MASE, sMAPE, coverage80
+    season: int
+    windows: int
+    beats_naive: bool
+    verdict: str  # one honest sentence for the user
+    forecasts: pd.DataFrame  # time, target, actual, q0.1, q0.5, q0.9 of every step-1..H forecast of the last window
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """What the model looked at for one forecast origin."""
+
+    origin: int  # row of the first forecast step
+    times: pd.Index  # (L,) timestamps of the lookback window
+    attention: np.ndarray  # (heads, L): share of each head's focus on each step
+    gate: np.ndarray  # (L, W): skip-gate activation per step and channel (1 = LSTM, 0 = skip)
+    forecast: pd.DataFrame  # as Forecaster.predict
+
+
+class Forecaster:
+    """AttentiveLSTM forecaster of ``cfg.data.horizon`` steps with 0.1/0.5/0.9 quantiles.
+
+    ``fit`` sets the fitted attributes ``config_`` (hidden size resolved), ``model_``,
+    ``scaler_``, ``history_``, ``inputs_`` (targets first), ``targets_``, ``freq_``,
+    ``time_col_``, ``data_hash_``, ``split_`` (first row of the held-out end).
+    """
+
+    def __init__(self, cfg: Config | None = None):
+        self.cfg = cfg or Config()
+
+    # ------------------------------------------------------------ fitting
+
+    def prepare(self, data: pd.DataFrame | Prepared) -> Prepared:
+        """Clean ``data`` with this forecaster's data config (the fitted one once fitted)."""
+        if isinstance(data, Prepared):
+            return data
+        cfg = getattr(self, "config_", self.cfg)
+        return prepare(data, cfg.data)
+
+    def fit(
+        self,
+        data: pd.DataFrame | Prepared,
+        on_epoch: OnEpoch | None = None,
+        on_batch: OnBatch | None = None,
+    ) -> Forecaster:
+        """Train on ``data``; the last ``val_fraction`` of rows is held out for validation.
+
+        Raises:
+            DataError / SeriesTooShort: the data cannot be used; ConfigError: bad device.
+        """
+        prep = self.prepare(data)
+        d, t = self.cfg.data, self.cfg.training
+        values = prep.frame.to_numpy(np.float64)
+        n = len(values)
+        check_length(n, d.lookback, d.horizon, t.val_fraction)
+        split = n - max(d.horizon + 1, math.ceil(n * t.val_fraction))
+        scaler = Scaler.fit(values[:split])
+        hidden = resolve_hidden_size(self.cfg.lstm, values.shape[1])
+        config = self.cfg.replace(
+            data={"targets": list(prep.targets), "covariates": list(prep.covariates),
+                  "time_col": prep.time_col, "frequency": prep.freq},
+            lstm={"hidden_size": hidden},
+        )
+        device = pick_device(t.device)
+        torch.manual_seed(t.seed)
+        net = self._build(config, values.shape[1], len(prep.targets))
+        x = torch.as_tensor(scaler.transform(values), dtype=torch.float32, device=device)
+        k = len(prep.targets)
+        train_xy = make_windows(x[:split], d.lookback, d.horizon, k)
+        # validation windows may look back into the training rows; their targets do not
+        val_xy = make_windows(x[split - d.lookback :], d.lookback, d.horizon, k)
+        self.history_: History = train(net, train_xy, val_xy, t, device, on_epoch, on_batch)
+        self.model_ = net.cpu().eval()
+        self.config_, self.scaler_ = config, scaler
+        self.inputs_, self.targets_ = prep.columns, prep.targets
+        self.freq_, self.time_col_ = prep.freq, prep.time_col
+        self.data_hash_ = data_hash(prep.frame)
+        self.split_ = split
+        self.metrics_ = self.backtest(prep).table.to_dict(orient="index")
+        return self
+
+    @staticmethod
+    def _build(config: Config, input_size: int, n_targets: int) -> ForecastNet:
+        lstm = config.lstm
+        return ForecastNet(
+            input_size, n_targets, config.data.lookback, config.data.horizon,
+            hidden_size=lstm.hidden_size, num_layers=lstm.num_layers, dropout=lstm.dropout,
+            bidirectional=lstm.bidirectional, use_attention=lstm.use_attention,
+            num_heads=lstm.num_heads, quantiles=QUANTILES,
+        )
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "model_"):
+            raise RuntimeError("Forecaster is not fitted; call fit() or load a checkpoint")
+
+    # ------------------------------------------------------------ inference
+
+    def scaled_inputs(self, data: pd.DataFrame | Prepared) -> torch.Tensor:
+        """The series as the model sees it: (T, F) float32, scaled with the training statistics."""
+        self._check_fitted()
+        prep = self.prepare(data)
+        missing = [c for c in self.inputs_ if c not in prep.frame.columns]
+        if missing:
+            raise DataError(
+                f"the data lacks column(s) {', '.join(missing)} that this model was trained on"
+            )
+        values = prep.frame[list(self.inputs_)].to_numpy(np.float64)
+        return torch.as_tensor(self.scaler_.transform(values), dtype=torch.float32)
+
+    @torch.no_grad()
+    def _quantiles(self, windows: torch.Tensor, batch_size: int = 2048) -> np.ndarray:
+        """windows (N, L, F) scaled -> (N, H, K, Q) in the data's units."""
+        out = [self.model_(windows[i : i + batch_size]) for i in range(0, len(windows), batch_size)]
+        q = torch.cat(out).numpy().astype(np.float64)
+        k = len(self.targets_)
+        mean, std = np.asarray(self.scaler_.mean[:k]), np.asarray(self.scaler_.std[:k])
+        return q * std[None, None, :, None] + mean[None, None, :, None]
+
+    def predict(self, data: pd.DataFrame | Prepared) -> pd.DataFrame:
+        """Forecast the ``horizon`` steps after the end of ``data``.
+
+        Returns:
+            Long table with columns time, target, q0.1, q0.5, q0.9 (q0.5 is the point forecast).
+        """
+        prep = self.prepare(data)
+        x = self.scaled_inputs(prep)
+        lookback = self.config_.data.lookback
+        if len(x) < lookback:
+            raise SeriesTooShort(
+                f"the model needs the last {lookback} rows to forecast; the data has {len(x)}",
+                lookback,
+            )
+        q = self._quantiles(x[-lookback:].unsqueeze(0))[0]  # (H, K, Q)
+        times = future_index(prep.frame.index, self.config_.data.horizon, self.freq_)
+        return _long_frame(times, self.targets_, q)
+
+    def backtest(self, data: pd.DataFrame | Prepared) -> Backtest:
+        """Every window whose targets lie in the held-out end (rows from ``split_``), scored
+        against the naive and seasonal-naive forecasts of the same windows."""
+        prep = self.prepare(data)
+        x = self.scaled_inputs(prep)
+        d = self.config_.data
+        L, H = d.lookback, d.horizon
+        k = len(self.targets_)
+        values = prep.frame[list(self.targets_)].to_numpy(np.float64)
+        split = min(self.split_, len(values) - H)
+        start = max(split, L)
+        origins = np.arange(start, len(values) - H + 1)
+        if len(origins) == 0:
+            raise SeriesTooShort(f"no complete window of {L}+{H} rows in the held-out end", L + H)
+        windows = x.unfold(0, L, 1).transpose(1, 2)[origins - L]  # (N, L, F)
+        q = self._quantiles(windows)
+        y = np.stack([values[o : o + H] for o in origins])  # (N, H, K)
+        m = fc.season_length(self.freq_)
+        scale = np.abs(np.diff(values[:split], axis=0)).mean(axis=0)
+        rows = {
+            "AttentiveLSTM": fc.metrics(y, q[..., 1], scale, q[..., 0], q[..., 2]),
+            "naive (last value)": fc.metrics(y, fc.naive(values, origins, H), scale),
+            f"seasonal naive (m={m})": fc.metrics(
+                y, fc.seasonal_naive(values, origins, H, m), scale
+            ),
+        }
+        table = fc.metrics_table(rows)
+        model_mae = table.iloc[0]["MAE"]
+        best_base = table.iloc[1:]["MAE"].min()
+        beats = bool(model_mae < best_base)
+        if beats:
+            verdict = (
+                f"The model's MAE is {100 * (1 - model_mae / best_base):.1f}% lower than the best "
+                "baseline on the held-out end."
+            )
+        else:
+            verdict = (
+                f"The model does not beat the best baseline here (MAE {model_mae:.4g} vs "
+                f"{best_base:.4g}): use the baseline, or give the model more data or epochs."
+            )
+        last = origins[-1]
+        times = prep.frame.index[last : last + H]
+        bt = _long_frame(times, self.targets_, q[-1])
+        bt.insert(2, "actual", values[last : last + H].T.reshape(-1))
+        return Backtest(table, m, len(origins), beats, verdict, bt)
+
+    @torch.no_grad()
+    def explain(self, data: pd.DataFrame | Prepared, origin: int | None = None) -> Explanation:
+        """Attention and skip-gate activations for the window that ends just before ``origin``
+        (default: the end of the series, i.e. the next forecast)."""
+        prep = self.prepare(data)
+        x = self.scaled_inputs(prep)
+        L = self.config_.data.lookback
+        origin = len(x) if origin is None else int(origin)
+        if not L <= origin <= len(x):
+            raise DataError(f"forecast origin must be between {L} and {len(x)}, got {origin}")
+        window = x[origin - L : origin].unsqueeze(0)
+        y, internals = self.model_(window, return_internals=True)
+        k = len(self.targets_)
+        q = y[0].numpy().astype(np.float64)
+        q = q * np.asarray(self.scaler_.std[:k])[None, :, None] + np.asarray(
+            self.scaler_.mean[:k]
+        )[None, :, None]
+        index = prep.frame.index
+        H = self.config_.data.horizon
+        times = index[origin : origin + H] if origin + H <= len(index) else future_index(
+            index[:origin], H, self.freq_
+        )
+        return Explanation(
+            origin=origin,
+            times=index[origin - L : origin],
+            attention=internals["attention"][0].numpy(),
+            gate=internals["gate"][0].numpy(),
+            forecast=_long_frame(times, self.targets_, q),
+        )
+
+
+def _long_frame(times: pd.Index, targets: tuple[str, ...], q: np.ndarray) -> pd.DataFrame:
+    """q (H, K, Q) -> rows (time, target, q0.1, q0.5, q0.9), target-major."""
+    H, K, _ = q.shape
+    return pd.DataFrame(
+        {
+            "time": np.tile(np.asarray(times), K),
+            "target": np.repeat(np.asarray(targets, dtype=object), H),
+            **{f"q{p:g}": q[:, :, i].T.reshape(-1) for i, p in enumerate(QUANTILES)},
+        }
+    )
+
+
+def future_index(index: pd.Index, steps: int, freq: str | None) -> pd.Index:
+    """The ``steps`` timestamps after ``index`` at ``freq`` (row numbers without a time index)."""
+    if isinstance(index, pd.DatetimeIndex) and freq:
+        return pd.date_range(index[-1], periods=steps + 1, freq=freq)[1:]
+    start = int(index[-1]) + 1 if len(index) and not isinstance(index, pd.DatetimeIndex) else len(index)
+    return pd.RangeIndex(start, start + steps)
+
+
+def data_hash(frame: pd.DataFrame) -> str:
+    """sha256 of the cleaned series (values, columns and index)."""
+    h = hashlib.sha256()
+    h.update(",".join(map(str, frame.columns)).encode())
+    h.update(np.ascontiguousarray(frame.to_numpy(np.float64)).tobytes())
+    h.update(np.asarray(frame.index.astype("int64") if isinstance(frame.index, pd.DatetimeIndex) else frame.index).tobytes())
+    return h.hexdigest()

@@ -1,0 +1,198 @@
+"""The training loop: AdamW, clipping, early stopping with best weights, progress callbacks."""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Callable, Literal
+
+import torch
+
+from lstm_core.config import TrainConfig
+from lstm_core.model import ForecastNet, pinball_loss
+
+OnEpoch = Callable[[int, float, float], None]  # (epoch starting at 1, train loss, val loss)
+OnBatch = Callable[[int, int, int], None]  # (epoch, batch starting at 1, batches per epoch)
+Stop = Literal["completed", "early_stopping", "cancelled", "non_finite"]
+
+
+class StopTraining(Exception):
+    """Raise from a callback to stop training cleanly; the best weights so far are kept."""
+
+
+@dataclass(frozen=True)
+class History:
+    """What happened during training."""
+
+    train_loss: tuple[float, ...]
+    val_loss: tuple[float, ...]
+    best_epoch: int  # 1-based; 0 if no epoch finished
+    stopped: Stop
+    message: str
+    device: str
+    seconds: float
+    windows_per_sec: float
+
+    def to_dict(self) -> dict:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in self.__dict__.items()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> History:
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+
+
+def pick_device(preference: str = "auto") -> torch.device:
+    """CUDA if available, else MPS, else CPU, unless a device is named."""
+    if preference == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if preference == "cuda" and not torch.cuda.is_available():
+        from lstm_core.errors import ConfigError
+
+        raise ConfigError("training.device: cuda is not available here; use auto or cpu")
+    if preference == "mps" and not (
+        getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()
+    ):
+        from lstm_core.errors import ConfigError
+
+        raise ConfigError("training.device: mps is not available here; use auto or cpu")
+    return torch.device(preference)
+
+
+def device_name(device: torch.device) -> str:
+    """Human-readable device: GPU name and memory, or the CPU with its thread count."""
+    if device.type == "cuda":
+        p = torch.cuda.get_device_properties(device)
+        return f"{p.name} ({p.total_memory / 2**30:.0f} GiB)"
+    if device.type == "mps":
+        return "Apple GPU (MPS)"
+    return f"CPU ({torch.get_num_threads()} threads)"
+
+
+@torch.no_grad()
+def evaluate(net: ForecastNet, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024) -> float:
+    """Mean pinball loss of ``net`` on windows x (N, L, F), y (N, H, K)."""
+    net.eval()
+    total = 0.0
+    for i in range(0, len(x), batch_size):
+        xb, yb = x[i : i + batch_size], y[i : i + batch_size]
+        total += float(pinball_loss(net(xb).float(), yb, net.quantiles)) * len(xb)
+    return total / max(len(x), 1)
+
+
+@contextmanager
+def cpu_threads(device: torch.device, net: torch.nn.Module):
+    """Small LSTMs run fastest on one CPU thread: their matrices are too small to split, and
+    extra threads only wait on each other (50x slower here when another process shares the
+    cores). Larger models keep torch's thread count."""
+    small = sum(p.numel() for p in net.parameters()) < 2_000_000
+    before = torch.get_num_threads()
+    if device.type == "cpu" and small:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def train(
+    net: ForecastNet,
+    train_xy: tuple[torch.Tensor, torch.Tensor],
+    val_xy: tuple[torch.Tensor, torch.Tensor],
+    cfg: TrainConfig,
+    device: torch.device,
+    on_epoch: OnEpoch | None = None,
+    on_batch: OnBatch | None = None,
+) -> History:
+    """Train ``net`` in place on windows already on ``device``; restore the best weights.
+
+    Each batch starts from a fresh (zero) LSTM state. A callback may raise StopTraining.
+    """
+    with cpu_threads(device, net):
+        return _train(net, train_xy, val_xy, cfg, device, on_epoch, on_batch)
+
+
+def _train(net, train_xy, val_xy, cfg, device, on_epoch, on_batch) -> History:
+    x, y = train_xy
+    vx, vy = val_xy
+    net.to(device)
+    opt = torch.optim.AdamW(net.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    autocast = device.type == "cuda" and cfg.mixed_precision
+    n = len(x)
+    n_batches = math.ceil(n / cfg.batch_size)
+    best = copy.deepcopy(net.state_dict())
+    best_val, best_epoch, bad_epochs = math.inf, 0, 0
+    losses: list[float] = []
+    vals: list[float] = []
+    stopped: Stop = "completed"
+    message = ""
+    seen = 0
+    start = time.perf_counter()
+    try:
+        for epoch in range(1, cfg.epochs + 1):
+            net.train()
+            perm = torch.randperm(n, generator=gen).to(device)
+            total = 0.0
+            for b in range(n_batches):
+                idx = perm[b * cfg.batch_size : (b + 1) * cfg.batch_size]
+                xb, yb = x[idx], y[idx]  # gathers only this batch
+                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=autocast):
+                    loss = pinball_loss(net(xb).float(), yb, net.quantiles)
+                if not torch.isfinite(loss):
+                    stopped = "non_finite"
+                    message = (
+                        f"the loss became {float(loss.detach())} in epoch {epoch}; training stopped and the "
+                        "last good weights were kept. Lower training.learning_rate or check the "
+                        "data for extreme values"
+                    )
+                    raise StopTraining
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
+                opt.step()
+                total += float(loss.detach()) * len(idx)
+                seen += len(idx)
+                if on_batch:
+                    on_batch(epoch, b + 1, n_batches)
+            losses.append(total / n)
+            vals.append(evaluate(net, vx, vy))
+            if vals[-1] < best_val:
+                best_val, best_epoch, bad_epochs = vals[-1], epoch, 0
+                best = copy.deepcopy(net.state_dict())
+            else:
+                bad_epochs += 1
+            if on_epoch:
+                on_epoch(epoch, losses[-1], vals[-1])
+            if bad_epochs >= cfg.patience:
+                stopped = "early_stopping"
+                message = (
+                    f"early stopping at epoch {epoch}: no validation improvement for "
+                    f"{cfg.patience} epochs; best epoch {best_epoch}"
+                )
+                break
+    except StopTraining:
+        if stopped != "non_finite":
+            stopped = "cancelled"
+            message = f"cancelled after {len(losses)} epoch(s); kept the best weights so far"
+    net.load_state_dict(best)
+    net.eval()
+    seconds = time.perf_counter() - start
+    if stopped == "completed":
+        message = f"trained {len(losses)} epochs; best epoch {best_epoch}"
+    return History(
+        train_loss=tuple(losses),
+        val_loss=tuple(vals),
+        best_epoch=best_epoch,
+        stopped=stopped,
+        message=message,
+        device=device_name(device),
+        seconds=seconds,
+        windows_per_sec=seen / seconds if seconds > 0 else 0.0,
+    )

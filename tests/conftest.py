@@ -1,0 +1,36 @@
+"""Shared fixtures: a seeded series, a tiny config, and a model fitted on them."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from lstm_core.config import Config  # noqa: E402
+from lstm_core.data import synthetic  # noqa: E402
+from lstm_core.forecaster import Forecaster  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def series():
+    df, _ = synthetic(n=400, seed=1)
+    return df
+
+
+@pytest.fixture(scope="session")
+def tiny_cfg() -> Config:
+    return Config().replace(
+        data={"time_col": "time", "targets": ["y"], "covariates": ["x1", "x2"], "lookback": 16,
+              "horizon": 4},
+        lstm={"hidden_size": 4, "num_layers": 1, "dropout": 0.0},
+        training={"epochs": 2, "batch_size": 32},
+    )
+
+
+@pytest.fixture(scope="session")
+def fitted(series, tiny_cfg) -> Forecaster:
+    return Forecaster(tiny_cfg).fit(series)

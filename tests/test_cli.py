@@ -1,0 +1,82 @@
+"""CLI: train/forecast/backtest end to end; user mistakes exit 2 with one `error:` line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from lstm_core.cli import main
+from tests.conftest import ROOT
+
+FAST = ["--epochs", "1"]
+
+
+@pytest.fixture(scope="module")
+def csv_path(tmp_path_factory, series):
+    p = tmp_path_factory.mktemp("cli") / "s.csv"
+    series.to_csv(p, index=False)
+    return p
+
+
+@pytest.fixture(scope="module")
+def yaml_path(tmp_path_factory, tiny_cfg):
+    p = tmp_path_factory.mktemp("cfg") / "c.yaml"
+    p.write_text(tiny_cfg.to_yaml())
+    return p
+
+
+def test_train_then_forecast(csv_path, yaml_path, tmp_path, capsys):
+    out = tmp_path / "m.safetensors"
+    assert main(["train", str(csv_path), "--config", str(yaml_path), *FAST, "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "validation loss" in text and "windows/s" in text and "CPU" in text
+    assert main(["forecast", str(csv_path), "--checkpoint", str(out), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 4 and {"time", "target", "q0.1", "q0.5", "q0.9"} <= set(rows[0])
+    csv = tmp_path / "f.csv"
+    assert main(["forecast", str(csv_path), "--checkpoint", str(out), "--csv", str(csv)]) == 0
+    assert csv.read_text().startswith("time,target,q0.1,q0.5,q0.9")
+
+
+def test_backtest_json(csv_path, yaml_path, capsys):
+    assert main(["backtest", str(csv_path), "--config", str(yaml_path), *FAST, "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(result["metrics"]) == {"AttentiveLSTM", "naive (last value)", "seasonal naive (m=24)"}
+    assert isinstance(result["beats_naive"], bool) and result["verdict"]
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["train", "missing.csv"], "not found"),
+        (["train", "demo:regimes", "--epochs", "0"], "training.epochs"),
+        (["train", "demo:regimes", "--target", "nope"], "column 'nope' not found"),
+        (["forecast", "demo:regimes", "--checkpoint", "missing.safetensors"], "cannot read"),
+        (["train", "demo:nope"], "unknown demo"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_user_mistakes_exit_2_with_one_error_line(args, words, capsys):
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error:") and words in err[0]
+
+
+def test_broken_yaml_and_text_in_numbers(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("lstm: [1\n")
+    data = tmp_path / "d.csv"
+    data.write_text("v\n1\n2\nx\n4\n")
+    assert main(["train", str(data), "--config", str(bad)]) == 2
+    assert "invalid YAML" in capsys.readouterr().err
+    assert main(["train", str(data)]) == 2
+    assert "text where numbers are expected" in capsys.readouterr().err
+
+
+def test_module_entry_point_exit_code_without_traceback():
+    r = subprocess.run([sys.executable, "-m", "lstm_core", "train", "nope.csv"], cwd=ROOT,
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and r.stderr.startswith("error:") and "Traceback" not in r.stderr

@@ -1,0 +1,93 @@
+"""Forecaster: fit/predict/backtest/explain on a tiny model, and the honest baseline verdict."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lstm_core import forecast as fc
+from lstm_core.errors import DataError, SeriesTooShort
+from lstm_core.forecaster import Forecaster, future_index
+
+
+def test_fitted_attributes(fitted, tiny_cfg):
+    assert fitted.inputs_ == ("y", "x1", "x2") and fitted.targets_ == ("y",)
+    assert fitted.config_.lstm.hidden_size == 4 and fitted.freq_ == "h"
+    assert len(fitted.history_.val_loss) == 2 and len(fitted.data_hash_) == 64
+    assert set(fitted.metrics_) == {"AttentiveLSTM", "naive (last value)", "seasonal naive (m=24)"}
+
+
+def test_scaler_is_fitted_on_the_training_rows_only(fitted, series):
+    train = series[["y", "x1", "x2"]].to_numpy()[: fitted.split_]
+    assert np.allclose(fitted.scaler_.mean, train.mean(0))
+    assert not np.allclose(fitted.scaler_.mean, series[["y", "x1", "x2"]].to_numpy().mean(0))
+
+
+def test_predict_continues_the_timestamps_with_ordered_quantiles(fitted, series):
+    out = fitted.predict(series)
+    assert list(out.columns) == ["time", "target", "q0.1", "q0.5", "q0.9"]
+    assert len(out) == 4
+    assert out["time"].iloc[0] == series["time"].iloc[-1] + pd.Timedelta(hours=1)
+    assert (out["q0.1"] <= out["q0.5"]).all() and (out["q0.5"] <= out["q0.9"]).all()
+
+
+def test_backtest_reports_model_and_baselines(fitted, series):
+    bt = fitted.backtest(series)
+    assert list(bt.table.columns) == ["MAE", "RMSE", "MASE", "sMAPE", "coverage80"]
+    assert bt.table.shape[0] == 3 and bt.season == 24 and bt.windows > 0
+    assert 0 <= bt.table.loc["AttentiveLSTM", "coverage80"] <= 1
+    assert np.isnan(bt.table.loc["naive (last value)", "coverage80"])
+    assert bt.verdict and (("lower" in bt.verdict) == bt.beats_naive)
+
+
+def test_a_model_that_cannot_beat_naive_says_so(tiny_cfg):
+    walk = np.cumsum(np.random.default_rng(0).normal(size=300))  # a random walk: naive is optimal
+    df = pd.DataFrame({"v": walk})
+    cfg = tiny_cfg.replace(data={"time_col": None, "targets": ["v"], "covariates": []},
+                           training={"epochs": 1})
+    bt = Forecaster(cfg).fit(df).backtest(df)
+    if not bt.beats_naive:
+        assert "does not beat the best baseline" in bt.verdict
+
+
+def test_explain_returns_attention_and_gate(fitted, series):
+    e = fitted.explain(series, origin=100)
+    assert e.attention.shape == (fitted.model_.encoder.num_heads, 16)
+    assert np.allclose(e.attention.sum(-1), 1, atol=1e-5)
+    assert e.gate.shape == (16, 8) and len(e.times) == 16
+    assert e.forecast["time"].iloc[0] == series["time"].iloc[100]
+    with pytest.raises(DataError, match="origin"):
+        fitted.explain(series, origin=3)
+
+
+def test_predict_refuses_data_without_the_trained_columns(fitted, series):
+    with pytest.raises(DataError, match="x2"):
+        fitted.predict(series.drop(columns="x2"))
+
+
+def test_too_short_series_is_refused_with_advice(tiny_cfg, series):
+    with pytest.raises(SeriesTooShort, match="try data.lookback"):
+        Forecaster(tiny_cfg).fit(series.head(22))
+
+
+def test_fit_is_repeatable_on_cpu(tiny_cfg, series):
+    a = Forecaster(tiny_cfg).fit(series).predict(series)
+    b = Forecaster(tiny_cfg).fit(series).predict(series)
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_baselines_by_hand():
+    hist = np.arange(10.0)[:, None]
+    origins = np.array([5, 8])
+    assert fc.naive(hist, origins, 2)[:, :, 0].tolist() == [[4, 4], [7, 7]]
+    assert fc.seasonal_naive(hist, origins, 3, m=2)[:, :, 0].tolist() == [[3, 4, 3], [6, 7, 6]]
+    m = fc.metrics(np.ones((1, 2, 1)), np.array([[[2.0], [1.0]]]), np.array([0.5]))
+    assert m["MAE"] == 0.5 and m["MASE"] == 1.0 and m["RMSE"] == pytest.approx(np.sqrt(0.5))
+    assert m["sMAPE"] == pytest.approx(100 * (2 / 3) / 2)
+    assert fc.season_length("h") == 24 and fc.season_length("MS") == 12
+    assert fc.season_length(None) == 1
+
+
+def test_future_index_without_time_uses_row_numbers():
+    assert list(future_index(pd.RangeIndex(0, 5), 2, None)) == [5, 6]

@@ -1,0 +1,140 @@
+"""Model: parity with the spec's own code, shapes, internals in one pass, the forecast head."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from lstm_core.model import QUANTILES, AttentiveLSTM, BiLSTMModule, ForecastNet, pinball_loss
+
+
+# ---- the spec's code, verbatim (../shared/spec/seed-attentive-lstm.md) ----
+class SpecGatedSkipConnection(nn.Module):
+    def __init__(self, hidden_size: int):
+        super().__init__()
+        self.gate = nn.Sequential(nn.Linear(hidden_size * 2, hidden_size), nn.Sigmoid())
+
+    def forward(self, current, skip):
+        combined = torch.cat([current, skip], dim=-1)
+        gate = self.gate(combined)
+        return gate * current + (1 - gate) * skip
+
+
+class SpecBiLSTMModule(nn.Module):
+    def __init__(self, input_size, hidden_size=128, num_layers=2, dropout=0.2):
+        super().__init__()
+        self.lstm = nn.LSTM(input_size=input_size, hidden_size=hidden_size,
+                            num_layers=num_layers, batch_first=True, bidirectional=True,
+                            dropout=dropout if num_layers > 1 else 0)
+        self.input_proj = nn.Linear(input_size, hidden_size * 2)
+        self.skip_gate = SpecGatedSkipConnection(hidden_size * 2)
+        self.layer_norm = nn.LayerNorm(hidden_size * 2)
+        self.output_size = hidden_size * 2
+
+    def forward(self, x):
+        skip = self.input_proj(x)
+        output, (h_n, c_n) = self.lstm(x)
+        output = self.skip_gate(output, skip)
+        output = self.layer_norm(output)
+        final = torch.cat([h_n[-2], h_n[-1]], dim=-1)
+        return output, final
+
+
+class SpecAttentiveLSTM(nn.Module):
+    def __init__(self, input_size, hidden_size=128, num_layers=2, dropout=0.2):
+        super().__init__()
+        self.bilstm = SpecBiLSTMModule(input_size, hidden_size, num_layers, dropout)
+        self.attention = nn.MultiheadAttention(embed_dim=hidden_size * 2, num_heads=4,
+                                               dropout=dropout, batch_first=True)
+        self.query = nn.Parameter(torch.randn(1, 1, hidden_size * 2))
+        self.output_size = hidden_size * 2
+
+    def forward(self, x, return_attention=False):
+        batch_size = x.shape[0]
+        lstm_out, _ = self.bilstm(x)
+        query = self.query.expand(batch_size, -1, -1)
+        attended, attn_weights = self.attention(query, lstm_out, lstm_out)
+        output = attended.squeeze(1)
+        if return_attention:
+            return output, attn_weights.squeeze(1)
+        return output
+# ---- end of the spec's code ----
+
+
+def test_spec_state_dict_loads_and_gives_the_same_outputs():
+    torch.manual_seed(0)
+    spec = SpecAttentiveLSTM(5, hidden_size=8).eval()
+    ours = AttentiveLSTM(5, hidden_size=8).eval()
+    ours.load_state_dict(spec.state_dict())  # strict: same names and shapes
+    x = torch.randn(3, 11, 5)
+    out_s, attn_s = spec(x, return_attention=True)
+    out_o, attn_o = ours(x, return_attention=True)
+    assert torch.allclose(out_s, out_o, atol=1e-6) and torch.allclose(attn_s, attn_o, atol=1e-6)
+    assert torch.allclose(spec(x), ours(x), atol=1e-6)
+    bi_s, bi_o = SpecBiLSTMModule(5, 8).eval(), BiLSTMModule(5, 8).eval()
+    bi_o.load_state_dict(bi_s.state_dict())
+    for a, b in zip(bi_s(x), bi_o(x)):
+        assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_defaults_are_the_specs():
+    m = AttentiveLSTM(3)
+    assert m.output_size == 256 and m.bilstm.lstm.hidden_size == 128
+    assert m.bilstm.lstm.num_layers == 2 and m.bilstm.lstm.dropout == 0.2
+    assert m.attention.num_heads == 4 and m.bilstm.lstm.bidirectional
+
+
+@pytest.mark.parametrize("bidirectional, use_attention", [(True, True), (False, True),
+                                                          (True, False), (False, False)])
+def test_shapes_and_internals(bidirectional, use_attention):
+    m = AttentiveLSTM(3, hidden_size=8, bidirectional=bidirectional, use_attention=use_attention,
+                      num_heads=2).eval()
+    width = 16 if bidirectional else 8
+    x = torch.randn(4, 10, 3)
+    out, attn = m(x, return_attention=True)
+    assert out.shape == (4, width) and attn.shape == (4, 10)
+    assert torch.allclose(attn.sum(-1), torch.ones(4), atol=1e-5)
+    out2, internals = m(x, return_internals=True)
+    assert torch.allclose(out, out2)
+    heads = 2 if use_attention else 1
+    assert internals["attention"].shape == (4, heads, 10)
+    assert internals["gate"].shape == (4, 10, width)
+    assert ((internals["gate"] >= 0) & (internals["gate"] <= 1)).all()
+    assert torch.allclose(internals["attention"].mean(1), attn, atol=1e-6)
+
+
+def test_internals_need_no_hooks_and_one_pass():
+    m = AttentiveLSTM(2, hidden_size=4).eval()
+    calls = []
+    m.bilstm.lstm.register_forward_hook(lambda *a: calls.append(1))
+    m(torch.randn(1, 5, 2), return_internals=True)
+    assert calls == [1]
+    assert not m.bilstm.skip_gate._forward_hooks
+
+
+def test_heads_must_divide_the_width():
+    with pytest.raises(ValueError, match="divide by num_heads 3"):
+        AttentiveLSTM(2, hidden_size=4, num_heads=3)
+
+
+def test_forecast_head_shapes_and_ordered_quantiles():
+    net = ForecastNet(3, 2, lookback=12, horizon=5, hidden_size=8)
+    y = net(torch.randn(6, 12, 3) * 10 + 3)
+    assert y.shape == (6, 5, 2, len(QUANTILES))
+    assert (y.diff(dim=-1) >= 0).all()
+
+
+def test_untrained_head_starts_at_the_last_value():
+    net = ForecastNet(1, 1, lookback=8, horizon=3, hidden_size=4).eval()
+    x = torch.randn(2, 8, 1) * 5 + 100
+    median = net(x)[..., 1]
+    assert torch.allclose(median, x[:, -1:, :].expand(-1, 3, -1), atol=1e-3)
+
+
+def test_pinball_loss_is_zero_when_exact_and_asymmetric():
+    q = torch.tensor([0.1, 0.5, 0.9])
+    y = torch.zeros(1, 1, 1)
+    assert pinball_loss(torch.zeros(1, 1, 1, 3), y, q) == 0
+    under = pinball_loss(torch.full((1, 1, 1, 3), -1.0), y, q)  # forecast below the truth
+    assert torch.isclose(under, torch.tensor((0.1 + 0.5 + 0.9) / 3))

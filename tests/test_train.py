@@ -1,0 +1,100 @@
+"""Training: the loss falls, runs repeat, callbacks can cancel, a non-finite loss is caught."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from lstm_core.config import TrainConfig
+from lstm_core.data import make_windows
+from lstm_core.model import ForecastNet
+from lstm_core.train import StopTraining, pick_device, train
+
+CPU = torch.device("cpu")
+
+
+def sine_windows(n=300, lookback=16, horizon=4):
+    t = torch.arange(n, dtype=torch.float32)
+    x = (torch.sin(2 * math.pi * t / 20) + 0.05 * torch.randn(n, generator=torch.Generator().manual_seed(0))).unsqueeze(1)
+    split = 240
+    return (make_windows(x[:split], lookback, horizon, 1),
+            make_windows(x[split - lookback:], lookback, horizon, 1))
+
+
+def net(seed=0):
+    torch.manual_seed(seed)
+    return ForecastNet(1, 1, 16, 4, hidden_size=8, num_layers=1, dropout=0.0)
+
+
+def test_loss_falls_on_a_sine():
+    tr, va = sine_windows()
+    h = train(net(), tr, va, TrainConfig(epochs=8, batch_size=32, learning_rate=3e-3), CPU)
+    assert h.val_loss[h.best_epoch - 1] < 0.7 * h.val_loss[0]
+    assert h.train_loss[-1] < h.train_loss[0]
+    assert h.windows_per_sec > 0 and h.device.startswith("CPU")
+
+
+def test_same_seed_same_weights():
+    tr, va = sine_windows()
+    cfg = TrainConfig(epochs=2, batch_size=32, seed=3)
+    a, b = net(), net()
+    train(a, tr, va, cfg, CPU)
+    train(b, tr, va, cfg, CPU)
+    for (k, v), w in zip(a.state_dict().items(), b.state_dict().values()):
+        assert torch.equal(v, w), k
+
+
+def test_best_weights_are_restored_and_early_stopping_reports_the_epoch():
+    tr, va = sine_windows()
+    m = net()
+    h = train(m, tr, va, TrainConfig(epochs=40, batch_size=32, learning_rate=0.05, patience=2), CPU)
+    if h.stopped == "early_stopping":
+        assert f"best epoch {h.best_epoch}" in h.message
+    from lstm_core.train import evaluate
+    assert evaluate(m, *va) == pytest.approx(min(h.val_loss), rel=1e-5)
+
+
+def test_callback_can_cancel_and_keeps_best_weights():
+    tr, va = sine_windows()
+    seen = []
+
+    def on_epoch(epoch, train_loss, val_loss):
+        seen.append(epoch)
+        if epoch == 2:
+            raise StopTraining
+
+    h = train(net(), tr, va, TrainConfig(epochs=10, batch_size=32), CPU, on_epoch=on_epoch)
+    assert seen == [1, 2] and h.stopped == "cancelled" and len(h.val_loss) == 2
+    assert h.best_epoch in (1, 2)
+
+
+def test_batch_callback_sees_progress():
+    tr, va = sine_windows()
+    calls = []
+    train(net(), tr, va, TrainConfig(epochs=1, batch_size=100), CPU,
+          on_batch=lambda e, b, n: calls.append((e, b, n)))
+    assert calls == [(1, 1, 3), (1, 2, 3), (1, 3, 3)]
+
+
+def test_non_finite_loss_stops_with_a_message_and_keeps_good_weights():
+    (x, y), va = sine_windows()
+    x = x.clone()
+    x[-1, 0, 0] = float("nan")  # one poisoned window
+    m = net()
+    before = {k: v.clone() for k, v in m.state_dict().items()}
+    h = train(m, (x, y), va, TrainConfig(epochs=3, batch_size=1000), CPU)
+    assert h.stopped == "non_finite" and "learning_rate" in h.message
+    for k, v in m.state_dict().items():
+        assert torch.isfinite(v).all() and torch.equal(v, before[k])
+
+
+def test_device_choice():
+    assert pick_device("cpu").type == "cpu"
+    assert pick_device("auto").type in ("cpu", "cuda", "mps")
+    if not torch.cuda.is_available():
+        from lstm_core.errors import ConfigError
+
+        with pytest.raises(ConfigError, match="cuda is not available"):
+            pick_device("cuda")
