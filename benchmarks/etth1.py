@@ -72,12 +72,13 @@ def main() -> None:
     ap.add_argument("--data", required=True, help="path to ETTh1.csv")
     ap.add_argument("--epochs", type=int, help="override training.epochs")
     ap.add_argument("--device", default="auto")
+    ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--only", choices=["univariate", "multivariate"])
     args = ap.parse_args()
     df = read_table(args.data)
     cfg = Config().replace(
         data={"lookback": 96, "horizon": 24},
-        training={"device": args.device, **({"epochs": args.epochs} if args.epochs else {})},
+        training={"device": args.device, "seed": args.seed, **({"epochs": args.epochs} if args.epochs else {})},
     )
     results = {}
     t0 = time.perf_counter()

@@ -1,0 +1,27 @@
+"""Boundaries: lstm_core never imports streamlit; nothing unpickles or uses unsafe YAML."""
+
+from __future__ import annotations
+
+import re
+
+from tests.conftest import ROOT
+
+
+def _sources(folder: str):
+    return sorted((ROOT / folder).glob("*.py"))
+
+
+def test_lstm_core_never_imports_streamlit():
+    for path in _sources("lstm_core"):
+        text = path.read_text()
+        assert not re.search(r"^\s*(import|from)\s+streamlit", text, re.M), path.name
+
+
+def test_no_unpickling_or_unsafe_yaml_anywhere():
+    for folder in ("lstm_core", "pages", "."):
+        for path in _sources(folder):
+            text = path.read_text()
+            assert not re.search(r"pickle\.loads?\(", text), path
+            assert not re.search(r"yaml\.(load|unsafe_load)\(", text), path
+            for m in re.finditer(r"(?<!safetensors\.)torch\.load\(([^)]*)\)", text):
+                assert "weights_only=True" in m.group(1), path
