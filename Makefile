@@ -2,7 +2,7 @@
 #   make demo   install and start the app on the built-in demo
 #   make test   install what the tests need and run them
 PY ?= python3
-PIP = $(PY) -m pip install --quiet --disable-pip-version-check
+PIP = $(PY) -m pip install --quiet --disable-pip-version-check --root-user-action=ignore
 PORT ?= 8501
 
 .PHONY: demo test install install-test chromium
