@@ -167,7 +167,7 @@ class Forecaster:
         L, H = d.lookback, d.horizon
         k = len(self.targets_)
         values = prep.frame[list(self.targets_)].to_numpy(np.float64)
-        split = min(self.split_, len(values) - H)
+        split = self._held_out_start(prep)
         start = max(split, L)
         origins = np.arange(start, len(values) - H + 1)
         if len(origins) == 0:
@@ -203,6 +203,14 @@ class Forecaster:
         bt = _long_frame(times, self.targets_, q[-1])
         bt.insert(2, "actual", values[last : last + H].T.reshape(-1))
         return Backtest(table, m, len(origins), beats, verdict, bt)
+
+    def _held_out_start(self, prep: Prepared) -> int:
+        """First row of the held-out end: the training split on the training data; on other
+        data, its last ``val_fraction`` of rows (the model never saw them as targets there)."""
+        n, H = len(prep.frame), self.config_.data.horizon
+        if data_hash(prep.frame[list(self.inputs_)]) == self.data_hash_:
+            return min(self.split_, n - H)
+        return max(1, n - max(H + 1, math.ceil(n * self.config_.training.val_fraction)))
 
     @torch.no_grad()
     def explain(self, data: pd.DataFrame | Prepared, origin: int | None = None) -> Explanation:

@@ -18,7 +18,7 @@ def test_lstm_core_never_imports_streamlit():
 
 
 def test_no_unpickling_or_unsafe_yaml_anywhere():
-    for folder in ("lstm_core", "pages", "."):
+    for folder in ("lstm_core", "app_pages", "."):
         for path in _sources(folder):
             text = path.read_text()
             assert not re.search(r"pickle\.loads?\(", text), path

@@ -91,3 +91,13 @@ def test_baselines_by_hand():
 
 def test_future_index_without_time_uses_row_numbers():
     assert list(future_index(pd.RangeIndex(0, 5), 2, None)) == [5, 6]
+
+
+def test_backtest_on_new_data_holds_out_its_own_end(fitted, series):
+    from lstm_core.data import synthetic
+
+    other, _ = synthetic(n=1000, seed=5)
+    bt = fitted.backtest(other)
+    n, H = 1000, fitted.config_.data.horizon
+    assert bt.windows == n - (n - int(np.ceil(n * 0.2))) - H + 1
+    assert fitted.backtest(series).windows == len(series) - fitted.split_ - H + 1

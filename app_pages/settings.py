@@ -1,0 +1,62 @@
+"""Model settings: a form for the common settings and the YAML of the whole config, kept in sync."""
+
+import streamlit as st
+
+import ui
+from lstm_core import summary
+
+st.title("Model settings")
+ui.sync_settings()
+error = ui.get(ui.SETTINGS_ERROR)  # (message, key, source)
+at_key = error is not None and error[2] == "yaml" and summary.key_section(error[1]) is not None
+if error:
+    st.error(
+        f"Not applied; the last valid settings are kept. {'' if at_key else error[0]}",
+        icon=":material/error:",
+    )
+
+form_col, yaml_col = st.columns(2)
+with form_col, st.form("settings_form"):
+    st.subheader("Common settings")
+    a, b = st.columns(2)
+    a.number_input("Lookback (steps the model reads)", min_value=2, step=1, key="settings_lookback")
+    b.number_input("Horizon (steps forecast)", min_value=1, step=1, key="settings_horizon")
+    a.number_input("Hidden size (0 = automatic)", min_value=0, step=1, key="settings_hidden_size")
+    b.number_input("LSTM layers", min_value=1, max_value=8, step=1, key="settings_num_layers")
+    a.number_input("Dropout", min_value=0.0, max_value=0.95, step=0.05, key="settings_dropout")
+    b.number_input("Attention heads", min_value=1, step=1, key="settings_num_heads")
+    a.checkbox("Bidirectional LSTM", key="settings_bidirectional")
+    b.checkbox("Attention pooling", key="settings_use_attention")
+    a.number_input("Epochs (most)", min_value=1, step=1, key="settings_epochs")
+    b.number_input("Batch size", min_value=1, step=8, key="settings_batch_size")
+    a.number_input(
+        "Learning rate",
+        min_value=1e-6,
+        max_value=1.0,
+        step=1e-4,
+        format="%.5f",
+        key="settings_learning_rate",
+    )
+    b.number_input("Early-stopping patience (epochs)", min_value=1, step=1, key="settings_patience")
+    a.selectbox("Device", ["auto", "cpu", "cuda", "mps"], key="settings_device")
+    st.form_submit_button("Apply settings", type="primary", on_click=ui.apply_form)
+
+with yaml_col, st.form("settings_yaml"):
+    st.subheader("YAML (the whole config)")
+    for section, key in ui.YAML_KEYS.items():
+        st.text_area(
+            f"{section}:", key=key, height={"data": 250, "lstm": 175, "training": 270}[section]
+        )
+        if at_key and summary.key_section(error[1]) == section:
+            st.error(error[0], icon=":material/arrow_upward:")
+    st.form_submit_button("Apply YAML", type="primary", on_click=ui.apply_yaml)
+
+cfg = ui.config()
+prep, _ = ui.prepared()
+width = len(prep.columns) if prep else max(len(cfg.data.targets) + len(cfg.data.covariates), 1)
+st.subheader("The model these settings build")
+st.markdown("\n".join(f"- {line}" for line in summary.summarize(cfg, width).lines()))
+down, up = st.columns(2)
+down.download_button("Download config.yaml", cfg.to_yaml(), "config.yaml", "text/yaml")
+up.file_uploader("Upload a config YAML", key="settings_upload", on_change=ui.upload_yaml)
+st.page_link(ui.PAGES["training"], label="Next: train", icon=":material/arrow_forward:")

@@ -1,0 +1,557 @@
+"""Every figure the app shows, built with plotly: one shared look, downsampled for display."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+MAX_POINTS = 10_000  # a trace longer than this is downsampled for display (the data is not)
+MAX_CELLS = 400_000  # heatmap cells shown; longer heatmaps are averaged over time buckets
+MAX_PANELS = 12  # columns drawn by series_figure
+
+LAYOUT = {
+    "template": "plotly_white",
+    "font": {"size": 13},
+    "margin": {"l": 10, "r": 10, "t": 95, "b": 10},
+    "hovermode": "closest",
+}
+COLOURS = {
+    "series": ("#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22"),
+    "history": "#1f77b4",
+    "forecast": "#d62728",
+    "band": "rgba(214,39,40,0.18)",
+    "backtest": "#ff7f0e",
+    "actual": "#111111",
+    "change": "#d62728",
+    "classical": "#7f7f7f",
+    "known": "#2ca02c",
+    "heads": (
+        "#9ecae1",
+        "#6baed6",
+        "#4292c6",
+        "#2171b5",
+        "#08519c",
+        "#08306b",
+        "#c6dbef",
+        "#deebf7",
+    ),
+}
+ATTENTION_HOVER = "attention weight %{y:.3f}: share of the forecast's focus on this time step"
+GATE_HOVER = "skip gate %{z:.2f}: 1 = LSTM output used, 0 = the input skip path used"
+GATE_SCALE = "RdBu"
+
+
+def _figure(title: str, height: int, **subplots) -> go.Figure:
+    """An empty figure (or subplots) with the shared look: title, then legend, then the plots."""
+    fig = make_subplots(**subplots) if subplots else go.Figure()
+    fig.update_layout(
+        **LAYOUT,
+        height=height,
+        title={
+            "text": title,
+            "x": 0,
+            "xanchor": "left",
+            "yref": "container",
+            "yanchor": "top",
+            "y": 1 - 12 / height,
+            "font": {"size": 16},
+        },
+        legend={
+            "orientation": "h",
+            "x": 0,
+            "xanchor": "left",
+            "yref": "container",
+            "yanchor": "top",
+            "y": 1 - 42 / height,
+            "traceorder": "normal",
+        },
+    )
+    return fig
+
+
+def downsample(y: np.ndarray, max_points: int = MAX_POINTS) -> np.ndarray:
+    """Indices of a min/max decimation of ``y`` (T,): every bucket keeps its lowest and highest
+    point, so spikes stay visible. Returns all indices when ``len(y) <= max_points``."""
+    n = len(y)
+    if n <= max_points:
+        return np.arange(n)
+    size = int(np.ceil(n / (max_points // 2)))
+    rows = int(np.ceil(n / size))
+    v = np.asarray(y, dtype=np.float64)
+    pad = np.full(rows * size, np.nan)
+    pad[:n] = v
+    grid = pad.reshape(rows, size)
+    lo = np.where(np.isnan(grid), np.inf, grid).argmin(axis=1)
+    hi = np.where(np.isnan(grid), -np.inf, grid).argmax(axis=1)
+    base = np.arange(rows) * size
+    idx = np.unique(np.concatenate([base + lo, base + hi, [0, n - 1]]))
+    return idx[idx < n]
+
+
+def _time_title(index: pd.Index) -> str:
+    return str(index.name or "time") if isinstance(index, pd.DatetimeIndex) else "row"
+
+
+def _line(
+    x: pd.Index, y: np.ndarray, name: str, colour: str, unit: str = "value", **kw
+) -> go.Scatter:
+    idx = downsample(np.asarray(y))
+    return go.Scatter(
+        x=np.asarray(x)[idx],
+        y=np.asarray(y)[idx],
+        name=name,
+        mode="lines",
+        line={"color": colour, "width": 1.4},
+        hovertemplate=f"%{{x}}<br>{name} {unit} %{{y:.4g}}<extra></extra>",
+        **kw,
+    )
+
+
+def _vlines(
+    fig: go.Figure, times: Sequence, colour: str, dash: str, label: str, rows: int = 1
+) -> None:
+    for i, t in enumerate(times):
+        for r in range(1, rows + 1):
+            fig.add_vline(
+                x=t,
+                line={"color": colour, "dash": dash, "width": 1.5},
+                row=r if rows > 1 else None,
+                col=1 if rows > 1 else None,
+            )
+    if len(times):  # one legend entry per kind of marker
+        fig.add_trace(
+            go.Scatter(
+                x=[times[0]],
+                y=[None],
+                mode="lines",
+                name=label,
+                line={"color": colour, "dash": dash},
+            )
+        )
+
+
+def series_figure(
+    frame: pd.DataFrame,
+    targets: Sequence[str] = (),
+    change_points: Sequence = (),
+    title: str = "The series",
+) -> go.Figure:
+    """One panel per column of ``frame`` (shared time axis, range slider); targets are marked.
+
+    ``change_points`` are timestamps (or rows) drawn as vertical lines, e.g. a demo's known ones.
+    At most MAX_PANELS columns are drawn (targets first); the title says how many are left out.
+    """
+    cols = list(frame.columns)[:MAX_PANELS]
+    if len(frame.columns) > MAX_PANELS:
+        title += f" (first {MAX_PANELS} of {len(frame.columns)} columns)"
+    n = max(len(cols), 1)
+    fig = _figure(
+        title,
+        140 + 150 * n,
+        rows=n,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.04,
+        subplot_titles=[f"{c} ({'target' if c in targets else 'input'})" for c in cols],
+    )
+    for i, c in enumerate(cols):
+        colour = COLOURS["series"][i % len(COLOURS["series"])]
+        fig.add_trace(_line(frame.index, frame[c].to_numpy(), c, colour), row=i + 1, col=1)
+    if len(change_points):
+        _vlines(fig, list(change_points), COLOURS["known"], "dot", "known change point", rows=n)
+    fig.update_xaxes(rangeslider={"visible": True, "thickness": 0.06}, row=n, col=1)
+    fig.update_xaxes(title_text=_time_title(frame.index), row=n, col=1)
+    fig.update_layout(hovermode="x unified", showlegend=len(change_points) > 0)
+    return fig
+
+
+def loss_figure(
+    train_loss: Sequence[float],
+    val_loss: Sequence[float],
+    best_epoch: int = 0,
+    total_epochs: int = 0,
+    title: str = "Loss per epoch (pinball loss on scaled data; lower is better)",
+) -> go.Figure:
+    """Training and validation loss by epoch, with the best (kept) epoch marked; the x axis
+    spans ``total_epochs`` (the configured number) so a live chart does not rescale every epoch."""
+    fig = _figure(title, 340)
+    epochs = np.arange(1, len(train_loss) + 1)
+    hover = "epoch %{x}<br>%{fullData.name} loss %{y:.4f}<extra></extra>"
+    fig.add_trace(
+        go.Scatter(
+            x=epochs,
+            y=list(train_loss),
+            name="train",
+            mode="lines+markers",
+            line={"color": COLOURS["history"]},
+            hovertemplate=hover,
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=epochs,
+            y=list(val_loss),
+            name="validation",
+            mode="lines+markers",
+            line={"color": COLOURS["backtest"]},
+            hovertemplate=hover,
+        )
+    )
+    if best_epoch:
+        fig.add_trace(
+            go.Scatter(
+                x=[best_epoch],
+                y=[val_loss[best_epoch - 1]],
+                name=f"best epoch {best_epoch} (kept)",
+                mode="markers",
+                marker={"symbol": "star", "size": 14, "color": COLOURS["forecast"]},
+                hovertemplate="best epoch %{x}: validation loss %{y:.4f}; these weights are kept"
+                "<extra></extra>",
+            )
+        )
+    n = max(len(train_loss), total_epochs)
+    fig.update_xaxes(
+        title_text="epoch",
+        range=[0.5, max(n, 1) + 0.5],
+        tick0=1,
+        dtick=max(1, int(np.ceil(n / 10))),
+    )
+    fig.update_yaxes(title_text="loss")
+    return fig
+
+
+def _band(fig: go.Figure, times, lo, hi, name: str, row: int | None = None) -> None:
+    kw = {"row": row, "col": 1} if row else {}
+    fig.add_trace(
+        go.Scatter(
+            x=times, y=hi, mode="lines", line={"width": 0}, showlegend=False, hoverinfo="skip"
+        ),
+        **kw,
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=times,
+            y=lo,
+            mode="lines",
+            line={"width": 0},
+            fill="tonexty",
+            fillcolor=COLOURS["band"],
+            name=name,
+            customdata=np.stack([lo, hi], axis=-1),
+            hovertemplate="%{x}<br>80% interval %{customdata[0]:.4g} to %{customdata[1]:.4g}"
+            " (10th to 90th percentile)<extra></extra>",
+        ),
+        **kw,
+    )
+
+
+def forecast_figure(
+    history: pd.Series,
+    forecast: pd.DataFrame,
+    history_points: int | None = None,
+    title: str | None = None,
+) -> go.Figure:
+    """History of one target and its forecast: the median and the 80% interval.
+
+    Args:
+        history: the target's values indexed by time; its name picks the target's forecast rows.
+        forecast: ``Forecaster.predict`` (time, target, q0.1, q0.5, q0.9).
+        history_points: show only the last this many observations (None: all).
+    """
+    name = str(history.name or "target")
+    if "target" in forecast:
+        forecast = forecast[forecast["target"] == history.name]
+    fig = _figure(title or f"{name}: history and forecast with 80% interval", 460)
+    shown = history if not history_points else history.iloc[-history_points:]
+    fig.add_trace(_line(shown.index, shown.to_numpy(), f"{name} (observed)", COLOURS["history"]))
+    _median_and_band(fig, forecast, "forecast")
+    fig.update_xaxes(
+        title_text=_time_title(history.index), rangeslider={"visible": True, "thickness": 0.06}
+    )
+    fig.update_yaxes(title_text=name)
+    fig.update_layout(hovermode="x unified")
+    return fig
+
+
+def _median_and_band(
+    fig: go.Figure, rows: pd.DataFrame, label: str, row: int | None = None
+) -> None:
+    t = rows["time"].to_numpy()
+    _band(fig, t, rows["q0.1"].to_numpy(), rows["q0.9"].to_numpy(), "80% interval", row=row)
+    kw = {"row": row, "col": 1} if row else {}
+    fig.add_trace(
+        go.Scatter(
+            x=t,
+            y=rows["q0.5"],
+            mode="lines+markers",
+            name=f"{label} (median)",
+            line={"color": COLOURS["forecast"], "width": 2},
+            marker={"size": 4},
+            hovertemplate=f"%{{x}}<br>median {label} %{{y:.4g}}<extra></extra>",
+        ),
+        **kw,
+    )
+
+
+def backtest_figure(
+    backtest: pd.DataFrame,
+    target: str,
+    title: str = "Last held-out window: forecast vs what happened",
+) -> go.Figure:
+    """The model's forecast of the last held-out window (median, 80% interval) against the actual
+    values; ``backtest`` is ``Backtest.forecasts`` (time, target, actual, q0.1, q0.5, q0.9)."""
+    rows = backtest[backtest["target"] == target]
+    fig = _figure(title, 380)
+    _median_and_band(fig, rows, "forecast")
+    fig.add_trace(
+        go.Scatter(
+            x=rows["time"].to_numpy(),
+            y=rows["actual"],
+            mode="lines+markers",
+            name="actual",
+            line={"color": COLOURS["actual"], "width": 1.5},
+            marker={"size": 4},
+            hovertemplate="%{x}<br>actual value %{y:.4g}<extra></extra>",
+        )
+    )
+    fig.update_xaxes(title_text="time")
+    fig.update_yaxes(title_text=target)
+    fig.update_layout(hovermode="x unified")
+    return fig
+
+
+def attention_figure(
+    window: pd.Series,
+    attention: np.ndarray,
+    forecast: pd.DataFrame | None = None,
+    title: str = "What the model looked at for this forecast",
+) -> go.Figure:
+    """The lookback window of one target with the attention weights drawn on it.
+
+    Args:
+        window: the target's values over the lookback window, indexed by time (L,).
+        attention: (heads, L) weights; each head's row sums to 1.
+        forecast: the forecast from this origin (time, q0.1, q0.5, q0.9), drawn after the window.
+    """
+    if forecast is not None and "target" in forecast:
+        forecast = forecast[forecast["target"] == window.name]
+    attention = np.atleast_2d(attention)
+    mean = attention.mean(axis=0)
+    fig = _figure(
+        title,
+        560,
+        rows=2,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.08,
+        row_heights=[0.55, 0.45],
+        subplot_titles=[
+            "series (marker size and colour: mean attention)",
+            "attention weight per step (bars: mean of heads; lines: each head)",
+        ],
+    )
+    t = np.asarray(window.index)
+    size = 6 + 24 * mean / max(mean.max(), 1e-12)
+    fig.add_trace(
+        go.Scatter(
+            x=t,
+            y=window.to_numpy(),
+            mode="lines+markers",
+            name=str(window.name or "target"),
+            line={"color": "#bbbbbb"},
+            marker={
+                "size": size,
+                "color": mean,
+                "colorscale": "Blues",
+                "cmin": 0,
+                "showscale": False,
+                "line": {"color": COLOURS["history"], "width": 0.5},
+            },
+            customdata=mean,
+            hovertemplate="%{x}<br>value %{y:.4g}<br>mean attention %{customdata:.3f}: share "
+            "of the forecast's focus on this time step<extra></extra>",
+        ),
+        row=1,
+        col=1,
+    )
+    if forecast is not None and len(forecast):
+        _median_and_band(fig, forecast, "forecast", row=1)
+    fig.add_trace(
+        go.Bar(
+            x=t,
+            y=mean,
+            name="mean of heads",
+            marker_color=COLOURS["history"],
+            opacity=0.55,
+            hovertemplate="%{x}<br>mean " + ATTENTION_HOVER + "<extra></extra>",
+        ),
+        row=2,
+        col=1,
+    )
+    for h, row in enumerate(attention if len(attention) > 1 else []):
+        fig.add_trace(
+            go.Scatter(
+                x=t,
+                y=row,
+                mode="lines",
+                name=f"head {h + 1}",
+                line={"color": COLOURS["heads"][h % len(COLOURS["heads"])], "width": 1.2},
+                hovertemplate=f"%{{x}}<br>head {h + 1} " + ATTENTION_HOVER + "<extra></extra>",
+            ),
+            row=2,
+            col=1,
+        )
+    fig.update_yaxes(title_text="weight", rangemode="tozero", row=2, col=1)
+    fig.update_xaxes(title_text=_time_title(window.index), row=2, col=1)
+    return fig
+
+
+def _bucket_columns(z: np.ndarray, x: np.ndarray, max_cols: int) -> tuple[np.ndarray, np.ndarray]:
+    """Average ``z`` (rows, T) over equal time buckets so at most ``max_cols`` columns remain."""
+    T = z.shape[1]
+    if T <= max_cols:
+        return z, x
+    size = int(np.ceil(T / max_cols))
+    cols = int(np.ceil(T / size))
+    pad = np.full((z.shape[0], cols * size), np.nan)
+    pad[:, :T] = z
+    with np.errstate(invalid="ignore"):
+        z = np.nanmean(pad.reshape(z.shape[0], cols, size), axis=2)
+    return z, x[::size][:cols]
+
+
+def gate_heatmap(
+    times: pd.Index, gate: np.ndarray, title: str = "Skip-gate activations"
+) -> go.Figure:
+    """Skip-gate activations as channels (rows) x time (columns); gate (T, W) in [0, 1]."""
+    z = np.asarray(gate, dtype=np.float64).T  # (W, T)
+    max_cols = max(MAX_CELLS // max(z.shape[0], 1), 50)
+    z, x = _bucket_columns(z, np.asarray(times), max_cols)
+    fig = _figure(title, 380)
+    fig.add_trace(
+        go.Heatmap(
+            x=x,
+            y=np.arange(1, z.shape[0] + 1),
+            z=z,
+            zmin=0,
+            zmax=1,
+            colorscale=GATE_SCALE,
+            colorbar={"title": "gate", "thickness": 12},
+            hovertemplate="%{x}<br>channel %{y}<br>" + GATE_HOVER + "<extra></extra>",
+        )
+    )
+    fig.update_xaxes(title_text=_time_title(times))
+    fig.update_yaxes(title_text="gate channel")
+    return fig
+
+
+def attention_heatmap(
+    index: pd.Index,
+    attention_map: np.ndarray,
+    starts: np.ndarray,
+    title: str = "Attention over the whole series (window x lag)",
+) -> go.Figure:
+    """Attention of every window as lags (rows; 1 = the window's last step) x windows (columns,
+    at the time of each window's last step).
+
+    Args:
+        index: (T,) the series' time index.
+        attention_map: (R, L) attention per window (or block of windows), oldest step first,
+            as in ``interpret.Trace.attention_map``.
+        starts: (R,) first row of each window (``Trace.map_starts``).
+    """
+    z = np.asarray(attention_map, dtype=np.float64)[:, ::-1].T  # (L, R): row 0 = lag 1
+    ends = np.minimum(np.asarray(starts) + z.shape[0] - 1, len(index) - 1)
+    max_cols = max(MAX_CELLS // max(z.shape[0], 1), 50)
+    z, x = _bucket_columns(z, np.asarray(index)[ends], max_cols)
+    fig = _figure(title, 380)
+    fig.add_trace(
+        go.Heatmap(
+            x=x,
+            y=np.arange(1, z.shape[0] + 1),
+            z=z,
+            colorscale="Blues",
+            colorbar={"title": "weight", "thickness": 12},
+            hovertemplate="window ending %{x}<br>lag %{y} (steps back from its end)<br>attention "
+            "weight %{z:.3f}: share of the forecast's focus on this step<extra></extra>",
+        )
+    )
+    fig.update_xaxes(title_text=f"end of the lookback window ({_time_title(index)})")
+    fig.update_yaxes(title_text="lag (1 = the last step)")
+    return fig
+
+
+def change_figure(
+    series: pd.Series,
+    score: pd.Series | None,
+    detected: Sequence = (),
+    classical: Sequence = (),
+    known: Sequence = (),
+    title: str = "Change score and change points",
+) -> go.Figure:
+    """The series with change points as vertical lines, and the change score below it.
+
+    Args:
+        series: one column indexed by time.
+        score: change score indexed by time (None: only the series).
+        detected, classical, known: timestamps of the gate detector's, the classical detector's
+            and the known change points.
+    """
+    rows = 2 if score is not None else 1
+    fig = _figure(
+        title,
+        520 if rows == 2 else 340,
+        rows=rows,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.08,
+        subplot_titles=[str(series.name or "series"), "change score (higher: more change)"][:rows],
+    )
+    fig.add_trace(
+        _line(series.index, series.to_numpy(), str(series.name or "series"), COLOURS["history"]),
+        row=1,
+        col=1,
+    )
+    if score is not None:
+        fig.add_trace(
+            _line(
+                score.index,
+                score.to_numpy(),
+                "change score",
+                COLOURS["backtest"],
+                unit="(how different the gate pattern is before and after this step)",
+            ),
+            row=2,
+            col=1,
+        )
+    _vlines(fig, list(detected), COLOURS["change"], "solid", "change point (skip gate)", rows)
+    _vlines(
+        fig,
+        list(classical),
+        COLOURS["classical"],
+        "dash",
+        "change point (classical, raw series)",
+        rows,
+    )
+    _vlines(fig, list(known), COLOURS["known"], "dot", "known change point", rows)
+    fig.update_xaxes(title_text=_time_title(series.index), row=rows, col=1)
+    return fig
+
+
+def detection_figure(series: pd.Series, detection, known: Sequence[int] = ()) -> go.Figure:
+    """``change_figure`` for a ``changepoints.Detection``: its change score, the skip-gate
+    detector's and the classical detector's change points, and ``known`` rows of ``series``."""
+    index = series.index
+    known_rows = [i for i in known if 0 <= i < len(index)]
+    return change_figure(
+        series,
+        detection.score,
+        detected=[c.time for c in detection.change_points],
+        classical=[c.time for c in detection.classical],
+        known=list(index[known_rows]),
+        title=f"Change points ({detection.features} features) and the change score",
+    )

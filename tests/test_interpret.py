@@ -1,0 +1,94 @@
+"""Stitching per-window attention and skip-gate activations onto the timeline."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+import torch
+
+from lstm_core.interpret import coverage, stitch, trace
+
+
+def naive_average(windows: np.ndarray, n_steps: int) -> np.ndarray:
+    """Reference: loop over windows and lags, average per step."""
+    total = np.zeros((n_steps,) + windows.shape[2:])
+    count = np.zeros(n_steps)
+    for i in range(len(windows)):
+        for j in range(windows.shape[1]):
+            total[i + j] += windows[i, j]
+            count[i + j] += 1
+    return total / count.reshape((-1,) + (1,) * (windows.ndim - 2))
+
+
+def test_stitch_equals_naive_loop():
+    rng = np.random.default_rng(0)
+    n_steps, lookback = 23, 5
+    w = rng.normal(size=(n_steps - lookback + 1, lookback, 3))
+    got = stitch(w, n_steps) / coverage(n_steps, lookback)[:, None]
+    np.testing.assert_allclose(got, naive_average(w, n_steps))
+    # chunks add up to the whole
+    acc = stitch(w[:7], n_steps)
+    stitch(w[7:], n_steps, start=7, out=acc)
+    np.testing.assert_allclose(acc, stitch(w, n_steps))
+
+
+def test_coverage_counts_windows():
+    cov = coverage(10, 4)
+    np.testing.assert_array_equal(cov, [1, 2, 3, 4, 4, 4, 4, 3, 2, 1])
+
+
+def test_trace_matches_per_window_model(fitted, series):
+    tr = trace(fitted, series, chunk=37, map_rows=50)
+    x = fitted.scaled_inputs(series)
+    L = fitted.config_.data.lookback
+    windows = x.unfold(0, L, 1).transpose(1, 2)
+    with torch.no_grad():
+        _, inner = fitted.model_(windows, return_internals=True)
+    gate = naive_average(inner["gate"].double().numpy(), len(x))
+    attn = naive_average(inner["attention"].mean(1).double().numpy(), len(x))
+    np.testing.assert_allclose(tr.gate, gate, atol=1e-6)
+    np.testing.assert_allclose(tr.attention, attn, atol=1e-6)
+    assert tr.gate.shape == (len(x), fitted.model_.encoder.output_size)
+    # heatmap: rows average blocks of consecutive windows; each window's attention sums to 1
+    n_windows = len(x) - L + 1
+    assert tr.attention_map.shape == (-(-n_windows // tr.map_block), L) and len(tr.map_starts) <= 50
+    np.testing.assert_allclose(tr.attention_map.sum(axis=1), 1.0, atol=1e-5)
+    block = tr.map_block
+    np.testing.assert_allclose(
+        tr.attention_map[1],
+        inner["attention"].mean(1)[block : 2 * block].mean(0).numpy(),
+        atol=1e-6,
+    )
+
+
+def test_trace_memory_is_bounded(fitted):
+    """A long series goes through the model in chunks: no (windows x lookback x width) array."""
+    import pandas as pd
+
+    n = 30_000
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"y": rng.normal(size=n), "x1": rng.normal(size=n), "x2": rng.normal(size=n)})
+    cfg_time = fitted.config_.data.time_col
+    assert cfg_time == "time"
+    df.insert(0, "time", pd.date_range("2020-01-01", periods=n, freq="h"))
+    sizes = []
+    model = fitted.model_
+    forward = model.forward
+
+    def spy(x, return_internals=False):
+        sizes.append(len(x))
+        return forward(x, return_internals=return_internals)
+
+    model.forward = spy
+    try:
+        tracemalloc.start()
+        tr = trace(fitted, df, chunk=512)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    finally:
+        del model.forward
+    L, W = fitted.config_.data.lookback, tr.gate.shape[1]
+    assert max(sizes) <= 512
+    full = n * L * W * 8  # what holding every window's gate at once would cost
+    assert peak < 4 * tr.gate.nbytes + 8 * 512 * L * W * 8 < full

@@ -1,0 +1,117 @@
+"""Plots: every figure builder gives the expected traces, real timestamps and meaningful hovers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+
+from lstm_core import plots
+
+
+@pytest.fixture(scope="module")
+def prepared(series, tiny_cfg):
+    from lstm_core.data import prepare
+
+    return prepare(series, tiny_cfg.data)
+
+
+def _names(fig: go.Figure) -> list[str]:
+    return [t.name for t in fig.data if t.name]
+
+
+def test_downsample_keeps_extremes_and_bounds_the_count():
+    y = np.sin(np.linspace(0, 50, 1_000_000))
+    y[123_457] = 10.0  # a spike must survive
+    idx = plots.downsample(y, 10_000)
+    assert len(idx) <= 10_002
+    assert 123_457 in idx and idx[0] == 0 and idx[-1] == len(y) - 1
+    assert np.all(np.diff(idx) > 0)
+    assert len(plots.downsample(y[:500])) == 500
+
+
+def test_series_figure_one_panel_per_column_with_timestamps(prepared):
+    fig = plots.series_figure(prepared.frame, prepared.targets, prepared.frame.index[[100, 200]])
+    assert _names(fig)[:3] == ["y", "x1", "x2"]
+    assert "known change point" in _names(fig)
+    assert np.issubdtype(np.asarray(fig.data[0].x).dtype, np.datetime64)
+    assert fig.layout.xaxis3.rangeslider.visible
+
+
+def test_series_figure_downsamples_long_series():
+    frame = pd.DataFrame(
+        {"v": np.random.default_rng(0).normal(size=50_000)},
+        index=pd.date_range("2020", periods=50_000, freq="min"),
+    )
+    fig = plots.series_figure(frame, ("v",))
+    assert len(fig.data[0].x) <= plots.MAX_POINTS + 2
+
+
+def test_loss_figure_marks_the_best_epoch():
+    fig = plots.loss_figure([3.0, 2.0, 1.5], [2.5, 1.8, 1.9], best_epoch=2)
+    assert _names(fig) == ["train", "validation", "best epoch 2 (kept)"]
+    assert list(fig.data[2].x) == [2] and list(fig.data[2].y) == [1.8]
+    live = plots.loss_figure([3.0], [2.5], total_epochs=20)  # a live chart spans every epoch
+    assert tuple(live.layout.xaxis.range) == (0.5, 20.5)
+
+
+def test_forecast_and_backtest_figures(fitted, series):
+    forecast = fitted.predict(series)
+    history = fitted.prepare(series).frame["y"]
+    fig = plots.forecast_figure(history, forecast, history_points=100)
+    assert _names(fig) == ["y (observed)", "80% interval", "forecast (median)"]
+    assert len(fig.data[0].x) == 100
+    band = next(t for t in fig.data if t.name == "80% interval")
+    assert "10th to 90th percentile" in band.hovertemplate
+    assert pd.Timestamp(fig.data[-1].x[0]) > history.index[-1]  # real timestamps after the data
+    bt = fitted.backtest(series)
+    fig = plots.backtest_figure(bt.forecasts, "y")
+    assert _names(fig) == ["80% interval", "forecast (median)", "actual"]
+    np.testing.assert_allclose(fig.data[-1].y, bt.forecasts["actual"])
+
+
+def test_attention_figure_mean_and_each_head(fitted, series):
+    ex = fitted.explain(series)
+    window = fitted.prepare(series).frame["y"].iloc[-len(ex.times) :]
+    fig = plots.attention_figure(window, ex.attention, ex.forecast)
+    heads = ex.attention.shape[0]
+    assert _names(fig) == ["y", "80% interval", "forecast (median)", "mean of heads"] + (
+        [f"head {h + 1}" for h in range(heads)] if heads > 1 else []
+    )
+    bars = fig.data[4]
+    np.testing.assert_allclose(bars.y, ex.attention.mean(axis=0))
+    assert "share of the forecast's focus" in bars.hovertemplate
+
+
+def test_heatmaps_are_bounded_and_labelled():
+    times = pd.date_range("2021", periods=100_000, freq="min")
+    gate = np.random.default_rng(0).uniform(size=(100_000, 16))
+    fig = plots.gate_heatmap(times, gate)
+    z = np.asarray(fig.data[0].z)
+    assert z.shape[0] == 16 and z.size <= plots.MAX_CELLS
+    assert "1 = LSTM output" in fig.data[0].hovertemplate
+    attn = np.random.default_rng(1).dirichlet(np.ones(24), size=300)
+    fig = plots.attention_heatmap(times[:323], attn, np.arange(300))
+    np.testing.assert_allclose(np.asarray(fig.data[0].z)[0], attn[:, -1])  # lag 1 is the last step
+    assert pd.Timestamp(fig.data[0].x[0]) == times[23]  # the first window ends at row 23
+
+
+def test_change_figure_draws_every_kind_of_marker():
+    s = pd.Series(
+        np.r_[np.zeros(50), np.ones(50)],
+        index=pd.date_range("2022", periods=100, freq="D"),
+        name="level",
+    )
+    score = s.diff().abs().fillna(0)
+    fig = plots.change_figure(
+        s, score, detected=[s.index[50]], classical=[s.index[49]], known=[s.index[50]]
+    )
+    assert _names(fig) == [
+        "level",
+        "change score",
+        "change point (skip gate)",
+        "change point (classical, raw series)",
+        "known change point",
+    ]
+    assert len(fig.layout.shapes) == 6  # three markers on two panels
