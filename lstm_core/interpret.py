@@ -11,6 +11,7 @@ import torch
 from lstm_core.data import Prepared
 from lstm_core.errors import SeriesTooShort
 from lstm_core.forecaster import Forecaster
+from lstm_core.train import cpu_threads
 
 CHUNK = 2048  # windows per forward pass: bounds memory at CHUNK x lookback x width floats
 MAP_ROWS = 400  # at most this many rows in the attention heatmap
@@ -113,7 +114,8 @@ def trace(
     gate: np.ndarray | None = None
     attn_map = np.zeros((R, lookback))
     for s in range(0, N, chunk):
-        _, internals = model(windows[s : s + chunk], return_internals=True)
+        with cpu_threads(torch.device("cpu"), model):  # small LSTMs run fastest on one thread
+            _, internals = model(windows[s : s + chunk], return_internals=True)
         a = internals["attention"].mean(dim=1).double().numpy()  # (B, L), mean over heads
         g = internals["gate"].double().numpy()  # (B, L, W)
         if gate is None:

@@ -66,7 +66,7 @@ def test_trace_memory_is_bounded(fitted):
     """A long series goes through the model in chunks: no (windows x lookback x width) array."""
     import pandas as pd
 
-    n = 30_000
+    n = 10_000
     rng = np.random.default_rng(0)
     df = pd.DataFrame({"y": rng.normal(size=n), "x1": rng.normal(size=n), "x2": rng.normal(size=n)})
     cfg_time = fitted.config_.data.time_col
