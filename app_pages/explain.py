@@ -4,7 +4,7 @@ the change points the skip gate points to."""
 import streamlit as st
 
 import ui
-from lstm_core import interpret, plots, summary
+from lstm_core import changepoints, interpret, plots, summary
 from lstm_core.errors import LstmCoreError
 
 st.title("Interpret")
@@ -74,6 +74,7 @@ def change_points() -> None:
 one_origin()
 whole_series()
 st.subheader("Change points")
+st.caption(changepoints.GATE_EVIDENCE)
 with st.form(f"explain_detect_{ui.get(ui.DATA_TOKEN)}"):
     a, b, c, d = st.columns(4)
     sensitivity = a.select_slider(
