@@ -24,6 +24,11 @@ from lstm_core.forecaster import Forecaster
 from lstm_core.train import StopTraining
 
 Status = Literal["running", "done", "failed"]
+
+# Trainings that may run at once in this server process; more wait for a slot, so a crowd of
+# visitors shares the CPU/GPU instead of slowing every run to a crawl. Process-wide by nature.
+MAX_CONCURRENT = 2
+_SLOTS = threading.BoundedSemaphore(MAX_CONCURRENT)
 T = TypeVar("T")
 
 
@@ -41,6 +46,7 @@ class Progress:
     seconds: float
     cancelling: bool
     error: str | None  # why a failed job failed, in words
+    queued: bool = False  # waiting for a free training slot (MAX_CONCURRENT run at once)
 
     @property
     def fraction(self) -> float:
@@ -56,6 +62,9 @@ class Progress:
             return f"training failed: {self.error}"
         if self.status == "done":
             return f"finished {self.epoch} epoch(s) in {self.seconds:.1f} s"
+        if self.queued and not self.cancelling:
+            return (f"waiting for a free training slot ({MAX_CONCURRENT} trainings run at once "
+                    f"on this server; {self.seconds:.0f} s)")
         if self.cancelling:
             return "cancelling: finishing the current batch, then keeping the best weights"
         loss = f", validation loss {self.val_loss[-1]:.4f}" if self.val_loss else ""
@@ -78,6 +87,7 @@ class TrainingJob:
         self._train: list[float] = []
         self._val: list[float] = []
         self._error: str | None = None
+        self._queued = True
         self._started = time.monotonic()
         self._ended: float | None = None
         self.result: Forecaster | None = None  # set once, when the job is done
@@ -104,6 +114,12 @@ class TrainingJob:
             raise StopTraining
 
     def _run(self) -> None:
+        while not _SLOTS.acquire(timeout=0.2):  # queued: wait for a slot, or a cancel
+            if self._cancel.is_set():
+                self._finish("failed", error="cancelled while waiting for a free training slot")
+                return
+        with self._lock:
+            self._queued = False
         try:
             fc = Forecaster(self.cfg).fit(
                 self.data, on_epoch=self._on_epoch, on_batch=self._on_batch
@@ -114,6 +130,8 @@ class TrainingJob:
             self._finish("failed", error=f"{type(e).__name__}: {e}")
         else:
             self._finish("done", result=fc)
+        finally:
+            _SLOTS.release()
 
     def _finish(
         self, status: Status, error: str | None = None, result: Forecaster | None = None
@@ -147,6 +165,7 @@ class TrainingJob:
                 end - self._started,
                 self._cancel.is_set(),
                 self._error,
+                self._queued,
             )
 
 

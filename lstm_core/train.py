@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -86,19 +87,34 @@ def evaluate(net: ForecastNet, x: torch.Tensor, y: torch.Tensor, batch_size: int
     return total / max(len(x), 1)
 
 
+_THREADS_LOCK = threading.Lock()
+_threads_users = 0  # trainings inside cpu_threads; torch's thread count is process-wide
+_threads_before = 0
+
+
 @contextmanager
 def cpu_threads(device: torch.device, net: torch.nn.Module):
     """Small LSTMs run fastest on one CPU thread: their matrices are too small to split, and
     extra threads only wait on each other (50x slower here when another process shares the
-    cores). Larger models keep torch's thread count."""
+    cores). Larger models keep torch's thread count. Overlapping users (two trainings in one
+    server) share the setting: the first sets it, the last restores it."""
+    global _threads_users, _threads_before
     small = sum(p.numel() for p in net.parameters()) < 2_000_000
-    before = torch.get_num_threads()
-    if device.type == "cpu" and small:
-        torch.set_num_threads(1)
+    if device.type != "cpu" or not small:
+        yield
+        return
+    with _THREADS_LOCK:
+        if _threads_users == 0:
+            _threads_before = torch.get_num_threads()
+            torch.set_num_threads(1)
+        _threads_users += 1
     try:
         yield
     finally:
-        torch.set_num_threads(before)
+        with _THREADS_LOCK:
+            _threads_users -= 1
+            if _threads_users == 0:
+                torch.set_num_threads(_threads_before)
 
 
 def train(

@@ -54,3 +54,28 @@ def test_task_reports_result_or_failure():
     assert failed.wait(10) and failed.status == "failed" and failed.error == "no rows"
     crashed = Task.start(lambda: 1 / 0)
     assert crashed.wait(10) and crashed.error.startswith("ZeroDivisionError")
+
+
+def test_jobs_beyond_the_limit_wait_for_a_slot_and_can_be_cancelled_while_waiting(
+    series, tiny_cfg
+):
+    from lstm_core.jobs import MAX_CONCURRENT
+
+    slow = tiny_cfg.replace(training={"epochs": 500, "patience": 500, "batch_size": 8})
+    prep = prepare(series, slow.data)
+    busy = [TrainingJob.start(slow, prep) for _ in range(MAX_CONCURRENT)]
+    waiting = TrainingJob.start(slow, prep)
+    try:
+        time.sleep(0.5)
+        snap = waiting.snapshot()
+        assert snap.queued and snap.status == "running" and "free training slot" in snap.text
+        waiting.cancel()
+        assert waiting.wait(5)
+        assert waiting.snapshot().status == "failed" and waiting.result is None
+    finally:
+        for job in busy:
+            job.cancel()
+        for job in busy:
+            assert job.wait(30)
+    after = TrainingJob.start(tiny_cfg, prep)  # the slots were given back
+    assert after.wait(60) and after.snapshot().status == "done"

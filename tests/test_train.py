@@ -98,3 +98,15 @@ def test_device_choice():
 
         with pytest.raises(ConfigError, match="cuda is not available"):
             pick_device("cuda")
+
+
+def test_cpu_threads_nests_and_restores():
+    from lstm_core.train import cpu_threads
+
+    before = torch.get_num_threads()
+    small = torch.nn.Linear(2, 2)
+    with cpu_threads(CPU, small):
+        with cpu_threads(CPU, small):  # a second training overlapping the first
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 1  # still in use by the first
+    assert torch.get_num_threads() == before
