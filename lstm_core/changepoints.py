@@ -37,7 +37,9 @@ GATE_EVIDENCE = (
     "setting): the gate alone scores F1 0.67 / Cover 0.65, the raw series alone 0.80 / 0.72, "
     "both together 0.79 / 0.72, against 0.66 / 0.66 for classical PELT. The gate shows where "
     "the model's state switches, but on its own it finds change points no better than the raw "
-    "series; pick 'raw' or 'gate' under Features to compare on your data."
+    "series; pick 'raw' or 'gate' under Features to compare on your data. Detections are "
+    "confirmed as changes of level: a change of spread or correlation alone (as at rows 600 "
+    "and 900 of the regimes demo) is not reported."
 )
 
 
