@@ -23,13 +23,13 @@ T = TypeVar("T")
 STARTED = "STARTED"  # the demo defaults were offered once; tests set it to start empty
 FRAME = "FRAME"  # pd.DataFrame: the user's table as read
 DATA_NAME = "DATA_NAME"  # str: where FRAME came from
-DATA_TOKEN = "DATA_TOKEN"  # int: changes whenever FRAME changes (keys widgets and memos)
+DATA_TOKEN = "DATA_TOKEN"  # content hash of FRAME (keys widgets and memos)
 UPLOAD_ID = "UPLOAD_ID"  # file_id of the upload now in FRAME
 KNOWN_CPS = "KNOWN_CPS"  # tuple[int, ...]: a demo's known change points (rows)
 CONFIG = "CONFIG"  # Config: the last valid config
 FORECASTER = "FORECASTER"  # Forecaster: the model in use (trained here or loaded; never mutated)
 MODEL_NAME = "MODEL_NAME"  # str: where FORECASTER came from
-MODEL_TOKEN = "MODEL_TOKEN"  # int: changes whenever FORECASTER changes
+MODEL_TOKEN = "MODEL_TOKEN"  # fingerprint (config + weights) of FORECASTER
 JOB = "JOB"  # TrainingJob of this session, if any
 JOB_COLLECTED = "JOB_COLLECTED"  # its result moved into FORECASTER (or its failure shown)
 SETTINGS_SYNCED = "SETTINGS_SYNCED"  # the Config the settings widgets show
@@ -127,7 +127,8 @@ def load_checkpoint(path: str, mtime: float) -> Forecaster:
 
 
 def memo(name: str, compute: Callable[[], T]) -> T:
-    """This session's result of a slow computation on the current data and model."""
+    """This session's result of a slow computation, cached by the content hash of the data and
+    the model's fingerprint (the same upload or checkpoint again reuses it)."""
     key = (name, get(DATA_TOKEN), get(MODEL_TOKEN))
     store = st.session_state.setdefault(MEMO, {})
     if key not in store:
@@ -171,14 +172,14 @@ def _set_frame(df: pd.DataFrame, name: str, cfg: Config, known: tuple[int, ...] 
             DATA_NAME: name,
             CONFIG: cfg,
             KNOWN_CPS: known,
-            DATA_TOKEN: get(DATA_TOKEN, 0) + 1,
+            DATA_TOKEN: data.content_hash(df),
         }
     )
 
 
 def set_forecaster(fc: Forecaster, name: str) -> None:
     st.session_state.update(
-        {FORECASTER: fc, MODEL_NAME: name, MODEL_TOKEN: get(MODEL_TOKEN, 0) + 1}
+        {FORECASTER: fc, MODEL_NAME: name, MODEL_TOKEN: fc.fingerprint()}
     )
 
 

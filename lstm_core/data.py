@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import warnings
@@ -144,6 +145,13 @@ class Prepared:
     @property
     def columns(self) -> tuple[str, ...]:
         return self.targets + self.covariates
+
+
+def content_hash(df: pd.DataFrame) -> str:
+    """sha256 of a table's content (values, index and column names): equal tables, equal hash."""
+    h = hashlib.sha256(",".join(map(str, df.columns)).encode())
+    h.update(pd.util.hash_pandas_object(df, index=True).to_numpy().tobytes())
+    return h.hexdigest()
 
 
 def detect_time_column(df: pd.DataFrame) -> str | None:

@@ -117,6 +117,15 @@ class Forecaster:
         if not hasattr(self, "model_"):
             raise RuntimeError("Forecaster is not fitted; call fit() or load a checkpoint")
 
+    def fingerprint(self) -> str:
+        """sha256 of the fitted model's config and weights: equal models, equal fingerprint."""
+        self._check_fitted()
+        h = hashlib.sha256(self.config_.to_yaml().encode())
+        for name, tensor in self.model_.state_dict().items():
+            h.update(name.encode())
+            h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+        return h.hexdigest()
+
     # ------------------------------------------------------------ inference
 
     def scaled_inputs(self, data: pd.DataFrame | Prepared) -> torch.Tensor:

@@ -159,3 +159,14 @@ def test_real_csv_bytes_round_trip():
     df = read_table(CSV.encode(), "x.csv")
     p = prepare(df, DataConfig(covariates=("temp",)))
     assert p.columns == ("load", "temp") and p.freq == "D"
+
+
+def test_content_hash_follows_content_not_identity():
+    a, _ = synthetic(n=50, seed=1)
+    from lstm_core.data import content_hash
+
+    assert content_hash(a) == content_hash(a.copy())
+    b = a.copy()
+    b.loc[3, "y"] += 1e-9
+    assert content_hash(a) != content_hash(b)
+    assert content_hash(a) != content_hash(a.rename(columns={"y": "z"}))

@@ -101,3 +101,22 @@ def test_backtest_on_new_data_holds_out_its_own_end(fitted, series):
     n, H = 1000, fitted.config_.data.horizon
     assert bt.windows == n - (n - int(np.ceil(n * 0.2))) - H + 1
     assert fitted.backtest(series).windows == len(series) - fitted.split_ - H + 1
+
+
+def test_fingerprint_is_the_same_after_a_round_trip_and_differs_between_models(
+    fitted, tiny_cfg, series, tmp_path
+):
+    from lstm_core import checkpoint
+
+    again = checkpoint.load(checkpoint.save(fitted, "fp", tmp_path))
+    assert again.fingerprint() == fitted.fingerprint()
+    other = Forecaster(tiny_cfg.replace(training={"seed": 7})).fit(series)
+    assert other.fingerprint() != fitted.fingerprint()
+
+
+def test_several_targets(series, tiny_cfg):
+    cfg = tiny_cfg.replace(data={"targets": ["y", "x1"], "covariates": ["x2"]})
+    fc = Forecaster(cfg).fit(series)
+    out = fc.predict(series)
+    assert list(out["target"].unique()) == ["y", "x1"] and len(out) == 2 * 4
+    assert fc.backtest(series).table.shape == (3, 5)
