@@ -100,6 +100,10 @@ def _read_json(raw: bytes) -> pd.DataFrame:
         return df
     if isinstance(obj, dict):
         return pd.DataFrame(obj)
+    if isinstance(obj, list) and obj and not isinstance(obj[0], (dict, list)):
+        return pd.DataFrame({"value": obj})  # a bare list of numbers
+    if not isinstance(obj, list):
+        raise DataError("the JSON holds a single value; expected a table (records or columns)")
     return pd.DataFrame.from_records(obj)
 
 
@@ -288,6 +292,12 @@ def prepare(df: pd.DataFrame, cfg: DataConfig) -> Prepared:
         else:
             frame = frame.ffill().bfill()
             actions.append(f"forward-filled missing values in {cols}")
+    if len(frame) < 3:
+        raise SeriesTooShort(
+            f"only {len(frame)} row(s) left after cleaning; a series needs many more rows "
+            "(at least lookback + horizon + validation)",
+            3,
+        )
     for c in frame.columns:
         if frame[c].nunique() <= 1:
             role = "target" if c in targets else "covariate"

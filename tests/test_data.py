@@ -49,6 +49,12 @@ def test_tcpd_json_is_read():
     assert list(df.columns) == ["time", "v"] and df["v"].isna().sum() == 1
 
 
+def test_json_list_of_numbers_and_single_value():
+    assert read_table(b"[1, 2, 3]", "x.json")["value"].tolist() == [1, 2, 3]
+    with pytest.raises(DataError, match="single value"):
+        read_table(b"42", "x.json")
+
+
 def test_unknown_format_and_empty_file_are_refused():
     with pytest.raises(DataError, match="unsupported file type '.docx'"):
         read_table(b"abc", "x.docx")
@@ -96,6 +102,7 @@ def test_year_column_becomes_annual_time():
         (pd.DataFrame({"v": [1.0, 2.0], "w": [np.nan, np.nan]}), DataConfig(covariates=("w",)),
          "column 'w' has no values"),
         (pd.DataFrame({"v": [2.0, 2.0, 2.0]}), DataConfig(), "target 'v' is constant"),
+        (pd.DataFrame({"v": [2.0]}), DataConfig(), "only 1 row"),
         (pd.DataFrame({"v": [1.0, 2.0]}), DataConfig(targets=("nope",)), "column 'nope' not found"),
         (pd.DataFrame({"name": ["a", "b"]}), DataConfig(), "no numeric column"),
         (pd.DataFrame({"t": ["2024-01-01", "soon", "2024-01-03"] * 4, "v": range(12)}),
