@@ -112,6 +112,16 @@ def fail(message: str, page: str, label: str) -> None:
     st.stop()
 
 
+def model_cannot(fc: Forecaster, error: Exception, verb: str) -> None:
+    """Stop the page: the model in use cannot ``verb`` the current data; link to Train."""
+    fail(
+        f"The model in use ({get(MODEL_NAME)}, inputs {', '.join(fc.inputs_)}) cannot {verb} "
+        f"this data: {error}",
+        "training",
+        "Train a model on this data",
+    )
+
+
 # ---------------------------------------------------------------- cached loaders
 
 

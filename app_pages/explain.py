@@ -15,12 +15,7 @@ fc = ui.require(
 try:
     prep = ui.memo("forecast:prepare", lambda: fc.prepare(df))
 except LstmCoreError as e:
-    ui.fail(
-        f"The model in use ({ui.get(ui.MODEL_NAME)}, inputs {', '.join(fc.inputs_)}) cannot "
-        f"read this data: {e}",
-        "training",
-        "Train a model on this data",
-    )
+    ui.model_cannot(fc, e, "read")
 lookback, rows = fc.config_.data.lookback, len(prep.frame)
 target = ui.pick_target(fc, "explain_target")
 trace = ui.background("explain:trace", lambda: interpret.trace(fc, prep))

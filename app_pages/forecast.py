@@ -21,12 +21,7 @@ try:
         forecast = ui.memo("forecast:predict", lambda: fc.predict(prep))
         backtest = ui.memo("forecast:backtest", lambda: fc.backtest(prep))
 except LstmCoreError as e:
-    ui.fail(
-        f"The model in use ({ui.get(ui.MODEL_NAME)}, inputs {', '.join(fc.inputs_)}) cannot "
-        f"forecast this data: {e}",
-        "training",
-        "Train a model on this data",
-    )
+    ui.model_cannot(fc, e, "forecast")
 
 target = ui.pick_target(fc, "forecast_target")
 figure = plots.forecast_figure(prep.frame[target], forecast, history_points=ui.history_points())

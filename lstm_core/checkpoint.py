@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import safetensors
 import safetensors.torch
+from safetensors.torch import load as read_safetensors  # parses tensors; never unpickles
 import torch
 
 from lstm_core.config import Config
@@ -98,7 +99,7 @@ def loads(data: bytes, name: str = "checkpoint") -> Forecaster:
             "by AttentiveLSTM Studio are accepted (pickles can run code and are never loaded)"
         )
     try:
-        tensors = safetensors.torch.load(data)
+        tensors = read_safetensors(data)
         meta = _header_metadata(data)
     except Exception as e:  # safetensors raises its own error types for corrupt files
         raise CheckpointError(f"{name} is not a valid safetensors file ({e})") from None

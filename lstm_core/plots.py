@@ -181,26 +181,17 @@ def loss_figure(
     fig = _figure(title, 340)
     epochs = np.arange(1, len(train_loss) + 1)
     hover = "epoch %{x}<br>%{fullData.name} loss %{y:.4f}<extra></extra>"
-    fig.add_trace(
-        go.Scatter(
-            x=epochs,
-            y=list(train_loss),
-            name="train",
-            mode="lines+markers",
-            line={"color": COLOURS["history"]},
-            hovertemplate=hover,
+    for name, losses, colour in (("train", train_loss, "history"), ("validation", val_loss, "backtest")):
+        fig.add_trace(
+            go.Scatter(
+                x=epochs,
+                y=list(losses),
+                name=name,
+                mode="lines+markers",
+                line={"color": COLOURS[colour]},
+                hovertemplate=hover,
+            )
         )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=epochs,
-            y=list(val_loss),
-            name="validation",
-            mode="lines+markers",
-            line={"color": COLOURS["backtest"]},
-            hovertemplate=hover,
-        )
-    )
     if best_epoch:
         fig.add_trace(
             go.Scatter(
