@@ -29,6 +29,8 @@ Status = Literal["running", "done", "failed"]
 # visitors shares the CPU/GPU instead of slowing every run to a crawl. Process-wide by nature.
 MAX_CONCURRENT = 2
 _SLOTS = threading.BoundedSemaphore(MAX_CONCURRENT)
+MAX_CONCURRENT_TASKS = 4  # the same for other slow calls (detection, whole-series traces)
+_TASK_SLOTS = threading.BoundedSemaphore(MAX_CONCURRENT_TASKS)
 T = TypeVar("T")
 
 
@@ -193,7 +195,8 @@ class Task(Generic[T]):
 
     def _run(self) -> None:
         try:
-            self.result = self._fn()
+            with _TASK_SLOTS:  # waits while MAX_CONCURRENT_TASKS others run
+                self.result = self._fn()
         except LstmCoreError as e:
             self.error = str(e)
         except Exception as e:  # noqa: BLE001 - a thread must report every failure, not die silently

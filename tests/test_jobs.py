@@ -79,3 +79,30 @@ def test_jobs_beyond_the_limit_wait_for_a_slot_and_can_be_cancelled_while_waitin
             assert job.wait(30)
     after = TrainingJob.start(tiny_cfg, prep)  # the slots were given back
     assert after.wait(60) and after.snapshot().status == "done"
+
+
+def test_tasks_beyond_the_limit_wait_their_turn():
+    import threading
+
+    from lstm_core.jobs import MAX_CONCURRENT_TASKS, Task
+
+    release = threading.Event()
+    lock = threading.Lock()
+    running, peak = [0], [0]
+
+    def slow():
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        release.wait(10)
+        with lock:
+            running[0] -= 1
+        return 1
+
+    tasks = [Task.start(slow) for _ in range(MAX_CONCURRENT_TASKS + 2)]
+    time.sleep(0.3)
+    assert peak[0] == MAX_CONCURRENT_TASKS
+    assert all(t.status == "running" for t in tasks)
+    release.set()
+    assert all(t.wait(10) for t in tasks) and all(t.result == 1 for t in tasks)
+    assert peak[0] == MAX_CONCURRENT_TASKS
