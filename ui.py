@@ -188,9 +188,7 @@ def _set_frame(df: pd.DataFrame, name: str, cfg: Config, known: tuple[int, ...] 
 
 
 def set_forecaster(fc: Forecaster, name: str) -> None:
-    st.session_state.update(
-        {FORECASTER: fc, MODEL_NAME: name, MODEL_TOKEN: fc.fingerprint()}
-    )
+    st.session_state.update({FORECASTER: fc, MODEL_NAME: name, MODEL_TOKEN: fc.fingerprint()})
 
 
 def start_session() -> None:
@@ -278,10 +276,7 @@ def _prepare(df: pd.DataFrame, cfg: Config) -> tuple[data.Prepared | None, str |
 def save_checkpoint(fc: Forecaster, name: str) -> tuple[Path | None, str | None]:
     """Save ``fc`` under a new name in the checkpoint folder; never overwrite a saved one."""
     try:
-        stem = checkpoint.sanitize_name(name)
-        if (checkpoint_dir() / f"{stem}{checkpoint.SUFFIX}").exists():
-            return None, f"a checkpoint named {stem!r} exists; choose another name or delete it"
-        return checkpoint.save(fc, stem, checkpoint_dir()), None
+        return checkpoint.save(fc, name, checkpoint_dir(), overwrite=False), None
     except (LstmCoreError, OSError) as e:
         return None, f"not saved: {e}"
 

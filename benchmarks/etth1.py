@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from lstm_core.config import Config, resolve_hidden_size  # noqa: E402
 from lstm_core.data import Scaler, make_windows, read_table  # noqa: E402
-from lstm_core.forecaster import Forecaster  # noqa: E402
+from lstm_core.forecaster import build_net  # noqa: E402
 from lstm_core.train import cpu_threads, pick_device, train  # noqa: E402
 
 TRAIN, VAL, TEST = 8640, 2880, 2880
@@ -40,7 +40,7 @@ def run(values: np.ndarray, cfg: Config, label: str) -> dict:
     te_x, te_y = make_windows(x_all[TRAIN + VAL - L : TRAIN + VAL + TEST], L, H, 1)
     cfg = cfg.replace(lstm={"hidden_size": resolve_hidden_size(cfg.lstm, values.shape[1])})
     torch.manual_seed(cfg.training.seed)
-    net = Forecaster._build(cfg, values.shape[1], 1)
+    net = build_net(cfg, values.shape[1], 1)
     hist = train(net, tr, va, cfg.training, device,
                  on_epoch=lambda e, a, b: print(f"  {label} epoch {e}: train {a:.4f} val {b:.4f}",
                                                 flush=True))
@@ -86,7 +86,7 @@ def main() -> None:
         if args.only and args.only != label:
             continue
         results[label] = run(df[cols].to_numpy(np.float64), cfg, label)
-    print(f"\nETTh1, target OT, lookback 96, horizon 24, test rows [11520, 14400), scaled data")
+    print("\nETTh1, target OT, lookback 96, horizon 24, test rows [11520, 14400), scaled data")
     print(f"{'setting':<14}{'method':<22}{'MSE':>9}{'MAE':>9}")
     for label, r in results.items():
         for name, value in r.items():

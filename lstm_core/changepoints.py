@@ -586,11 +586,18 @@ def detect(
 # ---------------------------------------------------------------- command line
 
 
-def _int_list(text: str) -> list[int]:
-    try:
-        return [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise DataError(f"--known takes row numbers like 12,40; got {text!r}") from None
+def parse_rows(text: str) -> list[int]:
+    """Row numbers typed by a user ("100, 250 400") -> sorted unique ints.
+
+    Raises:
+        DataError: something that is not a non-negative whole number, named.
+    """
+    rows = []
+    for part in text.replace(",", " ").split():
+        if not part.isdigit():
+            raise DataError(f"{part!r} is not a row number; type whole numbers like 100, 250")
+        rows.append(int(part))
+    return sorted(set(rows))
 
 
 def cmd_detect(args: argparse.Namespace) -> int:
@@ -605,7 +612,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
     if args.sensitivity <= 0:
         raise DataError(f"--sensitivity must be > 0, got {args.sensitivity}")
     columns = [c.strip() for c in args.columns.split(",") if c.strip()] if args.columns else None
-    known = _int_list(args.known) if args.known else None
+    known = parse_rows(args.known) or None if args.known else None
     result = detect(
         df,
         fc,
@@ -671,5 +678,6 @@ __all__ = [
     "f1_score",
     "known_from_column",
     "locate",
+    "parse_rows",
     "score",
 ]

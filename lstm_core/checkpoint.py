@@ -13,13 +13,13 @@ from pathlib import Path
 import numpy as np
 import safetensors
 import safetensors.torch
-from safetensors.torch import load as read_safetensors  # parses tensors; never unpickles
 import torch
+from safetensors.torch import load as read_safetensors  # parses tensors; never unpickles
 
 from lstm_core.config import Config
 from lstm_core.data import Scaler
 from lstm_core.errors import CheckpointError, ConfigError
-from lstm_core.forecaster import Forecaster
+from lstm_core.forecaster import Forecaster, build_net
 from lstm_core.train import History
 
 FORMAT = "1"
@@ -42,22 +42,44 @@ def sanitize_name(name: str) -> str:
 def _versions() -> dict[str, str]:
     import pandas
 
-    return {"torch": torch.__version__, "safetensors": safetensors.__version__,
-            "pandas": pandas.__version__, "numpy": np.__version__}
+    return {
+        "torch": torch.__version__,
+        "safetensors": safetensors.__version__,
+        "pandas": pandas.__version__,
+        "numpy": np.__version__,
+    }
 
 
-def save(forecaster: Forecaster, name: str, directory: str | Path = CHECKPOINT_DIR) -> Path:
-    """Write ``directory/<sanitised name>.safetensors`` atomically (temp file + rename)."""
+def save(
+    forecaster: Forecaster,
+    name: str,
+    directory: str | Path = CHECKPOINT_DIR,
+    overwrite: bool = True,
+) -> Path:
+    """Write ``directory/<sanitised name>.safetensors`` atomically (temp file + rename).
+
+    Raises:
+        CheckpointError: the name is unusable, or taken and ``overwrite`` is false.
+    """
     forecaster._check_fitted()
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / (sanitize_name(name) + SUFFIX)
+    if not overwrite and path.exists():
+        raise CheckpointError(
+            f"a checkpoint named {path.stem!r} exists; choose another name or delete it"
+        )
     metadata = {
         "format": FORMAT,
         "config": forecaster.config_.to_yaml(),
         "scaler": json.dumps({"mean": forecaster.scaler_.mean, "std": forecaster.scaler_.std}),
-        "columns": json.dumps({"inputs": forecaster.inputs_, "targets": forecaster.targets_,
-                               "time_col": forecaster.time_col_}),
+        "columns": json.dumps(
+            {
+                "inputs": forecaster.inputs_,
+                "targets": forecaster.targets_,
+                "time_col": forecaster.time_col_,
+            }
+        ),
         "frequency": json.dumps(forecaster.freq_),
         "split": json.dumps(int(forecaster.split_)),
         "history": json.dumps(forecaster.history_.to_dict()),
@@ -130,15 +152,18 @@ def loads(data: bytes, name: str = "checkpoint") -> Forecaster:
     except (KeyError, TypeError, ValueError) as e:
         raise CheckpointError(f"{name}: metadata is missing or malformed ({e})") from None
     if len(fc.scaler_.mean) != len(fc.inputs_):
-        raise CheckpointError(f"{name}: scaler has {len(fc.scaler_.mean)} columns, inputs {len(fc.inputs_)}")
-    net = Forecaster._build(cfg, len(fc.inputs_), len(fc.targets_))
+        raise CheckpointError(
+            f"{name}: scaler has {len(fc.scaler_.mean)} columns, inputs {len(fc.inputs_)}"
+        )
+    net = build_net(cfg, len(fc.inputs_), len(fc.targets_))
     expected = net.state_dict()
     if set(tensors) != set(expected) or any(
         tensors[k].shape != expected[k].shape for k in expected
     ):
         diff = sorted(set(tensors) ^ set(expected)) or [
             f"{k} {tuple(tensors[k].shape)} != {tuple(expected[k].shape)}"
-            for k in expected if tensors[k].shape != expected[k].shape
+            for k in expected
+            if tensors[k].shape != expected[k].shape
         ]
         raise CheckpointError(
             f"{name}: weights do not match its config ({'; '.join(map(str, diff[:3]))})"
@@ -190,14 +215,22 @@ def list_checkpoints(directory: str | Path = CHECKPOINT_DIR) -> list[CheckpointI
             hist = json.loads(meta["history"])
             vals = hist.get("val_loss") or []
             info = CheckpointInfo(
-                p.stem, p, st.st_size, st.st_mtime, meta.get("created"),
-                tuple(cols["targets"]), tuple(cols["inputs"]),
+                p.stem,
+                p,
+                st.st_size,
+                st.st_mtime,
+                meta.get("created"),
+                tuple(cols["targets"]),
+                tuple(cols["inputs"]),
                 Config.from_yaml(meta["config"]).to_dict(),
-                json.loads(meta.get("metrics", "null")), min(vals) if vals else None, None,
+                json.loads(meta.get("metrics", "null")),
+                min(vals) if vals else None,
+                None,
             )
         except Exception as e:  # a listing must survive any broken file; it says why instead
-            info = CheckpointInfo(p.stem, p, st.st_size, st.st_mtime, None, (), (), {}, None,
-                                  None, f"unreadable: {e}")
+            info = CheckpointInfo(
+                p.stem, p, st.st_size, st.st_mtime, None, (), (), {}, None, None, f"unreadable: {e}"
+            )
         out.append(info)
     return out
 

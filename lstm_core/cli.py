@@ -11,8 +11,8 @@ import pandas as pd
 
 from lstm_core import checkpoint
 from lstm_core.config import Config, load_config
-from lstm_core.data import Prepared, load_demo, read_table
-from lstm_core.errors import ConfigError, LstmCoreError
+from lstm_core.data import load_demo, read_table
+from lstm_core.errors import LstmCoreError
 from lstm_core.forecaster import Forecaster
 
 

@@ -105,7 +105,11 @@ def _check_value(section: str, f: dataclasses.Field, value: object) -> object:
         if isinstance(value, bool) or not isinstance(value, int):
             raise bad(_RANGES.get(f.name, (None, "an integer"))[1])
     elif ann == "float":
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+        ):
             raise bad(_RANGES.get(f.name, (None, "a number"))[1])
         value = float(value)
     test, allowed = _RANGES.get(f.name, (lambda v: True, ""))
@@ -127,6 +131,22 @@ def _build(section: str, cls: type, raw: object):
             f"{section}.{unknown[0]}",
         )
     return cls(**{k: _check_value(section, names[k], v) for k, v in raw.items()})
+
+
+def parse_yaml(text: str, where: str = "") -> object:
+    """``yaml.safe_load`` whose syntax errors become a ConfigError giving the line (and, with
+    ``where``, the section or file the text came from, which is then the error's key)."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        ctx, cmark = getattr(e, "context", None), getattr(e, "context_mark", None)
+        if ctx and cmark:
+            problem += f" ({ctx} at line {cmark.line + 1})"
+        prefix = f"{where}: " if where else ""
+        raise ConfigError(f"{prefix}invalid YAML{at}: {problem}", where or None) from None
 
 
 SECTIONS = {"data": DataConfig, "lstm": LSTMConfig, "training": TrainConfig}
@@ -176,17 +196,7 @@ class Config:
     @classmethod
     def from_yaml(cls, text: str) -> Config:
         """Parse one YAML document (safe_load only). Raises ConfigError with the line of a syntax error."""
-        try:
-            raw = yaml.safe_load(text)
-        except yaml.YAMLError as e:
-            mark = getattr(e, "problem_mark", None)
-            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-            ctx, cmark = getattr(e, "context", None), getattr(e, "context_mark", None)
-            if ctx and cmark:
-                problem += f" ({ctx} at line {cmark.line + 1})"
-            raise ConfigError(f"invalid YAML{where}: {problem}") from None
-        return cls.from_dict(raw)
+        return cls.from_dict(parse_yaml(text))
 
     def to_dict(self) -> dict:
         out = {}

@@ -15,19 +15,23 @@ from lstm_core.config import Config, resolve_hidden_size
 from lstm_core.data import Prepared, Scaler, check_length, make_windows, prepare
 from lstm_core.errors import DataError, SeriesTooShort
 from lstm_core.model import QUANTILES, ForecastNet
-from lstm_core.train import History, OnBatch, OnEpoch, pick_device, train
+from lstm_core.train import History, OnBatch, OnEpoch, cpu_threads, pick_device, train
 
 
 @dataclass(frozen=True)
 class Backtest:
     """Metrics of the model and the baselines on the held-out end of the series."""
 
-    table: pd.DataFrame  # rows: model, naive, seasonal naive; columns: MAE, RMSE, MASE, sMAPE, coverage80
+    table: (
+        pd.DataFrame
+    )  # rows: model, naive, seasonal naive; columns: MAE, RMSE, MASE, sMAPE, coverage80
     season: int
     windows: int
     beats_naive: bool
     verdict: str  # one honest sentence for the user
-    forecasts: pd.DataFrame  # time, target, actual, q0.1, q0.5, q0.9 of every step-1..H forecast of the last window
+    forecasts: (
+        pd.DataFrame
+    )  # time, target, actual, q0.1, q0.5, q0.9 of every step-1..H forecast of the last window
 
 
 @dataclass(frozen=True)
@@ -81,13 +85,17 @@ class Forecaster:
         scaler = Scaler.fit(values[:split])
         hidden = resolve_hidden_size(self.cfg.lstm, values.shape[1])
         config = self.cfg.replace(
-            data={"targets": list(prep.targets), "covariates": list(prep.covariates),
-                  "time_col": prep.time_col, "frequency": prep.freq},
+            data={
+                "targets": list(prep.targets),
+                "covariates": list(prep.covariates),
+                "time_col": prep.time_col,
+                "frequency": prep.freq,
+            },
             lstm={"hidden_size": hidden},
         )
         device = pick_device(t.device)
         torch.manual_seed(t.seed)
-        net = self._build(config, values.shape[1], len(prep.targets))
+        net = build_net(config, values.shape[1], len(prep.targets))
         x = torch.as_tensor(scaler.transform(values), dtype=torch.float32, device=device)
         k = len(prep.targets)
         train_xy = make_windows(x[:split], d.lookback, d.horizon, k)
@@ -102,16 +110,6 @@ class Forecaster:
         self.split_ = split
         self.metrics_ = self.backtest(prep).table.to_dict(orient="index")
         return self
-
-    @staticmethod
-    def _build(config: Config, input_size: int, n_targets: int) -> ForecastNet:
-        lstm = config.lstm
-        return ForecastNet(
-            input_size, n_targets, config.data.lookback, config.data.horizon,
-            hidden_size=lstm.hidden_size, num_layers=lstm.num_layers, dropout=lstm.dropout,
-            bidirectional=lstm.bidirectional, use_attention=lstm.use_attention,
-            num_heads=lstm.num_heads, quantiles=QUANTILES,
-        )
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "model_"):
@@ -143,7 +141,10 @@ class Forecaster:
     @torch.no_grad()
     def _quantiles(self, windows: torch.Tensor, batch_size: int = 2048) -> np.ndarray:
         """windows (N, L, F) scaled -> (N, H, K, Q) in the data's units."""
-        out = [self.model_(windows[i : i + batch_size]) for i in range(0, len(windows), batch_size)]
+        with cpu_threads(torch.device("cpu"), self.model_):
+            out = [
+                self.model_(windows[i : i + batch_size]) for i in range(0, len(windows), batch_size)
+            ]
         q = torch.cat(out).numpy().astype(np.float64)
         k = len(self.targets_)
         mean, std = np.asarray(self.scaler_.mean[:k]), np.asarray(self.scaler_.std[:k])
@@ -174,7 +175,6 @@ class Forecaster:
         x = self.scaled_inputs(prep)
         d = self.config_.data
         L, H = d.lookback, d.horizon
-        k = len(self.targets_)
         values = prep.frame[list(self.targets_)].to_numpy(np.float64)
         split = self._held_out_start(prep)
         start = max(split, L)
@@ -232,16 +232,20 @@ class Forecaster:
         if not L <= origin <= len(x):
             raise DataError(f"forecast origin must be between {L} and {len(x)}, got {origin}")
         window = x[origin - L : origin].unsqueeze(0)
-        y, internals = self.model_(window, return_internals=True)
+        with cpu_threads(torch.device("cpu"), self.model_):
+            y, internals = self.model_(window, return_internals=True)
         k = len(self.targets_)
         q = y[0].numpy().astype(np.float64)
-        q = q * np.asarray(self.scaler_.std[:k])[None, :, None] + np.asarray(
-            self.scaler_.mean[:k]
-        )[None, :, None]
+        q = (
+            q * np.asarray(self.scaler_.std[:k])[None, :, None]
+            + np.asarray(self.scaler_.mean[:k])[None, :, None]
+        )
         index = prep.frame.index
         H = self.config_.data.horizon
-        times = index[origin : origin + H] if origin + H <= len(index) else future_index(
-            index[:origin], H, self.freq_
+        times = (
+            index[origin : origin + H]
+            if origin + H <= len(index)
+            else future_index(index[:origin], H, self.freq_)
         )
         return Explanation(
             origin=origin,
@@ -250,6 +254,24 @@ class Forecaster:
             gate=internals["gate"][0].numpy(),
             forecast=_long_frame(times, self.targets_, q),
         )
+
+
+def build_net(config: Config, input_size: int, n_targets: int) -> ForecastNet:
+    """The network a config describes (``config.lstm.hidden_size`` already resolved)."""
+    lstm = config.lstm
+    return ForecastNet(
+        input_size,
+        n_targets,
+        config.data.lookback,
+        config.data.horizon,
+        hidden_size=lstm.hidden_size,
+        num_layers=lstm.num_layers,
+        dropout=lstm.dropout,
+        bidirectional=lstm.bidirectional,
+        use_attention=lstm.use_attention,
+        num_heads=lstm.num_heads,
+        quantiles=QUANTILES,
+    )
 
 
 def _long_frame(times: pd.Index, targets: tuple[str, ...], q: np.ndarray) -> pd.DataFrame:
@@ -268,7 +290,9 @@ def future_index(index: pd.Index, steps: int, freq: str | None) -> pd.Index:
     """The ``steps`` timestamps after ``index`` at ``freq`` (row numbers without a time index)."""
     if isinstance(index, pd.DatetimeIndex) and freq:
         return pd.date_range(index[-1], periods=steps + 1, freq=freq)[1:]
-    start = int(index[-1]) + 1 if len(index) and not isinstance(index, pd.DatetimeIndex) else len(index)
+    start = (
+        int(index[-1]) + 1 if len(index) and not isinstance(index, pd.DatetimeIndex) else len(index)
+    )
     return pd.RangeIndex(start, start + steps)
 
 
@@ -277,5 +301,11 @@ def data_hash(frame: pd.DataFrame) -> str:
     h = hashlib.sha256()
     h.update(",".join(map(str, frame.columns)).encode())
     h.update(np.ascontiguousarray(frame.to_numpy(np.float64)).tobytes())
-    h.update(np.asarray(frame.index.astype("int64") if isinstance(frame.index, pd.DatetimeIndex) else frame.index).tobytes())
+    h.update(
+        np.asarray(
+            frame.index.astype("int64")
+            if isinstance(frame.index, pd.DatetimeIndex)
+            else frame.index
+        ).tobytes()
+    )
     return h.hexdigest()

@@ -113,19 +113,19 @@ def trace(
     attention = np.zeros(T)
     gate: np.ndarray | None = None
     attn_map = np.zeros((R, lookback))
-    for s in range(0, N, chunk):
-        with cpu_threads(torch.device("cpu"), model):  # small LSTMs run fastest on one thread
+    with cpu_threads(torch.device("cpu"), model):  # small LSTMs run fastest on one thread
+        for s in range(0, N, chunk):
             _, internals = model(windows[s : s + chunk], return_internals=True)
-        a = internals["attention"].mean(dim=1).double().numpy()  # (B, L), mean over heads
-        g = internals["gate"].double().numpy()  # (B, L, W)
-        if gate is None:
-            gate = np.zeros((T, g.shape[2]))
-        stitch(a, T, s, attention)
-        stitch(g, T, s, gate)
-        rows = -(-len(a) // block)
-        pad = np.full((rows * block - len(a), lookback), np.nan)
-        blocks = np.concatenate([a, pad]).reshape(rows, block, lookback)
-        attn_map[s // block : s // block + rows] = np.nanmean(blocks, axis=1)
+            a = internals["attention"].mean(dim=1).double().numpy()  # (B, L), mean over heads
+            g = internals["gate"].double().numpy()  # (B, L, W)
+            if gate is None:
+                gate = np.zeros((T, g.shape[2]))
+            stitch(a, T, s, attention)
+            stitch(g, T, s, gate)
+            rows = -(-len(a) // block)
+            pad = np.full((rows * block - len(a), lookback), np.nan)
+            blocks = np.concatenate([a, pad]).reshape(rows, block, lookback)
+            attn_map[s // block : s // block + rows] = np.nanmean(blocks, axis=1)
     cov = coverage(T, lookback)
     assert gate is not None
     return Trace(

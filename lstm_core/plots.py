@@ -181,7 +181,10 @@ def loss_figure(
     fig = _figure(title, 340)
     epochs = np.arange(1, len(train_loss) + 1)
     hover = "epoch %{x}<br>%{fullData.name} loss %{y:.4f}<extra></extra>"
-    for name, losses, colour in (("train", train_loss, "history"), ("validation", val_loss, "backtest")):
+    for name, losses, colour in (
+        ("train", train_loss, "history"),
+        ("validation", val_loss, "backtest"),
+    ):
         fig.add_trace(
             go.Scatter(
                 x=epochs,
@@ -420,23 +423,30 @@ def gate_heatmap(
 ) -> go.Figure:
     """Skip-gate activations as channels (rows) x time (columns); gate (T, W) in [0, 1]."""
     z = np.asarray(gate, dtype=np.float64).T  # (W, T)
-    max_cols = max(MAX_CELLS // max(z.shape[0], 1), 50)
-    z, x = _bucket_columns(z, np.asarray(times), max_cols)
-    fig = _figure(title, 380)
-    fig.add_trace(
-        go.Heatmap(
-            x=x,
-            y=np.arange(1, z.shape[0] + 1),
-            z=z,
-            zmin=0,
-            zmax=1,
-            colorscale=GATE_SCALE,
-            colorbar={"title": "gate", "thickness": 12},
-            hovertemplate="%{x}<br>channel %{y}<br>" + GATE_HOVER + "<extra></extra>",
-        )
+    return _heatmap(
+        title,
+        z,
+        np.asarray(times),
+        _time_title(times),
+        "gate channel",
+        zmin=0,
+        zmax=1,
+        colorscale=GATE_SCALE,
+        colorbar={"title": "gate", "thickness": 12},
+        hovertemplate="%{x}<br>channel %{y}<br>" + GATE_HOVER + "<extra></extra>",
     )
-    fig.update_xaxes(title_text=_time_title(times))
-    fig.update_yaxes(title_text="gate channel")
+
+
+def _heatmap(
+    title: str, z: np.ndarray, x: np.ndarray, x_title: str, y_title: str, **trace: object
+) -> go.Figure:
+    """Rows 1..R of z (R, C) against x (C,), columns bucketed to stay under MAX_CELLS."""
+    max_cols = max(MAX_CELLS // max(z.shape[0], 1), 50)
+    z, x = _bucket_columns(z, x, max_cols)
+    fig = _figure(title, 380)
+    fig.add_trace(go.Heatmap(x=x, y=np.arange(1, z.shape[0] + 1), z=z, **trace))
+    fig.update_xaxes(title_text=x_title)
+    fig.update_yaxes(title_text=y_title)
     return fig
 
 
@@ -457,23 +467,17 @@ def attention_heatmap(
     """
     z = np.asarray(attention_map, dtype=np.float64)[:, ::-1].T  # (L, R): row 0 = lag 1
     ends = np.minimum(np.asarray(starts) + z.shape[0] - 1, len(index) - 1)
-    max_cols = max(MAX_CELLS // max(z.shape[0], 1), 50)
-    z, x = _bucket_columns(z, np.asarray(index)[ends], max_cols)
-    fig = _figure(title, 380)
-    fig.add_trace(
-        go.Heatmap(
-            x=x,
-            y=np.arange(1, z.shape[0] + 1),
-            z=z,
-            colorscale="Blues",
-            colorbar={"title": "weight", "thickness": 12},
-            hovertemplate="window ending %{x}<br>lag %{y} (steps back from its end)<br>attention "
-            "weight %{z:.3f}: share of the forecast's focus on this step<extra></extra>",
-        )
+    return _heatmap(
+        title,
+        z,
+        np.asarray(index)[ends],
+        f"end of the lookback window ({_time_title(index)})",
+        "lag (1 = the last step)",
+        colorscale="Blues",
+        colorbar={"title": "weight", "thickness": 12},
+        hovertemplate="window ending %{x}<br>lag %{y} (steps back from its end)<br>attention "
+        "weight %{z:.3f}: share of the forecast's focus on this step<extra></extra>",
     )
-    fig.update_xaxes(title_text=f"end of the lookback window ({_time_title(index)})")
-    fig.update_yaxes(title_text="lag (1 = the last step)")
-    return fig
 
 
 def change_figure(

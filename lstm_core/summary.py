@@ -10,11 +10,11 @@ import pandas as pd
 import torch
 import yaml
 
+from lstm_core.changepoints import parse_rows  # noqa: F401 - the pages read it from here
 from lstm_core.checkpoint import CheckpointInfo
-from lstm_core.config import SECTIONS, Config, resolve_hidden_size
+from lstm_core.config import SECTIONS, Config, parse_yaml, resolve_hidden_size
 from lstm_core.data import detect_time_column, numeric_columns
-from lstm_core.errors import ConfigError, DataError
-from lstm_core.model import QUANTILES, ForecastNet
+from lstm_core.forecaster import build_net
 
 
 def config_sections(cfg: Config) -> dict[str, str]:
@@ -29,15 +29,7 @@ def config_from_sections(texts: dict[str, str]) -> Config:
         ConfigError: with ``key`` set to the offending key, or to the section whose text is not
             valid YAML (the message then gives the line within that section).
     """
-    raw = {}
-    for name in SECTIONS:
-        try:
-            raw[name] = yaml.safe_load(texts.get(name, "") or "{}")
-        except yaml.YAMLError as e:
-            mark = getattr(e, "problem_mark", None)
-            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-            raise ConfigError(f"{name}: invalid YAML{where}: {problem}", name) from None
+    raw = {name: parse_yaml(texts.get(name, "") or "{}", name) for name in SECTIONS}
     return Config.from_dict(raw)
 
 
@@ -85,19 +77,7 @@ def summarize(cfg: Config, input_width: int, n_targets: int = 1) -> ModelSummary
     hidden = resolve_hidden_size(lstm, input_width)
     directions = 2 if lstm.bidirectional else 1
     with torch.device("meta"):
-        net = ForecastNet(
-            input_width,
-            n_targets,
-            d.lookback,
-            d.horizon,
-            hidden_size=hidden,
-            num_layers=lstm.num_layers,
-            dropout=lstm.dropout,
-            bidirectional=lstm.bidirectional,
-            use_attention=lstm.use_attention,
-            num_heads=lstm.num_heads,
-            quantiles=QUANTILES,
-        )
+        net = build_net(cfg.replace(lstm={"hidden_size": hidden}), input_width, n_targets)
     params = sum(p.numel() for p in net.parameters())
     width = hidden * directions
     per_step = lstm.num_layers * directions * hidden * 6 + width * 6 + input_width * 2
@@ -207,20 +187,6 @@ def config_yaml(config: dict) -> str:
 def format_metrics(table: pd.DataFrame) -> pd.DataFrame:
     """Backtest metrics as text: 4 significant digits, and "n/a" where a method has no interval."""
     return table.apply(lambda col: col.map(lambda v: "n/a" if pd.isna(v) else f"{v:.4g}"))
-
-
-def parse_rows(text: str) -> list[int]:
-    """Row numbers typed by a user ("100, 250 400") -> sorted unique ints.
-
-    Raises:
-        DataError: something that is not a non-negative whole number, named.
-    """
-    rows = []
-    for part in text.replace(",", " ").split():
-        if not part.isdigit():
-            raise DataError(f"{part!r} is not a row number; type whole numbers like 100, 250")
-        rows.append(int(part))
-    return sorted(set(rows))
 
 
 def detection_table(detection) -> pd.DataFrame:

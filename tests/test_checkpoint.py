@@ -110,3 +110,11 @@ def test_shipped_demo_checkpoint_loads_and_forecasts():
     demo = load_demo("regimes")
     out = fc.predict(demo.frame)
     assert len(out) == demo.config.data.horizon and fc.inputs_ == ("y", "x1", "x2")
+
+
+def test_save_can_refuse_to_overwrite(fitted, tmp_path):
+    first = checkpoint.save(fitted, "kept", tmp_path)
+    before = first.read_bytes()
+    with pytest.raises(CheckpointError, match="'kept' exists"):
+        checkpoint.save(fitted, "kept", tmp_path, overwrite=False)
+    assert first.read_bytes() == before
