@@ -76,15 +76,19 @@ with st.form(f"explain_detect_{ui.get(ui.DATA_TOKEN)}"):
         "Sensitivity (1 = BIC default; higher finds more)", [0.25, 0.5, 1.0, 2.0, 4.0], value=1.0
     )
     min_size = b.number_input("Minimum segment (rows; 0 = automatic)", min_value=0, value=0)
+    choices = list(changepoints.FEATURE_CHOICES)
     features = c.selectbox(
         "Features",
-        ["combined", "gate", "raw"],
-        help="combined: the series plus the skip gate's main directions "
-        "(the default); gate or raw alone show what each adds on your data",
+        choices,
+        index=choices.index(changepoints.DEFAULT_FEATURES),
+        help="raw: the series' columns; combined: the skip gate's main directions propose "
+        "candidates too, the series' columns confirm them; gate: the gate alone (its changes "
+        "are reported as 'dynamics'). The caption above gives what each scored.",
     )
-    method = d.selectbox("Classical reference", ["pelt", "binseg"])
+    method = d.selectbox("Classical reference", ["pelt", "binseg", "kernel"])
     known = st.text_input(
-        "Known change points (rows from 0, optional; scores F1 and covering)",
+        "Known change points (rows from 0, separated by commas, semicolons or spaces; "
+        "optional: scores F1 and covering)",
         value=" ".join(map(str, ui.get(ui.KNOWN_CPS, ()))),
     )
     if st.form_submit_button("Detect change points", type="primary"):
@@ -92,6 +96,7 @@ with st.form(f"explain_detect_{ui.get(ui.DATA_TOKEN)}"):
             fc,
             prep,
             known,
+            trace=trace.result if trace.status == "done" else None,  # no second pass
             sensitivity=sensitivity,
             features=features,
             min_size=min_size or None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -123,6 +124,55 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_detect(args: argparse.Namespace) -> int:
+    """`detect`: the change points with their kind and columns (JSON with --json, else a table)."""
+    from lstm_core import changepoints
+
+    if not math.isfinite(args.sensitivity) or args.sensitivity <= 0:
+        raise UsageError(f"--sensitivity must be a number > 0, got {args.sensitivity}")
+    known = changepoints.parse_rows(args.known) or None if args.known else None
+    df, demo_cfg = read_data(args.data)
+    fc = checkpoint.load(args.checkpoint) if args.checkpoint else None
+    config = load_config(args.config) if args.config and fc is None else None
+    columns = [c.strip() for c in args.columns.split(",") if c.strip()] if args.columns else None
+    time_col = args.time_col
+    if demo_cfg is not None and config is None and fc is None:  # a demo's own columns
+        time_col = time_col or demo_cfg.data.time_col
+        columns = columns or [*demo_cfg.data.targets, *demo_cfg.data.covariates]
+    result = changepoints.detect(
+        df,
+        fc,
+        config=config,
+        time_col=time_col,
+        columns=columns,
+        known=known,
+        sensitivity=args.sensitivity,
+        features=args.features,
+        classical_method=args.classical,
+    )
+    if args.json:
+        print(json.dumps(result.to_dict()))
+        return 0
+    for line in result.notes:
+        print(f"note: {line}")
+    if result.change_points:
+        table = result.table().drop(columns=["score"])
+        print(table.to_string(index=False, float_format=lambda v: f"{v:.1f}"))
+    else:
+        print("no change points found")
+    print(
+        f"{result.classical_method}: {[c.index for c in result.classical]}; "
+        f"agreement {result.agreement.share:.2f}"
+    )
+    if result.metrics is not None:
+        m = result.metrics
+        print(
+            f"{m.sentence()}: F1 {m.f1:.3f} (precision {m.precision:.3f}, recall "
+            f"{m.recall:.3f}), covering {m.covering:.3f}"
+        )
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m lstm_core", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -154,12 +204,21 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=cmd_backtest)
 
-    try:
-        from lstm_core.changepoints import add_detect_command
-    except ImportError:
-        pass
-    else:
-        add_detect_command(sub)
+    d = sub.add_parser("detect", help="change points: what changed, where, in which columns")
+    d.add_argument("data", help="CSV/TSV/Parquet/Excel/JSON file, or demo:regimes, demo:nile")
+    d.add_argument("--config", help="YAML config file (the detection model trains with it)")
+    d.add_argument("--checkpoint", help="read the skip gate of this model (no training)")
+    d.add_argument("--time-col")
+    d.add_argument("--columns", help="comma-separated columns to analyse")
+    d.add_argument("--features", choices=["raw", "combined", "gate"], default="raw",
+                   help="raw: the series' columns (default, no model); combined: the skip gate "
+                   "proposes candidates too; gate: the skip gate alone")
+    d.add_argument("--known", help="known change points to score against, e.g. 12,40 or 12;40")
+    d.add_argument("--sensitivity", type=float, default=1.0, help="> 1 finds more (default 1)")
+    d.add_argument("--classical", choices=["pelt", "binseg", "kernel"], default="pelt",
+                   help="the reference detector run beside it")
+    d.add_argument("--json", action="store_true")
+    d.set_defaults(func=cmd_detect)
     return p
 
 

@@ -112,8 +112,16 @@ def _line(
 
 
 def _vlines(
-    fig: go.Figure, times: Sequence, colour: str, dash: str, label: str, rows: int = 1
+    fig: go.Figure,
+    times: Sequence,
+    colour: str,
+    dash: str,
+    label: str,
+    rows: int = 1,
+    texts: Sequence[str] = (),
 ) -> None:
+    """Vertical lines at ``times`` on every row, one legend entry, and ``texts`` (one per line)
+    written at the top of the first row."""
     for i, t in enumerate(times):
         for r in range(1, rows + 1):
             fig.add_vline(
@@ -121,6 +129,9 @@ def _vlines(
                 line={"color": colour, "dash": dash, "width": 1.5},
                 row=r if rows > 1 else None,
                 col=1 if rows > 1 else None,
+                annotation_text=texts[i] if texts and r == 1 else None,
+                annotation_position="top right",
+                annotation_font={"size": 11, "color": colour},
             )
     if len(times):  # one legend entry per kind of marker
         fig.add_trace(
@@ -487,14 +498,16 @@ def change_figure(
     classical: Sequence = (),
     known: Sequence = (),
     title: str = "Change score and change points",
+    labels: Sequence[str] = (),
 ) -> go.Figure:
     """The series with change points as vertical lines, and the change score below it.
 
     Args:
         series: one column indexed by time.
         score: change score indexed by time (None: only the series).
-        detected, classical, known: timestamps of the gate detector's, the classical detector's
+        detected, classical, known: timestamps of the detector's, the classical detector's
             and the known change points.
+        labels: one text per detected point (what changed, in which columns).
     """
     rows = 2 if score is not None else 1
     fig = _figure(
@@ -518,12 +531,12 @@ def change_figure(
                 score.to_numpy(),
                 "change score",
                 COLOURS["backtest"],
-                unit="(how different the gate pattern is before and after this step)",
+                unit="(how different the analysed columns are before and after this step)",
             ),
             row=2,
             col=1,
         )
-    _vlines(fig, list(detected), COLOURS["change"], "solid", "change point (skip gate)", rows)
+    _vlines(fig, list(detected), COLOURS["change"], "solid", "change point", rows, labels)
     _vlines(
         fig,
         list(classical),
@@ -538,8 +551,8 @@ def change_figure(
 
 
 def detection_figure(series: pd.Series, detection, known: Sequence[int] = ()) -> go.Figure:
-    """``change_figure`` for a ``changepoints.Detection``: its change score, the skip-gate
-    detector's and the classical detector's change points, and ``known`` rows of ``series``."""
+    """``change_figure`` for a ``changepoints.Detection``: its change score, its change points
+    labelled with what changed and where, the classical detector's, and ``known`` rows."""
     index = series.index
     known_rows = [i for i in known if 0 <= i < len(index)]
     return change_figure(
@@ -549,4 +562,5 @@ def detection_figure(series: pd.Series, detection, known: Sequence[int] = ()) ->
         classical=[c.time for c in detection.classical],
         known=list(index[known_rows]),
         title=f"Change points ({detection.features} features) and the change score",
+        labels=[f"{c.kind}: {', '.join(c.columns)}" for c in detection.change_points],
     )

@@ -191,19 +191,20 @@ def format_metrics(table: pd.DataFrame) -> pd.DataFrame:
 
 def detection_table(detection) -> pd.DataFrame:
     """One row per detector of a ``changepoints.Detection``: how many change points it found
-    and, when known change points were given, F1 / precision / recall / covering."""
+    and, when known change points were given, "found k of K", F1, precision, recall, covering."""
     rows = {}
     for name, points, m in (
-        (f"skip gate ({detection.features})", detection.change_points, detection.metrics),
+        (f"this detector ({detection.features})", detection.change_points, detection.metrics),
         (
             f"classical ({detection.classical_method}, raw series)",
             detection.classical,
             detection.classical_metrics,
         ),
     ):
-        row = {"change points": len(points)}
+        row: dict = {"change points": len(points)}
         if m is not None:
             row |= {
+                "known found": f"{m.found} of {m.known}",
                 "F1": m.f1,
                 "precision": m.precision,
                 "recall": m.recall,

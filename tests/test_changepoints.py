@@ -1,4 +1,5 @@
-"""Change points: TCPD metrics, the detector on synthetic shifts, and the `detect` command."""
+"""Change points: TCPD metrics, the synthetic suite, every kind of change, no false alarms, the
+pipeline (with and without a model) and the `detect` command."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ import pandas as pd
 import pytest
 
 from lstm_core import changepoints as cp
+from lstm_core.changepoints import segment as seg
+from lstm_core.changepoints import synthetic
 from lstm_core.cli import main
 from lstm_core.config import Config
+from lstm_core.data import load_demo
 
 TINY = Config().replace(
     data={"lookback": 16, "horizon": 1},
@@ -27,6 +31,11 @@ def shifted(n: int = 300, seed: int = 0) -> pd.DataFrame:
     return pd.DataFrame({"y": level + rng.normal(size=n)})
 
 
+def near(found, true, margin=cp.MARGIN) -> bool:
+    """Every true point has exactly one found point within the margin, and nothing else."""
+    return len(found) == len(true) and all(abs(f - t) <= margin for f, t in zip(found, true))
+
+
 # ---------------------------------------------------------------- metrics (TCPDBench's examples)
 
 
@@ -37,13 +46,11 @@ def test_f1_matches_tcpdbench_examples():
 
 
 def test_f1_trivial_start_point_and_margin():
-    # nothing known, nothing found: the trivial point 0 matches itself
     assert cp.f1_score({"a": []}, []) == (1.0, 1.0, 1.0)
-    # 15 is within 5 of 10; 16 is not: precision 1/2 ({0} of {0, 16}), recall 1/2 ({0} of {0, 10})
+    # 15 is within 5 of 10; 16 is not
     assert cp.f1_score([10], [15])[0] == 1.0
     assert cp.f1_score([10], [16]) == (0.5, 0.5, 0.5)
-    # one prediction cannot match two true points
-    _, p, r = cp.f1_score([10, 12], [11])
+    _, p, r = cp.f1_score([10, 12], [11])  # one prediction cannot match two true points
     assert (p, r) == (1.0, pytest.approx(2 / 3))
 
 
@@ -53,78 +60,200 @@ def test_covering_matches_tcpdbench_and_hand_examples():
     )
     assert cp.covering({1: [], 2: [10], 3: [40]}, [10], 45) == pytest.approx(0.7954144620811286)
     assert cp.covering({1: [], 2: [10], 3: [40]}, [], 45) == pytest.approx(0.8189300411522634)
-    # two halves of 5, covered by one segment of 10: each half overlaps 5/10
     assert cp.covering([5], [], 10) == 0.5
     assert cp.covering([5], [5], 10) == 1.0
 
 
-def test_agreement_pairs_within_margin():
+def test_one_matcher_for_f1_and_agreement():
+    assert cp.match([10, 12], [11]) == [(10, 11)]
+    assert cp.match([10, 50], [14, 70, 9]) == [(10, 9)]
     a = cp.agreement([10, 50, 90], [12, 70])
     assert a.pairs == ((10, 12),) and a.share == pytest.approx(2 / 5)
     assert cp.agreement([], []).share == 1.0
 
 
-# ---------------------------------------------------------------- detection without a model
+def test_score_says_found_0_of_1_when_nothing_is_found():
+    m = cp.score([28], [], 100)
+    assert m.f1 == pytest.approx(2 / 3) and (m.found, m.known) == (0, 1)
+    assert m.sentence() == "found 0 of 1 known change point"
+    assert cp.score({"a": [10, 50], "b": [50]}, [50], 100).sentence().startswith("found 1 of 1")
 
 
-def test_confirm_keeps_steps_and_drops_trend_bends():
-    t = np.arange(200, dtype=float)
+# ---------------------------------------------------------------- the synthetic suite
+
+
+def test_suite_is_seeded_and_covers_every_kind():
+    a, b = synthetic.suite(), synthetic.suite()
+    assert [s.name for s in a] == [s.name for s in b]
+    assert all(np.array_equal(x.signal, y.signal) for x, y in zip(a, b))
+    assert {s.kind for s in a} == set(synthetic.KINDS) | {"none"}
+    assert {s.signal.shape[1] for s in a} >= {1, 2, 3}
+    for s in a:
+        assert (s.kind == "none") == (s.change_points == ())
+        gaps = np.diff([0, *s.change_points, len(s.signal)])
+        assert gaps.min() >= 40 and len(s.columns) == len(s.change_points)
+
+
+def test_partial_changes_only_some_columns():
+    s = synthetic.pw_change("partial", n=500, n_features=3, n_bkps=2, seed=7)
+    for cps, cols in zip(s.change_points, s.columns):
+        assert 1 <= len(cols) < 3
+        jump = s.signal[cps : cps + 40].mean(0) - s.signal[cps - 40 : cps].mean(0)
+        moved = set(np.flatnonzero(np.abs(jump) > 1.0))
+        assert moved == set(cols)
+
+
+# ---------------------------------------------------------------- every kind, every control
+
+CASES = {  # kind -> (generator arguments, expected kind, expected columns of the first change)
+    "level": (dict(n_features=1, seed=11), "level", (0,)),
+    "spread": (dict(n_features=1, seed=12), "spread", (0,)),
+    "trend": (dict(n_features=1, seed=13), "trend", (0,)),
+    "seasonality": (dict(n_features=1, seed=14), "seasonality", (0,)),
+    "partial": (dict(n_features=3, seed=15), "level", None),
+    "correlation": (dict(n_features=2, seed=16), "correlation", (0, 1)),
+}
+
+
+@pytest.mark.parametrize("kind", list(CASES))
+def test_each_kind_is_found_and_named(kind):
+    args, expected, cols = CASES[kind]
+    s = synthetic.pw_change(kind, n=500, n_bkps=1, **args)
+    found = cp.locate(s.signal, period_hint=s.period)
+    assert near([f.index for f in found], s.change_points, margin=8 if kind == "trend" else 5)
+    assert found[0].kind == expected
+    assert found[0].columns == (cols if cols is not None else s.columns[0])
+
+
+@pytest.mark.parametrize("kind", synthetic.CONTROLS)
+@pytest.mark.parametrize("d", [1, 3])
+def test_no_false_alarm_without_a_change(kind, d):
+    for seed in range(2):
+        s = synthetic.pw_change(kind, n=500, n_features=d, seed=100 + seed)
+        assert cp.locate(s.signal, period_hint=24) == [], s.name
+
+
+def test_noise_and_trends_give_nothing_but_steps_are_kept():
+    t = np.arange(300, dtype=float)
     rng = np.random.default_rng(0)
-    trend = (0.05 * t + 0.3 * rng.normal(size=200))[:, None]
-    step = (np.where(t < 100, 0.0, 3.0) + rng.normal(size=200))[:, None]
-    assert cp.confirm(trend, [100])[0] == []
-    kept, evidence = cp.confirm(step, [100])
-    assert kept == [100] and evidence[0] > 0
-
-
-def test_locate_on_raw_finds_shifts_and_nothing_in_noise():
+    trend = (0.05 * t + 0.3 * rng.normal(size=300))[:, None]
+    curve = (np.exp(t / 80) + 0.05 * rng.normal(size=300))[:, None]  # growth, not a change
+    assert cp.locate(trend) == [] and cp.locate(curve) == []
     y = shifted()[["y"]].to_numpy()
-    found, _ = cp.locate(y, None, "raw")
-    assert len(found) == 2 and all(abs(f - s) <= cp.MARGIN for f, s in zip(found, SHIFTS))
-    noise = np.random.default_rng(1).normal(size=(300, 1))
-    assert cp.locate(noise, None, "raw")[0] == []
+    assert near([f.index for f in cp.locate(y)], SHIFTS)
+
+
+def test_higher_sensitivity_keeps_a_superset():
+    rng = np.random.default_rng(4)
+    y = (np.repeat([0.0, 1.0, -0.5, 2.0, 1.2], 60) + rng.normal(size=300))[:, None]
+    found = [[f.index for f in cp.locate(y, s)] for s in (0.25, 0.5, 1.0, 2.0, 4.0)]
+    for fewer, more in itertools.pairwise(found):  # every point is still there, give or take
+        assert len(cp.match(fewer, more, 10)) == len(fewer)
+    assert len(found[-1]) > len(found[0])
+
+
+def test_sensitivity_must_be_a_positive_number():
+    for bad in (0, -1, float("nan"), float("inf")):
+        with pytest.raises(cp.pipeline.DataError):
+            cp.locate(np.zeros((50, 1)), bad)
+
+
+def test_season_period_from_data_and_hint():
+    t = np.arange(480)
+    x = (2 * np.sin(2 * np.pi * t / 24) + np.random.default_rng(0).normal(size=480))[:, None]
+    assert seg.season_periods(x) == (24,)
+    assert seg.season_periods(x, hint=24) == (24,)
+    assert seg.season_periods(np.random.default_rng(1).normal(size=(480, 1)), hint=24) == ()
+
+
+def test_long_series_are_segmented_on_block_means():
+    rng = np.random.default_rng(5)
+    y = (np.where(np.arange(20_000) < 12_000, 0.0, 2.0) + rng.normal(size=20_000))[:, None]
+    found = cp.locate(y)
+    assert len(found) == 1 and abs(found[0].index - 12_000) <= 20
 
 
 def test_change_score_peaks_at_shift():
     y = shifted()[["y"]].to_numpy()
-    s = cp.change_score(cp.change_features(y, None, "raw"), 10)
+    s = cp.change_score(y, 10)
     assert abs(int(np.argmax(s)) - SHIFTS[0]) <= cp.MARGIN
     assert s[:10].max() == 0.0
+
+
+def test_classical_references_find_a_clear_shift():
+    y = shifted()[["y"]].to_numpy()
+    for method in ("pelt", "binseg", "kernel"):
+        assert any(abs(f - SHIFTS[0]) <= cp.MARGIN for f in cp.classical(y, method))
 
 
 # ---------------------------------------------------------------- the pipeline
 
 
+def test_demos_give_their_known_change_points():
+    regimes = load_demo("regimes")
+    det = cp.detect(regimes.frame, config=regimes.config, known=list(regimes.change_points))
+    assert near([c.index for c in det.change_points], regimes.change_points)
+    assert [c.kind for c in det.change_points][0] == "level"
+    assert det.change_points[0].columns == ("y",)
+    nile = load_demo("nile")
+    det = cp.detect(nile.frame, config=nile.config)
+    assert [c.time.year for c in det.change_points] == [1899]
+
+
+def test_raw_features_train_no_model(monkeypatch):
+    monkeypatch.setattr(cp.pipeline.Forecaster, "fit", lambda *a, **k: pytest.fail("trained"))
+    det = cp.detect(shifted(), features="raw", known={"a": SHIFTS, "b": [101]})
+    assert near([c.index for c in det.change_points], SHIFTS)
+    assert det.metrics is not None and det.metrics.f1 == 1.0 and det.trace is None
+    first = det.to_dict()["change_points"][0]
+    assert first["kind"] == "level" and first["columns"] == ["y"]
+
+
 @pytest.fixture(scope="module")
-def found() -> cp.Detection:
-    return cp.detect(shifted(), config=TINY, known={"a": SHIFTS, "b": [101]})
+def gated() -> cp.Detection:
+    return cp.detect(shifted(), config=TINY, features="combined")
 
 
-def test_detect_finds_known_shifts(found):
-    idx = [c.index for c in found.change_points]
-    assert len(idx) == 2 and all(abs(i - s) <= cp.MARGIN for i, s in zip(idx, SHIFTS))
-    assert found.metrics is not None and found.metrics.f1 == 1.0
-    assert found.classical_metrics is not None
-    assert found.score.shape == (300,) and found.trace.gate.shape == (300, 8)
-    assert found.to_dict()["change_points"][0]["index"] == idx[0]
+def test_combined_reads_the_gate_and_tests_the_series(gated):
+    assert gated.trace is not None and gated.trace.gate.shape[0] == 300
+    assert near([c.index for c in gated.change_points], SHIFTS)
+    assert gated.columns[0] == "y" and any(c.startswith("gate PC") for c in gated.columns)
+    assert all(c.kind != "dynamics" for c in gated.change_points)
 
 
-def test_detect_no_change_gives_none():
-    noise = pd.DataFrame({"y": np.random.default_rng(2).normal(size=200)})
-    assert cp.detect(noise, config=TINY).change_points == ()
+def test_an_existing_trace_is_not_traced_again(gated, monkeypatch):
+    monkeypatch.setattr(cp.pipeline, "trace", lambda *a, **k: pytest.fail("traced twice"))
+    monkeypatch.setattr(cp.pipeline.Forecaster, "fit", lambda *a, **k: pytest.fail("trained"))
+    det = cp.detect(shifted(), trace=gated.trace, features="gate")
+    assert det.trace is gated.trace
+    assert all(c.kind == "dynamics" for c in det.change_points)
+
+
+def test_short_series_take_the_classical_path():
+    y = np.r_[np.zeros(15), np.ones(15) * 5] + np.random.default_rng(3).normal(0, 0.3, 30)
+    det = cp.detect(pd.DataFrame({"y": y}), features="combined")
+    assert det.features == "raw" and det.trace is None
+    assert any("too few to train a network" in n for n in det.notes)
+    assert [c.index for c in det.change_points] == [15]
 
 
 def test_detect_adapts_lookback_to_short_series():
-    y = np.r_[np.zeros(20), np.ones(20) * 5] + np.random.default_rng(3).normal(0, 0.3, 40)
-    det = cp.detect(pd.DataFrame({"y": y}), config=TINY.replace(data={"lookback": 96}))
+    y = np.r_[np.zeros(30), np.ones(30) * 5] + np.random.default_rng(3).normal(0, 0.3, 60)
+    cfg = TINY.replace(data={"lookback": 96})
+    det = cp.detect(pd.DataFrame({"y": y}), config=cfg, features="combined")
     assert det.lookback < 96 and any("lookback 96 is too long" in n for n in det.notes)
-    assert [c.index for c in det.change_points] == [20]
+    assert [c.index for c in det.change_points] == [30]
 
 
 def test_detect_reuses_a_fitted_forecaster(fitted, series):
-    det = cp.detect(series, fitted)
+    det = cp.detect(series, fitted, features="combined")
     assert det.lookback == fitted.config_.data.lookback
     assert len(det.score) == len(series)
+
+
+def test_too_few_rows_is_a_clear_error():
+    with pytest.raises(cp.pipeline.DataError, match="at least 8"):
+        cp.detect(pd.DataFrame({"y": [1.0, 2, 3, 4, 5]}))
 
 
 # ---------------------------------------------------------------- command line
@@ -140,53 +269,49 @@ def files(tmp_path_factory):
     return d
 
 
-def test_cli_prints_json(files, capsys):
-    rc = main(
-        [
-            "detect",
-            str(files / "s.csv"),
-            "--config",
-            str(files / "tiny.yaml"),
-            "--known",
-            "100,200",
-            "--json",
-        ]
-    )
+def test_cli_prints_json_with_kind_and_columns(files, capsys):
+    rc = main(["detect", str(files / "s.csv"), "--features", "raw", "--known", "100;200", "--json"])
     out = json.loads(capsys.readouterr().out)
-    assert rc == 0
-    assert [c["index"] for c in out["change_points"]] == sorted(
-        c["index"] for c in out["change_points"]
-    )
-    assert len(out["change_points"]) == 2
+    assert rc == 0 and len(out["change_points"]) == 2
     first = out["change_points"][0]
-    assert set(first) == {"index", "time", "score"} and first["time"].startswith("2024-04")
+    assert {"index", "time", "score", "kind", "columns"} <= set(first)
+    assert first["kind"] == "level" and first["columns"] == ["y"]
+    assert first["time"].startswith("2024-04")
     assert out["metrics"]["f1"] == 1.0 and out["classical"]["method"] == "pelt"
+    assert out["features"] == "raw"
+
+
+def test_cli_trains_with_a_config(files, capsys):
+    rc = main(["detect", str(files / "s.csv"), "--config", str(files / "tiny.yaml"),
+               "--features", "combined", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 0 and out["features"] == "combined" and out["lookback"] == 16
+
+
+def test_cli_table_says_what_changed(capsys):
+    assert main(["detect", "demo:nile", "--features", "raw", "--known", "28"]) == 0
+    out = capsys.readouterr().out
+    assert "1899" in out and "level" in out and "found 1 of 1 known change point" in out
 
 
 @pytest.mark.parametrize(
     "extra",
-    [["--known", "a,b"], ["--columns", "nope"], ["--time-col", "nope"], ["--sensitivity", "0"]],
+    [
+        ["--known", "a,b"],
+        ["--known", "²"],
+        ["--columns", "nope"],
+        ["--time-col", "nope"],
+        ["--sensitivity", "0"],
+        ["--sensitivity", "nan"],
+        ["--features", "magic"],
+    ],
 )
 def test_cli_user_mistakes_exit_2(files, capsys, extra):
-    rc = main(["detect", str(files / "s.csv"), "--config", str(files / "tiny.yaml"), *extra])
-    assert rc == 2 and capsys.readouterr().err.startswith("error: ")
+    rc = main(["detect", str(files / "s.csv"), "--features", "raw", *extra])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.startswith("error: ") and err.count("\n") == 1
 
 
 def test_cli_missing_file_exits_2(capsys):
     assert main(["detect", "no/such.csv"]) == 2
     assert "error:" in capsys.readouterr().err
-
-
-def test_classical_reference_finds_a_clear_shift():
-    y = shifted()[["y"]].to_numpy()
-    for method in ("pelt", "binseg"):
-        found = cp.classical(y, method)
-        assert any(abs(f - SHIFTS[0]) <= cp.MARGIN for f in found)
-
-
-def test_higher_sensitivity_keeps_a_superset():
-    rng = np.random.default_rng(4)
-    y = (np.repeat([0.0, 1.0, -0.5, 2.0, 1.2], 60) + rng.normal(size=300))[:, None]
-    found = [set(cp.locate(y, None, "raw", s)[0]) for s in (0.1, 0.5, 1.0, 4.0)]
-    assert all(a <= b for a, b in itertools.pairwise(found))
-    assert len(found[-1]) > len(found[0])

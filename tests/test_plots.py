@@ -105,13 +105,19 @@ def test_change_figure_draws_every_kind_of_marker():
     )
     score = s.diff().abs().fillna(0)
     fig = plots.change_figure(
-        s, score, detected=[s.index[50]], classical=[s.index[49]], known=[s.index[50]]
+        s,
+        score,
+        detected=[s.index[50]],
+        classical=[s.index[49]],
+        known=[s.index[50]],
+        labels=["level: y"],
     )
     assert _names(fig) == [
         "level",
         "change score",
-        "change point (skip gate)",
+        "change point",
         "change point (classical, raw series)",
         "known change point",
     ]
     assert len(fig.layout.shapes) == 6  # three markers on two panels
+    assert [a.text for a in fig.layout.annotations if a.text == "level: y"] == ["level: y"]

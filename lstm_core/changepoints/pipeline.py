@@ -1,0 +1,327 @@
+"""The detector end to end: features from the series and the model's skip gate, segmentation,
+a classical reference beside it, and scores against known change points."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import ruptures as rpt
+
+from lstm_core.arrays import block_means
+from lstm_core.changepoints import segment as seg
+from lstm_core.changepoints.features import change_features, change_score, standardise
+from lstm_core.changepoints.metrics import MARGIN, Annotations, agreement, score
+from lstm_core.changepoints.results import (
+    ChangePoint,
+    Classical,
+    Detection,
+    Features,
+)
+from lstm_core.config import Config
+from lstm_core.data import Prepared, prepare
+from lstm_core.errors import DataError
+from lstm_core.forecast import season_length
+from lstm_core.forecaster import Forecaster
+from lstm_core.interpret import Trace, trace
+from lstm_core.train import OnEpoch
+
+MIN_ROWS = 8  # fewer rows than this cannot hold two segments worth testing
+MIN_ROWS_MODEL = 40  # a shorter series is segmented without a network (the classical path)
+SENSITIVITY_LADDER = (0.25, 0.5, 1.0, 2.0, 4.0)  # the app's choices; see ``locate``
+DETECTION_WINDOWS = 6_000  # window passes a detection model trains for (seconds on a CPU)
+# The shipped features: benchmarks/tcpd.py found the gate's proposals change nothing out of fold
+# (combined scored exactly as raw) and the gate alone below the series, so detection reads the
+# series and trains no model unless asked ("combined" or "gate").
+DEFAULT_FEATURES: Features = "raw"
+
+
+def locate(
+    columns: np.ndarray,
+    sensitivity: float = 1.0,
+    min_size: int = 5,
+    period_hint: int | None = None,
+    settings: seg.Settings = seg.Settings(),
+    proposals: np.ndarray | None = None,
+) -> list[seg.Found]:
+    """Change points of the analysed columns (the detector without the model).
+
+    A higher sensitivity never drops a change: the result is the segmentation at
+    ``sensitivity``, plus the points of every rung of SENSITIVITY_LADDER below it that are
+    more than ``2 min_size`` rows from those already kept (a point may move by a few rows
+    between sensitivities, as its neighbours change, but it is not lost).
+
+    Args:
+        columns: (T, D) features, e.g. from ``change_features``.
+        sensitivity: > 1 finds more change points, < 1 fewer; it divides the tests' penalty.
+        min_size: fewest rows between two change points.
+        period_hint: seasonal period suggested by the time frequency.
+        settings: the detector's constants.
+        proposals: (T, P) columns searched for candidates but not tested (the gate's).
+
+    Returns:
+        The confirmed changes, each with its kind and the columns (indices) involved.
+
+    Raises:
+        DataError: a sensitivity that is not a positive number.
+    """
+    if not (isinstance(sensitivity, (int, float)) and math.isfinite(sensitivity)) or sensitivity <= 0:
+        raise DataError(f"sensitivity must be a number > 0, got {sensitivity!r}")
+    levels = sorted({s for s in SENSITIVITY_LADDER if s < sensitivity} | {sensitivity})
+    strengths = [settings.strength / level for level in reversed(levels)]
+    found: list[seg.Found] = []
+    for run in seg.segment(columns, strengths, min_size, period_hint, settings, proposals):
+        found += [f for f in run if all(abs(f.index - g.index) > 2 * min_size for g in found)]
+    return sorted(found, key=lambda f: f.index)
+
+
+def classical(
+    raw: np.ndarray, method: Classical = "pelt", sensitivity: float = 1.0, min_size: int = 2
+) -> list[int]:
+    """The reference detectors at their benchmark defaults, on the standardised columns.
+
+    "pelt" and "binseg" are TCPDBench's defaults (R changepoint's ``cpt.mean``, Normal, MBIC): a
+    mean-shift (L2) cost with the penalty (2 + columns) x log n (3 log n for one column); BinSeg
+    keeps at most 5 changes. PELT's exact penalised optimum is computed by ruptures' compiled
+    KernelCPD with the linear kernel (the same cost, 50x faster than ``rpt.Pelt(model="l2")``).
+    "kernel" is KernelCPD with the RBF kernel and the penalty log n (any change of
+    distribution). Series longer than ``seg.MAX_POINTS`` use block means.
+    """
+    z = standardise(np.asarray(raw, dtype=np.float64))
+    block = max(1, -(-len(z) // seg.MAX_POINTS))
+    if block > 1:
+        z = block_means(z, block)
+    n, d = z.shape
+    size = max(1, -(-min_size // block))
+    if n < 2 * size:
+        return []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ruptures warns about its bias on constant segments
+        pen = (2 + d) * math.log(n) / sensitivity
+        if method == "kernel":
+            algo = rpt.KernelCPD(kernel="rbf", min_size=size).fit(z)
+            bkps = algo.predict(pen=math.log(n) / sensitivity)[:-1]
+        elif method == "pelt":
+            bkps = rpt.KernelCPD(kernel="linear", min_size=size).fit(z).predict(pen=pen)[:-1]
+        else:
+            algo = rpt.Binseg(model="l2", min_size=size, jump=1).fit(z)
+            bkps = algo.predict(pen=pen)[:-1]
+            if len(bkps) > 5:
+                bkps = algo.predict(n_bkps=5)[:-1]
+    return [int(b) * block for b in bkps]
+
+
+_DATA_KEYS = ("time_col", "targets", "covariates", "frequency", "missing")
+
+
+def detection_config(n_rows: int, cfg: Config | None = None) -> tuple[Config, list[str]]:
+    """A config fit for a detection model on ``n_rows`` rows, and notes saying what was adapted.
+
+    Without ``cfg``: a small fast model (hidden 16, horizon 1, lookback n/8 clipped to 4..32,
+    trained for about DETECTION_WINDOWS window passes). With ``cfg``: its settings, except a
+    lookback too long for the series is shortened.
+    """
+    notes = []
+    if cfg is None:
+        lookback = int(np.clip(n_rows // 8, 4, 32))
+        windows = max(n_rows - lookback, 1)
+        epochs = int(np.clip(DETECTION_WINDOWS // windows, 2, 30))
+        cfg = Config().replace(
+            data={"lookback": lookback, "horizon": 1},
+            lstm={"hidden_size": 16, "num_layers": 2, "dropout": 0.0},
+            training={
+                "epochs": epochs,
+                "learning_rate": 1e-2,
+                "batch_size": 64,
+                "patience": 10,
+                "device": "cpu",
+            },
+        )
+        notes.append(
+            f"trained a detection model: lookback {lookback}, hidden 16, {epochs} epochs at most"
+        )
+        return cfg, notes
+    d = cfg.data
+    limit = max(2, int((n_rows * (1 - cfg.training.val_fraction) - d.horizon - 1) // 2))
+    if d.lookback > limit:
+        lookback = max(2, min(limit, n_rows // 4))
+        cfg = cfg.replace(data={"lookback": lookback})
+        notes.append(f"lookback {d.lookback} is too long for {n_rows} rows; using {lookback}")
+    return cfg, notes
+
+
+def known_from_column(frame: pd.DataFrame, column: str) -> list[int]:
+    """Rows (0-based, in the frame's order) where ``column`` is set (non-zero, true)."""
+    if column not in frame.columns:
+        raise DataError(f"known change point column {column!r} not found")
+    flags = pd.to_numeric(frame[column], errors="coerce").fillna(0).to_numpy() != 0
+    return [int(i) for i in np.flatnonzero(flags)]
+
+
+def parse_rows(text: str) -> list[int]:
+    """Row numbers typed by a user ("100, 250 400", "100; 250") -> sorted unique ints.
+
+    Raises:
+        DataError: something that is not a non-negative whole number (in ASCII digits), named.
+    """
+    rows = []
+    for part in text.replace(",", " ").replace(";", " ").split():
+        if not (part.isascii() and part.isdigit()) or len(part) > 12:
+            shown = part if len(part) <= 20 else part[:20] + "..."
+            raise DataError(f"{shown!r} is not a row number; type whole numbers like 100, 250")
+        rows.append(int(part))
+    return sorted(set(rows))
+
+
+def _model_trace(
+    prep: Prepared,
+    forecaster: Forecaster | None,
+    config: Config | None,
+    on_epoch: OnEpoch | None,
+    notes: list[str],
+) -> tuple[Forecaster, Trace]:
+    """The fitted model to read the gate from (trained for detection unless given) and its
+    trace over ``prep``."""
+    if forecaster is None:
+        cfg, more = detection_config(len(prep.frame), config)
+        notes.extend(more)
+        if config is None:
+            cfg = cfg.replace(
+                data={
+                    "time_col": prep.time_col,
+                    "targets": list(prep.targets),
+                    "covariates": list(prep.covariates),
+                    "frequency": prep.freq,
+                }
+            )
+        forecaster = Forecaster(cfg).fit(prep, on_epoch=on_epoch)
+    return forecaster, trace(forecaster, prep)
+
+
+def detect(
+    data: pd.DataFrame | Prepared,
+    forecaster: Forecaster | None = None,
+    *,
+    trace: Trace | None = None,
+    config: Config | None = None,
+    time_col: str | None = None,
+    columns: Sequence[str] | None = None,
+    known: Annotations | None = None,
+    sensitivity: float = 1.0,
+    min_size: int | None = None,
+    features: Features = DEFAULT_FEATURES,
+    classical_method: Classical = "pelt",
+    margin: int = MARGIN,
+    on_epoch: OnEpoch | None = None,
+    settings: seg.Settings = seg.Settings(),
+) -> Detection:
+    """Change points of a series: what changed (level, trend, spread, seasonality, correlation,
+    or only the model's dynamics), where and in which columns, beside a classical detector.
+
+    With ``features`` "combined" or "gate" the skip gate of a model is read: from ``trace`` if
+    given (no second pass), else from ``forecaster``, else from a small model trained for
+    detection (``detection_config``). A series shorter than MIN_ROWS_MODEL rows is too short
+    for a network and is segmented on its columns alone (the notes say so). With the default
+    "raw" no model is needed: a forecaster only names the columns.
+
+    Args:
+        data: the series; rows are cleaned by ``prepare`` (sorted by time, gaps filled).
+        forecaster: a fitted Forecaster to read the gate from (no training).
+        trace: the forecaster's trace over the same data, if already computed.
+        config: settings for the detection model when none is given (default: fast settings).
+        time_col, columns: override the config's time column and analysed columns.
+        known: true change points (a list, or {annotator: list}) to score against.
+        sensitivity: > 1 reports more change points, < 1 fewer (1 = the default).
+        min_size: fewest rows between change points (default min(5, rows / 4)).
+        features: "raw" (the series' columns; the default, no model needed), "combined" (the
+            gate proposes candidates too, the columns confirm them) or "gate" (gate only).
+        classical_method: "pelt", "binseg" or "kernel" for the reference detector.
+        margin: rows within which a detection matches a known or classical point.
+        on_epoch: training progress callback (only when a model is trained).
+        settings: the detector's constants.
+
+    Returns:
+        Detection.
+
+    Raises:
+        DataError / SeriesTooShort: unusable data or settings; ConfigError: bad settings.
+    """
+    notes: list[str] = []
+    if forecaster is not None and not hasattr(forecaster, "model_"):
+        raise DataError("the forecaster is not fitted; fit it or pass none to train one")
+    if forecaster is not None:
+        if columns and tuple(columns) != tuple(forecaster.inputs_):
+            raise DataError(
+                f"columns {', '.join(columns)} differ from the model's inputs "
+                f"{', '.join(forecaster.inputs_)}"
+            )
+        prep = forecaster.prepare(data)
+    else:
+        changes: dict = {}
+        if time_col:
+            changes["time_col"] = time_col
+        if columns:
+            changes["targets"], changes["covariates"] = list(columns), []
+        base = (config or Config()).replace(data=changes)
+        prep = data if isinstance(data, Prepared) else prepare(data, base.data)
+    T = len(prep.frame)
+    if T < MIN_ROWS:
+        raise DataError(f"the series has {T} rows; detection needs at least {MIN_ROWS}")
+    notes.extend(prep.report.actions)
+    names = tuple(forecaster.inputs_) if forecaster is not None else prep.columns
+    raw = prep.frame[list(names)].to_numpy(np.float64)
+    if features != "raw" and trace is None and forecaster is None and T < MIN_ROWS_MODEL:
+        notes.append(
+            f"{T} rows are too few to train a network (at least {MIN_ROWS_MODEL}); the series "
+            "was segmented on its columns alone (the classical path)"
+        )
+        features = "raw"
+    tr = trace
+    if features != "raw" and tr is None:
+        forecaster, tr = _model_trace(prep, forecaster, config, on_epoch, notes)
+    feats, labels = change_features(raw, tr.gate if tr is not None else None, features, names)
+    size = int(min_size) if min_size is not None else max(2, min(5, T // 4))
+    period = season_length(prep.freq)
+    n_raw = len(names) if features != "gate" else 0
+    tested, proposals = (feats[:, :n_raw], feats[:, n_raw:]) if features == "combined" else (feats, None)
+    found = locate(tested, sensitivity, size, period if period > 1 else None, settings, proposals)
+    lookback = tr.lookback if tr is not None else None
+    curve = change_score(feats, max(size, (lookback or 2 * size) // 2))
+    index = prep.frame.index
+    points = tuple(_point(f, index, curve, labels, n_raw) for f in found)
+    ref = classical(raw, classical_method, sensitivity, size)
+    ref_points = tuple(ChangePoint(i, index[i], float(curve[i])) for i in ref)
+    metrics = ref_metrics = None
+    if known is not None:
+        metrics = score(known, [p.index for p in points], T, margin)
+        ref_metrics = score(known, ref, T, margin)
+    return Detection(
+        change_points=points,
+        score=pd.Series(curve, index=index, name="change score"),
+        classical=ref_points,
+        classical_method=classical_method,
+        agreement=agreement([p.index for p in points], ref, margin),
+        metrics=metrics,
+        classical_metrics=ref_metrics,
+        trace=tr,
+        features=features,
+        sensitivity=sensitivity,
+        min_size=size,
+        lookback=lookback,
+        columns=labels,
+        notes=tuple(notes),
+    )
+
+
+def _point(
+    f: seg.Found, index: pd.Index, curve: np.ndarray, labels: tuple[str, ...], n_series: int
+) -> ChangePoint:
+    """A confirmed change as the user sees it: named columns, and "dynamics" when only the
+    gate's components changed."""
+    cols = tuple(labels[c] for c in f.columns)
+    kind = f.kind if not f.columns or min(f.columns) < n_series else "dynamics"
+    also = tuple(k for k in f.kinds if k != f.kind)
+    return ChangePoint(f.index, index[f.index], float(curve[f.index]), kind, cols, f.evidence, also)

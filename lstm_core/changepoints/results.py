@@ -1,0 +1,142 @@
+"""What detection returns: change points with their kind and columns, scores, the whole result."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from lstm_core.interpret import Trace
+
+Features = Literal["combined", "raw", "gate"]
+Classical = Literal["pelt", "binseg", "kernel"]
+# what changed: the segmentation's kinds, or "dynamics" when only the model's gate changed
+Kind = Literal["level", "trend", "spread", "seasonality", "correlation", "dynamics"]
+
+
+def _plain_time(t: object) -> object:
+    """A time label as JSON: ISO text for timestamps, int for row numbers, else text."""
+    if hasattr(t, "isoformat"):
+        return t.isoformat()
+    if isinstance(t, (int, np.integer)):
+        return int(t)
+    return str(t)
+
+
+@dataclass(frozen=True)
+class ChangePoint:
+    """One change: ``index`` is the 0-based row (time order) of the new regime's first
+    observation; ``kind`` says what changed there and ``columns`` in which columns (empty for
+    the classical detectors, which do not say)."""
+
+    index: int
+    time: object
+    score: float  # the change score curve at this row
+    kind: Kind | None = None
+    columns: tuple[str, ...] = ()
+    evidence: float = math.nan  # the winning test's statistic minus its penalty
+    also: tuple[Kind, ...] = ()  # other kinds whose tests passed here too
+
+    def to_dict(self) -> dict:
+        out = {"index": self.index, "time": _plain_time(self.time), "score": round(self.score, 6)}
+        if self.kind is not None:
+            out |= {
+                "kind": self.kind,
+                "columns": list(self.columns),
+                "evidence": round(self.evidence, 3),
+                "also": list(self.also),
+            }
+        return out
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Scores against known change points, as in van den Burg & Williams (2020), and the plain
+    count behind them (``found`` of ``known``; the trivial start point excluded)."""
+
+    f1: float
+    precision: float
+    recall: float
+    covering: float
+    found: int  # known change points matched by a detection (best annotator)
+    known: int  # known change points (of that annotator)
+
+    def sentence(self) -> str:
+        return f"found {self.found} of {self.known} known change point{'s' * (self.known != 1)}"
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """How the model-based and the classical change points match (within ``margin``)."""
+
+    pairs: tuple[tuple[int, int], ...]  # (model index, classical index)
+    share: float  # 2 x matched / (model + classical); 1.0 when both find nothing
+    margin: int
+
+
+@dataclass(frozen=True)
+class Detection:
+    """Everything ``detect`` found; ``score`` is indexed by the series' time."""
+
+    change_points: tuple[ChangePoint, ...]
+    score: pd.Series  # (T,) change score
+    classical: tuple[ChangePoint, ...]
+    classical_method: Classical
+    agreement: Agreement
+    metrics: Metrics | None  # None without known change points
+    classical_metrics: Metrics | None
+    trace: Trace | None  # None when no model was used (features "raw")
+    features: Features
+    sensitivity: float
+    min_size: int
+    lookback: int | None
+    columns: tuple[str, ...]  # what was analysed: series columns, then gate components
+    notes: tuple[str, ...] = field(default=())
+
+    def table(self) -> pd.DataFrame:
+        """Change points as rows: index, time, kind, columns, evidence, score, classical match."""
+        matched = dict(self.agreement.pairs)
+        return pd.DataFrame(
+            {
+                "index": [c.index for c in self.change_points],
+                "time": [c.time for c in self.change_points],
+                "kind": [c.kind for c in self.change_points],
+                "columns": [", ".join(c.columns) for c in self.change_points],
+                "evidence": [c.evidence for c in self.change_points],
+                "score": [c.score for c in self.change_points],
+                "classical match": pd.array(
+                    [matched.get(c.index) for c in self.change_points], dtype="Int64"
+                ),
+            }
+        )
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready data (what ``python -m lstm_core detect --json`` prints)."""
+
+        def m(x: Metrics | None) -> dict | None:
+            return None if x is None else {k: round(v, 6) for k, v in x.__dict__.items()}
+
+        return {
+            "change_points": [c.to_dict() for c in self.change_points],
+            "classical": {
+                "method": self.classical_method,
+                "change_points": [c.to_dict() for c in self.classical],
+            },
+            "agreement": {
+                "share": round(self.agreement.share, 6),
+                "pairs": [list(p) for p in self.agreement.pairs],
+                "margin": self.agreement.margin,
+            },
+            "metrics": m(self.metrics),
+            "classical_metrics": m(self.classical_metrics),
+            "n_obs": len(self.score),
+            "features": self.features,
+            "columns": list(self.columns),
+            "sensitivity": self.sensitivity,
+            "min_size": self.min_size,
+            "lookback": self.lookback,
+            "notes": list(self.notes),
+        }
