@@ -131,7 +131,7 @@ class AttentiveLSTM(nn.Module):
 
 
 class ForecastNet(nn.Module):
-    """A linear forecast plus what the AttentiveLSTM adds: (B, T, F) -> (B, horizon, targets, quantiles).
+    """A linear forecast plus the AttentiveLSTM's correction: (B, T, F) -> (B, H, targets, quantiles).
 
     Two paths, summed:
 
@@ -165,7 +165,7 @@ class ForecastNet(nn.Module):
     ):
         super().__init__()
         if len(quantiles) % 2 == 0 or quantiles[len(quantiles) // 2] != 0.5:
-            raise ValueError(f"quantiles must be odd in number with 0.5 in the middle, got {quantiles}")
+            raise ValueError(f"quantiles must be odd in number with 0.5 in the middle: {quantiles}")
         if list(quantiles) != sorted(quantiles):
             raise ValueError(f"quantiles must be increasing, got {quantiles}")
         if patch_len < 1:

@@ -152,7 +152,7 @@ def _train(net, train_xy, val_xy, cfg, device, on_epoch, on_batch) -> History:
     x, y = train_xy
     vx, vy = val_xy
     net.to(device)
-    # no weight decay on the linear path: it would pull the ridge fit towards "repeat the last value"
+    # no weight decay on the linear path: it would pull the ridge fit to "repeat the last value"
     linear = [p for name, p in net.named_parameters() if name.startswith("nlinear.")]
     rest = [p for name, p in net.named_parameters() if not name.startswith("nlinear.")]
     opt = torch.optim.AdamW(

@@ -139,3 +139,21 @@ def test_several_targets(series, tiny_cfg):
     out = fc.predict(series)
     assert list(out["target"].unique()) == ["y", "x1"] and len(out) == 2 * 4
     assert fc.backtest(series).table.shape == (4, 5)
+
+
+def test_a_model_that_is_the_linear_fit_is_a_tie_not_a_win(fitted, series):
+    """The network before training is the ridge fit: the verdict must not call it a winner."""
+    import copy
+
+    import torch
+
+    from lstm_core.forecaster import build_net
+
+    start = copy.copy(fitted)
+    x = fitted.scaled_inputs(series)
+    lin = fc.fit_linear(x[: fitted.split_, :1].double().numpy(), 16, 4)
+    start.model_ = build_net(fitted.config_, 3, 1).eval()
+    start.model_.init_linear(torch.from_numpy(lin.weight), torch.from_numpy(lin.bias))
+    bt = start.backtest(series)
+    assert bt.table.loc["AttentiveLSTM", "MAE"] == pytest.approx(bt.table.loc[LINEAR, "MAE"])
+    assert not bt.beats_baselines and "does not beat the best baseline" in bt.verdict

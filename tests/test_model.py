@@ -159,7 +159,8 @@ def test_patches_hand_back_internals_per_step(lookback, patch_len):
     token_of_step = (torch.arange(lookback) + tokens * patch_len - lookback) // patch_len
     for t in range(tokens):
         steps = (token_of_step == t).nonzero().flatten()
-        assert torch.equal(inner["gate"][:, steps], inner["gate"][:, steps[:1]].expand(-1, len(steps), -1))
+        first = inner["gate"][:, steps[:1]]
+        assert torch.equal(inner["gate"][:, steps], first.expand(-1, len(steps), -1))
         a = inner["attention"][..., steps]
         assert torch.allclose(a, a[..., :1].expand_as(a))
     assert torch.allclose(net(x), y)
