@@ -1,11 +1,21 @@
-"""ETTh1 benchmark: the default-config model vs naive and seasonal naive on the standard split.
+"""ETT benchmark: the AttentiveLSTM vs the linear, naive and seasonal-naive forecasts of OT.
 
-Usage: python benchmarks/etth1.py --data ../shared/data/ett/ETTh1.csv [--epochs N] [--device D]
+Usage:
+    python benchmarks/etth1.py --data ../shared/data/ett/ETTh1.csv
+        [--lookback 96 [336 720 ...]] [--horizon 24] [--seeds 3] [--only univariate]
+        [--epochs N] [--device auto] [--split 8640 2880 2880]
 
-Standard (Informer) split: train rows [0, 8640), validation [8640, 11520), test [11520, 14400);
-scaled with the training rows' mean and std; target OT, lookback 96, horizon 24. Validation and
-test windows may look back into the previous segment; their targets stay inside it. Prints test
-MSE and MAE on the scaled data, and training windows per second.
+Any file in ETT format works (a date column, then numeric columns, target OT). Standard
+(Informer) split for the hourly files: train rows [0, 8640), validation [8640, 11520), test
+[11520, 14400); for the 15-minute files (ETTm1, ETTm2) pass ``--split 34560 11520 11520``.
+Values are scaled with the training rows' mean and std. Validation and test windows may look
+back into the previous segment; their targets stay inside it. Every method is fitted on the
+training rows only; the model's early stopping and the linear fit's ridge penalty look at
+validation windows, never at test.
+
+Settings: univariate (OT in, OT out) and multivariate (the 7 columns in, OT out). Prints MSE
+and MAE on the scaled data for validation (where choices are made) and test, mean ± sd over the
+seeds, and the model's training speed in windows per second.
 """
 
 from __future__ import annotations
@@ -17,84 +27,214 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from lstm_core import forecast as fc  # noqa: E402
 from lstm_core.config import Config, resolve_hidden_size  # noqa: E402
-from lstm_core.data import Scaler, make_windows, read_table  # noqa: E402
-from lstm_core.forecaster import build_net  # noqa: E402
-from lstm_core.train import cpu_threads, pick_device, train  # noqa: E402
+from lstm_core.data import Scaler, read_table  # noqa: E402
+from lstm_core.forecaster import fit_network, resolve_patch_len  # noqa: E402
+from lstm_core.train import cpu_threads, pick_device  # noqa: E402
 
-TRAIN, VAL, TEST = 8640, 2880, 2880
-COLUMNS = ["OT", "HUFL", "HULL", "MUFL", "MULL", "LUFL", "LULL"]  # target first
+TARGET = "OT"
 
 
-def run(values: np.ndarray, cfg: Config, label: str) -> dict:
-    L, H = cfg.data.lookback, cfg.data.horizon
-    scaler = Scaler.fit(values[:TRAIN])
-    x_all = torch.as_tensor(scaler.transform(values), dtype=torch.float32)
-    device = pick_device(cfg.training.device)
-    x = x_all.to(device)
-    tr = make_windows(x[:TRAIN], L, H, 1)
-    va = make_windows(x[TRAIN - L : TRAIN + VAL], L, H, 1)
-    te_x, te_y = make_windows(x_all[TRAIN + VAL - L : TRAIN + VAL + TEST], L, H, 1)
-    cfg = cfg.replace(lstm={"hidden_size": resolve_hidden_size(cfg.lstm, values.shape[1])})
-    torch.manual_seed(cfg.training.seed)
-    net = build_net(cfg, values.shape[1], 1)
-    hist = train(net, tr, va, cfg.training, device,
-                 on_epoch=lambda e, a, b: print(f"  {label} epoch {e}: train {a:.4f} val {b:.4f}",
-                                                flush=True))
-    net = net.cpu().eval()
-    with torch.no_grad(), cpu_threads(torch.device("cpu"), net):
-        pred = torch.cat([net(te_x[i : i + 1024])[..., 1] for i in range(0, len(te_x), 1024)])
-    y = te_y.numpy()
-    p = pred.numpy()
-    last = te_x[:, -1:, :1].numpy()  # naive: last scaled value of OT
-    origins = np.arange(len(te_x)) + TRAIN + VAL
-    scaled_ot = x_all[:, :1].numpy()
-    h = np.arange(1, H + 1)
-    snaive = scaled_ot[origins[:, None] - 1 + h[None, :] - 24 * np.ceil(h / 24).astype(int)[None, :]]
-    rows = {
-        "AttentiveLSTM": p,
-        "naive": np.repeat(last, H, axis=1),
-        "seasonal naive (24)": snaive,
+def windows(x: np.ndarray, start: int, stop: int, L: int, H: int) -> tuple[np.ndarray, np.ndarray]:
+    """Windows whose targets lie in rows [start, stop) of x (T, F): inputs (N, L, F) and the
+    target column's future (N, H, 1)."""
+    w = np.lib.stride_tricks.sliding_window_view(x[start - L : stop], L + H, axis=0)
+    w = w.transpose(0, 2, 1)  # (N, L+H, F)
+    return w[:, :L], w[:, L:, :1]
+
+
+def scores(y_hat: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    return float(((y_hat - y) ** 2).mean()), float(np.abs(y_hat - y).mean())
+
+
+def segments(split: tuple[int, int, int], parts: tuple[str, ...]) -> dict[str, tuple[int, int]]:
+    """Rows [start, stop) of the validation and/or test part."""
+    tr, va, te = split
+    rows = {"val": (tr, tr + va), "test": (tr + va, tr + va + te)}
+    return {p: rows[p] for p in parts}
+
+
+def baselines(x: np.ndarray, split: tuple[int, int, int], L: int, H: int, parts) -> dict:
+    """Linear, naive and seasonal-naive scores: {name: {part: (mse, mae)}}."""
+    tr = split[0]
+    lin = fc.fit_linear(x[:tr, :1], L, H)
+    out: dict[str, dict] = {
+        f"linear (NLinear ridge, penalty {lin.penalty:g})": {},
+        "naive": {},
+        "seasonal naive (24)": {},
     }
-    out = {}
-    for name, yh in rows.items():
-        out[name] = (float(((yh - y) ** 2).mean()), float(np.abs(yh - y).mean()))
-    out["_speed"] = hist.windows_per_sec
-    out["_epochs"] = (hist.best_epoch, len(hist.val_loss), hist.seconds, hist.device)
+    names = list(out)
+    for part, (a, b) in segments(split, parts).items():
+        xw, y = windows(x, a, b, L, H)
+        origins = np.arange(a, b - H + 1)
+        out[names[0]][part] = scores(lin.predict(xw[:, :, :1]), y)
+        out[names[1]][part] = scores(fc.naive(x[:, :1], origins, H), y)
+        out[names[2]][part] = scores(fc.seasonal_naive(x[:, :1], origins, H, 24), y)
     return out
+
+
+def model_run(x: np.ndarray, split: tuple[int, int, int], cfg: Config, label: str, parts) -> dict:
+    """Train one model (one seed) and score it: {part: (mse, mae), and training facts}."""
+    tr, va, _ = split
+    L, H = cfg.data.lookback, cfg.data.horizon
+    device = pick_device(cfg.training.device)
+    rows = torch.as_tensor(x, dtype=torch.float32)
+    seed = cfg.training.seed
+
+    def progress(epoch: int, train_loss: float, val_loss: float) -> None:
+        print(
+            f"  {label} seed {seed} epoch {epoch}: train {train_loss:.4f} val {val_loss:.4f}",
+            flush=True,
+        )
+
+    start = time.perf_counter()
+    net, hist = fit_network(
+        cfg, rows[:tr].to(device), rows[tr - L : tr + va].to(device), 1, device, on_epoch=progress
+    )
+    seconds = time.perf_counter() - start
+    net = net.cpu().eval()
+    out: dict = {}
+    for part, (a, b) in segments(split, parts).items():
+        xw, y = windows(x, a, b, L, H)
+        xt = torch.as_tensor(np.ascontiguousarray(xw), dtype=torch.float32)
+        with torch.no_grad(), cpu_threads(torch.device("cpu"), net):
+            pred = torch.cat([net(xt[i : i + 1024])[..., 1] for i in range(0, len(xt), 1024)])
+        out[part] = scores(pred.numpy(), y)
+    out.update(
+        best_epoch=hist.best_epoch,
+        epochs=len(hist.val_loss),
+        seconds=seconds,
+        speed=hist.windows_per_sec,
+        device=hist.device,
+    )
+    return out
+
+
+def overrides(items: list[str]) -> Config:
+    """The default Config with ``section.key=value`` items applied (values parsed as YAML)."""
+    sections: dict[str, dict] = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        section, _, name = key.partition(".")
+        parsed = yaml.safe_load(value)
+        if isinstance(parsed, str):  # YAML 1.1 reads 3e-4 as text
+            try:
+                parsed = float(parsed)
+            except ValueError:
+                pass
+        sections.setdefault(section, {})[name] = parsed
+    return Config().replace(**sections)
+
+
+def mean_sd(values: list[float]) -> str:
+    v = np.asarray(values)
+    return f"{v.mean():.4f} ± {v.std(ddof=1) if len(v) > 1 else 0.0:.4f}"
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", required=True, help="path to ETTh1.csv")
+    ap.add_argument("--data", required=True, help="an ETT-format CSV (date, ..., OT)")
+    ap.add_argument("--lookback", type=int, nargs="+", default=[96], help="one or more (a sweep)")
+    ap.add_argument("--horizon", type=int, default=24)
+    ap.add_argument("--seeds", type=int, default=3, help="models per setting: seeds 0..N-1")
     ap.add_argument("--epochs", type=int, help="override training.epochs")
     ap.add_argument("--device", default="auto")
-    ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--only", choices=["univariate", "multivariate"])
-    args = ap.parse_args()
-    df = read_table(args.data)
-    cfg = Config().replace(
-        data={"lookback": 96, "horizon": 24},
-        training={"device": args.device, "seed": args.seed, **({"epochs": args.epochs} if args.epochs else {})},
+    ap.add_argument(
+        "--split",
+        type=int,
+        nargs=3,
+        default=[8640, 2880, 2880],
+        metavar=("TRAIN", "VAL", "TEST"),
+        help="rows in each part, from the start",
     )
-    results = {}
+    ap.add_argument(
+        "--set",
+        nargs="+",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="config overrides, e.g. lstm.patch_len=24 training.learning_rate=3e-4",
+    )
+    ap.add_argument(
+        "--val-only",
+        action="store_true",
+        help="score validation only, to make choices without seeing test",
+    )
+    args = ap.parse_args()
+    parts = ("val",) if args.val_only else ("val", "test")
+    df = read_table(args.data)
+    if TARGET not in df.columns:
+        sys.exit(f"error: {args.data} has no {TARGET} column; ETT format is date, ..., OT")
+    split = tuple(args.split)
+    if len(df) < sum(split):
+        sys.exit(f"error: {args.data} has {len(df)} rows; the split needs {sum(split)}")
+    numeric = [c for c in df.columns if c != TARGET and np.issubdtype(df[c].dtype, np.number)]
+    settings = {"univariate": [TARGET], "multivariate": [TARGET, *numeric]}
+    H = args.horizon
     t0 = time.perf_counter()
-    for label, cols in (("univariate", ["OT"]), ("multivariate", COLUMNS)):
+    lines = []
+    for label, cols in settings.items():
         if args.only and args.only != label:
             continue
-        results[label] = run(df[cols].to_numpy(np.float64), cfg, label)
-    print("\nETTh1, target OT, lookback 96, horizon 24, test rows [11520, 14400), scaled data")
-    print(f"{'setting':<14}{'method':<22}{'MSE':>9}{'MAE':>9}")
-    for label, r in results.items():
-        for name, value in r.items():
-            if not name.startswith("_"):
-                print(f"{label:<14}{name:<22}{value[0]:>9.4f}{value[1]:>9.4f}")
-        best, ran, secs, dev = r["_epochs"]
-        print(f"{label:<14}training: {r['_speed']:.0f} windows/s, best epoch {best} of {ran}, "
-              f"{secs:.0f} s on {dev}")
+        values = df[cols].to_numpy(np.float64)
+        x = Scaler.fit(values[: split[0]]).transform(values)
+        for L in args.lookback:
+            cfg = overrides(args.set).replace(
+                data={"lookback": L, "horizon": H},
+                training={
+                    "device": args.device,
+                    **({"epochs": args.epochs} if args.epochs else {}),
+                },
+            )
+            cfg = cfg.replace(
+                lstm={
+                    "hidden_size": resolve_hidden_size(cfg.lstm, len(cols)),
+                    "patch_len": resolve_patch_len(cfg),
+                }
+            )
+            name = f"{label} L={L}"
+            runs = [
+                model_run(x, split, cfg.replace(training={"seed": s}), name, parts)
+                for s in range(args.seeds)
+            ]
+            base = baselines(x, split, L, H, parts)
+            lines.append(
+                (
+                    label,
+                    L,
+                    "AttentiveLSTM",
+                    *[mean_sd([r[p][i] for r in runs]) for p in parts for i in (0, 1)],
+                )
+            )
+            for method, r in base.items():
+                lines.append((label, L, method, *[f"{r[p][i]:.4f}" for p in parts for i in (0, 1)]))
+            speed = np.mean([r["speed"] for r in runs])
+            secs = np.mean([r["seconds"] for r in runs])
+            epochs = ", ".join(f"{r['best_epoch']}/{r['epochs']}" for r in runs)
+            facts = (
+                f"training: {speed:.0f} windows/s, {secs:.0f} s per model on {runs[0]['device']}; "
+                f"best epoch / epochs run: {epochs}; "
+                f"hidden {cfg.lstm.hidden_size}, patch {cfg.lstm.patch_len}"
+            )
+            lines.append((label, L, facts))
+    print(
+        f"\n{Path(args.data).name}, target {TARGET}, horizon {H}, split {split}, scaled data, "
+        f"{args.seeds} seed(s) (mean ± sd)"
+    )
+    print(
+        f"{'setting':<13}{'L':>5}  {'method':<40}"
+        + "".join(f"{p + ' ' + m:>17}" for p in parts for m in ("MSE", "MAE"))
+    )
+    for row in lines:
+        if len(row) == 3:
+            print(f"{row[0]:<13}{row[1]:>5}  {row[2]}")
+        else:
+            print(f"{row[0]:<13}{row[1]:>5}  {row[2]:<40}" + "".join(f"{v:>17}" for v in row[3:]))
     print(f"total {time.perf_counter() - t0:.0f} s")
 
 

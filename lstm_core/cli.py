@@ -87,9 +87,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else checkpoint.CHECKPOINT_DIR / Path(args.data).stem
     path = checkpoint.save(fc, out.name, out.parent if str(out.parent) else ".")
     h = fc.history_
-    best_val = h.val_loss[h.best_epoch - 1] if h.best_epoch else float("nan")
     print(f"{h.message}")
-    print(f"validation loss (pinball): {best_val:.4f} at epoch {h.best_epoch} of {len(h.val_loss)}")
+    print(f"validation loss (pinball of the median): {h.best_val_loss:.4f} at epoch "
+          f"{h.best_epoch} of {len(h.val_loss)} (epoch 0: the linear fit it starts from)")
     print(f"speed: {h.windows_per_sec:.0f} windows/s in {h.seconds:.1f} s on {h.device}")
     print(f"hidden size: {fc.config_.lstm.hidden_size}; checkpoint: {path}")
     return 0
@@ -110,15 +110,27 @@ def cmd_forecast(args: argparse.Namespace) -> int:
 
 def cmd_backtest(args: argparse.Namespace) -> int:
     df, demo_cfg = read_data(args.data)
-    cfg = build_config(args, demo_cfg)
-    fc = Forecaster(cfg).fit(df)
+    if args.checkpoint:
+        fixed = [flag for flag, value in (("--config", args.config), ("--time-col", args.time_col),
+                                          ("--target", args.target),
+                                          ("--covariates", args.covariates),
+                                          ("--epochs", args.epochs), ("--device", args.device))
+                 if value is not None]
+        if fixed:
+            raise UsageError(f"{', '.join(fixed)} cannot change a saved model; leave "
+                             f"{'it' if len(fixed) == 1 else 'them'} out to score the checkpoint, "
+                             "or drop --checkpoint to train a new model")
+        fc = checkpoint.load(args.checkpoint)
+    else:
+        fc = Forecaster(build_config(args, demo_cfg)).fit(df)
     bt = fc.backtest(df)
     if args.json:
         print(json.dumps({"metrics": bt.table.to_dict(orient="index"), "windows": bt.windows,
-                          "season": bt.season, "beats_naive": bt.beats_naive,
+                          "season": bt.season, "beats_baselines": bt.beats_baselines,
+                          "beats_naive": bt.beats_baselines, "best_baseline": bt.best_baseline,
                           "verdict": bt.verdict}))
     else:
-        print(f"held-out end: {bt.windows} windows of {cfg.data.horizon} steps")
+        print(f"held-out end: {bt.windows} windows of {fc.config_.data.horizon} steps")
         print(bt.table.to_string(float_format=lambda v: f"{v:.4g}"))
         print(bt.verdict)
     return 0
@@ -199,8 +211,12 @@ def parser() -> argparse.ArgumentParser:
     f.add_argument("--json", action="store_true")
     f.set_defaults(func=cmd_forecast)
 
-    b = sub.add_parser("backtest", help="train, then score model and baselines on the held-out end")
+    b = sub.add_parser(
+        "backtest",
+        help="train (or load --checkpoint), then score model and baselines on the held-out end",
+    )
     data_args(b)
+    b.add_argument("--checkpoint", help="score this saved model instead of training one")
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=cmd_backtest)
 

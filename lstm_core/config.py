@@ -35,6 +35,7 @@ class LSTMConfig:
     bidirectional: bool = True
     use_attention: bool = True
     num_heads: int = 4
+    patch_len: int | None = None  # steps per LSTM input token; None: lookback // 24, at least 1
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ _RANGES: dict[str, tuple] = {
     "num_layers": (lambda v: 1 <= v <= 8, "an integer from 1 to 8"),
     "dropout": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
     "num_heads": (lambda v: v >= 1, "an integer >= 1"),
+    "patch_len": (lambda v: v is None or v >= 1, "null (automatic) or an integer >= 1"),
     "epochs": (lambda v: 1 <= v <= 10_000, "an integer from 1 to 10000"),
     "batch_size": (lambda v: 1 <= v <= 65_536, "an integer from 1 to 65536"),
     "learning_rate": (lambda v: 0 < v <= 1, "a number in (0, 1]"),

@@ -1,6 +1,8 @@
-"""Point and interval metrics, the naive baselines, and seasonality from a frequency."""
+"""Point and interval metrics, the naive and linear baselines, and seasonality from a frequency."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -29,6 +31,101 @@ def seasonal_naive(history: np.ndarray, origins: np.ndarray, horizon: int, m: in
     back = m * np.ceil(h / m).astype(int)  # steps back, always into the known past
     idx = origins[:, None] - 1 + h[None, :] - back[None, :]  # (N, H)
     return history[np.clip(idx, 0, None)]
+
+
+# ridge penalties tried, relative to the mean feature variance (scale-free)
+PENALTIES: tuple[float, ...] = (0.0, 1e-3, 1e-2, 1e-1, 1.0, 10.0)
+HOLDOUT = 0.2  # share of the training windows, at their end, that picks the penalty
+CHUNK = 4096  # windows per block when summing the normal equations
+
+
+@dataclass(frozen=True)
+class LinearFit:
+    """NLinear-style ridge forecaster: each target's forecast is its last value plus a linear map
+    of the window relative to that value, ``y[h] = x[-1] + weight[h] @ (x - x[-1]) + bias[h]``,
+    with one map shared by all targets (Zeng et al. 2023, "Are Transformers Effective for Time
+    Series Forecasting?"). Relative to the last value, it follows a shift in level as is.
+    """
+
+    weight: np.ndarray  # (H, L)
+    bias: np.ndarray  # (H,)
+    penalty: float  # the ridge penalty chosen, relative to the mean feature variance
+
+    def predict(self, windows: np.ndarray) -> np.ndarray:
+        """windows (N, L, K) of the targets -> forecasts (N, H, K)."""
+        last = windows[:, -1:, :]
+        return np.einsum("hl,nlk->nhk", self.weight, windows - last) + self.bias[:, None] + last
+
+
+def fit_linear(
+    series: np.ndarray, lookback: int, horizon: int, penalties: tuple[float, ...] = PENALTIES
+) -> LinearFit:
+    """Fit the NLinear ridge forecaster in closed form on every window of ``series``.
+
+    The penalty is chosen on the last ``HOLDOUT`` of the windows (fitted on the windows whose
+    targets end before those start), then the map is refitted on all windows. Memory stays at
+    a few (L x L) matrices: the normal equations are summed over blocks of windows.
+
+    Args:
+        series: (T, K) target values (the training rows only), T >= lookback + horizon.
+        lookback, horizon: L and H.
+
+    Returns:
+        LinearFit with weight (H, L) and bias (H,).
+    """
+    L, H = lookback, horizon
+    x = np.asarray(series, dtype=np.float64)
+    x = x.reshape(len(x), -1)
+    n = len(x) - L - H + 1
+    if n < 1:
+        raise ValueError(f"{len(x)} rows hold no window of {L} + {H} steps")
+    cut = n - max(1, int(n * HOLDOUT)) if n > 2 * H + 2 else n  # first held-out window
+    gap = max(cut - H, 0)
+    early = _normal_equations(x, L, H, 0, gap)  # their targets end before window ``cut`` starts
+    late = _normal_equations(x, L, H, cut, n)
+    every = [a + b + c for a, b, c in zip(early, late, _normal_equations(x, L, H, gap, cut))]
+    if cut < n and early[0][-1, -1] > 0:
+        score = [_sse(_solve(early, p), late) for p in penalties]
+        penalty = penalties[int(np.argmin(score))]
+    else:  # too few windows to hold any out
+        penalty = 1.0
+    coef = _solve(every, penalty)  # (L, H): L - 1 lag weights, then the bias
+    weight = np.zeros((H, L))
+    weight[:, :-1] = coef[:-1].T  # the last step's weight is moot: x[-1] - x[-1] = 0
+    return LinearFit(weight, coef[-1].copy(), penalty)
+
+
+def _normal_equations(x: np.ndarray, L: int, H: int, start: int, stop: int):
+    """Sums over windows start..stop-1 and targets: features f = (x[:-1] - x[-1], 1) and
+    errors to fit e = y - x[-1]; returns (f'f (L, L), f'e (L, H), e'e)."""
+    G, R, S = np.zeros((L, L)), np.zeros((L, H)), 0.0
+    windows = np.lib.stride_tricks.sliding_window_view(x, L + H, axis=0)  # (n, K, L+H), a view
+    for s in range(start, stop, CHUNK):
+        w = windows[s : min(stop, s + CHUNK)]
+        w = w.reshape(-1, L + H)  # every target's window is one sample
+        last = w[:, L - 1 : L]
+        f = np.hstack([w[:, : L - 1] - last, np.ones((len(w), 1))])
+        e = w[:, L:] - last
+        G += f.T @ f
+        R += f.T @ e
+        S += float((e**2).sum())
+    return G, R, S
+
+
+def _solve(eq, penalty: float) -> np.ndarray:
+    """Ridge coefficients (L, H) from normal equations; the bias is not penalised."""
+    G, R, _ = eq
+    d = len(G) - 1
+    scale = np.trace(G[:d, :d]) / max(d, 1) or 1.0
+    reg = np.eye(len(G)) * scale * max(penalty, 1e-9)  # a floor keeps a flat window solvable
+    reg[-1, -1] = 0.0
+    return np.linalg.lstsq(G + reg, R, rcond=None)[0]
+
+
+def _sse(coef: np.ndarray, eq) -> float:
+    """Squared error of ``coef`` on the windows whose normal equations are ``eq``."""
+    G, R, S = eq
+    return float(np.sum(coef * (G @ coef)) - 2 * np.sum(coef * R) + S)
 
 
 def metrics(

@@ -131,12 +131,21 @@ class AttentiveLSTM(nn.Module):
 
 
 class ForecastNet(nn.Module):
-    """AttentiveLSTM + a quantile head: (B, T, F) inputs -> (B, horizon, targets, quantiles).
+    """A linear forecast plus the AttentiveLSTM's correction: (B, T, F) -> (B, H, targets, quantiles).
 
-    Each window is normalised by its own mean and spread (reversible instance normalisation,
-    Kim et al. 2022) before the LSTM, and the forecast is mapped back afterwards. The head adds
-    a linear map of the normalised target history to the pooled LSTM features, so the model
-    starts near a simple linear forecaster and the LSTM learns what that misses.
+    Two paths, summed:
+
+    - linear: NLinear form, ``y[h] = x[-1] + sum_j w[h, j] (x[j] - x[-1]) + b[h]`` on each target's
+      own window (weights shared by the targets). ``init_linear`` starts it at the closed-form
+      ridge fit (``forecast.fit_linear``); untrained, it repeats the last value.
+    - LSTM: the window is normalised by its own mean and spread (reversible instance
+      normalisation, Kim et al. 2022) and cut into tokens of ``patch_len`` steps with every
+      column (segment-wise input, SegRNN, Lin et al. 2023), so a long lookback is a short
+      sequence. The pooled AttentiveLSTM output gives a correction to the linear forecast (zero
+      at the start) and the quantile spreads, both in the window's own scale.
+
+    So the network starts as the linear fit and the LSTM learns what that misses; with the start
+    kept as a candidate in early stopping, training cannot end much worse than the linear fit.
     """
 
     def __init__(
@@ -152,49 +161,110 @@ class ForecastNet(nn.Module):
         use_attention: bool = True,
         num_heads: int = 4,
         quantiles: tuple[float, ...] = QUANTILES,
+        patch_len: int = 1,
     ):
         super().__init__()
-        self.n_targets, self.lookback, self.horizon = n_targets, lookback, horizon
-        self.register_buffer("quantiles", torch.tensor(quantiles, dtype=torch.float32))
-        self.encoder = AttentiveLSTM(
-            input_size, hidden_size, num_layers, dropout, bidirectional, use_attention, num_heads
-        )
         if len(quantiles) % 2 == 0 or quantiles[len(quantiles) // 2] != 0.5:
-            raise ValueError(f"quantiles must be odd in number with 0.5 in the middle, got {quantiles}")
+            raise ValueError(f"quantiles must be odd in number with 0.5 in the middle: {quantiles}")
         if list(quantiles) != sorted(quantiles):
             raise ValueError(f"quantiles must be increasing, got {quantiles}")
+        if patch_len < 1:
+            raise ValueError(f"patch_len must be >= 1, got {patch_len}")
+        self.n_targets, self.lookback, self.horizon = n_targets, lookback, horizon
+        self.patch_len = patch_len
+        n_tokens = -(-lookback // patch_len)
+        self.pad = n_tokens * patch_len - lookback  # steps repeated before the window's start
+        self.register_buffer("quantiles", torch.tensor(quantiles, dtype=torch.float32))
+        self.encoder = AttentiveLSTM(
+            input_size * patch_len, hidden_size, num_layers, dropout, bidirectional,
+            use_attention, num_heads,
+        )
         width = self.encoder.output_size
-        self.head = nn.Linear(width, horizon * n_targets)  # median correction
+        self.head = nn.Linear(width, horizon * n_targets)  # correction of the linear forecast
         self.spread = nn.Linear(width, horizon * n_targets * (len(quantiles) - 1))
-        self.linear = nn.Linear(lookback, horizon)  # on each target's history, shared
-        nn.init.zeros_(self.head.weight)
-        nn.init.zeros_(self.head.bias)
-        # start the linear path at "repeat the last value"
-        nn.init.zeros_(self.linear.weight)
-        nn.init.zeros_(self.linear.bias)
-        with torch.no_grad():
-            self.linear.weight[:, -1] = 1.0
+        self.nlinear = nn.Linear(lookback, horizon)  # on (window - last value), per target
+        for layer in (self.head, self.nlinear):
+            nn.init.zeros_(layer.weight)
+            nn.init.zeros_(layer.bias)
+        # token of each step, and each step's share of its token (the padded first token
+        # covers fewer real steps), to hand back internals per step
+        token = (torch.arange(lookback) + self.pad) // patch_len
+        steps = torch.full((n_tokens,), float(patch_len))
+        steps[0] -= self.pad
+        self.register_buffer("step_token", token, persistent=False)
+        self.register_buffer("step_share", 1.0 / steps[token], persistent=False)
+
+    @torch.no_grad()
+    def init_linear(
+        self,
+        weight: torch.Tensor,
+        bias: torch.Tensor,
+        x: torch.Tensor | None = None,
+        y: torch.Tensor | None = None,
+    ) -> None:
+        """Start the linear path at a fitted NLinear map, and the quantile spreads at its errors.
+
+        Args:
+            weight: (H, L) weights on the window minus its last value; bias: (H,).
+            x, y: training windows (N, L, F) and targets (N, H, K); if given, the spreads start
+                at the quantiles of the linear fit's errors there (in each window's own scale),
+                so the start is a calibrated forecaster that early stopping can keep.
+        """
+        self.nlinear.weight.copy_(torch.as_tensor(weight, dtype=torch.float32))
+        self.nlinear.bias.copy_(torch.as_tensor(bias, dtype=torch.float32))
+        if x is None or y is None:
+            return
+        K = self.n_targets
+        n = min(len(x), 4096)  # an even subsample bounds the cost on long series
+        idx = torch.linspace(0, len(x) - 1, n).long()
+        xs, ys = x[idx].float(), y[idx].float()
+        sd = xs[:, :, :K].std(dim=1, unbiased=False).clamp_min(1e-3).unsqueeze(1)  # (n, 1, K)
+        err = (ys - self._linear(xs)) / sd  # (n, H, K)
+        q = torch.quantile(err.flatten(1).T, self.quantiles.to(err.dtype), dim=1).T  # (H*K, Q)
+        gaps = (q[:, 1:] - q[:, :-1]).clamp_min(1e-4)  # (H*K, Q-1) from low to high
+        # softplus^-1 of the gaps: the spread head's output before any training
+        self.spread.weight.zero_()
+        self.spread.bias.copy_((gaps + torch.log(-torch.expm1(-gaps))).reshape(-1))
+
+    def _linear(self, x: torch.Tensor) -> torch.Tensor:
+        """x (B, T, F) -> the linear path's forecast (B, H, K)."""
+        targets = x[:, :, : self.n_targets].transpose(1, 2)  # (B, K, T)
+        last = targets[:, :, -1:]
+        return (self.nlinear(targets - last) + last).transpose(1, 2)
 
     def forward(
         self, x: torch.Tensor, return_internals: bool = False
     ) -> torch.Tensor | tuple[torch.Tensor, dict]:
-        """x (B, T, F) with the targets in the first ``n_targets`` columns -> (B, H, K, Q)."""
-        B = x.shape[0]
-        K, H = self.n_targets, self.horizon
+        """x (B, T, F) with the targets in the first ``n_targets`` columns -> (B, H, K, Q).
+
+        ``return_internals`` adds the encoder's ``{"attention": (B, heads, T), "gate": (B, T, W)}``
+        per step: a token's gate on each step it covers, its attention shared among them.
+        """
+        B, _, F = x.shape
+        K, H, P = self.n_targets, self.horizon, self.patch_len
         mu = x.mean(dim=1, keepdim=True)  # (B, 1, F)
         sd = x.std(dim=1, keepdim=True, unbiased=False).clamp_min(1e-3)
         z = (x - mu) / sd
+        if P > 1:
+            z = torch.cat([z[:, :1].expand(B, self.pad, F), z], dim=1)  # repeat the first step
+            z = z.reshape(B, -1, P * F)  # (B, tokens, P*F): a token is P steps of every column
         pooled, internals = self.encoder(z, return_internals=True)
-        base = self.linear(z[:, :, :K].transpose(1, 2)).transpose(1, 2)  # (B, H, K)
-        centre = (base + self.head(pooled).view(B, H, K)).unsqueeze(-1)  # (B, H, K, 1)
+        sd_k = sd[:, :, :K].unsqueeze(-1)  # (B, 1, K, 1)
+        centre = self._linear(x).unsqueeze(-1) + self.head(pooled).view(B, H, K, 1) * sd_k
         # ordered quantiles: cumulative non-negative spreads below and above the median
-        gaps = nn.functional.softplus(self.spread(pooled).view(B, H, K, -1))
+        gaps = nn.functional.softplus(self.spread(pooled).view(B, H, K, -1)) * sd_k
         mid = gaps.shape[-1] // 2
         below = gaps[..., :mid].flip(-1).cumsum(-1).flip(-1)
         above = gaps[..., mid:].cumsum(-1)
-        z_out = torch.cat([centre - below, centre, centre + above], dim=-1)  # (B, H, K, Q)
-        y = z_out * sd[:, :, :K].unsqueeze(-1) + mu[:, :, :K].unsqueeze(-1)
-        return (y, internals) if return_internals else y
+        y = torch.cat([centre - below, centre, centre + above], dim=-1)  # (B, H, K, Q)
+        if not return_internals:
+            return y
+        if P > 1:
+            internals = {
+                "attention": internals["attention"][..., self.step_token] * self.step_share,
+                "gate": internals["gate"][:, self.step_token],
+            }
+        return y, internals
 
 
 def pinball_loss(y_hat: torch.Tensor, y: torch.Tensor, quantiles: torch.Tensor) -> torch.Tensor:

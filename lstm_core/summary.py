@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 
@@ -141,7 +140,7 @@ def training_summary(history) -> list[str]:
     """What a finished training run did, as short lines for the page."""
     if not history.train_loss:
         return [history.message]
-    best = history.val_loss[history.best_epoch - 1] if history.best_epoch else math.nan
+    best = history.best_val_loss  # epoch 0: the linear fit the network starts from
     lines = [
         history.message,
         f"best epoch {history.best_epoch}: validation loss {best:.4f}",

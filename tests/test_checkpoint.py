@@ -110,6 +110,11 @@ def test_shipped_demo_checkpoint_loads_and_forecasts():
     demo = load_demo("regimes")
     out = fc.predict(demo.frame)
     assert len(out) == demo.config.data.horizon and fc.inputs_ == ("y", "x1", "x2")
+    # trained with the demo's own config, it beats every baseline, the linear fit included
+    assert fc.config_.data.lookback == demo.config.data.lookback
+    assert fc.config_.training == demo.config.training
+    bt = fc.backtest(demo.frame)
+    assert bt.beats_baselines and len(bt.table) == 4
 
 
 def test_save_can_refuse_to_overwrite(fitted, tmp_path):

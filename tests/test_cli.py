@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 
 from lstm_core.cli import main
@@ -44,8 +45,26 @@ def test_train_then_forecast(csv_path, yaml_path, tmp_path, capsys):
 def test_backtest_json(csv_path, yaml_path, capsys):
     assert main(["backtest", str(csv_path), "--config", str(yaml_path), *FAST, "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert set(result["metrics"]) == {"AttentiveLSTM", "naive (last value)", "seasonal naive (m=24)"}
-    assert isinstance(result["beats_naive"], bool) and result["verdict"]
+    assert set(result["metrics"]) == {"AttentiveLSTM", "naive (last value)",
+                                      "seasonal naive (m=24)", "linear (NLinear ridge)"}
+    assert isinstance(result["beats_baselines"], bool) and result["verdict"]
+    assert result["best_baseline"] in result["metrics"]
+
+
+def test_backtest_scores_a_checkpoint_without_training(csv_path, yaml_path, tmp_path, capsys):
+    from lstm_core import checkpoint
+
+    out = tmp_path / "m.safetensors"
+    assert main(["train", str(csv_path), "--config", str(yaml_path), *FAST, "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["backtest", str(csv_path), "--checkpoint", str(out), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    expected = checkpoint.load(out).backtest(pd.read_csv(csv_path))
+    got = pd.DataFrame.from_dict(result["metrics"], orient="index")
+    pd.testing.assert_frame_equal(got, expected.table, check_exact=True)
+    assert result["verdict"] == expected.verdict
+    assert main(["backtest", str(csv_path), "--checkpoint", str(out), "--epochs", "3"]) == 2
+    assert "--epochs cannot change a saved model" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

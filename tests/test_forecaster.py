@@ -8,14 +8,17 @@ import pytest
 
 from lstm_core import forecast as fc
 from lstm_core.errors import DataError, SeriesTooShort
-from lstm_core.forecaster import Forecaster, future_index
+from lstm_core.forecaster import LINEAR, Forecaster, future_index
+
+BASELINES = {"naive (last value)", "seasonal naive (m=24)", LINEAR}
 
 
 def test_fitted_attributes(fitted, tiny_cfg):
     assert fitted.inputs_ == ("y", "x1", "x2") and fitted.targets_ == ("y",)
     assert fitted.config_.lstm.hidden_size == 4 and fitted.freq_ == "h"
     assert len(fitted.history_.val_loss) == 2 and len(fitted.data_hash_) == 64
-    assert set(fitted.metrics_) == {"AttentiveLSTM", "naive (last value)", "seasonal naive (m=24)"}
+    assert set(fitted.metrics_) == {"AttentiveLSTM", *BASELINES}
+    assert fitted.config_.lstm.patch_len == 1  # lookback 16: step by step
 
 
 def test_scaler_is_fitted_on_the_training_rows_only(fitted, series):
@@ -35,10 +38,26 @@ def test_predict_continues_the_timestamps_with_ordered_quantiles(fitted, series)
 def test_backtest_reports_model_and_baselines(fitted, series):
     bt = fitted.backtest(series)
     assert list(bt.table.columns) == ["MAE", "RMSE", "MASE", "sMAPE", "coverage80"]
-    assert bt.table.shape[0] == 3 and bt.season == 24 and bt.windows > 0
+    assert set(bt.table.index) == {"AttentiveLSTM", *BASELINES}
+    assert bt.season == 24 and bt.windows > 0
     assert 0 <= bt.table.loc["AttentiveLSTM", "coverage80"] <= 1
     assert np.isnan(bt.table.loc["naive (last value)", "coverage80"])
-    assert bt.verdict and (("lower" in bt.verdict) == bt.beats_naive)
+    assert bt.best_baseline == bt.table.drop("AttentiveLSTM")["MAE"].idxmin()
+    assert bt.beats_baselines == (bt.table["MAE"].idxmin() == "AttentiveLSTM") == bt.beats_naive
+    assert f"({bt.best_baseline})" in bt.verdict and (("lower" in bt.verdict) == bt.beats_baselines)
+
+
+def test_linear_row_is_the_ridge_fit_on_the_rows_before_the_held_out_end(fitted, series):
+    L, H, split = 16, 4, fitted.split_
+    y = series["y"].to_numpy()
+    z = (y - fitted.scaler_.mean[0]) / fitted.scaler_.std[0]
+    lin = fc.fit_linear(z[:split, None], L, H)
+    origins = np.arange(split, len(y) - H + 1)
+    windows = np.stack([z[o - L : o] for o in origins])[:, :, None]
+    pred = lin.predict(windows) * fitted.scaler_.std[0] + fitted.scaler_.mean[0]
+    actual = np.stack([y[o : o + H] for o in origins])[:, :, None]
+    mae = np.abs(pred - actual).mean()
+    assert fitted.backtest(series).table.loc[LINEAR, "MAE"] == pytest.approx(mae, rel=1e-9)
 
 
 def test_a_model_that_cannot_beat_naive_says_so(tiny_cfg):
@@ -47,8 +66,8 @@ def test_a_model_that_cannot_beat_naive_says_so(tiny_cfg):
     cfg = tiny_cfg.replace(data={"time_col": None, "targets": ["v"], "covariates": []},
                            training={"epochs": 1})
     bt = Forecaster(cfg).fit(df).backtest(df)
-    if not bt.beats_naive:
-        assert "does not beat the best baseline" in bt.verdict
+    assert not bt.beats_baselines
+    assert f"does not beat the best baseline ({bt.best_baseline})" in bt.verdict
 
 
 def test_explain_returns_attention_and_gate(fitted, series):
@@ -119,4 +138,22 @@ def test_several_targets(series, tiny_cfg):
     fc = Forecaster(cfg).fit(series)
     out = fc.predict(series)
     assert list(out["target"].unique()) == ["y", "x1"] and len(out) == 2 * 4
-    assert fc.backtest(series).table.shape == (3, 5)
+    assert fc.backtest(series).table.shape == (4, 5)
+
+
+def test_a_model_that_is_the_linear_fit_is_a_tie_not_a_win(fitted, series):
+    """The network before training is the ridge fit: the verdict must not call it a winner."""
+    import copy
+
+    import torch
+
+    from lstm_core.forecaster import build_net
+
+    start = copy.copy(fitted)
+    x = fitted.scaled_inputs(series)
+    lin = fc.fit_linear(x[: fitted.split_, :1].double().numpy(), 16, 4)
+    start.model_ = build_net(fitted.config_, 3, 1).eval()
+    start.model_.init_linear(torch.from_numpy(lin.weight), torch.from_numpy(lin.bias))
+    bt = start.backtest(series)
+    assert bt.table.loc["AttentiveLSTM", "MAE"] == pytest.approx(bt.table.loc[LINEAR, "MAE"])
+    assert not bt.beats_baselines and "does not beat the best baseline" in bt.verdict

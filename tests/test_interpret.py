@@ -92,3 +92,25 @@ def test_trace_memory_is_bounded(fitted):
     assert max(sizes) <= 512
     full = n * L * W * 8  # what holding every window's gate at once would cost
     assert peak < 4 * tr.gate.nbytes + 8 * 512 * L * W * 8 < full
+
+
+def test_trace_of_a_patched_model_stays_per_step(series, tiny_cfg):
+    """With tokens of 4 steps the trace is still one attention value and one gate row per step,
+    and explain's window still has one attention weight per step, summing to one per head."""
+    from lstm_core.forecaster import Forecaster
+
+    cfg = tiny_cfg.replace(lstm={"patch_len": 4}, training={"epochs": 1})
+    fc = Forecaster(cfg).fit(series)
+    assert fc.model_.encoder.bilstm.lstm.input_size == 3 * 4
+    tr = trace(fc, series)
+    x = fc.scaled_inputs(series)
+    windows = x.unfold(0, 16, 1).transpose(1, 2)
+    with torch.no_grad():
+        _, inner = fc.model_(windows, return_internals=True)
+    assert tr.attention.shape == (len(x),) and tr.gate.shape == (len(x), 8)
+    np.testing.assert_allclose(tr.gate, naive_average(inner["gate"].double().numpy(), len(x)),
+                               atol=1e-6)
+    e = fc.explain(series, origin=100)
+    assert e.attention.shape == (fc.model_.encoder.num_heads, 16) and e.gate.shape == (16, 8)
+    np.testing.assert_allclose(e.attention.sum(-1), 1, atol=1e-5)
+    np.testing.assert_array_equal(e.gate[0], e.gate[3])  # one token: steps 0-3

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
+from lstm_core.forecast import fit_linear
 from lstm_core.model import QUANTILES, AttentiveLSTM, BiLSTMModule, ForecastNet, pinball_loss
 
 
@@ -138,3 +140,45 @@ def test_pinball_loss_is_zero_when_exact_and_asymmetric():
     assert pinball_loss(torch.zeros(1, 1, 1, 3), y, q) == 0
     under = pinball_loss(torch.full((1, 1, 1, 3), -1.0), y, q)  # forecast below the truth
     assert torch.isclose(under, torch.tensor((0.1 + 0.5 + 0.9) / 3))
+
+
+@pytest.mark.parametrize("lookback, patch_len", [(12, 4), (10, 4), (7, 1), (5, 8)])
+def test_patches_hand_back_internals_per_step(lookback, patch_len):
+    """A token of several steps: each step shows its token's gate and an equal share of its
+    attention, so attention still sums to one over the window's real steps."""
+    torch.manual_seed(0)
+    net = ForecastNet(2, 1, lookback, 3, hidden_size=4, num_heads=2, patch_len=patch_len).eval()
+    x = torch.randn(5, lookback, 2)
+    y, inner = net(x, return_internals=True)
+    assert y.shape == (5, 3, 1, 3)
+    assert inner["attention"].shape == (5, 2, lookback) and inner["gate"].shape == (5, lookback, 8)
+    assert torch.allclose(inner["attention"].sum(-1), torch.ones(5, 2), atol=1e-5)
+    tokens = -(-lookback // patch_len)
+    assert net.encoder.bilstm.lstm.input_size == 2 * patch_len
+    # steps of one token share its gate; the first token may cover fewer real steps
+    token_of_step = (torch.arange(lookback) + tokens * patch_len - lookback) // patch_len
+    for t in range(tokens):
+        steps = (token_of_step == t).nonzero().flatten()
+        first = inner["gate"][:, steps[:1]]
+        assert torch.equal(inner["gate"][:, steps], first.expand(-1, len(steps), -1))
+        a = inner["attention"][..., steps]
+        assert torch.allclose(a, a[..., :1].expand_as(a))
+    assert torch.allclose(net(x), y)
+
+
+def test_init_linear_starts_at_the_ridge_fit_with_calibrated_intervals():
+    rng = np.random.default_rng(0)
+    t = np.arange(600)
+    series = np.sin(2 * np.pi * t / 12) + 0.3 * rng.normal(size=600) + 0.01 * t
+    L, H = 24, 6
+    lin = fit_linear(series[:, None], L, H)
+    x = torch.tensor(series, dtype=torch.float32).unfold(0, L + H, 1).unsqueeze(-1)  # (N, L+H, 1)
+    xs, ys = x[:, :L], x[:, L:]
+    net = ForecastNet(1, 1, L, H, hidden_size=4, num_layers=1).eval()
+    net.init_linear(torch.from_numpy(lin.weight), torch.from_numpy(lin.bias), xs, ys)
+    with torch.no_grad():
+        q = net(xs)
+    expected = lin.predict(xs.double().numpy())
+    np.testing.assert_allclose(q[..., 1].numpy(), expected, atol=1e-4)
+    inside = ((ys >= q[..., 0]) & (ys <= q[..., 2])).float().mean()
+    assert 0.75 < float(inside) < 0.85  # the 0.1..0.9 band holds about 80% where it was fitted

@@ -109,3 +109,10 @@ def test_parse_rows():
     assert summary.parse_rows("  ") == []
     with pytest.raises(DataError, match="'1.5' is not a row number"):
         summary.parse_rows("1.5")
+
+
+def test_training_summary_when_the_linear_start_was_kept():
+    from lstm_core.train import History
+
+    h = History((1.0, 0.9), (0.7, 0.8), 0, "completed", "kept the start", "CPU", 1.0, 100.0, 0.6)
+    assert "best epoch 0: validation loss 0.6000" in summary.training_summary(h)

@@ -15,10 +15,18 @@ from lstm_core.train import StopTraining, pick_device, train
 CPU = torch.device("cpu")
 
 
-def sine_windows(n=300, lookback=16, horizon=4):
+SPLIT = 240
+
+
+def sine(n=300):
     t = torch.arange(n, dtype=torch.float32)
-    x = (torch.sin(2 * math.pi * t / 20) + 0.05 * torch.randn(n, generator=torch.Generator().manual_seed(0))).unsqueeze(1)
-    split = 240
+    noise = torch.randn(n, generator=torch.Generator().manual_seed(0))
+    return (torch.sin(2 * math.pi * t / 20) + 0.05 * noise).unsqueeze(1)
+
+
+def sine_windows(n=300, lookback=16, horizon=4):
+    x = sine(n)
+    split = SPLIT
     return (make_windows(x[:split], lookback, horizon, 1),
             make_windows(x[split - lookback:], lookback, horizon, 1))
 
@@ -53,7 +61,27 @@ def test_best_weights_are_restored_and_early_stopping_reports_the_epoch():
     if h.stopped == "early_stopping":
         assert f"best epoch {h.best_epoch}" in h.message
     from lstm_core.train import evaluate
-    assert evaluate(m, *va) == pytest.approx(min(h.val_loss), rel=1e-5)
+    assert evaluate(m, *va) == pytest.approx(min(h.initial_val_loss, *h.val_loss), rel=1e-5)
+    assert h.best_val_loss == pytest.approx(evaluate(m, *va), rel=1e-5)
+
+
+def test_the_linear_start_is_kept_when_no_epoch_beats_it():
+    """Started at the ridge fit of a clean sine, a wild learning rate only makes it worse: the
+    start is kept (best epoch 0), weights and all, and the message says so."""
+    from lstm_core.forecast import fit_linear
+    from lstm_core.train import evaluate
+
+    (x, y), va = sine_windows()
+    lin = fit_linear(sine()[:SPLIT].double().numpy(), 16, 4)
+    m = net()
+    m.init_linear(torch.from_numpy(lin.weight), torch.from_numpy(lin.bias), x, y)
+    start = evaluate(m, *va)
+    before = {k: v.clone() for k, v in m.state_dict().items()}
+    h = train(m, (x, y), va, TrainConfig(epochs=3, batch_size=32, learning_rate=0.5), CPU)
+    assert h.best_epoch == 0 and min(h.val_loss) > start and "linear fit" in h.message
+    assert h.initial_val_loss == pytest.approx(start) and h.best_val_loss == h.initial_val_loss
+    for k, v in m.state_dict().items():
+        assert torch.equal(v, before[k]), k
 
 
 def test_callback_can_cancel_and_keeps_best_weights():

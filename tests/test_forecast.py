@@ -1,0 +1,83 @@
+"""The linear baseline: closed-form NLinear ridge, checked against a direct least-squares fit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lstm_core import forecast as fc
+
+
+def ar_series(n=500, seed=0, k=1):
+    """A level-shifting AR(2) with a daily cycle: forecastable, and not by the last value alone."""
+    rng = np.random.default_rng(seed)
+    out = np.zeros((n, k))
+    for j in range(k):
+        e = rng.normal(size=n)
+        x = np.zeros(n)
+        for i in range(2, n):
+            x[i] = 1.2 * x[i - 1] - 0.4 * x[i - 2] + e[i]
+        out[:, j] = x + 3 * np.sin(2 * np.pi * np.arange(n) / 24) + 5 * j
+    return out
+
+
+def windows(x, L, H):
+    w = np.lib.stride_tricks.sliding_window_view(x, L + H, axis=0).transpose(0, 2, 1)
+    return w[:, :L], w[:, L:]
+
+
+def test_without_penalty_it_is_least_squares_relative_to_the_last_value():
+    x = ar_series()
+    L, H = 10, 3
+    lin = fc.fit_linear(x, L, H, penalties=(0.0,))
+    xw, y = windows(x, L, H)
+    last = xw[:, -1:, 0]
+    features = np.hstack([xw[:, :-1, 0] - last, np.ones((len(xw), 1))])
+    coef = np.linalg.lstsq(features, y[:, :, 0] - last, rcond=None)[0]
+    np.testing.assert_allclose(lin.weight[:, :-1], coef[:-1].T, atol=1e-6)
+    np.testing.assert_allclose(lin.bias, coef[-1], atol=1e-6)
+    assert (lin.weight[:, -1] == 0).all()
+    np.testing.assert_allclose(lin.predict(xw), (features @ coef + last)[:, :, None], atol=1e-6)
+
+
+def test_it_beats_the_naive_forecast_and_follows_a_level_shift():
+    x = ar_series(800)
+    L, H = 48, 12
+    lin = fc.fit_linear(x[:600], L, H)
+    xw, y = windows(x[600 - L :], L, H)
+    naive = np.repeat(xw[:, -1:], H, axis=1)
+    assert ((lin.predict(xw) - y) ** 2).mean() < 0.7 * ((naive - y) ** 2).mean()
+    np.testing.assert_allclose(lin.predict(xw + 100.0), lin.predict(xw) + 100.0)
+
+
+def test_targets_share_one_map_and_blocks_do_not_change_the_fit(monkeypatch):
+    x = ar_series(400, k=2)
+    whole = fc.fit_linear(x, 16, 4)
+    monkeypatch.setattr(fc, "CHUNK", 7)  # many small blocks of windows
+    blocks = fc.fit_linear(x, 16, 4)
+    np.testing.assert_allclose(blocks.weight, whole.weight, atol=1e-8)
+    assert whole.penalty == blocks.penalty and whole.penalty in fc.PENALTIES
+    xw, _ = windows(x, 16, 4)
+    pred = whole.predict(xw)
+    assert pred.shape == (len(xw), 4, 2)
+    np.testing.assert_allclose(pred[..., 1], whole.predict(xw[..., 1:])[..., 0])
+
+
+def test_noise_gets_a_larger_penalty_than_a_clean_signal():
+    rng = np.random.default_rng(3)
+    t = np.arange(600)
+    clean = np.sin(2 * np.pi * t / 24)[:, None]
+    noise = rng.normal(size=(600, 1))
+    assert fc.fit_linear(clean, 48, 6).penalty < fc.fit_linear(noise, 48, 6).penalty
+
+
+@pytest.mark.parametrize("rows", [7, 9])
+def test_short_or_flat_series(rows):
+    L, H = 4, 3
+    if rows < L + H:
+        with pytest.raises(ValueError, match="no window"):
+            fc.fit_linear(np.ones((rows, 1)), L, H)
+        return
+    lin = fc.fit_linear(np.ones((rows, 1)), L, H)  # three windows, all flat
+    assert np.isfinite(lin.weight).all()
+    np.testing.assert_allclose(lin.predict(np.ones((1, L, 1))), 1.0)
