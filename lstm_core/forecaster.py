@@ -9,13 +9,16 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import torch
+from torch.overrides import TorchFunctionMode
 
 from lstm_core import forecast as fc
 from lstm_core.config import Config, resolve_hidden_size
 from lstm_core.data import Prepared, Scaler, check_length, make_windows, prepare
-from lstm_core.errors import DataError, SeriesTooShort
+from lstm_core.errors import ConfigError, DataError, NonFiniteForecast, SeriesTooShort
 from lstm_core.model import QUANTILES, ForecastNet
 from lstm_core.train import History, OnBatch, OnEpoch, cpu_threads, pick_device, train
+
+MAX_PARAMETERS = 50_000_000  # 200 MB of float32 weights (x4 with AdamW's state in training)
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,40 @@ class Forecaster:
         self.metrics_ = self.backtest(prep).table.to_dict(orient="index")
         return self
 
+    @classmethod
+    def restore(
+        cls,
+        config: Config,
+        weights: dict[str, torch.Tensor],
+        *,
+        scaler: Scaler,
+        inputs: tuple[str, ...],
+        targets: tuple[str, ...],
+        time_col: str | None,
+        freq: str | None,
+        split: int,
+        history: History,
+        metrics: dict | None = None,
+        data_hash: str = "",
+        meta: dict | None = None,
+    ) -> Forecaster:
+        """A fitted Forecaster from validated parts (what a checkpoint holds): the network is
+        rebuilt from ``config`` (hidden size resolved) and given ``weights``; nothing is trained.
+
+        Raises:
+            ConfigError: the network would be too large; RuntimeError: ``weights`` do not fit it
+                (checkpoint.loads checks the shapes first and says so plainly).
+        """
+        net = build_net(config, len(inputs), len(targets))
+        net.load_state_dict(weights)
+        fc = cls(config)
+        fc.model_ = net.eval()
+        fc.config_, fc.scaler_, fc.history_ = config, scaler, history
+        fc.inputs_, fc.targets_ = tuple(inputs), tuple(targets)
+        fc.freq_, fc.time_col_, fc.split_ = freq, time_col, int(split)
+        fc.metrics_, fc.data_hash_, fc.meta_ = metrics, data_hash, meta or {}
+        return fc
+
     def _check_fitted(self) -> None:
         if not hasattr(self, "model_"):
             raise RuntimeError("Forecaster is not fitted; call fit() or load a checkpoint")
@@ -148,7 +185,7 @@ class Forecaster:
         q = torch.cat(out).numpy().astype(np.float64)
         k = len(self.targets_)
         mean, std = np.asarray(self.scaler_.mean[:k]), np.asarray(self.scaler_.std[:k])
-        return q * std[None, None, :, None] + mean[None, None, :, None]
+        return _finite(q * std[None, None, :, None] + mean[None, None, :, None])
 
     def predict(self, data: pd.DataFrame | Prepared) -> pd.DataFrame:
         """Forecast the ``horizon`` steps after the end of ``data``.
@@ -236,7 +273,7 @@ class Forecaster:
             y, internals = self.model_(window, return_internals=True)
         k = len(self.targets_)
         q = y[0].numpy().astype(np.float64)
-        q = (
+        q = _finite(
             q * np.asarray(self.scaler_.std[:k])[None, :, None]
             + np.asarray(self.scaler_.mean[:k])[None, :, None]
         )
@@ -256,22 +293,71 @@ class Forecaster:
         )
 
 
-def build_net(config: Config, input_size: int, n_targets: int) -> ForecastNet:
-    """The network a config describes (``config.lstm.hidden_size`` already resolved)."""
+def build_net(
+    config: Config, input_size: int, n_targets: int, meta: bool = False
+) -> ForecastNet:
+    """The network a config describes (``config.lstm.hidden_size`` already resolved).
+
+    It is first built on torch's "meta" device, which records shapes without allocating, so a
+    config that asks for too many weights is refused before any memory is taken. ``meta=True``
+    returns that shape-only network (what a checkpoint loader compares a file's tensors with).
+
+    Raises:
+        ConfigError: the network would have more than MAX_PARAMETERS weights.
+    """
     lstm = config.lstm
-    return ForecastNet(
-        input_size,
-        n_targets,
-        config.data.lookback,
-        config.data.horizon,
-        hidden_size=lstm.hidden_size,
-        num_layers=lstm.num_layers,
-        dropout=lstm.dropout,
-        bidirectional=lstm.bidirectional,
-        use_attention=lstm.use_attention,
-        num_heads=lstm.num_heads,
-        quantiles=QUANTILES,
-    )
+    if lstm.hidden_size is None:
+        raise ConfigError("lstm.hidden_size must be resolved before building", "lstm.hidden_size")
+
+    def make() -> ForecastNet:
+        return ForecastNet(
+            input_size,
+            n_targets,
+            config.data.lookback,
+            config.data.horizon,
+            hidden_size=lstm.hidden_size,
+            num_layers=lstm.num_layers,
+            dropout=lstm.dropout,
+            bidirectional=lstm.bidirectional,
+            use_attention=lstm.use_attention,
+            num_heads=lstm.num_heads,
+            quantiles=QUANTILES,
+        )
+
+    with torch.device("meta"), _NoRandomNumbers():
+        shapes = make()
+    size = sum(p.numel() for p in shapes.parameters())
+    if size > MAX_PARAMETERS:
+        raise ConfigError(
+            f"lstm: this network would have {size:,} weights (hidden_size {lstm.hidden_size}, "
+            f"{lstm.num_layers} layers, {input_size} inputs, lookback {config.data.lookback}, "
+            f"horizon {config.data.horizon}), over the {MAX_PARAMETERS:,} allowed; make it smaller",
+            "lstm.hidden_size",
+        )
+    return shapes if meta else make()
+
+
+class _NoRandomNumbers(TorchFunctionMode):
+    """Shapes need no random numbers: under it ``torch.randn``/``rand`` return empty tensors.
+    On the meta device torch draws them through a Python decomposition that costs 0.5 s and
+    ~40 MB on first use; an empty tensor costs nothing."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func in (torch.randn, torch.rand):
+            return torch.empty(*args, **kwargs)
+        return func(*args, **kwargs)
+
+
+def _finite(q: np.ndarray) -> np.ndarray:
+    """``q`` unchanged if every value is finite; a NaN forecast is never presented as a result."""
+    if not np.isfinite(q).all():
+        bad = int((~np.isfinite(q)).sum())
+        raise NonFiniteForecast(
+            f"the model produced {bad} NaN or infinite value(s) of {q.size}; its weights or the "
+            "data are unusable: retrain it, or check the data for extreme values"
+        )
+    return q
 
 
 def _long_frame(times: pd.Index, targets: tuple[str, ...], q: np.ndarray) -> pd.DataFrame:
