@@ -97,8 +97,23 @@ def read_table(
     _check_shape(df.shape[0], df.shape[1], shown)
     if df.empty or df.shape[1] == 0:
         raise DataError(f"{shown} has no rows or no columns")
-    df.columns = [str(c).strip() for c in df.columns]
+    df.columns = _unique([str(c).strip() for c in df.columns])
     return df
+
+
+def _unique(names: list[str]) -> list[str]:
+    """Names made unique the way pandas' CSV reader does (v, v.1, v.2): trimming spaces, or
+    a Parquet, Excel or JSON file, can give two columns one name."""
+    seen: set[str] = set()
+    out = []
+    for name in names:
+        new, k = name, 0
+        while new in seen:
+            k += 1
+            new = f"{name}.{k}"
+        seen.add(new)
+        out.append(new)
+    return out
 
 
 def _check_shape(rows: int, columns: int, shown: str) -> None:
@@ -418,10 +433,11 @@ def prepare(df: pd.DataFrame, cfg: DataConfig) -> Prepared:
     for c in targets + covariates:
         if c not in df.columns:
             raise DataError(f"column {quote(c, 40)} not found; columns are {_names(df.columns)}")
-    frame = pd.DataFrame(index=df.index)
+    columns = {}
     for c in targets + covariates:
-        frame[c] = _to_numeric(df[c], c)
-        _check_finite(frame[c], c)
+        columns[c] = _to_numeric(df[c], c)
+        _check_finite(columns[c], c)
+    frame = pd.DataFrame(columns, index=df.index)  # at once: per-column inserts warn when wide
 
     duplicates = gaps = 0
     freq: str | None = None

@@ -19,6 +19,7 @@ from lstm_core.model import QUANTILES, ForecastNet
 from lstm_core.train import History, OnBatch, OnEpoch, cpu_threads, pick_device, train
 
 MAX_PARAMETERS = 50_000_000  # 200 MB of float32 weights (x4 with AdamW's state in training)
+MAX_BATCH_BYTES = 4 << 30  # one batch of windows and what the network keeps for it
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,7 @@ class Forecaster:
             },
             lstm={"hidden_size": hidden},
         )
+        check_memory(config, values.shape[1], split - d.lookback - d.horizon + 1, n - split)
         device = pick_device(t.device)
         torch.manual_seed(t.seed)
         net = build_net(config, values.shape[1], len(prep.targets))
@@ -335,6 +337,33 @@ def build_net(
             "lstm.hidden_size",
         )
     return shapes if meta else make()
+
+
+def check_memory(config: Config, n_inputs: int, n_train: int, n_held_out: int) -> None:
+    """Refuse sizes whose tensors would exceed MAX_BATCH_BYTES, before any is allocated.
+
+    An estimate: a training batch gathers (batch, lookback, inputs) windows and keeps ~12
+    floats per hidden unit, layer and step for the backward pass; validation (batches of 1024)
+    and backtest inference (2048) keep ~8 per hidden unit and step, one layer at a time, after
+    gathering every held-out window.
+
+    Raises:
+        ConfigError: naming the sizes to lower.
+    """
+    d, lstm, t = config.data, config.lstm, config.training
+    width = (lstm.hidden_size or 1) * (2 if lstm.bidirectional else 1)
+    steps = d.lookback * 4  # bytes per float32 and step
+    train = min(t.batch_size, max(n_train, 1)) * steps * (n_inputs + 12 * width * lstm.num_layers)
+    infer = min(2048, max(n_held_out, 1)) * steps * (n_inputs + 8 * width)
+    need = max(train, infer) + max(n_held_out, 0) * steps * n_inputs
+    if need > MAX_BATCH_BYTES:
+        raise ConfigError(
+            f"training.batch_size {t.batch_size} x data.lookback {d.lookback} x {n_inputs} "
+            f"inputs (hidden width {width}) would take about {need / 2**30:.1f} GB at once, "
+            f"over {MAX_BATCH_BYTES >> 30} GB; lower the batch size, the lookback or "
+            "lstm.hidden_size",
+            "training.batch_size",
+        )
 
 
 class _NoRandomNumbers(TorchFunctionMode):

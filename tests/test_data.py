@@ -344,3 +344,16 @@ def test_devices_pipes_and_oversized_files_are_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(data, "MAX_BYTES", 50)
     with pytest.raises(DataError, match="larger than 0 KB"):
         read_table(tmp_path / "big.csv")
+
+
+def test_column_names_stay_unique_after_trimming_and_wide_tables_do_not_warn():
+    import warnings
+
+    df = read_table(b"v, v,v\n1,2,3\n3,4,4\n5,7,1\n6,1,0\n", "x.csv")
+    assert list(df.columns) == ["v", "v.1", "v.1.1"]  # pandas made the third "v.1" already
+    wide = pd.DataFrame(np.random.default_rng(0).normal(size=(30, 300)),
+                        columns=[f"c{i}" for i in range(300)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a warning would be a second line on the CLI's stderr
+        p = prepare(wide, DataConfig(targets=("c0",), covariates=tuple(wide.columns[1:])))
+    assert p.frame.shape == (30, 300)

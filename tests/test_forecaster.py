@@ -186,3 +186,22 @@ def test_a_network_too_large_is_refused_before_allocation(tiny_cfg):
         build_net(big, 1000, 1000)  # ~12.5e9 weights: 50 GB if it were allocated
     shapes = build_net(tiny_cfg, 3, 1, meta=True)
     assert all(p.is_meta for p in shapes.parameters())
+
+
+def test_batches_too_large_for_memory_are_refused_before_training(tiny_cfg, monkeypatch):
+    from lstm_core import forecaster
+    from lstm_core.errors import ConfigError
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("training started")
+
+    monkeypatch.setattr(forecaster, "train", no_training)
+    wide = pd.DataFrame(np.random.default_rng(0).normal(size=(3000, 200)),
+                        columns=[f"c{i}" for i in range(200)])
+    cfg = tiny_cfg.replace(
+        data={"time_col": None, "targets": ["c0"], "covariates": [f"c{i}" for i in range(1, 200)],
+              "lookback": 2000, "horizon": 4},
+        lstm={"hidden_size": 512, "num_layers": 4}, training={"batch_size": 4096},
+    )
+    with pytest.raises(ConfigError, match="would take about .* GB at once, over 4 GB"):
+        Forecaster(cfg).fit(wide)
