@@ -356,13 +356,13 @@ def list_checkpoints(directory: str | Path = CHECKPOINT_DIR) -> list[CheckpointI
     """Every ``*.safetensors`` in ``directory``, newest first; broken files are listed with why."""
     out = []
     for p in sorted(Path(directory).glob("*" + SUFFIX), key=lambda p: -p.stat().st_mtime):
-        if p.name.startswith(safeio.TMP_PREFIX):
+        if p.name.startswith(safeio.TMP_PREFIX) or not p.is_file():  # a FIFO would block open()
             continue
         st = p.stat()
         try:
             with open(p, "rb") as fh:
                 n = int.from_bytes(fh.read(8), "little")
-                if n > 10_000_000:
+                if n > MAX_HEADER:
                     raise ValueError("header too large")
                 meta = json.loads(fh.read(n)).get("__metadata__", {}) or {}
             if meta.get("format") != FORMAT:

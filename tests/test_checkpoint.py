@@ -345,3 +345,13 @@ while True:
     fc = checkpoint.load(tmp_path / "m.safetensors")
     assert fc.config_.lstm.hidden_size == 512
     assert [i.name for i in checkpoint.list_checkpoints(tmp_path)] == ["m"]
+
+
+def test_listing_skips_pipes_and_folders_named_like_checkpoints(fitted, tmp_path):
+    import os
+
+    checkpoint.save(fitted, "real", tmp_path)
+    (tmp_path / "dir.safetensors").mkdir()
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "pipe.safetensors")  # opening it would block the listing
+    assert [i.name for i in checkpoint.list_checkpoints(tmp_path)] == ["real"]
