@@ -307,7 +307,7 @@ def _parts(meta: dict, name: str) -> dict:
         "metrics": _json(meta, "metrics", name, (dict, type(None)), None),
         "data_hash": data_hash,
         "meta": {
-            "created": meta.get("created"),
+            "created": clip(meta["created"], 40) if isinstance(meta.get("created"), str) else None,
             "versions": _json(meta, "versions", name, dict, {}),
         },
     }
