@@ -32,7 +32,7 @@ def cases(tmp: Path) -> dict[str, list[str]]:
     """Case name -> argv. Files by prefix; devices, a FIFO and unwritable outputs by hand."""
     out = tmp / "out"
     by_prefix = {
-        "config-": lambda f: ["train", "demo:nile", "--config", f, "--epochs", "1", "--out", out],
+        "config-": lambda f: ["train", "demo:regimes", "--config", f, "--epochs", "1", "--out", out],
         "checkpoint-": lambda f: ["forecast", "demo:regimes", "--checkpoint", f],
         "data-": lambda f: ["train", f, "--epochs", "1", "--out", out],
     }

@@ -1,6 +1,6 @@
 """Writes tests/data/bad/: one small file per hostile input of issue 10 (run from the repo root).
 
-File names say how the CLI meets them: config-* via ``train demo:nile --config``, checkpoint-*
+File names say how the CLI meets them: config-* via ``train demo:regimes --config``, checkpoint-*
 via ``forecast demo:regimes --checkpoint``, data-* via ``train``. Re-running gives the same cases
 (the tiny checkpoint they start from is trained with a fixed seed).
 """
@@ -32,16 +32,17 @@ OUT = ROOT / "tests" / "data" / "bad"
 
 
 def alias_bomb(levels: int = 9) -> str:
-    """The billion-laughs shape: each level holds 9 aliases of the one before (9**levels)."""
-    lines = ['l0: &l0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    """One flow value holding the billion-laughs shape: each level 9 aliases of the one before
+    (9**levels strings once expanded), anchors defined inside the value itself."""
+    parts = ['&l0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
     for i in range(1, levels):
-        lines.append(f"l{i}: &l{i} [{','.join([f'*l{i - 1}'] * 9)}]")
-    return "\n".join(lines) + "\n"
+        parts.append(f"&l{i} [{','.join([f'*l{i - 1}'] * 9)}]")
+    return "[" + ", ".join(parts) + "]"
 
 
 CONFIGS: dict[str, str | bytes] = {
-    "alias-bomb": alias_bomb() + "data: {lookback: *l8}\n",
-    "alias-bomb-in-targets": alias_bomb() + "data: {targets: *l8}\n",
+    "alias-bomb": "data: {lookback: " + alias_bomb() + "}\n",
+    "alias-bomb-in-targets": "data: {targets: " + alias_bomb() + "}\n",
     "hidden-20000": "lstm: {hidden_size: 20000}\n",
     "hidden-1e6": "lstm: {hidden_size: 1000000}\n",
     "heads-999983": "lstm: {num_heads: 999983}\n",
@@ -112,7 +113,7 @@ def checkpoints() -> dict[str, bytes]:
     put("config-frequency-12345", tensors, with_config(meta, data={"frequency": 12345}))
     put("config-frequency-ns", tensors, with_config(meta, data={"frequency": "ns"}))
     put("frequency-12345", tensors, {**meta, "frequency": "12345"})
-    put("alias-bomb", tensors, {**meta, "config": alias_bomb() + "data: {lookback: *l8}\n"})
+    put("alias-bomb", tensors, {**meta, "config": "data: {lookback: " + alias_bomb() + "}\n"})
     put("history-deep-json", tensors, {**meta, "history": "[" * 10_000 + "]" * 10_000})
     put(
         "scaler-inf",
@@ -151,11 +152,45 @@ def checkpoints() -> dict[str, bytes]:
     return out
 
 
+def xlsx_bomb(rows: int = 3_000_000) -> bytes:
+    """A valid workbook whose one sheet holds millions of rows: ~150 KB packed, 150 MB of XML."""
+    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    pkg = "http://schemas.openxmlformats.org/package/2006"
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+        z.writestr("[Content_Types].xml", (
+            f'<Types xmlns="{pkg}/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+            'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-'
+            'officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/'
+            'sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.'
+            'worksheet+xml"/></Types>'))
+        z.writestr("_rels/.rels", (
+            f'<Relationships xmlns="{pkg}/relationships"><Relationship Id="r1" '
+            f'Type="{rel}/officeDocument" Target="xl/workbook.xml"/></Relationships>'))
+        z.writestr("xl/workbook.xml", (
+            f'<workbook {ns} xmlns:r="{rel}"><sheets><sheet name="s" sheetId="1" r:id="r1"/>'
+            "</sheets></workbook>"))
+        z.writestr("xl/_rels/workbook.xml.rels", (
+            f'<Relationships xmlns="{pkg}/relationships"><Relationship Id="r1" '
+            f'Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/></Relationships>'))
+        with z.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
+            sheet.write(f"<worksheet {ns}><sheetData>".encode())
+            row = b'<row><c t="n"><v>1</v></c><c t="n"><v>2</v></c></row>'
+            for _ in range(rows // 10_000):
+                sheet.write(row * 10_000)
+            sheet.write(b"</sheetData></worksheet>")
+    return buf.getvalue()
+
+
 def data_files() -> dict[str, bytes]:
-    rows = "".join(f"2024-01-{i + 1:02d},{i % 7 + 0.5}\n" for i in range(28))
+    days = pd.date_range("2024-01-01", periods=200, freq="D").strftime("%Y-%m-%d")
+    rows = "".join(f"{d},{i % 7 + 0.5}\n" for i, d in enumerate(days))  # long enough to train
     csv = "time,value\n" + rows
     out = {
-        "long-cell.csv": (csv + "2024-01-29 " + "a" * 256_000 + ",1.0\n").encode(),
+        "long-cell.csv": (csv + "2024-07-19 " + "a" * 256_000 + ",1.0\n").encode(),
         "single-line.csv": ("a," * 100_000 + "a\n").encode(),
         "sniffer-bomb.csv": ("a,b\n" + ',"' * 10_000 + "\n").encode(),
         "inf.csv": csv.replace(",3.5\n", ",inf\n", 1).encode(),
@@ -182,11 +217,7 @@ def data_files() -> dict[str, bytes]:
         pd.DataFrame().to_excel(w, sheet_name="a")
         pd.DataFrame().to_excel(w, sheet_name="b")
     out["all-sheets-empty.xlsx"] = book.getvalue()
-    bomb = io.BytesIO()  # a zip whose sheet unpacks to 150 MB (compressed ~150 KB)
-    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
-        z.writestr("[Content_Types].xml", "<Types/>")
-        z.writestr("xl/worksheets/sheet1.xml", " " * 150_000_000)
-    out["unzip-bomb.xlsx"] = bomb.getvalue()
+    out["unzip-bomb.xlsx"] = xlsx_bomb()
     import pyarrow as pa
     import pyarrow.parquet as pq
 
