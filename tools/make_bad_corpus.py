@@ -52,8 +52,8 @@ CONFIGS: dict[str, str | bytes] = {
     "frequency-ms": "data: {frequency: ms}\n",
     "frequency-us": "data: {frequency: us}\n",
     "frequency-ns": "data: {frequency: ns}\n",
-    "mixed-keys": "1: {}\ndata: {}\n",
-    "mixed-keys-in-section": "data: {1: 2, lookback: 12}\n",
+    "mixed-keys": "1: {}\nfoo: {}\n",  # two unknown keys: sorted() compared int and str
+    "mixed-keys-in-section": "data: {1: 2, nope: 12}\n",
     "deep-5000": "data: " + "[" * 5000 + "]" * 5000 + "\n",
     "non-utf8": b'data: {time_col: "\xff\xfe\xfa"}\n',
     "seed-1e26": "training: {seed: 100000000000000000000000000}\n",
