@@ -9,8 +9,8 @@ import torch
 
 from lstm_core.config import TrainConfig
 from lstm_core.data import make_windows
-from lstm_core.model import ForecastNet
 from lstm_core.errors import TrainingError
+from lstm_core.model import ForecastNet
 from lstm_core.train import StopTraining, pick_device, train
 
 CPU = torch.device("cpu")
