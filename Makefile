@@ -1,11 +1,13 @@
 # Two commands do all the set-up on a fresh machine:
 #   make demo   install and start the app on the built-in demo
 #   make test   install what the tests need and run them
+# and one long check:
+#   make fuzz   the property-based tests with the "fuzz" profile (13,000 generated cases)
 PY ?= python3
 PIP = $(PY) -m pip install --quiet --disable-pip-version-check --root-user-action=ignore
 PORT ?= 8501
 
-.PHONY: demo test install install-test chromium
+.PHONY: demo test fuzz install install-test chromium
 
 install:
 	$(PIP) -r requirements.txt
@@ -25,3 +27,11 @@ chromium:
 
 test: install-test chromium
 	$(PY) -m pytest -q
+
+# pytest's exit status is kept; the last line sums hypothesis' per-test statistics
+fuzz: install-test
+	@log=$$(mktemp); HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -q tests/test_fuzz.py \
+	  --hypothesis-show-statistics >$$log 2>&1; status=$$?; \
+	grep -E "^tests/|passing examples|Stopped|passed|failed" $$log; \
+	awk '/passing examples/ {p += $$2; f += $$5} END {print "fuzz: " p " passing, " f " failing examples"}' $$log; \
+	rm -f $$log; exit $$status

@@ -1,8 +1,9 @@
 """AttentiveLSTM Studio's engine: config, data, the spec's model, training, forecasting, checkpoints."""
 
-from lstm_core.checkpoint import load, save
-from lstm_core.config import Config
-from lstm_core.data import load_demo, prepare, read_table
+from __future__ import annotations
+
+import importlib
+
 from lstm_core.errors import (
     CheckpointError,
     ConfigError,
@@ -11,7 +12,27 @@ from lstm_core.errors import (
     SeriesTooShort,
     TrainingError,
 )
-from lstm_core.forecaster import Forecaster
+
+# The public names below load on first use: importing the package stays cheap, so
+# `python -m lstm_core` reaches its Ctrl-C handler before torch and pandas are imported.
+_LAZY = {
+    "load": "lstm_core.checkpoint",
+    "save": "lstm_core.checkpoint",
+    "Config": "lstm_core.config",
+    "load_demo": "lstm_core.data",
+    "prepare": "lstm_core.data",
+    "read_table": "lstm_core.data",
+    "Forecaster": "lstm_core.forecaster",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'lstm_core' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "CheckpointError", "Config", "ConfigError", "DataError", "Forecaster", "LstmCoreError",

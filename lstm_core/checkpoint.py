@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
-import os
+import math
 import re
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,16 +16,22 @@ import safetensors.torch
 import torch
 from safetensors.torch import load as read_safetensors  # parses tensors; never unpickles
 
-from lstm_core.config import Config
+from lstm_core import safeio
+from lstm_core.config import MAX_NAME_CHARS, MAX_NAMES, Config, _is_frequency
 from lstm_core.data import Scaler
 from lstm_core.errors import CheckpointError, ConfigError
 from lstm_core.forecaster import Forecaster, build_net
+from lstm_core.safeio import clip, quote
 from lstm_core.train import History
 
 FORMAT = "1"
 CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
 SUFFIX = ".safetensors"
 MAX_BYTES = 512 * 1024 * 1024
+MAX_HEADER = 8 * 1024 * 1024  # the JSON header: shapes + metadata; ours are a few KB
+_FLOAT_DTYPES = {"F16", "BF16", "F32", "F64"}
+_PICKLE_PROTOCOLS = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # torch.save writes a zip holding a pickle
 
 
 def sanitize_name(name: str) -> str:
@@ -35,7 +41,9 @@ def sanitize_name(name: str) -> str:
         stem = stem[: -len(SUFFIX)]
     stem = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._-")[:64]
     if not stem:
-        raise CheckpointError(f"{name!r} is not a usable checkpoint name; use letters and digits")
+        raise CheckpointError(
+            f"{quote(name, 40)} is not a usable checkpoint name; use letters and digits"
+        )
     return stem
 
 
@@ -50,25 +58,58 @@ def _versions() -> dict[str, str]:
     }
 
 
+def weights_digest(tensors: dict[str, torch.Tensor]) -> str:
+    """sha256 over every tensor's name, dtype, shape and bytes, in name order."""
+    h = hashlib.sha256()
+    for name in sorted(tensors):
+        t = tensors[name].detach().cpu().contiguous()
+        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()
+
+
+def target_path(name: str, directory: str | Path = CHECKPOINT_DIR) -> Path:
+    """Where ``save(…, name, directory)`` writes: ``directory/<sanitised name>.safetensors``."""
+    return Path(directory) / (sanitize_name(name) + SUFFIX)
+
+
+def check_writable(name: str, directory: str | Path = CHECKPOINT_DIR) -> Path:
+    """Make sure a checkpoint can be saved there before training for minutes.
+
+    Raises:
+        CheckpointError: the name is unusable or the folder cannot be made or written.
+    """
+    return safeio.check_writable(target_path(name, directory), CheckpointError, "checkpoint")
+
+
 def save(
     forecaster: Forecaster,
     name: str,
     directory: str | Path = CHECKPOINT_DIR,
     overwrite: bool = True,
 ) -> Path:
-    """Write ``directory/<sanitised name>.safetensors`` atomically (temp file + rename).
+    """Write ``directory/<sanitised name>.safetensors`` atomically and durably: a temp file in
+    the same folder, fsynced, renamed over the target, then the folder fsynced. The metadata
+    holds a sha256 of the weights, which ``loads`` verifies. Temp files left by a writer that
+    was killed are removed first.
 
     Raises:
-        CheckpointError: the name is unusable, or taken and ``overwrite`` is false.
+        CheckpointError: the name is unusable, taken and ``overwrite`` is false, or the file
+            cannot be written (disk full, no permission); an existing file is then unchanged.
     """
     forecaster._check_fitted()
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / (sanitize_name(name) + SUFFIX)
+    path = target_path(name, directory)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        folder = clip(str(path.parent), 100)
+        raise CheckpointError(f"cannot make folder {folder}: {e.strerror}") from None
+    safeio.remove_stale_temps(path.parent)
     if not overwrite and path.exists():
         raise CheckpointError(
             f"a checkpoint named {path.stem!r} exists; choose another name or delete it"
         )
+    tensors = {k: v.detach().cpu().contiguous() for k, v in forecaster.model_.state_dict().items()}
     metadata = {
         "format": FORMAT,
         "config": forecaster.config_.to_yaml(),
@@ -87,96 +128,211 @@ def save(
         "data_hash": forecaster.data_hash_,
         "versions": json.dumps(_versions()),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "weights_sha256": weights_digest(tensors),
     }
-    tensors = {k: v.detach().cpu().contiguous() for k, v in forecaster.model_.state_dict().items()}
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=SUFFIX)
-    os.close(fd)
-    try:
-        safetensors.torch.save_file(tensors, tmp, metadata=metadata)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    data = safetensors.torch.save(tensors, metadata=metadata)
+    return safeio.write_atomic(path, data, CheckpointError, "checkpoint")
 
 
 def load(path: str | Path) -> Forecaster:
-    """Rebuild a Forecaster from a checkpoint file. Raises CheckpointError with the reason."""
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise CheckpointError(f"cannot read {path}: {e.strerror}") from None
-    return loads(data, path.name)
+    """Rebuild a Forecaster from a checkpoint file (a regular file of at most MAX_BYTES).
+    Raises CheckpointError with the reason."""
+    data = safeio.read_capped(path, MAX_BYTES, CheckpointError, "checkpoint")
+    return loads(data, Path(path).name)
 
 
 def loads(data: bytes, name: str = "checkpoint") -> Forecaster:
-    """Like ``load``, from bytes (an upload). Nothing is unpickled: a pickle is refused."""
+    """Like ``load``, from bytes (an upload). Nothing is unpickled: a pickle is refused.
+
+    Everything is validated before anything is allocated: the file is identified as
+    safetensors by its structure, its config and metadata are checked (with upper bounds),
+    the network is built on the meta device (shapes only) and its shapes compared with the
+    file's, and only then are the tensors read; they must be finite and match the stored
+    checksum.
+    """
+    name = clip(name, 80)
     if len(data) > MAX_BYTES:
         raise CheckpointError(f"{name} is larger than {MAX_BYTES >> 20} MB")
-    if data[:2] == b"\x80\x02" or data[:1] == b"\x80" or data[:2] == b"PK":
+    header = _header(data, name)
+    meta = header.pop("__metadata__", None)
+    meta = meta if isinstance(meta, dict) else {}
+    if meta.get("format") != FORMAT:
+        raise CheckpointError(
+            f"{name} is not an AttentiveLSTM Studio checkpoint (format "
+            f"{quote(meta.get('format'), 20)}, expected {FORMAT!r})"
+        )
+    parts = _parts(meta, name)
+    cfg = parts["config"]
+    try:
+        shape_net = build_net(cfg, len(parts["inputs"]), len(parts["targets"]), meta=True)
+    except ConfigError as e:
+        raise CheckpointError(f"{name}: its config is invalid: {e}") from None
+    _check_shapes(header, shape_net.state_dict(), name)
+    try:
+        tensors = read_safetensors(data)  # the sizes are known to match the config now
+    except Exception as e:  # safetensors raises its own error types for corrupt files
+        why = clip(str(e), 100)
+        raise CheckpointError(f"{name} is not a valid safetensors file ({why})") from None
+    broken = [k for k, v in tensors.items() if not torch.isfinite(v).all()]
+    if broken:
+        raise CheckpointError(
+            f"{name}: {len(broken)} weight tensor(s) hold NaN or infinite values (first "
+            f"{clip(broken[0], 60)}); the model is unusable, retrain it"
+        )
+    digest = meta.get("weights_sha256")
+    if digest is not None and digest != weights_digest(tensors):
+        raise CheckpointError(
+            f"{name}: the weights do not match the checksum stored with them (a torn or altered "
+            "file); use another copy or retrain"
+        )
+    return Forecaster.restore(cfg, tensors, **{k: v for k, v in parts.items() if k != "config"})
+
+
+def _header(data: bytes, name: str) -> dict:
+    """The safetensors JSON header, identified by its structure (an 8-byte length, then JSON
+    that fits in the file); a pickle or a zip (torch.save) is named as such."""
+    n = int.from_bytes(data[:8], "little") if len(data) >= 8 else -1
+    if 2 <= n <= min(MAX_HEADER, len(data) - 8) and data[8:9] == b"{":
+        try:
+            header = json.loads(data[8 : 8 + n])
+        except (ValueError, RecursionError):
+            header = None
+        if isinstance(header, dict):
+            return header
+        raise CheckpointError(f"{name} is not a valid safetensors file (its header is not JSON)")
+    if data[:2] in _PICKLE_PROTOCOLS or data[:4] in _ZIP_MAGIC:
         raise CheckpointError(
             f"{name} looks like a pickle or torch.save file; only .safetensors checkpoints made "
             "by AttentiveLSTM Studio are accepted (pickles can run code and are never loaded)"
         )
+    raise CheckpointError(
+        f"{name} is not a valid safetensors file (no header of the right shape); only "
+        ".safetensors checkpoints made by AttentiveLSTM Studio are accepted"
+    )
+
+
+def _json(meta: dict, key: str, name: str, types: type | tuple, default=...) -> object:
+    """One JSON field of the metadata, of the given type(s)."""
+    if key not in meta and default is not ...:
+        return default
     try:
-        tensors = read_safetensors(data)
-        meta = _header_metadata(data)
-    except Exception as e:  # safetensors raises its own error types for corrupt files
-        raise CheckpointError(f"{name} is not a valid safetensors file ({e})") from None
-    if meta.get("format") != FORMAT:
-        raise CheckpointError(
-            f"{name} is not an AttentiveLSTM Studio checkpoint (format {meta.get('format')!r}, "
-            f"expected {FORMAT!r})"
-        )
+        value = json.loads(meta[key])
+    except (KeyError, TypeError, ValueError, RecursionError):
+        raise CheckpointError(f"{name}: metadata field {key!r} is missing or not JSON") from None
+    if not isinstance(value, types) or isinstance(value, bool) and bool not in _tuple(types):
+        raise CheckpointError(f"{name}: metadata field {key!r} has the wrong type")
+    return value
+
+
+def _tuple(types: type | tuple) -> tuple:
+    return types if isinstance(types, tuple) else (types,)
+
+
+def _names(value: object, name: str, what: str) -> tuple[str, ...]:
+    if (
+        not isinstance(value, list)
+        or not 1 <= len(value) <= MAX_NAMES
+        or not all(isinstance(v, str) and len(v) <= MAX_NAME_CHARS for v in value)
+        or len(set(value)) != len(value)
+    ):
+        raise CheckpointError(f"{name}: metadata {what} is not a list of distinct column names")
+    return tuple(value)
+
+
+def _numbers(value: object, n: int, name: str, what: str, positive: bool = False) -> tuple:
+    ok = (
+        isinstance(value, list)
+        and len(value) == n
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+        and all(math.isfinite(v) and (v > 0 or not positive) for v in value)
+    )
+    if not ok:
+        kind = "positive finite numbers" if positive else "finite numbers"
+        raise CheckpointError(f"{name}: scaler {what} must be {n} {kind}")
+    return tuple(float(v) for v in value)
+
+
+def _parts(meta: dict, name: str) -> dict:
+    """The validated metadata, as the keyword arguments of Forecaster.restore plus "config"."""
+    text = meta.get("config")
+    if not isinstance(text, str):
+        raise CheckpointError(f"{name}: metadata field 'config' is missing")
     try:
-        cfg = Config.from_yaml(meta["config"])
-        scaler = json.loads(meta["scaler"])
-        columns = json.loads(meta["columns"])
-        history = History.from_dict(json.loads(meta["history"]))
-        fc = Forecaster(cfg)
-        fc.config_ = cfg
-        fc.scaler_ = Scaler(tuple(scaler["mean"]), tuple(scaler["std"]))
-        fc.inputs_ = tuple(columns["inputs"])
-        fc.targets_ = tuple(columns["targets"])
-        fc.time_col_ = columns["time_col"]
-        fc.freq_ = json.loads(meta["frequency"])
-        fc.split_ = int(json.loads(meta["split"]))
-        fc.history_ = history
-        fc.metrics_ = json.loads(meta.get("metrics", "null"))
-        fc.data_hash_ = meta["data_hash"]
-        fc.meta_ = {"created": meta.get("created"), "versions": json.loads(meta["versions"])}
+        cfg = Config.from_yaml(text)
     except ConfigError as e:
         raise CheckpointError(f"{name}: its config is invalid: {e}") from None
-    except (KeyError, TypeError, ValueError) as e:
-        raise CheckpointError(f"{name}: metadata is missing or malformed ({e})") from None
-    if len(fc.scaler_.mean) != len(fc.inputs_):
+    if cfg.lstm.hidden_size is None:
         raise CheckpointError(
-            f"{name}: scaler has {len(fc.scaler_.mean)} columns, inputs {len(fc.inputs_)}"
+            f"{name}: its config is invalid: lstm.hidden_size is null, but a trained model has "
+            "a fixed size"
         )
-    net = build_net(cfg, len(fc.inputs_), len(fc.targets_))
-    expected = net.state_dict()
-    if set(tensors) != set(expected) or any(
-        tensors[k].shape != expected[k].shape for k in expected
-    ):
-        diff = sorted(set(tensors) ^ set(expected)) or [
-            f"{k} {tuple(tensors[k].shape)} != {tuple(expected[k].shape)}"
-            for k in expected
-            if tensors[k].shape != expected[k].shape
-        ]
+    columns = _json(meta, "columns", name, dict)
+    inputs = _names(columns.get("inputs"), name, "inputs")
+    targets = _names(columns.get("targets"), name, "targets")
+    if inputs[: len(targets)] != targets:
+        raise CheckpointError(f"{name}: metadata inputs must start with the targets")
+    if cfg.data.targets + cfg.data.covariates != inputs:
+        raise CheckpointError(f"{name}: its config's targets and covariates differ from its inputs")
+    time_col = columns.get("time_col")
+    if time_col is not None and not (isinstance(time_col, str) and len(time_col) <= MAX_NAME_CHARS):
+        raise CheckpointError(f"{name}: metadata time_col is not a column name")
+    scaler = _json(meta, "scaler", name, dict)
+    mean = _numbers(scaler.get("mean"), len(inputs), name, "mean")
+    std = _numbers(scaler.get("std"), len(inputs), name, "std", positive=True)
+    freq = _json(meta, "frequency", name, (str, type(None)))
+    if freq is not None and (len(freq) > 32 or not _is_frequency(freq)):
         raise CheckpointError(
-            f"{name}: weights do not match its config ({'; '.join(map(str, diff[:3]))})"
+            f"{name}: metadata frequency {quote(freq, 32)} is not a pandas frequency"
         )
-    net.load_state_dict(tensors)
-    fc.model_ = net.eval()
-    return fc
+    split = _json(meta, "split", name, int)
+    if not 0 <= split <= 10**9:
+        raise CheckpointError(f"{name}: metadata split {quote(split)} is out of range")
+    raw_history = _json(meta, "history", name, dict)
+    try:
+        history = History.from_dict(raw_history)
+    except (TypeError, ValueError):
+        raise CheckpointError(f"{name}: metadata history is malformed") from None
+    data_hash = meta.get("data_hash", "")
+    if not isinstance(data_hash, str):
+        raise CheckpointError(f"{name}: metadata data_hash is not text")
+    return {
+        "config": cfg,
+        "scaler": Scaler(mean, std),
+        "inputs": inputs,
+        "targets": targets,
+        "time_col": time_col,
+        "freq": freq,
+        "split": split,
+        "history": history,
+        "metrics": _json(meta, "metrics", name, (dict, type(None)), None),
+        "data_hash": data_hash,
+        "meta": {
+            "created": clip(meta["created"], 40) if isinstance(meta.get("created"), str) else None,
+            "versions": _json(meta, "versions", name, dict, {}),
+        },
+    }
 
 
-def _header_metadata(data: bytes) -> dict[str, str]:
-    n = int.from_bytes(data[:8], "little")
-    header = json.loads(data[8 : 8 + n])
-    return header.get("__metadata__", {}) or {}
+def _check_shapes(header: dict, expected: dict[str, torch.Tensor], name: str) -> None:
+    """The file's tensor names and shapes (from its header) must be what the config builds."""
+    found = {}
+    for k, v in header.items():
+        shape = v.get("shape") if isinstance(v, dict) else None
+        if not (
+            isinstance(shape, list)
+            and all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape)
+            and v.get("dtype") in _FLOAT_DTYPES
+        ):
+            raise CheckpointError(f"{name}: tensor {quote(k, 40)} has no float dtype and shape")
+        found[k] = tuple(shape)
+    diff = sorted(set(found) ^ set(expected)) or [
+        f"{k} {found[k]} != {tuple(expected[k].shape)}"
+        for k in expected
+        if found[k] != tuple(expected[k].shape)
+    ]
+    if diff:
+        shown = "; ".join(clip(str(d), 60) for d in diff[:3])
+        raise CheckpointError(f"{name}: weights do not match its config ({shown})")
 
 
 @dataclass(frozen=True)
@@ -200,13 +356,13 @@ def list_checkpoints(directory: str | Path = CHECKPOINT_DIR) -> list[CheckpointI
     """Every ``*.safetensors`` in ``directory``, newest first; broken files are listed with why."""
     out = []
     for p in sorted(Path(directory).glob("*" + SUFFIX), key=lambda p: -p.stat().st_mtime):
-        if p.name.startswith(".tmp-"):
+        if p.name.startswith(safeio.TMP_PREFIX) or not p.is_file():  # a FIFO would block open()
             continue
         st = p.stat()
         try:
             with open(p, "rb") as fh:
                 n = int.from_bytes(fh.read(8), "little")
-                if n > 10_000_000:
+                if n > MAX_HEADER:
                     raise ValueError("header too large")
                 meta = json.loads(fh.read(n)).get("__metadata__", {}) or {}
             if meta.get("format") != FORMAT:

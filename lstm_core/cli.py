@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -15,6 +16,9 @@ from lstm_core.config import Config, load_config
 from lstm_core.data import load_demo, read_table
 from lstm_core.errors import LstmCoreError
 from lstm_core.forecaster import Forecaster
+from lstm_core.safeio import check_writable, clip, quote, write_atomic
+
+MAX_ERROR_LINE = 300  # characters of the one `error:` line, the prefix included
 
 
 class UsageError(LstmCoreError):
@@ -26,15 +30,21 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see {self.prog} --help)")
 
 
-def read_data(spec: str) -> tuple[pd.DataFrame, Config | None]:
-    """DATA is a file path, or ``demo:NAME`` for a built-in dataset (with its own config)."""
+def read_data(spec: str, sheet: str | None = None) -> tuple[pd.DataFrame, Config | None]:
+    """DATA is a file path, or ``demo:NAME`` for a built-in dataset (with its own config).
+    ``sheet`` picks an Excel sheet; a workbook of several sheets gets a note saying which."""
     if spec.startswith("demo:"):
         demo = load_demo(spec[5:])
         return demo.frame, demo.config
     path = Path(spec)
-    if not path.exists():
-        raise UsageError(f"data file {spec} not found (or use demo:regimes / demo:nile)")
-    return read_table(path), None
+    if not os.path.exists(path):  # unlike Path.exists, False for a name too long to exist
+        raise UsageError(f"data file {clip(spec, 100)} not found (or use demo:regimes / demo:nile)")
+    df = read_table(path, sheet=sheet)
+    sheets = df.attrs.get("sheets", ())
+    if len(sheets) > 1:
+        print(f"note: read sheet {quote(df.attrs['sheet'], 40)} of {len(sheets)}; choose one "
+              "with --sheet NAME", file=sys.stderr)
+    return df, None
 
 
 def build_config(args: argparse.Namespace, default: Config | None) -> Config:
@@ -47,6 +57,9 @@ def build_config(args: argparse.Namespace, default: Config | None) -> Config:
         data["targets"] = args.target
     if getattr(args, "covariates", None):
         data["covariates"] = args.covariates
+    for key in ("lookback", "horizon"):
+        if getattr(args, key, None) is not None:
+            data[key] = getattr(args, key)
     training: dict = {}
     if getattr(args, "epochs", None) is not None:
         training["epochs"] = args.epochs
@@ -78,14 +91,16 @@ class Progress:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    df, demo_cfg = read_data(args.data)
+    out = Path(args.out) if args.out else checkpoint.CHECKPOINT_DIR / Path(args.data).stem
+    folder = out.parent if str(out.parent) else Path(".")
+    checkpoint.check_writable(out.name, folder)  # before minutes of training, not after
+    df, demo_cfg = read_data(args.data, args.sheet)
     cfg = build_config(args, demo_cfg)
     bar = Progress(cfg.training.epochs)
     fc = Forecaster(cfg).fit(df, on_epoch=bar.epoch, on_batch=bar.batch)
     if bar.tty:
         sys.stderr.write("\n")
-    out = Path(args.out) if args.out else checkpoint.CHECKPOINT_DIR / Path(args.data).stem
-    path = checkpoint.save(fc, out.name, out.parent if str(out.parent) else ".")
+    path = checkpoint.save(fc, out.name, folder)
     h = fc.history_
     print(f"{h.message}")
     print(f"validation loss (pinball of the median): {h.best_val_loss:.4f} at epoch "
@@ -96,11 +111,14 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_forecast(args: argparse.Namespace) -> int:
+    if args.csv:
+        check_writable(args.csv, UsageError, "--csv")
     fc = checkpoint.load(args.checkpoint)
-    df, _ = read_data(args.data)
+    df, _ = read_data(args.data, args.sheet)
     out = fc.predict(df)
     if args.csv:
-        out.to_csv(args.csv, index=False)
+        path = write_atomic(args.csv, out.to_csv(index=False).encode(), UsageError, "--csv")
+        print(f"wrote {len(out)} rows to {path}", file=sys.stderr if args.json else sys.stdout)
     if args.json:
         print(out.assign(time=out["time"].astype(str)).to_json(orient="records"))
     elif not args.csv:
@@ -195,8 +213,11 @@ def parser() -> argparse.ArgumentParser:
         sp.add_argument("--time-col")
         sp.add_argument("--target", nargs="+")
         sp.add_argument("--covariates", nargs="+")
+        sp.add_argument("--sheet", help="Excel sheet to read (default: the first with data)")
         if training:
             sp.add_argument("--epochs", type=int)
+            sp.add_argument("--lookback", type=int, help="input window length (data.lookback)")
+            sp.add_argument("--horizon", type=int, help="steps to forecast (data.horizon)")
             sp.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
 
     t = sub.add_parser("train", help="train and save a checkpoint")
@@ -208,6 +229,7 @@ def parser() -> argparse.ArgumentParser:
     f.add_argument("data")
     f.add_argument("--checkpoint", required=True)
     f.add_argument("--csv", help="write the forecast to this CSV file")
+    f.add_argument("--sheet", help="Excel sheet to read (default: the first with data)")
     f.add_argument("--json", action="store_true")
     f.set_defaults(func=cmd_forecast)
 
@@ -238,18 +260,38 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _error_line(message: str) -> str:
+    """One line for stderr: ``error: ...``, at most MAX_ERROR_LINE characters."""
+    return clip("error: " + " ".join(str(message).split()), MAX_ERROR_LINE)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run a command; user mistakes print one `error:` line and return 2."""
+    """Run a command; user mistakes print one `error:` line and return 2.
+
+    Anything else still ends in one `error:` line, not a traceback: exit 130 on Ctrl-C, 1 for
+    a failure of ours (set LSTM_CORE_TRACEBACK=1 to see where it happened).
+    """
     try:
         args = parser().parse_args(argv)
         return args.func(args)
     except LstmCoreError as e:
-        msg = str(e).replace("\n", " ")
-        print(f"error: {msg}", file=sys.stderr)
+        print(_error_line(str(e)), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `... | head` closed the pipe: nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no flush error at exit
+        return 141
+    except MemoryError:
+        print("error: out of memory; use a smaller file or model", file=sys.stderr)
+        return 1
+    except Exception as e:
+        if os.environ.get("LSTM_CORE_TRACEBACK"):
+            raise
+        print(_error_line(f"unexpected {type(e).__name__}: {e} (a bug: please report it with "
+                          "the command; LSTM_CORE_TRACEBACK=1 shows where)"), file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

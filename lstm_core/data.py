@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import csv
+import codecs
+import contextlib
 import hashlib
 import io
 import json
+import re
 import warnings
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,74 +19,234 @@ import torch
 
 from lstm_core.config import Config, DataConfig
 from lstm_core.errors import DataError, SeriesTooShort
+from lstm_core.safeio import clip, quote, read_capped
 
 DEMO_DIR = Path(__file__).parent / "demo_data"
 TIME_NAMES = ("time", "date", "datetime", "timestamp", "ds", "year", "month", "day", "period")
-MAX_BYTES = 200 * 1024 * 1024  # refuse larger tables before parsing
+# Resource caps on the reading path: bytes read, bytes unpacked, cells parsed. Each is far above
+# what a model trained in this app can use, and far below what would exhaust a server's memory.
+MAX_BYTES = 200 * 1024 * 1024  # a file, before parsing
+MAX_JSON_BYTES = 32 * 1024 * 1024  # JSON is parsed into Python objects (~10x its size)
+MAX_UNZIPPED = 100 * 1024 * 1024  # an .xlsx is a zip: its sheets' XML, unpacked
+MAX_CELLS = 20_000_000  # rows x columns of any table
+MAX_COLUMNS = 10_000
+MAX_ABS = 1e150  # larger magnitudes overflow a float64 when squared (variance, RMSE)
+MAX_TIME_CHARS = 64  # the longest timestamp text is ~35 characters; longer cells are not times
+SNIFF_ROWS = 200  # rows of a column tried as times before the whole column is parsed
+MAX_SCALED = 1e9  # standardised values beyond this overflow float32 inside the network
 
 
 # ---------------------------------------------------------------- reading
 
 
-def read_table(source: str | Path | bytes, name: str | None = None) -> pd.DataFrame:
+def read_table(
+    source: str | Path | bytes, name: str | None = None, sheet: str | int | None = None
+) -> pd.DataFrame:
     """Read CSV/TSV (delimiter sniffed), Parquet, Excel or JSON into a DataFrame.
+
+    Text may be UTF-8, UTF-16/32 with a byte order mark, or Windows-1252; a ``;``- or
+    tab-separated file whose numbers use decimal commas (``1,5``) is read as numbers. Of an
+    Excel workbook, ``sheet`` (a name or 0-based number) is read, else the first sheet that
+    holds data; ``df.attrs["sheet"]`` and ``df.attrs["sheets"]`` say which and what else.
 
     Args:
         source: a file path, or the file's bytes (then ``name`` gives the extension).
         name: file name used to pick the format when ``source`` is bytes.
+        sheet: the Excel sheet to read.
 
     Raises:
-        DataError: unknown format, unreadable or empty file.
+        DataError: unknown format, unreadable, empty or oversized file (bytes, unpacked bytes
+            or cells over their caps), or a path that is not a regular file.
     """
     if isinstance(source, (str, Path)):
         path = Path(source)
         name = name or path.name
-        try:
-            if path.stat().st_size > MAX_BYTES:
-                raise DataError(f"{path.name} is larger than {MAX_BYTES >> 20} MB; trim it first")
-            raw = path.read_bytes()
-        except OSError as e:
-            raise DataError(f"cannot read {path}: {e.strerror}") from None
+        raw = read_capped(path, MAX_BYTES, DataError, "data file")
     else:
         raw = bytes(source)
         if len(raw) > MAX_BYTES:
             raise DataError(f"the file is larger than {MAX_BYTES >> 20} MB; trim it first")
+    shown = clip(name or "the file", 80)
     ext = Path(name or "data.csv").suffix.lower()
     if not raw.strip():
-        raise DataError(f"{name or 'the file'} is empty")
+        raise DataError(f"{shown} is empty")
     try:
         if ext in (".csv", ".tsv", ".txt", ""):
-            df = _read_text_table(raw)
+            df = _read_text_table(raw, shown)
         elif ext == ".parquet":
-            df = pd.read_parquet(io.BytesIO(raw))
+            df = _read_parquet(raw, shown)
         elif ext in (".xlsx", ".xls", ".xlsm"):
-            df = pd.read_excel(io.BytesIO(raw))
+            df = _read_excel(raw, sheet)
         elif ext in (".json", ".jsonl"):
+            if len(raw) > MAX_JSON_BYTES:
+                raise DataError(
+                    f"{shown} is larger than {MAX_JSON_BYTES >> 20} MB of JSON; save it as CSV "
+                    "or Parquet"
+                )
             df = _read_json(raw)
         else:
             raise DataError(
-                f"{name}: unsupported file type {ext!r}; use CSV, TSV, Parquet, Excel (.xlsx) or JSON"
+                f"{shown}: unsupported file type {quote(ext, 20)}; use CSV, TSV, Parquet, "
+                "Excel (.xlsx) or JSON"
             )
     except DataError:
         raise
     except Exception as e:  # parsers raise many types; the user needs the message, not the trace
-        raise DataError(f"{name or 'the file'} could not be read as {ext or 'CSV'}: {e}") from None
+        why = clip(str(e).splitlines()[0] if str(e) else type(e).__name__, 120)
+        raise DataError(f"{shown} could not be read as {ext or 'CSV'}: {why}") from None
+    _check_shape(df.shape[0], df.shape[1], shown)
     if df.empty or df.shape[1] == 0:
-        raise DataError(f"{name or 'the file'} has no rows or no columns")
-    df.columns = [str(c).strip() for c in df.columns]
+        raise DataError(f"{shown} has no rows or no columns")
+    df.columns = _unique([str(c).strip() for c in df.columns])
     return df
 
 
-def _read_text_table(raw: bytes) -> pd.DataFrame:
-    text = raw.decode("utf-8-sig", errors="replace")
+def _unique(names: list[str]) -> list[str]:
+    """Names made unique the way pandas' CSV reader does (v, v.1, v.2): trimming spaces, or
+    a Parquet, Excel or JSON file, can give two columns one name."""
+    seen: set[str] = set()
+    out = []
+    for name in names:
+        new, k = name, 0
+        while new in seen:
+            k += 1
+            new = f"{name}.{k}"
+        seen.add(new)
+        out.append(new)
+    return out
+
+
+def _check_shape(rows: int, columns: int, shown: str) -> None:
+    """Refuse a table over MAX_COLUMNS or MAX_CELLS (before parsing where the shape is known)."""
+    if columns > MAX_COLUMNS:
+        raise DataError(
+            f"{shown} has {columns} columns; at most {MAX_COLUMNS} are read (is the delimiter "
+            "right, or is it one long line?)"
+        )
+    if rows * columns > MAX_CELLS:
+        raise DataError(
+            f"{shown} has about {rows} rows x {columns} columns, over the {MAX_CELLS} cells read; "
+            "keep the columns and rows the model needs"
+        )
+
+
+def _decode(raw: bytes) -> str:
+    """Text from bytes: a byte order mark decides (UTF-32, UTF-8, UTF-16); text with many NUL
+    bytes is UTF-16 without one; else UTF-8, and Windows-1252 when it is not valid UTF-8."""
+    for bom, encoding in (
+        (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16: its mark starts the same way
+        (codecs.BOM_UTF32_BE, "utf-32"),
+        (codecs.BOM_UTF8, "utf-8-sig"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
+        if raw.startswith(bom):
+            return raw.decode(encoding, errors="replace")
+    head = raw[:4096]
+    if head.count(0) > len(head) // 4:  # ASCII text in UTF-16 is every other byte NUL
+        even_nuls = head[0::2].count(0)
+        encoding = "utf-16-be" if even_nuls > head[1::2].count(0) else "utf-16-le"
+        return raw.decode(encoding, errors="replace")
     try:
-        delim = csv.Sniffer().sniff(text[:20_000], delimiters=",;\t|").delimiter
-    except csv.Error:
-        delim = ","
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace")
+
+
+_QUOTED = re.compile(r'"[^"\n]*"')  # linear: no nested repetition
+_DECIMAL_COMMA = re.compile(r"\s*[-+]?\d+,\d+\s*")
+_DECIMAL_POINT = re.compile(r"\s*[-+]?\d*\.\d+(?:[eE][-+]?\d+)?\s*")
+
+
+def _guess_delimiter(lines: list[str]) -> str:
+    """The delimiter found in the header whose count is the same on most sample lines.
+
+    A linear count (csv.Sniffer's regexes take seconds on some 20 KB lines)."""
+    best, best_score = ",", (0.0, 0)
+    for d in (",", ";", "\t", "|"):
+        counts = [_QUOTED.sub("", line).count(d) for line in lines]
+        if counts[0] == 0:
+            continue
+        score = (counts.count(counts[0]) / len(counts), counts[0])
+        if score > best_score:
+            best, best_score = d, score
+    return best
+
+
+def _read_text_table(raw: bytes, shown: str) -> pd.DataFrame:
+    text = _decode(raw)
+    first_end = text.find("\n")
+    header = text if first_end < 0 else text[:first_end]
+    lines = [ln for ln in text[:65_536].splitlines()[:50] if ln.strip()] or [header]
+    lines[0] = header  # the whole header, even when it is longer than the sample
+    delim = _guess_delimiter(lines)
+    lines_total = text.count("\n") + (not text.endswith("\n"))
+    _check_shape(lines_total - 1, header.count(delim) + 1, shown)  # the header is no row
+    fields = [f for line in lines[1:] for f in line.split(delim)]
+    decimal_comma = (
+        delim != ","
+        and any(_DECIMAL_COMMA.fullmatch(f) for f in fields)
+        and not any(_DECIMAL_POINT.fullmatch(f) for f in fields)
+    )
+    if not decimal_comma:
+        with contextlib.suppress(Exception):  # pyarrow is strict about ragged rows: C engine
+            return pd.read_csv(io.StringIO(text), sep=delim, engine="pyarrow")
+    # index_col=False: rows longer than the header would otherwise become a MultiIndex of the
+    # extra fields (seconds for one line of 10,000 commas); pandas warns instead, and we refuse
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", pd.errors.ParserWarning)
+        df = pd.read_csv(
+            io.StringIO(text), sep=delim, decimal="," if decimal_comma else ".", index_col=False
+        )
+    if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
+        raise DataError(
+            f"{shown}: some rows have more fields than the header ({header.count(delim) + 1}); "
+            f"check the delimiter ({delim!r} was found) or quote fields that contain it"
+        )
+    return df
+
+
+def _read_parquet(raw: bytes, shown: str) -> pd.DataFrame:
+    import pyarrow.parquet as pq
+
+    meta = pq.read_metadata(io.BytesIO(raw))  # the shape, before any column is decoded
+    _check_shape(meta.num_rows, meta.num_columns, shown)
+    return pd.read_parquet(io.BytesIO(raw))
+
+
+def _read_excel(raw: bytes, sheet: str | int | None) -> pd.DataFrame:
+    """One sheet: the one asked for, else the first that holds data."""
     try:
-        return pd.read_csv(io.StringIO(text), sep=delim, engine="pyarrow")
-    except Exception:  # pyarrow is strict about ragged rows; the C engine says where
-        return pd.read_csv(io.StringIO(text), sep=delim)
+        unpacked = sum(i.file_size for i in zipfile.ZipFile(io.BytesIO(raw)).infolist())
+    except zipfile.BadZipFile:
+        unpacked = len(raw)  # an old .xls is not a zip; pandas says what it makes of it
+    if unpacked > MAX_UNZIPPED:
+        raise DataError(
+            f"the workbook unpacks to {unpacked >> 20} MB, over {MAX_UNZIPPED >> 20} MB; save the "
+            "sheet you need as CSV"
+        )
+    with pd.ExcelFile(io.BytesIO(raw)) as book:
+        names = [str(n) for n in book.sheet_names]
+        if sheet is not None:
+            known = 0 <= sheet < len(names) if isinstance(sheet, int) else sheet in names
+            if not known:
+                raise DataError(f"no sheet {quote(sheet, 40)}; the sheets are {_names(names)}")
+            chosen = [names[sheet] if isinstance(sheet, int) else sheet]
+        else:
+            chosen = names
+        for n in chosen:
+            df = pd.read_excel(book, sheet_name=n)
+            if not df.dropna(how="all").empty:
+                df.attrs.update(sheet=n, sheets=tuple(names))
+                return df
+    raise DataError(f"no sheet of the workbook holds data (sheets: {_names(names)})")
+
+
+def _names(names, limit: int = 8) -> str:
+    """Names for a message: the first ``limit``, each clipped, and how many more there are."""
+    names = [clip(str(n), 40) for n in names]
+    more = f", ... ({len(names) - limit} more)" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
 
 
 def _read_json(raw: bytes) -> pd.DataFrame:
@@ -104,6 +267,12 @@ def _read_json(raw: bytes) -> pd.DataFrame:
         return pd.DataFrame({"value": obj})  # a bare list of numbers
     if not isinstance(obj, list):
         raise DataError("the JSON holds a single value; expected a table (records or columns)")
+    lists = all(isinstance(r, list) for r in obj) and len({len(r) for r in obj}) == 1
+    if not (lists or all(isinstance(r, dict) for r in obj)):
+        raise DataError(
+            "the JSON rows are neither all records ({...}) nor all lists of one length; give "
+            "every row the same fields"
+        )
     return pd.DataFrame.from_records(obj)
 
 
@@ -177,7 +346,12 @@ def _is_text(col: pd.Series) -> bool:
 
 
 def _parse_time(col: pd.Series) -> pd.Series | None:
-    """Timestamps from a column, or None if most values are not times."""
+    """Timestamps from a column, or None if most values are not times.
+
+    Text is tried on its first SNIFF_ROWS values before the whole column is parsed, and cells
+    longer than MAX_TIME_CHARS count as not times without being parsed (date parsing of one long
+    cell takes seconds and grows faster than its length).
+    """
     if pd.api.types.is_datetime64_any_dtype(col):
         return col
     if pd.api.types.is_numeric_dtype(col):
@@ -185,8 +359,39 @@ def _parse_time(col: pd.Series) -> pd.Series | None:
         if len(v) and (v == v.round()).all() and v.between(1000, 2999).all():  # years
             return pd.to_datetime(col.astype("Int64").astype(str), format="%Y", errors="coerce")
         return None
-    parsed = pd.to_datetime(col.astype(str), errors="coerce", format="mixed")
-    return parsed if parsed.notna().mean() >= 0.9 else None
+    text = col.astype(str)
+    text = text.mask(text.str.len() > MAX_TIME_CHARS)
+    probe = _to_datetime(text.iloc[:SNIFF_ROWS])
+    if probe is None or probe.notna().mean() < 0.9:
+        return None
+    parsed = _to_datetime(text) if len(text) > SNIFF_ROWS else probe
+    return parsed if parsed is not None and parsed.notna().mean() >= 0.9 else None
+
+
+# a time of day followed by a zone: Z, +01:00, +0100, +01, UTC, GMT
+_ZONE = re.compile(
+    r".*\d:\d\d(?::\d\d(?:\.\d+)?)?\s*(?:Z|[+-]\d\d(?::?\d\d)?|UTC|GMT)\s*", re.IGNORECASE
+)
+
+
+def _to_datetime(text: pd.Series) -> pd.Series | None:
+    """pandas' mixed-format parse; None when it fails. Times with different UTC offsets (a
+    daylight-saving change) become UTC; a mix of zoned and unzoned times is refused."""
+    try:
+        return pd.to_datetime(text, errors="coerce", format="mixed")
+    except (ValueError, TypeError, OverflowError) as e:
+        if "timezone" not in str(e).lower():
+            return None
+    zoned = text.dropna().map(lambda v: bool(_ZONE.fullmatch(v)))
+    if zoned.all():
+        return pd.to_datetime(text, errors="coerce", format="mixed", utc=True)
+    with_zone, without = zoned.idxmax(), (~zoned).idxmax()
+    raise DataError(
+        "the time column mixes times with and without a time zone (row "
+        f"{text.index.get_loc(with_zone) + 2}: {quote(text[with_zone], 40)}, row "
+        f"{text.index.get_loc(without) + 2}: {quote(text[without], 40)}); give every time a "
+        "zone or none"
+    )
 
 
 def numeric_columns(df: pd.DataFrame, time_col: str | None = None) -> list[str]:
@@ -210,10 +415,12 @@ def prepare(df: pd.DataFrame, cfg: DataConfig) -> Prepared:
             missing values under the ``refuse`` policy.
     """
     actions: list[str] = []
+    if len(df) == 0 or df.shape[1] == 0:
+        raise DataError("the table has no rows or no columns")
     time_col = cfg.time_col
     if time_col is not None and time_col not in df.columns:
         raise DataError(
-            f"time column {time_col!r} not found; columns are {', '.join(map(str, df.columns))}"
+            f"time column {quote(time_col, 40)} not found; columns are {_names(df.columns)}"
         )
     time_col = time_col or detect_time_column(df)
     numeric = numeric_columns(df, time_col)
@@ -225,12 +432,12 @@ def prepare(df: pd.DataFrame, cfg: DataConfig) -> Prepared:
     covariates = tuple(c for c in cfg.covariates if c not in targets)
     for c in targets + covariates:
         if c not in df.columns:
-            raise DataError(
-                f"column {c!r} not found; columns are {', '.join(map(str, df.columns))}"
-            )
-    frame = pd.DataFrame(index=df.index)
+            raise DataError(f"column {quote(c, 40)} not found; columns are {_names(df.columns)}")
+    columns = {}
     for c in targets + covariates:
-        frame[c] = _to_numeric(df[c], c)
+        columns[c] = _to_numeric(df[c], c)
+        _check_finite(columns[c], c)
+    frame = pd.DataFrame(columns, index=df.index)  # at once: per-column inserts warn when wide
 
     duplicates = gaps = 0
     freq: str | None = None
@@ -238,15 +445,15 @@ def prepare(df: pd.DataFrame, cfg: DataConfig) -> Prepared:
         t = _parse_time(df[time_col])
         if t is None:
             raise DataError(
-                f"time column {time_col!r} does not hold dates or times "
-                f"(first value {df[time_col].iloc[0]!r}); pick another time column or none"
+                f"time column {quote(time_col, 40)} does not hold dates or times "
+                f"(first value {quote(df[time_col].iloc[0], 40)}); pick another time column or none"
             )
         bad = int(t.isna().sum())
         if bad:
             row = int(np.flatnonzero(t.isna().to_numpy())[0])
             raise DataError(
-                f"time column {time_col!r}: {bad} value(s) are not times, first at row {row + 2} "
-                f"({df[time_col].iloc[row]!r}); fix or remove those rows"
+                f"time column {quote(time_col, 40)}: {bad} value(s) are not times, first at row "
+                f"{row + 2} ({quote(df[time_col].iloc[row], 40)}); fix or remove those rows"
             )
         frame.index = pd.DatetimeIndex(t, name=time_col)
         if not frame.index.is_monotonic_increasing:
@@ -259,15 +466,7 @@ def prepare(df: pd.DataFrame, cfg: DataConfig) -> Prepared:
             actions.append(f"dropped {duplicates} duplicate timestamp(s), keeping the last row")
         freq = cfg.frequency or _infer_freq(frame.index)
         if freq is not None and len(frame) > 2:
-            try:
-                full = pd.date_range(frame.index[0], frame.index[-1], freq=freq, name=time_col)
-            except ValueError:
-                raise DataError(f"data.frequency {freq!r} is not a pandas frequency") from None
-            if len(full) > 20 * len(frame):
-                raise DataError(
-                    f"frequency {freq!r} would turn {len(frame)} rows into {len(full)}; "
-                    "set data.frequency to the real spacing of the data"
-                )
+            full = _regular_index(frame.index, freq, time_col, frame.shape[1])
             gaps = len(full.difference(frame.index))
             if gaps:
                 frame = frame.reindex(frame.index.union(full))
@@ -279,7 +478,9 @@ def prepare(df: pd.DataFrame, cfg: DataConfig) -> Prepared:
     missing = {c: int(frame[c].isna().sum()) for c in frame.columns}
     for c in frame.columns:
         if frame[c].notna().sum() == 0:
-            raise DataError(f"column {c!r} has no values (all missing); remove it from the inputs")
+            raise DataError(
+                f"column {quote(c, 40)} has no values (all missing); remove it from the inputs"
+            )
     if any(missing.values()):
         cols = ", ".join(f"{c} ({n})" for c, n in missing.items() if n)
         if cfg.missing == "refuse":
@@ -302,8 +503,8 @@ def prepare(df: pd.DataFrame, cfg: DataConfig) -> Prepared:
         if frame[c].nunique() <= 1:
             role = "target" if c in targets else "covariate"
             raise DataError(
-                f"{role} {c!r} is constant ({frame[c].iloc[0]}); nothing to learn from it, "
-                f"choose another {role}"
+                f"{role} {quote(c, 40)} is constant ({frame[c].iloc[0]}); nothing to learn from "
+                f"it, choose another {role}"
             )
     frame = frame.astype("float64")
     index = frame.index
@@ -330,10 +531,52 @@ def _to_numeric(col: pd.Series, name: str) -> pd.Series:
     if text.any():
         row = int(np.flatnonzero(text.to_numpy())[0])
         raise DataError(
-            f"column {name!r} has text where numbers are expected: {int(text.sum())} value(s), "
-            f"first {col.iloc[row]!r} at row {row + 2}; fix them or leave those cells empty"
+            f"column {quote(name, 40)} has text where numbers are expected: {int(text.sum())} "
+            f"value(s), first {quote(col.iloc[row], 40)} at row {row + 2}; fix them or leave "
+            "those cells empty"
         )
     return num.astype("float64")
+
+
+def _check_finite(values: pd.Series, name: str) -> None:
+    """Refuse infinite values and magnitudes over MAX_ABS, naming the rows (missing values are
+    left to the missing-value policy)."""
+    v = values.to_numpy(np.float64)
+    with np.errstate(invalid="ignore"):
+        bad = np.isinf(v) | (np.abs(v) > MAX_ABS)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        shown = ", ".join(str(r + 2) for r in rows[:5]) + (", ..." if len(rows) > 5 else "")
+        raise DataError(
+            f"column {quote(name, 40)} has {len(rows)} infinite or too large value(s) "
+            f"(|x| > {MAX_ABS:.0e}), at row(s) {shown} (first {v[rows[0]]:.3g}); fix or remove "
+            "those rows"
+        )
+
+
+def _regular_index(
+    index: pd.DatetimeIndex, freq: str, name: str | None, n_columns: int
+) -> pd.DatetimeIndex:
+    """Every timestamp from the first to the last row at ``freq``; refused before it is built
+    when it would hold more than 20x the rows (or MAX_CELLS cells): a wrong frequency such as
+    ``ns`` on daily data would otherwise allocate gigabytes."""
+    n = len(index)
+    cap = min(20 * n, MAX_CELLS // max(n_columns, 1))
+    try:
+        steps = pd.date_range(index[0], periods=8, freq=freq)
+        step = (steps[1:] - steps[:-1]).min()  # the shortest step bounds the count from above
+        if step <= pd.Timedelta(0):
+            raise ValueError(freq)
+        count = (index[-1] - index[0]) / step + 1
+        if count > cap:
+            raise DataError(
+                f"frequency {quote(freq, 20)} would turn {n} rows into about {count:.3g}; set "
+                "data.frequency to the real spacing of the data"
+            )
+        return pd.date_range(index[0], index[-1], freq=freq, name=name)
+    except (ValueError, TypeError, OverflowError, pd.errors.OutOfBoundsDatetime):
+        shown = quote(freq, 20)
+        raise DataError(f"data.frequency {shown} is not a usable pandas frequency") from None
 
 
 def _infer_freq(index: pd.DatetimeIndex) -> str | None:
@@ -412,7 +655,22 @@ class Scaler:
         return cls(tuple(map(float, mean)), tuple(map(float, std)))
 
     def transform(self, values: np.ndarray) -> np.ndarray:
-        return (values - np.asarray(self.mean)) / np.asarray(self.std)
+        """values (T, F) -> standardised (T, F).
+
+        Raises:
+            DataError: a value lies more than MAX_SCALED standard deviations from the mean: the
+                model computes in float32, where such values overflow into NaN.
+        """
+        z = (values - np.asarray(self.mean)) / np.asarray(self.std)
+        far = np.abs(z) > MAX_SCALED
+        if far.any():
+            i, j = np.argwhere(far)[0]
+            raise DataError(
+                f"input column {j + 1} at row {i + 1} of the series is {abs(z[i, j]):.3g} "
+                "standard deviations from the training rows' mean: the data is on another scale "
+                "than the model learnt (or has an outlier); fix that row or retrain"
+            )
+        return z
 
     def inverse(self, values: np.ndarray, columns: slice | list[int] = slice(None)) -> np.ndarray:
         """Undo the scaling of the given columns (the last axis of ``values``)."""

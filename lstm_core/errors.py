@@ -34,3 +34,7 @@ class CheckpointError(LstmCoreError):
 
 class TrainingError(LstmCoreError):
     """Training could not produce a model (e.g. the loss became non-finite at once)."""
+
+
+class NonFiniteForecast(LstmCoreError):
+    """The model produced NaN or infinite values; such a forecast is never returned."""

@@ -9,16 +9,19 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import torch
+from torch.overrides import TorchFunctionMode
 
 from lstm_core import forecast as fc
 from lstm_core.config import Config, resolve_hidden_size
 from lstm_core.data import Prepared, Scaler, check_length, make_windows, prepare
-from lstm_core.errors import DataError, SeriesTooShort
+from lstm_core.errors import ConfigError, DataError, NonFiniteForecast, SeriesTooShort
 from lstm_core.model import QUANTILES, ForecastNet
 from lstm_core.train import History, OnBatch, OnEpoch, cpu_threads, pick_device, train
 
 LINEAR = "linear (NLinear ridge)"  # the linear baseline's row in the backtest table
 TIE = 1e-3  # relative MAE difference below which the model does not beat a baseline
+MAX_PARAMETERS = 50_000_000  # 200 MB of float32 weights (x4 with AdamW's state in training)
+MAX_BATCH_BYTES = 4 << 30  # one batch of windows and what the network keeps for it
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,7 @@ class Forecaster:
             },
             lstm={"hidden_size": hidden, "patch_len": resolve_patch_len(self.cfg)},
         )
+        check_memory(config, values.shape[1], split - d.lookback - d.horizon + 1, n - split)
         device = pick_device(t.device)
         x = torch.as_tensor(scaler.transform(values), dtype=torch.float32, device=device)
         # validation windows may look back into the training rows; their targets do not
@@ -115,6 +119,40 @@ class Forecaster:
         self.split_ = split
         self.metrics_ = self.backtest(prep).table.to_dict(orient="index")
         return self
+
+    @classmethod
+    def restore(
+        cls,
+        config: Config,
+        weights: dict[str, torch.Tensor],
+        *,
+        scaler: Scaler,
+        inputs: tuple[str, ...],
+        targets: tuple[str, ...],
+        time_col: str | None,
+        freq: str | None,
+        split: int,
+        history: History,
+        metrics: dict | None = None,
+        data_hash: str = "",
+        meta: dict | None = None,
+    ) -> Forecaster:
+        """A fitted Forecaster from validated parts (what a checkpoint holds): the network is
+        rebuilt from ``config`` (hidden size resolved) and given ``weights``; nothing is trained.
+
+        Raises:
+            ConfigError: the network would be too large; RuntimeError: ``weights`` do not fit it
+                (checkpoint.loads checks the shapes first and says so plainly).
+        """
+        net = build_net(config, len(inputs), len(targets))
+        net.load_state_dict(weights)
+        fc = cls(config)
+        fc.model_ = net.eval()
+        fc.config_, fc.scaler_, fc.history_ = config, scaler, history
+        fc.inputs_, fc.targets_ = tuple(inputs), tuple(targets)
+        fc.freq_, fc.time_col_, fc.split_ = freq, time_col, int(split)
+        fc.metrics_, fc.data_hash_, fc.meta_ = metrics, data_hash, meta or {}
+        return fc
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "model_"):
@@ -153,7 +191,7 @@ class Forecaster:
         q = torch.cat(out).numpy().astype(np.float64)
         k = len(self.targets_)
         mean, std = np.asarray(self.scaler_.mean[:k]), np.asarray(self.scaler_.std[:k])
-        return q * std[None, None, :, None] + mean[None, None, :, None]
+        return _finite(q * std[None, None, :, None] + mean[None, None, :, None])
 
     def predict(self, data: pd.DataFrame | Prepared) -> pd.DataFrame:
         """Forecast the ``horizon`` steps after the end of ``data``.
@@ -262,7 +300,7 @@ class Forecaster:
             y, internals = self.model_(window, return_internals=True)
         k = len(self.targets_)
         q = y[0].numpy().astype(np.float64)
-        q = (
+        q = _finite(
             q * np.asarray(self.scaler_.std[:k])[None, :, None]
             + np.asarray(self.scaler_.mean[:k])[None, :, None]
         )
@@ -288,23 +326,99 @@ def resolve_patch_len(config: Config) -> int:
     return config.lstm.patch_len or max(1, config.data.lookback // 24)
 
 
-def build_net(config: Config, input_size: int, n_targets: int) -> ForecastNet:
-    """The network a config describes (``config.lstm.hidden_size`` already resolved)."""
+def build_net(
+    config: Config, input_size: int, n_targets: int, meta: bool = False
+) -> ForecastNet:
+    """The network a config describes (``config.lstm.hidden_size`` already resolved).
+
+    It is first built on torch's "meta" device, which records shapes without allocating, so a
+    config that asks for too many weights is refused before any memory is taken. ``meta=True``
+    returns that shape-only network (what a checkpoint loader compares a file's tensors with).
+
+    Raises:
+        ConfigError: the network would have more than MAX_PARAMETERS weights.
+    """
     lstm = config.lstm
-    return ForecastNet(
-        input_size,
-        n_targets,
-        config.data.lookback,
-        config.data.horizon,
-        hidden_size=lstm.hidden_size,
-        num_layers=lstm.num_layers,
-        dropout=lstm.dropout,
-        bidirectional=lstm.bidirectional,
-        use_attention=lstm.use_attention,
-        num_heads=lstm.num_heads,
-        quantiles=QUANTILES,
-        patch_len=resolve_patch_len(config),
-    )
+    if lstm.hidden_size is None:
+        raise ConfigError("lstm.hidden_size must be resolved before building", "lstm.hidden_size")
+
+    def make() -> ForecastNet:
+        return ForecastNet(
+            input_size,
+            n_targets,
+            config.data.lookback,
+            config.data.horizon,
+            hidden_size=lstm.hidden_size,
+            num_layers=lstm.num_layers,
+            dropout=lstm.dropout,
+            bidirectional=lstm.bidirectional,
+            use_attention=lstm.use_attention,
+            num_heads=lstm.num_heads,
+            quantiles=QUANTILES,
+            patch_len=resolve_patch_len(config),
+        )
+
+    with torch.device("meta"), _NoRandomNumbers():
+        shapes = make()
+    size = sum(p.numel() for p in shapes.parameters())
+    if size > MAX_PARAMETERS:
+        raise ConfigError(
+            f"lstm: this network would have {size:,} weights (hidden_size {lstm.hidden_size}, "
+            f"{lstm.num_layers} layers, {input_size} inputs, lookback {config.data.lookback}, "
+            f"horizon {config.data.horizon}), over the {MAX_PARAMETERS:,} allowed; make it smaller",
+            "lstm.hidden_size",
+        )
+    return shapes if meta else make()
+
+
+def check_memory(config: Config, n_inputs: int, n_train: int, n_held_out: int) -> None:
+    """Refuse sizes whose tensors would exceed MAX_BATCH_BYTES, before any is allocated.
+
+    An estimate: a training batch gathers (batch, lookback, inputs) windows and keeps ~12
+    floats per hidden unit, layer and step for the backward pass; validation (batches of 1024)
+    and backtest inference (2048) keep ~8 per hidden unit and step, one layer at a time, after
+    gathering every held-out window.
+
+    Raises:
+        ConfigError: naming the sizes to lower.
+    """
+    d, lstm, t = config.data, config.lstm, config.training
+    width = (lstm.hidden_size or 1) * (2 if lstm.bidirectional else 1)
+    steps = d.lookback * 4  # bytes per float32 and step
+    train = min(t.batch_size, max(n_train, 1)) * steps * (n_inputs + 12 * width * lstm.num_layers)
+    infer = min(2048, max(n_held_out, 1)) * steps * (n_inputs + 8 * width)
+    need = max(train, infer) + max(n_held_out, 0) * steps * n_inputs
+    if need > MAX_BATCH_BYTES:
+        raise ConfigError(
+            f"training.batch_size {t.batch_size} x data.lookback {d.lookback} x {n_inputs} "
+            f"inputs (hidden width {width}) would take about {need / 2**30:.1f} GB at once, "
+            f"over {MAX_BATCH_BYTES >> 30} GB; lower the batch size, the lookback or "
+            "lstm.hidden_size",
+            "training.batch_size",
+        )
+
+
+class _NoRandomNumbers(TorchFunctionMode):
+    """Shapes need no random numbers: under it ``torch.randn``/``rand`` return empty tensors.
+    On the meta device torch draws them through a Python decomposition that costs 0.5 s and
+    ~40 MB on first use; an empty tensor costs nothing."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func in (torch.randn, torch.rand):
+            return torch.empty(*args, **kwargs)
+        return func(*args, **kwargs)
+
+
+def _finite(q: np.ndarray) -> np.ndarray:
+    """``q`` unchanged if every value is finite; a NaN forecast is never presented as a result."""
+    if not np.isfinite(q).all():
+        bad = int((~np.isfinite(q)).sum())
+        raise NonFiniteForecast(
+            f"the model produced {bad} NaN or infinite value(s) of {q.size}; its weights or the "
+            "data are unusable: retrain it, or check the data for extreme values"
+        )
+    return q
 
 
 def fit_network(

@@ -15,6 +15,7 @@ from typing import Literal
 import torch
 
 from lstm_core.config import TrainConfig
+from lstm_core.errors import TrainingError
 from lstm_core.model import ForecastNet, pinball_loss
 
 OnEpoch = Callable[[int, float, float], None]  # (epoch starting at 1, train loss, val loss)
@@ -143,6 +144,10 @@ def train(
     """Train ``net`` in place on windows already on ``device``; restore the best weights.
 
     Each batch starts from a fresh (zero) LSTM state. A callback may raise StopTraining.
+
+    Raises:
+        TrainingError: the loss became NaN or infinite before any epoch finished with a finite
+            validation loss; ``net`` keeps the weights it came with.
     """
     with cpu_threads(device, net):
         return _train(net, train_xy, val_xy, cfg, device, on_epoch, on_batch)
@@ -202,6 +207,14 @@ def _train(net, train_xy, val_xy, cfg, device, on_epoch, on_batch) -> History:
                     on_batch(epoch, b + 1, n_batches)
             losses.append(total / n)
             vals.append(evaluate(net, vx, vy))
+            if not math.isfinite(vals[-1]):
+                stopped = "non_finite"
+                message = (
+                    f"the validation loss became {vals[-1]} in epoch {epoch}; training stopped "
+                    "and the last good weights were kept. Lower training.learning_rate or "
+                    "check the data for extreme values"
+                )
+                raise StopTraining
             if vals[-1] < best_val:
                 best_val, best_epoch, bad_epochs = vals[-1], epoch, 0
                 best = copy.deepcopy(net.state_dict())
@@ -222,6 +235,11 @@ def _train(net, train_xy, val_xy, cfg, device, on_epoch, on_batch) -> History:
             message = f"cancelled after {len(losses)} epoch(s); kept the best weights so far"
     net.load_state_dict(best)
     net.eval()
+    if stopped == "non_finite" and best_epoch == 0:  # nothing learnt: no model to present
+        raise TrainingError(
+            f"{message.split(';')[0]}, before any epoch finished; nothing was trained. Lower "
+            "training.learning_rate or check the data for extreme values"
+        )
     seconds = time.perf_counter() - start
     if stopped == "completed":
         message = f"trained {len(losses)} epochs; best epoch {best_epoch}"

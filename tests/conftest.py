@@ -1,11 +1,25 @@
-"""Shared fixtures: a seeded series, a tiny config, and a model fitted on them."""
+"""Shared fixtures: a seeded series, a tiny config, and a model fitted on them; hypothesis
+profiles (HYPOTHESIS_PROFILE=ci, the default: few examples, the same every run; fuzz: many,
+random, what `make fuzz` runs)."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "ci", max_examples=150, derandomize=True, deadline=None, database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile(
+    "fuzz", max_examples=3000, deadline=None, database=None, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -123,3 +124,239 @@ def test_save_can_refuse_to_overwrite(fitted, tmp_path):
     with pytest.raises(CheckpointError, match="'kept' exists"):
         checkpoint.save(fitted, "kept", tmp_path, overwrite=False)
     assert first.read_bytes() == before
+
+
+# ---------------------------------------------------------------- hostile checkpoints (issue 10)
+
+
+def _parts(path: Path) -> tuple[dict, dict]:
+    data = path.read_bytes()
+    n = int.from_bytes(data[:8], "little")
+    return safetensors.torch.load(data), json.loads(data[8 : 8 + n])["__metadata__"]
+
+
+def _with_config(meta: dict, **changes) -> dict:
+    import yaml
+
+    raw = yaml.safe_load(meta["config"])
+    for section, values in changes.items():
+        raw[section].update(values)
+    return {**meta, "config": yaml.safe_dump(raw)}
+
+
+@pytest.fixture()
+def saved(fitted, tmp_path) -> Path:
+    return checkpoint.save(fitted, "m", tmp_path)
+
+
+def test_a_config_with_hidden_size_null_is_refused_cleanly(saved):
+    tensors, meta = _parts(saved)
+    data = safetensors.torch.save(tensors, metadata=_with_config(meta, lstm={"hidden_size": None}))
+    with pytest.raises(CheckpointError, match="lstm.hidden_size is null, but a trained model"):
+        checkpoint.loads(data, "x.safetensors")
+
+
+@pytest.mark.parametrize("changes, words", [
+    ({"lstm": {"hidden_size": 8000}}, "lstm.hidden_size: 8000 is not allowed"),
+    ({"lstm": {"hidden_size": 10_000_000}}, "lstm.hidden_size"),
+    ({"data": {"lookback": 1_000_000_000}}, "data.lookback"),
+    ({"data": {"horizon": 100_000_000}}, "data.horizon"),
+    ({"data": {"frequency": 12345}}, "data.frequency"),
+    ({"lstm": {"hidden_size": 1000}}, "weights do not match its config"),  # in range, wrong size
+    ({"data": {"lookback": 10_000}}, "weights do not match its config"),
+])
+def test_a_config_is_validated_against_the_file_before_anything_is_built(
+    saved, changes, words, monkeypatch
+):
+    built = []
+    real = checkpoint.Forecaster.restore.__func__
+    monkeypatch.setattr(checkpoint.Forecaster, "restore",
+                        classmethod(lambda *a, **k: (built.append(1), real(*a, **k))[1]))
+    tensors, meta = _parts(saved)
+    data = safetensors.torch.save(tensors, metadata=_with_config(meta, **changes))
+    with pytest.raises(CheckpointError, match=re.escape(words)) as e:
+        checkpoint.loads(data, "x.safetensors")
+    assert not built and len(str(e.value)) < 300  # refused from the header: nothing allocated
+
+
+@pytest.mark.parametrize("key, value, words", [
+    ("frequency", "12345", "metadata field 'frequency' has the wrong type"),
+    ("frequency", '"fortnightly"', "is not a pandas frequency"),
+    ("history", "[" * 10_000 + "]" * 10_000, "metadata field 'history'"),
+    ("scaler", '{"mean": [0, 0, 0], "std": [1e999, 1, 1]}', "scaler std must be 3 positive"),
+    ("scaler", '{"mean": [0], "std": [1]}', "scaler mean must be 3"),
+    ("columns", '{"inputs": ["y", "y"], "targets": ["y"], "time_col": null}', "distinct"),
+    ("columns", '{"inputs": ["a", "b", "c"], "targets": ["a"], "time_col": null}', "differ"),
+    ("split", "-4", "split -4 is out of range"),
+    ("config", "a: &a 1\ndata: {lookback: *a}", "aliases"),
+])
+def test_malformed_metadata_is_refused_by_name(saved, key, value, words):
+    tensors, meta = _parts(saved)
+    data = safetensors.torch.save(tensors, metadata={**meta, key: value})
+    with pytest.raises(CheckpointError, match=re.escape(words)):
+        checkpoint.loads(data, "x.safetensors")
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_non_finite_weights_are_refused(saved, bad):
+    tensors, meta = _parts(saved)
+    tensors["head.bias"][0] = bad
+    meta.pop("weights_sha256")
+    with pytest.raises(CheckpointError, match="hold NaN or infinite values"):
+        checkpoint.loads(safetensors.torch.save(tensors, metadata=meta), "x.safetensors")
+
+
+def test_the_weights_checksum_is_stored_and_verified(saved, fitted):
+    tensors, meta = _parts(saved)
+    assert meta["weights_sha256"] == checkpoint.weights_digest(fitted.model_.state_dict())
+    torn = {k: torch.zeros_like(v) if i > 1 else v for i, (k, v) in enumerate(tensors.items())}
+    with pytest.raises(CheckpointError, match="do not match the checksum"):
+        checkpoint.loads(safetensors.torch.save(torn, metadata=meta), "x.safetensors")
+    meta.pop("weights_sha256")  # files saved before checksums existed still load
+    assert checkpoint.loads(safetensors.torch.save(tensors, metadata=meta)).fingerprint() == \
+        fitted.fingerprint()
+
+
+def _with_header_length(saved: Path, target: int) -> bytes:
+    """The same checkpoint, its header padded (an extra metadata key) to ``target`` bytes."""
+    tensors, meta = _parts(saved)
+    base = int.from_bytes(safetensors.torch.save(tensors, metadata={**meta, "pad": ""})[:8],
+                          "little")
+    for extra in range(target - base - 16, target - base + 16):
+        data = safetensors.torch.save(tensors, metadata={**meta, "pad": " " * max(extra, 0)})
+        if int.from_bytes(data[:8], "little") == target:
+            return data
+    raise AssertionError(f"could not pad the header to {target}")
+
+
+@pytest.mark.parametrize("target, looks_like", [
+    (0x10480, b"\x80\x04"),  # the first bytes of a protocol-4 pickle
+    (0x10580, b"\x80\x05"),
+    (0x4B50, b"PK"),  # the first bytes of a zip (torch.save)
+    (0x12380, b"\x80#"),  # any length whose low byte is 0x80 (the 45th save of issue 10)
+])
+def test_real_checkpoints_whose_length_looks_like_a_pickle_are_loaded(saved, fitted, target,
+                                                                      looks_like):
+    data = _with_header_length(saved, target)
+    assert data[: len(looks_like)] == looks_like
+    assert checkpoint.loads(data, "x.safetensors").fingerprint() == fitted.fingerprint()
+
+
+def test_truncated_and_structureless_files_are_refused(saved):
+    data = saved.read_bytes()
+    for broken in (data[: len(data) // 2], (2**63).to_bytes(8, "little") + data[8:], b"\x80"):
+        with pytest.raises(CheckpointError, match="not a valid safetensors file"):
+            checkpoint.loads(broken, "x")
+
+
+def test_checkpoint_files_that_are_devices_are_refused(tmp_path):
+    with pytest.raises(CheckpointError, match="folder"):
+        checkpoint.load(tmp_path)
+    if Path("/dev/zero").exists():
+        with pytest.raises(CheckpointError, match="device or pipe"):
+            checkpoint.load("/dev/zero")
+
+
+# ---------------------------------------------------------------- durable saves
+
+
+def test_save_fsyncs_the_file_and_the_folder_before_and_after_the_rename(fitted, tmp_path,
+                                                                        monkeypatch):
+    import os
+
+    from lstm_core import safeio
+
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+    monkeypatch.setattr(safeio.os, "fsync", lambda fd: (events.append(
+        "fsync folder" if Path(f"/proc/self/fd/{fd}").resolve() == tmp_path else "fsync file"),
+        real_fsync(fd))[1])
+    monkeypatch.setattr(safeio.os, "replace", lambda a, b: (events.append(
+        f"rename {Path(a).parent == tmp_path and Path(a).name.startswith('.tmp-')}"),
+        real_replace(a, b))[1])
+    checkpoint.save(fitted, "d", tmp_path)
+    assert events == ["fsync file", "rename True", "fsync folder"]
+
+
+def test_a_failed_save_keeps_the_previous_file_and_leaves_no_temp(fitted, tmp_path, monkeypatch):
+    import errno
+    import os
+
+    from lstm_core import safeio
+
+    first = checkpoint.save(fitted, "kept", tmp_path).read_bytes()
+
+    def disk_full(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(safeio.os, "fsync", disk_full)
+    with pytest.raises(CheckpointError, match="No space left on device.*file is unchanged"):
+        checkpoint.save(fitted, "kept", tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.safetensors"]
+    assert (tmp_path / "kept.safetensors").read_bytes() == first
+
+
+def test_stale_temp_files_are_removed_and_fresh_ones_kept(fitted, tmp_path):
+    import os
+    import time
+
+    stale, fresh = tmp_path / ".tmp-dead.safetensors", tmp_path / ".tmp-busy.safetensors"
+    stale.write_bytes(b"\0" * 100)
+    fresh.write_bytes(b"\0" * 100)
+    old = time.time() - 3600
+    os.utime(stale, (old, old))
+    checkpoint.save(fitted, "new", tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".tmp-busy.safetensors",
+                                                         "new.safetensors"]
+    assert [i.name for i in checkpoint.list_checkpoints(tmp_path)] == ["new"]
+
+
+def test_kill_9_during_saves_leaves_the_old_file_or_the_new_one(tmp_path):
+    """A child saves a 34 MB model in a loop and is killed -9 at a random moment after its first
+    save. The target then loads (whichever version), and a leftover temp file is never listed."""
+    import os
+    import random
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    code = f"""
+import sys
+sys.path.insert(0, {str(Path(__file__).resolve().parent.parent)!r})
+from lstm_core import checkpoint
+from lstm_core.config import Config
+from lstm_core.data import Scaler
+from lstm_core.forecaster import Forecaster, build_net
+from lstm_core.train import History
+cfg = Config().replace(data={{"lookback": 8, "horizon": 2, "targets": ["y"]}},
+                       lstm={{"hidden_size": 512}})
+weights = build_net(cfg, 1, 1).state_dict()  # untrained: a save needs no training
+history = History((1.0,), (1.0,), 1, "completed", "", "CPU", 0.0, 0.0)
+fc = Forecaster.restore(cfg, weights, scaler=Scaler((0.0,), (1.0,)), inputs=("y",),
+                        targets=("y",), time_col=None, freq=None, split=10, history=history)
+while True:
+    checkpoint.save(fc, "m", {str(tmp_path)!r})
+    print("saved", flush=True)
+"""
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline() == "saved\n"
+        time.sleep(random.uniform(0, 0.3))  # anywhere in the next save
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.kill()
+        child.wait()
+    fc = checkpoint.load(tmp_path / "m.safetensors")
+    assert fc.config_.lstm.hidden_size == 512
+    assert [i.name for i in checkpoint.list_checkpoints(tmp_path)] == ["m"]
+
+
+def test_listing_skips_pipes_and_folders_named_like_checkpoints(fitted, tmp_path):
+    import os
+
+    checkpoint.save(fitted, "real", tmp_path)
+    (tmp_path / "dir.safetensors").mkdir()
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "pipe.safetensors")  # opening it would block the listing
+    assert [i.name for i in checkpoint.list_checkpoints(tmp_path)] == ["real"]

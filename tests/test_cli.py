@@ -9,6 +9,7 @@ import sys
 import pandas as pd
 import pytest
 
+from lstm_core import checkpoint
 from lstm_core.cli import main
 from tests.conftest import ROOT
 
@@ -99,3 +100,97 @@ def test_module_entry_point_exit_code_without_traceback():
     r = subprocess.run([sys.executable, "-m", "lstm_core", "train", "nope.csv"], cwd=ROOT,
                        capture_output=True, text=True)
     assert r.returncode == 2 and r.stderr.startswith("error:") and "Traceback" not in r.stderr
+
+
+# ---------------------------------------------------------------- issue 10
+
+
+def test_train_takes_lookback_and_horizon(csv_path, yaml_path, tmp_path, capsys):
+    out = tmp_path / "lh"
+    assert main(["train", str(csv_path), "--config", str(yaml_path), *FAST, "--lookback", "10",
+                 "--horizon", "3", "--out", str(out)]) == 0
+    fc = checkpoint.load(tmp_path / "lh.safetensors")
+    assert (fc.config_.data.lookback, fc.config_.data.horizon) == (10, 3)
+    assert main(["train", str(csv_path), "--lookback", "1"]) == 2
+    assert "data.lookback: 1 is not allowed" in capsys.readouterr().err
+
+
+def test_forecast_csv_says_what_it_wrote(csv_path, tmp_path, capsys, fitted):
+    ck = checkpoint.save(fitted, "f", tmp_path)
+    target = tmp_path / "sub" / "f.csv"
+    assert main(["forecast", str(csv_path), "--checkpoint", str(ck), "--csv", str(target)]) == 0
+    assert capsys.readouterr().out == f"wrote 4 rows to {target}\n"
+    assert len(pd.read_csv(target)) == 4
+    assert main(["forecast", str(csv_path), "--checkpoint", str(ck), "--csv", str(target),
+                 "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert len(json.loads(out)) == 4 and err == f"wrote 4 rows to {target}\n"
+
+
+def test_unwritable_outputs_are_refused_before_any_work(csv_path, tmp_path, capsys, monkeypatch):
+    from lstm_core import cli
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("work started before the output was checked")
+
+    monkeypatch.setattr(cli.Forecaster, "fit", no_work)
+    monkeypatch.setattr(cli.checkpoint, "load", no_work)
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["train", str(csv_path), "--out", str(blocker / "m")]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+    assert main(["forecast", str(csv_path), "--checkpoint", "x", "--csv", str(tmp_path)]) == 2
+    assert "is a folder or device" in capsys.readouterr().err
+    assert main(["forecast", str(csv_path), "--checkpoint", "x", "--csv",
+                 str(blocker / "f.csv")]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+
+
+def test_disk_full_while_saving_is_one_error_line(csv_path, yaml_path, tmp_path, capsys,
+                                                  monkeypatch):
+    import errno
+    import os
+
+    from lstm_core import safeio
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(safeio.os, "fsync", full)
+    assert main(["train", str(csv_path), "--config", str(yaml_path), *FAST, "--out",
+                 str(tmp_path / "m")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        f"error: cannot write checkpoint {tmp_path / 'm.safetensors'}: No space left on device"
+    ]
+
+
+def test_an_unexpected_failure_is_one_line_not_a_traceback(capsys, monkeypatch):
+    from lstm_core import cli
+
+    def bug(spec, sheet=None):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(cli, "read_data", bug)
+    monkeypatch.delenv("LSTM_CORE_TRACEBACK", raising=False)
+    assert main(["train", "demo:nile"]) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("error: unexpected ZeroDivisionError: division by zero (a bug")
+
+
+def test_error_lines_are_one_line_of_at_most_300_characters(capsys):
+    assert main(["train", "x" * 5000 + ".csv"]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("error: data file xxx") and len(line) <= 300
+
+
+def test_a_workbook_of_several_sheets_gets_a_note(tmp_path, capsys):
+    from lstm_core.cli import read_data
+
+    p = tmp_path / "w.xlsx"
+    with pd.ExcelWriter(p) as w:
+        pd.DataFrame().to_excel(w, sheet_name="cover")
+        pd.DataFrame({"v": [1.0, 2.0]}).to_excel(w, sheet_name="data", index=False)
+    df, _ = read_data(str(p))
+    assert df["v"].tolist() == [1.0, 2.0]
+    assert capsys.readouterr().err == "note: read sheet 'data' of 2; choose one with --sheet NAME\n"

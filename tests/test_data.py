@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import zipfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -177,3 +181,179 @@ def test_content_hash_follows_content_not_identity():
     b.loc[3, "y"] += 1e-9
     assert content_hash(a) != content_hash(b)
     assert content_hash(a) != content_hash(a.rename(columns={"y": "z"}))
+
+
+# ---------------------------------------------------------------- hostile and odd tables (issue 10)
+
+DAYS = "time,value\n" + "".join(f"2024-01-{i + 1:02d},{i % 7 + 0.5}\n" for i in range(28))
+
+
+def test_long_text_cells_are_never_date_parsed(monkeypatch):
+    from lstm_core import data
+
+    seen = []
+    real = pd.to_datetime
+
+    def spy(arg, *a, **k):
+        if isinstance(arg, pd.Series):
+            seen.append(int(arg.dropna().astype(str).str.len().max() or 0))
+        return real(arg, *a, **k)
+
+    monkeypatch.setattr(data.pd, "to_datetime", spy)
+    df = read_table((DAYS + "2024-01-29 " + "a" * 800_000 + ",1\n").encode(), "x.csv")
+    with pytest.raises(DataError, match="1 value\\(s\\) are not times, first at row 30") as e:
+        prepare(df, DataConfig())
+    assert seen and max(seen) <= data.MAX_TIME_CHARS  # the 800 KB cell never reached the parser
+    assert len(str(e.value)) < 300
+
+
+def test_time_is_sniffed_on_a_sample_first(monkeypatch):
+    from lstm_core import data
+
+    sizes = []
+    real = pd.to_datetime
+    monkeypatch.setattr(data.pd, "to_datetime", lambda arg, *a, **k: (sizes.append(len(arg)),
+                                                                      real(arg, *a, **k))[1])
+    df = pd.DataFrame({"name": ["not a date"] * 50_000, "v": np.arange(50_000.0)})
+    prepare(df, DataConfig())
+    assert sizes and max(sizes) <= data.SNIFF_ROWS  # a text column was tried on a sample only
+
+
+@pytest.mark.parametrize("value, row", [("inf", 5), ("-inf", 5), ("1e308", 5), ("-1e200", 5)])
+def test_non_finite_and_overflowing_values_are_refused_with_the_rows(value, row):
+    df = read_table(DAYS.replace(",3.5\n", f",{value}\n", 1).encode(), "x.csv")
+    with pytest.raises(DataError, match=f"column 'value' has 1 infinite or too large value\\(s\\).*"
+                                        f"row\\(s\\) {row} "):
+        prepare(df, DataConfig())
+
+
+def test_values_far_outside_the_training_scale_are_refused():
+    s = Scaler((0.0,), (1.0,))
+    with pytest.raises(DataError, match="input column 1 at row 2 .* standard deviations"):
+        s.transform(np.array([[1.0], [1e12]]))
+
+
+def test_mixed_naive_and_zoned_times_are_refused_and_offsets_become_utc():
+    mixed = "time,v\n" + "".join(
+        f"2024-01-01 {h:02d}:00{'+01:00' if h % 2 else ''},{h}\n" for h in range(6))
+    with pytest.raises(DataError, match="mixes times with and without a time zone"):
+        prepare(read_table(mixed.encode(), "x.csv"), DataConfig())
+    dst = ("time,v\n2024-03-31 00:00+01:00,1\n2024-03-31 01:00+01:00,2\n"
+           "2024-03-31 03:00+02:00,3\n2024-03-31 04:00+02:00,4\n")
+    p = prepare(read_table(dst.encode(), "x.csv"), DataConfig())
+    assert str(p.frame.index.tz) == "UTC" and p.report.gaps == 0
+
+
+def test_a_wrong_frequency_is_refused_before_the_grid_is_built(monkeypatch):
+    from lstm_core import data
+
+    real = pd.date_range
+    calls = []
+    monkeypatch.setattr(data.pd, "date_range", lambda *a, **k: (calls.append(k), real(*a, **k))[1])
+    df = read_table(DAYS.encode(), "x.csv")
+    for freq in ("ns", "us", "ms"):
+        with pytest.raises(DataError, match=f"frequency '{freq}' would turn 28 rows into about"):
+            prepare(df, DataConfig(frequency=freq))
+    assert all("periods" in k for k in calls)  # only the 8-step probe ran, never start..end
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-8-sig",
+                                      "cp1252"])
+def test_text_encodings_are_read(encoding):
+    text = DAYS.replace("value", "wärme")
+    df = read_table(text.encode(encoding), "x.csv")
+    assert list(df.columns) == ["time", "wärme"] and len(df) == 28
+    assert prepare(df, DataConfig()).targets == ("wärme",)
+
+
+def test_semicolon_csv_with_decimal_commas_is_numeric():
+    text = "datum;last;temp\n" + "".join(f"2024-01-{d:02d};{d},5;-{d},25\n" for d in range(1, 6))
+    p = prepare(read_table(text.encode(), "x.csv"), DataConfig(covariates=("temp",)))
+    assert p.frame["last"].tolist() == [1.5, 2.5, 3.5, 4.5, 5.5]
+    assert p.frame["temp"].iloc[0] == -1.25
+
+
+def test_rows_longer_than_the_header_are_refused():
+    with pytest.raises(DataError, match="more fields than the header \\(2\\)"):
+        read_table(("a,b\n" + ',"' * 10_000 + "\n").encode(), "x.csv")
+
+
+def _workbook(sheets: dict[str, pd.DataFrame]) -> bytes:
+    buf = io.BytesIO()
+    with pd.ExcelWriter(buf) as w:
+        for name, df in sheets.items():
+            df.to_excel(w, sheet_name=name, index=False)
+    return buf.getvalue()
+
+
+def test_excel_reads_the_first_sheet_with_data_or_the_one_asked_for():
+    a = pd.DataFrame({"v": [1.0, 2.0, 4.0]})
+    raw = _workbook({"notes": pd.DataFrame(), "a": a, "b": a * 10})
+    df = read_table(raw, "x.xlsx")
+    assert df["v"].tolist() == [1, 2, 4]
+    assert df.attrs == {"sheet": "a", "sheets": ("notes", "a", "b")}
+    assert read_table(raw, "x.xlsx", sheet="b")["v"].tolist() == [10, 20, 40]
+    assert read_table(raw, "x.xlsx", sheet=2)["v"].tolist() == [10, 20, 40]
+    with pytest.raises(DataError, match="no sheet 'c'; the sheets are notes, a, b"):
+        read_table(raw, "x.xlsx", sheet="c")
+    with pytest.raises(DataError, match="no sheet of the workbook holds data"):
+        read_table(_workbook({"x": pd.DataFrame(), "y": pd.DataFrame()}), "x.xlsx")
+
+
+def test_an_excel_file_that_unpacks_to_too_much_is_refused():
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("xl/worksheets/sheet1.xml", " " * 120_000_000)
+    assert len(buf.getvalue()) < 1_000_000
+    with pytest.raises(DataError, match="unpacks to 114 MB, over 100 MB"):
+        read_table(buf.getvalue(), "x.xlsx")
+
+
+def test_cell_and_column_caps_apply_before_parsing(monkeypatch, tmp_path):
+    from lstm_core import data
+
+    monkeypatch.setattr(data, "MAX_CELLS", 100)
+    with pytest.raises(DataError, match="about 60 rows x 2 columns, over the 100 cells"):
+        read_table(("a,b\n" + "1,2\n" * 60).encode(), "x.csv")
+    pd.DataFrame({"v": np.zeros(200)}).to_parquet(tmp_path / "x.parquet")
+    with pytest.raises(DataError, match="200 rows x 1 columns"):
+        read_table(tmp_path / "x.parquet")
+    with pytest.raises(DataError, match="12000 columns; at most 10000"):
+        read_table((",".join(["c"] * 12_000) + "\n").encode(), "x.csv")
+
+
+def test_messages_list_a_bounded_number_of_columns():
+    df = pd.DataFrame({f"column_{i}": [1.0, 2.0, 3.0] for i in range(5000)})
+    with pytest.raises(DataError, match=r"column 'nope' not found; columns are column_0, .*"
+                                        r"\(4992 more\)") as e:
+        prepare(df, DataConfig(targets=("nope",)))
+    assert len(str(e.value)) < 300
+
+
+def test_devices_pipes_and_oversized_files_are_refused(tmp_path, monkeypatch):
+    from lstm_core import data
+
+    if Path("/dev/zero").exists():
+        with pytest.raises(DataError, match="/dev/zero is a device or pipe"):
+            read_table("/dev/zero")
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "pipe.csv")
+        with pytest.raises(DataError, match="device or pipe"):  # and does not block
+            read_table(tmp_path / "pipe.csv")
+    (tmp_path / "big.csv").write_text("v\n" + "1\n" * 100)
+    monkeypatch.setattr(data, "MAX_BYTES", 50)
+    with pytest.raises(DataError, match="larger than 0 KB"):
+        read_table(tmp_path / "big.csv")
+
+
+def test_column_names_stay_unique_after_trimming_and_wide_tables_do_not_warn():
+    import warnings
+
+    df = read_table(b"v, v,v\n1,2,3\n3,4,4\n5,7,1\n6,1,0\n", "x.csv")
+    assert list(df.columns) == ["v", "v.1", "v.1.1"]  # pandas made the third "v.1" already
+    wide = pd.DataFrame(np.random.default_rng(0).normal(size=(30, 300)),
+                        columns=[f"c{i}" for i in range(300)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a warning would be a second line on the CLI's stderr
+        p = prepare(wide, DataConfig(targets=("c0",), covariates=tuple(wide.columns[1:])))
+    assert p.frame.shape == (30, 300)

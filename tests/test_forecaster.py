@@ -157,3 +157,88 @@ def test_a_model_that_is_the_linear_fit_is_a_tie_not_a_win(fitted, series):
     bt = start.backtest(series)
     assert bt.table.loc["AttentiveLSTM", "MAE"] == pytest.approx(bt.table.loc[LINEAR, "MAE"])
     assert not bt.beats_baselines and "does not beat the best baseline" in bt.verdict
+
+
+# ---------------------------------------------------------------- never a NaN result (issue 10)
+
+
+def test_a_model_that_outputs_nan_raises_instead_of_forecasting(fitted, series):
+    import copy
+
+    import torch
+
+    from lstm_core.errors import NonFiniteForecast
+
+    broken = copy.deepcopy(fitted)
+    with torch.no_grad():
+        broken.model_.head.bias.fill_(float("nan"))
+    for call in (broken.predict, broken.backtest, broken.explain):
+        with pytest.raises(NonFiniteForecast, match="NaN or infinite"):
+            call(series)
+
+
+def test_data_far_outside_the_training_scale_is_refused(fitted, series):
+    far = series.copy()
+    far.loc[far.index[-1], "x1"] = 1e140
+    with pytest.raises(DataError, match="standard deviations from the training rows' mean"):
+        fitted.predict(far)
+
+
+def test_a_failed_refit_keeps_the_previous_model(fitted, series, monkeypatch):
+    import copy
+
+    from lstm_core import forecaster
+    from lstm_core.errors import TrainingError
+
+    fc = copy.deepcopy(fitted)
+    before = fc.fingerprint()
+
+    def nan_loss(*args, **kwargs):
+        raise TrainingError("the loss became nan in epoch 1")
+
+    monkeypatch.setattr(forecaster, "train", nan_loss)
+    with pytest.raises(TrainingError):
+        fc.fit(series)
+    assert fc.fingerprint() == before
+
+
+def test_restore_rebuilds_a_fitted_forecaster_from_its_parts(fitted, series):
+    again = Forecaster.restore(
+        fitted.config_, fitted.model_.state_dict(), scaler=fitted.scaler_,
+        inputs=fitted.inputs_, targets=fitted.targets_, time_col=fitted.time_col_,
+        freq=fitted.freq_, split=fitted.split_, history=fitted.history_,
+        metrics=fitted.metrics_, data_hash=fitted.data_hash_,
+    )
+    pd.testing.assert_frame_equal(again.predict(series), fitted.predict(series))
+    assert again.fingerprint() == fitted.fingerprint() and again.model_ is not fitted.model_
+
+
+def test_a_network_too_large_is_refused_before_allocation(tiny_cfg):
+    from lstm_core.errors import ConfigError
+    from lstm_core.forecaster import MAX_PARAMETERS, build_net
+
+    big = tiny_cfg.replace(lstm={"hidden_size": 1024, "num_layers": 8},
+                           data={"lookback": 10_000, "horizon": 2000})
+    with pytest.raises(ConfigError, match=f"over the {MAX_PARAMETERS:,} allowed"):
+        build_net(big, 1000, 1000)  # ~12.5e9 weights: 50 GB if it were allocated
+    shapes = build_net(tiny_cfg, 3, 1, meta=True)
+    assert all(p.is_meta for p in shapes.parameters())
+
+
+def test_batches_too_large_for_memory_are_refused_before_training(tiny_cfg, monkeypatch):
+    from lstm_core import forecaster
+    from lstm_core.errors import ConfigError
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("training started")
+
+    monkeypatch.setattr(forecaster, "train", no_training)
+    wide = pd.DataFrame(np.random.default_rng(0).normal(size=(3000, 200)),
+                        columns=[f"c{i}" for i in range(200)])
+    cfg = tiny_cfg.replace(
+        data={"time_col": None, "targets": ["c0"], "covariates": [f"c{i}" for i in range(1, 200)],
+              "lookback": 2000, "horizon": 4},
+        lstm={"hidden_size": 512, "num_layers": 4}, training={"batch_size": 4096},
+    )
+    with pytest.raises(ConfigError, match="would take about .* GB at once, over 4 GB"):
+        Forecaster(cfg).fit(wide)

@@ -9,6 +9,7 @@ import torch
 
 from lstm_core.config import TrainConfig
 from lstm_core.data import make_windows
+from lstm_core.errors import TrainingError
 from lstm_core.model import ForecastNet
 from lstm_core.train import StopTraining, pick_device, train
 
@@ -106,16 +107,41 @@ def test_batch_callback_sees_progress():
     assert calls == [(1, 1, 3), (1, 2, 3), (1, 3, 3)]
 
 
-def test_non_finite_loss_stops_with_a_message_and_keeps_good_weights():
+def test_non_finite_loss_before_any_good_epoch_raises_and_keeps_the_weights():
     (x, y), va = sine_windows()
     x = x.clone()
-    x[-1, 0, 0] = float("nan")  # one poisoned window
+    x[-1, 0, 0] = float("nan")  # one poisoned window, in the first (only) batch
     m = net()
     before = {k: v.clone() for k, v in m.state_dict().items()}
-    h = train(m, (x, y), va, TrainConfig(epochs=3, batch_size=1000), CPU)
-    assert h.stopped == "non_finite" and "learning_rate" in h.message
+    with pytest.raises(TrainingError, match="loss became nan in epoch 1.*learning_rate"):
+        train(m, (x, y), va, TrainConfig(epochs=3, batch_size=1000), CPU)
     for k, v in m.state_dict().items():
-        assert torch.isfinite(v).all() and torch.equal(v, before[k])
+        assert torch.equal(v, before[k]), k
+
+
+def test_non_finite_loss_after_a_good_epoch_stops_with_the_best_weights():
+    (x, y), va = sine_windows()
+    x = x.clone()
+    m = net()
+    kept = {}
+
+    def poison_after_first_epoch(epoch, train_loss, val_loss):
+        kept.update({k: v.clone() for k, v in m.state_dict().items()})
+        x[0, 0, 0] = float("inf")  # the next epoch meets it
+
+    h = train(m, (x, y), va, TrainConfig(epochs=3, batch_size=1000), CPU,
+              on_epoch=poison_after_first_epoch)
+    assert h.stopped == "non_finite" and h.best_epoch == 1 and "learning_rate" in h.message
+    for k, v in m.state_dict().items():
+        assert torch.isfinite(v).all() and torch.equal(v, kept[k]), k
+
+
+def test_non_finite_validation_loss_counts_as_non_finite():
+    tr, (vx, vy) = sine_windows()
+    vy = vy.clone()
+    vy[0, 0, 0] = float("nan")
+    with pytest.raises(TrainingError, match="validation loss became nan"):
+        train(net(), tr, (vx, vy), TrainConfig(epochs=2, batch_size=64), CPU)
 
 
 def test_device_choice():

@@ -1,0 +1,78 @@
+"""Every hostile input of tests/data/bad/ (issue 10) is refused by the CLI: exit status 2, one
+`error:` line of at most 300 characters, within 1 s and 300 MB of extra memory."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests import bad_corpus
+from tests.conftest import ROOT
+
+MB = 1 << 20
+with tempfile.TemporaryDirectory() as _tmp:
+    CASES = sorted(bad_corpus.cases(Path(_tmp)))  # names only; the run makes its own
+
+
+@pytest.fixture(scope="module")
+def results() -> dict[str, dict]:
+    """All cases in one subprocess (one torch import), with a hard timeout."""
+    r = subprocess.run(
+        [sys.executable, "-m", "tests.bad_corpus", "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    return json.loads(r.stdout)
+
+
+def test_the_corpus_covers_every_kind_of_input():
+    kinds = {name.split("-")[0] for name in CASES}
+    assert {"config", "checkpoint", "data", "dev", "fifo", "csv", "out"} <= kinds
+    assert len(CASES) >= 50
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_hostile_input_is_refused_cleanly(name, results):
+    r = results[name]
+    lines = r["stderr"].splitlines()
+    assert r["rc"] == 2, r["stderr"]
+    assert len(lines) == 1 and lines[0].startswith("error: "), lines
+    assert len(lines[0]) <= 300 and "Traceback" not in r["stderr"]
+    assert r["seconds"] < 1.0, f"{name} took {r['seconds']:.2f} s"
+    if r["rss_increase"] is not None:  # Linux: the peak over what was resident before
+        assert r["rss_increase"] < 300 * MB, f"{name} took {r['rss_increase'] / MB:.0f} MB"
+
+
+def test_ctrl_c_during_start_up_imports_exits_cleanly():
+    """Ctrl-C while torch is still importing (the first seconds of every command): simulated
+    exactly by making that import raise KeyboardInterrupt, then running `python -m lstm_core`."""
+    code = textwrap.dedent("""
+        import builtins, runpy, sys
+        real_import = builtins.__import__
+        def interrupted(name, *args, **kwargs):
+            if name == "torch" or name.startswith("torch."):
+                raise KeyboardInterrupt
+            return real_import(name, *args, **kwargs)
+        builtins.__import__ = interrupted
+        sys.argv = ["lstm_core", "train", "demo:nile"]
+        runpy.run_module("lstm_core", run_name="__main__", alter_sys=True)
+    """)
+    r = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert (r.returncode, r.stderr) == (130, "error: interrupted\n")
