@@ -157,3 +157,20 @@ def test_a_model_that_is_the_linear_fit_is_a_tie_not_a_win(fitted, series):
     bt = start.backtest(series)
     assert bt.table.loc["AttentiveLSTM", "MAE"] == pytest.approx(bt.table.loc[LINEAR, "MAE"])
     assert not bt.beats_baselines and "does not beat the best baseline" in bt.verdict
+
+
+def test_held_out_holds_every_window_the_backtest_scores(fitted, series):
+    from lstm_core import forecast as fcst
+
+    bt, held = fitted.backtest(series), fitted.held_out(series)
+    H = fitted.config_.data.horizon
+    assert held.model.shape == (bt.windows, H, 1, 3) and held.actual.shape == (bt.windows, H, 1)
+    model_mae = np.abs(held.model[..., 1] - held.actual).mean()
+    assert model_mae == pytest.approx(bt.table.loc["AttentiveLSTM", "MAE"])
+    for name, forecasts in held.baselines.items():
+        assert np.abs(forecasts - held.actual).mean() == pytest.approx(bt.table.loc[name, "MAE"])
+    last = held.origins[-1]
+    np.testing.assert_allclose(held.actual[-1, :, 0], bt.forecasts["actual"])
+    assert held.index[last] == bt.forecasts["time"].iloc[0]
+    steps = fcst.error_by_step(held.actual, {"model": held.model[..., 1]})
+    assert steps["model"].mean() == pytest.approx(model_mae)
