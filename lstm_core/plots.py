@@ -54,11 +54,10 @@ GATE_SHIFT_HOVER = (
     "usual, below 0 more on the current input"
 )
 GATE_SCALE = "RdBu"  # red = 0 (the input's projection), blue = 1 (the LSTM's memory)
-LOSS_TITLE = (
-    "Loss per epoch (lower is better; train: pinball loss of all quantiles, validation: pinball "
-    "loss of the median, on scaled data)"
-)
-LIVE_LOSS_TITLE = "This run so far: " + LOSS_TITLE[0].lower() + LOSS_TITLE[1:]
+LOSS_TITLE = "Loss per epoch (pinball loss on scaled data; lower is better)"
+LIVE_LOSS_TITLE = "This run so far: loss per epoch (lower is better)"
+# what each curve measures (History: train is all quantiles, validation the median only)
+LOSS_NAMES = {"train": "train (all quantiles)", "validation": "validation (median)"}
 
 
 def _figure(title: str, height: int, **subplots) -> go.Figure:
@@ -231,8 +230,8 @@ def loss_figure(
     epochs = np.arange(1, len(train_loss) + 1)
     hover = "epoch %{x}<br>%{fullData.name} loss %{y:.4f}<extra></extra>"
     for name, losses, colour in (
-        ("train", train_loss, "history"),
-        ("validation", val_loss, "backtest"),
+        (LOSS_NAMES["train"], train_loss, "history"),
+        (LOSS_NAMES["validation"], val_loss, "backtest"),
     ):
         fig.add_trace(
             go.Scatter(
@@ -653,20 +652,22 @@ def detection_figure(
 def gate_share_figure(
     index: pd.Index,
     share: np.ndarray,
-    change_points: Sequence = (),
-    labels: Sequence[str] = (),
+    detection=None,
     known: Sequence = (),
     title: str = "Share of the skip gate's units leaning on the LSTM's memory",
 ) -> go.Figure:
     """The one line to follow: per step, the share of gate units above 0.5 (``summary.
-    gate_reading``), with change points as vertical lines (``labels``: what changed)."""
+    gate_reading``), with a ``changepoints.Detection``'s change points (labelled with what
+    changed) and the ``known`` timestamps that fall inside ``index``."""
     fig = _figure(title, 340)
     fig.add_trace(
         _line(index, np.asarray(share), "units leaning on memory", COLOURS["history"],
               unit="share", fill="tozeroy")
     )
-    _vlines(fig, list(change_points), COLOURS["change"], "solid", "change point", 1, labels)
-    _vlines(fig, list(known), COLOURS["known"], "dot", "known change point")
+    points = [c for c in detection.change_points if c.time in index] if detection else []
+    labels = [f"{c.kind}: {', '.join(c.columns)}" for c in points]
+    _vlines(fig, [c.time for c in points], COLOURS["change"], "solid", "change point", 1, labels)
+    _vlines(fig, [t for t in known if t in index], COLOURS["known"], "dot", "known change point")
     fig.update_yaxes(title_text="share of units", range=[0, 1], tickformat=".0%")
     fig.update_xaxes(title_text=_time_title(index))
     return fig

@@ -129,7 +129,7 @@ def _header(fc: Forecaster, prep: Prepared, context: Context) -> str:
 
 
 def _data_section(prep: Prepared, context: Context) -> str:
-    known = prep.frame.index[[i for i in context.known if 0 <= i < len(prep.frame)]]
+    known = summary.times_at(prep.frame.index, context.known)
     return (
         "<h2 id='data'>Data</h2>"
         + _lines(summary.data_report_lines(prep))
@@ -195,17 +195,10 @@ def _interpret_section(fc: Forecaster, prep: Prepared, target: str, context: Con
     if context.trace is not None:
         tr = context.trace
         reading = summary.gate_reading(tr.gate)
-        det = context.detection
-        points = det.change_points if det is not None else ()
+        known = summary.times_at(tr.index, context.known)
         parts += [
             _figure(
-                plots.gate_share_figure(
-                    tr.index,
-                    reading.memory_share,
-                    [c.time for c in points],
-                    [f"{c.kind}: {', '.join(c.columns)}" for c in points],
-                    tr.index[[i for i in context.known if 0 <= i < len(tr.index)]],
-                )
+                plots.gate_share_figure(tr.index, reading.memory_share, context.detection, known)
             ),
             _note(reading.sentence(tr.index, fc.freq_)),
             _figure(plots.attention_heatmap(tr.index, tr.attention_map, tr.map_starts)),

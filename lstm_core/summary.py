@@ -121,9 +121,9 @@ def checkpoint_table(infos: list[CheckpointInfo]) -> pd.DataFrame:
                 "targets": ", ".join(i.targets),
                 "inputs": ", ".join(i.inputs),
                 "lookback / horizon": f"{data.get('lookback', '?')} / {data.get('horizon', '?')}",
-                "best val loss": i.best_val_loss,
-                "backtest MAE": model,
-                "best baseline MAE": min(base) if base else None,
+                "best val loss": fmt_number(i.best_val_loss),
+                "backtest MAE": fmt_number(model),
+                "best baseline MAE": fmt_number(min(base) if base else None),
                 "size": _bytes(i.size),
                 "problem": i.error or "",
             }
@@ -451,6 +451,11 @@ def attention_reading(
     return (
         f"{latest:.0%} of the attention goes to the latest {k} of {L} steps ({tilt}); {where}."
     )
+
+
+def times_at(index: pd.Index, rows) -> pd.Index:
+    """The times of ``rows`` (0-based) of ``index``, leaving out rows it does not have."""
+    return index[[int(i) for i in rows if 0 <= int(i) < len(index)]]
 
 
 def last_steps(tr: Trace, n: int | None) -> Trace:

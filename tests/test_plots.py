@@ -50,7 +50,9 @@ def test_series_figure_downsamples_long_series():
 
 def test_loss_figure_marks_the_best_epoch():
     fig = plots.loss_figure([3.0, 2.0, 1.5], [2.5, 1.8, 1.9], best_epoch=2)
-    assert _names(fig) == ["train", "validation", "best epoch 2 (kept)"]
+    assert _names(fig) == [
+        "train (all quantiles)", "validation (median)", "best epoch 2 (kept)"
+    ]
     assert list(fig.data[2].x) == [2] and list(fig.data[2].y) == [1.8]
     live = plots.loss_figure([3.0], [2.5], total_epochs=20)  # a live chart spans every epoch
     assert tuple(live.layout.xaxis.range) == (0.5, 20.5)
@@ -138,10 +140,18 @@ def test_gate_heatmap_sorts_units_and_can_show_shifts():
     assert list(shifted.colorbar.ticktext) == ["more input", "usual", "more memory"]
 
 
-def test_gate_share_figure_marks_change_points():
+def test_gate_share_figure_marks_change_points_inside_its_span():
+    from types import SimpleNamespace
+
+    from lstm_core.changepoints import ChangePoint
+
     index = pd.date_range("2021", periods=10, freq="D")
-    fig = plots.gate_share_figure(index, np.linspace(0, 1, 10), [index[5]], ["level: y"])
-    assert _names(fig) == ["units leaning on memory", "change point"]
+    det = SimpleNamespace(change_points=(ChangePoint(5, index[5], 1.0, "level", ("y",)),
+                                         ChangePoint(0, index[0] - pd.Timedelta("1D"), 1.0)))
+    outside = index[0] - pd.Timedelta("1D")
+    fig = plots.gate_share_figure(index, np.linspace(0, 1, 10), det, [index[2], outside])
+    assert _names(fig) == ["units leaning on memory", "change point", "known change point"]
+    assert len(fig.layout.shapes) == 2, "only what falls inside the span"
     assert fig.layout.yaxis.tickformat == ".0%"
     assert [a.text for a in fig.layout.annotations] == ["level: y"]
 
@@ -166,7 +176,7 @@ def test_rolling_origin_and_error_by_step_figures(fitted, series):
 def test_loss_figure_draws_batch_losses_of_a_live_run():
     fig = plots.loss_figure([], [], total_epochs=5, batch_loss=[(0.1, 2.0), (0.2, 1.8)])
     assert _names(fig)[0] == "train (per batch)" and list(fig.data[0].y) == [2.0, 1.8]
-    assert "validation: pinball loss of the median" in plots.LOSS_TITLE
+    assert _names(fig)[1:] == ["train (all quantiles)", "validation (median)"]
 
 
 def test_detection_figure_keeps_the_last_rows():
