@@ -22,7 +22,10 @@ if not infos:
     router.link("training", "Go to Train")
 else:
     st.dataframe(summary.checkpoint_table(infos), hide_index=True)
-    info = st.selectbox("Checkpoint", infos, format_func=lambda i: i.name, key="checkpoints_name")
+    by_name = {i.name: i for i in infos}
+    if st.session_state.get("checkpoints_name") not in by_name:  # deleted, or none chosen yet
+        st.session_state["checkpoints_name"] = infos[0].name
+    info = by_name[st.selectbox("Checkpoint", list(by_name), key="checkpoints_name")]
     with st.expander(f"Details of {info.name}: config and backtest metrics"):
         st.dataframe(summary.format_metrics(summary.metrics_frame(info.metrics)))
         st.code(summary.config_yaml(info.config), language="yaml")
@@ -68,8 +71,10 @@ else:
         st.caption("It goes to the trash; Undo brings it back until the next delete.")
 
 st.subheader("Upload a checkpoint")
+added = st.session_state.get(actions.ADDED, 0)  # a new key clears the uploader
 upload = st.file_uploader(
-    "A .safetensors checkpoint made by AttentiveLSTM Studio", key="checkpoints_upload"
+    "A .safetensors checkpoint made by AttentiveLSTM Studio",
+    key="checkpoints_upload" + (f"_{added}" if added else ""),
 )
 if upload is not None:
     try:
@@ -83,10 +88,9 @@ if upload is not None:
     st.success(
         f"{upload.name} is valid: targets {', '.join(fc.targets_)}, inputs {', '.join(fc.inputs_)}."
     )
-    if st.button("Add it to the list and use it", key="checkpoints_add"):
-        saved, error = actions.save_checkpoint(fc, upload.name)
-        if error:
-            st.error(error)
-        else:
-            actions.open_checkpoint(saved)
-            st.rerun()
+    st.button(
+        "Add it to the list and use it",
+        key="checkpoints_add",
+        on_click=actions.add_checkpoint,
+        args=(fc, upload.name),
+    )

@@ -50,15 +50,8 @@ def one_origin() -> None:
 def whole_series(tr) -> None:
     shown = summary.last_steps(tr, state.history_points())
     reading = summary.gate_reading(shown.gate)
-    points = [c for c in detected.change_points if c.time in shown.index] if detected else []
-    known = [prep.frame.index[i] for i in known_rows if 0 <= i < rows]
-    figure = plots.gate_share_figure(
-        shown.index,
-        reading.memory_share,
-        [c.time for c in points],
-        [f"{c.kind}: {', '.join(c.columns)}" for c in points],
-        [t for t in known if t in shown.index],
-    )
+    known = summary.times_at(prep.frame.index, known_rows)
+    figure = plots.gate_share_figure(shown.index, reading.memory_share, detected, known)
     st.plotly_chart(figure, key="explain_share")
     st.caption(reading.sentence(shown.index, freq) + " Detected change points appear here too.")
     title = "Skip gate over the series: each unit's shift from its usual mix (window-averaged)"

@@ -44,7 +44,9 @@ def live() -> None:
     snap = job.snapshot()
     st.progress(work.training_fraction(snap), text=work.training_text(snap))
     st.button(
-        "Cancel (keeps the best weights so far; before epoch 1 ends, the previous model)",
+        "Cancel",
+        help="Stops after the current batch and keeps the best weights so far; cancelled "
+        "before the first epoch ends, the previous model stays in use.",
         on_click=job.cancel,
         disabled=snap.cancelling,
         key="training_cancel",
@@ -94,14 +96,12 @@ if fc is not None and not running:
                 st.success(f"Saved {saved.name}; it is listed on the Checkpoints page.")
 
 st.divider()
-infos = [c for c in checkpoint.list_checkpoints(actions.checkpoint_dir()) if c.error is None]
+names = [c.name for c in checkpoint.list_checkpoints(actions.checkpoint_dir()) if c.error is None]
 pick, load = st.columns([3, 1], vertical_alignment="bottom")
-pick.selectbox(
-    "Or load a saved checkpoint", infos, format_func=lambda c: c.name, key="training_checkpoint"
-)
+pick.selectbox("Or load a saved checkpoint", names, key="training_checkpoint")
 load.button(
     "Load",
-    disabled=not infos,
+    disabled=not names,
     key="training_load",
     on_click=actions.load_checkpoint_callback,
     args=("training_checkpoint",),

@@ -358,7 +358,7 @@ def test_loading_a_checkpoint_updates_the_sidebar_and_the_data_columns(
     at.session_state[ui.DATA_TOKEN] = 7
     at.session_state[ui.DATA_NAME] = "series"
     at.switch_page(PAGES["checkpoints"]).run()
-    assert at.selectbox(key="checkpoints_name").value.name == "tiny"
+    assert at.selectbox(key="checkpoints_name").value == "tiny"
     at.button(key="checkpoints_load").click().run()
     assert not at.exception
     assert at.session_state[ui.MODEL_NAME] == "checkpoint tiny"
@@ -409,13 +409,14 @@ def test_checkpoint_upload_delete_undo_and_ownership(fitted, tmp_path, monkeypat
     assert (tmp_path / "good.safetensors").exists()
     assert at.session_state[ui.MODEL_NAME] == "checkpoint good"
     assert at.selectbox(key="checkpoints_name").options[0] == "good", "newest first"
-    at.selectbox(key="checkpoints_name").select_index(0).run()
+    assert at.selectbox(key="checkpoints_name").value == "good", "the one just added"
+    assert not at.get("file_uploader")[0].value, "the uploader is cleared for the next one"
     assert at.button(key="checkpoints_delete").disabled, "not without the confirmation"
     at.checkbox(key="checkpoints_sure_good").check().run()
     at.button(key="checkpoints_delete").click().run()
     assert not (tmp_path / "good.safetensors").exists()
     assert "Deleted good" in texts(at.success)
-    assert at.selectbox(key="checkpoints_name").value.name == "older"
+    assert at.selectbox(key="checkpoints_name").value == "older"
     assert not at.checkbox(key="checkpoints_sure_older").value, "no confirmation carries over"
     assert at.session_state["checkpoints_delete_popover_good"] is False, "the popover closed"
     assert at.button(key="checkpoints_delete").disabled, "older was saved by another session"
@@ -423,7 +424,7 @@ def test_checkpoint_upload_delete_undo_and_ownership(fitted, tmp_path, monkeypat
     assert (tmp_path / "good.safetensors").exists() and "Restored good" in texts(at.success)
     other = app(empty=True)  # another session may not delete this session's checkpoint
     other.switch_page(PAGES["checkpoints"]).run()
-    assert other.selectbox(key="checkpoints_name").value.name == "good"
+    assert other.selectbox(key="checkpoints_name").value == "good"
     assert other.button(key="checkpoints_delete").disabled
 
 
@@ -492,6 +493,24 @@ def test_a_whole_series_trace_can_be_cancelled_and_run_again(series, fitted, mon
     assert held(at, "trace") is not first, "a new run"
     assert held(at, "trace").status in ("queued", "running")
     held(at, "trace").cancel()
+
+
+@pytest.mark.parametrize("reports", [True, False])
+def test_a_task_is_stopped_at_the_time_limit(series, fitted, monkeypatch, reports):
+    """A task that reports is stopped by its own report; one that never reports, by the page."""
+    stopped = threading.Event()
+    slow = _slow_trace(stopped)
+    monkeypatch.setattr(work, "TASK_LIMIT_S", 0.5)
+    monkeypatch.setattr(
+        work, "run_trace", slow if reports else lambda fc, data, on_chunk: stopped.wait(30)
+    )
+    at = seed(app(empty=True), series, fitted)
+    at.switch_page(PAGES["explain"]).run()
+    time.sleep(1.0)
+    at.run()
+    assert not at.exception
+    assert "stopped at the time limit (0 s)" in everything(at)
+    stopped.set()
 
 
 def test_a_new_detection_cancels_the_older(series, fitted, monkeypatch):

@@ -42,6 +42,7 @@ from ui.state import (
 DEMO_CHECKPOINT = checkpoint.CHECKPOINT_DIR / "demo.safetensors"  # shipped; loaded on a first visit
 TRASH = ".trash"  # deleted checkpoints wait here (one undo) until the next delete
 UNDO = "checkpoints_undo"  # the file name the Checkpoints page offers to restore
+ADDED = "checkpoints_added"  # uploads added so far (keys the uploader, so adding clears it)
 ADMIN_ENV = "STUDIO_ADMIN"  # "1": this server's users may delete any checkpoint (one-user setups)
 
 
@@ -187,16 +188,17 @@ def open_checkpoint(path: Path, quiet: bool = False) -> None:
 
 
 def load_checkpoint_callback(key: str) -> None:
-    """Callback of a "Load" button next to the selectbox ``key`` (a CheckpointInfo)."""
-    info = get(key)
-    if info is None:
+    """Callback of a "Load" button: use the checkpoint named in the selectbox ``key``."""
+    name = get(key)
+    if not name:
         return
+    path = checkpoint_dir() / f"{name}{checkpoint.SUFFIX}"
     try:
-        open_checkpoint(info.path)
+        open_checkpoint(path)
     except (LstmCoreError, OSError) as e:
-        notify("error", f"{info.name} cannot be loaded: {e}")
+        notify("error", f"{name} cannot be loaded: {e}")
     except Exception as e:  # noqa: BLE001 - a file on disk is untrusted: say why, never a traceback
-        notify("error", f"{info.name} cannot be loaded ({type(e).__name__}: {e}).")
+        notify("error", f"{name} cannot be loaded ({type(e).__name__}: {e}).")
 
 
 # ---------------------------------------------------------------- checkpoints on disk
@@ -211,6 +213,18 @@ def save_checkpoint(fc: Forecaster, name: str) -> tuple[Path | None, str | None]
         return None, f"not saved: {e}"
     put({OWNED: frozenset(get(OWNED, frozenset()) | {path.name})})
     return path, None
+
+
+def add_checkpoint(fc: Forecaster, name: str) -> None:
+    """Callback of "Add it to the list": save a validated upload, use it, select it, and clear
+    the uploader."""
+    saved, error = save_checkpoint(fc, name)
+    if error:
+        notify("error", error)
+        return
+    open_checkpoint(saved)
+    st.session_state["checkpoints_name"] = saved.stem
+    st.session_state[ADDED] = get(ADDED, 0) + 1
 
 
 def may_delete(path: Path) -> bool:

@@ -115,7 +115,7 @@ def _limited(fn: Callable[[Callable[[float, str], None]], T]) -> Callable[..., T
     def run(report: Callable[[float, str], None]) -> T:
         def checked(fraction: float, text: str) -> None:
             if time.monotonic() - start > TASK_LIMIT_S:
-                raise TaskTooLong(f"stopped after {TASK_LIMIT_S / 60:.0f} minutes, the limit")
+                raise TaskTooLong(f"stopped at the time limit ({_seconds(TASK_LIMIT_S)})")
             report(fraction, text)
 
         return fn(checked)
@@ -244,9 +244,9 @@ def follow(
     def body() -> None:
         if t is None:
             return
+        if t.status in RUNNING and t.seconds > TASK_LIMIT_S:  # one that never reports
+            cancel(slot, f"stopped at the time limit ({_seconds(TASK_LIMIT_S)})")
         if t.status in RUNNING:
-            if t.seconds > TASK_LIMIT_S:  # a task that never reports is stopped here
-                cancel(slot, "stopped at the time limit")
             st.progress(t.progress[0], text=status_text(t, doing))
             st.button("Cancel", key=f"{slot}_cancel", on_click=cancel, args=(slot,))
             return
