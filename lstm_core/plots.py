@@ -475,14 +475,14 @@ def gate_heatmap(
     """Skip-gate activations as units (rows) x time (columns); gate (T, W) in [0, 1], where 1 is
     the LSTM's output (its memory) and 0 the current input's projection.
 
-    Units are sorted from the one leaning most on memory (top) to the one leaning most on the
-    input; hovering gives each unit's own number. With ``relative``, each unit is shown as its
+    Units are sorted from the one leaning most on memory (top row) to the one leaning most on
+    the input (bottom row); hovering gives each unit's own number. With ``relative``, each unit is shown as its
     shift from its own average over time: over a long series each unit's level barely moves, so
     the absolute scale shows uniform stripes, while the shifts show where the mix changes.
     """
     g = np.asarray(gate, dtype=np.float64)
     mean = g.mean(axis=0)
-    order = np.argsort(-mean)  # most memory first
+    order = np.argsort(mean, kind="stable")  # row 1 (drawn at the bottom): least memory
     z = g[:, order].T  # (W, T)
     units = np.repeat((order + 1)[:, None], z.shape[1], axis=1)
     if relative:

@@ -238,8 +238,10 @@ def _card_section(fc: Forecaster, prep: Prepared) -> str:
         + _lines(
             [
                 f"targets: {', '.join(fc.targets_)}; inputs: {', '.join(fc.inputs_)}",
-                f"lookback {fc.config_.data.lookback}, horizon {fc.config_.data.horizon}, "
-                f"frequency {summary.frequency_words(fc.freq_)}",
+                (
+                    f"lookback {fc.config_.data.lookback}, horizon {fc.config_.data.horizon}, "
+                    f"frequency {summary.frequency_words(fc.freq_)}"
+                ),
                 f"created: {meta.get('created') or summary.MISSING}",
                 f"training data hash (sha256): {fc.data_hash_}",
                 (

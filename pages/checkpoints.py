@@ -68,7 +68,7 @@ else:
             on_click=actions.delete_checkpoint,
             args=(info.path, popover),
         )
-        st.caption("It goes to the trash; Undo brings it back until the next delete.")
+        st.caption("It goes to the trash for a day; Undo brings it back.")
 
 st.subheader("Upload a checkpoint")
 added = st.session_state.get(actions.ADDED, 0)  # a new key clears the uploader

@@ -40,7 +40,8 @@ from ui.state import (
 )
 
 DEMO_CHECKPOINT = checkpoint.CHECKPOINT_DIR / "demo.safetensors"  # shipped; loaded on a first visit
-TRASH = ".trash"  # deleted checkpoints wait here (one undo) until the next delete
+TRASH = ".trash"  # deleted checkpoints wait here, for an undo, for TRASH_KEEP_S
+TRASH_KEEP_S = 24 * 3600.0
 UNDO = "checkpoints_undo"  # the file name the Checkpoints page offers to restore
 ADDED = "checkpoints_added"  # uploads added so far (keys the uploader, so adding clears it)
 ADMIN_ENV = "STUDIO_ADMIN"  # "1": this server's users may delete any checkpoint (one-user setups)
@@ -244,9 +245,11 @@ def delete_checkpoint(path: Path, popover_key: str) -> None:
     trash = path.parent / TRASH
     try:
         trash.mkdir(exist_ok=True)
-        for old in trash.glob("*" + checkpoint.SUFFIX):  # one undo: the previous delete is final
-            old.unlink()
+        for old in trash.glob("*" + checkpoint.SUFFIX):
+            if time.time() - old.stat().st_mtime > TRASH_KEEP_S:
+                old.unlink()
         os.replace(path, trash / path.name)
+        os.utime(trash / path.name)  # its time in the trash starts now
     except OSError as e:
         notify("error", f"{path.stem} was not deleted: {e.strerror}")
         return

@@ -11,9 +11,8 @@ from typing import Any, TypeVar
 
 import streamlit as st
 
-from lstm_core import changepoints, summary
+from lstm_core import changepoints, data, summary
 from lstm_core.config import Config
-from lstm_core.data import Prepared
 from lstm_core.errors import LstmCoreError
 from lstm_core.forecaster import Forecaster
 from ui import actions
@@ -64,10 +63,8 @@ def training() -> bool:
     return j is not None and j.snapshot().status in RUNNING
 
 
-def start_training(cfg: Config, prep: Prepared) -> str | None:
+def start_training(cfg: Config, prep: data.Prepared) -> str | None:
     """Start this session's training in the background; returns why not (e.g. too short)."""
-    from lstm_core import data
-
     if training():
         return "a training run is already going; cancel it first"
     try:
@@ -151,11 +148,6 @@ def current(slot: str, key: Any = None) -> Task | None:
     return held[1]
 
 
-def key_of(slot: str) -> Any:
-    held = (get(TASKS) or {}).get(slot)
-    return None if held is None else held[0]
-
-
 def cancel(slot: str, why: str = "cancelled") -> None:
     """Cancel the slot's task; ``why`` is what the page says about it afterwards."""
     tasks = dict(get(TASKS) or {})
@@ -166,7 +158,7 @@ def cancel(slot: str, why: str = "cancelled") -> None:
         put({TASKS: tasks})
 
 
-def trace_task(fc: Forecaster, prep: Prepared, restart: bool = False) -> Task:
+def trace_task(fc: Forecaster, prep: data.Prepared, restart: bool = False) -> Task:
     """The whole-series trace of the model in use over the data in use, in the background."""
 
     def fn(report: Callable[[float, str], None]):
@@ -187,15 +179,17 @@ def finished(t: Task | None) -> Any:
     return t.result if t is not None and t.status == "done" else None
 
 
-def start_detection(fc: Forecaster, prep: Prepared, known_text: str, **options: Any) -> str | None:
+def start_detection(
+    fc: Forecaster, prep: data.Prepared, known_text: str, **options: Any
+) -> str | None:
     """Start change point detection in the background (a running one for this session is
     cancelled); returns why not (bad known points). Uses the finished trace, if any."""
     try:
         known = summary.parse_rows(known_text)
     except LstmCoreError as e:
         return str(e)
-    trace = finished(current("trace", (get(DATA_TOKEN), get(MODEL_TOKEN))))
     tokens = (get(DATA_TOKEN), get(MODEL_TOKEN))
+    trace = finished(current("trace", tokens))  # no second pass over the series
     key = (*tokens, tuple(sorted(options.items())), tuple(known))
 
     def fn(report: Callable[[float, str], None]):
