@@ -55,7 +55,7 @@ def test_a_file_named_deep_link_on_a_fresh_server(playwright):
     with serve() as url:
         page = _open(playwright, url, requests)
         page.goto(f"{url}/training")  # the first request: Streamlit's legacy pages/ mode
-        wait_for_app(page, "Train", PAGES["training"][2])
+        wait_for_app(page, "Train", PAGES["training"][2], timeout_ms=90_000)
         _no_errors(page, "/training")
         assert "demo: regimes" in _sidebar(page), "the router ran: first-visit defaults"
         assert not outside(url, requests), outside(url, requests)
@@ -66,7 +66,7 @@ def test_every_page_deep_links_refresh_and_live_training(playwright):
     with serve() as url:
         page = _open(playwright, url, requests)
         page.goto(f"{url}/interpret")  # the first request, by the page's title
-        wait_for_app(page, "Interpret", 2)
+        wait_for_app(page, "Interpret", 2, timeout_ms=90_000)
         _no_errors(page, "/interpret")
         for slug, title in (("train", "Train"), ("explain", "Interpret"), ("forecast", "Forecast")):
             page.goto(f"{url}/{slug}")
@@ -91,14 +91,20 @@ def test_every_page_deep_links_refresh_and_live_training(playwright):
         page.get_by_role("button", name="Train a new model").click()
         page.get_by_role("button", name="Cancel").wait_for(timeout=30_000)
         page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Forecast").click()
-        wait_for_app(page, "Forecast", 4)
-        assert "Training: epoch" in _sidebar(page), "progress on another page"
+        page.wait_for_selector('[data-testid="stSidebar"] >> text=Training: epoch')
+        before = _sidebar(page)
+        page.wait_for_function(  # the progress moves while the user is on another page
+            "(before) => { const now = document.querySelector('[data-testid=\"stSidebar\"]')"
+            ".innerText; return now !== before; }",
+            arg=before,
+            timeout=60_000,
+        )
         page.wait_for_function(
             "() => document.querySelector('[data-testid=\"stSidebar\"]').innerText"
             ".includes('Model: trained at')",
             timeout=120_000,
         )
-        wait_for_app(page, "Forecast", 4)
+        wait_for_app(page, "Forecast", 4, timeout_ms=60_000)
         assert "Training:" not in _sidebar(page), "the status goes when the run ends"
         assert "The new model is in use" in page.inner_text('[data-testid="stMain"]')
         _no_errors(page, "forecast after training")
