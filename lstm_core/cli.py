@@ -1,4 +1,4 @@
-"""`python -m lstm_core train|forecast|backtest|detect`: the app's functions, headless."""
+"""`python -m lstm_core train|forecast|backtest|detect|report`: the app's functions, headless."""
 
 from __future__ import annotations
 
@@ -203,6 +203,42 @@ def cmd_detect(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """`report`: one self-contained HTML file (it opens offline) of a checkpoint on DATA."""
+    import os
+    import tempfile
+
+    from lstm_core import changepoints, interpret, report
+
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise UsageError(f"--out: folder {out.parent} does not exist")
+    known = changepoints.parse_rows(args.known) if args.known else []
+    fc = checkpoint.load(args.checkpoint)
+    df, _ = read_data(args.data)
+    prep = fc.prepare(df)
+    trace = interpret.trace(fc, prep)
+    detection = None
+    if not args.no_detect:
+        detection = changepoints.detect(prep, fc, trace=trace, known=known or None)
+    context = report.Context(Path(args.data).name, Path(args.checkpoint).stem, trace, detection,
+                             tuple(known))
+    document = report.build(fc, prep, context).encode()
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=".tmp-", suffix=".html")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(document)
+        os.replace(tmp, out)
+    except OSError as e:
+        raise UsageError(f"--out: cannot write {out}: {e.strerror}") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    print(f"wrote {out} ({len(document) / 1e6:.1f} MB, {report.count_figures(document.decode())} "
+          "charts; opens offline)")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m lstm_core", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -257,6 +293,14 @@ def parser() -> argparse.ArgumentParser:
                    help="the reference detector run beside it")
     d.add_argument("--json", action="store_true")
     d.set_defaults(func=cmd_detect)
+
+    r = sub.add_parser("report", help="one HTML report of a checkpoint on DATA (opens offline)")
+    r.add_argument("data", help="CSV/TSV/Parquet/Excel/JSON file, or demo:regimes, demo:nile")
+    r.add_argument("--checkpoint", required=True)
+    r.add_argument("--out", required=True, help="the HTML file to write, e.g. report.html")
+    r.add_argument("--known", help="known change points to score against, e.g. 12,40")
+    r.add_argument("--no-detect", action="store_true", help="leave the change points out")
+    r.set_defaults(func=cmd_report)
     return p
 
 

@@ -160,3 +160,28 @@ def metrics(
 def metrics_table(rows: dict[str, dict[str, float]]) -> pd.DataFrame:
     """Methods as rows, metrics as columns."""
     return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def error_by_step(actual: np.ndarray, forecasts: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Mean absolute error at each horizon step, per method, over all windows and targets.
+
+    Args:
+        actual: (N, H, K) what happened.
+        forecasts: method name -> (N, H, K) its point forecasts of the same windows.
+
+    Returns:
+        H rows (index "step", 1..H), one column per method.
+    """
+    table = pd.DataFrame(
+        {name: np.abs(np.asarray(f) - actual).mean(axis=(0, 2)) for name, f in forecasts.items()}
+    )
+    table.index = pd.RangeIndex(1, len(table) + 1, name="step")
+    return table
+
+
+def tiled_origins(n_windows: int, horizon: int, most: int | None = None) -> np.ndarray:
+    """Positions (0..n_windows-1) of windows ``horizon`` apart, ending with the last: their
+    forecasts follow one another without overlap (a rolling-origin view of the held-out end).
+    ``most`` keeps only the last that many."""
+    picks = np.arange(n_windows - 1, -1, -max(horizon, 1))[::-1]
+    return picks[-most:] if most else picks

@@ -45,6 +45,18 @@ class Backtest:
 
 
 @dataclass(frozen=True)
+class HeldOut:
+    """Every forecast of the held-out end, window by window (what ``backtest`` scores)."""
+
+    index: pd.Index  # (T,) the series' time index
+    targets: tuple[str, ...]  # K
+    origins: np.ndarray  # (N,) row of each window's first forecast step
+    actual: np.ndarray  # (N, H, K) what happened
+    model: np.ndarray  # (N, H, K, 3) the model's 0.1, 0.5, 0.9 quantiles
+    baselines: dict[str, np.ndarray]  # baseline name -> (N, H, K) forecasts
+
+
+@dataclass(frozen=True)
 class Explanation:
     """What the model looked at for one forecast origin."""
 
@@ -260,6 +272,33 @@ class Forecaster:
         bt = _long_frame(times, self.targets_, q[-1])
         bt.insert(2, "actual", values[last : last + H].T.reshape(-1))
         return Backtest(table, m, len(origins), beats, best, verdict, bt)
+
+    def held_out(self, data: pd.DataFrame | Prepared) -> HeldOut:
+        """Every forecast ``backtest`` scores, kept window by window: the model's quantiles and
+        the baselines' forecasts from each origin of the held-out end, with what happened.
+        ``forecast.error_by_step`` and ``forecast.tiled_origins`` read it (rolling-origin views).
+        """
+        prep = self.prepare(data)
+        x = self.scaled_inputs(prep)
+        L, H = self.config_.data.lookback, self.config_.data.horizon
+        values = prep.frame[list(self.targets_)].to_numpy(np.float64)
+        split = self._held_out_start(prep)
+        origins = np.arange(max(split, L), len(values) - H + 1)
+        if len(origins) == 0:
+            raise SeriesTooShort(f"no complete window of {L}+{H} rows in the held-out end", L + H)
+        m = fc.season_length(self.freq_)
+        return HeldOut(
+            index=prep.frame.index,
+            targets=self.targets_,
+            origins=origins,
+            actual=np.stack([values[o : o + H] for o in origins]),
+            model=self._quantiles(x.unfold(0, L, 1).transpose(1, 2)[origins - L]),
+            baselines={
+                "naive (last value)": fc.naive(values, origins, H),
+                f"seasonal naive (m={m})": fc.seasonal_naive(values, origins, H, m),
+                LINEAR: self._linear_baseline(x, split, origins),
+            },
+        )
 
     def _linear_baseline(self, x: torch.Tensor, split: int, origins: np.ndarray) -> np.ndarray:
         """The linear baseline fitted on rows before ``split`` of the scaled series x (T, F),

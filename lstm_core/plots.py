@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
+
+if TYPE_CHECKING:
+    from lstm_core.forecaster import HeldOut
 
 MAX_POINTS = 10_000  # a trace longer than this is downsampled for display (the data is not)
 MAX_CELLS = 400_000  # heatmap cells shown; longer heatmaps are averaged over time buckets
@@ -41,8 +45,19 @@ COLOURS = {
     ),
 }
 ATTENTION_HOVER = "attention weight %{y:.3f}: share of the forecast's focus on this time step"
-GATE_HOVER = "skip gate %{z:.2f}: 1 = LSTM output used, 0 = the input skip path used"
-GATE_SCALE = "RdBu"
+GATE_HOVER = (
+    "skip gate %{z:.2f}: 1 = LSTM output used (its memory of earlier steps), "
+    "0 = the input skip path used (the current input's projection)"
+)
+GATE_SHIFT_HOVER = (
+    "%{z:+.3f} from this unit's usual gate: above 0 leans more on the LSTM's memory than "
+    "usual, below 0 more on the current input"
+)
+GATE_SCALE = "RdBu"  # red = 0 (the input's projection), blue = 1 (the LSTM's memory)
+LOSS_TITLE = "Loss per epoch (pinball loss on scaled data; lower is better)"
+LIVE_LOSS_TITLE = "This run so far: loss per epoch (lower is better)"
+# what each curve measures (History: train is all quantiles, validation the median only)
+LOSS_NAMES = {"train": "train (all quantiles)", "validation": "validation (median)"}
 
 
 def _figure(title: str, height: int, **subplots) -> go.Figure:
@@ -124,14 +139,22 @@ def _vlines(
     written at the top of the first row."""
     for i, t in enumerate(times):
         for r in range(1, rows + 1):
+            # annotation settings without a text would draw plotly's placeholder "new text"
+            note = (
+                {
+                    "annotation_text": texts[i],
+                    "annotation_position": "top right",
+                    "annotation_font": {"size": 11, "color": colour},
+                }
+                if texts and r == 1
+                else {}
+            )
             fig.add_vline(
                 x=t,
                 line={"color": colour, "dash": dash, "width": 1.5},
                 row=r if rows > 1 else None,
                 col=1 if rows > 1 else None,
-                annotation_text=texts[i] if texts and r == 1 else None,
-                annotation_position="top right",
-                annotation_font={"size": 11, "color": colour},
+                **note,
             )
     if len(times):  # one legend entry per kind of marker
         fig.add_trace(
@@ -185,16 +208,30 @@ def loss_figure(
     val_loss: Sequence[float],
     best_epoch: int = 0,
     total_epochs: int = 0,
-    title: str = "Loss per epoch (pinball loss on scaled data; lower is better)",
+    title: str = LOSS_TITLE,
+    batch_loss: Sequence[tuple[float, float]] = (),
 ) -> go.Figure:
     """Training and validation loss by epoch, with the best (kept) epoch marked; the x axis
-    spans ``total_epochs`` (the configured number) so a live chart does not rescale every epoch."""
+    spans ``total_epochs`` (the configured number) so a live chart does not rescale every epoch.
+    ``batch_loss`` (fractional epoch, running training loss) draws a live run's first batches."""
     fig = _figure(title, 340)
+    if len(batch_loss):
+        at, loss = zip(*batch_loss)
+        fig.add_trace(
+            go.Scatter(
+                x=list(at),
+                y=list(loss),
+                name="train (per batch)",
+                mode="lines",
+                line={"color": COLOURS["history"], "width": 1, "dash": "dot"},
+                hovertemplate="epoch %{x:.2f}<br>running train loss %{y:.4f}<extra></extra>",
+            )
+        )
     epochs = np.arange(1, len(train_loss) + 1)
     hover = "epoch %{x}<br>%{fullData.name} loss %{y:.4f}<extra></extra>"
     for name, losses, colour in (
-        ("train", train_loss, "history"),
-        ("validation", val_loss, "backtest"),
+        (LOSS_NAMES["train"], train_loss, "history"),
+        (LOSS_NAMES["validation"], val_loss, "backtest"),
     ):
         fig.add_trace(
             go.Scatter(
@@ -430,21 +467,60 @@ def _bucket_columns(z: np.ndarray, x: np.ndarray, max_cols: int) -> tuple[np.nda
 
 
 def gate_heatmap(
-    times: pd.Index, gate: np.ndarray, title: str = "Skip-gate activations"
+    times: pd.Index,
+    gate: np.ndarray,
+    title: str = "Skip-gate activations",
+    relative: bool = False,
 ) -> go.Figure:
-    """Skip-gate activations as channels (rows) x time (columns); gate (T, W) in [0, 1]."""
-    z = np.asarray(gate, dtype=np.float64).T  # (W, T)
+    """Skip-gate activations as units (rows) x time (columns); gate (T, W) in [0, 1], where 1 is
+    the LSTM's output (its memory) and 0 the current input's projection.
+
+    Units are sorted from the one leaning most on memory (top row) to the one leaning most on
+    the input (bottom row); hovering gives each unit's own number. With ``relative``, each unit is shown as its
+    shift from its own average over time: over a long series each unit's level barely moves, so
+    the absolute scale shows uniform stripes, while the shifts show where the mix changes.
+    """
+    g = np.asarray(gate, dtype=np.float64)
+    mean = g.mean(axis=0)
+    order = np.argsort(mean, kind="stable")  # row 1 (drawn at the bottom): least memory
+    z = g[:, order].T  # (W, T)
+    units = np.repeat((order + 1)[:, None], z.shape[1], axis=1)
+    if relative:
+        z = z - mean[order][:, None]
+        span = float(np.nanpercentile(np.abs(z), 99)) or 1e-6
+        scale = {
+            "zmin": -span,
+            "zmax": span,
+            "colorbar": {
+                "title": "shift",
+                "thickness": 12,
+                "tickvals": [-span, 0, span],
+                "ticktext": ["more input", "usual", "more memory"],
+            },
+        }
+        hover = GATE_SHIFT_HOVER
+    else:
+        scale = {
+            "zmin": 0,
+            "zmax": 1,
+            "colorbar": {
+                "title": "gate",
+                "thickness": 12,
+                "tickvals": [0, 0.5, 1],
+                "ticktext": ["0 input", "0.5", "1 memory"],
+            },
+        }
+        hover = GATE_HOVER
     return _heatmap(
         title,
         z,
         np.asarray(times),
         _time_title(times),
-        "gate channel",
-        zmin=0,
-        zmax=1,
+        "gate unit (most memory on top)",
         colorscale=GATE_SCALE,
-        colorbar={"title": "gate", "thickness": 12},
-        hovertemplate="%{x}<br>channel %{y}<br>" + GATE_HOVER + "<extra></extra>",
+        customdata=units,
+        hovertemplate="%{x}<br>unit %{customdata}<br>" + hover + "<extra></extra>",
+        **scale,
     )
 
 
@@ -453,6 +529,9 @@ def _heatmap(
 ) -> go.Figure:
     """Rows 1..R of z (R, C) against x (C,), columns bucketed to stay under MAX_CELLS."""
     max_cols = max(MAX_CELLS // max(z.shape[0], 1), 50)
+    if "customdata" in trace:  # per-row labels: keep one column per bucketed column
+        keep = _bucket_columns(np.zeros_like(z), x, max_cols)[1]
+        trace["customdata"] = np.asarray(trace["customdata"])[:, : len(keep)]
     z, x = _bucket_columns(z, x, max_cols)
     fig = _figure(title, 380)
     fig.add_trace(go.Heatmap(x=x, y=np.arange(1, z.shape[0] + 1), z=z, **trace))
@@ -550,17 +629,119 @@ def change_figure(
     return fig
 
 
-def detection_figure(series: pd.Series, detection, known: Sequence[int] = ()) -> go.Figure:
+def detection_figure(
+    series: pd.Series, detection, known: Sequence[int] = (), history_points: int | None = None
+) -> go.Figure:
     """``change_figure`` for a ``changepoints.Detection``: its change score, its change points
-    labelled with what changed and where, the classical detector's, and ``known`` rows."""
+    labelled with what changed and where, the classical detector's, and ``known`` rows; only the
+    last ``history_points`` rows when given."""
     index = series.index
-    known_rows = [i for i in known if 0 <= i < len(index)]
+    start = max(0, len(index) - history_points) if history_points else 0
+    points = [c for c in detection.change_points if c.index >= start]
     return change_figure(
-        series,
-        detection.score,
-        detected=[c.time for c in detection.change_points],
-        classical=[c.time for c in detection.classical],
-        known=list(index[known_rows]),
+        series.iloc[start:],
+        detection.score.iloc[start:],
+        detected=[c.time for c in points],
+        classical=[c.time for c in detection.classical if c.index >= start],
+        known=[index[i] for i in known if start <= i < len(index)],
         title=f"Change points ({detection.features} features) and the change score",
-        labels=[f"{c.kind}: {', '.join(c.columns)}" for c in detection.change_points],
+        labels=[f"{c.kind}: {', '.join(c.columns)}" for c in points],
     )
+
+
+def gate_share_figure(
+    index: pd.Index,
+    share: np.ndarray,
+    detection=None,
+    known: Sequence = (),
+    title: str = "Share of the skip gate's units leaning on the LSTM's memory",
+) -> go.Figure:
+    """The one line to follow: per step, the share of gate units above 0.5 (``summary.
+    gate_reading``), with a ``changepoints.Detection``'s change points (labelled with what
+    changed) and the ``known`` timestamps that fall inside ``index``."""
+    fig = _figure(title, 340)
+    fig.add_trace(
+        _line(index, np.asarray(share), "units leaning on memory", COLOURS["history"],
+              unit="share", fill="tozeroy")
+    )
+    points = [c for c in detection.change_points if c.time in index] if detection else []
+    labels = [f"{c.kind}: {', '.join(c.columns)}" for c in points]
+    _vlines(fig, [c.time for c in points], COLOURS["change"], "solid", "change point", 1, labels)
+    _vlines(fig, [t for t in known if t in index], COLOURS["known"], "dot", "known change point")
+    fig.update_yaxes(title_text="share of units", range=[0, 1], tickformat=".0%")
+    fig.update_xaxes(title_text=_time_title(index))
+    return fig
+
+
+def rolling_origin_figure(
+    held: HeldOut,
+    target: str,
+    windows: Sequence[int],
+    title: str = "Rolling-origin backtest: forecasts from successive origins vs what happened",
+) -> go.Figure:
+    """The held-out end of one target with the model's forecasts (median and 80% interval) from
+    the origins ``windows`` (positions in ``held.origins``, e.g. ``forecast.tiled_origins``)."""
+    k = held.targets.index(target)
+    H = held.actual.shape[1]
+    fig = _figure(title, 420)
+    for n, w in enumerate(windows):
+        o = int(held.origins[w])
+        t = np.asarray(held.index[o : o + H])
+        q = held.model[w, :, k]  # (H, 3)
+        fig.add_trace(
+            go.Scatter(x=t, y=q[:, 2], mode="lines", line={"width": 0}, showlegend=False,
+                       hoverinfo="skip", legendgroup="band")
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=t, y=q[:, 0], mode="lines", line={"width": 0}, fill="tonexty",
+                fillcolor=COLOURS["band"], name="80% interval", legendgroup="band",
+                showlegend=n == 0, hoverinfo="skip",
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=t, y=q[:, 1], mode="lines", name="forecast (median)", legendgroup="median",
+                showlegend=n == 0, line={"color": COLOURS["forecast"], "width": 2},
+                hovertemplate=f"%{{x}}<br>forecast made at {held.index[o - 1]}: %{{y:.4g}}"
+                "<extra></extra>",
+            )
+        )
+    # what happened, row by row: each window's first step, then the last window's other steps
+    path = np.concatenate([held.actual[:, 0, k], held.actual[-1, 1:, k]])
+    start, first = int(held.origins[0]), int(held.origins[windows[0]])
+    last = int(held.origins[windows[-1]]) + H
+    fig.add_trace(
+        _line(held.index[first:last], path[first - start : last - start], "actual",
+              COLOURS["actual"])
+    )
+    fig.update_xaxes(title_text=_time_title(held.index))
+    fig.update_yaxes(title_text=target)
+    fig.update_layout(hovermode="x unified")
+    return fig
+
+
+def error_by_step_figure(
+    table: pd.DataFrame,
+    title: str = "Error by horizon step: how the error grows the further ahead the forecast",
+) -> go.Figure:
+    """Mean absolute error per horizon step (rows of ``forecast.error_by_step``), one line per
+    method; the first column (the model) in the forecast colour."""
+    fig = _figure(title, 380)
+    others = iter(COLOURS["series"][1:] + (COLOURS["classical"],))
+    for i, name in enumerate(table.columns):
+        fig.add_trace(
+            go.Scatter(
+                x=table.index.to_numpy(),
+                y=table[name].to_numpy(),
+                name=str(name),
+                mode="lines+markers",
+                line={"color": COLOURS["forecast"] if i == 0 else next(others),
+                      "width": 2.5 if i == 0 else 1.5},
+                marker={"size": 5},
+                hovertemplate=f"step %{{x}}<br>{name}: MAE %{{y:.4g}}<extra></extra>",
+            )
+        )
+    fig.update_xaxes(title_text="steps ahead")
+    fig.update_yaxes(title_text="mean absolute error", rangemode="tozero")
+    return fig

@@ -1,4 +1,6 @@
-"""One real-browser test: `streamlit run app.py`, every page through the navigation, no errors."""
+"""Real-browser tests: `streamlit run app.py` in Chromium. Deep links on a fresh server (both
+slug spellings), every page through the navigation with no error, nothing fetched from outside,
+a refresh that keeps the session, and training progress that stays live on another page."""
 
 from __future__ import annotations
 
@@ -7,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tools.serve import CHROMIUM, CHROMIUM_ARGS, PAGES, serve, wait_for_app
+from tools.serve import CHROMIUM, CHROMIUM_ARGS, PAGES, outside, serve, wait_for_app
+
+NOT_FOUND = "Page not found"
 
 
 def _need(ok: bool, why: str) -> None:
@@ -15,35 +19,109 @@ def _need(ok: bool, why: str) -> None:
         (pytest.fail if os.environ.get("CI") else pytest.skip)(why)
 
 
-def test_every_page_in_a_real_browser():
+@pytest.fixture(scope="module")
+def playwright():
     _need(
         Path(CHROMIUM).exists(),
         f"{CHROMIUM} not installed (CI installs it: apt-get install chromium)",
     )
     try:
-        from playwright.sync_api import TimeoutError as Timeout
         from playwright.sync_api import sync_playwright
     except ImportError:
         _need(False, "playwright (pip) is not installed")
-    with serve() as url, sync_playwright() as p:
+    with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(f"{url}/training")  # a deep link on a fresh server still runs the router,
-        wait_for_app(page, "Train", PAGES["training"][2])  # which loads the demo checkpoint
-        assert "demo: regimes" in page.locator('[data-testid="stSidebar"]').inner_text()
-        page.goto(url)
-        wait_for_app(page, "Forecast", PAGES["forecast"][2])  # the demo's results on a first visit
+        yield browser
+        browser.close()
+
+
+def _open(browser, url: str, requests: list[str]):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.on("request", lambda r: requests.append(r.url))
+    return page
+
+
+def _sidebar(page) -> str:
+    return page.locator('[data-testid="stSidebar"]').inner_text()
+
+
+def _no_errors(page, where: str) -> None:
+    assert page.locator('[data-testid="stException"]').count() == 0, f"{where}: exception box"
+    assert NOT_FOUND not in page.inner_text("body"), f"{where}: {NOT_FOUND}"
+
+
+def test_a_file_named_deep_link_on_a_fresh_server(playwright):
+    requests: list[str] = []
+    with serve() as url:
+        page = _open(playwright, url, requests)
+        page.goto(f"{url}/training")  # the first request: Streamlit's legacy pages/ mode
+        wait_for_app(page, "Train", PAGES["training"][2], timeout_ms=90_000)
+        _no_errors(page, "/training")
+        assert "demo: regimes" in _sidebar(page), "the router ran: first-visit defaults"
+        assert not outside(url, requests), outside(url, requests)
+
+
+def test_every_page_deep_links_refresh_and_live_training(playwright):
+    requests: list[str] = []
+    with serve() as url:
+        page = _open(playwright, url, requests)
+        page.goto(f"{url}/interpret")  # the first request, by the page's title
+        wait_for_app(page, "Interpret", 2, timeout_ms=90_000)
+        _no_errors(page, "/interpret")
+        for slug, title in (("train", "Train"), ("explain", "Interpret"), ("forecast", "Forecast")):
+            page.goto(f"{url}/{slug}")
+            wait_for_app(page, title)
+            _no_errors(page, f"/{slug}")
         for name, (_, title, charts) in PAGES.items():
             nav = page.locator('[data-testid="stSidebarNav"]')
             nav.get_by_role("link", name=title, exact=True).click()
-            try:
-                wait_for_app(page, title, charts)
-            except Timeout:
-                blank = page.locator('[data-testid="stPlotlyChart"]').count()
-                pytest.fail(
-                    f"{name}: expected {charts} drawn chart(s), found {blank} (some blank?)"
-                )
-            assert page.locator('[data-testid="stException"]').count() == 0, (
-                f"{name}: exception box"
-            )
-        browser.close()
+            wait_for_app(page, title, charts, timeout_ms=60_000)
+            _no_errors(page, name)
+
+        # training started on Train stays live in the sidebar on Forecast, and its model is
+        # used there when it ends, without a click (the demo, 6 epochs: several seconds)
+        sid = page.url.split("?")[1]
+        page.goto(f"{url}/settings?{sid}")
+        wait_for_app(page, "Model settings")
+        page.get_by_label("Epochs (most)").fill("6")
+        page.get_by_role("button", name="Apply settings").click()
+        page.wait_for_timeout(1500)
+        page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Train").click()
+        wait_for_app(page, "Train")
+        page.get_by_role("button", name="Train a new model").click()
+        page.get_by_role("button", name="Cancel").wait_for(timeout=30_000)
+        page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Forecast").click()
+        page.wait_for_selector('[data-testid="stSidebar"] >> text=Training: epoch')
+        before = _sidebar(page)
+        page.wait_for_function(  # the progress moves while the user is on another page
+            "(before) => { const now = document.querySelector('[data-testid=\"stSidebar\"]')"
+            ".innerText; return now !== before; }",
+            arg=before,
+            timeout=60_000,
+        )
+        page.wait_for_function(
+            "() => document.querySelector('[data-testid=\"stSidebar\"]').innerText"
+            ".includes('Model: trained at')",
+            timeout=120_000,
+        )
+        wait_for_app(page, "Forecast", 4, timeout_ms=60_000)
+        assert "Training:" not in _sidebar(page), "the status goes when the run ends"
+        assert "The new model is in use" in page.inner_text('[data-testid="stMain"]')
+        _no_errors(page, "forecast after training")
+
+        # a refresh keeps the session: switch to the Nile demo, reload, still there
+        page.goto(f"{url}/data?{sid}")
+        wait_for_app(page, "Data", 1)
+        page.get_by_label("Demo dataset").click()
+        page.get_by_role("option", name="nile").click()
+        page.get_by_role("button", name="Use this demo").click()
+        page.wait_for_function(
+            "() => document.querySelector('[data-testid=\"stSidebar\"]').innerText"
+            ".includes('demo: nile')"
+        )
+        assert f"?{sid}" in page.url, "the session id stays in the URL"
+        page.reload()
+        wait_for_app(page, "Data", 1)
+        assert "demo: nile" in _sidebar(page), "a refresh keeps the data"
+        assert "Model: trained at" in _sidebar(page), "and the model"
+        assert not outside(url, requests), outside(url, requests)

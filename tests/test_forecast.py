@@ -81,3 +81,18 @@ def test_short_or_flat_series(rows):
     lin = fc.fit_linear(np.ones((rows, 1)), L, H)  # three windows, all flat
     assert np.isfinite(lin.weight).all()
     np.testing.assert_allclose(lin.predict(np.ones((1, L, 1))), 1.0)
+
+
+def test_error_by_step_is_the_mae_at_each_step():
+    actual = np.zeros((3, 2, 1))
+    model = np.array([[[1.0], [2.0]], [[1.0], [4.0]], [[1.0], [0.0]]])  # (N=3, H=2, K=1)
+    table = fc.error_by_step(actual, {"model": model, "zero": actual})
+    assert list(table.index) == [1, 2] and table.index.name == "step"
+    np.testing.assert_allclose(table["model"], [1.0, 2.0])
+    np.testing.assert_allclose(table["zero"], [0.0, 0.0])
+
+
+def test_tiled_origins_end_with_the_last_window_one_horizon_apart():
+    np.testing.assert_array_equal(fc.tiled_origins(10, 3), [0, 3, 6, 9])
+    np.testing.assert_array_equal(fc.tiled_origins(10, 3, most=2), [6, 9])
+    np.testing.assert_array_equal(fc.tiled_origins(2, 5), [1])

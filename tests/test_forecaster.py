@@ -242,3 +242,20 @@ def test_batches_too_large_for_memory_are_refused_before_training(tiny_cfg, monk
     )
     with pytest.raises(ConfigError, match="would take about .* GB at once, over 4 GB"):
         Forecaster(cfg).fit(wide)
+
+
+def test_held_out_holds_every_window_the_backtest_scores(fitted, series):
+    from lstm_core import forecast as fcst
+
+    bt, held = fitted.backtest(series), fitted.held_out(series)
+    H = fitted.config_.data.horizon
+    assert held.model.shape == (bt.windows, H, 1, 3) and held.actual.shape == (bt.windows, H, 1)
+    model_mae = np.abs(held.model[..., 1] - held.actual).mean()
+    assert model_mae == pytest.approx(bt.table.loc["AttentiveLSTM", "MAE"])
+    for name, forecasts in held.baselines.items():
+        assert np.abs(forecasts - held.actual).mean() == pytest.approx(bt.table.loc[name, "MAE"])
+    last = held.origins[-1]
+    np.testing.assert_allclose(held.actual[-1, :, 0], bt.forecasts["actual"])
+    assert held.index[last] == bt.forecasts["time"].iloc[0]
+    steps = fcst.error_by_step(held.actual, {"model": held.model[..., 1]})
+    assert steps["model"].mean() == pytest.approx(model_mae)

@@ -1,39 +1,44 @@
-"""AppTest: every page runs empty (guidance) and on the demo (charts); the main flows work."""
+"""AppTest: every page runs empty (guidance) and on the demo (charts); the flows a first-time
+user tripped on (issue 9) and the app items of issue 10 behave as the issues ask."""
 
 from __future__ import annotations
+
+import json
+import threading
+import time
 
 import numpy as np
 import pandas as pd
 import pytest
+import safetensors.torch
 from streamlit.testing.v1 import AppTest
 
-import ui
+from lstm_core import changepoints
 from lstm_core.checkpoint import save
-from lstm_core.jobs import Task
+from lstm_core.errors import DataError
 from tests.conftest import ROOT
+from ui import actions, router, sessions, work
+from ui import state as ui
 
-PAGES = list(ui.PAGES.values())
-CHARTS_ON_DEMO = {  # explain draws 2 more when its whole-series run finishes (see below)
+PAGES = {name: spec.file for name, spec in router.PAGES.items()}
+CHARTS_ON_DEMO = {  # explain draws 3 more when its whole-series run finishes (see below)
     "data": 1,
     "settings": 0,
     "training": 1,
-    "forecast": 2,
+    "forecast": 4,
     "explain": 2,
     "checkpoints": 0,
 }
-GUIDES_WHEN_EMPTY = {
-    "data",
-    "training",
-    "forecast",
-    "explain",
-}  # settings and checkpoints need nothing
+GUIDES_WHEN_EMPTY = {"data", "training", "forecast", "explain"}  # the others need nothing
 
 
-def app(empty: bool = False) -> AppTest:
+def app(empty: bool = False, sid: str | None = None) -> AppTest:
     """The app after its first run (st.navigation registers the pages there)."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     if empty:
         at.session_state[ui.STARTED] = True  # skip the demo defaults of a first visit
+    if sid:
+        at.query_params[sessions.PARAM] = sid
     return at.run()
 
 
@@ -41,16 +46,57 @@ def texts(elements) -> str:
     return " ".join(str(e.value) for e in elements)
 
 
-@pytest.mark.parametrize("page", list(ui.PAGES))
+def everything(at: AppTest) -> str:
+    """Every message and text on the page."""
+    kinds = ("error", "warning", "info", "success", "caption", "markdown")
+    return " ".join(texts(getattr(at, kind)) for kind in kinds) + " ".join(progress(at))
+
+
+def progress(at: AppTest) -> list[str]:
+    return [p.proto.text for p in at.get("progress")]
+
+
+def held(at: AppTest, slot: str):
+    """The task a session holds in ``slot`` (see ui.work.task)."""
+    return (at.session_state[ui.TASKS] or {})[slot][1]
+
+
+def sidebar(at: AppTest) -> str:
+    return texts(at.sidebar.caption)
+
+
+def seed(at: AppTest, frame, forecaster, known=()) -> AppTest:
+    state = {
+        ui.FRAME: frame,
+        ui.DATA_NAME: "test",
+        ui.DATA_TOKEN: 1,
+        ui.KNOWN_CPS: tuple(known),
+        ui.FORECASTER: forecaster,
+        ui.MODEL_NAME: "tiny",
+        ui.MODEL_TOKEN: 1,
+    }
+    for key, value in state.items():
+        at.session_state[key] = value
+    return at
+
+
+def wait_for_tasks(at: AppTest) -> None:
+    """Let this session's background tasks finish, then rerun to draw their results."""
+    for _, task, _ in (at.session_state[ui.TASKS] or {}).values():
+        assert task.wait(60)
+    at.run()
+
+
+@pytest.mark.parametrize("page", list(PAGES))
 def test_page_runs_empty_and_on_the_demo(page):
     at = app(empty=True)
-    at.switch_page(ui.PAGES[page]).run()
+    at.switch_page(PAGES[page]).run()
     assert not at.exception, at.exception
     if page in GUIDES_WHEN_EMPTY:
         assert at.info, "an empty page says what to do"
         assert at.get("page_link"), "and links to the page that does it"
     at = app()
-    at.switch_page(ui.PAGES[page]).run()
+    at.switch_page(PAGES[page]).run()
     assert not at.exception, at.exception
     assert not at.error, texts(at.error)
     charts = at.get("plotly_chart")
@@ -59,16 +105,22 @@ def test_page_runs_empty_and_on_the_demo(page):
         assert '"data":[{' in chart.proto.spec.replace(" ", ""), "a chart with no traces"
 
 
-def test_first_visit_shows_demo_results():
+def test_first_visit_says_what_the_demo_is_and_shows_results():
     at = app()  # the default page is the forecast
     assert at.session_state[ui.MODEL_NAME] == "checkpoint demo"
-    assert at.get("plotly_chart") and at.get("download_button")
+    note = texts(at.info)
+    assert "built-in demo (synthetic hourly series" in note and "upload" in note
+    assert at.get("plotly_chart") and len(at.get("download_button")) == 2  # CSV and report
     assert "baseline" in texts(at.success) + texts(at.warning)
+    assert "compare the rows" in texts(at.caption), "MASE above 1 is not called a loss"
+    charts = [c.proto.spec for c in at.get("plotly_chart")]
+    assert any("Rolling-origin backtest" in c for c in charts)
+    assert any("Error by horizon step" in c for c in charts)
 
 
 def test_yaml_editor_rejects_bad_yaml_and_keeps_the_config():
     at = app()
-    at.switch_page(ui.PAGES["settings"]).run()
+    at.switch_page(PAGES["settings"]).run()
     before = at.session_state[ui.CONFIG]
     at.text_area(key="settings_yaml_lstm").set_value("hidden_size: [32\nnum_layers: 2")
     at.button(key="FormSubmitter:settings_yaml-Apply YAML").click().run()
@@ -91,7 +143,7 @@ def test_yaml_editor_rejects_bad_yaml_and_keeps_the_config():
 
 def test_form_updates_the_yaml():
     at = app()
-    at.switch_page(ui.PAGES["settings"]).run()
+    at.switch_page(PAGES["settings"]).run()
     at.number_input(key="settings_epochs").set_value(3)
     at.number_input(key="settings_hidden_size").set_value(16)
     at.button(key="FormSubmitter:settings_form-Apply settings").click().run()
@@ -101,9 +153,28 @@ def test_form_updates_the_yaml():
     assert "parameters:" in texts(at.markdown)
 
 
+def test_an_unavailable_device_is_refused_in_settings():
+    import torch
+
+    missing = "cuda" if not torch.cuda.is_available() else "mps"
+    at = app()
+    at.switch_page(PAGES["settings"]).run()
+    before = at.session_state[ui.CONFIG]
+    at.selectbox(key="settings_device").set_value(missing)
+    at.button(key="FormSubmitter:settings_form-Apply settings").click().run()
+    assert not at.exception and at.session_state[ui.CONFIG] is before
+    assert f"{missing} is not available here" in texts(at.error)
+    text = at.text_area(key="settings_yaml_training").value.replace(
+        "device: auto", f"device: {missing}"
+    )
+    at.text_area(key="settings_yaml_training").set_value(text)
+    at.button(key="FormSubmitter:settings_yaml-Apply YAML").click().run()
+    assert at.session_state[ui.CONFIG] is before and "not available here" in texts(at.error)
+
+
 def test_yaml_upload_is_validated():
     at = app()
-    at.switch_page(ui.PAGES["settings"]).run()
+    at.switch_page(PAGES["settings"]).run()
     before = at.session_state[ui.CONFIG]
     at.file_uploader(key="settings_upload").upload("bad.yaml", b"lstm:\n  hidden_size: -3\n").run()
     assert not at.exception and at.session_state[ui.CONFIG] is before
@@ -119,8 +190,8 @@ def _csv(n: int = 160) -> bytes:
     df = pd.DataFrame(
         {
             "date": pd.date_range("2023-01-01", periods=n, freq="D").strftime("%Y-%m-%d"),
-            "sales": 100 + 10 * np.sin(2 * np.pi * t / 7) + t * 0.1,
             "promo": (t % 7 == 0).astype(float),
+            "sales": 100 + 10 * np.sin(2 * np.pi * t / 7) + t * 0.1,
         }
     )
     return df.to_csv(index=False).encode()
@@ -129,41 +200,92 @@ def _csv(n: int = 160) -> bytes:
 def test_csv_upload_flows_through_to_a_forecast(tmp_path, monkeypatch):
     monkeypatch.setenv("STUDIO_CHECKPOINTS", str(tmp_path))
     at = app(empty=True)
-    at.switch_page(ui.PAGES["data"]).run()
+    at.switch_page(PAGES["data"]).run()
     at.file_uploader(key="data_upload").upload("sales.csv", _csv(), "text/csv").run()
     assert not at.exception and not at.error, texts(at.error)
+    assert "sales.csv" in sidebar(at), "the sidebar shows the upload in the same run"
     cfg = at.session_state[ui.CONFIG]
-    assert cfg.data.time_col == "date" and cfg.data.targets == ("sales",)
+    assert cfg.data.time_col == "date" and cfg.data.targets == ("sales",), "the likeliest target"
     assert at.get("plotly_chart")
+    assert "frequency: daily" in texts(at.markdown) and "00:00:00" not in texts(at.markdown)
     at.session_state[ui.CONFIG] = cfg.replace(
         data={"lookback": 14, "horizon": 7},
         lstm={"hidden_size": 4, "num_layers": 1},
         training={"epochs": 2, "batch_size": 32},
     )
-    at.switch_page(ui.PAGES["training"]).run()
+    at.switch_page(PAGES["training"]).run()
     at.button(key="training_start").click().run()
     assert not at.exception and not at.error, texts(at.error)
     assert at.session_state[ui.JOB].wait(60)
     at.run()  # the finished job is collected on the next run
     assert at.session_state[ui.MODEL_NAME].startswith("trained at")
-    at.text_input(key="training_name").set_value("sales model")
-    at.button(key="FormSubmitter:training_save-Save checkpoint").click().run()
-    assert (tmp_path / "sales_model.safetensors").exists() and not at.error
-    at.button(key="FormSubmitter:training_save-Save checkpoint").click().run()
+    assert "The new model is in use" in texts(at.success)
+    at.text_input(key="training_name").set_value("sales/ daily 14→7")
+    at.run()
+    assert "sales_daily_14_7.safetensors" in texts(at.caption), "the saved name is shown first"
+    at.button(key="training_save").click().run()
+    assert (tmp_path / "sales_daily_14_7.safetensors").exists() and not at.error
+    at.button(key="training_save").click().run()
     assert "exists" in texts(at.error), "a saved checkpoint is never overwritten"
-    at.switch_page(ui.PAGES["forecast"]).run()
+    at.switch_page(PAGES["forecast"]).run()
     assert not at.exception and not at.error, texts(at.error)
     spec = at.get("plotly_chart")[0].proto.spec
     assert "forecast (median)" in spec and "2023-06" in spec  # real timestamps after the data
-    assert at.get("download_button")
-    at.switch_page(ui.PAGES["data"]).run()
+    csv = at.get("download_button")[0].proto
+    assert csv.label.startswith("Download the forecast")
+    at.switch_page(PAGES["data"]).run()
     at.button(key="data_use_demo").click().run()  # the file still in the uploader stays unused
     assert at.session_state[ui.DATA_NAME] == "demo: regimes"
+    assert "demo: regimes" in sidebar(at)
+
+
+def test_forecast_csv_is_rounded_and_dated():
+    from lstm_core import summary
+
+    forecast = pd.DataFrame(
+        {
+            "time": pd.date_range("1960-01-01", periods=2, freq="MS"),
+            "target": ["passengers"] * 2,
+            "q0.5": [432.123456789012, 0.1 + 0.2],
+        }
+    )
+    text = summary.forecast_csv(forecast, "MS")
+    assert text.splitlines()[1:] == ["1960-01,passengers,432.123", "1960-02,passengers,0.3"]
+
+
+def _ett_like(n: int = 300) -> bytes:
+    rng = np.random.default_rng(0)
+    cols = {c: rng.normal(size=n) for c in ("HUFL", "HULL", "MUFL", "OT")}
+    df = pd.DataFrame({"date": pd.date_range("2016-07-01", periods=n, freq="h"), **cols})
+    return df.to_csv(index=False).encode()
+
+
+def test_upload_targets_the_likeliest_column_and_never_offers_it_as_a_covariate():
+    at = app(empty=True)
+    at.switch_page(PAGES["data"]).run()
+    at.file_uploader(key="data_upload").upload("etth2.csv", _ett_like(), "text/csv").run()
+    assert at.session_state[ui.CONFIG].data.targets == ("OT",), "not the first column (HUFL)"
+    covariates = next(m for m in at.multiselect if m.label.startswith("Covariates"))
+    assert "OT" not in covariates.options
+    targets = next(m for m in at.multiselect if m.label.startswith("Target"))
+    targets.set_value(["HUFL"]).run()
+    covariates = next(m for m in at.multiselect if m.label.startswith("Covariates"))
+    assert "HUFL" not in covariates.options and "OT" in covariates.options
+
+
+def test_a_time_value_table_with_no_values_is_refused():
+    at = app()
+    at.switch_page(PAGES["data"]).run()
+    before = at.session_state[ui.FRAME]
+    raw = b"time,value\n" + b"".join(f"{i},\n".encode() for i in range(50))
+    at.file_uploader(key="data_upload").upload("empty.csv", raw, "text/csv").run()
+    assert not at.exception and at.session_state[ui.FRAME] is before
+    assert "no column of numbers to forecast (value is empty)" in texts(at.error)
 
 
 def test_bad_upload_keeps_the_data():
     at = app()
-    at.switch_page(ui.PAGES["data"]).run()
+    at.switch_page(PAGES["data"]).run()
     before = at.session_state[ui.FRAME]
     at.file_uploader(key="data_upload").upload("notes.csv", b"a,b\nx,y\n", "text/csv").run()
     assert not at.exception
@@ -177,35 +299,107 @@ def test_bad_upload_keeps_the_data():
 def test_too_short_for_the_lookback_says_what_to_do():
     at = app()
     at.session_state[ui.CONFIG] = at.session_state[ui.CONFIG].replace(data={"lookback": 1000})
-    at.switch_page(ui.PAGES["training"]).run()
+    at.switch_page(PAGES["training"]).run()
     at.button(key="training_start").click().run()
     assert not at.exception
     assert "try data.lookback" in texts(at.error) and at.get("page_link")
     assert at.session_state[ui.MODEL_NAME] == "checkpoint demo", "the model in use is kept"
 
 
-def test_loading_a_checkpoint(fitted, tmp_path, monkeypatch):
+def test_cancel_before_the_first_epoch_keeps_the_previous_model():
+    at = app()
+    at.session_state[ui.CONFIG] = at.session_state[ui.CONFIG].replace(
+        training={"batch_size": 8, "epochs": 50}
+    )
+    at.switch_page(PAGES["training"]).run()
+    at.button(key="training_start").click().run()
+    assert "Model in use" not in texts(at.subheader), "no previous model's curve during a run"
+    at.button(key="training_cancel").click().run()
+    assert at.session_state[ui.JOB].wait(60)
+    at.run()
+    assert at.session_state[ui.MODEL_NAME] == "checkpoint demo"
+    warning = texts(at.warning)
+    assert "cancelled before its first epoch ended" in warning and "checkpoint demo" in warning
+    at.run()
+    assert "cancelled" not in texts(at.warning), "said once"
+    at.button(key="training_load").click().run()  # a checkpoint load clears the stale status
+    assert at.session_state[ui.JOB] is None and "cancelled" not in everything(at)
+
+
+def test_training_text_says_validating_and_queued():
+    from ui.jobs_adapter import Progress
+
+    base = {
+        "status": "running",
+        "epoch": 2,
+        "epochs": 10,
+        "batch": 40,
+        "batches": 40,
+        "train_loss": (1.0,),
+        "val_loss": (1.0,),
+        "seconds": 12.0,
+        "cancelling": False,
+        "error": None,
+        "queued": False,
+    }
+    assert "epoch 3/10: validating" in work.training_text(Progress(**base, phase="validating"))
+    text = work.training_text(Progress(**base | {"queued": True}, phase="queued", queue_position=2))
+    assert "waiting for a free training slot (number 2 in the queue)" in text
+    assert work.training_fraction(Progress(**base, phase="training")) == pytest.approx(0.3)
+
+
+def test_loading_a_checkpoint_updates_the_sidebar_and_the_data_columns(
+    fitted, series, tmp_path, monkeypatch
+):
     monkeypatch.setenv("STUDIO_CHECKPOINTS", str(tmp_path))
     save(fitted, "tiny", tmp_path)
     at = app(empty=True)
-    at.switch_page(ui.PAGES["checkpoints"]).run()
-    assert (
-        "tiny" in texts([at.dataframe[0]])
-        or at.selectbox(key="checkpoints_name").value.name == "tiny"
-    )
+    at.session_state[ui.FRAME] = series[["time", "x2", "x1", "y"]]  # the model's columns, reordered
+    at.session_state[ui.DATA_TOKEN] = 7
+    at.session_state[ui.DATA_NAME] = "series"
+    at.switch_page(PAGES["checkpoints"]).run()
+    assert at.selectbox(key="checkpoints_name").value == "tiny"
     at.button(key="checkpoints_load").click().run()
     assert not at.exception
     assert at.session_state[ui.MODEL_NAME] == "checkpoint tiny"
-    assert at.session_state[ui.FORECASTER].targets_ == ("y",)
+    assert "checkpoint tiny" in sidebar(at), "the sidebar shows the model in the same run"
+    assert "Loaded tiny" in texts(at.success)
+    cfg = at.session_state[ui.CONFIG].data
+    assert cfg.targets == ("y",) and cfg.covariates == ("x1", "x2"), "Data follows the model"
+    at.switch_page(PAGES["data"]).run()
+    targets = next(m for m in at.multiselect if m.label.startswith("Target"))
+    assert targets.value == ["y"]
 
 
-def test_checkpoint_upload_is_validated_and_delete_needs_confirmation(
-    fitted, tmp_path, monkeypatch
-):
-    monkeypatch.setenv("STUDIO_CHECKPOINTS", str(tmp_path))
-    good = save(fitted, "good", tmp_path / "src").read_bytes()
+def _null_hidden_size(fitted, tmp_path) -> bytes:
+    """A checkpoint whose config says ``hidden_size: null`` (issue 10, item 7)."""
+    path = save(fitted, "src", tmp_path)
+    with safetensors.safe_open(str(path), "pt") as f:
+        meta = f.metadata()
+    tensors = safetensors.torch.load_file(str(path))
+    meta["config"] = meta["config"].replace("hidden_size: 4", "hidden_size: null")
+    assert "hidden_size: null" in meta["config"]
+    safetensors.torch.save_file(tensors, str(path), metadata=meta)
+    return path.read_bytes()
+
+
+def test_a_checkpoint_with_a_null_hidden_size_gets_a_message(fitted, tmp_path, monkeypatch):
+    monkeypatch.setenv("STUDIO_CHECKPOINTS", str(tmp_path / "list"))
     at = app(empty=True)
-    at.switch_page(ui.PAGES["checkpoints"]).run()
+    at.switch_page(PAGES["checkpoints"]).run()
+    bad = _null_hidden_size(fitted, tmp_path)
+    at.file_uploader(key="checkpoints_upload").upload("hidden-null.safetensors", bad).run()
+    assert not at.exception, "never an exception box"
+    assert "Refused" in texts(at.error) and "hidden-null.safetensors" in texts(at.error)
+
+
+def test_checkpoint_upload_delete_undo_and_ownership(fitted, tmp_path, monkeypatch):
+    monkeypatch.setenv("STUDIO_CHECKPOINTS", str(tmp_path))
+    monkeypatch.delenv(actions.ADMIN_ENV, raising=False)
+    good = save(fitted, "good", tmp_path / "src").read_bytes()
+    save(fitted, "older", tmp_path)  # saved by someone else
+    at = app(empty=True)
+    at.switch_page(PAGES["checkpoints"]).run()
     at.file_uploader(key="checkpoints_upload").upload(
         "evil.pt", b"\x80\x04pickle", "application/octet-stream"
     ).run()
@@ -214,49 +408,151 @@ def test_checkpoint_upload_is_validated_and_delete_needs_confirmation(
     at.button(key="checkpoints_add").click().run()
     assert (tmp_path / "good.safetensors").exists()
     assert at.session_state[ui.MODEL_NAME] == "checkpoint good"
+    assert at.selectbox(key="checkpoints_name").options[0] == "good", "newest first"
+    assert at.selectbox(key="checkpoints_name").value == "good", "the one just added"
+    assert not at.get("file_uploader")[0].value, "the uploader is cleared for the next one"
     assert at.button(key="checkpoints_delete").disabled, "not without the confirmation"
-    at.checkbox(key="checkpoints_sure").check().run()
+    at.checkbox(key="checkpoints_sure_good").check().run()
     at.button(key="checkpoints_delete").click().run()
     assert not (tmp_path / "good.safetensors").exists()
+    assert "Deleted good" in texts(at.success)
+    assert at.selectbox(key="checkpoints_name").value == "older"
+    assert not at.checkbox(key="checkpoints_sure_older").value, "no confirmation carries over"
+    assert at.session_state["checkpoints_delete_popover_good"] is False, "the popover closed"
+    assert at.button(key="checkpoints_delete").disabled, "older was saved by another session"
+    at.button(key="checkpoints_undo_button").click().run()
+    assert (tmp_path / "good.safetensors").exists() and "Restored good" in texts(at.success)
+    other = app(empty=True)  # another session may not delete this session's checkpoint
+    other.switch_page(PAGES["checkpoints"]).run()
+    assert other.selectbox(key="checkpoints_name").value == "good"
+    assert other.button(key="checkpoints_delete").disabled
 
 
-def wait_for_tasks(at: AppTest) -> None:
-    """Let this session's background tasks finish, then rerun to draw their results."""
-    for value in at.session_state[ui.MEMO].values():
-        if isinstance(value, Task):
-            assert value.wait(60)
-    at.run()
-
-
-def test_interpret_whole_series_and_change_points(series, fitted):
-    at = app(empty=True)
-    state = {
-        ui.FRAME: series,
-        ui.DATA_NAME: "test",
-        ui.DATA_TOKEN: 1,
-        ui.KNOWN_CPS: (100, 200),
-        ui.FORECASTER: fitted,
-        ui.MODEL_NAME: "tiny",
-        ui.MODEL_TOKEN: 1,
-    }
-    for key, value in state.items():
-        at.session_state[key] = value
-    at.switch_page(ui.PAGES["explain"]).run()
+def test_interpret_whole_series_readings_and_change_points(series, fitted):
+    at = seed(app(empty=True), series, fitted, known=(100, 200))
+    at.switch_page(PAGES["explain"]).run()
     assert not at.exception
     wait_for_tasks(at)
-    assert not at.exception and len(at.get("plotly_chart")) == 4
-    assert "window x lag" in at.get("plotly_chart")[2].proto.spec
+    assert not at.exception and len(at.get("plotly_chart")) == 5
+    specs = [c.proto.spec for c in at.get("plotly_chart")]
+    assert "leaning on the LSTM's memory" in specs[2] and "window x lag" in specs[4]
+    readings = texts(at.caption)
+    assert "of the gate's units lean on the LSTM's memory" in readings
+    assert "of the attention goes to the latest" in readings
     assert at.text_input[0].value == "100 200"
     at.text_input[0].set_value("100, oops")
     at.button(key="FormSubmitter:explain_detect_1-Detect change points").click().run()
     assert "'oops' is not a row number" in texts(at.error) and ui.DETECTION not in at.session_state
-    at.text_input[0].set_value("100 200 300")
+    at.text_input[0].set_value("100; 200 300")  # semicolons and spaces separate too
     at.button(key="FormSubmitter:explain_detect_1-Detect change points").click().run()
     assert not at.exception
-    task, known = at.session_state[ui.DETECTION][2:]
-    assert task.wait(60) and known == [100, 200, 300]
-    at.run()
+    assert at.session_state[ui.DETECTION][2] == [100, 200, 300]
+    wait_for_tasks(at)
     assert not at.exception and not at.error, texts(at.error)
     spec = at.get("plotly_chart")[-1].proto.spec
     assert "change score" in spec and "known change point" in spec
-    assert "F1" in at.dataframe[0].value.columns
+    assert "found" in str(at.dataframe[0].value["known change points"].iloc[0])
+    assert "counts the series' start" in texts(at.caption)
+    assert "kind" in at.dataframe[1].value.columns
+    assert len(at.get("download_button")) == 1
+
+
+def test_history_shown_applies_to_interpret(series, fitted):
+    at = seed(app(empty=True), series, fitted)
+    at.session_state["history_points"] = 200
+    at.switch_page(PAGES["explain"]).run()
+    wait_for_tasks(at)
+    share = json.loads(at.get("plotly_chart")[2].proto.spec)["data"][0]
+    assert len(share["x"]) == 200, "the last 200 observations, not all 400"
+
+
+def _slow_trace(stopped: threading.Event):
+    def trace(fc, data, on_chunk):
+        for i in range(600):  # 60 s at most
+            on_chunk(i, 600)
+            time.sleep(0.1)
+        stopped.set()
+
+    return trace
+
+
+def test_a_whole_series_trace_can_be_cancelled_and_run_again(series, fitted, monkeypatch):
+    stopped = threading.Event()
+    monkeypatch.setattr(work, "run_trace", _slow_trace(stopped))
+    at = seed(app(empty=True), series, fitted)
+    at.switch_page(PAGES["explain"]).run()
+    time.sleep(0.5)
+    at.run()
+    bar = " ".join(progress(at))
+    assert "of 600 windows" in bar and "left" in bar, "progress and a time estimate"
+    at.button(key="trace_cancel").click().run()
+    assert "cancelled" in texts(at.info) and at.button(key="trace_again")
+    first = held(at, "trace")
+    assert first.status == "cancelled"
+    at.button(key="trace_again").click().run()
+    assert held(at, "trace") is not first, "a new run"
+    assert held(at, "trace").status in ("queued", "running")
+    held(at, "trace").cancel()
+
+
+@pytest.mark.parametrize("reports", [True, False])
+def test_a_task_is_stopped_at_the_time_limit(series, fitted, monkeypatch, reports):
+    """A task that reports is stopped by its own report; one that never reports, by the page."""
+    stopped = threading.Event()
+    slow = _slow_trace(stopped)
+    monkeypatch.setattr(work, "TASK_LIMIT_S", 0.5)
+    monkeypatch.setattr(
+        work, "run_trace", slow if reports else lambda fc, data, on_chunk: stopped.wait(30)
+    )
+    at = seed(app(empty=True), series, fitted)
+    at.switch_page(PAGES["explain"]).run()
+    time.sleep(1.0)
+    at.run()
+    assert not at.exception
+    assert "stopped at the time limit (0 s)" in everything(at)
+    stopped.set()
+
+
+def test_a_new_detection_cancels_the_older(series, fitted, monkeypatch):
+    release = threading.Event()
+
+    def slow_detect(*args, **kwargs):
+        release.wait(30)
+        raise DataError("released")
+
+    monkeypatch.setattr(changepoints, "detect", slow_detect)
+    at = seed(app(empty=True), series, fitted)
+    at.switch_page(PAGES["explain"]).run()
+    submit = "FormSubmitter:explain_detect_1-Detect change points"
+    at.button(key=submit).click().run()
+    first = held(at, "detection")
+    assert first.status in ("queued", "running")
+    at.select_slider[0].set_value(2.0)
+    at.button(key=submit).click().run()
+    assert first.status == "cancelled" and held(at, "detection") is not first
+    release.set()
+
+
+def test_a_refresh_keeps_the_session():
+    at = app(empty=True)
+    at.switch_page(PAGES["data"]).run()
+    at.file_uploader(key="data_upload").upload("sales.csv", _csv(), "text/csv").run()
+    sid = at.session_state[ui.SESSION_ID]
+    assert at.query_params[sessions.PARAM] == [sid] or at.query_params[sessions.PARAM] == sid
+    again = app(sid=sid)  # a new browser session with the same URL
+    assert again.session_state[ui.DATA_NAME] == "sales.csv"
+    assert again.session_state[ui.FRAME] is at.session_state[ui.FRAME]
+    fresh = app(sid="not-a-known-id")
+    assert fresh.session_state[ui.DATA_NAME] == "demo: regimes"
+    assert fresh.session_state[ui.SESSION_ID] != "not-a-known-id"
+
+
+def test_session_store_expires_idle_sessions_and_caps_its_size():
+    store = sessions.SessionStore(idle_limit_s=10, max_sessions=2)
+    store.save("a", {"x": 1}, now=0)
+    store.save("b", {"x": 2}, now=5)
+    assert store.load("a", now=9) == {"x": 1}
+    assert store.load("a", now=11) is None and store.load("b", now=11) == {"x": 2}
+    store.save("c", {}, now=12)
+    store.save("d", {}, now=12)
+    assert len(store) == 2 and store.load("b", now=12) is None

@@ -50,7 +50,9 @@ def test_series_figure_downsamples_long_series():
 
 def test_loss_figure_marks_the_best_epoch():
     fig = plots.loss_figure([3.0, 2.0, 1.5], [2.5, 1.8, 1.9], best_epoch=2)
-    assert _names(fig) == ["train", "validation", "best epoch 2 (kept)"]
+    assert _names(fig) == [
+        "train (all quantiles)", "validation (median)", "best epoch 2 (kept)"
+    ]
     assert list(fig.data[2].x) == [2] and list(fig.data[2].y) == [1.8]
     live = plots.loss_figure([3.0], [2.5], total_epochs=20)  # a live chart spans every epoch
     assert tuple(live.layout.xaxis.range) == (0.5, 20.5)
@@ -121,3 +123,84 @@ def test_change_figure_draws_every_kind_of_marker():
     ]
     assert len(fig.layout.shapes) == 6  # three markers on two panels
     assert [a.text for a in fig.layout.annotations if a.text == "level: y"] == ["level: y"]
+
+
+def test_gate_heatmap_sorts_units_and_can_show_shifts():
+    times = pd.date_range("2021", periods=50, freq="h")
+    gate = np.tile([0.2, 0.9, 0.5], (50, 1))
+    gate[25:, 0] += 0.1  # unit 1 leans more on memory in the second half
+    fig = plots.gate_heatmap(times, gate)
+    heat = fig.data[0]
+    # plotly draws row 1 at the bottom: least memory there, most memory on top
+    assert list(np.asarray(heat.customdata)[:, 0]) == [1, 3, 2]
+    assert list(heat.colorbar.ticktext) == ["0 input", "0.5", "1 memory"]
+    shifted = plots.gate_heatmap(times, gate, relative=True).data[0]
+    z = np.asarray(shifted.z)
+    np.testing.assert_allclose(z[1:], 0.0, atol=1e-12)  # constant units: no shift
+    assert z[0, 0] < 0 < z[0, -1] and "usual" in shifted.hovertemplate
+    assert list(shifted.colorbar.ticktext) == ["more input", "usual", "more memory"]
+
+
+def test_gate_share_figure_marks_change_points_inside_its_span():
+    from types import SimpleNamespace
+
+    from lstm_core.changepoints import ChangePoint
+
+    index = pd.date_range("2021", periods=10, freq="D")
+    det = SimpleNamespace(change_points=(ChangePoint(5, index[5], 1.0, "level", ("y",)),
+                                         ChangePoint(0, index[0] - pd.Timedelta("1D"), 1.0)))
+    outside = index[0] - pd.Timedelta("1D")
+    fig = plots.gate_share_figure(index, np.linspace(0, 1, 10), det, [index[2], outside])
+    assert _names(fig) == ["units leaning on memory", "change point", "known change point"]
+    assert len(fig.layout.shapes) == 2, "only what falls inside the span"
+    assert fig.layout.yaxis.tickformat == ".0%"
+    assert [a.text for a in fig.layout.annotations] == ["level: y"]
+
+
+def test_rolling_origin_and_error_by_step_figures(fitted, series):
+    from lstm_core import forecast as fcst
+
+    held = fitted.held_out(series)
+    windows = fcst.tiled_origins(len(held.origins), 4, most=3)
+    fig = plots.rolling_origin_figure(held, "y", windows)
+    medians = [t for t in fig.data if t.name == "forecast (median)"]
+    assert len(medians) == 3 and sum(t.showlegend for t in medians) == 1
+    actual = fig.data[-1]
+    assert actual.name == "actual" and len(actual.x) == 3 * 4
+    assert pd.Timestamp(actual.x[-1]) == held.index[-1]
+    steps = fcst.error_by_step(held.actual, {"AttentiveLSTM": held.model[..., 1], **held.baselines})
+    fig = plots.error_by_step_figure(steps)
+    assert _names(fig)[0] == "AttentiveLSTM" and len(fig.data) == 1 + len(held.baselines)
+    assert list(fig.data[0].x) == [1, 2, 3, 4]
+
+
+def test_loss_figure_draws_batch_losses_of_a_live_run():
+    fig = plots.loss_figure([], [], total_epochs=5, batch_loss=[(0.1, 2.0), (0.2, 1.8)])
+    assert _names(fig)[0] == "train (per batch)" and list(fig.data[0].y) == [2.0, 1.8]
+    assert _names(fig)[1:] == ["train (all quantiles)", "validation (median)"]
+
+
+def test_detection_figure_keeps_the_last_rows():
+    from types import SimpleNamespace
+
+    from lstm_core.changepoints import ChangePoint
+
+    index = pd.date_range("2022", periods=100, freq="D")
+    s = pd.Series(np.r_[np.zeros(50), np.ones(50)], index=index, name="y")
+    det = SimpleNamespace(
+        score=s.diff().abs().fillna(0),
+        change_points=(ChangePoint(20, index[20], 1.0, "level", ("y",)),
+                       ChangePoint(80, index[80], 1.0, "spread", ("y",))),
+        classical=(),
+        features="raw",
+    )
+    fig = plots.detection_figure(s, det, known=[10, 90], history_points=40)
+    assert len(fig.data[0].x) == 40
+    labels = [a.text for a in fig.layout.annotations if a.text in ("level: y", "spread: y")]
+    assert labels == ["spread: y"], "only the change point inside the last 40 rows"
+
+
+def test_vertical_lines_carry_no_placeholder_labels(prepared):
+    fig = plots.series_figure(prepared.frame, prepared.targets, prepared.frame.index[[100, 200]])
+    assert all(a.text != "new text" for a in fig.layout.annotations)
+    assert len(fig.layout.shapes) == 6

@@ -6,7 +6,9 @@ Not run in CI. Uses Debian's chromium through playwright (never `playwright inst
 from __future__ import annotations
 
 import io
+import re
 import sys
+import tempfile
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
@@ -71,11 +73,39 @@ def main(out: Path) -> None:
         page.goto(f"{url}/training")
         wait_for_app(page, "Train", 1)
         page.get_by_role("button", name="Train a new model").click()
-        page.wait_for_selector('text="Cancel (keeps the best weights so far)"')
-        page.wait_for_timeout(3000)
-        save(page, out, "training_live", "Train", 2)
-        page.get_by_role("button", name="Cancel (keeps the best weights so far)").click()
+        cancel = page.get_by_role("button", name=re.compile("^Cancel"))
+        cancel.wait_for()
+        page.wait_for_function(  # the live loss chart appears when the first epoch ends
+            "() => document.querySelectorAll('[data-testid=\"stPlotlyChart\"]').length >= 1",
+            timeout=120_000,
+        )
+        save(page, out, "training_live", "Train", 1)
+        cancel.click()
+
+        # the HTML report of the demo, opened from disk with the network off
+        report = page.context.browser.new_context(offline=True).new_page()
+        report.set_viewport_size({"width": 1250, "height": 2400})
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "report.html"
+            path.write_text(demo_report())
+            report.goto(path.as_uri())
+            report.wait_for_timeout(3000)
+            (out / "report.png").write_bytes(shrink(report.screenshot()))
+        print(f"{out / 'report.png'}")
         browser.close()
+
+
+def demo_report() -> str:
+    """The report `python -m lstm_core report demo:regimes` writes for the shipped checkpoint."""
+    from lstm_core import changepoints, checkpoint, data, interpret, report
+
+    fc = checkpoint.load(checkpoint.CHECKPOINT_DIR / "demo.safetensors")
+    demo = data.load_demo("regimes")
+    prep = fc.prepare(demo.frame)
+    trace = interpret.trace(fc, prep)
+    found = changepoints.detect(prep, fc, trace=trace, known=list(demo.change_points))
+    context = report.Context("demo: regimes", "checkpoint demo", trace, found, demo.change_points)
+    return report.build(fc, prep, context)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -24,11 +25,11 @@ CHROMIUM_ARGS = [
 ]
 # page -> (URL path, title in the navigation and on the page, plotly charts on the demo)
 PAGES = {
-    "forecast": ("", "Forecast", 2),
+    "forecast": ("", "Forecast", 4),
     "data": ("data", "Data", 1),
     "settings": ("settings", "Model settings", 0),
-    "training": ("training", "Train", 1),
-    "explain": ("explain", "Interpret", 4),
+    "training": ("train", "Train", 1),
+    "explain": ("interpret", "Interpret", 5),
     "checkpoints": ("checkpoints", "Checkpoints", 0),
 }
 
@@ -40,7 +41,7 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(timeout: float = 60) -> Iterator[str]:
+def serve(timeout: float = 60, env: dict[str, str] | None = None) -> Iterator[str]:
     """Run the app headless; yields its base URL and stops it afterwards."""
     port = free_port()
     cmd = [
@@ -55,35 +56,43 @@ def serve(timeout: float = 60) -> Iterator[str]:
         "--browser.gatherUsageStats=false",
         "--server.fileWatcherType=none",
     ]
-    proc = subprocess.Popen(
-        cmd,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
-                    raise RuntimeError(f"streamlit did not start:\n{out[-2000:]}") from None
-                time.sleep(0.3)
-        yield url
-    finally:
-        proc.terminate()
+    # a pipe nobody reads would block the server once full: the log goes to a file
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+        )
+        url = f"http://127.0.0.1:{port}"
         try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read()
+                    break
+                except OSError:
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        log.seek(0)
+                        out = log.read().decode(errors="replace")
+                        raise RuntimeError(f"streamlit did not start:\n{out[-2000:]}") from None
+                    time.sleep(0.3)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
 
 DRAWN = "g.trace, g.hm image, .heatmaplayer image"  # a plotly chart that drew some data
+
+
+def outside(url: str, requests: list[str]) -> list[str]:
+    """The requests a page made to anywhere but the app itself (must be none: offline)."""
+    return [r for r in requests if not r.startswith((url, "data:", "blob:", "about:"))]
 
 
 def wait_for_app(page, title: str | None = None, charts: int = 0, timeout_ms: int = 30_000) -> None:

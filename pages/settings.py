@@ -2,12 +2,13 @@
 
 import streamlit as st
 
-import ui
 from lstm_core import summary
+from ui import actions, router, settings_form, state
 
+router.hand_over()
 st.title("Model settings")
-ui.sync_settings()
-error = ui.get(ui.SETTINGS_ERROR)  # (message, key, source)
+settings_form.sync()
+error = state.get(state.SETTINGS_ERROR)  # (message, key, source)
 at_key = error is not None and error[2] == "yaml" and summary.key_section(error[1]) is not None
 if error:
     st.error(
@@ -39,24 +40,24 @@ with form_col, st.form("settings_form"):
     )
     b.number_input("Early-stopping patience (epochs)", min_value=1, step=1, key="settings_patience")
     a.selectbox("Device", ["auto", "cpu", "cuda", "mps"], key="settings_device")
-    st.form_submit_button("Apply settings", type="primary", on_click=ui.apply_form)
+    st.form_submit_button("Apply settings", type="primary", on_click=settings_form.apply_form)
 
 with yaml_col, st.form("settings_yaml"):
     st.subheader("YAML (the whole config)")
-    for section, key in ui.YAML_KEYS.items():
+    for section, key in settings_form.YAML_KEYS.items():
         st.text_area(
             f"{section}:", key=key, height={"data": 250, "lstm": 175, "training": 270}[section]
         )
         if at_key and summary.key_section(error[1]) == section:
             st.error(error[0], icon=":material/arrow_upward:")
-    st.form_submit_button("Apply YAML", type="primary", on_click=ui.apply_yaml)
+    st.form_submit_button("Apply YAML", type="primary", on_click=settings_form.apply_yaml)
 
-cfg = ui.config()
-prep, _ = ui.prepared()
+cfg = state.config()
+prep, _ = actions.prepared()
 width = len(prep.columns) if prep else max(len(cfg.data.targets) + len(cfg.data.covariates), 1)
 st.subheader("The model these settings build")
 st.markdown("\n".join(f"- {line}" for line in summary.summarize(cfg, width).lines()))
 down, up = st.columns(2)
 down.download_button("Download config.yaml", cfg.to_yaml(), "config.yaml", "text/yaml")
-up.file_uploader("Upload a config YAML", key="settings_upload", on_change=ui.upload_yaml)
-st.page_link(ui.PAGES["training"], label="Next: train", icon=":material/arrow_forward:")
+up.file_uploader("Upload a config YAML", key="settings_upload", on_change=settings_form.upload_yaml)
+router.link("training", "Next: train")

@@ -1,0 +1,270 @@
+"""One self-contained HTML report to hand over: the data, the forecast with its interval, the
+backtest against the baselines, rolling-origin views, attention and the skip gate, the change
+points, and a model card. Plotly's JavaScript is embedded once; the file fetches nothing."""
+
+from __future__ import annotations
+
+import html
+import importlib.metadata
+import time
+from dataclasses import dataclass
+
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.offline
+
+from lstm_core import forecast as fcst
+from lstm_core import plots, summary
+from lstm_core.data import Prepared
+from lstm_core.forecaster import Forecaster, data_hash
+from lstm_core.interpret import Trace
+
+HISTORY = 500  # observations of history drawn before the forecast
+ROLLING = 8  # forecasts shown in the rolling-origin chart
+PLOT_CONFIG = {"displaylogo": False, "responsive": True}
+STYLE = """
+body { font-family: -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif;
+       margin: 0 auto; max-width: 1180px; padding: 24px; color: #1c1c1c; line-height: 1.45; }
+h1 { margin-bottom: 4px; } h2 { margin-top: 40px; border-bottom: 1px solid #ddd; }
+.meta { color: #666; } .note { color: #444; font-size: 0.95em; }
+.verdict { padding: 10px 14px; border-radius: 6px; background: #eef6ee; }
+.verdict.lose { background: #fdf3e1; }
+table { border-collapse: collapse; margin: 10px 0; font-size: 0.92em; }
+th, td { border: 1px solid #ddd; padding: 4px 10px; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+pre { background: #f6f6f6; padding: 10px; overflow-x: auto; }
+nav a { margin-right: 14px; }
+"""
+SECTIONS = (
+    ("data", "Data"),
+    ("forecast", "Forecast"),
+    ("backtest", "Backtest"),
+    ("interpret", "Attention and skip gate"),
+    ("changes", "Change points"),
+    ("card", "Model card"),
+)
+
+
+@dataclass(frozen=True)
+class Context:
+    """Names and optional results the report includes when it has them."""
+
+    data_name: str = "data"
+    model_name: str = "model"
+    trace: Trace | None = None  # the whole-series trace (gate views over the series)
+    detection: object | None = None  # a changepoints.Detection
+    known: tuple[int, ...] = ()  # known change points (rows), drawn on the charts
+
+
+def _esc(text: object) -> str:
+    return html.escape(str(text))
+
+
+def _figure(fig: go.Figure) -> str:
+    return fig.to_html(full_html=False, include_plotlyjs=False, config=PLOT_CONFIG)
+
+
+def _table(df: pd.DataFrame, index: bool = True) -> str:
+    """A small table as HTML, every cell formatted and escaped."""
+    shown = df.apply(lambda col: col.map(summary.fmt_number)) if len(df.columns) else df
+    return shown.to_html(index=index, escape=True, border=0, na_rep=summary.MISSING)
+
+
+def _lines(lines: list[str]) -> str:
+    return "<ul>" + "".join(f"<li>{_esc(line)}</li>" for line in lines) + "</ul>"
+
+
+def _note(text: str) -> str:
+    return f'<p class="note">{_esc(text)}</p>'
+
+
+def _versions() -> dict[str, str]:
+    out = {}
+    for name in ("torch", "numpy", "pandas", "plotly", "safetensors", "ruptures"):
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = summary.MISSING
+    return out
+
+
+def build(fc: Forecaster, data: pd.DataFrame | Prepared, context: Context = Context()) -> str:
+    """The report of the fitted ``fc`` on ``data`` as one HTML document (text).
+
+    Args:
+        fc: a fitted Forecaster.
+        data: the series (raw or prepared with the model's data config).
+        context: names, and the trace and detection to include when already computed.
+
+    Raises:
+        DataError / SeriesTooShort: the model cannot read this data.
+    """
+    prep = fc.prepare(data)
+    target = fc.targets_[0]
+    parts = [_header(fc, prep, context)]
+    parts.append(_data_section(prep, context))
+    parts.append(_forecast_section(fc, prep, target))
+    parts.append(_backtest_section(fc, prep, target))
+    parts.append(_interpret_section(fc, prep, target, context))
+    parts.append(_changes_section(prep, target, context))
+    parts.append(_card_section(fc, prep))
+    body = "\n".join(parts)
+    script = plotly.offline.get_plotlyjs()  # inline: the report opens with no network
+    return (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f"<title>AttentiveLSTM report: {_esc(context.data_name)}</title>"
+        f"<style>{STYLE}</style><script type='text/javascript'>{script}</script></head>"
+        f"<body>{body}</body></html>"
+    )
+
+
+def _header(fc: Forecaster, prep: Prepared, context: Context) -> str:
+    links = "".join(f'<a href="#{key}">{_esc(title)}</a>' for key, title in SECTIONS)
+    made = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    return (
+        f"<h1>AttentiveLSTM forecast report</h1><p class='meta'>Data: {_esc(context.data_name)}"
+        f" · model: {_esc(context.model_name)} · targets {_esc(', '.join(fc.targets_))} · "
+        f"made {made}</p><nav>{links}</nav>"
+    )
+
+
+def _data_section(prep: Prepared, context: Context) -> str:
+    known = summary.times_at(prep.frame.index, context.known)
+    return (
+        "<h2 id='data'>Data</h2>"
+        + _lines(summary.data_report_lines(prep))
+        + _figure(plots.series_figure(prep.frame, prep.targets, known))
+    )
+
+
+def _forecast_section(fc: Forecaster, prep: Prepared, target: str) -> str:
+    forecast = fc.predict(prep)
+    table = forecast[forecast["target"] == target].drop(columns="target")
+    table = table.assign(time=summary.fmt_times(table["time"], fc.freq_)).set_index("time")
+    return (
+        "<h2 id='forecast'>Forecast</h2>"
+        + _note(
+            f"The next {fc.config_.data.horizon} steps of {target}: the median forecast and the "
+            "80% interval (10th to 90th percentile)."
+        )
+        + _figure(plots.forecast_figure(prep.frame[target], forecast, HISTORY))
+        + "<details><summary>The forecast as a table</summary>"
+        + _table(table)
+        + "</details>"
+    )
+
+
+def _backtest_section(fc: Forecaster, prep: Prepared, target: str) -> str:
+    bt = fc.backtest(prep)
+    held = fc.held_out(prep)
+    windows = fcst.tiled_origins(len(held.origins), fc.config_.data.horizon, most=ROLLING)
+    steps = fcst.error_by_step(held.actual, {"AttentiveLSTM": held.model[..., 1], **held.baselines})
+    css = "verdict" if bt.beats_baselines else "verdict lose"
+    return (
+        "<h2 id='backtest'>Backtest</h2>"
+        + f"<p class='{css}'>{_esc(bt.verdict)}</p>"
+        + _table(bt.table)
+        + _note(summary.backtest_caption(bt, fc.config_.data.horizon))
+        + _figure(plots.rolling_origin_figure(held, target, windows))
+        + _note(
+            f"The last {len(windows)} of the {len(held.origins):,} scored forecasts, one horizon "
+            "apart: each was made from the data up to its start only."
+        )
+        + _figure(plots.error_by_step_figure(steps))
+        + "<details><summary>Error by step as a table</summary>"
+        + _table(steps)
+        + "</details>"
+    )
+
+
+def _interpret_section(fc: Forecaster, prep: Prepared, target: str, context: Context) -> str:
+    ex = fc.explain(prep)
+    L = fc.config_.data.lookback
+    window = prep.frame[target].iloc[-L:]
+    parts = [
+        "<h2 id='interpret'>Attention and skip gate</h2>",
+        _figure(plots.attention_figure(window, ex.attention, ex.forecast)),
+        _note(summary.attention_reading(ex.attention, ex.times, fc.freq_)),
+        _figure(plots.gate_heatmap(ex.times, ex.gate, "Skip gate in the last window")),
+        _note(
+            "Blue (1) = the unit passes on the LSTM's memory of earlier steps; red (0) = the "
+            "current input's projection. "
+            + summary.gate_reading(ex.gate).sentence(ex.times, fc.freq_)
+        ),
+    ]
+    if context.trace is not None:
+        tr = context.trace
+        reading = summary.gate_reading(tr.gate)
+        known = summary.times_at(tr.index, context.known)
+        parts += [
+            _figure(
+                plots.gate_share_figure(tr.index, reading.memory_share, context.detection, known)
+            ),
+            _note(reading.sentence(tr.index, fc.freq_)),
+            _figure(plots.attention_heatmap(tr.index, tr.attention_map, tr.map_starts)),
+            _note(summary.attention_reading(tr.attention_map)),
+        ]
+    else:
+        parts.append(_note("The whole-series views were not computed for this report."))
+    return "\n".join(parts)
+
+
+def _changes_section(prep: Prepared, target: str, context: Context) -> str:
+    det = context.detection
+    if det is None:
+        return "<h2 id='changes'>Change points</h2>" + _note("Change points were not detected.")
+    kinds = det.table().drop(columns=["score"])
+    kinds["time"] = summary.fmt_times(kinds["time"], prep.freq)
+    return (
+        "<h2 id='changes'>Change points</h2>"
+        + _figure(plots.detection_figure(prep.frame[target], det, list(context.known)))
+        + (_table(kinds, index=False) if len(kinds) else _note("No change points were found."))
+        + _table(summary.detection_table(det))
+        + _note(summary.detection_caption(det))
+    )
+
+
+def _card_section(fc: Forecaster, prep: Prepared) -> str:
+    h = fc.history_
+    meta = getattr(fc, "meta_", {}) or {}
+    trained = meta.get("versions") or {}
+    now = _versions()
+    versions = pd.DataFrame(
+        {"when trained": {k: trained.get(k, summary.MISSING) for k in now}, "now": now}
+    )
+    same = data_hash(prep.frame[list(fc.inputs_)]) == fc.data_hash_
+    return (
+        "<h2 id='card'>Model card</h2>"
+        + _lines(
+            [
+                f"targets: {', '.join(fc.targets_)}; inputs: {', '.join(fc.inputs_)}",
+                (
+                    f"lookback {fc.config_.data.lookback}, horizon {fc.config_.data.horizon}, "
+                    f"frequency {summary.frequency_words(fc.freq_)}"
+                ),
+                f"created: {meta.get('created') or summary.MISSING}",
+                f"training data hash (sha256): {fc.data_hash_}",
+                (
+                    "this report's data is the training data"
+                    if same
+                    else "this report's data differs from the training data (hash "
+                    f"{data_hash(prep.frame[list(fc.inputs_)])})"
+                ),
+                *summary.training_summary(h),
+            ]
+        )
+        + (
+            _figure(plots.loss_figure(h.train_loss, h.val_loss, h.best_epoch))
+            if h.train_loss
+            else ""
+        )
+        + "<h3>Config</h3><pre>"
+        + _esc(fc.config_.to_yaml())
+        + "</pre><h3>Versions</h3>"
+        + versions.to_html(escape=True, border=0)
+    )
+
+
+def count_figures(document: str) -> int:
+    """How many plotly figures a report holds (each is one ``Plotly.newPlot`` call)."""
+    return document.count("Plotly.newPlot(")

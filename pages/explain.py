@@ -1,0 +1,133 @@
+"""Interpret: attention and skip-gate activations for one forecast and the whole series, a
+plain-language reading of each chart, and the change points."""
+
+import streamlit as st
+
+from lstm_core import changepoints, plots, summary
+from lstm_core.errors import LstmCoreError
+from ui import guards, loaders, reports, router, state, work
+
+router.hand_over()
+st.title("Interpret")
+df = guards.require(
+    state.frame(), "No data yet: pick a demo or upload a table.", "data", "Go to Data"
+)
+fc = guards.require(
+    state.forecaster(), "No model yet: train one, or load a checkpoint.", "training", "Go to Train"
+)
+try:
+    prep = loaders.memo("forecast:prepare", lambda: fc.prepare(df))
+except LstmCoreError as e:
+    guards.model_cannot(fc, e, "read")
+lookback, rows, freq = fc.config_.data.lookback, len(prep.frame), fc.freq_
+target = guards.pick_target(fc, "explain_target")
+trace = work.trace_task(fc, prep)
+found = work.detection()
+detected = work.finished(found[0]) if found else None
+known_rows = found[1] if found else list(state.get(state.KNOWN_CPS, ()))
+st.caption(
+    "The skip gate mixes, unit by unit and step by step, the LSTM's output (its memory of "
+    "earlier steps; gate 1, blue) with a projection of the current input (gate 0, red)."
+)
+
+
+@st.fragment
+def one_origin() -> None:
+    st.subheader("One forecast: where the model looked")
+    label = "Forecast origin (row of the first forecast step; the last = the next forecast)"
+    origin = st.slider(label, lookback, rows, rows, key="explain_origin")
+    ex = fc.explain(prep, origin)
+    window = prep.frame[target].iloc[origin - lookback : origin]
+    st.plotly_chart(
+        plots.attention_figure(window, ex.attention, ex.forecast), key="explain_attention"
+    )
+    st.caption(summary.attention_reading(ex.attention, ex.times, freq))
+    title = "Skip gate in this window: each row a unit, each column a step"
+    st.plotly_chart(plots.gate_heatmap(ex.times, ex.gate, title), key="explain_gate")
+    st.caption(summary.gate_reading(ex.gate).sentence(ex.times, freq))
+
+
+def whole_series(tr) -> None:
+    shown = summary.last_steps(tr, state.history_points())
+    reading = summary.gate_reading(shown.gate)
+    known = summary.times_at(prep.frame.index, known_rows)
+    figure = plots.gate_share_figure(shown.index, reading.memory_share, detected, known)
+    st.plotly_chart(figure, key="explain_share")
+    st.caption(reading.sentence(shown.index, freq) + " Detected change points appear here too.")
+    title = "Skip gate over the series: each unit's shift from its usual mix (window-averaged)"
+    figure = plots.gate_heatmap(shown.index, shown.gate, title, relative=True)
+    st.plotly_chart(figure, key="explain_gate_map")
+    st.caption(
+        "Blue: a unit leans more on the LSTM's memory than it usually does; red: more on the "
+        "current input. Columns where many units turn together mark where the model changed "
+        "how it reads the series."
+    )
+    figure = plots.attention_heatmap(shown.index, shown.attention_map, shown.map_starts)
+    st.plotly_chart(figure, key="explain_attention_map")
+    st.caption(summary.attention_reading(shown.attention_map))
+
+
+def change_points(det) -> None:
+    figure = plots.detection_figure(prep.frame[target], det, known_rows, state.history_points())
+    st.plotly_chart(figure, key="explain_changes")
+    st.dataframe(summary.format_metrics(summary.detection_table(det)))
+    st.caption(
+        f"{summary.detection_caption(det)} Agreement between the two detectors: "
+        f"{det.agreement.share:.0%} (within {det.agreement.margin} rows). {' '.join(det.notes)}"
+    )
+    table = det.table().drop(columns=["score"])
+    table["time"] = summary.fmt_times(table["time"], freq)
+    st.dataframe(summary.format_metrics(table.set_index("index")))
+
+
+one_origin()
+st.subheader("The whole series")
+work.follow(
+    "trace",
+    trace,
+    "Running the model over every window",
+    whole_series,
+    again=lambda: work.trace_task(fc, prep, restart=True),
+)
+st.subheader("Change points")
+st.caption(changepoints.GATE_EVIDENCE)
+with st.form(f"explain_detect_{state.get(state.DATA_TOKEN)}"):
+    a, b, c, d = st.columns(4)
+    sensitivity = a.select_slider(
+        "Sensitivity (1 = BIC default; higher finds more)", [0.25, 0.5, 1.0, 2.0, 4.0], value=1.0
+    )
+    min_size = b.number_input("Minimum segment (rows; 0 = automatic)", min_value=0, value=0)
+    choices = list(changepoints.FEATURE_CHOICES)
+    features = c.selectbox(
+        "Features",
+        choices,
+        index=choices.index(changepoints.DEFAULT_FEATURES),
+        help="raw: the series' columns; combined: the skip gate's main directions propose "
+        "candidates too, the series' columns confirm them; gate: the gate alone (its changes "
+        "are reported as 'dynamics'). The caption above gives what each scored.",
+    )
+    method = d.selectbox("Classical reference", ["pelt", "binseg", "kernel"])
+    known = st.text_input(
+        "Known change points (rows from 0, separated by commas, semicolons or spaces; "
+        "optional: scores F1 and covering)",
+        value=" ".join(map(str, state.get(state.KNOWN_CPS, ()))),
+    )
+    if st.form_submit_button("Detect change points", type="primary"):
+        error = work.start_detection(
+            fc,
+            prep,
+            known,
+            sensitivity=sensitivity,
+            features=features,
+            min_size=min_size or None,
+            classical_method=method,
+        )
+        if error:
+            st.error(error)
+        else:
+            st.rerun()  # poll the new run
+if found is None:
+    st.info("Press Detect: the series is segmented, and a classical detector runs beside it.")
+else:
+    work.follow("detection", found[0], "Detecting change points", change_points)
+reports.download_button("explain")

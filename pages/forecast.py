@@ -1,0 +1,61 @@
+"""Forecast: history plus the forecast with its 80% interval, the backtest against baselines,
+the rolling-origin view and the error by horizon step, and the report to hand over."""
+
+import streamlit as st
+
+from lstm_core import forecast as fcst
+from lstm_core import plots, summary
+from lstm_core.errors import LstmCoreError
+from ui import guards, loaders, reports, router, state
+
+router.hand_over()
+st.title("Forecast")
+reports.first_visit_note()
+df = guards.require(
+    state.frame(), "No data yet: pick a demo or upload a table.", "data", "Go to Data"
+)
+fc = guards.require(
+    state.forecaster(), "No model yet: train one, or load a checkpoint.", "training", "Go to Train"
+)
+st.caption(
+    f"Model: {state.get(state.MODEL_NAME)} · data: {state.get(state.DATA_NAME)} · "
+    f"horizon {fc.config_.data.horizon} steps, lookback {fc.config_.data.lookback}, "
+    f"{summary.frequency_words(fc.freq_)}"
+)
+try:
+    with st.spinner("Forecasting and backtesting (once per data and model)..."):
+        prep = loaders.memo("forecast:prepare", lambda: fc.prepare(df))
+        forecast = loaders.memo("forecast:predict", lambda: fc.predict(prep))
+        backtest = loaders.memo("forecast:backtest", lambda: fc.backtest(prep))
+        held = loaders.memo("forecast:held_out", lambda: fc.held_out(prep))
+except LstmCoreError as e:
+    guards.model_cannot(fc, e, "forecast")
+
+target = guards.pick_target(fc, "forecast_target")
+figure = plots.forecast_figure(prep.frame[target], forecast, history_points=state.history_points())
+st.plotly_chart(figure, key="forecast_chart")
+csv, report = st.columns(2)
+csv.download_button(
+    "Download the forecast (CSV)",
+    summary.forecast_csv(forecast, fc.freq_),
+    "forecast.csv",
+    "text/csv",
+    key="forecast_download",
+    type="primary",
+)
+with report:
+    reports.download_button("forecast")
+
+st.subheader("Backtest on the held-out end")
+(st.success if backtest.beats_baselines else st.warning)(backtest.verdict)
+st.dataframe(summary.format_metrics(backtest.table))
+st.caption(summary.backtest_caption(backtest, fc.config_.data.horizon))
+st.plotly_chart(plots.backtest_figure(backtest.forecasts, target), key="forecast_backtest")
+windows = fcst.tiled_origins(len(held.origins), fc.config_.data.horizon, most=8)
+st.plotly_chart(plots.rolling_origin_figure(held, target, windows), key="forecast_rolling")
+st.caption(
+    f"The last {len(windows)} of the {len(held.origins):,} forecasts scored above, one horizon "
+    "apart: each red line was forecast from the data up to its start only."
+)
+steps = fcst.error_by_step(held.actual, {"AttentiveLSTM": held.model[..., 1], **held.baselines})
+st.plotly_chart(plots.error_by_step_figure(steps), key="forecast_steps")

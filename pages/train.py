@@ -1,0 +1,6 @@
+"""/train on a freshly started server: Streamlit's legacy pages/ mode knows pages by file name,
+so this name hands over to the router, which runs training.py (see ui.router)."""
+
+from ui import router
+
+router.hand_over()

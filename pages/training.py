@@ -1,0 +1,109 @@
+"""Train: fit in the background with live progress and a Cancel button, then save the model."""
+
+import streamlit as st
+
+from lstm_core import checkpoint, plots, summary
+from lstm_core.errors import LstmCoreError
+from ui import actions, guards, router, settings_form, state, work
+
+router.hand_over()
+st.title("Train")
+cfg = state.config()
+guards.require(
+    state.frame(), "No data yet: pick a demo or upload a table first.", "data", "Go to Data"
+)
+prep, error = actions.prepared()
+if error:
+    guards.fail(
+        f"The data cannot be used as configured: {error}", "data", "Fix the columns on Data"
+    )
+device, error = settings_form.device(cfg)
+if error:
+    guards.fail(error, "settings", "Choose another device in Model settings")
+st.badge(f"device: {summary.device_label(device)}", icon=":material/memory:", color="green")
+st.caption(
+    f"Training on {state.get(state.DATA_NAME)}: targets {', '.join(prep.targets)}; "
+    f"inputs {', '.join(prep.columns)}; up to {cfg.training.epochs} epochs."
+)
+if st.button("Train a new model", type="primary", disabled=work.training(), key="training_start"):
+    error = work.start_training(cfg, prep)
+    if error:
+        guards.fail(error, "settings", "Change the lookback or horizon in Model settings")
+    st.rerun()  # the sidebar and this page follow the new run
+running = work.training()
+
+
+@st.fragment(run_every=0.5 if running else None)
+def live() -> None:
+    job = work.job()
+    if job is None or not work.training():
+        if running:  # it ended while shown: its model goes into use, the page is redrawn
+            work.collect_training()
+            st.rerun()
+        return
+    snap = job.snapshot()
+    st.progress(work.training_fraction(snap), text=work.training_text(snap))
+    st.button(
+        "Cancel",
+        help="Stops after the current batch and keeps the best weights so far; cancelled "
+        "before the first epoch ends, the previous model stays in use.",
+        on_click=job.cancel,
+        disabled=snap.cancelling,
+        key="training_cancel",
+    )
+    batch_loss = getattr(snap, "batch_loss", ())  # per-batch loss, where the runtime reports it
+    if snap.train_loss or batch_loss:
+        figure = plots.loss_figure(
+            snap.train_loss,
+            snap.val_loss,
+            0,
+            snap.epochs,
+            title=plots.LIVE_LOSS_TITLE,
+            batch_loss=batch_loss,
+        )
+        st.plotly_chart(figure, key="training_loss")
+    else:
+        st.caption("The loss curve of this run starts when its first epoch ends.")
+
+
+live()
+fc = state.forecaster()
+if fc is not None and not running:
+    h = fc.history_
+    st.subheader(f"Model in use: {state.get(state.MODEL_NAME)}")
+    st.plotly_chart(
+        plots.loss_figure(h.train_loss, h.val_loss, h.best_epoch), key="training_history"
+    )
+    st.info("\n\n".join(summary.training_summary(h)))
+    job = work.job()
+    if job is not None and fc is job.result:  # trained here: offer to save it
+        default = f"{state.get(state.DATA_NAME)} {' '.join(fc.targets_)} "
+        default += f"{fc.config_.data.lookback}-{fc.config_.data.horizon}"
+        name = st.text_input("Save this model as a checkpoint named", default, key="training_name")
+        try:
+            stem = summary.checkpoint_stem(name)
+            st.caption(
+                f"It will be saved as **{stem}{checkpoint.SUFFIX}** in the checkpoint folder."
+            )
+        except LstmCoreError as e:  # an unusable name is said, not raised
+            stem = None
+            st.caption(f":red[{e}]")
+        if st.button("Save checkpoint", disabled=stem is None, key="training_save"):
+            saved, error = actions.save_checkpoint(fc, name)
+            if error:
+                st.error(error)
+            else:
+                st.success(f"Saved {saved.name}; it is listed on the Checkpoints page.")
+
+st.divider()
+names = [c.name for c in checkpoint.list_checkpoints(actions.checkpoint_dir()) if c.error is None]
+pick, load = st.columns([3, 1], vertical_alignment="bottom")
+pick.selectbox("Or load a saved checkpoint", names, key="training_checkpoint")
+load.button(
+    "Load",
+    disabled=not names,
+    key="training_load",
+    on_click=actions.load_checkpoint_callback,
+    args=("training_checkpoint",),
+)
+router.link("forecast", "See the forecast")

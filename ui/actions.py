@@ -1,0 +1,273 @@
+"""What the pages' buttons do to the session: data, columns, the model in use, checkpoints.
+
+Most of these run as widget callbacks, before the script, so the sidebar and every page drawn
+in that run already show the result (a button branch would leave the sidebar one step behind).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from lstm_core import checkpoint, data, summary
+from lstm_core.config import Config
+from lstm_core.errors import ConfigError, LstmCoreError
+from lstm_core.forecaster import Forecaster
+from ui import loaders
+from ui.state import (
+    CONFIG,
+    DATA_NAME,
+    DATA_TOKEN,
+    FORECASTER,
+    FRAME,
+    JOB,
+    KNOWN_CPS,
+    MODEL_NAME,
+    MODEL_TOKEN,
+    OWNED,
+    SETTINGS_ERROR,
+    STARTED,
+    UPLOAD_ID,
+    config,
+    frame,
+    get,
+    notify,
+    put,
+)
+
+DEMO_CHECKPOINT = checkpoint.CHECKPOINT_DIR / "demo.safetensors"  # shipped; loaded on a first visit
+TRASH = ".trash"  # deleted checkpoints wait here, for an undo, for TRASH_KEEP_S
+TRASH_KEEP_S = 24 * 3600.0
+UNDO = "checkpoints_undo"  # the file name the Checkpoints page offers to restore
+ADDED = "checkpoints_added"  # uploads added so far (keys the uploader, so adding clears it)
+ADMIN_ENV = "STUDIO_ADMIN"  # "1": this server's users may delete any checkpoint (one-user setups)
+
+
+def checkpoint_dir() -> Path:
+    """Where checkpoints are listed and saved: $STUDIO_CHECKPOINTS, else the repo's checkpoints/."""
+    return Path(os.environ.get("STUDIO_CHECKPOINTS") or checkpoint.CHECKPOINT_DIR)
+
+
+# ---------------------------------------------------------------- data
+
+
+def _set_frame(df: pd.DataFrame, name: str, cfg: Config, known: tuple[int, ...] = ()) -> None:
+    put(
+        {
+            FRAME: df,
+            DATA_NAME: name,
+            CONFIG: cfg,
+            KNOWN_CPS: known,
+            DATA_TOKEN: data.content_hash(df),
+        }
+    )
+    follow_model_columns()
+
+
+def start_session() -> None:
+    """First visit: the regimes demo and the shipped demo checkpoint, so results show at once."""
+    if get(STARTED):
+        return
+    put({STARTED: True})
+    use_demo("regimes")
+    if DEMO_CHECKPOINT.exists():
+        try:
+            open_checkpoint(DEMO_CHECKPOINT, quiet=True)
+        except LstmCoreError:
+            pass  # the Train and Checkpoints pages say what to do
+
+
+def use_demo(name: str | None = None) -> None:
+    """Use a built-in demo: ``name``, else the one chosen in the data page's selector."""
+    demo = data.load_demo(name or get("data_demo") or data.demo_names()[0])
+    _set_frame(demo.frame, f"demo: {demo.name}", demo.config, demo.change_points)
+    # a file still sitting in the data page's uploader must not replace the demo again
+    put({UPLOAD_ID: getattr(get("data_upload"), "file_id", None)})
+
+
+def use_upload() -> None:
+    """Callback of the data page's uploader: read the file into state, or say why not."""
+    upload = get("data_upload")
+    if upload is None or upload.file_id == get(UPLOAD_ID):
+        return
+    put({UPLOAD_ID: upload.file_id})  # a refused file is not read again on every run
+    try:
+        df = loaders.read_upload(upload.getvalue(), upload.name)
+        time_col, target = summary.default_columns(df)
+        cfg = config().replace(data={"time_col": time_col, "targets": [target], "covariates": []})
+    except LstmCoreError as e:
+        notify("error", f"{upload.name} was not loaded: {e}. The data you had is kept.")
+        return
+    _set_frame(df, upload.name, cfg)
+    targets = ", ".join(config().data.targets)  # the model's, if the model in use reads this data
+    notify("success", f"Loaded {upload.name}: {len(df):,} rows; target {targets}.")
+
+
+def set_columns(
+    time_col: str | None, targets: list[str], covariates: list[str], missing: str
+) -> str | None:
+    """Apply the data page's column choice if the data then prepares; else return why not."""
+    try:
+        cfg = config().replace(
+            data={
+                "time_col": time_col,
+                "targets": targets,
+                "covariates": [c for c in covariates if c not in targets],
+                "missing": missing,
+                "frequency": None,
+            }
+        )
+        data.prepare(frame(), cfg.data)
+    except LstmCoreError as e:
+        return str(e)
+    set_config(cfg)
+    return None
+
+
+def follow_model_columns() -> None:
+    """Point the data config at the model's columns when the data has them, so the Data page
+    shows what the model in use reads."""
+    fc, df = get(FORECASTER), frame()
+    if fc is None or df is None or not set(fc.inputs_) <= set(map(str, df.columns)):
+        return
+    time_col = fc.time_col_ if fc.time_col_ in df.columns else config().data.time_col
+    d = fc.config_.data
+    try:
+        cfg = config().replace(
+            data={
+                "time_col": time_col,
+                "targets": list(d.targets),
+                "covariates": list(d.covariates),
+            }
+        )
+    except ConfigError:
+        return
+    put({CONFIG: cfg})
+
+
+def set_config(cfg: Config) -> None:
+    put({CONFIG: cfg})
+    st.session_state.pop(SETTINGS_ERROR, None)
+
+
+def prepared() -> tuple[data.Prepared | None, str | None]:
+    """The current data cleaned with the current data config, or the reason it cannot be."""
+    df = frame()
+    if df is None:
+        return None, None
+    return loaders.memo(f"prepared:{config().data}", lambda: _prepare(df, config()))
+
+
+def _prepare(df: pd.DataFrame, cfg: Config) -> tuple[data.Prepared | None, str | None]:
+    try:
+        return data.prepare(df, cfg.data), None
+    except LstmCoreError as e:
+        return None, str(e)
+
+
+# ---------------------------------------------------------------- the model in use
+
+
+def set_forecaster(fc: Forecaster, name: str) -> None:
+    put({FORECASTER: fc, MODEL_NAME: name, MODEL_TOKEN: fc.fingerprint()})
+    follow_model_columns()
+
+
+def open_checkpoint(path: Path, quiet: bool = False) -> None:
+    """Use a saved checkpoint; a finished training's status no longer applies then."""
+    fc = loaders.load_checkpoint(str(path), path.stat().st_mtime)
+    set_forecaster(fc, f"checkpoint {path.stem}")
+    job = get(JOB)
+    if job is not None and job.snapshot().status not in ("running", "queued"):
+        put({JOB: None})
+    if not quiet:
+        notify("success", f"Loaded {path.stem}: the Forecast and Interpret pages now use it.")
+
+
+def load_checkpoint_callback(key: str) -> None:
+    """Callback of a "Load" button: use the checkpoint named in the selectbox ``key``."""
+    name = get(key)
+    if not name:
+        return
+    path = checkpoint_dir() / f"{name}{checkpoint.SUFFIX}"
+    try:
+        open_checkpoint(path)
+    except (LstmCoreError, OSError) as e:
+        notify("error", f"{name} cannot be loaded: {e}")
+    except Exception as e:  # noqa: BLE001 - a file on disk is untrusted: say why, never a traceback
+        notify("error", f"{name} cannot be loaded ({type(e).__name__}: {e}).")
+
+
+# ---------------------------------------------------------------- checkpoints on disk
+
+
+def save_checkpoint(fc: Forecaster, name: str) -> tuple[Path | None, str | None]:
+    """Save ``fc`` under a new name in the checkpoint folder; never overwrite a saved one. This
+    session may delete what it saved."""
+    try:
+        path = checkpoint.save(fc, summary.checkpoint_stem(name), checkpoint_dir(), overwrite=False)
+    except (LstmCoreError, OSError) as e:
+        return None, f"not saved: {e}"
+    put({OWNED: frozenset(get(OWNED, frozenset()) | {path.name})})
+    return path, None
+
+
+def add_checkpoint(fc: Forecaster, name: str) -> None:
+    """Callback of "Add it to the list": save a validated upload, use it, select it, and clear
+    the uploader."""
+    saved, error = save_checkpoint(fc, name)
+    if error:
+        notify("error", error)
+        return
+    open_checkpoint(saved)
+    st.session_state["checkpoints_name"] = saved.stem
+    st.session_state[ADDED] = get(ADDED, 0) + 1
+
+
+def may_delete(path: Path) -> bool:
+    """Only the session that saved a checkpoint deletes it, unless the server runs with
+    STUDIO_ADMIN=1; the shipped demo is never deleted (new visitors start with it)."""
+    if path == DEMO_CHECKPOINT:
+        return False
+    return os.environ.get(ADMIN_ENV) == "1" or path.name in get(OWNED, frozenset())
+
+
+def delete_checkpoint(path: Path, popover_key: str) -> None:
+    """Callback of the Delete button: move the file to the trash (undo brings it back), close
+    the popover and say so."""
+    if not may_delete(path):
+        notify("error", f"{path.stem} was saved by another session; it is not deleted.")
+        return
+    trash = path.parent / TRASH
+    try:
+        trash.mkdir(exist_ok=True)
+        for old in trash.glob("*" + checkpoint.SUFFIX):
+            if time.time() - old.stat().st_mtime > TRASH_KEEP_S:
+                old.unlink()
+        os.replace(path, trash / path.name)
+        os.utime(trash / path.name)  # its time in the trash starts now
+    except OSError as e:
+        notify("error", f"{path.stem} was not deleted: {e.strerror}")
+        return
+    st.session_state[popover_key] = False
+    put({OWNED: frozenset(get(OWNED, frozenset()) | {path.name})})  # it may undo
+    notify("success", f"Deleted {path.stem}.")
+    st.session_state[UNDO] = path.name
+
+
+def undo_delete() -> None:
+    """Callback of Undo: bring the last deleted checkpoint back, unless its name was reused."""
+    name = st.session_state.pop(UNDO, None)
+    if name is None:
+        return
+    src, dst = checkpoint_dir() / TRASH / name, checkpoint_dir() / name
+    if dst.exists() or not src.exists():
+        notify("error", f"{Path(name).stem} cannot be restored (its name is taken, or it is gone).")
+        return
+    os.replace(src, dst)
+    os.utime(dst, (time.time(), time.time()))
+    notify("success", f"Restored {Path(name).stem}.")

@@ -1,0 +1,39 @@
+"""Cached loaders (shared by every session) and a per-session memo of slow results."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+import pandas as pd
+import streamlit as st
+
+from lstm_core import checkpoint, data
+from lstm_core.forecaster import Forecaster
+from ui.state import DATA_TOKEN, MEMO, MODEL_TOKEN, get
+
+T = TypeVar("T")
+MEMO_ENTRIES = 16  # a session's memo is cleared beyond this many results
+
+
+@st.cache_data(max_entries=8, show_spinner="Reading the file...")
+def read_upload(raw: bytes, name: str) -> pd.DataFrame:
+    return data.read_table(raw, name)
+
+
+@st.cache_resource(max_entries=8, show_spinner="Loading the checkpoint...")
+def load_checkpoint(path: str, mtime: float) -> Forecaster:
+    """Read-only and shared by every session: never fit, train or edit what this returns."""
+    return checkpoint.load(path)
+
+
+def memo(name: str, compute: Callable[[], T]) -> T:
+    """This session's result of a slow computation, cached by the content hash of the data and
+    the model's fingerprint (the same upload or checkpoint again reuses it)."""
+    key = (name, get(DATA_TOKEN), get(MODEL_TOKEN))
+    store = st.session_state.setdefault(MEMO, {})
+    if key not in store:
+        if len(store) > MEMO_ENTRIES:
+            store.clear()
+        store[key] = compute()
+    return store[key]

@@ -1,0 +1,60 @@
+"""The first-visit line and the "Download report" button the result pages share."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from lstm_core import data, report
+from ui import work
+from ui.state import (
+    DATA_NAME,
+    DATA_TOKEN,
+    KNOWN_CPS,
+    MODEL_NAME,
+    MODEL_TOKEN,
+    forecaster,
+    frame,
+    get,
+)
+
+DEMO_PREFIX = "demo: "
+
+
+def first_visit_note() -> None:
+    """While the demo is in use: what it is, and how to use one's own data, in one line."""
+    name = get(DATA_NAME) or ""
+    if not name.startswith(DEMO_PREFIX):
+        return
+    demo = data.load_demo(name.removeprefix(DEMO_PREFIX))
+    st.info(
+        f"This is the built-in demo ({demo.description[0].lower()}{demo.description[1:]}), "
+        "forecast by a small model shipped with the app. To use your own series, upload a "
+        "CSV, Excel, Parquet or JSON table on the Data page.",
+        icon=":material/waving_hand:",
+    )
+
+
+def download_button(page: str) -> None:
+    """ "Download report": one HTML file with every chart, built when clicked, that opens offline.
+    It includes the whole-series trace and the change points when this session has them."""
+    fc, df = forecaster(), frame()
+    tokens = (get(DATA_TOKEN), get(MODEL_TOKEN))
+    found = work.detection()
+    context = report.Context(
+        data_name=get(DATA_NAME) or "data",
+        model_name=get(MODEL_NAME) or "model",
+        trace=work.finished(work.current("trace", tokens)),
+        detection=work.finished(found[0]) if found else None,
+        known=tuple(found[1]) if found else tuple(get(KNOWN_CPS, ())),
+    )
+    st.download_button(
+        "Download report (HTML, opens offline)",
+        lambda: report.build(fc, df, context),
+        "attentivelstm-report.html",
+        "text/html",
+        key=f"{page}_report",
+        on_click="ignore",
+        icon=":material/description:",
+    )
+    if context.trace is None and page == "forecast":
+        st.caption("Open Interpret first to include the whole-series gate views.")

@@ -1,0 +1,42 @@
+"""The sidebar every page shares: the data and model in use, a live training status, and the
+"history shown" setting."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import work
+from ui.state import DATA_NAME, MODEL_NAME, get
+
+
+def _training_status() -> None:
+    """Live on every page while this session trains; when the run ends, its model goes into
+    use and the whole page is redrawn with it."""
+    polling = work.training()
+
+    @st.fragment(run_every=1.0 if polling else None)
+    def body() -> None:
+        j = work.job()
+        if j is not None and work.training():
+            snap = j.snapshot()
+            st.progress(work.training_fraction(snap), text=f"Training: {work.training_text(snap)}")
+        elif polling:
+            work.collect_training()
+            st.rerun()
+
+    body()
+
+
+def draw() -> None:
+    with st.sidebar:
+        _training_status()
+        st.caption(f"**Data:** {get(DATA_NAME) or 'none yet'}")
+        st.caption(f"**Model:** {get(MODEL_NAME) or 'none yet'}")
+        st.select_slider(
+            "History shown in charts",
+            options=[200, 500, 2000, 10_000, "all"],
+            value=500,
+            key="history_points",
+            help="How many of the last observations the forecast and interpretation charts "
+            "show; the model always uses all the data.",
+        )

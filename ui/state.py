@@ -1,0 +1,97 @@
+"""Session state: the keys every page shares, typed getters, one setter, and one-shot notices."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import pandas as pd
+import streamlit as st
+
+from lstm_core.config import Config
+from lstm_core.forecaster import Forecaster
+
+# ------------------------------------------------------- keys (st.session_state only)
+STARTED = "STARTED"  # the demo defaults were offered once; tests set it to start empty
+SESSION_ID = "SESSION_ID"  # str: this session's id in the URL (?s=...), kept across a refresh
+FRAME = "FRAME"  # pd.DataFrame: the user's table as read
+DATA_NAME = "DATA_NAME"  # str: where FRAME came from
+DATA_TOKEN = "DATA_TOKEN"  # content hash of FRAME (keys widgets and memos)
+UPLOAD_ID = "UPLOAD_ID"  # file_id of the upload now in FRAME
+KNOWN_CPS = "KNOWN_CPS"  # tuple[int, ...]: a demo's known change points (rows)
+CONFIG = "CONFIG"  # Config: the last valid config
+FORECASTER = "FORECASTER"  # Forecaster: the model in use (trained here or loaded; never mutated)
+MODEL_NAME = "MODEL_NAME"  # str: where FORECASTER came from
+MODEL_TOKEN = "MODEL_TOKEN"  # fingerprint (config + weights) of FORECASTER
+JOB = "JOB"  # TrainingJob of this session, if any
+JOB_COLLECTED = "JOB_COLLECTED"  # its outcome was applied (model moved into state or kept)
+OWNED = "OWNED"  # frozenset[str]: checkpoint file names this session saved (it may delete them)
+TASKS = "TASKS"  # {slot: (key, Task)}: this session's background tasks, one per slot
+SETTINGS_SYNCED = "SETTINGS_SYNCED"  # the Config the settings widgets show
+SETTINGS_ERROR = "SETTINGS_ERROR"  # (message, key, source) of the last rejected settings
+DETECTION = "DETECTION"  # (data token, model token, known rows) of the detection in TASKS
+MEMO = "MEMO"  # {(name, data token, model token): result} of slow computations
+NOTICE = "NOTICE"  # (kind, text): a message for the next run (after a callback or a rerun)
+
+# what a browser refresh brings back (see ui.sessions); the rest is rebuilt or widget state
+KEPT = (
+    STARTED,
+    FRAME,
+    DATA_NAME,
+    DATA_TOKEN,
+    UPLOAD_ID,
+    KNOWN_CPS,
+    CONFIG,
+    FORECASTER,
+    MODEL_NAME,
+    MODEL_TOKEN,
+    JOB,
+    JOB_COLLECTED,
+    OWNED,
+    TASKS,
+    DETECTION,
+    MEMO,
+)
+MISSING = "n/a"  # how every page writes a missing value
+
+
+def get(key: str, default: Any = None) -> Any:
+    return st.session_state.get(key, default)
+
+
+def put(values: dict[str, Any]) -> None:
+    """Set state keys (``put({FRAME: df, DATA_NAME: name})``) and keep a copy for a refresh."""
+    from ui import sessions  # sessions reads KEPT from here
+
+    st.session_state.update(values)
+    sessions.keep()
+
+
+def frame() -> pd.DataFrame | None:
+    return get(FRAME)
+
+
+def config() -> Config:
+    return get(CONFIG) or Config()
+
+
+def forecaster() -> Forecaster | None:
+    return get(FORECASTER)
+
+
+def history_points() -> int | None:
+    """The sidebar's "history shown" choice: the last N observations, or None for all."""
+    value = get("history_points", 500)
+    return None if value == "all" else int(value)
+
+
+def notify(kind: Literal["success", "info", "warning", "error"], text: str) -> None:
+    """A message the next run shows once (callbacks and reruns cannot draw it themselves)."""
+    st.session_state[NOTICE] = (kind, text)
+
+
+def show_notice() -> None:
+    """Draw (and forget) the message left by ``notify``."""
+    held = st.session_state.pop(NOTICE, None)
+    if held is not None:
+        kind, text = held
+        getattr(st, kind)(text)

@@ -1,0 +1,287 @@
+"""Background work of a session: the server's scheduler, this session's training run, and its
+tasks (the whole-series trace, change point detection) with progress, an estimate of the time
+left, Cancel, and a time limit. A session holds one task per slot: asking for a new one cancels
+the older (a new detection replaces the one still running)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import streamlit as st
+
+from lstm_core import changepoints, data, summary
+from lstm_core.config import Config
+from lstm_core.errors import LstmCoreError
+from lstm_core.forecaster import Forecaster
+from ui import actions
+from ui.jobs_adapter import Scheduler, Task, TrainingJob  # lstm_core.jobs once merged
+from ui.jobs_adapter import trace as run_trace  # interpret.trace once the runtime lands
+from ui.state import (
+    DATA_NAME,
+    DATA_TOKEN,
+    DETECTION,
+    JOB,
+    JOB_COLLECTED,
+    MODEL_NAME,
+    MODEL_TOKEN,
+    TASKS,
+    get,
+    notify,
+    put,
+)
+
+T = TypeVar("T")
+MAX_TRAININGS = 2  # trainings at once on this server; more wait in a queue
+MAX_TASKS = 4  # other background tasks at once
+TASK_LIMIT_S = 600.0  # a task still running after this is stopped: it holds a slot others need
+POLL_S = 1.0  # how often a page showing a running task redraws it
+RUNNING = ("queued", "running")
+
+
+class TaskTooLong(LstmCoreError):
+    """A background task ran past TASK_LIMIT_S and was stopped."""
+
+
+@st.cache_resource
+def scheduler() -> Scheduler:
+    """The server's one scheduler (a resource of the app, shared by every session)."""
+    return Scheduler(max_trainings=MAX_TRAININGS, max_tasks=MAX_TASKS)
+
+
+# ---------------------------------------------------------------- training
+
+
+def job() -> TrainingJob | None:
+    return get(JOB)
+
+
+def training() -> bool:
+    """This session has a training run queued or going."""
+    j = job()
+    return j is not None and j.snapshot().status in RUNNING
+
+
+def start_training(cfg: Config, prep: data.Prepared) -> str | None:
+    """Start this session's training in the background; returns why not (e.g. too short)."""
+    if training():
+        return "a training run is already going; cancel it first"
+    try:
+        data.check_length(
+            len(prep.frame), cfg.data.lookback, cfg.data.horizon, cfg.training.val_fraction
+        )
+    except LstmCoreError as e:
+        return str(e)
+    put({JOB: scheduler().train(cfg, prep), JOB_COLLECTED: False})
+    return None
+
+
+def collect_training() -> None:
+    """Apply a finished run once, on whatever page the user is: its model goes into use, or the
+    reason the previous model is kept is noted for the next page drawn."""
+    j = job()
+    if j is None or get(JOB_COLLECTED) or training():
+        return
+    put({JOB_COLLECTED: True})
+    snap = j.snapshot()
+    if j.result is not None:
+        name = f"trained at {time.strftime('%H:%M:%S')} on {get(DATA_NAME)}"
+        actions.set_forecaster(j.result, name)
+        notify("success", f"The new model is in use ({j.result.history_.message}).")
+        return
+    kept = get(MODEL_NAME)
+    keeping = f"the previous model ({kept}) is still in use." if kept else "no model is in use."
+    if snap.cancelling:
+        notify(
+            "warning",
+            f"Training was cancelled before its first epoch ended, so there is no new model; "
+            f"{keeping}",
+        )
+    else:
+        notify("error", f"Training failed: {snap.error}. {keeping[0].upper()}{keeping[1:]}")
+
+
+# ---------------------------------------------------------------- tasks
+
+
+def _limited(fn: Callable[[Callable[[float, str], None]], T]) -> Callable[..., T]:
+    """``fn`` whose progress reports also stop it once it has run TASK_LIMIT_S."""
+    start = time.monotonic()
+
+    def run(report: Callable[[float, str], None]) -> T:
+        def checked(fraction: float, text: str) -> None:
+            if time.monotonic() - start > TASK_LIMIT_S:
+                raise TaskTooLong(f"stopped at the time limit ({_seconds(TASK_LIMIT_S)})")
+            report(fraction, text)
+
+        return fn(checked)
+
+    return run
+
+
+def task(
+    slot: str,
+    key: Any,
+    fn: Callable[[Callable[[float, str], None]], T],
+    label: str,
+    restart: bool = False,
+) -> Task:
+    """This session's task in ``slot`` for ``key``: the one already started for that key (even
+    if cancelled), unless ``restart``; else a new one, and the slot's older task is cancelled."""
+    tasks = dict(get(TASKS) or {})
+    held = tasks.get(slot)
+    if held is not None and held[0] == key and not restart:
+        return held[1]
+    if held is not None:
+        held[1].cancel()
+    tasks[slot] = (key, scheduler().run(_limited(fn), label), "")
+    put({TASKS: tasks})
+    return tasks[slot][1]
+
+
+def current(slot: str, key: Any = None) -> Task | None:
+    """The task held in ``slot`` (for ``key`` when given), if any."""
+    held = (get(TASKS) or {}).get(slot)
+    if held is None or (key is not None and held[0] != key):
+        return None
+    return held[1]
+
+
+def cancel(slot: str, why: str = "cancelled") -> None:
+    """Cancel the slot's task; ``why`` is what the page says about it afterwards."""
+    tasks = dict(get(TASKS) or {})
+    if slot in tasks:
+        key, t, _ = tasks[slot]
+        t.cancel()
+        tasks[slot] = (key, t, why)
+        put({TASKS: tasks})
+
+
+def trace_task(fc: Forecaster, prep: data.Prepared, restart: bool = False) -> Task:
+    """The whole-series trace of the model in use over the data in use, in the background."""
+
+    def fn(report: Callable[[float, str], None]):
+        return run_trace(
+            fc,
+            prep,
+            on_chunk=lambda done, total: report(
+                done / max(total, 1), f"{done:,} of {total:,} windows"
+            ),
+        )
+
+    key = (get(DATA_TOKEN), get(MODEL_TOKEN))
+    return task("trace", key, fn, "running the model over every window", restart)
+
+
+def finished(t: Task | None) -> Any:
+    """A task's result once it is done, else None."""
+    return t.result if t is not None and t.status == "done" else None
+
+
+def start_detection(
+    fc: Forecaster, prep: data.Prepared, known_text: str, **options: Any
+) -> str | None:
+    """Start change point detection in the background (a running one for this session is
+    cancelled); returns why not (bad known points). Uses the finished trace, if any."""
+    try:
+        known = summary.parse_rows(known_text)
+    except LstmCoreError as e:
+        return str(e)
+    tokens = (get(DATA_TOKEN), get(MODEL_TOKEN))
+    trace = finished(current("trace", tokens))  # no second pass over the series
+    key = (*tokens, tuple(sorted(options.items())), tuple(known))
+
+    def fn(report: Callable[[float, str], None]):
+        report(0.0, "segmenting the series")
+        return changepoints.detect(prep, fc, trace=trace, known=known or None, **options)
+
+    task("detection", key, fn, "detecting change points", restart=True)
+    put({DETECTION: (*tokens, known)})
+    return None
+
+
+def detection() -> tuple[Task, list[int]] | None:
+    """This session's detection for the data and model in use, with the known rows it scored."""
+    held = get(DETECTION)
+    if held is None or tuple(held[:2]) != (get(DATA_TOKEN), get(MODEL_TOKEN)):
+        return None
+    t = current("detection")
+    return None if t is None else (t, list(held[2]))
+
+
+def _seconds(s: float) -> str:
+    return f"{s:.0f} s" if s < 120 else f"{s / 60:.0f} min"
+
+
+def status_text(t: Task, doing: str) -> str:
+    """``doing`` with the task's own progress text, time so far and time left."""
+    text = t.progress[1]
+    eta = f", about {_seconds(t.eta)} left" if t.eta else ""
+    waiting = "waiting for a free slot; " if t.status == "queued" else ""
+    return f"{doing}: {waiting}{text or 'running'} ({_seconds(t.seconds)}{eta})"
+
+
+def follow(
+    slot: str,
+    t: Task | None,
+    doing: str,
+    draw: Callable[[Any], None],
+    again: Callable[[], None] | None = None,
+) -> None:
+    """Draw ``t`` where it is: progress and Cancel while it runs (redrawn every POLL_S), then
+    ``draw(result)``, or why there is none (with a "Run again" button calling ``again``). The
+    page reruns once when it ends."""
+    polling = t is not None and t.status in RUNNING
+
+    @st.fragment(run_every=POLL_S if polling else None)
+    def body() -> None:
+        if t is None:
+            return
+        if t.status in RUNNING and t.seconds > TASK_LIMIT_S:  # one that never reports
+            cancel(slot, f"stopped at the time limit ({_seconds(TASK_LIMIT_S)})")
+        if t.status in RUNNING:
+            st.progress(t.progress[0], text=status_text(t, doing))
+            st.button("Cancel", key=f"{slot}_cancel", on_click=cancel, args=(slot,))
+            return
+        if polling:
+            st.rerun()  # redraw the whole page once, without polling
+        if t.status == "cancelled":
+            why = (get(TASKS) or {}).get(slot, (None, None, ""))[2] or "cancelled"
+            st.info(f"{doing}: {why}.", icon=":material/cancel:")
+            if again is not None:
+                st.button("Run again", key=f"{slot}_again", on_click=again)
+        elif t.status == "failed":
+            st.error(f"{doing} failed: {t.error}")
+        else:
+            draw(t.result)
+
+    body()
+
+
+def training_fraction(snap: Any) -> float:
+    """Share of the configured epochs done, in [0, 1]."""
+    if snap.status not in RUNNING:
+        return 1.0
+    within = snap.batch / snap.batches if snap.batches else 0.0
+    return min(1.0, (snap.epoch + within) / max(snap.epochs, 1))
+
+
+def training_text(snap: Any) -> str:
+    """Where a run is, in words: queued, the epoch and batch, validating, cancelling, done."""
+    if snap.status == "failed":
+        return f"failed: {snap.error}"
+    if snap.status not in RUNNING:
+        return f"finished {snap.epoch} epoch(s) in {_seconds(snap.seconds)}"
+    if snap.cancelling:
+        return "cancelling: finishing the current batch"
+    if snap.phase == "queued":
+        place = f" (number {snap.queue_position} in the queue)" if snap.queue_position else ""
+        return f"waiting for a free training slot{place}; {MAX_TRAININGS} run at once here"
+    epoch = min(snap.epoch + 1, snap.epochs)
+    if snap.phase == "validating":
+        return f"epoch {epoch}/{snap.epochs}: validating ({_seconds(snap.seconds)})"
+    return (
+        f"epoch {epoch}/{snap.epochs}, batch {snap.batch}/{snap.batches or '?'} "
+        f"({_seconds(snap.seconds)})"
+    )
