@@ -22,7 +22,8 @@ from lstm_core.errors import DataError, SeriesTooShort
 from lstm_core.safeio import clip, quote, read_capped
 
 DEMO_DIR = Path(__file__).parent / "demo_data"
-TIME_NAMES = ("time", "date", "datetime", "timestamp", "ds", "year", "month", "day", "period")
+TIME_NAMES = ("time", "date", "datetime", "timestamp", "ds", "year", "month", "day", "period", "step",
+              "t", "index")
 # Resource caps on the reading path: bytes read, bytes unpacked, cells parsed. Each is far above
 # what a model trained in this app can use, and far below what would exhaust a server's memory.
 MAX_BYTES = 200 * 1024 * 1024  # a file, before parsing
@@ -328,12 +329,15 @@ def content_hash(df: pd.DataFrame) -> str:
 
 
 def detect_time_column(df: pd.DataFrame) -> str | None:
-    """The column that holds timestamps: a datetime dtype, a time-like name, or parseable text."""
+    """The column that holds timestamps: a datetime dtype, a time-like name (with dates, or with
+    increasing whole numbers such as steps or years), or parseable text."""
     for c in df.columns:
         if pd.api.types.is_datetime64_any_dtype(df[c]):
             return c
     for c in df.columns:
-        if c.lower() in TIME_NAMES and _parse_time(df[c]) is not None:
+        if c.lower() in TIME_NAMES and (
+            _parse_time(df[c]) is not None or _integer_time(df[c], increasing=True) is not None
+        ):
             return c
     for c in df.columns:
         if _is_text(df[c]) and _parse_time(df[c]) is not None:
@@ -343,6 +347,21 @@ def detect_time_column(df: pd.DataFrame) -> str | None:
 
 def _is_text(col: pd.Series) -> bool:
     return col.dtype == object or pd.api.types.is_string_dtype(col)
+
+
+def _integer_time(col: pd.Series, increasing: bool = False) -> pd.Series | None:
+    """Whole numbers (row numbers, steps, years) as an int64 time column, or None. With
+    ``increasing`` they must already rise strictly in file order (how a time-named column of
+    numbers is told from a column of data)."""
+    v = pd.to_numeric(col, errors="coerce") if _is_text(col) else col
+    if not pd.api.types.is_numeric_dtype(v) or pd.api.types.is_bool_dtype(v) or v.isna().any():
+        return None
+    a = v.to_numpy(np.float64)
+    if len(a) == 0 or not np.all(np.isfinite(a)) or np.any(a != np.round(a)):
+        return None
+    if np.abs(a).max() > 2**53 or (increasing and not np.all(np.diff(a) > 0)):
+        return None
+    return pd.Series(a.astype(np.int64), index=col.index, name=col.name)
 
 
 def _parse_time(col: pd.Series) -> pd.Series | None:
@@ -441,7 +460,10 @@ def prepare(df: pd.DataFrame, cfg: DataConfig) -> Prepared:
 
     duplicates = gaps = 0
     freq: str | None = None
-    if time_col is not None:
+    steps = _integer_time(df[time_col]) if time_col is not None else None
+    if steps is not None and _parse_time(df[time_col]) is None:
+        frame, duplicates, gaps = _on_integer_time(frame, steps, time_col, actions)
+    elif time_col is not None:
         t = _parse_time(df[time_col])
         if t is None:
             raise DataError(
@@ -519,6 +541,42 @@ def prepare(df: pd.DataFrame, cfg: DataConfig) -> Prepared:
         actions=tuple(actions),
     )
     return Prepared(frame, targets, covariates, freq, report, time_col)
+
+
+def _on_integer_time(
+    frame: pd.DataFrame, steps: pd.Series, time_col: str, actions: list[str]
+) -> tuple[pd.DataFrame, int, int]:
+    """Index ``frame`` by whole-number times (steps, row numbers): sorted, duplicates dropped
+    (the last kept), and missing steps inserted at the most common spacing.
+
+    Returns:
+        (frame, duplicates dropped, steps inserted)
+    """
+    frame.index = pd.Index(steps.to_numpy(), name=time_col)
+    if not frame.index.is_monotonic_increasing:
+        frame = frame.sort_index(kind="stable")
+        actions.append(f"sorted the rows by {time_col}")
+    dup = frame.index.duplicated(keep="last")
+    duplicates = int(dup.sum())
+    if duplicates:
+        frame = frame[~dup]
+        actions.append(f"dropped {duplicates} duplicate {time_col} value(s), keeping the last row")
+    gaps = 0
+    if len(frame) > 2:
+        spacing = pd.Series(np.diff(frame.index.to_numpy())).mode().iloc[0]
+        first, last = int(frame.index[0]), int(frame.index[-1])
+        if (last - first) // spacing + 1 > 20 * len(frame):
+            raise DataError(
+                f"{time_col} runs from {first} to {last} in steps of {spacing}: that would make "
+                f"{(last - first) // spacing + 1:,} rows from {len(frame):,}; fix the column"
+            )
+        full = pd.Index(np.arange(first, last + 1, spacing), name=time_col)
+        if full.isin(frame.index).sum() == len(frame):  # every row sits on the grid
+            gaps = len(full) - len(frame)
+            if gaps:
+                frame = frame.reindex(full)
+                actions.append(f"inserted {gaps} missing {time_col} value(s) at steps of {spacing}")
+    return frame, duplicates, gaps
 
 
 def _to_numeric(col: pd.Series, name: str) -> pd.Series:

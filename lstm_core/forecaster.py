@@ -506,13 +506,15 @@ def _long_frame(times: pd.Index, targets: tuple[str, ...], q: np.ndarray) -> pd.
 
 
 def future_index(index: pd.Index, steps: int, freq: str | None) -> pd.Index:
-    """The ``steps`` timestamps after ``index`` at ``freq`` (row numbers without a time index)."""
+    """The ``steps`` times after ``index``: at ``freq`` for timestamps; for whole-number times
+    (steps, row numbers) at the index's last spacing, named as the index is."""
     if isinstance(index, pd.DatetimeIndex) and freq:
         return pd.date_range(index[-1], periods=steps + 1, freq=freq)[1:]
-    start = (
-        int(index[-1]) + 1 if len(index) and not isinstance(index, pd.DatetimeIndex) else len(index)
-    )
-    return pd.RangeIndex(start, start + steps)
+    if not len(index) or isinstance(index, pd.DatetimeIndex):
+        return pd.RangeIndex(len(index), len(index) + steps)
+    spacing = int(index[-1]) - int(index[-2]) if len(index) > 1 else 1
+    start = int(index[-1]) + max(spacing, 1)
+    return pd.RangeIndex(start, start + steps * max(spacing, 1), max(spacing, 1), name=index.name)
 
 
 def data_hash(frame: pd.DataFrame) -> str:

@@ -17,6 +17,7 @@ from lstm_core.config import DataConfig
 from lstm_core.data import (
     Scaler,
     check_length,
+    detect_time_column,
     demo_names,
     load_demo,
     make_windows,
@@ -357,3 +358,34 @@ def test_column_names_stay_unique_after_trimming_and_wide_tables_do_not_warn():
         warnings.simplefilter("error")  # a warning would be a second line on the CLI's stderr
         p = prepare(wide, DataConfig(targets=("c0",), covariates=tuple(wide.columns[1:])))
     assert p.frame.shape == (30, 300)
+
+
+# ---------------------------------------------------------------- whole-number time columns
+
+
+def test_a_column_of_steps_is_a_time_column_with_its_spacing():
+    df = pd.DataFrame({"step": [0, 5, 10, 20, 25, 30], "value": [1.0, 2, 3, 5, 4, 6]})
+    prep = prepare(df, DataConfig())
+    assert prep.time_col == "step"
+    assert prep.frame.index.tolist() == [0, 5, 10, 15, 20, 25, 30]
+    assert any("inserted 1 missing step" in a for a in prep.report.actions)
+    from lstm_core.forecaster import future_index
+
+    assert future_index(prep.frame.index, 2, prep.freq).tolist() == [35, 40]
+
+
+def test_an_explicit_integer_time_column_is_sorted_not_refused():
+    df = pd.DataFrame({"t": [3, 1, 2, 2], "v": [1.0, 2, 3, 4]})
+    prep = prepare(df, DataConfig(time_col="t"))
+    assert prep.frame.index.tolist() == [1, 2, 3] and prep.frame["v"].tolist() == [2.0, 4, 1]
+    years = prepare(pd.DataFrame({"year": [1990, 1991, 1993], "v": [1.0, 2, 4]}), DataConfig())
+    assert len(years.frame) == 4  # years stay calendar years, with the gap filled
+
+
+def test_time_and_an_empty_value_column_is_refused_not_trained_on_time():
+    df = pd.DataFrame({"time": np.arange(10), "value": [np.nan] * 10})
+    with pytest.raises(DataError, match="'value' has no values"):
+        prepare(df, DataConfig())
+    # a column of data that is not a time-named sequence is never taken for time
+    data = pd.DataFrame({"t": [5, 3, 8, 1], "load": [1.0, 2, 3, 4]})
+    assert detect_time_column(data) is None
