@@ -178,8 +178,9 @@ def test_the_likeliest_target_is_named_like_one_and_never_a_time_or_empty_column
     assert summary.likely_target(rows, None) is None
     with pytest.raises(DataError, match=r"no column of numbers to forecast \(value is empty\)"):
         summary.default_columns(rows)
+    # whole numbers under a time-like name are steps: the time column, not a value
     assert summary.default_columns(pd.DataFrame({"time": [0, 1, 2], "value": [1.0, 2, 3]})) == (
-        None,
+        "time",
         "value",
     )
 
