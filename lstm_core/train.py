@@ -20,6 +20,9 @@ from lstm_core.model import ForecastNet, pinball_loss
 
 OnEpoch = Callable[[int, float, float], None]  # (epoch starting at 1, train loss, val loss)
 OnBatch = Callable[[int, int, int], None]  # (epoch, batch starting at 1, batches per epoch)
+# positions of the training windows one epoch visits, in order (1-D int64, CPU), from the
+# training generator: the hook a panel uses to give every series an equal share of each epoch
+Order = Callable[[torch.Generator], torch.Tensor]
 Stop = Literal["completed", "early_stopping", "cancelled", "non_finite"]
 
 
@@ -140,20 +143,22 @@ def train(
     device: torch.device,
     on_epoch: OnEpoch | None = None,
     on_batch: OnBatch | None = None,
+    order: Order | None = None,
 ) -> History:
     """Train ``net`` in place on windows already on ``device``; restore the best weights.
 
     Each batch starts from a fresh (zero) LSTM state. A callback may raise StopTraining.
+    ``order`` picks the windows of each epoch (default: every window once, shuffled).
 
     Raises:
         TrainingError: the loss became NaN or infinite before any epoch finished with a finite
             validation loss; ``net`` keeps the weights it came with.
     """
     with cpu_threads(device, net):
-        return _train(net, train_xy, val_xy, cfg, device, on_epoch, on_batch)
+        return _train(net, train_xy, val_xy, cfg, device, on_epoch, on_batch, order)
 
 
-def _train(net, train_xy, val_xy, cfg, device, on_epoch, on_batch) -> History:
+def _train(net, train_xy, val_xy, cfg, device, on_epoch, on_batch, order) -> History:
     x, y = train_xy
     vx, vy = val_xy
     net.to(device)
@@ -182,7 +187,8 @@ def _train(net, train_xy, val_xy, cfg, device, on_epoch, on_batch) -> History:
     try:
         for epoch in range(1, cfg.epochs + 1):
             net.train()
-            perm = torch.randperm(n, generator=gen).to(device)
+            perm = (order(gen) if order else torch.randperm(len(x), generator=gen)).to(device)
+            n, n_batches = len(perm), math.ceil(len(perm) / cfg.batch_size)  # panel: order
             total = 0.0
             for b in range(n_batches):
                 idx = perm[b * cfg.batch_size : (b + 1) * cfg.batch_size]
