@@ -218,9 +218,10 @@ def timings() -> None:
         cp.detect(frame, config=demo.config, **kwargs)
         out[label] = time.perf_counter() - start
     fc = checkpoint.load(ROOT / "checkpoints" / "demo.safetensors")
-    start = time.perf_counter()
-    cp.detect(frame, fc, features="combined")
-    out["detect 1,500 steps, combined, shipped checkpoint"] = time.perf_counter() - start
+    for features in ("raw", "combined"):
+        start = time.perf_counter()
+        cp.detect(frame, fc, features=features)
+        out[f"detect 1,500 steps, {features}, shipped checkpoint"] = time.perf_counter() - start
     cli = [sys.executable, "-m", "lstm_core", "detect", "demo:regimes", "--json"]
     out["python -m lstm_core detect demo:regimes (1,200 steps, whole command)"] = _wall(cli)
     print("\n== timings (seconds, this machine)")
@@ -248,8 +249,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "tcpd"))
     ap.add_argument("--out", help="write the per-series table to this CSV")
     ap.add_argument("--no-timings", action="store_true")
+    ap.add_argument("--timings-only", action="store_true")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
+    if args.timings_only:
+        timings()
+        return 0
     start = time.perf_counter()
     cases = tcpd_cases(Path(args.data)) + synthetic_cases()
     for c in cases:

@@ -319,7 +319,7 @@ def test_split(
     side = min(k, n - k)
     if four is not None and side >= max(2 * max(periods), x0.shape[1] + 4):
         models["seasonality"] = four * step
-    models = {k: v for k, v in models.items() if k in settings.kinds}
+    models = {name: v for name, v in models.items() if name in settings.kinds}
     # a jump or a kink must beat a smooth bend with as many parameters, not just a line: the
     # curves of growth series are not change points
     rq = _fit(np.column_stack([x0, (t - 0.5) ** 2]), y)
@@ -428,6 +428,7 @@ def confirm(
 
 
 def _forward(pool: list[int], n: int, test) -> list[int]:
+    """Forward selection over ``pool`` (see ``confirm``); ``test(a, b, e)`` gives a Test."""
     kept: list[int] = []
     while True:
         edges = [0, *kept, n]
@@ -445,6 +446,7 @@ def _forward(pool: list[int], n: int, test) -> list[int]:
 
 
 def _backward(kept: list[int], n: int, test) -> list[Found]:
+    """Backward elimination from ``kept`` (see ``confirm``): the survivors with their tests."""
     kept = list(kept)
     while kept:
         edges = [0, *kept, n]
