@@ -111,19 +111,31 @@ class Progress:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    """`train`; under torchrun each rank trains on its share of the windows and rank 0 alone
+    writes the checkpoint and reports."""
+    from lstm_core import distributed
+
     out = Path(args.out) if args.out else checkpoint.CHECKPOINT_DIR / Path(args.data).stem
     folder = out.parent if str(out.parent) else Path(".")
     checkpoint.check_writable(out.name, folder)  # before minutes of training, not after
     df, demo_cfg = read_data(args.data, args.sheet)
     cfg = build_config(args, demo_cfg)
-    bar = Progress(cfg.training.epochs)
-    panel = read_panel_arg(args, df)
-    if panel is not None:  # one model for every series
-        from lstm_core.panel_forecaster import PanelForecaster
+    group = distributed.setup(cfg.training.device)  # None unless started by torchrun
+    try:
+        lead = group is None or group.rank == 0
+        bar = Progress(cfg.training.epochs)
+        on_epoch, on_batch = (bar.epoch, bar.batch) if lead else (None, None)
+        panel = read_panel_arg(args, df)
+        if panel is not None:  # one model for every series
+            from lstm_core.panel_forecaster import PanelForecaster
 
-        fc = PanelForecaster(cfg).fit(panel, on_epoch=bar.epoch, on_batch=bar.batch)
-    else:
-        fc = Forecaster(cfg).fit(df, on_epoch=bar.epoch, on_batch=bar.batch)
+            fc = PanelForecaster(cfg).fit(panel, on_epoch=on_epoch, on_batch=on_batch)
+        else:
+            fc = Forecaster(cfg).fit(df, on_epoch=on_epoch, on_batch=on_batch)
+    finally:
+        distributed.teardown()
+    if not lead:
+        return 0
     if bar.tty:
         sys.stderr.write("\n")
     path = checkpoint.save(fc, out.name, folder)
@@ -131,7 +143,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"{h.message}")
     print(f"validation loss (pinball of the median): {h.best_val_loss:.4f} at epoch "
           f"{h.best_epoch} of {len(h.val_loss)} (epoch 0: the linear fit it starts from)")
-    print(f"speed: {h.windows_per_sec:.0f} windows/s in {h.seconds:.1f} s on {h.device}")
+    ranks = f" per process, {group.world} processes ({group.backend})" if group else ""
+    print(f"speed: {h.windows_per_sec:.0f} windows/s{ranks} in {h.seconds:.1f} s on {h.device}")
     print(f"hidden size: {fc.config_.lstm.hidden_size}; checkpoint: {path}")
     if panel is not None:
         print(f"series: {len(fc.ids_)} of {len(panel)}" + "".join(
