@@ -318,6 +318,17 @@ class PanelSummary:
     table: pd.DataFrame
     usable: tuple[str, ...]  # ids of the series without a problem
 
+    def labels(self) -> dict[str, str]:
+        """id -> a label for a series picker: "S1 · 300 steps · 2 gaps", or why it is unusable."""
+        out = {}
+        for row in self.table.itertuples(index=False):
+            if row.problem:
+                out[row.id] = f"{row.id} · unusable: {clip(row.problem, 60)}"
+            else:
+                gaps = f" · {row.gaps} gap{'s' * (row.gaps != 1)}" if row.gaps else ""
+                out[row.id] = f"{row.id} · {row.steps} steps{gaps}"
+        return out
+
     def lines(self) -> list[str]:
         t = self.table
         n = len(t)

@@ -94,6 +94,9 @@ def test_the_summary_gives_lengths_starts_gaps_and_problems():
     assert "constant" in t.loc["C", "problem"] and set(s.usable) == {"A", "B"}
     text = " ".join(s.lines())
     assert "3 series, 1 unusable (C)" in text and "1 series have missing timestamps" in text
+    labels = s.labels()
+    assert labels["A"] == "A · 30 steps" and labels["B"] == "B · 20 steps · 2 gaps"
+    assert labels["C"].startswith("C · unusable: ") and "constant" in labels["C"]
     g = gaps(panel, "B")
     assert g.to_dict("list") == {
         "start": [pd.Timestamp("2024-01-01 11:00")],
