@@ -218,3 +218,14 @@ def test_a_panel_too_large_for_one_checkpoint_is_refused_before_writing(
     with pytest.raises(CheckpointError, match="train on fewer series"):
         checkpoint.save(model, "fleet", tmp_path)
     assert not list(tmp_path.iterdir())
+
+
+def test_covariates_are_read_from_every_series(table):
+    with_price = table.assign(price=table["value"].shift(1).bfill() * 0.5 + 1)
+    panel = read_panel(with_price, "id")
+    cfg = TINY.replace(data={"targets": ["value"], "covariates": ["price"]})
+    pf = PanelForecaster(cfg).fit(panel)
+    assert pf.inputs_ == ("value", "price") and pf.targets_ == ("value",)
+    assert len(pf.series_[pf.ids_[0]].scaler.mean) == 2
+    out = pf.predict(panel, [pf.ids_[0]])
+    assert list(out["target"].unique()) == ["value"] and len(out) == 4
