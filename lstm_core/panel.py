@@ -13,6 +13,7 @@ import pandas as pd
 
 from lstm_core.config import Config, DataConfig
 from lstm_core.data import (
+    Prepared,
     _names,
     detect_time_column,
     numeric_columns,
@@ -153,6 +154,14 @@ class Panel:
                 f"include {_names(self.ids, 5)}"
             )
         return frame
+
+    def prepared(self, series_id: str, cfg: Config | None = None) -> Prepared:
+        """One series cleaned as training cleans it (what the Data page plots and reports).
+
+        Raises:
+            DataError: no such series, or the series cannot be used as configured.
+        """
+        return prepare(self.select(series_id), self.config(cfg or Config()).data)
 
     def config(self, cfg: Config) -> Config:
         """``cfg`` with this panel's time column and targets: a wide panel's one column, else

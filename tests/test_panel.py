@@ -51,6 +51,8 @@ def test_the_id_column_is_found_and_the_table_split_into_its_series():
     assert pd.api.types.is_datetime64_any_dtype(a["time"])  # parsed once for every series
     with pytest.raises(DataError, match="no series 'Z'"):
         panel.select("Z")
+    prep = panel.prepared("A")  # what the Data page plots: the first value column as target
+    assert prep.targets == ("sales",) and len(prep.frame) == 30 and prep.freq == "h"
 
 
 def test_text_beats_numbers_and_a_name_hint_beats_none():
