@@ -21,6 +21,8 @@ from lstm_core.config import MAX_NAME_CHARS, MAX_NAMES, Config, _is_frequency
 from lstm_core.data import Scaler
 from lstm_core.errors import CheckpointError, ConfigError
 from lstm_core.forecaster import Forecaster, build_net
+from lstm_core.panel import MAX_ID_CHARS, MAX_SERIES
+from lstm_core.panel_forecaster import PanelForecaster, SeriesFit
 from lstm_core.safeio import clip, quote
 from lstm_core.train import History
 
@@ -83,7 +85,7 @@ def check_writable(name: str, directory: str | Path = CHECKPOINT_DIR) -> Path:
 
 
 def save(
-    forecaster: Forecaster,
+    forecaster: Forecaster | PanelForecaster,
     name: str,
     directory: str | Path = CHECKPOINT_DIR,
     overwrite: bool = True,
@@ -93,11 +95,22 @@ def save(
     holds a sha256 of the weights, which ``loads`` verifies. Temp files left by a writer that
     was killed are removed first.
 
+    A panel's model is saved with its first series in the fields every checkpoint has (so a
+    reader that knows no panels loads that series' model), plus a "panel" field: the ids, the
+    id column and each series' scaling and held-out start.
+
     Raises:
-        CheckpointError: the name is unusable, taken and ``overwrite`` is false, or the file
-            cannot be written (disk full, no permission); an existing file is then unchanged.
+        CheckpointError: the name is unusable, taken and ``overwrite`` is false, the panel's
+            metadata is too large, or the file cannot be written (disk full, no permission);
+            an existing file is then unchanged.
     """
     forecaster._check_fitted()
+    panel = None
+    if isinstance(forecaster, PanelForecaster):
+        panel = _panel_metadata(forecaster)
+        metrics = forecaster.metrics_
+        forecaster = forecaster.forecaster(forecaster.ids_[0])
+        forecaster.metrics_ = metrics
     path = target_path(name, directory)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -130,18 +143,25 @@ def save(
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "weights_sha256": weights_digest(tensors),
     }
+    if panel is not None:
+        metadata["panel"] = panel
+        if sum(map(len, metadata.values())) > MAX_HEADER - 64 * 1024:  # leave room for shapes
+            raise CheckpointError(
+                f"the panel's metadata ({len(panel) >> 20} MB for its series' ids and scaling) "
+                f"is over the {MAX_HEADER >> 20} MB a checkpoint may hold; train on fewer series"
+            )
     data = safetensors.torch.save(tensors, metadata=metadata)
     return safeio.write_atomic(path, data, CheckpointError, "checkpoint")
 
 
-def load(path: str | Path) -> Forecaster:
-    """Rebuild a Forecaster from a checkpoint file (a regular file of at most MAX_BYTES).
-    Raises CheckpointError with the reason."""
+def load(path: str | Path) -> Forecaster | PanelForecaster:
+    """Rebuild a Forecaster (a PanelForecaster for a panel's model) from a checkpoint file (a
+    regular file of at most MAX_BYTES). Raises CheckpointError with the reason."""
     data = safeio.read_capped(path, MAX_BYTES, CheckpointError, "checkpoint")
     return loads(data, Path(path).name)
 
 
-def loads(data: bytes, name: str = "checkpoint") -> Forecaster:
+def loads(data: bytes, name: str = "checkpoint") -> Forecaster | PanelForecaster:
     """Like ``load``, from bytes (an upload). Nothing is unpickled: a pickle is refused.
 
     Everything is validated before anything is allocated: the file is identified as
@@ -163,6 +183,7 @@ def loads(data: bytes, name: str = "checkpoint") -> Forecaster:
         )
     parts = _parts(meta, name)
     cfg = parts["config"]
+    series = _panel_parts(meta, name, len(parts["inputs"])) if "panel" in meta else None
     try:
         shape_net = build_net(cfg, len(parts["inputs"]), len(parts["targets"]), meta=True)
     except ConfigError as e:
@@ -185,7 +206,64 @@ def loads(data: bytes, name: str = "checkpoint") -> Forecaster:
             f"{name}: the weights do not match the checksum stored with them (a torn or altered "
             "file); use another copy or retrain"
         )
+    if series is not None:
+        return PanelForecaster.restore(
+            cfg, tensors, **series, inputs=parts["inputs"], targets=parts["targets"],
+            time_col=parts["time_col"], history=parts["history"], metrics=parts["metrics"],
+            meta=parts["meta"],
+        )
     return Forecaster.restore(cfg, tensors, **{k: v for k, v in parts.items() if k != "config"})
+
+
+def _panel_metadata(pf: PanelForecaster) -> str:
+    """The "panel" field: ids, id column, layout, and per series its scaler, held-out start
+    and frequency (in the order of ``ids``)."""
+    fits = [pf.series_[i] for i in pf.ids_]
+    return json.dumps({
+        "ids": list(pf.ids_),
+        "id_col": pf.id_col_,
+        "layout": pf.layout_,
+        "mean": [list(f.scaler.mean) for f in fits],
+        "std": [list(f.scaler.std) for f in fits],
+        "split": [int(f.split) for f in fits],
+        "frequency": [f.freq for f in fits],
+    })
+
+
+def _panel_parts(meta: dict, name: str, n_inputs: int) -> dict:
+    """The validated "panel" field, as PanelForecaster.restore's series-related keywords."""
+    panel = _json(meta, "panel", name, dict)
+    ids = _names(panel.get("ids"), name, "panel ids", MAX_SERIES, MAX_ID_CHARS, "series ids")
+    n = len(ids)
+    id_col = panel.get("id_col")
+    if id_col is not None and not (isinstance(id_col, str) and len(id_col) <= MAX_NAME_CHARS):
+        raise CheckpointError(f"{name}: metadata panel id_col is not a column name")
+    layout = panel.get("layout")
+    if layout not in ("long", "wide"):
+        raise CheckpointError(f"{name}: metadata panel layout must be long or wide")
+    columns = {}
+    for key in ("mean", "std", "split", "frequency"):
+        value = panel.get(key)
+        if not isinstance(value, list) or len(value) != n:
+            raise CheckpointError(f"{name}: metadata panel {key} must hold one entry per series")
+        columns[key] = value
+    series = {}
+    for i, sid in enumerate(ids):
+        split, freq = columns["split"][i], columns["frequency"][i]
+        if not (isinstance(split, int) and not isinstance(split, bool) and 0 <= split <= 10**9):
+            raise CheckpointError(f"{name}: metadata panel split of {quote(sid, 40)} is invalid")
+        if freq is not None and not (
+            isinstance(freq, str) and len(freq) <= 32 and _is_frequency(freq)
+        ):
+            raise CheckpointError(
+                f"{name}: metadata panel frequency of {quote(sid, 40)} is not a pandas frequency"
+            )
+        scaler = Scaler(
+            _numbers(columns["mean"][i], n_inputs, name, "mean"),
+            _numbers(columns["std"][i], n_inputs, name, "std", positive=True),
+        )
+        series[sid] = SeriesFit(scaler, split, freq)
+    return {"series": series, "id_col": id_col, "layout": layout}
 
 
 def _header(data: bytes, name: str) -> dict:
@@ -228,14 +306,21 @@ def _tuple(types: type | tuple) -> tuple:
     return types if isinstance(types, tuple) else (types,)
 
 
-def _names(value: object, name: str, what: str) -> tuple[str, ...]:
+def _names(
+    value: object,
+    name: str,
+    what: str,
+    most: int = MAX_NAMES,
+    chars: int = MAX_NAME_CHARS,
+    kind: str = "column names",
+) -> tuple[str, ...]:
     if (
         not isinstance(value, list)
-        or not 1 <= len(value) <= MAX_NAMES
-        or not all(isinstance(v, str) and len(v) <= MAX_NAME_CHARS for v in value)
+        or not 1 <= len(value) <= most
+        or not all(isinstance(v, str) and len(v) <= chars for v in value)
         or len(set(value)) != len(value)
     ):
-        raise CheckpointError(f"{name}: metadata {what} is not a list of distinct column names")
+        raise CheckpointError(f"{name}: metadata {what} is not a list of distinct {kind}")
     return tuple(value)
 
 
@@ -350,6 +435,7 @@ class CheckpointInfo:
     metrics: dict | None
     best_val_loss: float | None
     error: str | None  # why the file cannot be loaded, if it cannot
+    series: int = 1  # series the model learnt from (a panel's model: more than one)
 
 
 def list_checkpoints(directory: str | Path = CHECKPOINT_DIR) -> list[CheckpointInfo]:
@@ -382,6 +468,7 @@ def list_checkpoints(directory: str | Path = CHECKPOINT_DIR) -> list[CheckpointI
                 json.loads(meta.get("metrics", "null")),
                 min(vals) if vals else None,
                 None,
+                len(json.loads(meta["panel"])["ids"]) if "panel" in meta else 1,
             )
         except Exception as e:  # a listing must survive any broken file; it says why instead
             info = CheckpointInfo(

@@ -68,6 +68,26 @@ def build_config(args: argparse.Namespace, default: Config | None) -> Config:
     return cfg.replace(data=data, training=training)
 
 
+def read_panel_arg(args: argparse.Namespace, df: pd.DataFrame, saved=None):
+    """The panel that ``--id-col``/``--wide`` (or a panel checkpoint, ``saved``) asks for, else
+    None (one series)."""
+    id_col, wide = getattr(args, "id_col", None), getattr(args, "wide", False)
+    if id_col and wide:
+        raise UsageError("--id-col and --wide exclude each other: a long table has an id "
+                         "column, a wide one a column per series")
+    if not (id_col or wide or saved is not None):
+        return None
+    from lstm_core.panel import read_panel
+
+    if saved is not None and not (id_col or wide):  # the layout the model was trained on
+        id_col, wide = saved.id_col_, saved.layout_ == "wide"
+    time_col = getattr(args, "time_col", None) or getattr(saved, "time_col_", None)
+    columns = getattr(args, "columns", None)
+    return read_panel(df, None if wide else id_col, time_col=time_col,
+                      layout="wide" if wide else None,
+                      columns=[c.strip() for c in columns.split(",")] if columns else None)
+
+
 class Progress:
     """A one-line progress bar on a terminal; one line per epoch otherwise."""
 
@@ -91,13 +111,31 @@ class Progress:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    """`train`; under torchrun each rank trains on its share of the windows and rank 0 alone
+    writes the checkpoint and reports."""
+    from lstm_core import distributed
+
     out = Path(args.out) if args.out else checkpoint.CHECKPOINT_DIR / Path(args.data).stem
     folder = out.parent if str(out.parent) else Path(".")
     checkpoint.check_writable(out.name, folder)  # before minutes of training, not after
     df, demo_cfg = read_data(args.data, args.sheet)
     cfg = build_config(args, demo_cfg)
-    bar = Progress(cfg.training.epochs)
-    fc = Forecaster(cfg).fit(df, on_epoch=bar.epoch, on_batch=bar.batch)
+    group = distributed.setup(cfg.training.device)  # None unless started by torchrun
+    try:
+        lead = group is None or group.rank == 0
+        bar = Progress(cfg.training.epochs)
+        on_epoch, on_batch = (bar.epoch, bar.batch) if lead else (None, None)
+        panel = read_panel_arg(args, df)
+        if panel is not None:  # one model for every series
+            from lstm_core.panel_forecaster import PanelForecaster
+
+            fc = PanelForecaster(cfg).fit(panel, on_epoch=on_epoch, on_batch=on_batch)
+        else:
+            fc = Forecaster(cfg).fit(df, on_epoch=on_epoch, on_batch=on_batch)
+    finally:
+        distributed.teardown()
+    if not lead:
+        return 0
     if bar.tty:
         sys.stderr.write("\n")
     path = checkpoint.save(fc, out.name, folder)
@@ -105,8 +143,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"{h.message}")
     print(f"validation loss (pinball of the median): {h.best_val_loss:.4f} at epoch "
           f"{h.best_epoch} of {len(h.val_loss)} (epoch 0: the linear fit it starts from)")
-    print(f"speed: {h.windows_per_sec:.0f} windows/s in {h.seconds:.1f} s on {h.device}")
+    ranks = f" per process, {group.world} processes ({group.backend})" if group else ""
+    print(f"speed: {h.windows_per_sec:.0f} windows/s{ranks} in {h.seconds:.1f} s on {h.device}")
     print(f"hidden size: {fc.config_.lstm.hidden_size}; checkpoint: {path}")
+    if panel is not None:
+        print(f"series: {len(fc.ids_)} of {len(panel)}" + "".join(
+            f"; left out {quote(k, 40)}: {clip(v, 80)}" for k, v in list(fc.skipped_.items())[:3]))
     return 0
 
 
@@ -115,7 +157,8 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         check_writable(args.csv, UsageError, "--csv")
     fc = checkpoint.load(args.checkpoint)
     df, _ = read_data(args.data, args.sheet)
-    out = fc.predict(df)
+    panel = read_panel_arg(args, df, _panel_model(fc, args))
+    out = fc.predict(panel, args.series) if panel is not None else fc.predict(df)
     if args.csv:
         path = write_atomic(args.csv, out.to_csv(index=False).encode(), UsageError, "--csv")
         print(f"wrote {len(out)} rows to {path}", file=sys.stderr if args.json else sys.stdout)
@@ -139,8 +182,17 @@ def cmd_backtest(args: argparse.Namespace) -> int:
                              f"{'it' if len(fixed) == 1 else 'them'} out to score the checkpoint, "
                              "or drop --checkpoint to train a new model")
         fc = checkpoint.load(args.checkpoint)
+        panel = read_panel_arg(args, df, _panel_model(fc, args))
     else:
-        fc = Forecaster(build_config(args, demo_cfg)).fit(df)
+        panel = read_panel_arg(args, df)
+        if panel is not None:
+            from lstm_core.panel_forecaster import PanelForecaster
+
+            fc = PanelForecaster(build_config(args, demo_cfg)).fit(panel)
+        else:
+            fc = Forecaster(build_config(args, demo_cfg)).fit(df)
+    if panel is not None:
+        return _panel_backtest(fc, panel, args.json)
     bt = fc.backtest(df)
     if args.json:
         print(json.dumps({"metrics": bt.table.to_dict(orient="index"), "windows": bt.windows,
@@ -154,6 +206,34 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _panel_model(fc, args: argparse.Namespace):
+    """``fc`` if it is a panel's model; refuses --id-col/--wide with one series' model."""
+    from lstm_core.panel_forecaster import PanelForecaster
+
+    if isinstance(fc, PanelForecaster):
+        return fc
+    if getattr(args, "id_col", None) or getattr(args, "wide", False):
+        raise UsageError("this checkpoint holds one series' model; train one for the panel "
+                         "(train DATA --id-col ID) or leave out --id-col/--wide")
+    return None
+
+
+def _panel_backtest(fc, panel, as_json: bool) -> int:
+    """The backtest of every series: the summary over series, then (JSON) each series' rows."""
+    bt = fc.backtest(panel)
+    if as_json:
+        print(json.dumps({"summary": bt.summary.to_dict(orient="index"),
+                          "series": bt.table.to_dict(orient="records"),
+                          "best_baseline": bt.best_baseline,
+                          "beats_baselines": bt.beats_baselines, "verdict": bt.verdict,
+                          "skipped": bt.skipped}))
+        return 0
+    print(f"held-out ends of {bt.summary['series'].max()} series (per-series rows: --json)")
+    print(bt.summary.to_string(float_format=lambda v: f"{v:.4g}"))
+    print(bt.verdict)
+    return 0
+
+
 def cmd_detect(args: argparse.Namespace) -> int:
     """`detect`: the change points with their kind and columns (JSON with --json, else a table)."""
     from lstm_core import changepoints
@@ -162,6 +242,10 @@ def cmd_detect(args: argparse.Namespace) -> int:
         raise UsageError(f"--sensitivity must be a number > 0, got {args.sensitivity}")
     known = changepoints.parse_rows(args.known) or None if args.known else None
     df, demo_cfg = read_data(args.data)
+    if args.id_col or args.wide:
+        return _detect_panel(args, df, known)
+    if args.ray:
+        raise UsageError("--ray runs a panel's series on a cluster; give --id-col or --wide")
     fc = checkpoint.load(args.checkpoint) if args.checkpoint else None
     config = load_config(args.config) if args.config and fc is None else None
     columns = [c.strip() for c in args.columns.split(",") if c.strip()] if args.columns else None
@@ -239,9 +323,45 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _detect_panel(args: argparse.Namespace, df: pd.DataFrame, known) -> int:
+    """`detect --id-col`: every series, on local processes or a Ray cluster."""
+    from lstm_core.changepoints.batch import detect_panel
+
+    if known or args.checkpoint:
+        raise UsageError(f"{'--known' if known else '--checkpoint'} applies to one series; "
+                         "leave it out with --id-col/--wide")
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers must be at least 1, got {args.workers}")
+    panel = read_panel_arg(args, df)
+    result = detect_panel(
+        panel, workers=args.workers, ray_address=args.ray,
+        config=load_config(args.config) if args.config else None,
+        sensitivity=args.sensitivity, features=args.features, classical_method=args.classical,
+    )
+    if args.json:
+        print(json.dumps(result.to_dict()))
+        return 0
+    table = result.table()
+    if len(table):
+        print(table.drop(columns=["score"]).to_string(index=False,
+                                                       float_format=lambda v: f"{v:.1f}"))
+    found = sum(len(d.change_points) for d in result.detections.values())
+    print(f"{found} change points in {len(result.detections)} series ({result.mode}, "
+          f"{result.seconds:.1f} s)")
+    for sid, why in list(result.failed.items())[:5]:
+        print(f"note: series {quote(sid, 40)} not analysed: {clip(why, 160)}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m lstm_core", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def panel_args(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--id-col", help="a panel (many series in one long table): the column "
+                        "of series ids, or auto to find it")
+        sp.add_argument("--wide", action="store_true",
+                        help="a panel with one column per series")
 
     def data_args(sp: argparse.ArgumentParser, training: bool = True) -> None:
         sp.add_argument("data", help="CSV/TSV/Parquet/Excel/JSON file, or demo:regimes, demo:nile")
@@ -250,6 +370,7 @@ def parser() -> argparse.ArgumentParser:
         sp.add_argument("--target", nargs="+")
         sp.add_argument("--covariates", nargs="+")
         sp.add_argument("--sheet", help="Excel sheet to read (default: the first with data)")
+        panel_args(sp)
         if training:
             sp.add_argument("--epochs", type=int)
             sp.add_argument("--lookback", type=int, help="input window length (data.lookback)")
@@ -267,6 +388,9 @@ def parser() -> argparse.ArgumentParser:
     f.add_argument("--csv", help="write the forecast to this CSV file")
     f.add_argument("--sheet", help="Excel sheet to read (default: the first with data)")
     f.add_argument("--json", action="store_true")
+    panel_args(f)
+    f.add_argument("--time-col")
+    f.add_argument("--series", nargs="+", help="a panel model: forecast only these series")
     f.set_defaults(func=cmd_forecast)
 
     b = sub.add_parser(
@@ -292,6 +416,11 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--classical", choices=["pelt", "binseg", "kernel"], default="pelt",
                    help="the reference detector run beside it")
     d.add_argument("--json", action="store_true")
+    panel_args(d)
+    d.add_argument("--workers", type=int, help="with a panel: local processes (default: every "
+                   "core; 1 = this process)")
+    d.add_argument("--ray", metavar="ADDRESS", help="with a panel: run on a Ray cluster (auto, "
+                   "or its address); needs pip install ray")
     d.set_defaults(func=cmd_detect)
 
     r = sub.add_parser("report", help="one HTML report of a checkpoint on DATA (opens offline)")

@@ -7,6 +7,7 @@ import contextlib
 import hashlib
 import io
 import json
+import math
 import re
 import warnings
 import zipfile
@@ -464,19 +465,7 @@ def prepare(df: pd.DataFrame, cfg: DataConfig) -> Prepared:
     if steps is not None and _parse_time(df[time_col]) is None:
         frame, duplicates, gaps = _on_integer_time(frame, steps, time_col, actions)
     elif time_col is not None:
-        t = _parse_time(df[time_col])
-        if t is None:
-            raise DataError(
-                f"time column {quote(time_col, 40)} does not hold dates or times "
-                f"(first value {quote(df[time_col].iloc[0], 40)}); pick another time column or none"
-            )
-        bad = int(t.isna().sum())
-        if bad:
-            row = int(np.flatnonzero(t.isna().to_numpy())[0])
-            raise DataError(
-                f"time column {quote(time_col, 40)}: {bad} value(s) are not times, first at row "
-                f"{row + 2} ({quote(df[time_col].iloc[row], 40)}); fix or remove those rows"
-            )
+        t = parse_time_column(df, time_col)
         frame.index = pd.DatetimeIndex(t, name=time_col)
         if not frame.index.is_monotonic_increasing:
             frame = frame.sort_index(kind="stable")
@@ -579,6 +568,29 @@ def _on_integer_time(
     return frame, duplicates, gaps
 
 
+def parse_time_column(df: pd.DataFrame, time_col: str) -> pd.Series:
+    """``df[time_col]`` as timestamps.
+
+    Raises:
+        DataError: the column holds no dates or times, or some of its values are not times
+            (the first is named with its file row).
+    """
+    t = _parse_time(df[time_col])
+    if t is None:
+        raise DataError(
+            f"time column {quote(time_col, 40)} does not hold dates or times "
+            f"(first value {quote(df[time_col].iloc[0], 40)}); pick another time column or none"
+        )
+    bad = int(t.isna().sum())
+    if bad:
+        row = int(np.flatnonzero(t.isna().to_numpy())[0])
+        raise DataError(
+            f"time column {quote(time_col, 40)}: {bad} value(s) are not times, first at row "
+            f"{row + 2} ({quote(df[time_col].iloc[row], 40)}); fix or remove those rows"
+        )
+    return t
+
+
 def _to_numeric(col: pd.Series, name: str) -> pd.Series:
     if pd.api.types.is_bool_dtype(col):
         raise DataError(f"column {name!r} holds true/false values, not numbers")
@@ -679,6 +691,12 @@ def check_length(n_rows: int, lookback: int, horizon: int, val_fraction: float) 
             minimum,
             suggested,
         )
+
+
+def held_out_start(n_rows: int, horizon: int, val_fraction: float) -> int:
+    """First row of a series' held-out end: its last ``val_fraction`` of rows, and at least
+    ``horizon + 1`` rows so that one validation window has its targets inside it."""
+    return n_rows - max(horizon + 1, math.ceil(n_rows * val_fraction))
 
 
 def minimum_length(lookback: int, horizon: int, val_fraction: float) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,7 +59,10 @@ class LinearFit:
 
 
 def fit_linear(
-    series: np.ndarray, lookback: int, horizon: int, penalties: tuple[float, ...] = PENALTIES
+    series: np.ndarray | Sequence[np.ndarray],
+    lookback: int,
+    horizon: int,
+    penalties: tuple[float, ...] = PENALTIES,
 ) -> LinearFit:
     """Fit the NLinear ridge forecaster in closed form on every window of ``series``.
 
@@ -67,24 +71,25 @@ def fit_linear(
     a few (L x L) matrices: the normal equations are summed over blocks of windows.
 
     Args:
-        series: (T, K) target values (the training rows only), T >= lookback + horizon.
+        series: (T, K) target values (the training rows only), T >= lookback + horizon; or a
+            sequence of such arrays (a panel's series, of any lengths): one map is fitted on
+            the windows of all of them, each series held out at its own end, and no window
+            spans two series.
         lookback, horizon: L and H.
 
     Returns:
         LinearFit with weight (H, L) and bias (H,).
     """
     L, H = lookback, horizon
-    x = np.asarray(series, dtype=np.float64)
-    x = x.reshape(len(x), -1)
-    n = len(x) - L - H + 1
-    if n < 1:
-        raise ValueError(f"{len(x)} rows hold no window of {L} + {H} steps")
-    cut = n - max(1, int(n * HOLDOUT)) if n > 2 * H + 2 else n  # first held-out window
-    gap = max(cut - H, 0)
-    early = _normal_equations(x, L, H, 0, gap)  # their targets end before window ``cut`` starts
-    late = _normal_equations(x, L, H, cut, n)
-    every = [a + b + c for a, b, c in zip(early, late, _normal_equations(x, L, H, gap, cut))]
-    if cut < n and early[0][-1, -1] > 0:
+    parts = [series] if isinstance(series, np.ndarray) else list(series)
+    sums = [_split_equations(np.asarray(x, dtype=np.float64), L, H) for x in parts]
+    if not any(s is not None for s in sums):
+        rows = max((len(x) for x in parts), default=0)
+        raise ValueError(f"{rows} rows hold no window of {L} + {H} steps")
+    early, late, every = (
+        [sum(eqs) for eqs in zip(*(s[i] for s in sums if s is not None))] for i in range(3)
+    )
+    if late[0][-1, -1] > 0 and early[0][-1, -1] > 0:
         score = [_sse(_solve(early, p), late) for p in penalties]
         penalty = penalties[int(np.argmin(score))]
     else:  # too few windows to hold any out
@@ -93,6 +98,23 @@ def fit_linear(
     weight = np.zeros((H, L))
     weight[:, :-1] = coef[:-1].T  # the last step's weight is moot: x[-1] - x[-1] = 0
     return LinearFit(weight, coef[-1].copy(), penalty)
+
+
+def _split_equations(x: np.ndarray, L: int, H: int):
+    """Normal equations of one series (T, K): (early, late, every), where ``late`` holds the
+    last HOLDOUT of its windows and ``early`` those whose targets end before they start; None
+    when the series holds no window. A series too short to hold any out adds to ``every``
+    only."""
+    x = x.reshape(len(x), -1)
+    n = len(x) - L - H + 1
+    if n < 1:
+        return None
+    cut = n - max(1, int(n * HOLDOUT)) if n > 2 * H + 2 else n  # first held-out window
+    gap = max(cut - H, 0)
+    early = _normal_equations(x, L, H, 0, gap)  # their targets end before window ``cut`` starts
+    late = _normal_equations(x, L, H, cut, n)
+    every = tuple(a + b + c for a, b, c in zip(early, late, _normal_equations(x, L, H, gap, cut)))
+    return early, late, every
 
 
 def _normal_equations(x: np.ndarray, L: int, H: int, start: int, stop: int):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,7 +12,14 @@ from torch.overrides import TorchFunctionMode
 
 from lstm_core import forecast as fc
 from lstm_core.config import Config, resolve_hidden_size
-from lstm_core.data import Prepared, Scaler, check_length, make_windows, prepare
+from lstm_core.data import (
+    Prepared,
+    Scaler,
+    check_length,
+    held_out_start,
+    make_windows,
+    prepare,
+)
 from lstm_core.errors import ConfigError, DataError, NonFiniteForecast, SeriesTooShort
 from lstm_core.model import QUANTILES, ForecastNet
 from lstm_core.train import History, OnBatch, OnEpoch, cpu_threads, pick_device, train
@@ -103,7 +109,7 @@ class Forecaster:
         values = prep.frame.to_numpy(np.float64)
         n = len(values)
         check_length(n, d.lookback, d.horizon, t.val_fraction)
-        split = n - max(d.horizon + 1, math.ceil(n * t.val_fraction))
+        split = held_out_start(n, d.horizon, t.val_fraction)
         scaler = Scaler.fit(values[:split])
         hidden = resolve_hidden_size(self.cfg.lstm, values.shape[1])
         config = self.cfg.replace(
@@ -136,7 +142,7 @@ class Forecaster:
     def restore(
         cls,
         config: Config,
-        weights: dict[str, torch.Tensor],
+        weights: dict[str, torch.Tensor] | ForecastNet,
         *,
         scaler: Scaler,
         inputs: tuple[str, ...],
@@ -151,13 +157,18 @@ class Forecaster:
     ) -> Forecaster:
         """A fitted Forecaster from validated parts (what a checkpoint holds): the network is
         rebuilt from ``config`` (hidden size resolved) and given ``weights``; nothing is trained.
+        A ForecastNet given as ``weights`` is used as it is, shared (a panel's global network
+        seen through one series' scaling).
 
         Raises:
             ConfigError: the network would be too large; RuntimeError: ``weights`` do not fit it
                 (checkpoint.loads checks the shapes first and says so plainly).
         """
-        net = build_net(config, len(inputs), len(targets))
-        net.load_state_dict(weights)
+        if isinstance(weights, ForecastNet):
+            net = weights
+        else:
+            net = build_net(config, len(inputs), len(targets))
+            net.load_state_dict(weights)
         fc = cls(config)
         fc.model_ = net.eval()
         fc.config_, fc.scaler_, fc.history_ = config, scaler, history
@@ -322,7 +333,7 @@ class Forecaster:
         n, H = len(prep.frame), self.config_.data.horizon
         if data_hash(prep.frame[list(self.inputs_)]) == self.data_hash_:
             return min(self.split_, n - H)
-        return max(1, n - max(H + 1, math.ceil(n * self.config_.training.val_fraction)))
+        return max(1, held_out_start(n, H, self.config_.training.val_fraction))
 
     @torch.no_grad()
     def explain(self, data: pd.DataFrame | Prepared, origin: int | None = None) -> Explanation:
@@ -486,11 +497,26 @@ def fit_network(
     train_xy = make_windows(train_rows, L, H, n_targets)
     val_xy = make_windows(val_rows, L, H, n_targets)
     lin = fc.fit_linear(train_rows[:, :n_targets].double().cpu().numpy(), L, H)
-    torch.manual_seed(config.training.seed)
-    net = build_net(config, train_rows.shape[1], n_targets).to(device)
-    net.init_linear(torch.from_numpy(lin.weight), torch.from_numpy(lin.bias), *train_xy)
+    net = start_network(config, lin, train_xy, train_rows.shape[1], n_targets, device)
     history = train(net, train_xy, val_xy, config.training, device, on_epoch, on_batch)
     return net, history
+
+
+def start_network(
+    config: Config,
+    lin: fc.LinearFit,
+    train_xy: tuple[torch.Tensor, torch.Tensor],
+    input_size: int,
+    n_targets: int,
+    device: torch.device,
+) -> ForecastNet:
+    """The untrained network (seeded by ``training.seed``) on ``device``, its linear path at
+    ``lin`` and its quantile spreads at that fit's errors on the windows ``train_xy``
+    ((N, L, F), (N, H, K); a subsample will do)."""
+    torch.manual_seed(config.training.seed)
+    net = build_net(config, input_size, n_targets).to(device)
+    net.init_linear(torch.from_numpy(lin.weight), torch.from_numpy(lin.bias), *train_xy)
+    return net
 
 
 def _long_frame(times: pd.Index, targets: tuple[str, ...], q: np.ndarray) -> pd.DataFrame:

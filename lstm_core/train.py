@@ -14,12 +14,16 @@ from typing import Literal
 
 import torch
 
+from lstm_core import distributed
 from lstm_core.config import TrainConfig
 from lstm_core.errors import TrainingError
 from lstm_core.model import ForecastNet, pinball_loss
 
 OnEpoch = Callable[[int, float, float], None]  # (epoch starting at 1, train loss, val loss)
 OnBatch = Callable[[int, int, int], None]  # (epoch, batch starting at 1, batches per epoch)
+# positions of the training windows one epoch visits, in order (1-D int64, CPU), from the
+# training generator: the hook a panel uses to give every series an equal share of each epoch
+Order = Callable[[torch.Generator], torch.Tensor]
 Stop = Literal["completed", "early_stopping", "cancelled", "non_finite"]
 
 
@@ -140,23 +144,39 @@ def train(
     device: torch.device,
     on_epoch: OnEpoch | None = None,
     on_batch: OnBatch | None = None,
+    order: Order | None = None,
 ) -> History:
     """Train ``net`` in place on windows already on ``device``; restore the best weights.
 
     Each batch starts from a fresh (zero) LSTM state. A callback may raise StopTraining.
+    ``order`` picks the windows of each epoch (default: every window once, shuffled). In a
+    torchrun process group (``distributed.current()``) each rank takes its share of every
+    batch (``cfg.batch_size`` is the global batch) and of the validation windows, and the
+    losses are averaged over ranks.
 
     Raises:
         TrainingError: the loss became NaN or infinite before any epoch finished with a finite
             validation loss; ``net`` keeps the weights it came with.
     """
     with cpu_threads(device, net):
-        return _train(net, train_xy, val_xy, cfg, device, on_epoch, on_batch)
+        return _train(net, train_xy, val_xy, cfg, device, on_epoch, on_batch, order)
 
 
-def _train(net, train_xy, val_xy, cfg, device, on_epoch, on_batch) -> History:
+def _train(net, train_xy, val_xy, cfg, device, on_epoch, on_batch, order) -> History:
     x, y = train_xy
     vx, vy = val_xy
     net.to(device)
+    # -- data-parallel hook (lstm_core.distributed); outside torchrun: the plain loop
+    group = distributed.current()
+    batch_size = group.per_rank(cfg.batch_size) if group else cfg.batch_size
+    model = group.wrap(net) if group else net  # forward through DDP: gradients are averaged
+    if group:
+        vx, vy = group.split(vx, vy)
+
+    def mean(value: float, count: int) -> float:  # over ranks (the value itself in one process)
+        return group.mean(value, count) if group else value
+
+    # --
     # no weight decay on the linear path: it would pull the ridge fit to "repeat the last value"
     linear = [p for name, p in net.named_parameters() if name.startswith("nlinear.")]
     rest = [p for name, p in net.named_parameters() if not name.startswith("nlinear.")]
@@ -171,7 +191,7 @@ def _train(net, train_xy, val_xy, cfg, device, on_epoch, on_batch) -> History:
     n_batches = math.ceil(n / cfg.batch_size)
     # the start (the linear fit with its error quantiles) competes with every epoch
     best = copy.deepcopy(net.state_dict())
-    initial = best_val = evaluate(net, vx, vy)
+    initial = best_val = mean(evaluate(net, vx, vy), len(vx))
     best_epoch, bad_epochs = 0, 0
     losses: list[float] = []
     vals: list[float] = []
@@ -182,13 +202,15 @@ def _train(net, train_xy, val_xy, cfg, device, on_epoch, on_batch) -> History:
     try:
         for epoch in range(1, cfg.epochs + 1):
             net.train()
-            perm = torch.randperm(n, generator=gen).to(device)
+            perm = order(gen) if order else torch.randperm(len(x), generator=gen)
+            perm = (group.shard(perm) if group else perm).to(device)
+            n, n_batches = len(perm), math.ceil(len(perm) / batch_size)  # panel: order
             total = 0.0
             for b in range(n_batches):
-                idx = perm[b * cfg.batch_size : (b + 1) * cfg.batch_size]
+                idx = perm[b * batch_size : (b + 1) * batch_size]
                 xb, yb = x[idx], y[idx]  # gathers only this batch
                 with torch.autocast("cuda", dtype=torch.bfloat16, enabled=autocast):
-                    loss = pinball_loss(net(xb).float(), yb, net.quantiles)
+                    loss = pinball_loss(model(xb).float(), yb, net.quantiles)
                 if not torch.isfinite(loss):
                     stopped = "non_finite"
                     message = (
@@ -205,8 +227,8 @@ def _train(net, train_xy, val_xy, cfg, device, on_epoch, on_batch) -> History:
                 seen += len(idx)
                 if on_batch:
                     on_batch(epoch, b + 1, n_batches)
-            losses.append(total / n)
-            vals.append(evaluate(net, vx, vy))
+            losses.append(mean(total / n, n))
+            vals.append(mean(evaluate(net, vx, vy), len(vx)))
             if not math.isfinite(vals[-1]):
                 stopped = "non_finite"
                 message = (

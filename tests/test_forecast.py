@@ -96,3 +96,27 @@ def test_tiled_origins_end_with_the_last_window_one_horizon_apart():
     np.testing.assert_array_equal(fc.tiled_origins(10, 3), [0, 3, 6, 9])
     np.testing.assert_array_equal(fc.tiled_origins(10, 3, most=2), [6, 9])
     np.testing.assert_array_equal(fc.tiled_origins(2, 5), [1])
+
+
+def test_a_panel_fit_is_one_map_over_every_series_windows():
+    a, b = ar_series(300, seed=1), ar_series(300, seed=2) + 4
+    L, H = 12, 3
+    # series of one length are the same samples as the columns of one table
+    pooled = fc.fit_linear([a, b], L, H)
+    stacked = fc.fit_linear(np.hstack([a, b]), L, H)
+    np.testing.assert_allclose(pooled.weight, stacked.weight, atol=1e-10)
+    assert pooled.penalty == stacked.penalty
+    # of different lengths: least squares over each series' own windows, none spanning two
+    short = b[:80]
+    lin = fc.fit_linear([a, short], L, H, penalties=(0.0,))
+    xs, ys = zip(*(windows(x, L, H) for x in (a, short)))
+    xw, y = np.concatenate(xs), np.concatenate(ys)
+    last = xw[:, -1:, 0]
+    features = np.hstack([xw[:, :-1, 0] - last, np.ones((len(xw), 1))])
+    coef = np.linalg.lstsq(features, y[:, :, 0] - last, rcond=None)[0]
+    np.testing.assert_allclose(lin.weight[:, :-1], coef[:-1].T, atol=1e-6)
+    # a series too short for any window adds nothing; none at all is an error
+    np.testing.assert_allclose(fc.fit_linear([a, b[:5]], L, H).weight,
+                               fc.fit_linear(a, L, H).weight)
+    with pytest.raises(ValueError, match="no window"):
+        fc.fit_linear([b[:5], b[:9]], L, H)

@@ -1,0 +1,70 @@
+"""Data-parallel training: `torchrun --nproc_per_node 2 -m lstm_core train` on two CPU
+processes (gloo) follows the single-process loss curve of the same global batch, and rank 0
+alone writes the checkpoint."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from lstm_core import checkpoint
+from lstm_core.config import Config
+from lstm_core.data import synthetic
+from lstm_core.distributed import Group, current, setup
+from lstm_core.forecaster import Forecaster
+from tests.conftest import ROOT
+
+# 584 rows: 448 training windows of 16 + 4 steps, a multiple of the global batch 32, so that
+# no rank pads its share and both runs see exactly the same batches
+CFG = Config().replace(
+    data={"time_col": "time", "targets": ["y"], "covariates": ["x1", "x2"], "lookback": 16,
+          "horizon": 4},
+    lstm={"hidden_size": 4, "num_layers": 1, "dropout": 0.0},
+    training={"epochs": 3, "batch_size": 32, "device": "cpu"},
+)
+
+
+def test_the_ranks_batches_together_are_the_global_batch():
+    order = torch.randperm(70, generator=torch.Generator().manual_seed(0))
+    ranks = [Group(r, 3, r, "gloo") for r in range(3)]
+    shards = [g.shard(order) for g in ranks]
+    assert {len(s) for s in shards} == {24}  # 70 padded to 72 with the order's first two
+    per = ranks[0].per_rank(30)  # the global batch 30 is 10 windows on each of 3 ranks
+    for k in range(3):
+        together = torch.cat([s[k * per : (k + 1) * per] for s in shards])
+        padded = torch.cat([order, order[:2]])
+        assert sorted(together.tolist()) == sorted(padded[k * 30 : (k + 1) * 30].tolist())
+    assert ranks[1].split(torch.arange(7))[0].tolist() == [1, 4]
+
+
+def test_one_process_is_not_distributed(monkeypatch):
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    assert setup() is None and current() is None
+
+
+def test_two_processes_follow_the_single_process_loss_curve(tmp_path):
+    df, _ = synthetic(n=584, seed=1)
+    data, cfg = tmp_path / "s.csv", tmp_path / "c.yaml"
+    df.to_csv(data, index=False)
+    cfg.write_text(CFG.to_yaml())
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    run = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+         "-m", "lstm_core", "train", str(data), "--config", str(cfg), "--out",
+         str(tmp_path / "ddp")],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=240, check=False,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "per process, 2 processes (gloo)" in run.stdout
+    assert run.stdout.count("checkpoint:") == 1  # rank 0 alone reports and saves
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.yaml", "ddp.safetensors", "s.csv"]
+    two = checkpoint.load(tmp_path / "ddp.safetensors").history_
+    one = Forecaster(CFG).fit(df).history_
+    assert len(two.val_loss) == len(one.val_loss) == 3
+    assert two.initial_val_loss == pytest.approx(one.initial_val_loss, rel=1e-6)
+    assert two.train_loss == pytest.approx(one.train_loss, rel=1e-4)
+    assert two.val_loss == pytest.approx(one.val_loss, rel=1e-4)

@@ -1,0 +1,231 @@
+"""The global model: equal shares of every series per epoch, per-series scaling, any series'
+forecast, backtest and explanation, and panel checkpoints that record the ids."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import safetensors.torch
+import torch
+
+from lstm_core import checkpoint, interpret
+from lstm_core.config import Config
+from lstm_core.data import Scaler, held_out_start
+from lstm_core.errors import CheckpointError, DataError
+from lstm_core.forecaster import Forecaster
+from lstm_core.panel import read_panel, synthetic_panel
+from lstm_core.panel_forecaster import MODEL, FairOrder, PanelForecaster
+
+TINY = Config().replace(
+    data={"lookback": 16, "horizon": 4},
+    lstm={"hidden_size": 4, "num_layers": 1, "dropout": 0.0},
+    training={"epochs": 2, "batch_size": 32},
+)
+
+
+@pytest.fixture(scope="module")
+def table() -> pd.DataFrame:
+    """Five synthetic series, one too short to train on and one constant."""
+    frame = synthetic_panel(5, length=(90, 140), seed=4).frame
+    t = pd.date_range("2024-03-01", periods=20, freq="h")
+    extra = [
+        pd.DataFrame({"id": "short", "time": t, "value": np.arange(20.0)}),
+        pd.DataFrame({"id": "flat", "time": t.append(t + pd.Timedelta(hours=20)), "value": 3.0}),
+    ]
+    return pd.concat([frame, *extra], ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def panel(table):
+    return read_panel(table, "id")
+
+
+@pytest.fixture(scope="module")
+def model(panel) -> PanelForecaster:
+    return PanelForecaster(TINY).fit(panel)
+
+
+def test_every_series_gets_an_equal_share_of_each_epoch_without_crossing_series():
+    counts = torch.tensor([3, 10, 50])
+    first = torch.tensor([0, 100, 200])  # each series' first window among all windows
+    order = FairOrder(first, counts)
+    assert order.share == 21 and len(order) == 63
+    gen = torch.Generator().manual_seed(0)
+    epochs = [order(gen) for _ in range(3)]
+    for pos in epochs:
+        assert len(pos) == 63
+        owner = torch.bucketize(pos, torch.tensor([100, 200]), right=True)
+        assert torch.bincount(owner).tolist() == [21, 21, 21]
+        for s in range(3):  # only the series' own windows
+            mine = pos[owner == s]
+            assert mine.min() >= first[s] and mine.max() < first[s] + counts[s]
+        # the short series' windows repeat evenly (7 each); the long one's never repeat
+        assert torch.bincount(pos[owner == 0]).tolist()[-3:] == [7, 7, 7]
+        assert len(set(pos[owner == 2].tolist())) == 21
+    assert not torch.equal(epochs[0], epochs[1])  # a fresh draw each epoch
+    again = torch.Generator().manual_seed(0)
+    assert torch.equal(order(again), epochs[0])  # and the same draw from the same seed
+
+
+def test_the_model_learns_from_the_usable_series_and_names_the_others(model, panel):
+    assert set(model.ids_) == set(panel.ids) - {"short", "flat"}
+    assert "rows" in model.skipped_["short"] and "constant" in model.skipped_["flat"]
+    with pytest.raises(DataError, match="did not learn from series 'flat'.*constant"):
+        model.forecaster("flat")
+    with pytest.raises(DataError, match="did not learn from series 'nope'"):
+        model.forecaster("nope")
+
+
+def test_each_series_is_scaled_on_its_own_training_rows(model, panel):
+    for sid in model.ids_:
+        values = panel.select(sid)["value"].to_numpy()[:, None]
+        split = held_out_start(len(values), 4, TINY.training.val_fraction)
+        fit = model.series_[sid]
+        assert fit.split == split
+        np.testing.assert_allclose(fit.scaler.mean, Scaler.fit(values[:split]).mean)
+        np.testing.assert_allclose(fit.scaler.std, Scaler.fit(values[:split]).std)
+
+
+def test_a_series_in_other_units_gets_the_same_forecast_in_its_units():
+    base = synthetic_panel(3, length=(100, 120), seed=5).frame
+    a = base[base["id"] == "S0000"]
+    copy = a.assign(id="big", value=1000 * a["value"] + 5)  # same shape, another scale
+    panel = read_panel(pd.concat([base, copy], ignore_index=True), "id")
+    pf = PanelForecaster(TINY).fit(panel)
+    fa, fb = pf.predict(panel, ["S0000"]), pf.predict(panel, ["big"])
+    for q in ("q0.1", "q0.5", "q0.9"):
+        np.testing.assert_allclose(fb[q], 1000 * fa[q] + 5, rtol=1e-4)
+
+
+def test_any_series_is_a_forecaster_that_shares_the_network(model, panel):
+    sid = model.ids_[1]
+    one = model.forecaster(sid)
+    assert isinstance(one, Forecaster) and one.model_ is model.model_
+    frame = panel.select(sid)
+    mine = model.predict(panel, [sid])
+    assert (mine["id"] == sid).all()
+    pd.testing.assert_frame_equal(mine.drop(columns="id"), one.predict(frame))
+    explanation = model.explain(panel, sid)
+    assert explanation.attention.shape[-1] == 16 and explanation.gate.shape[0] == 16
+    tr = interpret.trace(one, frame)
+    assert tr.gate.shape[0] == len(frame) and np.isfinite(tr.attention).all()
+    assert len(model.predict(panel)) == 4 * len(model.ids_)
+
+
+def test_the_backtest_scores_every_series_and_averages(model, panel):
+    bt = model.backtest(panel)
+    methods = [MODEL, "naive (last value)", "seasonal naive", "linear (NLinear ridge)"]
+    assert list(bt.summary.index) == methods
+    assert len(bt.table) == 4 * len(model.ids_) and set(bt.table["id"]) == set(model.ids_)
+    wide = bt.by_series()
+    assert list(wide.columns) == methods and list(wide.index) == list(model.ids_)
+    np.testing.assert_allclose(bt.summary["mean MASE"], wide.mean().to_numpy())
+    one = model.forecaster(model.ids_[0]).backtest(panel.select(model.ids_[0]))
+    assert wide.iloc[0, 0] == pytest.approx(one.table.loc[MODEL, "MASE"])
+    best = bt.summary.drop(index=MODEL)["mean MASE"].idxmin()
+    assert (
+        bt.best_baseline == best
+        and best in bt.verdict
+        and f"{len(model.ids_)} series" in bt.verdict
+    )
+    wins = int((wide[MODEL] < wide[best]).sum())
+    assert bt.summary.loc[best, "model wins"] == wins and pd.isna(
+        bt.summary.loc[MODEL, "model wins"]
+    )
+    assert set(model.metrics_) == set(methods)
+
+
+def test_same_seed_same_model(panel, model):
+    again = PanelForecaster(TINY).fit(panel)
+    assert (
+        again.forecaster(again.ids_[0]).fingerprint()
+        == model.forecaster(model.ids_[0]).fingerprint()
+    )
+
+
+def test_a_panel_with_no_usable_series_is_refused():
+    t = pd.date_range("2024-01-01", periods=10, freq="h")
+    df = pd.DataFrame(
+        {"id": np.repeat(["a", "b"], 10), "time": np.tile(t, 2), "value": np.arange(20.0)}
+    )
+    with pytest.raises(DataError, match="no series of the panel can be used"):
+        PanelForecaster(TINY).fit(read_panel(df, "id"))
+
+
+# ---------------------------------------------------------------- checkpoints
+
+
+def test_a_panel_checkpoint_records_the_ids_and_forecasts_identically(model, panel, tmp_path):
+    path = checkpoint.save(model, "fleet", tmp_path)
+    loaded = checkpoint.load(path)
+    assert isinstance(loaded, PanelForecaster)
+    assert loaded.ids_ == model.ids_ and loaded.id_col_ == "id" and loaded.layout_ == "long"
+    assert loaded.series_ == model.series_
+    pd.testing.assert_frame_equal(loaded.predict(panel), model.predict(panel))
+    (info,) = checkpoint.list_checkpoints(tmp_path)
+    assert info.series == len(model.ids_) and info.error is None
+
+
+def test_a_reader_without_panels_gets_the_first_series_model(model, panel, tmp_path):
+    path = checkpoint.save(model, "fleet", tmp_path)
+    tensors, meta = _parts(path)
+    del meta["panel"]
+    (tmp_path / "one.safetensors").write_bytes(safetensors.torch.save(tensors, metadata=meta))
+    one = checkpoint.load(tmp_path / "one.safetensors")
+    first = model.ids_[0]
+    assert isinstance(one, Forecaster)
+    pd.testing.assert_frame_equal(
+        one.predict(panel.select(first)), model.forecaster(first).predict(panel.select(first))
+    )
+
+
+def _parts(path):
+    data = path.read_bytes()
+    n = int.from_bytes(data[:8], "little")
+    meta = json.loads(data[8 : 8 + n])["__metadata__"]
+    return safetensors.torch.load(data), meta
+
+
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        (lambda p: {**p, "ids": p["ids"][:1] * len(p["ids"])}, "panel ids"),
+        (lambda p: {**p, "ids": ["x" * 300] + p["ids"][1:]}, "panel ids"),
+        (lambda p: {**p, "mean": p["mean"][:-1]}, "one entry per series"),
+        (lambda p: {**p, "std": [[0.0]] + p["std"][1:]}, "std must be 1 positive"),
+        (lambda p: {**p, "split": ["3"] + p["split"][1:]}, "split of"),
+        (lambda p: {**p, "frequency": ["fortnightly"] + p["frequency"][1:]}, "frequency of"),
+        (lambda p: {**p, "layout": "tall"}, "layout must be long or wide"),
+        (lambda p: {**p, "id_col": ["id"]}, "id_col is not a column name"),
+        (lambda p: [], "wrong type"),
+    ],
+)
+def test_a_tampered_panel_field_is_refused_by_name(model, tmp_path, change, words):
+    path = checkpoint.save(model, "fleet", tmp_path)
+    tensors, meta = _parts(path)
+    meta["panel"] = json.dumps(change(json.loads(meta["panel"])))
+    with pytest.raises(CheckpointError, match=words):
+        checkpoint.loads(safetensors.torch.save(tensors, metadata=meta))
+
+
+def test_a_panel_too_large_for_one_checkpoint_is_refused_before_writing(
+    model, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(checkpoint, "MAX_HEADER", 4096)
+    with pytest.raises(CheckpointError, match="train on fewer series"):
+        checkpoint.save(model, "fleet", tmp_path)
+    assert not list(tmp_path.iterdir())
+
+
+def test_covariates_are_read_from_every_series(table):
+    with_price = table.assign(price=table["value"].shift(1).bfill() * 0.5 + 1)
+    panel = read_panel(with_price, "id")
+    cfg = TINY.replace(data={"targets": ["value"], "covariates": ["price"]})
+    pf = PanelForecaster(cfg).fit(panel)
+    assert pf.inputs_ == ("value", "price") and pf.targets_ == ("value",)
+    assert len(pf.series_[pf.ids_[0]].scaler.mean) == 2
+    out = pf.predict(panel, [pf.ids_[0]])
+    assert list(out["target"].unique()) == ["value"] and len(out) == 4
