@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import torch
 
 from lstm_core import checkpoint
 from lstm_core.config import Config, load_config
@@ -81,6 +82,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     df, demo_cfg = read_data(args.data)
     cfg = build_config(args, demo_cfg)
     bar = Progress(cfg.training.epochs)
+    torch.manual_seed(cfg.training.seed)  # dropout's generator: this process trains alone
     fc = Forecaster(cfg).fit(df, on_epoch=bar.epoch, on_batch=bar.batch)
     if bar.tty:
         sys.stderr.write("\n")
@@ -122,7 +124,9 @@ def cmd_backtest(args: argparse.Namespace) -> int:
                              "or drop --checkpoint to train a new model")
         fc = checkpoint.load(args.checkpoint)
     else:
-        fc = Forecaster(build_config(args, demo_cfg)).fit(df)
+        cfg = build_config(args, demo_cfg)
+        torch.manual_seed(cfg.training.seed)  # dropout's generator: this process trains alone
+        fc = Forecaster(cfg).fit(df)
     bt = fc.backtest(df)
     if args.json:
         print(json.dumps({"metrics": bt.table.to_dict(orient="index"), "windows": bt.windows,

@@ -11,11 +11,12 @@ import pandas as pd
 import torch
 
 from lstm_core import forecast as fc
+from lstm_core import threads
 from lstm_core.config import Config, resolve_hidden_size
 from lstm_core.data import Prepared, Scaler, check_length, make_windows, prepare
 from lstm_core.errors import DataError, SeriesTooShort
 from lstm_core.model import QUANTILES, ForecastNet
-from lstm_core.train import History, OnBatch, OnEpoch, cpu_threads, pick_device, train
+from lstm_core.train import History, OnBatch, OnEpoch, pick_device, train
 
 LINEAR = "linear (NLinear ridge)"  # the linear baseline's row in the backtest table
 TIE = 1e-3  # relative MAE difference below which the model does not beat a baseline
@@ -146,7 +147,7 @@ class Forecaster:
     @torch.no_grad()
     def _quantiles(self, windows: torch.Tensor, batch_size: int = 2048) -> np.ndarray:
         """windows (N, L, F) scaled -> (N, H, K, Q) in the data's units."""
-        with cpu_threads(torch.device("cpu"), self.model_):
+        with threads.for_model(self.model_):  # this thread only
             out = [
                 self.model_(windows[i : i + batch_size]) for i in range(0, len(windows), batch_size)
             ]
@@ -258,7 +259,7 @@ class Forecaster:
         if not L <= origin <= len(x):
             raise DataError(f"forecast origin must be between {L} and {len(x)}, got {origin}")
         window = x[origin - L : origin].unsqueeze(0)
-        with cpu_threads(torch.device("cpu"), self.model_):
+        with threads.for_model(self.model_):
             y, internals = self.model_(window, return_internals=True)
         k = len(self.targets_)
         q = y[0].numpy().astype(np.float64)
@@ -307,6 +308,24 @@ def build_net(config: Config, input_size: int, n_targets: int) -> ForecastNet:
     )
 
 
+def init_network(
+    config: Config, train_rows: torch.Tensor, n_targets: int, device: torch.device
+) -> ForecastNet:
+    """Build the network on ``device`` with weights drawn from a generator seeded with
+    ``training.seed`` (never torch's process-wide one), its linear path at the ridge fit on
+    ``train_rows`` (T1, F)."""
+    L, H = config.data.lookback, config.data.horizon
+    lin = fc.fit_linear(train_rows[:, :n_targets].double().cpu().numpy(), L, H)
+    net = build_net(config, train_rows.shape[1], n_targets)
+    net.reset_parameters(torch.Generator().manual_seed(config.training.seed))
+    net.to(device)
+    net.init_linear(
+        torch.from_numpy(lin.weight), torch.from_numpy(lin.bias),
+        *make_windows(train_rows, L, H, n_targets),
+    )
+    return net
+
+
 def fit_network(
     config: Config,
     train_rows: torch.Tensor,
@@ -316,7 +335,10 @@ def fit_network(
     on_epoch: OnEpoch | None = None,
     on_batch: OnBatch | None = None,
 ) -> tuple[ForecastNet, History]:
-    """Build the network, start its linear path at the ridge fit on the training rows, train it.
+    """Build the network (``init_network``) and train it.
+
+    Dropout masks come from the training process's own generator: ``jobs.Scheduler`` trains
+    each job in a process of its own, seeded with ``training.seed``.
 
     Args:
         config: resolved config (hidden size set).
@@ -328,14 +350,10 @@ def fit_network(
     Returns:
         The trained network (best weights, on ``device``) and its History.
     """
-    d = config.data
-    L, H = d.lookback, d.horizon
+    L, H = config.data.lookback, config.data.horizon
+    net = init_network(config, train_rows, n_targets, device)
     train_xy = make_windows(train_rows, L, H, n_targets)
     val_xy = make_windows(val_rows, L, H, n_targets)
-    lin = fc.fit_linear(train_rows[:, :n_targets].double().cpu().numpy(), L, H)
-    torch.manual_seed(config.training.seed)
-    net = build_net(config, train_rows.shape[1], n_targets).to(device)
-    net.init_linear(torch.from_numpy(lin.weight), torch.from_numpy(lin.bias), *train_xy)
     history = train(net, train_xy, val_xy, config.training, device, on_epoch, on_batch)
     return net, history
 

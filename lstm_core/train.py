@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import copy
 import math
-import threading
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal
 
@@ -91,44 +89,15 @@ def evaluate(net: ForecastNet, x: torch.Tensor, y: torch.Tensor, batch_size: int
 
     The median alone, as the backtest's verdict judges the point forecast: with every quantile,
     better intervals could hide a worse forecast and keep an epoch that lost to the start.
+    In float32 even where training uses bf16, so epochs are compared at full precision; the sum
+    stays on the device and is read once (one host synchronisation per call).
     """
     net.eval()
-    total = 0.0
+    total = torch.zeros((), dtype=torch.float64, device=x.device)
     for i in range(0, len(x), batch_size):
-        xb, yb = x[i : i + batch_size], y[i : i + batch_size]
-        median = net(xb).float()[..., len(net.quantiles) // 2]
-        total += float((median - yb).abs().mean()) / 2 * len(xb)
-    return total / max(len(x), 1)
-
-
-_THREADS_LOCK = threading.Lock()
-_threads_users = 0  # trainings inside cpu_threads; torch's thread count is process-wide
-_threads_before = 0
-
-
-@contextmanager
-def cpu_threads(device: torch.device, net: torch.nn.Module):
-    """Small LSTMs run fastest on one CPU thread: their matrices are too small to split, and
-    extra threads only wait on each other (50x slower here when another process shares the
-    cores). Larger models keep torch's thread count. Overlapping users (two trainings in one
-    server) share the setting: the first sets it, the last restores it."""
-    global _threads_users, _threads_before
-    small = sum(p.numel() for p in net.parameters()) < 2_000_000
-    if device.type != "cpu" or not small:
-        yield
-        return
-    with _THREADS_LOCK:
-        if _threads_users == 0:
-            _threads_before = torch.get_num_threads()
-            torch.set_num_threads(1)
-        _threads_users += 1
-    try:
-        yield
-    finally:
-        with _THREADS_LOCK:
-            _threads_users -= 1
-            if _threads_users == 0:
-                torch.set_num_threads(_threads_before)
+        median = net(x[i : i + batch_size]).float()[..., len(net.quantiles) // 2]
+        total += (median - y[i : i + batch_size]).abs().sum(dtype=torch.float64)
+    return float(total) / 2 / max(y.numel(), 1)
 
 
 def train(
@@ -143,12 +112,11 @@ def train(
     """Train ``net`` in place on windows already on ``device``; restore the best weights.
 
     Each batch starts from a fresh (zero) LSTM state. A callback may raise StopTraining.
+    Nothing in a batch waits for the device: the loss is summed where it is computed and read
+    once per epoch, where a non-finite loss stops training (the best weights are kept), so a
+    GPU is never stalled by the host. The CPU thread count is the process's: ``jobs.Scheduler``
+    gives each training a process of its own and sets it there.
     """
-    with cpu_threads(device, net):
-        return _train(net, train_xy, val_xy, cfg, device, on_epoch, on_batch)
-
-
-def _train(net, train_xy, val_xy, cfg, device, on_epoch, on_batch) -> History:
     x, y = train_xy
     vx, vy = val_xy
     net.to(device)
@@ -177,30 +145,31 @@ def _train(net, train_xy, val_xy, cfg, device, on_epoch, on_batch) -> History:
     try:
         for epoch in range(1, cfg.epochs + 1):
             net.train()
-            perm = torch.randperm(n, generator=gen).to(device)
-            total = 0.0
+            perm = torch.randperm(n, generator=gen).to(device, non_blocking=True)
+            total = torch.zeros((), device=device)
             for b in range(n_batches):
                 idx = perm[b * cfg.batch_size : (b + 1) * cfg.batch_size]
                 xb, yb = x[idx], y[idx]  # gathers only this batch
                 with torch.autocast("cuda", dtype=torch.bfloat16, enabled=autocast):
                     loss = pinball_loss(net(xb).float(), yb, net.quantiles)
-                if not torch.isfinite(loss):
-                    stopped = "non_finite"
-                    message = (
-                        f"the loss became {float(loss.detach())} in epoch {epoch}; training stopped and the "
-                        "last good weights were kept. Lower training.learning_rate or check the "
-                        "data for extreme values"
-                    )
-                    raise StopTraining
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
                 opt.step()
-                total += float(loss.detach()) * len(idx)
+                total += loss.detach() * len(idx)  # on the device: no wait for the GPU here
                 seen += len(idx)
                 if on_batch:
                     on_batch(epoch, b + 1, n_batches)
-            losses.append(total / n)
+            epoch_loss = float(total) / n  # the epoch's one host synchronisation
+            if not math.isfinite(epoch_loss):
+                stopped = "non_finite"
+                message = (
+                    f"the loss became {epoch_loss} in epoch {epoch}; training stopped and the "
+                    "last good weights were kept. Lower training.learning_rate or check the "
+                    "data for extreme values"
+                )
+                raise StopTraining
+            losses.append(epoch_loss)
             vals.append(evaluate(net, vx, vy))
             if vals[-1] < best_val:
                 best_val, best_epoch, bad_epochs = vals[-1], epoch, 0
