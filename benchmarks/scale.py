@@ -16,7 +16,9 @@ changes (two columns, hourly), and saved as a checkpoint that each run loads. St
   above ``interpret.MAX_WINDOWS`` windows it runs every k-th window (the table says k); with
   ``--exact``, every window as well;
 - detect raw: ``changepoints.detect`` with the default features (the series' columns);
-- detect combined: the gate's components as well, from the trace above (no second pass).
+- detect combined: the gate's components as well, from the trace above (no second pass);
+- read CSV, prepare CSV: ``read_table`` of an ETT-like CSV (a date and 7 numeric columns, as
+  many rows as steps) from disk, and ``prepare`` of it (after the peak RSS above is taken).
 """
 
 from __future__ import annotations
@@ -77,12 +79,26 @@ def fit_model(path: Path) -> None:
     checkpoint.save(Forecaster(cfg).fit(frame), path.stem, path.parent)
 
 
-def one(n: int, model: Path, exact: bool, repeats: int) -> dict:
+def table(n: int):
+    """An ETT-like table: a date column and 7 random walks (HUFL ... OT), hourly."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    names = ["HUFL", "HULL", "MUFL", "MULL", "LUFL", "LULL", "OT"]
+    df = pd.DataFrame(rng.normal(size=(n, 7)).cumsum(axis=0), columns=names)
+    df.insert(0, "date", pd.date_range("2000-01-01", periods=n, freq="h"))
+    return df
+
+
+def one(n: int, model: Path, exact: bool, repeats: int, csv: bool = True) -> dict:
     """Every stage at ``n`` steps in this process; the best of ``repeats`` times for each."""
     import torch
 
     from lstm_core import checkpoint, interpret
     from lstm_core.changepoints import detect
+    from lstm_core.config import DataConfig
+    from lstm_core.data import prepare, read_table
 
     fc = checkpoint.load(model)
     frame, bkps = series(n)
@@ -114,6 +130,14 @@ def one(n: int, model: Path, exact: bool, repeats: int) -> dict:
         del tr
     out["peak_rss_mb"] = peak_mb()
     out["threads"] = torch.get_num_threads()
+    if csv:  # last, so that the peak above is interpretation and detection's alone
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "table.csv"
+            table(n).to_csv(path, index=False, float_format="%.6f")
+            out["csv_mb"] = path.stat().st_size / 2**20
+            df = timed("read_csv", lambda: read_table(path))
+            columns = DataConfig(targets=("OT",), covariates=tuple(df.columns[1:-1]))
+            timed("prepare_csv", lambda: prepare(df, columns))
     if torch.cuda.is_available():
         out["gpu_peak_mb"] = torch.cuda.max_memory_allocated() / 2**20
     return out
@@ -159,6 +183,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         f"{machine(torch.device('cpu'))}; best of {args.repeats}"
     )
     exact = " trace, every window (s) |" if args.exact else ""
+    csv_rows = [r for r in rows if "read_csv_s" in r]
     print(
         "| steps | prepare (s) | trace (s) | windows run | detect raw (s) | detect combined (s) "
         f"|{exact} trace + detect (s) | µs per step | peak RSS (MB) | RSS at start (MB) |"
@@ -174,6 +199,14 @@ def main(argv: list[str] | None = None) -> list[dict]:
             f"{1e6 * total / r['steps']:.1f} | {r['peak_rss_mb']:.0f} | "
             f"{r['rss_start_mb']:.0f} |"
         )
+    if csv_rows:
+        print("\n| rows x 8 columns | CSV (MB) | read_table (s) | prepare (s) |")
+        print("| ---: | ---: | ---: | ---: |")
+        for r in csv_rows:
+            print(
+                f"| {r['steps']:,} | {r['csv_mb']:.0f} | {r['read_csv_s']:.2f} | "
+                f"{r['prepare_csv_s']:.2f} |"
+            )
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
     return rows

@@ -177,3 +177,14 @@ def test_content_hash_follows_content_not_identity():
     b.loc[3, "y"] += 1e-9
     assert content_hash(a) != content_hash(b)
     assert content_hash(a) != content_hash(a.rename(columns={"y": "z"}))
+
+
+def test_csv_bytes_go_to_the_parser_with_a_bom_or_bad_bytes():
+    """The CSV fast path parses the bytes themselves: a UTF-8 BOM is dropped, and a file with a
+    byte that is not UTF-8 still reads (replaced), through the C engine."""
+    from lstm_core.data import read_table
+
+    df = read_table(b"\xef\xbb\xbftime,y\n2020-01-01,1\n2020-01-02,2\n", "bom.csv")
+    assert list(df.columns) == ["time", "y"] and df["y"].tolist() == [1, 2]
+    df = read_table(b"name,y\ncaf\xe9,1\nbar,2\n", "latin.csv")
+    assert df["y"].tolist() == [1, 2] and df["name"][0].startswith("caf")
