@@ -3,6 +3,7 @@
 
     python benchmarks/throughput.py --data ../shared/data/ett/ETTh1.csv
     python benchmarks/throughput.py --data ETTh1.csv --device cuda --epochs 3 --repeats 3
+    python benchmarks/throughput.py --threads 1 2      # no file: an ETTh1-shaped table
 
 Setting: the default model on ETTh1 (lookback 96, horizon 24, batch 256), with 1 input (OT) and
 with 7 (every column). (a) ``lstm_core.train.train`` as the app runs it, validation and early
@@ -28,6 +29,10 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+
+# as in the app's training processes (jobs.Scheduler): idle OpenMP threads sleep rather than
+# spin, which on shared cores made 2 threads 5-10x slower than 1 (set before torch loads)
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -56,9 +61,21 @@ METHODS = {  # methods that stand in for a module call (see model.py)
 ORDER = ("nn.LSTM", "attention", "gate+norm", "head", "loss", "optimizer", "other")
 
 
-def setting(path: str, n_inputs: int, device: torch.device, batch_size: int, epochs: int):
+def ett_like(rows: int = 17_420, seed: int = 0):
+    """An ETTh1-shaped table (date, 6 loads, OT; hourly random walks) where the file is absent:
+    the speed depends on its shape, not on its values."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    names = ["HUFL", "HULL", "MUFL", "MULL", "LUFL", "LULL", "OT"]
+    df = pd.DataFrame(rng.normal(size=(rows, 7)).cumsum(axis=0), columns=names)
+    df.insert(0, "date", pd.date_range("2016-07-01", periods=rows, freq="h"))
+    return df
+
+
+def setting(path: str | None, n_inputs: int, device: torch.device, batch_size: int, epochs: int):
     """The benchmark's model and windows, built as ``Forecaster.fit`` builds them."""
-    df = read_table(path)
+    df = read_table(path) if path else ett_like()
     cols = [c for c in df.columns if c not in ("date", "OT")]
     cfg = Config().replace(
         data={"time_col": "date", "targets": ["OT"], "covariates": cols[: n_inputs - 1]},
@@ -285,7 +302,7 @@ def machine(device: torch.device) -> str:
 
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", required=True, help="ETTh1.csv")
+    ap.add_argument("--data", help="ETTh1.csv (default: an ETTh1-shaped synthetic table)")
     ap.add_argument("--device", default="auto", help="auto, cpu or cuda")
     ap.add_argument("--inputs", type=int, nargs="+", default=[1, 7])
     ap.add_argument(

@@ -48,7 +48,7 @@ Status = Literal["running", "done", "failed"]
 Phase = Literal["queued", "training", "validating", "done"]
 TaskStatus = Literal["queued", "running", "done", "failed", "cancelled"]
 T = TypeVar("T")
-NICE = 10  # training processes yield the CPU to the server's page rendering
+NICE = 19  # training processes run at the lowest priority: page rendering comes first
 KILL_AFTER = 30.0  # seconds a cancelled training may take to stop before it is killed
 
 
@@ -140,8 +140,12 @@ class TrainingJob:
 
     @classmethod
     def start(cls, cfg: Config, data: Prepared, scheduler: Scheduler | None = None) -> TrainingJob:
-        """``scheduler.train(cfg, data)``; without a scheduler the job has slots of its own."""
-        return (scheduler or Scheduler()).train(cfg, data)
+        """``scheduler.train(cfg, data)``. Without a scheduler the job has a slot of its own,
+        and the process that forks it exits at once (nothing stays warm for a next one)."""
+        if scheduler is None:
+            scheduler = Scheduler()
+            scheduler._forker.keep = False
+        return scheduler.train(cfg, data)
 
     # ------------------------------------------------------------ the page's side
 
@@ -224,7 +228,6 @@ class TrainingJob:
             "config": self.cfg.to_yaml(),
             "prepared": self.data,
             "threads": self._scheduler._budget(),
-            "nice": self._scheduler.nice,
         }
         try:
             self._conn.send(job)
@@ -303,7 +306,8 @@ class _Forker:
     lstm_core are imported once, so a training starts in a fraction of a second, not ~4 s.
     Started on first use and again after it exited (idle for ``worker.IDLE_EXIT`` s)."""
 
-    def __init__(self) -> None:
+    def __init__(self, nice: int, keep: bool = True) -> None:
+        self.nice, self.keep = nice, keep
         self._lock = threading.Lock()
         self._proc: subprocess.Popen | None = None
         self._control: socket.socket | None = None
@@ -323,6 +327,8 @@ class _Forker:
                         if not more:
                             raise ConnectionError("the serving process exited")
                         answer += more
+                    if not self.keep:
+                        self.close()
                     return int.from_bytes(answer, "little")
                 except OSError:
                     self.close()
@@ -340,7 +346,8 @@ class _Forker:
         }
         try:
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "lstm_core.worker", "--serve", str(there.fileno())],
+                [sys.executable, "-m", "lstm_core.worker", "--serve", str(there.fileno()),
+                 "--nice", str(self.nice)],
                 pass_fds=(there.fileno(),),
                 env=env,
                 stdin=subprocess.DEVNULL,
@@ -493,7 +500,7 @@ class Scheduler:
         self._task_queue: list[Task] = []
         self._tasks: list[Task] = []
         self._owned: dict[int, list[TrainingJob | Task]] = {}
-        self._forker = _Forker()
+        self._forker = _Forker(nice)
         weakref.finalize(self, self._forker.close)
 
     # ------------------------------------------------------------ public

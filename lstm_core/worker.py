@@ -1,14 +1,15 @@
 """Trainings in processes of their own, forked by a warm process that ``jobs.Scheduler``
 starts once.
 
-    python -m lstm_core.worker --serve FD
+    python -m lstm_core.worker --serve FD [--nice N]
 
-The serving process imports torch and lstm_core once (about 4 s) and then, for each socket the
+The serving process lowers its CPU priority by N (its trainings inherit it: page rendering in
+the server comes first), imports torch and lstm_core once (about 4 s) and then, for each socket the
 server passes it over FD, forks a process that runs one training on that socket and exits; it
 answers with the new process's id. A closed FD (the server went away) ends it.
 
 On a training's socket the server sends one pickled job (its own objects, never a user's file):
-the config as YAML, the prepared data, the thread count and the niceness. The training sends
+the config as YAML, the prepared data and the thread count. The training sends
 back JSON messages only, and the fitted model as checkpoint bytes (``lstm_core.checkpoint``), so
 the server unpickles nothing that came from here:
 
@@ -86,7 +87,6 @@ class _Control:
 def run(conn: Connection) -> None:
     """Receive the job, train, send the result (see the module docstring)."""
     job = conn.recv()  # pickled by the server that started this process
-    os.nice(int(job.get("nice", 0)))  # page rendering in the server comes first
     torch.set_num_threads(int(job["threads"]))  # this process alone: no other session's
     control = _Control(conn)
     try:
@@ -145,13 +145,15 @@ def serve(control: socket.socket) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 2 or argv[0] != "--serve" or not argv[1].isdigit():
-        print(
-            f"usage: python -m lstm_core.worker --serve FD ({Path(__file__).name} is started "
-            "by lstm_core.jobs.Scheduler, not by hand)",
-            file=sys.stderr,
-        )
+    ok = len(argv) in (2, 4) and argv[0] == "--serve" and argv[1].isdigit()
+    if ok and len(argv) == 4:
+        ok = argv[2] == "--nice" and argv[3].isdigit()
+    if not ok:
+        print(f"usage: python -m lstm_core.worker --serve FD [--nice N] ({Path(__file__).name} "
+              "is started by lstm_core.jobs.Scheduler, not by hand)", file=sys.stderr)
         return 2
+    if len(argv) == 4:
+        os.nice(int(argv[3]))  # before the imports: they are work too
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server's Ctrl-C ends it by closing FD
     with socket.socket(fileno=int(argv[1])) as control:
         serve(control)
