@@ -599,8 +599,8 @@ class Scheduler:
         key = id(owner)
         with self._cond:
             if key not in self._owned:
+                weakref.finalize(owner, self._abandon, key)  # TypeError without weak references
                 self._owned[key] = []
-                weakref.finalize(owner, self._abandon, key)
             self._owned[key].append(item)
 
     def _disown(self, item: TrainingJob | Task) -> None:
