@@ -2,6 +2,7 @@
 
     python benchmarks/load.py                          # 3 trainings, 2 browsing sessions
     python benchmarks/load.py --trainings 3 --browsers 2 --rounds 4 --json load.json
+    python benchmarks/load.py --app-dir /tmp/old-checkout      # the same test of another version
 
 Starts ``streamlit run app.py`` on 127.0.0.1 (a free port; nothing leaves the machine) and talks
 to it as browsers do, over its websocket with Streamlit's own protocol messages (BackMsg /
@@ -51,7 +52,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int) -> subprocess.Popen:
+def start_server(port: int, app_dir: Path = ROOT) -> subprocess.Popen:
     cmd = [
         sys.executable,
         "-m",
@@ -64,7 +65,7 @@ def start_server(port: int) -> subprocess.Popen:
         "--browser.gatherUsageStats=false",
         "--server.fileWatcherType=none",
     ]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, cwd=app_dir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -252,11 +253,17 @@ def main(argv: list[str] | None = None) -> dict:
         action="store_true",
         help="training sessions do not poll their progress (a background tab)",
     )
+    ap.add_argument(
+        "--app-dir",
+        type=Path,
+        default=ROOT,
+        help="the checkout whose app.py to serve (default: this one), to compare",
+    )
     ap.add_argument("--json", help="also write the figures to this file")
     args = ap.parse_args(argv)
     pages = tuple(args.pages)
     port = free_port()
-    server = start_server(port)
+    server = start_server(port, args.app_dir)
     rss_samples: list[tuple[str, float, float]] = []
     sampling = threading.Event()
     phase = ["warm-up"]
