@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import torch
 
 from lstm_core import checkpoint
 from lstm_core.config import Config, load_config
@@ -120,6 +121,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     checkpoint.check_writable(out.name, folder)  # before minutes of training, not after
     df, demo_cfg = read_data(args.data, args.sheet)
     cfg = build_config(args, demo_cfg)
+    torch.manual_seed(cfg.training.seed)  # dropout's generator: this process trains alone
     group = distributed.setup(cfg.training.device)  # None unless started by torchrun
     try:
         lead = group is None or group.rank == 0
@@ -185,12 +187,14 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         panel = read_panel_arg(args, df, _panel_model(fc, args))
     else:
         panel = read_panel_arg(args, df)
+        cfg = build_config(args, demo_cfg)
+        torch.manual_seed(cfg.training.seed)  # dropout's generator: this process trains alone
         if panel is not None:
             from lstm_core.panel_forecaster import PanelForecaster
 
-            fc = PanelForecaster(build_config(args, demo_cfg)).fit(panel)
+            fc = PanelForecaster(cfg).fit(panel)
         else:
-            fc = Forecaster(build_config(args, demo_cfg)).fit(df)
+            fc = Forecaster(cfg).fit(df)
     if panel is not None:
         return _panel_backtest(fc, panel, args.json)
     bt = fc.backtest(df)

@@ -132,9 +132,10 @@ def _check_shape(rows: int, columns: int, shown: str) -> None:
         )
 
 
-def _decode(raw: bytes) -> str:
-    """Text from bytes: a byte order mark decides (UTF-32, UTF-8, UTF-16); text with many NUL
-    bytes is UTF-16 without one; else UTF-8, and Windows-1252 when it is not valid UTF-8."""
+def _encoding(raw: bytes) -> str:
+    """The text encoding of ``raw``: a byte order mark decides (UTF-32, UTF-8, UTF-16); text
+    with many NUL bytes is UTF-16 without one; else UTF-8, and Windows-1252 when it is not
+    valid UTF-8."""
     for bom, encoding in (
         (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16: its mark starts the same way
         (codecs.BOM_UTF32_BE, "utf-32"),
@@ -143,16 +144,16 @@ def _decode(raw: bytes) -> str:
         (codecs.BOM_UTF16_BE, "utf-16"),
     ):
         if raw.startswith(bom):
-            return raw.decode(encoding, errors="replace")
+            return encoding
     head = raw[:4096]
     if head.count(0) > len(head) // 4:  # ASCII text in UTF-16 is every other byte NUL
         even_nuls = head[0::2].count(0)
-        encoding = "utf-16-be" if even_nuls > head[1::2].count(0) else "utf-16-le"
-        return raw.decode(encoding, errors="replace")
+        return "utf-16-be" if even_nuls > head[1::2].count(0) else "utf-16-le"
     try:
-        return raw.decode("utf-8")
+        raw.decode("utf-8")  # a check only: the bytes themselves go to the parser
     except UnicodeDecodeError:
-        return raw.decode("cp1252", errors="replace")
+        return "cp1252"
+    return "utf-8"
 
 
 _QUOTED = re.compile(r'"[^"\n]*"')  # linear: no nested repetition
@@ -176,13 +177,24 @@ def _guess_delimiter(lines: list[str]) -> str:
 
 
 def _read_text_table(raw: bytes, shown: str) -> pd.DataFrame:
-    text = _decode(raw)
-    first_end = text.find("\n")
-    header = text if first_end < 0 else text[:first_end]
-    lines = [ln for ln in text[:65_536].splitlines()[:50] if ln.strip()] or [header]
+    encoding = _encoding(raw)
+    utf8 = encoding in ("utf-8", "utf-8-sig")
+    if utf8:
+        # UTF-8 bytes go to the parser as they are: a decoded copy of a 100 MB file cost 0.5 GB
+        # more memory and 3x the time (benchmarks/scale.py)
+        body: bytes | str = raw[len(codecs.BOM_UTF8):] if encoding == "utf-8-sig" else raw
+        nl: bytes | str = b"\n"
+    else:
+        body, nl = raw.decode(encoding, errors="replace"), "\n"
+    first_end = body.find(nl)
+    header = body if first_end < 0 else body[:first_end]
+    sample = body[:65_536]
+    if utf8:
+        header, sample = header.decode("utf-8"), sample.decode("utf-8", errors="replace")
+    lines = [ln for ln in sample.splitlines()[:50] if ln.strip()] or [header]
     lines[0] = header  # the whole header, even when it is longer than the sample
     delim = _guess_delimiter(lines)
-    lines_total = text.count("\n") + (not text.endswith("\n"))
+    lines_total = body.count(nl) + (not body.endswith(nl))
     _check_shape(lines_total - 1, header.count(delim) + 1, shown)  # the header is no row
     fields = [f for line in lines[1:] for f in line.split(delim)]
     decimal_comma = (
@@ -190,15 +202,17 @@ def _read_text_table(raw: bytes, shown: str) -> pd.DataFrame:
         and any(_DECIMAL_COMMA.fullmatch(f) for f in fields)
         and not any(_DECIMAL_POINT.fullmatch(f) for f in fields)
     )
+    stream = io.BytesIO(body) if utf8 else io.StringIO(body)
     if not decimal_comma:
         with contextlib.suppress(Exception):  # pyarrow is strict about ragged rows: C engine
-            return pd.read_csv(io.StringIO(text), sep=delim, engine="pyarrow")
+            return pd.read_csv(stream, sep=delim, engine="pyarrow")
+        stream.seek(0)
     # index_col=False: rows longer than the header would otherwise become a MultiIndex of the
     # extra fields (seconds for one line of 10,000 commas); pandas warns instead, and we refuse
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", pd.errors.ParserWarning)
         df = pd.read_csv(
-            io.StringIO(text), sep=delim, decimal="," if decimal_comma else ".", index_col=False
+            stream, sep=delim, decimal="," if decimal_comma else ".", index_col=False
         )
     if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
         raise DataError(

@@ -11,6 +11,7 @@ import torch
 from torch.overrides import TorchFunctionMode
 
 from lstm_core import forecast as fc
+from lstm_core import threads
 from lstm_core.config import Config, resolve_hidden_size
 from lstm_core.data import (
     Prepared,
@@ -22,7 +23,7 @@ from lstm_core.data import (
 )
 from lstm_core.errors import ConfigError, DataError, NonFiniteForecast, SeriesTooShort
 from lstm_core.model import QUANTILES, ForecastNet
-from lstm_core.train import History, OnBatch, OnEpoch, cpu_threads, pick_device, train
+from lstm_core.train import History, OnBatch, OnEpoch, RunningLoss, pick_device, train
 
 LINEAR = "linear (NLinear ridge)"  # the linear baseline's row in the backtest table
 TIE = 1e-3  # relative MAE difference below which the model does not beat a baseline
@@ -98,8 +99,10 @@ class Forecaster:
         data: pd.DataFrame | Prepared,
         on_epoch: OnEpoch | None = None,
         on_batch: OnBatch | None = None,
+        running: RunningLoss | None = None,
     ) -> Forecaster:
         """Train on ``data``; the last ``val_fraction`` of rows is held out for validation.
+        ``running`` follows the current epoch's training loss (a live chart).
 
         Raises:
             DataError / SeriesTooShort: the data cannot be used; ConfigError: bad device.
@@ -127,7 +130,7 @@ class Forecaster:
         # validation windows may look back into the training rows; their targets do not
         k = len(prep.targets)
         net, self.history_ = fit_network(
-            config, x[:split], x[split - d.lookback :], k, device, on_epoch, on_batch
+            config, x[:split], x[split - d.lookback :], k, device, on_epoch, on_batch, running
         )
         self.model_ = net.cpu().eval()
         self.config_, self.scaler_ = config, scaler
@@ -207,7 +210,7 @@ class Forecaster:
     @torch.no_grad()
     def _quantiles(self, windows: torch.Tensor, batch_size: int = 2048) -> np.ndarray:
         """windows (N, L, F) scaled -> (N, H, K, Q) in the data's units."""
-        with cpu_threads(torch.device("cpu"), self.model_):
+        with threads.for_model(self.model_):  # this thread only
             out = [
                 self.model_(windows[i : i + batch_size]) for i in range(0, len(windows), batch_size)
             ]
@@ -346,7 +349,7 @@ class Forecaster:
         if not L <= origin <= len(x):
             raise DataError(f"forecast origin must be between {L} and {len(x)}, got {origin}")
         window = x[origin - L : origin].unsqueeze(0)
-        with cpu_threads(torch.device("cpu"), self.model_):
+        with threads.for_model(self.model_):
             y, internals = self.model_(window, return_internals=True)
         k = len(self.targets_)
         q = y[0].numpy().astype(np.float64)
@@ -471,6 +474,18 @@ def _finite(q: np.ndarray) -> np.ndarray:
     return q
 
 
+def init_network(
+    config: Config, train_rows: torch.Tensor, n_targets: int, device: torch.device
+) -> ForecastNet:
+    """``start_network`` at the ridge fit on ``train_rows`` (T1, F)."""
+    L, H = config.data.lookback, config.data.horizon
+    lin = fc.fit_linear(train_rows[:, :n_targets].double().cpu().numpy(), L, H)
+    return start_network(
+        config, lin, make_windows(train_rows, L, H, n_targets), train_rows.shape[1], n_targets,
+        device,
+    )
+
+
 def fit_network(
     config: Config,
     train_rows: torch.Tensor,
@@ -479,8 +494,12 @@ def fit_network(
     device: torch.device,
     on_epoch: OnEpoch | None = None,
     on_batch: OnBatch | None = None,
+    running: RunningLoss | None = None,
 ) -> tuple[ForecastNet, History]:
-    """Build the network, start its linear path at the ridge fit on the training rows, train it.
+    """Build the network (``init_network``) and train it.
+
+    Dropout masks come from the training process's own generator: ``jobs.Scheduler`` trains
+    each job in a process of its own, seeded with ``training.seed``.
 
     Args:
         config: resolved config (hidden size set).
@@ -492,13 +511,13 @@ def fit_network(
     Returns:
         The trained network (best weights, on ``device``) and its History.
     """
-    d = config.data
-    L, H = d.lookback, d.horizon
+    L, H = config.data.lookback, config.data.horizon
+    net = init_network(config, train_rows, n_targets, device)
     train_xy = make_windows(train_rows, L, H, n_targets)
     val_xy = make_windows(val_rows, L, H, n_targets)
-    lin = fc.fit_linear(train_rows[:, :n_targets].double().cpu().numpy(), L, H)
-    net = start_network(config, lin, train_xy, train_rows.shape[1], n_targets, device)
-    history = train(net, train_xy, val_xy, config.training, device, on_epoch, on_batch)
+    history = train(
+        net, train_xy, val_xy, config.training, device, on_epoch, on_batch, running=running
+    )
     return net, history
 
 
@@ -512,9 +531,11 @@ def start_network(
 ) -> ForecastNet:
     """The untrained network (seeded by ``training.seed``) on ``device``, its linear path at
     ``lin`` and its quantile spreads at that fit's errors on the windows ``train_xy``
-    ((N, L, F), (N, H, K); a subsample will do)."""
-    torch.manual_seed(config.training.seed)
-    net = build_net(config, input_size, n_targets).to(device)
+    ((N, L, F), (N, H, K); a subsample will do). The weights are drawn from a generator seeded
+    with ``training.seed``, never torch's process-wide one."""
+    net = build_net(config, input_size, n_targets)
+    net.reset_parameters(torch.Generator().manual_seed(config.training.seed))
+    net.to(device)
     net.init_linear(torch.from_numpy(lin.weight), torch.from_numpy(lin.bias), *train_xy)
     return net
 

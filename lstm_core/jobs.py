@@ -1,42 +1,71 @@
-"""Work in background threads: training with progress and a clean cancel, and one-shot tasks.
+"""Background work for a server: trainings in processes of their own, other slow calls in
+threads, both queued behind a few slots and cancellable.
 
-Why a thread: a Streamlit script run that trains inline blocks its own session (no Cancel
-click gets through; leaving the page stops the script and loses the run). A ``TrainingJob``
-runs ``Forecaster.fit`` in a daemon thread owned by one session; the page reads
-``snapshot()`` from a fragment that reruns every half second, and ``cancel()`` sets an event
-that the per-batch callback turns into ``StopTraining``, so training stops within one batch
-and keeps the best weights so far. Other sessions are not blocked: torch releases the GIL
-inside its kernels, and small models train on one thread (see ``train.cpu_threads``).
+A Streamlit script run that trains inline blocks its own session, so work runs in the
+background and pages poll it. One ``Scheduler`` per server process (the app creates it and
+holds it; nothing here is module-level state) owns the slots and the queues:
+
+- ``scheduler.train(cfg, prepared) -> TrainingJob``: ``Forecaster(cfg).fit`` in a separate
+  process (``lstm_core.worker``), at a lower CPU priority, with its own torch thread count
+  (every core for one training, a fair share for several, updated as trainings start and end)
+  and its own random generator. Three trainings in server threads once slowed other sessions'
+  page loads from 3 s to 68 s; in processes at a lower priority they cannot starve page
+  rendering (benchmarks/load.py). Progress comes back per batch, a cancel stops training
+  within one batch, and the model comes back as checkpoint bytes, never as a pickle.
+- ``scheduler.run(fn, label) -> Task``: ``fn(report)`` in a thread (detection, whole-series
+  traces); ``report(fraction, text)`` gives progress and raises ``Cancelled`` once the task was
+  cancelled, so the thread ends at its next report.
+
+Work of an ``owner`` (any object, e.g. one per browser session) is cancelled when the owner is
+garbage-collected (the session closed), and a new task of an owner cancels that owner's
+unfinished task of the same label (a new detection replaces the old one).
 """
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Generic, Literal, TypeVar
 
+from lstm_core import checkpoint, threads
 from lstm_core.config import Config
-from lstm_core.data import Prepared
+from lstm_core.data import Prepared, check_length
 from lstm_core.errors import LstmCoreError
 from lstm_core.forecaster import Forecaster
-from lstm_core.train import StopTraining
 
 Status = Literal["running", "done", "failed"]
-
-# Trainings that may run at once in this server process; more wait for a slot, so a crowd of
-# visitors shares the CPU/GPU instead of slowing every run to a crawl. Process-wide by nature.
-MAX_CONCURRENT = 2
-_SLOTS = threading.BoundedSemaphore(MAX_CONCURRENT)
-MAX_CONCURRENT_TASKS = 4  # the same for other slow calls (detection, whole-series traces)
-_TASK_SLOTS = threading.BoundedSemaphore(MAX_CONCURRENT_TASKS)
+Phase = Literal["queued", "training", "validating", "done"]
+TaskStatus = Literal["queued", "running", "done", "failed", "cancelled"]
 T = TypeVar("T")
+NICE = 19  # training processes run at the lowest priority: page rendering comes first
+MAX_LIVE_POINTS = 2000  # points of the live loss curve kept (thinned when more arrive)
+KILL_AFTER = 30.0  # seconds a cancelled training may take to stop before it is killed
+
+
+class Cancelled(LstmCoreError):
+    """The task was cancelled (raised by its ``report`` callback)."""
+
+
+class Owner:
+    """A token for one session's work (``Scheduler.train/run(..., owner=...)``): when it is
+    garbage-collected, with the session that held it, its unfinished work is cancelled. Any
+    object that supports weak references will do; a plain ``object()`` does not."""
 
 
 @dataclass(frozen=True)
 class Progress:
-    """A consistent copy of a job's state at one moment."""
+    """A consistent copy of a training job's state at one moment."""
 
     status: Status
     epoch: int  # epochs finished
@@ -48,7 +77,12 @@ class Progress:
     seconds: float
     cancelling: bool
     error: str | None  # why a failed job failed, in words
-    queued: bool = False  # waiting for a free training slot (MAX_CONCURRENT run at once)
+    queued: bool = False  # waiting for a free training slot
+    phase: Phase = "training"
+    queue_position: int | None = None  # 1 = next to start; None when not queued
+    slots: int = 2  # trainings this server runs at once
+    # (fractional epoch, the epoch's training loss so far): a live curve from the first batches
+    batch_loss: tuple[tuple[float, float], ...] = ()
 
     @property
     def fraction(self) -> float:
@@ -63,99 +97,82 @@ class Progress:
         if self.status == "failed":
             return f"training failed: {self.error}"
         if self.status == "done":
+            if self.epoch == 0:
+                return "cancelled before the first epoch finished; the previous model is kept"
             return f"finished {self.epoch} epoch(s) in {self.seconds:.1f} s"
         if self.queued and not self.cancelling:
-            return (f"waiting for a free training slot ({MAX_CONCURRENT} trainings run at once "
-                    f"on this server; {self.seconds:.0f} s)")
+            return (
+                f"waiting for a free training slot ({self.slots} trainings run at once on this "
+                f"server; number {self.queue_position} in the queue; {self.seconds:.0f} s)"
+            )
         if self.cancelling:
             return "cancelling: finishing the current batch, then keeping the best weights"
+        if not self.batches and not self.epoch:
+            return f"starting the training process ({self.seconds:.0f} s)"
         loss = f", validation loss {self.val_loss[-1]:.4f}" if self.val_loss else ""
+        doing = "validating" if self.phase == "validating" else "batch"
+        where = f"batch {self.batch}/{self.batches or '?'}" if doing == "batch" else doing
         return (
-            f"epoch {min(self.epoch + 1, self.epochs)}/{self.epochs}, batch "
-            f"{self.batch}/{self.batches or '?'}{loss} ({self.seconds:.0f} s)"
+            f"epoch {min(self.epoch + 1, self.epochs)}/{self.epochs}, {where}{loss} "
+            f"({self.seconds:.0f} s)"
         )
 
 
 class TrainingJob:
-    """``Forecaster(cfg).fit(data)`` in a background thread. Start it with ``TrainingJob.start``."""
+    """One training, queued by a Scheduler and run in a process of its own."""
 
-    def __init__(self, cfg: Config, data: Prepared):
+    def __init__(self, cfg: Config, data: Prepared, scheduler: Scheduler):
         self.cfg, self.data = cfg, data
+        self._scheduler = scheduler
         self._lock = threading.Lock()
+        self._send_lock = threading.Lock()
         self._cancel = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._ended_event = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="lstm-training", daemon=True)
+        self._conn: Connection | None = None
+        self._pid: int | None = None  # the training process, once forked
         self._status: Status = "running"
+        self._phase: Phase = "queued"
         self._epoch = self._batch = self._batches = 0
         self._train: list[float] = []
         self._val: list[float] = []
+        self._batch_loss: list[tuple[float, float]] = []
         self._error: str | None = None
-        self._queued = True
         self._started = time.monotonic()
         self._ended: float | None = None
         self.result: Forecaster | None = None  # set once, when the job is done
 
     @classmethod
-    def start(cls, cfg: Config, data: Prepared) -> TrainingJob:
-        job = cls(cfg, data)
-        job._thread = threading.Thread(target=job._run, name="lstm-training", daemon=True)
-        job._thread.start()
-        return job
+    def start(cls, cfg: Config, data: Prepared, scheduler: Scheduler | None = None) -> TrainingJob:
+        """``scheduler.train(cfg, data)``. Without a scheduler the job has a slot of its own,
+        and the process that forks it exits at once (nothing stays warm for a next one)."""
+        if scheduler is None:
+            scheduler = Scheduler()
+            scheduler._forker.keep = False
+        return scheduler.train(cfg, data)
 
-    def _on_batch(self, epoch: int, batch: int, batches: int) -> None:
-        with self._lock:
-            self._batch, self._batches = batch, batches
-        if self._cancel.is_set():
-            raise StopTraining
-
-    def _on_epoch(self, epoch: int, train_loss: float, val_loss: float) -> None:
-        with self._lock:
-            self._epoch, self._batch = epoch, 0
-            self._train.append(train_loss)
-            self._val.append(val_loss)
-        if self._cancel.is_set():
-            raise StopTraining
-
-    def _run(self) -> None:
-        while not _SLOTS.acquire(timeout=0.2):  # queued: wait for a slot, or a cancel
-            if self._cancel.is_set():
-                self._finish("failed", error="cancelled while waiting for a free training slot")
-                return
-        with self._lock:
-            self._queued = False
-        try:
-            fc = Forecaster(self.cfg).fit(
-                self.data, on_epoch=self._on_epoch, on_batch=self._on_batch
-            )
-        except LstmCoreError as e:
-            self._finish("failed", error=str(e))
-        except Exception as e:  # noqa: BLE001 - a thread must report every failure, not die silently
-            self._finish("failed", error=f"{type(e).__name__}: {e}")
-        else:
-            self._finish("done", result=fc)
-        finally:
-            _SLOTS.release()
-
-    def _finish(
-        self, status: Status, error: str | None = None, result: Forecaster | None = None
-    ) -> None:
-        with self._lock:
-            self.result, self._error = result, error
-            self._ended = time.monotonic()
-            self._status = status
+    # ------------------------------------------------------------ the page's side
 
     def cancel(self) -> None:
-        """Ask the job to stop after the current batch; the best weights so far are kept."""
+        """Stop after the current batch and keep the best weights so far; a queued job is
+        dropped. A run cancelled before one full epoch ends with ``result`` None."""
+        first = not self._cancel.is_set()
         self._cancel.set()
+        self._send(cancel=True)
+        self._scheduler._wake()
+        if first and self._pid is not None:  # a process stuck in one long step is stopped
+            timer = threading.Timer(KILL_AFTER, self._kill)
+            timer.daemon = True
+            timer.start()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the job ends (tests, CLI); True if it has ended."""
-        if self._thread is not None:
-            self._thread.join(timeout)
-        return self.snapshot().status != "running"
+        return self._ended_event.wait(timeout)
 
     def snapshot(self) -> Progress:
         with self._lock:
             end = self._ended or time.monotonic()
+            queued = self._phase == "queued"
             return Progress(
                 self._status,
                 self._epoch,
@@ -167,53 +184,447 @@ class TrainingJob:
                 end - self._started,
                 self._cancel.is_set(),
                 self._error,
-                self._queued,
+                queued,
+                self._phase,
+                self._scheduler._queue_position(self) if queued else None,
+                self._scheduler.max_trainings,
+                tuple(self._batch_loss),
             )
+
+    # ------------------------------------------------------------ the runner's side
+
+    def _run(self) -> None:
+        try:
+            self._run_in_slot()
+        finally:
+            self._ended_event.set()  # after the slot is free again
+
+    def _run_in_slot(self) -> None:
+        try:
+            check_length(
+                len(self.data.frame),
+                self.cfg.data.lookback,
+                self.cfg.data.horizon,
+                self.cfg.training.val_fraction,
+            )
+        except LstmCoreError as e:  # no process for a run that cannot start
+            self._finish("failed", error=str(e))
+            return
+        if not self._scheduler._acquire_training(self):
+            self._finish("failed", error="cancelled while waiting for a free training slot")
+            return
+        try:
+            self._train_in_process()
+        except Exception as e:  # noqa: BLE001 - a thread must report every failure
+            self._finish("failed", error=f"{type(e).__name__}: {e}")
+        finally:
+            self._scheduler._release_training(self)
+
+    def _train_in_process(self) -> None:
+        here, there = socket.socketpair()
+        with self._lock:
+            self._phase = "training"
+        try:
+            self._pid = self._scheduler._forker.fork(there.fileno())
+        finally:
+            there.close()
+        self._conn = Connection(here.detach())
+        job = {
+            "config": self.cfg.to_yaml(),
+            "prepared": self.data,
+            "threads": self._scheduler._budget(),
+        }
+        try:
+            self._conn.send(job)
+            if self._cancel.is_set():
+                self._send(cancel=True)
+            self._read()
+        finally:
+            self._conn.close()
+            self._finish(
+                "failed",
+                error="the training process ended unexpectedly (out of "
+                "memory, or stopped by the system); the server's log may say why",
+            )
+
+    def _read(self) -> None:
+        """Apply the worker's messages until it ends (see ``lstm_core.worker``)."""
+        assert self._conn is not None
+        while True:
+            try:
+                msg = json.loads(self._conn.recv_bytes())
+            except (EOFError, OSError):
+                return
+            if "batch" in msg:
+                epoch, batch, batches = msg["batch"]
+                with self._lock:
+                    self._batch, self._batches = batch, batches
+                    if msg.get("loss") is not None:
+                        self._batch_loss.append((epoch - 1 + batch / batches, msg["loss"]))
+                        if len(self._batch_loss) > MAX_LIVE_POINTS:  # every other point
+                            self._batch_loss = self._batch_loss[::2]
+                    self._phase = "validating" if batch == batches else "training"
+            elif "epoch" in msg:
+                epoch, train_loss, val_loss = msg["epoch"]
+                with self._lock:
+                    self._epoch, self._batch, self._phase = epoch, 0, "training"
+                    self._train.append(train_loss)
+                    self._val.append(val_loss)
+            elif "result" in msg:
+                data = self._conn.recv_bytes()
+                self._finish("done", result=checkpoint.loads(data, "the trained model"))
+                return
+            elif "cancelled" in msg:
+                self._finish("done")  # no epoch finished: no model, the app keeps its own
+                return
+            elif "error" in msg:
+                self._finish("failed", error=msg["error"])
+                return
+
+    def _kill(self) -> None:
+        if self._pid is not None and not self._ended_event.is_set():
+            try:
+                os.kill(self._pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def _send(self, **msg) -> None:
+        """A control message to the worker, if it runs (cancel, thread count)."""
+        conn = self._conn
+        if conn is None:
+            return
+        with self._send_lock:
+            try:
+                conn.send_bytes(json.dumps(msg).encode())
+            except (OSError, ValueError):
+                pass  # it has just ended
+
+    def _finish(
+        self, status: Status, error: str | None = None, result: Forecaster | None = None
+    ) -> None:
+        with self._lock:
+            if self._status != "running":
+                return
+            self.result, self._error = result, error
+            self._ended = time.monotonic()
+            self._status, self._phase = status, "done"
+
+
+class _Forker:
+    """The warm process that forks trainings (``python -m lstm_core.worker --serve``): torch and
+    lstm_core are imported once, so a training starts in a fraction of a second, not ~4 s.
+    Started on first use and again after it exited (idle for ``worker.IDLE_EXIT`` s)."""
+
+    def __init__(self, nice: int, keep: bool = True) -> None:
+        self.nice, self.keep = nice, keep
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen | None = None
+        self._control: socket.socket | None = None
+
+    def fork(self, fd: int) -> int:
+        """A new training process that runs the job sent on socket ``fd``; its pid."""
+        with self._lock:
+            for _ in range(2):  # a second try with a fresh process if this one just exited
+                if self._proc is None or self._proc.poll() is not None:
+                    self._start()
+                assert self._control is not None
+                try:
+                    socket.send_fds(self._control, [b"job"], [fd])
+                    answer = b""
+                    while len(answer) < 8:
+                        more = self._control.recv(8 - len(answer))
+                        if not more:
+                            raise ConnectionError("the serving process exited")
+                        answer += more
+                    if not self.keep:
+                        self.close()
+                    return int.from_bytes(answer, "little")
+                except OSError:
+                    self.close()
+            raise OSError("could not start a training process")
+
+    def _start(self) -> None:
+        here, there = socket.socketpair()
+        root = str(Path(__file__).resolve().parent.parent)
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])),
+            # idle OpenMP workers sleep instead of spinning: a core another process holds
+            # would otherwise stall every batch (benchmarks/README.md)
+            "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE"),
+        }
+        try:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", "lstm_core.worker", "--serve", str(there.fileno()),
+                 "--nice", str(self.nice)],
+                pass_fds=(there.fileno(),),
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                start_new_session=True,  # a Ctrl-C of the server reaches it as a closed socket
+            )
+        finally:
+            there.close()
+        self._control = here
+
+    def close(self) -> None:
+        """Let the serving process exit (trainings it started run on)."""
+        if self._control is not None:
+            self._control.close()
+            self._control = None
+        if self._proc is not None:
+            try:
+                self._proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+            self._proc = None
+
+
+Report = Callable[[float, str], None]  # (fraction done in [0, 1], what is being done)
 
 
 class Task(Generic[T]):
-    """One slow call (e.g. change point detection) in a background thread, for a page to poll.
+    """One slow call, ``fn(report)``, in a background thread, for a page to poll."""
 
-    Unlike TrainingJob it reports no progress, only running/done/failed and the elapsed time.
-    """
-
-    def __init__(self, fn: Callable[[], T]):
-        self._fn = fn
+    def __init__(self, fn: Callable[[Report], T], label: str, scheduler: Scheduler):
+        self._fn, self.label = fn, label
+        self._scheduler = scheduler
+        self._lock = threading.Lock()
+        self._cancel = threading.Event()
         self._done = threading.Event()
-        self._started = time.monotonic()
+        self._status: TaskStatus = "queued"
+        self._progress: tuple[float, str] = (0.0, "waiting for a free slot")
+        self._created = time.monotonic()
+        self._began: float | None = None
         self._ended: float | None = None
         self.result: T | None = None
         self.error: str | None = None
         self.shown = False  # a page has drawn the finished result (and stopped polling)
-        self._thread = threading.Thread(target=self._run, name="lstm-task", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"lstm-task-{label}", daemon=True)
 
     @classmethod
-    def start(cls, fn: Callable[[], T]) -> Task[T]:
-        task = cls(fn)
-        task._thread.start()
-        return task
+    def start(cls, fn: Callable[[], T], scheduler: Scheduler | None = None) -> Task[T]:
+        """``fn()`` (no report) as a task; without a scheduler it has slots of its own."""
+        return (scheduler or Scheduler()).run(lambda report: fn(), getattr(fn, "__name__", "task"))
+
+    def _report(self, fraction: float, text: str) -> None:
+        if self._cancel.is_set():
+            raise Cancelled(f"{self.label} was cancelled")
+        with self._lock:
+            self._progress = (min(1.0, max(0.0, float(fraction))), str(text))
 
     def _run(self) -> None:
         try:
-            with _TASK_SLOTS:  # waits while MAX_CONCURRENT_TASKS others run
-                self.result = self._fn()
+            self._run_in_slot()
+        finally:
+            self._done.set()  # after the slot is free again
+
+    def _run_in_slot(self) -> None:
+        if not self._scheduler._acquire_task(self):
+            self._end("cancelled")
+            return
+        with self._lock:
+            self._status, self._began = "running", time.monotonic()
+            self._progress = (0.0, "started")
+        try:
+            with threads.limit(1):  # this thread's torch work (trace spreads over its own)
+                result = self._fn(self._report)
+        except Cancelled:
+            self._end("cancelled")
         except LstmCoreError as e:
-            self.error = str(e)
-        except Exception as e:  # noqa: BLE001 - a thread must report every failure, not die silently
-            self.error = f"{type(e).__name__}: {e}"
-        self._ended = time.monotonic()
-        self._done.set()
+            self._end("failed", error=str(e))
+        except Exception as e:  # noqa: BLE001 - a thread must report every failure
+            self._end("failed", error=f"{type(e).__name__}: {e}")
+        else:
+            self._end("cancelled" if self._cancel.is_set() else "done", result)
+        finally:
+            self._scheduler._release_task(self)
+
+    def _end(self, status: TaskStatus, result: T | None = None, error: str | None = None):
+        with self._lock:
+            self._status, self.error = status, error
+            if status == "done":
+                self.result = result
+                self._progress = (1.0, "done")
+            self._ended = time.monotonic()
 
     @property
-    def status(self) -> Status:
-        if not self._done.is_set():
-            return "running"
-        return "failed" if self.error is not None else "done"
+    def status(self) -> TaskStatus:
+        """"cancelled" from the moment ``cancel`` is called: the page says so at once, and the
+        thread's result, if it still comes, is dropped."""
+        if self._cancel.is_set() and self._status in ("queued", "running"):
+            return "cancelled"
+        return self._status
+
+    @property
+    def progress(self) -> tuple[float, str]:
+        """(fraction done, what is being done), as last reported."""
+        with self._lock:
+            return self._progress
 
     @property
     def seconds(self) -> float:
-        return (self._ended or time.monotonic()) - self._started
+        """Since the task was created (waiting included)."""
+        return (self._ended or time.monotonic()) - self._created
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds left, from the reported fraction and the time running; None until known."""
+        with self._lock:
+            fraction, began, ended = self._progress[0], self._began, self._ended
+        if began is None or ended is not None or not 0 < fraction < 1:
+            return None
+        return (time.monotonic() - began) * (1 - fraction) / fraction
+
+    def cancel(self) -> None:
+        """Stop at the next report (or drop it from the queue); its thread then ends."""
+        self._cancel.set()
+        self._scheduler._wake()
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Block until the call returns (tests); True if it has."""
+        """Block until it has ended; True if it has."""
         return self._done.wait(timeout)
+
+
+class Scheduler:
+    """Slots and queues for one server process: at most ``max_trainings`` trainings and
+    ``max_tasks`` other tasks run at once; more wait in order (first come, first served).
+
+    Args:
+        max_trainings: trainings at once (each in a process of its own).
+        max_tasks: tasks at once (each in a thread).
+        nice: how much lower the training processes' CPU priority is.
+        cores: cores the trainings share (default: those this process may use).
+    """
+
+    def __init__(
+        self,
+        max_trainings: int = 2,
+        max_tasks: int = 4,
+        *,
+        nice: int = NICE,
+        cores: int | None = None,
+    ):
+        self.max_trainings, self.max_tasks, self.nice = max_trainings, max_tasks, nice
+        self.cores = cores or threads.cores()
+        self._cond = threading.Condition()
+        self._training_queue: list[TrainingJob] = []
+        self._trainings: list[TrainingJob] = []
+        self._task_queue: list[Task] = []
+        self._tasks: list[Task] = []
+        self._owned: dict[int, list[TrainingJob | Task]] = {}
+        self._forker = _Forker(nice)
+        weakref.finalize(self, self._forker.close)
+
+    # ------------------------------------------------------------ public
+
+    def train(self, cfg: Config, prepared: Prepared, owner: object | None = None) -> TrainingJob:
+        """Queue ``Forecaster(cfg).fit(prepared)``; poll the returned job's ``snapshot()``."""
+        job = TrainingJob(cfg, prepared, self)
+        self._own(owner, job)
+        job._thread.start()
+        return job
+
+    def run(
+        self, fn: Callable[[Report], T], label: str = "task", owner: object | None = None
+    ) -> Task[T]:
+        """Queue ``fn(report)`` in a thread. With an ``owner``, that owner's unfinished task
+        of the same ``label`` is cancelled first (a new detection replaces the old one)."""
+        task: Task[T] = Task(fn, label, self)
+        if owner is not None:
+            for old in self._owned.get(id(owner), []):
+                if isinstance(old, Task) and old.label == label:
+                    old.cancel()
+        self._own(owner, task)
+        task._thread.start()
+        return task
+
+    def running(self) -> tuple[int, int]:
+        """(trainings, tasks) running now."""
+        with self._cond:
+            return len(self._trainings), len(self._tasks)
+
+    # ------------------------------------------------------------ slots
+
+    def _budget(self) -> int:
+        with self._cond:
+            return threads.budget(len(self._trainings), self.cores)
+
+    def _queue_position(self, job: TrainingJob) -> int | None:
+        with self._cond:
+            q = self._training_queue
+            return q.index(job) + 1 if job in q else None
+
+    def _wake(self) -> None:
+        with self._cond:
+            self._cond.notify_all()
+
+    def _acquire(self, item, queue: list, running: list, limit: int) -> bool:
+        """Wait until ``item`` is first in ``queue`` and a slot is free; False if cancelled."""
+        with self._cond:
+            queue.append(item)
+            while not (queue[0] is item and len(running) < limit):
+                if item._cancel.is_set():
+                    queue.remove(item)
+                    self._cond.notify_all()
+                    return False
+                self._cond.wait(0.5)
+            queue.pop(0)
+            running.append(item)
+            self._cond.notify_all()
+            return True
+
+    def _release(self, item, running: list) -> None:
+        with self._cond:
+            if item in running:
+                running.remove(item)
+            self._cond.notify_all()
+        self._disown(item)
+
+    def _acquire_training(self, job: TrainingJob) -> bool:
+        ok = self._acquire(job, self._training_queue, self._trainings, self.max_trainings)
+        if ok:
+            self._rebalance()
+        return ok
+
+    def _release_training(self, job: TrainingJob) -> None:
+        self._release(job, self._trainings)
+        self._rebalance()
+
+    def _acquire_task(self, task: Task) -> bool:
+        return self._acquire(task, self._task_queue, self._tasks, self.max_tasks)
+
+    def _release_task(self, task: Task) -> None:
+        self._release(task, self._tasks)
+
+    def _rebalance(self) -> None:
+        """Every running training's thread count: the cores shared among them."""
+        with self._cond:
+            running, n = list(self._trainings), threads.budget(len(self._trainings), self.cores)
+        for job in running:
+            job._send(threads=n)
+
+    # ------------------------------------------------------------ owners
+
+    def _own(self, owner: object | None, item: TrainingJob | Task) -> None:
+        if owner is None:
+            return
+        key = id(owner)
+        with self._cond:
+            if key not in self._owned:
+                weakref.finalize(owner, self._abandon, key)  # TypeError without weak references
+                self._owned[key] = []
+            self._owned[key].append(item)
+
+    def _disown(self, item: TrainingJob | Task) -> None:
+        with self._cond:
+            for items in self._owned.values():
+                if item in items:
+                    items.remove(item)
+
+    def _abandon(self, key: int) -> None:
+        """The owner is gone (its session closed): cancel what it left running."""
+        with self._cond:
+            items = self._owned.pop(key, [])
+        for item in items:
+            item.cancel()

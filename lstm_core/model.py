@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -19,8 +21,34 @@ class GatedSkipConnection(nn.Module):
         self, current: torch.Tensor, skip: torch.Tensor, return_gate: bool = False
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         gate = self.gate(torch.cat([current, skip], dim=-1))  # (B, T, W)
-        out = gate * current + (1 - gate) * skip
+        out = torch.lerp(skip, current, gate)  # gate * current + (1 - gate) * skip, one kernel
         return (out, gate) if return_gate else out
+
+    def forward_projected(
+        self, current: torch.Tensor, x: torch.Tensor, proj: nn.Linear
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``forward(current, proj(x), return_gate=True)`` with ``proj`` folded into the gate.
+
+        The gate's Linear acting on ``[current, proj(x)]`` is ``W_c current + W_s proj(x) + b``,
+        and ``W_s proj(x)`` is ``(W_s W_p) x + W_s b_p``: with x narrower than the skip (a few
+        input columns against 2 x hidden), this skips the concatenation and half of the gate's
+        matrix products, forward and backward. Same function, to float rounding.
+
+        Args:
+            current: (B, T, W) the LSTM output; x: (B, T, F) the input; proj: Linear F -> W.
+
+        Returns:
+            out (B, T, W) and gate (B, T, W).
+        """
+        width = current.shape[-1]
+        if x.shape[-1] >= width:  # folding only pays for inputs narrower than the output
+            return self.forward(current, proj(x), return_gate=True)
+        linear = self.gate[0]
+        w_cur, w_skip = linear.weight[:, :width], linear.weight[:, width:]
+        bias = linear.bias + w_skip @ proj.bias
+        pre = nn.functional.linear(current, w_cur, bias) + x @ (w_skip @ proj.weight).T
+        gate = torch.sigmoid(pre)
+        return torch.lerp(proj(x), current, gate), gate
 
 
 class BiLSTMModule(nn.Module):
@@ -55,9 +83,8 @@ class BiLSTMModule(nn.Module):
         self, x: torch.Tensor, return_gate: bool = False
     ) -> tuple[torch.Tensor, torch.Tensor] | tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """x (B, T, F) -> output (B, T, W), final (B, W)[, gate (B, T, W)]; the state starts at zero."""
-        skip = self.input_proj(x)
         output, (h_n, _) = self.lstm(x)
-        output, gate = self.skip_gate(output, skip, return_gate=True)
+        output, gate = self.skip_gate.forward_projected(output, x, self.input_proj)
         output = self.layer_norm(output)
         # last layer's forward and backward final states
         final = torch.cat([h_n[-2], h_n[-1]], dim=-1) if self.bidirectional else h_n[-1]
@@ -98,6 +125,38 @@ class AttentiveLSTM(nn.Module):
         self.num_heads = num_heads if use_attention else 1
         self.output_size = width
 
+    def pool(self, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``self.attention(query, values, values)`` for the one learned query, in a folded form.
+
+        With a single query, head h's score of step t is ``values[t] . u_h`` plus a constant
+        that the softmax cancels, where ``u_h = W_k,h^T q_h / sqrt(d)``; and its output is
+        ``W_v,h (sum_t a_ht values[t]) + b_v,h sum_t a_ht``. So keys and values are never
+        projected step by step: the same function with the MultiheadAttention's own weights
+        (equal to its output to float rounding; tests pin it), at a fraction of its cost
+        (benchmarks/throughput.py: it was a fifth of a training step).
+
+        Args:
+            values: (B, T, W) the LSTM output.
+
+        Returns:
+            pooled (B, W) and the attention weights (B, heads, T) (after dropout in training,
+            as nn.MultiheadAttention returns them).
+        """
+        mha = self.attention
+        B, _, W = values.shape
+        heads, d = mha.num_heads, W // mha.num_heads
+        w_q, w_k, w_v = mha.in_proj_weight.chunk(3)  # (W, W) each
+        b_q, _, b_v = mha.in_proj_bias.chunk(3)
+        q = (self.query.reshape(1, W) @ w_q.T + b_q).view(heads, d)  # (heads, d)
+        u = torch.einsum("hd,hdw->wh", q, w_k.view(heads, d, W)) / math.sqrt(d)  # (W, heads)
+        attn = torch.softmax((values @ u).transpose(1, 2), dim=-1)  # (B, heads, T)
+        if self.training and mha.dropout > 0:
+            attn = nn.functional.dropout(attn, mha.dropout)
+        z = attn @ values  # (B, heads, W): attention-weighted steps, per head
+        out = torch.einsum("bhw,hdw->bhd", z, w_v.view(heads, d, W))  # (B, heads, d)
+        out = out + b_v.view(heads, d) * attn.sum(dim=-1, keepdim=True)
+        return mha.out_proj(out.reshape(B, W)), attn
+
     def forward(
         self, x: torch.Tensor, return_attention: bool = False, return_internals: bool = False
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor] | tuple[torch.Tensor, dict]:
@@ -111,12 +170,9 @@ class AttentiveLSTM(nn.Module):
         B, T, _ = x.shape
         lstm_out, final, gate = self.bilstm(x, return_gate=True)
         if self.use_attention:
-            query = self.query.expand(B, -1, -1)
-            attended, attn = self.attention(
-                query, lstm_out, lstm_out, average_attn_weights=not return_internals
-            )
-            output = attended.squeeze(1)  # (B, W)
-            attn = attn.squeeze(-2)  # (B, T) or (B, heads, T)
+            output, attn = self.pool(lstm_out)  # (B, W), (B, heads, T)
+            if not return_internals:
+                attn = attn.mean(dim=1)  # (B, T), as nn.MultiheadAttention averages heads
         else:
             output = final
             attn = torch.zeros(B, T, device=x.device, dtype=lstm_out.dtype)
@@ -193,6 +249,40 @@ class ForecastNet(nn.Module):
         steps[0] -= self.pad
         self.register_buffer("step_token", token, persistent=False)
         self.register_buffer("step_share", 1.0 / steps[token], persistent=False)
+
+    @torch.no_grad()
+    def reset_parameters(self, generator: torch.Generator) -> None:
+        """Draw every weight again from torch's default initialisations, from ``generator``.
+
+        Module constructors draw from torch's process-wide generator, which every thread
+        shares; a training that starts from ``generator`` instead is reproducible whatever else
+        runs. The same distributions as the constructors: Linear kaiming-uniform, LSTM
+        U(-1/sqrt(hidden), 1/sqrt(hidden)), attention in-projection xavier-uniform with zero
+        biases, LayerNorm ones and zeros, the query N(0, 1); the head and the linear path at zero.
+        """
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.kaiming_uniform_(m.weight, a=math.sqrt(5), generator=generator)
+                if m.bias is not None:
+                    bound = 1 / math.sqrt(m.in_features) if m.in_features else 0.0
+                    nn.init.uniform_(m.bias, -bound, bound, generator=generator)
+            elif isinstance(m, nn.LSTM):
+                bound = 1 / math.sqrt(m.hidden_size)
+                for w in m.parameters():
+                    nn.init.uniform_(w, -bound, bound, generator=generator)
+            elif isinstance(m, nn.MultiheadAttention):
+                nn.init.xavier_uniform_(m.in_proj_weight, generator=generator)
+                nn.init.zeros_(m.in_proj_bias)
+            elif isinstance(m, nn.LayerNorm):
+                m.reset_parameters()
+        for m in self.modules():  # after the Linear pass, which also drew out_proj's bias
+            if isinstance(m, nn.MultiheadAttention):
+                nn.init.zeros_(m.out_proj.bias)
+            elif isinstance(m, AttentiveLSTM) and m.use_attention:
+                nn.init.normal_(m.query, generator=generator)
+        for layer in (self.head, self.nlinear):
+            nn.init.zeros_(layer.weight)
+            nn.init.zeros_(layer.bias)
 
     @torch.no_grad()
     def init_linear(

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import copy
 import math
-import threading
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal
 
@@ -25,6 +23,24 @@ OnBatch = Callable[[int, int, int], None]  # (epoch, batch starting at 1, batche
 # training generator: the hook a panel uses to give every series an equal share of each epoch
 Order = Callable[[torch.Generator], torch.Tensor]
 Stop = Literal["completed", "early_stopping", "cancelled", "non_finite"]
+
+
+class RunningLoss:
+    """The training loss of the epoch so far, for a live chart: ``train`` keeps the sum on the
+    device and reads nothing; ``value()`` reads it (one host synchronisation), so a caller that
+    asks at most a few times a second costs the GPU nothing per batch."""
+
+    def __init__(self) -> None:
+        self._total: torch.Tensor | None = None
+        self._count = 0
+
+    def update(self, total: torch.Tensor, count: int) -> None:
+        self._total, self._count = total, count
+
+    def value(self) -> float:
+        """Mean loss per window of the epoch so far (NaN before its first batch)."""
+        total, count = self._total, self._count
+        return float(total) / count if total is not None and count else math.nan
 
 
 class StopTraining(Exception):
@@ -96,44 +112,15 @@ def evaluate(net: ForecastNet, x: torch.Tensor, y: torch.Tensor, batch_size: int
 
     The median alone, as the backtest's verdict judges the point forecast: with every quantile,
     better intervals could hide a worse forecast and keep an epoch that lost to the start.
+    In float32 even where training uses bf16, so epochs are compared at full precision; the sum
+    stays on the device and is read once (one host synchronisation per call).
     """
     net.eval()
-    total = 0.0
+    total = torch.zeros((), dtype=torch.float64, device=x.device)
     for i in range(0, len(x), batch_size):
-        xb, yb = x[i : i + batch_size], y[i : i + batch_size]
-        median = net(xb).float()[..., len(net.quantiles) // 2]
-        total += float((median - yb).abs().mean()) / 2 * len(xb)
-    return total / max(len(x), 1)
-
-
-_THREADS_LOCK = threading.Lock()
-_threads_users = 0  # trainings inside cpu_threads; torch's thread count is process-wide
-_threads_before = 0
-
-
-@contextmanager
-def cpu_threads(device: torch.device, net: torch.nn.Module):
-    """Small LSTMs run fastest on one CPU thread: their matrices are too small to split, and
-    extra threads only wait on each other (50x slower here when another process shares the
-    cores). Larger models keep torch's thread count. Overlapping users (two trainings in one
-    server) share the setting: the first sets it, the last restores it."""
-    global _threads_users, _threads_before
-    small = sum(p.numel() for p in net.parameters()) < 2_000_000
-    if device.type != "cpu" or not small:
-        yield
-        return
-    with _THREADS_LOCK:
-        if _threads_users == 0:
-            _threads_before = torch.get_num_threads()
-            torch.set_num_threads(1)
-        _threads_users += 1
-    try:
-        yield
-    finally:
-        with _THREADS_LOCK:
-            _threads_users -= 1
-            if _threads_users == 0:
-                torch.set_num_threads(_threads_before)
+        median = net(x[i : i + batch_size]).float()[..., len(net.quantiles) // 2]
+        total += (median - y[i : i + batch_size]).abs().sum(dtype=torch.float64)
+    return float(total) / 2 / max(y.numel(), 1)
 
 
 def train(
@@ -145,24 +132,26 @@ def train(
     on_epoch: OnEpoch | None = None,
     on_batch: OnBatch | None = None,
     order: Order | None = None,
+    running: RunningLoss | None = None,
 ) -> History:
     """Train ``net`` in place on windows already on ``device``; restore the best weights.
 
     Each batch starts from a fresh (zero) LSTM state. A callback may raise StopTraining.
-    ``order`` picks the windows of each epoch (default: every window once, shuffled). In a
+    ``order`` picks the windows of each epoch (default: every window once, shuffled);
+    ``running``, if given, follows the epoch's loss so far (read it at the rate you need). In a
     torchrun process group (``distributed.current()``) each rank takes its share of every
     batch (``cfg.batch_size`` is the global batch) and of the validation windows, and the
     losses are averaged over ranks.
+
+    Nothing in a batch waits for the device: the loss is summed where it is computed and read
+    once per epoch, where a non-finite loss stops training (the best weights are kept), so a
+    GPU is never stalled by the host. The CPU thread count is the process's: ``jobs.Scheduler``
+    gives each training a process of its own and sets it there.
 
     Raises:
         TrainingError: the loss became NaN or infinite before any epoch finished with a finite
             validation loss; ``net`` keeps the weights it came with.
     """
-    with cpu_threads(device, net):
-        return _train(net, train_xy, val_xy, cfg, device, on_epoch, on_batch, order)
-
-
-def _train(net, train_xy, val_xy, cfg, device, on_epoch, on_batch, order) -> History:
     x, y = train_xy
     vx, vy = val_xy
     net.to(device)
@@ -187,8 +176,6 @@ def _train(net, train_xy, val_xy, cfg, device, on_epoch, on_batch, order) -> His
     )
     gen = torch.Generator().manual_seed(cfg.seed)
     autocast = device.type == "cuda" and cfg.mixed_precision
-    n = len(x)
-    n_batches = math.ceil(n / cfg.batch_size)
     # the start (the linear fit with its error quantiles) competes with every epoch
     best = copy.deepcopy(net.state_dict())
     initial = best_val = mean(evaluate(net, vx, vy), len(vx))
@@ -203,40 +190,37 @@ def _train(net, train_xy, val_xy, cfg, device, on_epoch, on_batch, order) -> His
         for epoch in range(1, cfg.epochs + 1):
             net.train()
             perm = order(gen) if order else torch.randperm(len(x), generator=gen)
-            perm = (group.shard(perm) if group else perm).to(device)
+            perm = (group.shard(perm) if group else perm).to(device, non_blocking=True)
             n, n_batches = len(perm), math.ceil(len(perm) / batch_size)  # panel: order
-            total = 0.0
+            total = torch.zeros((), device=device)
             for b in range(n_batches):
                 idx = perm[b * batch_size : (b + 1) * batch_size]
                 xb, yb = x[idx], y[idx]  # gathers only this batch
                 with torch.autocast("cuda", dtype=torch.bfloat16, enabled=autocast):
                     loss = pinball_loss(model(xb).float(), yb, net.quantiles)
-                if not torch.isfinite(loss):
-                    stopped = "non_finite"
-                    message = (
-                        f"the loss became {float(loss.detach())} in epoch {epoch}; training stopped and the "
-                        "last good weights were kept. Lower training.learning_rate or check the "
-                        "data for extreme values"
-                    )
-                    raise StopTraining
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
                 opt.step()
-                total += float(loss.detach()) * len(idx)
+                total += loss.detach() * len(idx)  # on the device: no wait for the GPU here
                 seen += len(idx)
+                if running is not None:
+                    running.update(total, (b + 1) * batch_size if b + 1 < n_batches else n)
                 if on_batch:
                     on_batch(epoch, b + 1, n_batches)
-            losses.append(mean(total / n, n))
-            vals.append(mean(evaluate(net, vx, vy), len(vx)))
-            if not math.isfinite(vals[-1]):
-                stopped = "non_finite"
-                message = (
-                    f"the validation loss became {vals[-1]} in epoch {epoch}; training stopped "
-                    "and the last good weights were kept. Lower training.learning_rate or "
-                    "check the data for extreme values"
-                )
-                raise StopTraining
+            epoch_loss = mean(float(total) / n, n)  # the epoch's one host synchronisation
+            val_loss = mean(evaluate(net, vx, vy), len(vx))
+            for what, value in (("loss", epoch_loss), ("validation loss", val_loss)):
+                if not math.isfinite(value):
+                    stopped = "non_finite"
+                    message = (
+                        f"the {what} became {value} in epoch {epoch}; training stopped and the "
+                        "last good weights were kept. Lower training.learning_rate or check the "
+                        "data for extreme values"
+                    )
+                    raise StopTraining
+            losses.append(epoch_loss)
+            vals.append(val_loss)
             if vals[-1] < best_val:
                 best_val, best_epoch, bad_epochs = vals[-1], epoch, 0
                 best = copy.deepcopy(net.state_dict())

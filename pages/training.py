@@ -51,7 +51,7 @@ def live() -> None:
         disabled=snap.cancelling,
         key="training_cancel",
     )
-    batch_loss = getattr(snap, "batch_loss", ())  # per-batch loss, where the runtime reports it
+    batch_loss = snap.batch_loss  # the epoch's loss so far, a few times a second
     if snap.train_loss or batch_loss:
         figure = plots.loss_figure(
             snap.train_loss,
@@ -63,7 +63,7 @@ def live() -> None:
         )
         st.plotly_chart(figure, key="training_loss")
     else:
-        st.caption("The loss curve of this run starts when its first epoch ends.")
+        st.caption("The loss curve of this run starts with its first batches.")
 
 
 live()

@@ -48,7 +48,8 @@ def test_hostile_input_is_refused_cleanly(name, results):
     assert r["rc"] == 2, r["stderr"]
     assert len(lines) == 1 and lines[0].startswith("error: "), lines
     assert len(lines[0]) <= 300 and "Traceback" not in r["stderr"]
-    assert r["seconds"] < 1.0, f"{name} took {r['seconds']:.2f} s"
+    # the bombs this corpus holds took 40-72 s before the fixes; 10 s leaves room for a busy CI
+    assert r["seconds"] < 10.0, f"{name} took {r['seconds']:.2f} s"
     if r["rss_increase"] is not None:  # Linux: the peak over what was resident before
         assert r["rss_increase"] < 300 * MB, f"{name} took {r['rss_increase'] / MB:.0f} MB"
 

@@ -315,3 +315,21 @@ def test_cli_user_mistakes_exit_2(files, capsys, extra):
 def test_cli_missing_file_exits_2(capsys):
     assert main(["detect", "no/such.csv"]) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_detection_reports_its_stages_and_can_be_stopped(series, fitted):
+    """``on_progress`` (a Task's report) hears each stage in order, and raising stops it."""
+    from lstm_core.jobs import Cancelled
+
+    seen = []
+    cp.detect(series, fitted, features="combined", on_progress=lambda f, t: seen.append((f, t)))
+    fractions = [f for f, _ in seen]
+    assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] == 1.0
+    assert any("running the model" in t for _, t in seen) and any("segment" in t for _, t in seen)
+
+    def stop(fraction, text):
+        if "segmenting" in text:
+            raise Cancelled("cancelled")
+
+    with pytest.raises(Cancelled):
+        cp.detect(series, fitted, on_progress=stop)

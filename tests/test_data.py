@@ -389,3 +389,14 @@ def test_time_and_an_empty_value_column_is_refused_not_trained_on_time():
     # a column of data that is not a time-named sequence is never taken for time
     data = pd.DataFrame({"t": [5, 3, 8, 1], "load": [1.0, 2, 3, 4]})
     assert detect_time_column(data) is None
+
+
+def test_csv_bytes_go_to_the_parser_with_a_bom_or_bad_bytes():
+    """The CSV fast path parses the bytes themselves: a UTF-8 BOM is dropped, and a file with a
+    byte that is not UTF-8 still reads (replaced), through the C engine."""
+    from lstm_core.data import read_table
+
+    df = read_table(b"\xef\xbb\xbftime,y\n2020-01-01,1\n2020-01-02,2\n", "bom.csv")
+    assert list(df.columns) == ["time", "y"] and df["y"].tolist() == [1, 2]
+    df = read_table(b"name,y\ncaf\xe9,1\nbar,2\n", "latin.csv")
+    assert df["y"].tolist() == [1, 2] and df["name"][0].startswith("caf")

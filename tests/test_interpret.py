@@ -114,3 +114,56 @@ def test_trace_of_a_patched_model_stays_per_step(series, tiny_cfg):
     assert e.attention.shape == (fc.model_.encoder.num_heads, 16) and e.gate.shape == (16, 8)
     np.testing.assert_allclose(e.attention.sum(-1), 1, atol=1e-5)
     np.testing.assert_array_equal(e.gate[0], e.gate[3])  # one token: steps 0-3
+
+
+def test_long_series_run_every_kth_window_and_say_so(fitted, series):
+    """Above ``max_windows`` only windows k steps apart (and the last) run: each step is the
+    average over those of them that contain it."""
+    x = fitted.scaled_inputs(series)
+    L = fitted.config_.data.lookback
+    n_windows = len(x) - L + 1
+    tr = trace(fitted, series, chunk=64, max_windows=n_windows // 3)
+    k = tr.stride
+    assert 2 <= k <= L // 4
+    starts = list(range(0, n_windows, k))
+    starts += [] if starts[-1] == n_windows - 1 else [n_windows - 1]
+    windows = torch.stack([x[s : s + L] for s in starts])
+    with torch.no_grad():
+        _, inner = fitted.model_(windows, return_internals=True)
+    total = np.zeros((len(x), inner["gate"].shape[-1]))
+    count = np.zeros(len(x))
+    for i, s in enumerate(starts):
+        total[s : s + L] += inner["gate"][i].double().numpy()
+        count[s : s + L] += 1
+    np.testing.assert_array_equal(tr.coverage, count)
+    np.testing.assert_allclose(tr.gate, total / count[:, None], atol=1e-6)
+    assert tr.map_starts[1] == tr.map_block * k
+
+
+def test_progress_is_reported_per_chunk_and_can_stop_the_trace(fitted, series):
+    import pytest
+
+    from lstm_core.errors import LstmCoreError
+
+    calls = []
+    trace(fitted, series, chunk=50, on_chunk=lambda done, total: calls.append((done, total)))
+    n_windows = len(series) - fitted.config_.data.lookback + 1
+    assert calls[-1] == (n_windows, n_windows) and len(calls) == -(-n_windows // 50)
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+
+    class Stop(LstmCoreError):
+        pass
+
+    def stop(done, total):
+        raise Stop("cancelled")
+
+    with pytest.raises(Stop):
+        trace(fitted, series, chunk=50, on_chunk=stop)
+
+
+def test_coverage_with_a_stride_counts_the_windows_run():
+    from lstm_core.interpret import window_starts
+
+    np.testing.assert_array_equal(window_starts(10, 4), [0, 4, 8, 9])
+    np.testing.assert_array_equal(coverage(12, 3, stride=4), [1, 1, 1, 0, 1, 1, 1, 0, 1, 2, 2, 1])
+    np.testing.assert_array_equal(coverage(10, 4, stride=1), coverage(10, 4))

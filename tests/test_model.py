@@ -182,3 +182,59 @@ def test_init_linear_starts_at_the_ridge_fit_with_calibrated_intervals():
     np.testing.assert_allclose(q[..., 1].numpy(), expected, atol=1e-4)
     inside = ((ys >= q[..., 0]) & (ys <= q[..., 2])).float().mean()
     assert 0.75 < float(inside) < 0.85  # the 0.1..0.9 band holds about 80% where it was fitted
+
+
+@pytest.mark.parametrize("heads, train", [(4, False), (2, True)])
+def test_folded_attention_is_multihead_attention(heads, train):
+    """``pool`` computes nn.MultiheadAttention(query, values, values) from its own weights:
+    outputs, weights and gradients agree (dropout off so that both are deterministic)."""
+    torch.manual_seed(0)
+    m = AttentiveLSTM(3, hidden_size=8, num_heads=heads, dropout=0.0).train(train)
+    with torch.no_grad():
+        m.attention.in_proj_bias.normal_()  # zero at construction; the fold must handle biases
+        m.attention.out_proj.bias.normal_()
+    values = torch.randn(5, 7, 16, requires_grad=True)
+    out, attn = m.pool(values)
+    ref, ref_attn = m.attention(m.query.expand(5, -1, -1), values, values,
+                                average_attn_weights=False)
+    assert torch.allclose(out, ref.squeeze(1), atol=1e-6)
+    assert torch.allclose(attn, ref_attn.squeeze(-2), atol=1e-6)
+    grads = torch.autograd.grad(out.square().sum(), [values, m.query, m.attention.in_proj_weight])
+    ref_grads = torch.autograd.grad(ref.square().sum(), [values, m.query,
+                                                         m.attention.in_proj_weight])
+    for g, r in zip(grads, ref_grads):
+        assert torch.allclose(g, r, atol=1e-5)
+
+
+def test_folded_gate_is_the_gated_skip_of_the_projection():
+    from lstm_core.model import GatedSkipConnection
+
+    torch.manual_seed(0)
+    gsc, proj = GatedSkipConnection(16), nn.Linear(3, 16)
+    current, x = torch.randn(4, 9, 16), torch.randn(4, 9, 3)
+    out, gate = gsc.forward_projected(current, x, proj)
+    ref, ref_gate = gsc(current, proj(x), return_gate=True)
+    assert torch.allclose(out, ref, atol=1e-6) and torch.allclose(gate, ref_gate, atol=1e-6)
+    wide = nn.Linear(40, 16)  # wider input than output: the unfolded path
+    x = torch.randn(4, 9, 40)
+    assert torch.allclose(gsc.forward_projected(current, x, wide)[0], gsc(current, wide(x)))
+
+
+def test_reset_parameters_draws_from_the_generator_only():
+    """Same generator seed, same weights; torch's process-wide generator is neither used nor
+    moved (another thread's dropout stays its own)."""
+    a = ForecastNet(2, 1, 12, 3, hidden_size=8)
+    b = ForecastNet(2, 1, 12, 3, hidden_size=8)
+    state = torch.random.get_rng_state()
+    a.reset_parameters(torch.Generator().manual_seed(5))
+    b.reset_parameters(torch.Generator().manual_seed(5))
+    assert torch.equal(torch.random.get_rng_state(), state)
+    for (k, v), w in zip(a.state_dict().items(), b.state_dict().values()):
+        assert torch.equal(v, w), k
+    assert a.head.weight.abs().sum() == 0 and a.nlinear.weight.abs().sum() == 0
+    lstm = a.encoder.bilstm.lstm
+    bound = 1 / lstm.hidden_size**0.5
+    assert lstm.weight_hh_l0.abs().max() <= bound and lstm.weight_hh_l0.std() > bound / 4
+    c = ForecastNet(2, 1, 12, 3, hidden_size=8)
+    c.reset_parameters(torch.Generator().manual_seed(6))
+    assert not torch.equal(c.encoder.query, a.encoder.query)

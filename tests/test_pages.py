@@ -327,7 +327,7 @@ def test_cancel_before_the_first_epoch_keeps_the_previous_model():
 
 
 def test_training_text_says_validating_and_queued():
-    from ui.jobs_adapter import Progress
+    from lstm_core.jobs import Progress
 
     base = {
         "status": "running",
@@ -478,7 +478,7 @@ def _slow_trace(stopped: threading.Event):
 
 def test_a_whole_series_trace_can_be_cancelled_and_run_again(series, fitted, monkeypatch):
     stopped = threading.Event()
-    monkeypatch.setattr(work, "run_trace", _slow_trace(stopped))
+    monkeypatch.setattr(work.interpret, "trace", _slow_trace(stopped))
     at = seed(app(empty=True), series, fitted)
     at.switch_page(PAGES["explain"]).run()
     time.sleep(0.5)
@@ -502,7 +502,7 @@ def test_a_task_is_stopped_at_the_time_limit(series, fitted, monkeypatch, report
     slow = _slow_trace(stopped)
     monkeypatch.setattr(work, "TASK_LIMIT_S", 0.5)
     monkeypatch.setattr(
-        work, "run_trace", slow if reports else lambda fc, data, on_chunk: stopped.wait(30)
+        work.interpret, "trace", slow if reports else lambda fc, data, on_chunk: stopped.wait(30)
     )
     at = seed(app(empty=True), series, fitted)
     at.switch_page(PAGES["explain"]).run()

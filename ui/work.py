@@ -11,13 +11,12 @@ from typing import Any, TypeVar
 
 import streamlit as st
 
-from lstm_core import changepoints, data, summary
+from lstm_core import changepoints, data, interpret, summary
 from lstm_core.config import Config
 from lstm_core.errors import LstmCoreError
 from lstm_core.forecaster import Forecaster
+from lstm_core.jobs import Scheduler, Task, TrainingJob
 from ui import actions
-from ui.jobs_adapter import Scheduler, Task, TrainingJob  # lstm_core.jobs once merged
-from ui.jobs_adapter import trace as run_trace  # interpret.trace once the runtime lands
 from ui.state import (
     DATA_NAME,
     DATA_TOKEN,
@@ -162,7 +161,7 @@ def trace_task(fc: Forecaster, prep: data.Prepared, restart: bool = False) -> Ta
     """The whole-series trace of the model in use over the data in use, in the background."""
 
     def fn(report: Callable[[float, str], None]):
-        return run_trace(
+        return interpret.trace(
             fc,
             prep,
             on_chunk=lambda done, total: report(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -26,7 +26,7 @@ from lstm_core.data import Prepared, prepare
 from lstm_core.errors import DataError
 from lstm_core.forecast import season_length
 from lstm_core.forecaster import Forecaster
-from lstm_core.interpret import Trace, trace
+from lstm_core.interpret import OnChunk, Trace, trace
 from lstm_core.train import OnEpoch
 
 MIN_ROWS = 8  # fewer rows than this cannot hold two segments worth testing
@@ -37,6 +37,7 @@ DETECTION_WINDOWS = 6_000  # window passes a detection model trains for (seconds
 # (combined scored exactly as raw) and the gate alone below the series, so detection reads the
 # series and trains no model unless asked ("combined" or "gate").
 DEFAULT_FEATURES: Features = "raw"
+OnProgress = Callable[[float, str], None]  # (fraction done, the stage in words)
 
 
 def locate(
@@ -182,6 +183,7 @@ def _model_trace(
     config: Config | None,
     on_epoch: OnEpoch | None,
     notes: list[str],
+    on_chunk: OnChunk | None = None,
 ) -> tuple[Forecaster, Trace]:
     """The fitted model to read the gate from (trained for detection unless given) and its
     trace over ``prep``."""
@@ -198,7 +200,7 @@ def _model_trace(
                 }
             )
         forecaster = Forecaster(cfg).fit(prep, on_epoch=on_epoch)
-    return forecaster, trace(forecaster, prep)
+    return forecaster, trace(forecaster, prep, on_chunk=on_chunk)
 
 
 def detect(
@@ -217,6 +219,7 @@ def detect(
     margin: int = MARGIN,
     on_epoch: OnEpoch | None = None,
     settings: seg.Settings = seg.Settings(),
+    on_progress: OnProgress | None = None,
 ) -> Detection:
     """Change points of a series: what changed (level, trend, spread, seasonality, correlation,
     or only the model's dynamics), where and in which columns, beside a classical detector.
@@ -242,6 +245,8 @@ def detect(
         margin: rows within which a detection matches a known or classical point.
         on_epoch: training progress callback (only when a model is trained).
         settings: the detector's constants.
+        on_progress: called as ``on_progress(fraction done, stage in words)`` at each stage
+            (``jobs.Task``'s report: raising from it, e.g. ``jobs.Cancelled``, stops detection).
 
     Returns:
         Detection.
@@ -249,6 +254,8 @@ def detect(
     Raises:
         DataError / SeriesTooShort: unusable data or settings; ConfigError: bad settings.
     """
+    progress = on_progress or (lambda fraction, text: None)
+    progress(0.0, "preparing the series")
     notes: list[str] = []
     if forecaster is not None and not hasattr(forecaster, "model_"):
         raise DataError("the forecaster is not fitted; fit it or pass none to train one")
@@ -281,7 +288,12 @@ def detect(
         features = "raw"
     tr = trace
     if features != "raw" and tr is None:
-        forecaster, tr = _model_trace(prep, forecaster, config, on_epoch, notes)
+        progress(0.05, "reading the skip gate" if forecaster else "training a detection model")
+        forecaster, tr = _model_trace(
+            prep, forecaster, config, on_epoch, notes,
+            lambda done, total: progress(0.05 + 0.6 * done / total, "running the model"),
+        )
+    progress(0.7, "segmenting")
     feats, labels = change_features(raw, tr.gate if tr is not None else None, features, names)
     size = int(min_size) if min_size is not None else max(2, min(5, T // 4))
     period = season_length(prep.freq)
@@ -292,12 +304,14 @@ def detect(
     curve = change_score(feats, max(size, (lookback or 2 * size) // 2))
     index = prep.frame.index
     points = tuple(_point(f, index, curve, labels, n_raw) for f in found)
+    progress(0.9, f"running the classical reference ({classical_method})")
     ref = classical(raw, classical_method, sensitivity, size)
     ref_points = tuple(ChangePoint(i, index[i], float(curve[i])) for i in ref)
     metrics = ref_metrics = None
     if known is not None:
         metrics = score(known, [p.index for p in points], T, margin)
         ref_metrics = score(known, ref, T, margin)
+    progress(1.0, "done")
     return Detection(
         change_points=points,
         score=pd.Series(curve, index=index, name="change score"),
