@@ -95,16 +95,17 @@ def _reset_peak() -> bool:
 
 
 def run(argv: list[str]) -> dict:
-    """One CLI run in this process: rc, stdout, stderr, seconds, RSS before and peak increase."""
+    """One CLI run in this process: rc, stdout, stderr, seconds (wall and CPU), RSS before and
+    peak increase."""
     from lstm_core.cli import main
 
     err, out = io.StringIO(), io.StringIO()
     measured = _reset_peak()
     before = _status("VmRSS")
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
         rc = main(argv)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     peak = _status("VmHWM")
     grew = peak - before if measured and peak is not None and before is not None else None
     return {
@@ -112,6 +113,7 @@ def run(argv: list[str]) -> dict:
         "stderr": err.getvalue(),
         "stdout": out.getvalue(),
         "seconds": seconds,
+        "cpu_seconds": cpu,  # this process's CPU time: what other jobs on the machine don't change
         "rss_before": before,
         "rss_increase": grew,
     }
