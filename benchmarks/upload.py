@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> list[float]:
     for _ in range(args.repeats):
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
         at.run()
-        at.switch_page("app_pages/data.py").run()
+        at.switch_page("pages/data.py").run()
         start = time.perf_counter()
         at.file_uploader(key="data_upload").upload("table.csv", raw, "text/csv").run()
         seconds.append(time.perf_counter() - start)
