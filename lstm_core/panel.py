@@ -234,10 +234,10 @@ def read_panel(
             raise DataError(
                 f"{what} column {quote(name, 40)} not found; columns are {_names(df.columns)}"
             )
-    if time_col is None and id_col not in (None, "auto") and layout != "wide":
-        steps = [c for c in _step_columns(df) if c != id_col]
-        time_col = next((c for c in steps if _once_per_series(df[id_col], df[c])), None)
     time_col = time_col or detect_time_column(df)
+    if time_col is None and id_col not in (None, "auto") and layout != "wide":
+        steps = [c for c in _step_columns(df) if c != id_col]  # restarting in every series
+        time_col = next((c for c in steps if _once_per_series(df[id_col], df[c])), None)
     if id_col in (None, "auto") and layout != "wide":
         guess = guess_layout(df, time_col)
         id_col, time_col = guess.id_col, guess.time_col

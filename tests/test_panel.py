@@ -192,6 +192,8 @@ def test_whole_number_steps_are_each_series_times(time_col):
     assert table.loc["B", "gaps"] == 2 and set(describe(panel).usable) == {"A", "B", "C"}
     assert gaps(panel, "B").to_dict("records") == [{"start": 7, "end": 8, "steps": 2}]
     assert read_panel(df).time_col == "t"  # found with the id column
+    dated = df.assign(time=pd.Timestamp("2024-01-01") + pd.to_timedelta(df["t"], "h"))
+    assert read_panel(dated, "id").time_col == "time"  # dates come first
 
 
 def test_a_wide_table_with_steps_keeps_them():
