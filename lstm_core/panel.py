@@ -13,8 +13,11 @@ import pandas as pd
 
 from lstm_core.config import Config, DataConfig
 from lstm_core.data import (
+    TIME_NAMES,
     Prepared,
+    _integer_time,
     _names,
+    _parse_time,
     detect_time_column,
     numeric_columns,
     parse_time_column,
@@ -74,7 +77,7 @@ def id_candidates(df: pd.DataFrame, time_col: str | None = None) -> list[str]:
     if n < 4:
         return []
     try:
-        times = parse_time_column(df, time_col) if time_col is not None else None
+        times = _times(df, time_col)
     except DataError:
         times = None
     scored = []
@@ -95,10 +98,8 @@ def id_candidates(df: pd.DataFrame, time_col: str | None = None) -> list[str]:
         k = col.nunique(dropna=True)
         if not 2 <= k <= n // 2:
             continue
-        if times is not None:
-            pairs = pd.DataFrame({"id": col.to_numpy(), "t": times.to_numpy()})
-            if times.nunique() >= n or pairs.duplicated().mean() > 0.01:
-                continue
+        if times is not None and (times.nunique() >= n or not _once_per_series(col, times)):
+            continue
         scored.append((not text, not _hinted(c), list(df.columns).index(c), c))
     return [c for *_, c in sorted(scored)]
 
@@ -110,12 +111,39 @@ def _hinted(name: str) -> bool:
 
 
 def guess_layout(df: pd.DataFrame, time_col: str | None = None) -> PanelGuess:
-    """Long (an id column was found) or wide (each numeric column one series)."""
+    """Long (an id column was found) or wide (each numeric column one series).
+
+    Without a time column of dates or rising numbers, a time-named column of whole numbers
+    that holds each value once per series of some id column (steps that restart per series,
+    in any row order) is the time column, with that id column.
+    """
     time_col = time_col or detect_time_column(df)
+    if time_col is None:
+        for steps in _step_columns(df):
+            candidates = tuple(id_candidates(df, steps))  # each holds every step once
+            if candidates:
+                return PanelGuess("long", candidates[0], steps, candidates)
     candidates = tuple(id_candidates(df, time_col))
     if candidates:
         return PanelGuess("long", candidates[0], time_col, candidates)
     return PanelGuess("wide", None, time_col, ())
+
+
+def _step_columns(df: pd.DataFrame) -> list[str]:
+    """Time-named columns of whole numbers (not years, which are dates)."""
+    return [
+        c
+        for c in df.columns
+        if str(c).lower() in TIME_NAMES
+        and _integer_time(df[c]) is not None
+        and _parse_time(df[c]) is None
+    ]
+
+
+def _once_per_series(ids: pd.Series, times: pd.Series) -> bool:
+    """Whether each series has each time once (duplicates in at most 1% of the rows)."""
+    pairs = pd.DataFrame({"id": ids.to_numpy(), "t": times.to_numpy()})
+    return bool(pairs.duplicated().mean() <= 0.01)
 
 
 # ---------------------------------------------------------------- the panel
@@ -207,9 +235,12 @@ def read_panel(
                 f"{what} column {quote(name, 40)} not found; columns are {_names(df.columns)}"
             )
     time_col = time_col or detect_time_column(df)
+    if time_col is None and id_col not in (None, "auto") and layout != "wide":
+        steps = [c for c in _step_columns(df) if c != id_col]  # restarting in every series
+        time_col = next((c for c in steps if _once_per_series(df[id_col], df[c])), None)
     if id_col in (None, "auto") and layout != "wide":
         guess = guess_layout(df, time_col)
-        id_col = guess.id_col
+        id_col, time_col = guess.id_col, guess.time_col
         if id_col is None and layout == "long":
             raise DataError(
                 "no column looks like a series id (text or whole numbers that repeat, one row "
@@ -227,8 +258,19 @@ def read_panel(
 
 
 def _times(df: pd.DataFrame, time_col: str | None) -> pd.Series | None:
-    """The time column parsed once for every series, or None."""
-    return None if time_col is None else parse_time_column(df, time_col)
+    """The time column parsed once for every series: timestamps, whole-number steps (int64,
+    which ``prepare`` reads as steps: each series sorted and its missing steps inserted), or
+    None without a time column.
+
+    Raises:
+        DataError: the column holds neither times nor whole numbers.
+    """
+    if time_col is None:
+        return None
+    steps = _integer_time(df[time_col])
+    if steps is not None and _parse_time(df[time_col]) is None:
+        return steps
+    return parse_time_column(df, time_col)
 
 
 def _check_ids(ids: Sequence[str]) -> None:

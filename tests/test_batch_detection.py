@@ -69,7 +69,11 @@ def local_ray():
         (pytest.fail if os.environ.get("CI") else pytest.skip)(why)
     from lstm_core.changepoints.batch import init_ray
 
-    init_ray(num_cpus=2, include_dashboard=False)
+    # Ray starts its workers at nice 15: on a machine other jobs keep busy they wait their
+    # turn (imports 30-40 s instead of 5 s), so the test's workers run at the usual priority
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RAY_worker_niceness", "0")  # read by the raylet ray.init starts
+        init_ray(num_cpus=2, include_dashboard=False)
     yield ray
     ray.shutdown()
 

@@ -63,3 +63,21 @@ def test_panel_mistakes_are_one_error_line(files, capsys, fitted, tmp_path):
     single = checkpoint.save(fitted, "one", tmp_path)
     assert main(["forecast", data, "--checkpoint", str(single), "--id-col", "id"]) == 2
     assert "holds one series' model" in capsys.readouterr().err
+
+
+def test_a_long_panel_with_whole_number_steps_trains_and_forecasts(files, capsys):
+    frame = synthetic_panel(3, length=(90, 120), seed=7).frame
+    frame["t"] = frame.groupby("id").cumcount() + 10 * frame["id"].str[-1].astype(int)
+    data, out = files / "steps.csv", files / "steps"
+    frame.drop(columns="time").to_csv(data, index=False)
+    args = ["train", str(data), "--id-col", "id", "--config", str(files / "tiny.yaml")]
+    assert main([*args, "--out", str(out)]) == 0
+    assert "series: 3 of 3" in capsys.readouterr().out
+    model = str(out) + ".safetensors"
+    assert main(["forecast", str(data), "--checkpoint", model, "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    last = frame.groupby("id")["t"].max()
+    for sid in ("S0000", "S0002"):  # each series continues from its own last step
+        assert [r["time"] for r in rows if r["id"] == sid] == [
+            str(last[sid] + k) for k in range(1, 5)
+        ]

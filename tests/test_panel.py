@@ -163,3 +163,53 @@ def test_summary_respects_the_data_settings():
     panel = read_panel(long_table(), "store")
     daily = describe(panel, DataConfig(frequency="2h")).table.set_index("id")
     assert daily.loc["A", "frequency"] == "2h"
+
+
+def step_table() -> pd.DataFrame:
+    """Long table id, t, value: whole-number steps that restart per series (different starts
+    and lengths), B missing steps 7 and 8, the rows shuffled."""
+    rows = []
+    for sid, start, n in (("A", 0, 30), ("B", 5, 20), ("C", 3, 25)):
+        frame = pd.DataFrame(
+            {"id": sid, "t": np.arange(start, start + n), "value": np.sin(np.arange(n)) + n}
+        )
+        rows.append(frame[~frame["t"].isin([7, 8])] if sid == "B" else frame)
+    return pd.concat(rows, ignore_index=True).sample(frac=1, random_state=1)
+
+
+@pytest.mark.parametrize("time_col", ["t", None])
+def test_whole_number_steps_are_each_series_times(time_col):
+    df = step_table()
+    guess = guess_layout(df)
+    assert (guess.layout, guess.id_col, guess.time_col) == ("long", "id", "t")
+    panel = read_panel(df, "id", time_col=time_col)
+    assert panel.time_col == "t" and panel.columns == ("value",)  # t is no value column
+    assert pd.api.types.is_integer_dtype(panel.select("A")["t"])
+    b = panel.prepared("B")
+    assert list(b.frame.index) == list(range(5, 25)) and b.report.gaps == 2  # sorted, filled
+    table = describe(panel).table.set_index("id")
+    assert table.loc["C", "start"] == "3" and table.loc["C", "steps"] == 25
+    assert table.loc["B", "gaps"] == 2 and set(describe(panel).usable) == {"A", "B", "C"}
+    assert gaps(panel, "B").to_dict("records") == [{"start": 7, "end": 8, "steps": 2}]
+    assert read_panel(df).time_col == "t"  # found with the id column
+    dated = df.assign(time=pd.Timestamp("2024-01-01") + pd.to_timedelta(df["t"], "h"))
+    assert read_panel(dated, "id").time_col == "time"  # dates come first
+
+
+def test_a_wide_table_with_steps_keeps_them():
+    wide = pd.DataFrame(
+        {
+            "step": np.arange(10, 40),
+            "a": np.arange(30.0),
+            "b": np.r_[[np.nan] * 5, np.arange(25.0) ** 1.5],
+        }
+    )
+    panel = read_panel(wide, layout="wide")
+    assert panel.time_col == "step" and panel.ids == ("a", "b")
+    assert panel.select("b")["step"].tolist() == list(range(15, 40))
+
+
+def test_a_time_column_of_neither_times_nor_steps_is_refused():
+    df = step_table().assign(t=lambda d: d["t"] + 0.5)
+    with pytest.raises(DataError, match="does not hold dates or times"):
+        read_panel(df, "id", time_col="t")
