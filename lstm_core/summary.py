@@ -102,7 +102,8 @@ def _bytes(n: float) -> str:
 
 
 def checkpoint_table(infos: list[CheckpointInfo]) -> pd.DataFrame:
-    """One row per checkpoint: name, created, targets, inputs, lookback/horizon, best validation
+    """One row per checkpoint: name, created, targets, inputs, series (a panel model's count;
+    1 otherwise), lookback/horizon, best validation
     loss, backtest MAE of the model and of the best baseline, size, and why it cannot load."""
     rows = []
     for i in infos:
@@ -120,6 +121,7 @@ def checkpoint_table(infos: list[CheckpointInfo]) -> pd.DataFrame:
                 "created": i.created or time.strftime("%Y-%m-%d %H:%M", time.gmtime(i.modified)),
                 "targets": ", ".join(i.targets),
                 "inputs": ", ".join(i.inputs),
+                "series": i.series,
                 "lookback / horizon": f"{data.get('lookback', '?')} / {data.get('horizon', '?')}",
                 "best val loss": fmt_number(i.best_val_loss),
                 "backtest MAE": fmt_number(model),
@@ -133,6 +135,7 @@ def checkpoint_table(infos: list[CheckpointInfo]) -> pd.DataFrame:
         "created",
         "targets",
         "inputs",
+        "series",
         "lookback / horizon",
         "best val loss",
         "backtest MAE",
