@@ -14,7 +14,6 @@ from lstm_core.panel_forecaster import MODEL, PanelForecaster
 from tests.test_panel_forecaster import TINY
 
 
-
 @pytest.fixture(scope="module")
 def table() -> pd.DataFrame:
     """Three hourly series of different lengths, starting 5 hours apart (times overlap)."""
@@ -26,11 +25,13 @@ def table() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def panel(table):
-    return read_panel(table, "id")
+    """The table read through the Data page's proposed choice."""
+    return pv.read_choice(table, pv.layout_options(table, "time").proposed, "time")
 
 
 @pytest.fixture(scope="module")
 def model(panel) -> PanelForecaster:
+    """One tiny model over the three series."""
     return PanelForecaster(TINY).fit(panel)
 
 
