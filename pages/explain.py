@@ -92,7 +92,8 @@ work.follow(
 )
 st.subheader("Change points")
 st.caption(changepoints.GATE_EVIDENCE)
-with st.form(f"explain_detect_{state.get(state.DATA_TOKEN)}_{state.series()}"):
+shown = "" if state.panel() is None else f"_{state.series()}"  # a form per series
+with st.form(f"explain_detect_{state.get(state.DATA_TOKEN)}{shown}"):
     a, b, c, d = st.columns(4)
     sensitivity = a.select_slider(
         "Sensitivity (1 = BIC default; higher finds more)", [0.25, 0.5, 1.0, 2.0, 4.0], value=1.0

@@ -48,7 +48,10 @@ csv.download_button(
 with report:
     reports.download_button("forecast", fc, df)
 
-st.subheader("Backtest on the held-out end")
+st.subheader(
+    "Backtest on the held-out end"
+    + (f" of series {state.series()}" if state.panel() is not None else "")
+)
 (st.success if backtest.beats_baselines else st.warning)(backtest.verdict)
 st.dataframe(summary.format_metrics(backtest.table))
 st.caption(summary.backtest_caption(backtest, fc.config_.data.horizon))

@@ -149,7 +149,11 @@ def test_panel_checkpoints_say_what_they_hold_and_refuse_the_wrong_data(
     at.selectbox(key="checkpoints_name").set_value("stores").run()
     assert "one model for a panel of 4 series" in texts(at.caption)
     table = at.dataframe[0].value
-    assert table.set_index("name").loc["stores", "series"] == 4
+    row = table.set_index("name").loc["stores"]
+    assert row["series"] == 4 and row["backtest MAE"].endswith("(mean MASE)")
+    assert float(row["backtest MAE"].split()[0]) == pytest.approx(
+        model.metrics_["AttentiveLSTM"]["mean MASE"], rel=1e-3
+    )
     at.button(key="checkpoints_load").click().run()
     assert "one model for 4 series" in texts(at.warning)
     assert "the data in use is one series" in texts(at.warning)

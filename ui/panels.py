@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from lstm_core import panel_view
+from lstm_core import panel_view, summary
 from lstm_core.errors import LstmCoreError
 from lstm_core.forecaster import Forecaster
 from lstm_core.panel import Panel, gaps
@@ -103,7 +103,7 @@ def overview(p: Panel) -> None:
     """The Data page's panel part: how many series, their lengths, starts, ends and gaps, what
     training will leave out, and the series picker (its chart follows on the page)."""
     chk = check(p)
-    st.subheader(f"{len(p):,} series")
+    st.subheader("The series in this table")
     st.markdown("\n".join(f"- {line}" for line in chk.summary.lines()))
     line = chk.training_line(config())
     if not chk.trainable:
@@ -121,7 +121,10 @@ def overview(p: Panel) -> None:
     except LstmCoreError:
         return  # the series' own error is shown below
     if len(holes):
+        starts, ends = (summary.fmt_times(holes[c]) for c in ("start", "end"))
+        runs = ", ".join(f"{a} to {b}" for a, b in zip(starts[:10], ends[:10]))
+        more = f" and {len(holes) - 10} more" if len(holes) > 10 else ""
         st.caption(
-            f"Where {sid}'s values are missing ({len(holes)} run(s); filled as Missing values "
-            "says): " + ", ".join(f"{a} to {b}" for a, b in zip(holes["start"], holes["end"]))[:600]
+            f"Where {sid}'s values are missing ({len(holes)} run(s), filled as Missing values "
+            f"says): {runs}{more}."
         )
