@@ -171,3 +171,21 @@ def test_a_one_series_model_on_a_panel_says_what_to_do():
     at.switch_page(PAGES["explain"]).run()
     assert not at.exception
     assert "forecasts one series, and the data in use is a panel of 5" in texts(at.warning)
+
+
+def test_a_wide_table_with_series_of_different_starts_is_a_panel_too():
+    t = pd.date_range("2024-01-01", periods=120, freq="D")
+    wide = pd.DataFrame({"date": t, "north": np.sin(np.arange(120.0)) + 5})
+    wide["south"] = np.r_[np.full(30, np.nan), np.cos(np.arange(90.0)) + 9]  # starts later
+    at = app(empty=True)
+    at.session_state[ui.CONFIG] = Config().replace(**TINY)
+    at.switch_page(PAGES["data"]).run()
+    at.file_uploader(key="data_upload").upload("wide.csv", wide.to_csv(index=False).encode()).run()
+    assert at.session_state[ui.PANEL] is None, "no id column: proposed as one series"
+    _layout(at).set_value(panel_view.WIDE).run()
+    assert not at.exception and not at.error, texts(at.error)
+    panel = at.session_state[ui.PANEL]
+    assert panel.ids == ("north", "south") and "panel: 2 series" in sidebar(at)
+    assert "length: 90 to 120 steps" in everything(at)
+    _series(at, "data").set_value("south").run()
+    assert "90 rows from 2024-01-31" in texts(at.markdown) and at.get("plotly_chart")
