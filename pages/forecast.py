@@ -81,22 +81,10 @@ def every_series(bt) -> None:
 
 if state.panel() is not None:
     st.subheader("Backtest of every series")
-    model, panel = state.forecaster(), state.panel()
-    ids = panel_view.shared_ids(model, panel)
-
-    def score(report):
-        return model.backtest(
-            panel,
-            ids,
-            on_series=lambda done, total: report(done / total, f"{done:,} of {total:,} series"),
-        )
-
-    key = (state.get(state.DATA_TOKEN), state.get(state.PANEL_CHOICE), state.get(state.MODEL_TOKEN))
-    task = work.task("panel_backtest", key, score, "backtesting every series")
     work.follow(
         "panel_backtest",
-        task,
+        panels.backtest_task(),
         "Backtesting every series",
         every_series,
-        again=lambda: work.task("panel_backtest", key, score, "backtesting every series", True),
+        again=lambda: panels.backtest_task(restart=True),
     )

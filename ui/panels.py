@@ -3,18 +3,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import streamlit as st
 
 from lstm_core import panel_view, summary
 from lstm_core.errors import LstmCoreError
 from lstm_core.forecaster import Forecaster
+from lstm_core.jobs import Task
 from lstm_core.panel import Panel, gaps
-from lstm_core.panel_forecaster import PanelForecaster
-from ui import actions, loaders
+from lstm_core.panel_forecaster import PanelBacktest, PanelForecaster
+from ui import actions, loaders, work
 from ui.router import link
 from ui.state import (
     DATA_TOKEN,
+    MODEL_TOKEN,
     PANEL_CHOICE,
     SERIES,
     config,
@@ -128,3 +132,18 @@ def overview(p: Panel) -> None:
             f"Where {sid}'s values are missing ({len(holes)} run(s), filled as Missing values "
             f"says): {runs}{more}."
         )
+
+
+def backtest_task(restart: bool = False) -> Task:
+    """Every series the panel model learnt and the panel holds, backtested in the background
+    (``PanelForecaster.backtest``: progress per series, Cancel), once per data and model."""
+    model, p = forecaster(), panel()
+    ids = panel_view.shared_ids(model, p)
+
+    def score(report: Callable[[float, str], None]) -> PanelBacktest:
+        return model.backtest(
+            p, ids, on_series=lambda done, n: report(done / n, f"{done:,} of {n:,} series")
+        )
+
+    key = (get(DATA_TOKEN), get(PANEL_CHOICE), p.time_col, get(MODEL_TOKEN))
+    return work.task("panel_backtest", key, score, "backtesting every series", restart)
