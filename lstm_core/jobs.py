@@ -5,7 +5,8 @@ A Streamlit script run that trains inline blocks its own session, so work runs i
 background and pages poll it. One ``Scheduler`` per server process (the app creates it and
 holds it; nothing here is module-level state) owns the slots and the queues:
 
-- ``scheduler.train(cfg, prepared) -> TrainingJob``: ``Forecaster(cfg).fit`` in a separate
+- ``scheduler.train(cfg, prepared) -> TrainingJob``: ``Forecaster(cfg).fit`` (given a
+  ``Panel``: ``PanelForecaster(cfg).fit``, one model over every series) in a separate
   process (``lstm_core.worker``), at a lower CPU priority, with its own torch thread count
   (every core for one training, a fair share for several, updated as trainings start and end)
   and its own random generator. Three trainings in server threads once slowed other sessions'
@@ -41,8 +42,10 @@ from typing import Generic, Literal, TypeVar
 from lstm_core import checkpoint, threads
 from lstm_core.config import Config
 from lstm_core.data import Prepared, check_length
-from lstm_core.errors import LstmCoreError
+from lstm_core.errors import DataError, LstmCoreError
 from lstm_core.forecaster import Forecaster
+from lstm_core.panel import Panel
+from lstm_core.panel_forecaster import PanelForecaster, prepare_series
 
 Status = Literal["running", "done", "failed"]
 Phase = Literal["queued", "training", "validating", "done"]
@@ -119,9 +122,10 @@ class Progress:
 
 
 class TrainingJob:
-    """One training, queued by a Scheduler and run in a process of its own."""
+    """One training, queued by a Scheduler and run in a process of its own: one series
+    (``data`` a Prepared) or a panel (``data`` a Panel: one global model)."""
 
-    def __init__(self, cfg: Config, data: Prepared, scheduler: Scheduler):
+    def __init__(self, cfg: Config, data: Prepared | Panel, scheduler: Scheduler):
         self.cfg, self.data = cfg, data
         self._scheduler = scheduler
         self._lock = threading.Lock()
@@ -140,10 +144,12 @@ class TrainingJob:
         self._error: str | None = None
         self._started = time.monotonic()
         self._ended: float | None = None
-        self.result: Forecaster | None = None  # set once, when the job is done
+        self.result: Forecaster | PanelForecaster | None = None  # set once, when the job is done
 
     @classmethod
-    def start(cls, cfg: Config, data: Prepared, scheduler: Scheduler | None = None) -> TrainingJob:
+    def start(
+        cls, cfg: Config, data: Prepared | Panel, scheduler: Scheduler | None = None
+    ) -> TrainingJob:
         """``scheduler.train(cfg, data)``. Without a scheduler the job has a slot of its own,
         and the process that forks it exits at once (nothing stays warm for a next one)."""
         if scheduler is None:
@@ -201,12 +207,7 @@ class TrainingJob:
 
     def _run_in_slot(self) -> None:
         try:
-            check_length(
-                len(self.data.frame),
-                self.cfg.data.lookback,
-                self.cfg.data.horizon,
-                self.cfg.training.val_fraction,
-            )
+            check_trainable(self.cfg, self.data)
         except LstmCoreError as e:  # no process for a run that cannot start
             self._finish("failed", error=str(e))
             return
@@ -229,11 +230,11 @@ class TrainingJob:
         finally:
             there.close()
         self._conn = Connection(here.detach())
-        job = {
-            "config": self.cfg.to_yaml(),
-            "prepared": self.data,
-            "threads": self._scheduler._budget(),
-        }
+        job = {"config": self.cfg.to_yaml(), "threads": self._scheduler._budget()}
+        if isinstance(self.data, Panel):  # its parts: a mappingproxy does not pickle
+            job["panel"] = {**self.data.__dict__, "frames": dict(self.data.frames)}
+        else:
+            job["prepared"] = self.data
         try:
             self._conn.send(job)
             if self._cancel.is_set():
@@ -300,7 +301,10 @@ class TrainingJob:
                 pass  # it has just ended
 
     def _finish(
-        self, status: Status, error: str | None = None, result: Forecaster | None = None
+        self,
+        status: Status,
+        error: str | None = None,
+        result: Forecaster | PanelForecaster | None = None,
     ) -> None:
         with self._lock:
             if self._status != "running":
@@ -308,6 +312,25 @@ class TrainingJob:
             self.result, self._error = result, error
             self._ended = time.monotonic()
             self._status, self._phase = status, "done"
+
+
+def check_trainable(cfg: Config, data: Prepared | Panel) -> None:
+    """Raise unless ``data`` holds a training and a validation window (a panel: in at least
+    one series), so that no process starts for a run that cannot.
+
+    Raises:
+        SeriesTooShort / DataError: why not, in words.
+    """
+    d, t = cfg.data, cfg.training
+    if not isinstance(data, Panel):
+        check_length(len(data.frame), d.lookback, d.horizon, t.val_fraction)
+        return
+    usable, skipped = prepare_series(data, data.config(cfg))
+    if not usable:
+        sid, why = next(iter(skipped.items()), ("", "the panel is empty"))
+        raise DataError(
+            f"none of the panel's {len(data)} series can be trained on (series {sid}: {why})"
+        )
 
 
 class _Forker:
@@ -518,8 +541,11 @@ class Scheduler:
 
     # ------------------------------------------------------------ public
 
-    def train(self, cfg: Config, prepared: Prepared, owner: object | None = None) -> TrainingJob:
-        """Queue ``Forecaster(cfg).fit(prepared)``; poll the returned job's ``snapshot()``."""
+    def train(
+        self, cfg: Config, prepared: Prepared | Panel, owner: object | None = None
+    ) -> TrainingJob:
+        """Queue ``Forecaster(cfg).fit(prepared)`` (``PanelForecaster(cfg).fit`` for a Panel);
+        poll the returned job's ``snapshot()``."""
         job = TrainingJob(cfg, prepared, self)
         self._own(owner, job)
         job._thread.start()

@@ -3,7 +3,9 @@ scaled on its own rows, and the forecast, backtest and explanation of any one se
 
 from __future__ import annotations
 
+import hashlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,7 +34,7 @@ from lstm_core.forecaster import (
 from lstm_core.model import ForecastNet
 from lstm_core.panel import Layout, Panel
 from lstm_core.safeio import clip, quote
-from lstm_core.train import History, OnBatch, OnEpoch, pick_device, train
+from lstm_core.train import History, OnBatch, OnEpoch, RunningLoss, pick_device, train
 
 MODEL = "AttentiveLSTM"  # the model's row in every per-series backtest table
 INIT_WINDOWS = 4096  # training windows that set the quantile spreads' start (an even subsample)
@@ -123,8 +125,10 @@ class PanelForecaster:
         panel: Panel,
         on_epoch: OnEpoch | None = None,
         on_batch: OnBatch | None = None,
+        running: RunningLoss | None = None,
     ) -> PanelForecaster:
-        """Train one network on the windows of every usable series of ``panel``.
+        """Train one network on the windows of every usable series of ``panel``; ``running``
+        follows the current epoch's training loss (a live chart), as in ``Forecaster.fit``.
 
         Each series is cleaned with the data config, scaled with its own training rows' mean
         and spread, and split like a single series (its last ``val_fraction`` validates). Each
@@ -138,7 +142,7 @@ class PanelForecaster:
         cfg = panel.config(self.cfg)
         d, t = cfg.data, cfg.training
         L, H = d.lookback, d.horizon
-        preps, skipped = _prepare_all(panel, cfg)
+        preps, skipped = prepare_series(panel, cfg)
         if not preps:
             first = next(iter(skipped.items()), ("", "the panel is empty"))
             raise DataError(
@@ -193,7 +197,15 @@ class PanelForecaster:
         net = start_network(config, lin, (x[sub], y[sub]), width, k, device)
         val = val.to(device)
         self.history_ = train(
-            net, (x, y), (x[val], y[val]), config.training, device, on_epoch, on_batch, order=order
+            net,
+            (x, y),
+            (x[val], y[val]),
+            config.training,
+            device,
+            on_epoch,
+            on_batch,
+            order=order,
+            running=running,
         )
         self.model_ = net.cpu().eval()
         self.config_, self.series_ = config, series
@@ -245,6 +257,16 @@ class PanelForecaster:
     def _check_fitted(self) -> None:
         if not hasattr(self, "model_"):
             raise RuntimeError("PanelForecaster is not fitted; call fit() or load a checkpoint")
+
+    def fingerprint(self) -> str:
+        """sha256 of the shared network (config and weights) and every series' scaling: equal
+        models, equal fingerprint (what the app keys its cached results by)."""
+        self._check_fitted()
+        h = hashlib.sha256(self.forecaster(self.ids_[0]).fingerprint().encode())
+        for sid, s in self.series_.items():
+            h.update(sid.encode())
+            h.update(repr((s.scaler.mean, s.scaler.std, s.split)).encode())
+        return h.hexdigest()
 
     # ------------------------------------------------------------ one series
 
@@ -300,9 +322,15 @@ class PanelForecaster:
             out.append(one)
         return pd.concat(out, ignore_index=True)
 
-    def backtest(self, panel: Panel, ids: list[str] | None = None) -> PanelBacktest:
+    def backtest(
+        self,
+        panel: Panel,
+        ids: list[str] | None = None,
+        on_series: Callable[[int, int], None] | None = None,
+    ) -> PanelBacktest:
         """Each series' held-out end scored for the model and its own baselines (naive,
-        seasonal naive, the NLinear ridge fitted on that series alone), then averaged."""
+        seasonal naive, the NLinear ridge fitted on that series alone), then averaged.
+        ``on_series(done, total)`` follows the progress (it may raise to stop)."""
         self._check_fitted()
         preps, skipped = {}, {}
         for sid in ids or self.ids_:
@@ -310,12 +338,19 @@ class PanelForecaster:
                 preps[sid] = self.forecaster(sid).prepare(panel.select(sid))
             except DataError as e:
                 skipped[sid] = str(e)
-        return self._backtest(preps, skipped)
+        return self._backtest(preps, skipped, on_series)
 
-    def _backtest(self, preps: dict[str, Prepared], skipped: dict | None = None) -> PanelBacktest:
+    def _backtest(
+        self,
+        preps: dict[str, Prepared],
+        skipped: dict | None = None,
+        on_series: Callable[[int, int], None] | None = None,
+    ) -> PanelBacktest:
         skipped = dict(skipped or {})
         rows = []
-        for sid, prep in preps.items():
+        for done, (sid, prep) in enumerate(preps.items()):
+            if on_series is not None:
+                on_series(done, len(preps))
             try:
                 bt = self.forecaster(sid).backtest(prep)
             except DataError as e:  # e.g. too short for the linear baseline's fit
@@ -333,9 +368,9 @@ class PanelForecaster:
         return _panel_backtest(pd.DataFrame(rows), skipped)
 
 
-def _prepare_all(panel: Panel, cfg: Config) -> tuple[dict[str, Prepared], dict[str, str]]:
-    """Every series cleaned with ``cfg.data`` and long enough to train on; the others, and
-    why not."""
+def prepare_series(panel: Panel, cfg: Config) -> tuple[dict[str, Prepared], dict[str, str]]:
+    """Every series cleaned with ``cfg.data`` (``panel.config(cfg)``: the panel's columns) and
+    long enough to train on; the others, and why not (what ``fit`` will leave out)."""
     d, t = cfg.data, cfg.training
     preps, skipped = {}, {}
     for sid in panel.ids:
@@ -410,4 +445,4 @@ def _summary_dict(summary: pd.DataFrame) -> dict:
     }
 
 
-__all__ = ["MODEL", "FairOrder", "PanelBacktest", "PanelForecaster", "SeriesFit"]
+__all__ = ["MODEL", "FairOrder", "PanelBacktest", "PanelForecaster", "SeriesFit", "prepare_series"]

@@ -102,16 +102,19 @@ def _bytes(n: float) -> str:
 
 
 def checkpoint_table(infos: list[CheckpointInfo]) -> pd.DataFrame:
-    """One row per checkpoint: name, created, targets, inputs, lookback/horizon, best validation
+    """One row per checkpoint: name, created, targets, inputs, series (a panel model's count;
+    1 otherwise), lookback/horizon, best validation
     loss, backtest MAE of the model and of the best baseline, size, and why it cannot load."""
     rows = []
     for i in infos:
         metrics = i.metrics or {}
-        model = metrics.get("AttentiveLSTM", {}).get("MAE")
+        # a panel's model is scored by mean MASE over its series (their MAEs differ in scale)
+        metric = "MAE" if i.series == 1 else "mean MASE"
+        model = metrics.get("AttentiveLSTM", {}).get(metric)
         base = [
-            v.get("MAE")
+            v.get(metric)
             for k, v in metrics.items()
-            if k != "AttentiveLSTM" and v.get("MAE") is not None
+            if k != "AttentiveLSTM" and v.get(metric) is not None
         ]
         data = i.config.get("data", {})
         rows.append(
@@ -120,10 +123,11 @@ def checkpoint_table(infos: list[CheckpointInfo]) -> pd.DataFrame:
                 "created": i.created or time.strftime("%Y-%m-%d %H:%M", time.gmtime(i.modified)),
                 "targets": ", ".join(i.targets),
                 "inputs": ", ".join(i.inputs),
+                "series": i.series,
                 "lookback / horizon": f"{data.get('lookback', '?')} / {data.get('horizon', '?')}",
                 "best val loss": fmt_number(i.best_val_loss),
-                "backtest MAE": fmt_number(model),
-                "best baseline MAE": fmt_number(min(base) if base else None),
+                "backtest MAE": _scored(model, metric),
+                "best baseline MAE": _scored(min(base) if base else None, metric),
                 "size": _bytes(i.size),
                 "problem": i.error or "",
             }
@@ -133,6 +137,7 @@ def checkpoint_table(infos: list[CheckpointInfo]) -> pd.DataFrame:
         "created",
         "targets",
         "inputs",
+        "series",
         "lookback / horizon",
         "best val loss",
         "backtest MAE",
@@ -141,6 +146,12 @@ def checkpoint_table(infos: list[CheckpointInfo]) -> pd.DataFrame:
         "problem",
     ]
     return pd.DataFrame(rows, columns=columns)
+
+
+def _scored(value: float | None, metric: str) -> str:
+    """A checkpoint's backtest figure; a panel's is its mean MASE, and says so."""
+    text = fmt_number(value)
+    return text if metric == "MAE" or value is None else f"{text} (mean MASE)"
 
 
 def training_summary(history) -> list[str]:

@@ -9,7 +9,8 @@ server passes it over FD, forks a process that runs one training on that socket 
 answers with the new process's id. A closed FD (the server went away) ends it.
 
 On a training's socket the server sends one pickled job (its own objects, never a user's file):
-the config as YAML, the prepared data and the thread count. The training sends
+the config as YAML, the prepared data (or a panel's parts: one model over every series) and
+the thread count. The training sends
 back JSON messages only, and the fitted model as checkpoint bytes (``lstm_core.checkpoint``), so
 the server unpickles nothing that came from here:
 
@@ -37,6 +38,7 @@ import time
 import traceback
 from multiprocessing.connection import Connection
 from pathlib import Path
+from types import MappingProxyType
 
 import torch
 
@@ -44,6 +46,8 @@ from lstm_core import checkpoint
 from lstm_core.config import Config
 from lstm_core.errors import LstmCoreError
 from lstm_core.forecaster import Forecaster
+from lstm_core.panel import Panel
+from lstm_core.panel_forecaster import PanelForecaster
 from lstm_core.train import RunningLoss, StopTraining
 
 PROGRESS_EVERY = 0.1  # seconds between batch messages
@@ -101,9 +105,16 @@ def run(conn: Connection) -> None:
         except StopTraining:  # cancelled before it started
             control.send(cancelled=True)
             return
-        fc = Forecaster(cfg).fit(
-            job["prepared"], control.on_epoch, control.on_batch, running=control.running
-        )
+        if "panel" in job:
+            parts = job["panel"]
+            panel = Panel(**{**parts, "frames": MappingProxyType(parts["frames"])})
+            fc = PanelForecaster(cfg).fit(
+                panel, control.on_epoch, control.on_batch, running=control.running
+            )
+        else:
+            fc = Forecaster(cfg).fit(
+                job["prepared"], control.on_epoch, control.on_batch, running=control.running
+            )
         if control.cancelled and not fc.history_.train_loss:
             control.send(cancelled=True)
             return

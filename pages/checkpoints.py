@@ -26,6 +26,11 @@ else:
     if st.session_state.get("checkpoints_name") not in by_name:  # deleted, or none chosen yet
         st.session_state["checkpoints_name"] = infos[0].name
     info = by_name[st.selectbox("Checkpoint", list(by_name), key="checkpoints_name")]
+    if info.series > 1:
+        st.caption(
+            f"{info.name} is one model for a panel of {info.series:,} series: it forecasts "
+            "those series (by id) of a panel read on the Data page."
+        )
     with st.expander(f"Details of {info.name}: config and backtest metrics"):
         st.dataframe(summary.format_metrics(summary.metrics_frame(info.metrics)))
         st.code(summary.config_yaml(info.config), language="yaml")
@@ -85,8 +90,10 @@ if upload is not None:
     except Exception as e:  # noqa: BLE001 - an untrusted upload: say why, never a traceback
         st.error(f"Refused: {upload.name} could not be read as a checkpoint ({type(e).__name__}).")
         st.stop()
+    holds = f"one model for {len(fc.ids_):,} series; " if hasattr(fc, "ids_") else ""
     st.success(
-        f"{upload.name} is valid: targets {', '.join(fc.targets_)}, inputs {', '.join(fc.inputs_)}."
+        f"{upload.name} is valid: {holds}targets {', '.join(fc.targets_)}, inputs "
+        f"{', '.join(fc.inputs_)}."
     )
     st.button(
         "Add it to the list and use it",

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from lstm_core import data, plots, summary
-from ui import actions, guards, router, state
+from ui import actions, guards, panels, router, state
 
 router.hand_over()
 st.title("Data")
@@ -26,8 +26,13 @@ df = guards.require(
     state.frame(), "No data yet: pick a demo or upload a table above.", "data", "Data"
 )
 st.subheader(f"Columns of {state.get(state.DATA_NAME)} ({len(df):,} rows)")
+panels.layout_picker(df)
+panel = state.panel()
 cfg = state.config()
-choice = summary.column_choice(df, cfg)
+wide = panel is not None and panel.layout == "wide"
+# a long panel's id column is neither a time nor a value
+table = df if panel is None or panel.id_col is None else df.drop(columns=[panel.id_col])
+choice = summary.column_choice(table, cfg)
 # keyed by the data and the applied choice: a new upload or a loaded model resets the widgets
 key = f"{state.get(state.DATA_TOKEN)}_{hash((choice.time_col, choice.targets, choice.covariates))}"
 a, b, c, d = st.columns(4)
@@ -36,16 +41,20 @@ options = [none, *choice.columns]
 time_col = a.selectbox(
     "Time column", options, index=options.index(choice.time_col or none), key=f"data_time_{key}"
 )
-targets = b.multiselect(
-    "Target(s) to forecast", choice.numeric, default=choice.targets, key=f"data_targets_{key}"
-)
-others = [col for col in choice.numeric if col not in targets]  # a target is never a covariate
-covariates = c.multiselect(
-    "Covariates (extra inputs)",
-    others,
-    default=[col for col in choice.covariates if col in others],
-    key=f"data_covariates_{key}_{'|'.join(targets)}",
-)
+if wide:  # every numeric column is a series: its values are the target
+    targets, covariates = list(cfg.data.targets), []
+    b.caption("Target: each column's own values (one column, one series).")
+else:
+    targets = b.multiselect(
+        "Target(s) to forecast", choice.numeric, default=choice.targets, key=f"data_targets_{key}"
+    )
+    others = [col for col in choice.numeric if col not in targets]  # a target is never a covariate
+    covariates = c.multiselect(
+        "Covariates (extra inputs)",
+        others,
+        default=[col for col in choice.covariates if col in others],
+        key=f"data_covariates_{key}_{'|'.join(targets)}",
+    )
 policies = ["interpolate", "ffill", "refuse"]
 missing = d.selectbox(
     "Missing values", policies, index=policies.index(cfg.data.missing), key=f"data_missing_{key}"
@@ -59,9 +68,12 @@ if st.button("Apply columns", type="primary", key="data_apply"):
     else:
         st.rerun()
 
+if panel is not None:
+    panels.overview(panel)
 prep, error = actions.prepared()
 if error:
-    st.error(f"This data cannot be used as configured: {error}. Choose other columns above.")
+    what = "This data" if panel is None else f"Series {state.series()}"
+    st.error(f"{what} cannot be used as configured: {error}. Choose other columns above.")
     st.stop()
 known = prep.frame.index[list(state.get(state.KNOWN_CPS, ()))]
 st.plotly_chart(plots.series_figure(prep.frame, prep.targets, known), key="data_chart")

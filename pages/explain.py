@@ -5,16 +5,17 @@ import streamlit as st
 
 from lstm_core import changepoints, plots, summary
 from lstm_core.errors import LstmCoreError
-from ui import guards, loaders, reports, router, state, work
+from ui import guards, loaders, panels, reports, router, state, work
 
 router.hand_over()
 st.title("Interpret")
 df = guards.require(
     state.frame(), "No data yet: pick a demo or upload a table.", "data", "Go to Data"
 )
-fc = guards.require(
+guards.require(
     state.forecaster(), "No model yet: train one, or load a checkpoint.", "training", "Go to Train"
 )
+fc, df = panels.view("explain")  # a panel: the series picked here, through its own view
 try:
     prep = loaders.memo("forecast:prepare", lambda: fc.prepare(df))
 except LstmCoreError as e:
@@ -91,7 +92,8 @@ work.follow(
 )
 st.subheader("Change points")
 st.caption(changepoints.GATE_EVIDENCE)
-with st.form(f"explain_detect_{state.get(state.DATA_TOKEN)}"):
+shown = "" if state.panel() is None else f"_{state.series()}"  # a form per series
+with st.form(f"explain_detect_{state.get(state.DATA_TOKEN)}{shown}"):
     a, b, c, d = st.columns(4)
     sensitivity = a.select_slider(
         "Sensitivity (1 = BIC default; higher finds more)", [0.25, 0.5, 1.0, 2.0, 4.0], value=1.0
@@ -130,4 +132,4 @@ if found is None:
     st.info("Press Detect: the series is segmented, and a classical detector runs beside it.")
 else:
     work.follow("detection", found[0], "Detecting change points", change_points)
-reports.download_button("explain")
+reports.download_button("explain", fc, df)

@@ -4,9 +4,9 @@ the rolling-origin view and the error by horizon step, and the report to hand ov
 import streamlit as st
 
 from lstm_core import forecast as fcst
-from lstm_core import plots, summary
+from lstm_core import panel_view, plots, summary
 from lstm_core.errors import LstmCoreError
-from ui import guards, loaders, reports, router, state
+from ui import guards, loaders, panels, reports, router, state, work
 
 router.hand_over()
 st.title("Forecast")
@@ -14,11 +14,13 @@ reports.first_visit_note()
 df = guards.require(
     state.frame(), "No data yet: pick a demo or upload a table.", "data", "Go to Data"
 )
-fc = guards.require(
+guards.require(
     state.forecaster(), "No model yet: train one, or load a checkpoint.", "training", "Go to Train"
 )
+fc, df = panels.view("forecast")  # a panel: the series picked here
+shown = f" · series {state.series()}" if state.panel() is not None else ""
 st.caption(
-    f"Model: {state.get(state.MODEL_NAME)} · data: {state.get(state.DATA_NAME)} · "
+    f"Model: {state.get(state.MODEL_NAME)} · data: {state.get(state.DATA_NAME)}{shown} · "
     f"horizon {fc.config_.data.horizon} steps, lookback {fc.config_.data.lookback}, "
     f"{summary.frequency_words(fc.freq_)}"
 )
@@ -44,9 +46,12 @@ csv.download_button(
     type="primary",
 )
 with report:
-    reports.download_button("forecast")
+    reports.download_button("forecast", fc, df)
 
-st.subheader("Backtest on the held-out end")
+st.subheader(
+    "Backtest on the held-out end"
+    + (f" of series {state.series()}" if state.panel() is not None else "")
+)
 (st.success if backtest.beats_baselines else st.warning)(backtest.verdict)
 st.dataframe(summary.format_metrics(backtest.table))
 st.caption(summary.backtest_caption(backtest, fc.config_.data.horizon))
@@ -59,3 +64,27 @@ st.caption(
 )
 steps = fcst.error_by_step(held.actual, {"AttentiveLSTM": held.model[..., 1], **held.baselines})
 st.plotly_chart(plots.error_by_step_figure(steps), key="forecast_steps")
+
+
+def every_series(bt) -> None:
+    (st.success if bt.beats_baselines else st.warning)(bt.verdict)
+    st.dataframe(summary.format_metrics(bt.summary))
+    st.caption(
+        "Averaged over series: MASE divides each series' error by its own one-step naive "
+        "error in its training rows, so series of any scale count alike (below 1: better than "
+        "that naive forecast). 'model wins': series where the model's MASE is the lower."
+    )
+    st.dataframe(summary.format_metrics(panel_view.series_table(bt)))
+    if bt.skipped:
+        st.caption(f"Not scored: {', '.join(list(bt.skipped)[:10])} (too short or unusable).")
+
+
+if state.panel() is not None:
+    st.subheader("Backtest of every series")
+    work.follow(
+        "panel_backtest",
+        panels.backtest_task(),
+        "Backtesting every series",
+        every_series,
+        again=lambda: panels.backtest_task(restart=True),
+    )

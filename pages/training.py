@@ -4,7 +4,7 @@ import streamlit as st
 
 from lstm_core import checkpoint, plots, summary
 from lstm_core.errors import LstmCoreError
-from ui import actions, guards, router, settings_form, state, work
+from ui import actions, guards, panels, router, settings_form, state, work
 
 router.hand_over()
 st.title("Train")
@@ -21,12 +21,28 @@ device, error = settings_form.device(cfg)
 if error:
     guards.fail(error, "settings", "Choose another device in Model settings")
 st.badge(f"device: {summary.device_label(device)}", icon=":material/memory:", color="green")
-st.caption(
-    f"Training on {state.get(state.DATA_NAME)}: targets {', '.join(prep.targets)}; "
-    f"inputs {', '.join(prep.columns)}; up to {cfg.training.epochs} epochs."
-)
+panel = state.panel()
+if panel is None:
+    st.caption(
+        f"Training on {state.get(state.DATA_NAME)}: targets {', '.join(prep.targets)}; "
+        f"inputs {', '.join(prep.columns)}; up to {cfg.training.epochs} epochs."
+    )
+else:  # one model over every series
+    check = panels.check(panel)
+    st.caption(
+        f"Training one model for every series of {state.get(state.DATA_NAME)} "
+        f"({len(panel):,} series; each scaled on its own, windows drawn in equal shares): "
+        f"targets {', '.join(prep.targets)}; inputs {', '.join(prep.columns)}; up to "
+        f"{cfg.training.epochs} epochs. {check.training_line(cfg)}"
+    )
+    if not check.trainable:
+        guards.fail(
+            "No series of this panel is long enough for these settings.",
+            "settings",
+            "Lower the lookback or horizon in Model settings",
+        )
 if st.button("Train a new model", type="primary", disabled=work.training(), key="training_start"):
-    error = work.start_training(cfg, prep)
+    error = work.start_training(cfg, prep if panel is None else panel)
     if error:
         guards.fail(error, "settings", "Change the lookback or horizon in Model settings")
     st.rerun()  # the sidebar and this page follow the new run

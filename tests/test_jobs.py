@@ -15,6 +15,8 @@ import pytest
 from lstm_core.data import prepare
 from lstm_core.forecaster import Forecaster
 from lstm_core.jobs import Cancelled, Owner, Scheduler, Task, TrainingJob
+from lstm_core.panel import read_panel, synthetic_panel
+from lstm_core.panel_forecaster import PanelForecaster
 
 SLOW = {"epochs": 500, "patience": 500, "batch_size": 8}
 
@@ -89,6 +91,44 @@ def test_failures_are_reported_in_words(series, tiny_cfg, scheduler):
     assert (
         crashed.snapshot().status == "failed" and "ended unexpectedly" in crashed.snapshot().error
     )
+
+
+@pytest.fixture(scope="module")
+def panel():
+    """Three series of different lengths and starts."""
+    return read_panel(synthetic_panel(3, length=(90, 130), seed=2).frame, "id")
+
+
+def test_a_panel_trains_one_global_model_in_a_process(panel, tiny_cfg, scheduler):
+    """Given a panel, the process fits a PanelForecaster: live progress and loss per batch, and
+    the model back as checkpoint bytes, with its ids, equal to an in-process fit."""
+    cfg = tiny_cfg.replace(data={"targets": [], "covariates": []})
+    job = scheduler.train(cfg, panel)
+    assert job.wait(60)
+    snap = job.snapshot()
+    assert snap.status == "done" and snap.error is None and snap.epoch == 2
+    at, loss = zip(*snap.batch_loss)
+    assert 0 < at[0] <= 1 and at[-1] == 2.0
+    assert loss[-1] == pytest.approx(snap.train_loss[-1], rel=1e-6)
+    pf = job.result
+    assert isinstance(pf, PanelForecaster) and pf.ids_ == panel.ids
+    assert pf.fingerprint() == PanelForecaster(cfg).fit(panel).fingerprint()
+    one = pf.forecaster(panel.ids[1]).predict(panel.select(panel.ids[1]))
+    assert len(one) == cfg.data.horizon
+
+
+def test_a_panel_training_can_be_cancelled_or_refused_in_words(panel, tiny_cfg, scheduler):
+    cfg = tiny_cfg.replace(data={"targets": [], "covariates": []}, training=SLOW)
+    job = scheduler.train(cfg, panel)
+    until(lambda: job.snapshot().epoch >= 1)
+    job.cancel()
+    assert job.wait(30)
+    assert job.result.history_.stopped == "cancelled" and job.result.ids_ == panel.ids
+    too_long = cfg.replace(data={"lookback": 200})
+    refused = scheduler.train(too_long, panel)
+    assert refused.wait(30) and refused._pid is None  # no process for a run that cannot start
+    snap = refused.snapshot()
+    assert snap.status == "failed" and "none of the panel's 3 series" in snap.error
 
 
 def test_jobs_beyond_the_slots_queue_in_order_and_can_be_cancelled_there(series, tiny_cfg):

@@ -13,10 +13,12 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from lstm_core import checkpoint, data, summary
+from lstm_core import checkpoint, data, panel_view, summary
 from lstm_core.config import Config
 from lstm_core.errors import ConfigError, LstmCoreError
 from lstm_core.forecaster import Forecaster
+from lstm_core.panel import Panel
+from lstm_core.panel_forecaster import PanelForecaster
 from ui import loaders
 from ui.state import (
     CONFIG,
@@ -29,6 +31,9 @@ from ui.state import (
     MODEL_NAME,
     MODEL_TOKEN,
     OWNED,
+    PANEL,
+    PANEL_CHOICE,
+    SERIES,
     SETTINGS_ERROR,
     STARTED,
     UPLOAD_ID,
@@ -36,7 +41,9 @@ from ui.state import (
     frame,
     get,
     notify,
+    panel,
     put,
+    series,
 )
 
 DEMO_CHECKPOINT = checkpoint.CHECKPOINT_DIR / "demo.safetensors"  # shipped; loaded on a first visit
@@ -63,9 +70,61 @@ def _set_frame(df: pd.DataFrame, name: str, cfg: Config, known: tuple[int, ...] 
             CONFIG: cfg,
             KNOWN_CPS: known,
             DATA_TOKEN: data.content_hash(df),
+            PANEL: None,
+            PANEL_CHOICE: panel_view.ONE,
+            SERIES: None,
         }
     )
     follow_model_columns()
+
+
+def _use_panel(p: Panel | None, option: str, cfg: Config) -> None:
+    """Use ``p`` (None: the table as one series), its first series shown; a long panel's
+    targets and covariates kept where they are its value columns, else its first one."""
+    if p is not None and p.layout == "long":
+        targets = [c for c in cfg.data.targets if c in p.columns] or list(p.columns[:1])
+        covariates = [c for c in cfg.data.covariates if c in p.columns and c not in targets]
+        cfg = cfg.replace(data={"targets": targets, "covariates": covariates})
+    if p is not None:
+        cfg = cfg.replace(data={"time_col": p.time_col})
+    put({PANEL: p, PANEL_CHOICE: option, SERIES: p.ids[0] if p else None, CONFIG: cfg})
+    follow_model_columns()
+
+
+def apply_layout(key: str) -> None:
+    """Callback of the data page's "series in this table" choice (widget ``key``): read the
+    table that way, or say why not and keep what was in use (the widget goes back too)."""
+    option, before = get(key), get(PANEL_CHOICE, panel_view.ONE)
+    try:
+        p = panel_view.read_choice(frame(), option, config().data.time_col)
+    except LstmCoreError as e:
+        st.session_state[key] = before
+        notify("error", f"Not applied: {e}. What you had is kept.")
+        return
+    _use_panel(p, option, config())
+    if p is not None:
+        notify("success", f"Read as a panel of {len(p):,} series.")
+
+
+def show_series(key: str) -> None:
+    """Callback of a series picker (widget ``key``): every page shows that series now."""
+    put({SERIES: get(key)})
+
+
+def _propose_panel(df: pd.DataFrame, cfg: Config) -> str:
+    """A new upload that looks like a long panel is read as one; returns words for the notice."""
+    proposed = panel_view.layout_options(df, cfg.data.time_col).proposed
+    if proposed == panel_view.ONE:
+        return ""
+    try:
+        p = panel_view.read_choice(df, proposed, cfg.data.time_col)
+    except LstmCoreError:
+        return ""  # the Data page still offers the choice
+    _use_panel(p, proposed, cfg)
+    return (
+        f" It holds {len(p):,} series ({panel_view.LayoutOptions.label(proposed)}); choose "
+        "another layout on the Data page if that is wrong."
+    )
 
 
 def start_session() -> None:
@@ -103,14 +162,17 @@ def use_upload() -> None:
         notify("error", f"{upload.name} was not loaded: {e}. The data you had is kept.")
         return
     _set_frame(df, upload.name, cfg)
+    many = _propose_panel(df, config())
     targets = ", ".join(config().data.targets)  # the model's, if the model in use reads this data
-    notify("success", f"Loaded {upload.name}: {len(df):,} rows; target {targets}.")
+    notify("success", f"Loaded {upload.name}: {len(df):,} rows; target {targets}.{many}")
 
 
 def set_columns(
     time_col: str | None, targets: list[str], covariates: list[str], missing: str
 ) -> str | None:
-    """Apply the data page's column choice if the data then prepares; else return why not."""
+    """Apply the data page's column choice if the data then prepares (a panel: is read again
+    with that time column and keeps a usable series); else return why not."""
+    p = None
     try:
         cfg = config().replace(
             data={
@@ -121,10 +183,17 @@ def set_columns(
                 "frequency": None,
             }
         )
-        data.prepare(frame(), cfg.data)
+        if panel() is None:
+            data.prepare(frame(), cfg.data)
+        else:
+            p = panel_view.read_choice(frame(), get(PANEL_CHOICE), time_col)
+            if not panel_view.check(p, cfg).summary.usable:
+                return "none of the panel's series can be read with these columns"
     except LstmCoreError as e:
         return str(e)
     set_config(cfg)
+    if p is not None:
+        put({PANEL: p, SERIES: series() if series() in p.ids else p.ids[0]})
     return None
 
 
@@ -155,16 +224,23 @@ def set_config(cfg: Config) -> None:
 
 
 def prepared() -> tuple[data.Prepared | None, str | None]:
-    """The current data cleaned with the current data config, or the reason it cannot be."""
-    df = frame()
+    """The current data (a panel: the series shown) cleaned with the current data config, or
+    the reason it cannot be."""
+    df, p = frame(), panel()
     if df is None:
         return None, None
-    return loaders.memo(f"prepared:{config().data}", lambda: _prepare(df, config()))
+    if p is not None:
+        return loaders.memo(
+            f"prepared:{config().data}", lambda: _prepare(lambda: p.prepared(series(), config()))
+        )
+    return loaders.memo(
+        f"prepared:{config().data}", lambda: _prepare(lambda: data.prepare(df, config().data))
+    )
 
 
-def _prepare(df: pd.DataFrame, cfg: Config) -> tuple[data.Prepared | None, str | None]:
+def _prepare(run) -> tuple[data.Prepared | None, str | None]:
     try:
-        return data.prepare(df, cfg.data), None
+        return run(), None
     except LstmCoreError as e:
         return None, str(e)
 
@@ -172,7 +248,7 @@ def _prepare(df: pd.DataFrame, cfg: Config) -> tuple[data.Prepared | None, str |
 # ---------------------------------------------------------------- the model in use
 
 
-def set_forecaster(fc: Forecaster, name: str) -> None:
+def set_forecaster(fc: Forecaster | PanelForecaster, name: str) -> None:
     put({FORECASTER: fc, MODEL_NAME: name, MODEL_TOKEN: fc.fingerprint()})
     follow_model_columns()
 
@@ -184,8 +260,16 @@ def open_checkpoint(path: Path, quiet: bool = False) -> None:
     job = get(JOB)
     if job is not None and job.snapshot().status not in ("running", "queued"):
         put({JOB: None})
-    if not quiet:
-        notify("success", f"Loaded {path.stem}: the Forecast and Interpret pages now use it.")
+    if quiet:
+        return
+    holds = f" (one model for {len(fc.ids_):,} series)" if isinstance(fc, PanelForecaster) else ""
+    why = panel_view.mismatch(fc, panel())
+    if why:
+        notify("warning", f"Loaded {path.stem}{holds}. {why}")
+    else:
+        notify(
+            "success", f"Loaded {path.stem}{holds}: the Forecast and Interpret pages now use it."
+        )
 
 
 def load_checkpoint_callback(key: str) -> None:
@@ -205,7 +289,7 @@ def load_checkpoint_callback(key: str) -> None:
 # ---------------------------------------------------------------- checkpoints on disk
 
 
-def save_checkpoint(fc: Forecaster, name: str) -> tuple[Path | None, str | None]:
+def save_checkpoint(fc: Forecaster | PanelForecaster, name: str) -> tuple[Path | None, str | None]:
     """Save ``fc`` under a new name in the checkpoint folder; never overwrite a saved one. This
     session may delete what it saved."""
     try:
@@ -216,7 +300,7 @@ def save_checkpoint(fc: Forecaster, name: str) -> tuple[Path | None, str | None]
     return path, None
 
 
-def add_checkpoint(fc: Forecaster, name: str) -> None:
+def add_checkpoint(fc: Forecaster | PanelForecaster, name: str) -> None:
     """Callback of "Add it to the list": save a validated upload, use it, select it, and clear
     the uploader."""
     saved, error = save_checkpoint(fc, name)

@@ -10,7 +10,8 @@ import streamlit as st
 
 from lstm_core import checkpoint, data
 from lstm_core.forecaster import Forecaster
-from ui.state import DATA_TOKEN, MEMO, MODEL_TOKEN, get
+from lstm_core.panel_forecaster import PanelForecaster
+from ui.state import MEMO, MODEL_TOKEN, data_key, get
 
 T = TypeVar("T")
 MEMO_ENTRIES = 16  # a session's memo is cleared beyond this many results
@@ -22,15 +23,16 @@ def read_upload(raw: bytes, name: str) -> pd.DataFrame:
 
 
 @st.cache_resource(max_entries=8, show_spinner="Loading the checkpoint...")
-def load_checkpoint(path: str, mtime: float) -> Forecaster:
+def load_checkpoint(path: str, mtime: float) -> Forecaster | PanelForecaster:
     """Read-only and shared by every session: never fit, train or edit what this returns."""
     return checkpoint.load(path)
 
 
 def memo(name: str, compute: Callable[[], T]) -> T:
-    """This session's result of a slow computation, cached by the content hash of the data and
-    the model's fingerprint (the same upload or checkpoint again reuses it)."""
-    key = (name, get(DATA_TOKEN), get(MODEL_TOKEN))
+    """This session's result of a slow computation, cached by the data in use (its content
+    hash; for a panel also the series shown: ``state.data_key``) and the model's fingerprint
+    (the same upload or checkpoint again reuses it)."""
+    key = (name, data_key(), get(MODEL_TOKEN))
     store = st.session_state.setdefault(MEMO, {})
     if key not in store:
         if len(store) > MEMO_ENTRIES:

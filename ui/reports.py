@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from lstm_core import data, report
+from lstm_core.forecaster import Forecaster
 from ui import work
-from ui.state import (
-    DATA_NAME,
-    DATA_TOKEN,
-    KNOWN_CPS,
-    MODEL_NAME,
-    MODEL_TOKEN,
-    forecaster,
-    frame,
-    get,
-)
+from ui.state import DATA_NAME, KNOWN_CPS, MODEL_NAME, MODEL_TOKEN, data_key, get
 
 DEMO_PREFIX = "demo: "
 
@@ -34,11 +27,11 @@ def first_visit_note() -> None:
     )
 
 
-def download_button(page: str) -> None:
+def download_button(page: str, fc: Forecaster, df: pd.DataFrame) -> None:
     """ "Download report": one HTML file with every chart, built when clicked, that opens offline.
-    It includes the whole-series trace and the change points when this session has them."""
-    fc, df = forecaster(), frame()
-    tokens = (get(DATA_TOKEN), get(MODEL_TOKEN))
+    It includes the whole-series trace and the change points when this session has them.
+    ``fc`` and ``df``: the model and table the page shows (a panel: its series shown)."""
+    tokens = (data_key(), get(MODEL_TOKEN))
     found = work.detection()
     context = report.Context(
         data_name=get(DATA_NAME) or "data",

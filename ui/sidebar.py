@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from lstm_core import panel_view
 from ui import work
-from ui.state import DATA_NAME, MODEL_NAME, get
+from ui.state import DATA_NAME, MODEL_NAME, get, panel, series
 
 
 def _training_status() -> None:
@@ -31,6 +32,8 @@ def draw() -> None:
     with st.sidebar:
         _training_status()
         st.caption(f"**Data:** {get(DATA_NAME) or 'none yet'}")
+        if panel() is not None:
+            st.caption(panel_view.series_label(panel(), series()))
         st.caption(f"**Model:** {get(MODEL_NAME) or 'none yet'}")
         st.select_slider(
             "History shown in charts",

@@ -9,6 +9,8 @@ import streamlit as st
 
 from lstm_core.config import Config
 from lstm_core.forecaster import Forecaster
+from lstm_core.panel import Panel
+from lstm_core.panel_forecaster import PanelForecaster
 
 # ------------------------------------------------------- keys (st.session_state only)
 STARTED = "STARTED"  # the demo defaults were offered once; tests set it to start empty
@@ -18,8 +20,11 @@ DATA_NAME = "DATA_NAME"  # str: where FRAME came from
 DATA_TOKEN = "DATA_TOKEN"  # content hash of FRAME (keys widgets and memos)
 UPLOAD_ID = "UPLOAD_ID"  # file_id of the upload now in FRAME
 KNOWN_CPS = "KNOWN_CPS"  # tuple[int, ...]: a demo's known change points (rows)
+PANEL = "PANEL"  # Panel | None: FRAME read as many series (None: FRAME is one series)
+PANEL_CHOICE = "PANEL_CHOICE"  # str: the layout applied (lstm_core.panel_view.ONE, "id:col"...)
+SERIES = "SERIES"  # str | None: the panel's series every page shows
 CONFIG = "CONFIG"  # Config: the last valid config
-FORECASTER = "FORECASTER"  # Forecaster: the model in use (trained here or loaded; never mutated)
+FORECASTER = "FORECASTER"  # Forecaster | PanelForecaster: the model in use (never mutated)
 MODEL_NAME = "MODEL_NAME"  # str: where FORECASTER came from
 MODEL_TOKEN = "MODEL_TOKEN"  # fingerprint (config + weights) of FORECASTER
 JOB = "JOB"  # TrainingJob of this session, if any
@@ -40,6 +45,9 @@ KEPT = (
     DATA_TOKEN,
     UPLOAD_ID,
     KNOWN_CPS,
+    PANEL,
+    PANEL_CHOICE,
+    SERIES,
     CONFIG,
     FORECASTER,
     MODEL_NAME,
@@ -74,8 +82,26 @@ def config() -> Config:
     return get(CONFIG) or Config()
 
 
-def forecaster() -> Forecaster | None:
+def forecaster() -> Forecaster | PanelForecaster | None:
     return get(FORECASTER)
+
+
+def panel() -> Panel | None:
+    return get(PANEL)
+
+
+def series() -> str | None:
+    """The panel's series shown (None without a panel)."""
+    return get(SERIES) if get(PANEL) is not None else None
+
+
+def data_key() -> object:
+    """What results computed on the data in use are keyed by: the content hash, and for a
+    panel also its layout, time column and the series shown (each series its own results)."""
+    p = panel()
+    if p is None:
+        return get(DATA_TOKEN)
+    return (get(DATA_TOKEN), get(PANEL_CHOICE), p.time_col, get(SERIES))
 
 
 def history_points() -> int | None:

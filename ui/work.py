@@ -15,17 +15,18 @@ from lstm_core import changepoints, data, interpret, summary
 from lstm_core.config import Config
 from lstm_core.errors import LstmCoreError
 from lstm_core.forecaster import Forecaster
-from lstm_core.jobs import Scheduler, Task, TrainingJob
+from lstm_core.jobs import Scheduler, Task, TrainingJob, check_trainable
+from lstm_core.panel import Panel
 from ui import actions
 from ui.state import (
     DATA_NAME,
-    DATA_TOKEN,
     DETECTION,
     JOB,
     JOB_COLLECTED,
     MODEL_NAME,
     MODEL_TOKEN,
     TASKS,
+    data_key,
     get,
     notify,
     put,
@@ -62,14 +63,13 @@ def training() -> bool:
     return j is not None and j.snapshot().status in RUNNING
 
 
-def start_training(cfg: Config, prep: data.Prepared) -> str | None:
-    """Start this session's training in the background; returns why not (e.g. too short)."""
+def start_training(cfg: Config, prep: data.Prepared | Panel) -> str | None:
+    """Start this session's training in the background (a panel: one model over every series);
+    returns why not (e.g. too short)."""
     if training():
         return "a training run is already going; cancel it first"
     try:
-        data.check_length(
-            len(prep.frame), cfg.data.lookback, cfg.data.horizon, cfg.training.val_fraction
-        )
+        check_trainable(cfg, prep)
     except LstmCoreError as e:
         return str(e)
     put({JOB: scheduler().train(cfg, prep), JOB_COLLECTED: False})
@@ -87,7 +87,8 @@ def collect_training() -> None:
     if j.result is not None:
         name = f"trained at {time.strftime('%H:%M:%S')} on {get(DATA_NAME)}"
         actions.set_forecaster(j.result, name)
-        notify("success", f"The new model is in use ({j.result.history_.message}).")
+        every = f"one model for {len(j.result.ids_)} series; " if hasattr(j.result, "ids_") else ""
+        notify("success", f"The new model is in use ({every}{j.result.history_.message}).")
         return
     kept = get(MODEL_NAME)
     keeping = f"the previous model ({kept}) is still in use." if kept else "no model is in use."
@@ -169,7 +170,7 @@ def trace_task(fc: Forecaster, prep: data.Prepared, restart: bool = False) -> Ta
             ),
         )
 
-    key = (get(DATA_TOKEN), get(MODEL_TOKEN))
+    key = (data_key(), get(MODEL_TOKEN))
     return task("trace", key, fn, "running the model over every window", restart)
 
 
@@ -187,7 +188,7 @@ def start_detection(
         known = summary.parse_rows(known_text)
     except LstmCoreError as e:
         return str(e)
-    tokens = (get(DATA_TOKEN), get(MODEL_TOKEN))
+    tokens = (data_key(), get(MODEL_TOKEN))
     trace = finished(current("trace", tokens))  # no second pass over the series
     key = (*tokens, tuple(sorted(options.items())), tuple(known))
 
@@ -203,7 +204,7 @@ def start_detection(
 def detection() -> tuple[Task, list[int]] | None:
     """This session's detection for the data and model in use, with the known rows it scored."""
     held = get(DETECTION)
-    if held is None or tuple(held[:2]) != (get(DATA_TOKEN), get(MODEL_TOKEN)):
+    if held is None or tuple(held[:2]) != (data_key(), get(MODEL_TOKEN)):
         return None
     t = current("detection")
     return None if t is None else (t, list(held[2]))
