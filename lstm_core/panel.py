@@ -391,15 +391,16 @@ class PanelSummary:
         if len(ok):
             r = ok["steps"]
             out.append(f"length: {r.min()} to {r.max()} steps (median {int(r.median())})")
-            out.append(
-                f"starts from {ok['start'].min()} to {ok['start'].max()}; ends from "
-                f"{ok['end'].min()} to {ok['end'].max()}"
-            )
+            from lstm_core.summary import fmt_times  # summary imports torch: only here
+
+            first, last = (fmt_times([ok[c].min(), ok[c].max()]) for c in ("start", "end"))
+            out.append(f"starts from {first[0]} to {first[1]}; ends from {last[0]} to {last[1]}")
             gappy = ok[ok["gaps"] > 0]
             if len(gappy):
                 worst = gappy.sort_values("gaps", ascending=False).iloc[0]
                 out.append(
-                    f"{len(gappy)} series have missing timestamps ({int(gappy['gaps'].sum())}"
+                    f"{len(gappy)} series {'has' if len(gappy) == 1 else 'have'} missing "
+                    f"timestamps ({int(gappy['gaps'].sum())}"
                     f" in all; most in {clip(worst['id'], 40)}: {int(worst['gaps'])})"
                 )
             else:

@@ -425,14 +425,14 @@ def _panel_backtest(table: pd.DataFrame, skipped: dict[str, str]) -> PanelBackte
     wins = int(summary.loc[best, "model wins"])
     if beats:
         verdict = (
-            f"Over {n} series the model's mean MASE ({model:.3f}) is {100 * (1 - model / best_mase):.1f}% "
-            f"lower than the best baseline's ({best}, {best_mase:.3f}); it is better on {wins} "
-            f"of {n} series."
+            f"Over {n} series the model's mean MASE ({model:.3f}) is "
+            f"{100 * (1 - model / best_mase):.1f}% lower than the best baseline's ({best}, {best_mase:.3f}); it is better than "
+            f"{best} on {wins} of {n} series."
         )
     else:
         verdict = (
             f"Over {n} series the model does not beat the best baseline ({best}): mean MASE "
-            f"{model:.3f} vs {best_mase:.3f}; it is better on {wins} of {n} series."
+            f"{model:.3f} vs {best_mase:.3f}; it is better than {best} on {wins} of {n} series."
         )
     return PanelBacktest(table, summary, best, beats, verdict, skipped)
 

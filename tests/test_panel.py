@@ -95,7 +95,7 @@ def test_the_summary_gives_lengths_starts_gaps_and_problems():
     assert t.loc["B", "start"] == "2024-01-01 05:00:00" and t.loc["B", "frequency"] == "h"
     assert "constant" in t.loc["C", "problem"] and set(s.usable) == {"A", "B"}
     text = " ".join(s.lines())
-    assert "3 series, 1 unusable (C)" in text and "1 series have missing timestamps" in text
+    assert "3 series, 1 unusable (C)" in text and "1 series has missing timestamps" in text
     labels = s.labels()
     assert labels["A"] == "A · 30 steps" and labels["B"] == "B · 20 steps · 2 gaps"
     assert labels["C"].startswith("C · unusable: ") and "constant" in labels["C"]
