@@ -9,6 +9,7 @@ import contextlib
 import io
 import json
 import math
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -282,9 +283,17 @@ def test_config_from_generated_yaml_text(source):
 
 
 @pytest.fixture(scope="module")
-def files(tmp_path_factory) -> dict[str, list[str]]:
-    """Inputs for the CLI: good and bad tables, configs, checkpoints and output paths."""
+def files(tmp_path_factory) -> Iterator[dict[str, list[str]]]:
+    """Inputs for the CLI: good and bad tables, configs, checkpoints and output paths. `train`
+    without `--out` saves to a temporary folder, never to the project's checkpoints/."""
     tmp = tmp_path_factory.mktemp("cli-fuzz")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(checkpoint, "CHECKPOINT_DIR", tmp / "checkpoints")
+        (tmp / "checkpoints").mkdir()
+        yield _cli_files(tmp)
+
+
+def _cli_files(tmp: Path) -> dict[str, list[str]]:
     df = pd.DataFrame(
         {
             "time": pd.date_range("2024-01-01", periods=80, freq="h"),
