@@ -70,8 +70,8 @@ def id_candidates(df: pd.DataFrame, time_col: str | None = None) -> list[str]:
 
     A candidate is text, categorical or whole numbers, repeats (at most half as many distinct
     values as rows) and has at least two values; with a time column, the pair (id, time) must
-    be nearly unique (each series has each time once) while times repeat across series.
-    Text beats numbers, and a name such as ``id``, ``series`` or ``store`` beats none.
+    be nearly unique (each series has each time once) while times repeat across series, or the
+    column is named as ids (series that never overlap in time). Text beats numbers, and a name such as ``id``, ``series`` or ``store`` beats none.
     """
     n = len(df)
     if n < 4:
@@ -98,8 +98,10 @@ def id_candidates(df: pd.DataFrame, time_col: str | None = None) -> list[str]:
         k = col.nunique(dropna=True)
         if not 2 <= k <= n // 2:
             continue
-        if times is not None and (times.nunique() >= n or not _once_per_series(col, times)):
+        if times is not None and not _once_per_series(col, times):
             continue
+        if times is not None and times.nunique() >= n and not _hinted(c):
+            continue  # no time repeats: a label of rows (a regime, a weekday), unless named as ids
         scored.append((not text, not _hinted(c), list(df.columns).index(c), c))
     return [c for *_, c in sorted(scored)]
 

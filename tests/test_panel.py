@@ -213,3 +213,12 @@ def test_a_time_column_of_neither_times_nor_steps_is_refused():
     df = step_table().assign(t=lambda d: d["t"] + 0.5)
     with pytest.raises(DataError, match="does not hold dates or times"):
         read_panel(df, "id", time_col="t")
+
+
+def test_an_id_column_is_found_when_the_series_never_overlap_in_time_if_named_so():
+    from lstm_core.panel import id_candidates
+
+    times = pd.date_range("2024-01-01", periods=40, freq="h")
+    df = pd.DataFrame({"time": times, "store": ["a"] * 20 + ["b"] * 20,
+                       "regime": ["calm"] * 20 + ["busy"] * 20, "v": np.arange(40.0)})
+    assert id_candidates(df, "time") == ["store"]  # a label of rows is not taken for ids
