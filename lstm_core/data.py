@@ -149,8 +149,14 @@ def _encoding(raw: bytes) -> str:
     if head.count(0) > len(head) // 4:  # ASCII text in UTF-16 is every other byte NUL
         even_nuls = head[0::2].count(0)
         return "utf-16-be" if even_nuls > head[1::2].count(0) else "utf-16-le"
+    # checked a megabyte at a time: the bytes themselves go to the parser, and a decoded copy
+    # of the whole file would cost as much memory as the file
+    check = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(raw)
     try:
-        raw.decode("utf-8")  # a check only: the bytes themselves go to the parser
+        for i in range(0, len(raw), 1 << 20):
+            check.decode(view[i : i + (1 << 20)])
+        check.decode(b"", final=True)
     except UnicodeDecodeError:
         return "cp1252"
     return "utf-8"

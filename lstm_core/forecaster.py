@@ -529,10 +529,10 @@ def start_network(
     n_targets: int,
     device: torch.device,
 ) -> ForecastNet:
-    """The untrained network (seeded by ``training.seed``) on ``device``, its linear path at
-    ``lin`` and its quantile spreads at that fit's errors on the windows ``train_xy``
-    ((N, L, F), (N, H, K); a subsample will do). The weights are drawn from a generator seeded
-    with ``training.seed``, never torch's process-wide one."""
+    """The untrained network on ``device``, its linear path at ``lin`` and its quantile spreads
+    at that fit's errors on the windows ``train_xy`` ((N, L, F), (N, H, K); a subsample will
+    do). The weights are drawn from a generator seeded with ``training.seed``, never torch's
+    process-wide one."""
     net = build_net(config, input_size, n_targets)
     net.reset_parameters(torch.Generator().manual_seed(config.training.seed))
     net.to(device)

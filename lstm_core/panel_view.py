@@ -234,3 +234,17 @@ def series_label(panel: Panel, series: str | None) -> str:
     """The sidebar's line: "panel: 12 series, series S3 shown"."""
     shown_part = f", series {clip(series, 40)} shown" if series is not None else ""
     return f"panel: {len(panel)} series{shown_part}"
+
+
+def gaps_line(series_id: str, holes: pd.DataFrame, most: int = 10) -> str | None:
+    """Where a series' values are missing, for the Data page: its first ``most`` runs from
+    ``panel.gaps`` (columns start, end) and how many more; None when there are none."""
+    if not len(holes):
+        return None
+    starts, ends = (fmt_times(holes[c]) for c in ("start", "end"))
+    runs = ", ".join(f"{a} to {b}" for a, b in zip(starts[:most], ends[:most]))
+    more = f" and {len(holes) - most} more" if len(holes) > most else ""
+    return (
+        f"Where {series_id}'s values are missing ({len(holes)} run(s), filled as Missing values "
+        f"says): {runs}{more}."
+    )

@@ -100,3 +100,15 @@ def test_the_per_series_table_says_where_the_model_beats_the_best_baseline(model
     best = wide.drop(columns=[MODEL]).min(axis=1)
     expected = np.where(wide[MODEL] < best, "yes", "no")
     assert list(table["model beats the best baseline"]) == list(expected)
+
+
+def test_the_gaps_line_names_the_first_runs_and_counts_the_rest():
+    from lstm_core.panel_view import gaps_line
+
+    assert gaps_line("S1", pd.DataFrame({"start": [], "end": []})) is None
+    starts = pd.date_range("2024-01-01 03:00", periods=12, freq="D")
+    holes = pd.DataFrame({"start": starts, "end": starts + pd.Timedelta(hours=5)})
+    line = gaps_line("S1", holes, most=2)
+    assert line == ("Where S1's values are missing (12 run(s), filled as Missing values says): "
+                    "2024-01-01 03:00 to 2024-01-01 08:00, 2024-01-02 03:00 to 2024-01-02 08:00 "
+                    "and 10 more.")

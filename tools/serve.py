@@ -40,11 +40,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@contextlib.contextmanager
-def serve(timeout: float = 60, env: dict[str, str] | None = None) -> Iterator[str]:
-    """Run the app headless; yields its base URL and stops it afterwards."""
-    port = free_port()
-    cmd = [
+def streamlit_command(port: int) -> list[str]:
+    """``streamlit run app.py`` headless on 127.0.0.1:``port`` (run it in the app's folder)."""
+    return [
         sys.executable,
         "-m",
         "streamlit",
@@ -56,6 +54,13 @@ def serve(timeout: float = 60, env: dict[str, str] | None = None) -> Iterator[st
         "--browser.gatherUsageStats=false",
         "--server.fileWatcherType=none",
     ]
+
+
+@contextlib.contextmanager
+def serve(timeout: float = 60, env: dict[str, str] | None = None) -> Iterator[str]:
+    """Run the app headless; yields its base URL and stops it afterwards."""
+    port = free_port()
+    cmd = streamlit_command(port)
     # a pipe nobody reads would block the server once full: the log goes to a file
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(

@@ -28,11 +28,12 @@ def load_checkpoint(path: str, mtime: float) -> Forecaster | PanelForecaster:
     return checkpoint.load(path)
 
 
-def memo(name: str, compute: Callable[[], T]) -> T:
+def memo(name: str, compute: Callable[[], T], per_series: bool = True) -> T:
     """This session's result of a slow computation, cached by the data in use (its content
-    hash; for a panel also the series shown: ``state.data_key``) and the model's fingerprint
-    (the same upload or checkpoint again reuses it)."""
-    key = (name, data_key(), get(MODEL_TOKEN))
+    hash; for a panel also the series shown, unless the result is the whole panel's:
+    ``state.data_key``) and the model's fingerprint (the same upload or checkpoint again
+    reuses it)."""
+    key = (name, data_key(per_series), get(MODEL_TOKEN))
     store = st.session_state.setdefault(MEMO, {})
     if key not in store:
         if len(store) > MEMO_ENTRIES:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
-from lstm_core import panel_view, summary
+from lstm_core import panel_view
 from lstm_core.errors import LstmCoreError
 from lstm_core.forecaster import Forecaster
 from lstm_core.jobs import Task
@@ -22,6 +22,7 @@ from ui.state import (
     PANEL_CHOICE,
     SERIES,
     config,
+    data_key,
     forecaster,
     frame,
     get,
@@ -60,8 +61,9 @@ def check(p: Panel) -> panel_view.PanelCheck:
     """The panel against the current settings (cached per data, panel and settings)."""
     cfg = config()
     return loaders.memo(
-        f"panel:check:{get(PANEL_CHOICE)}:{p.time_col}:{cfg.data}:{cfg.training.val_fraction}",
+        f"panel:check:{cfg.data}:{cfg.training.val_fraction}",
         lambda: panel_view.check(p, cfg),
+        per_series=False,  # every series at once: picking another one needs no new check
     )
 
 
@@ -124,14 +126,9 @@ def overview(p: Panel) -> None:
         holes = loaders.memo(f"panel:gaps:{config().data}", lambda: gaps(p, sid, config().data))
     except LstmCoreError:
         return  # the series' own error is shown below
-    if len(holes):
-        starts, ends = (summary.fmt_times(holes[c]) for c in ("start", "end"))
-        runs = ", ".join(f"{a} to {b}" for a, b in zip(starts[:10], ends[:10]))
-        more = f" and {len(holes) - 10} more" if len(holes) > 10 else ""
-        st.caption(
-            f"Where {sid}'s values are missing ({len(holes)} run(s), filled as Missing values "
-            f"says): {runs}{more}."
-        )
+    line = panel_view.gaps_line(sid, holes)
+    if line:
+        st.caption(line)
 
 
 def backtest_task(restart: bool = False) -> Task:
@@ -145,5 +142,5 @@ def backtest_task(restart: bool = False) -> Task:
             p, ids, on_series=lambda done, n: report(done / n, f"{done:,} of {n:,} series")
         )
 
-    key = (get(DATA_TOKEN), get(PANEL_CHOICE), p.time_col, get(MODEL_TOKEN))
+    key = (data_key(per_series=False), get(MODEL_TOKEN))
     return work.task("panel_backtest", key, score, "backtesting every series", restart)

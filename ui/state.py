@@ -95,13 +95,15 @@ def series() -> str | None:
     return get(SERIES) if get(PANEL) is not None else None
 
 
-def data_key() -> object:
+def data_key(per_series: bool = True) -> object:
     """What results computed on the data in use are keyed by: the content hash, and for a
-    panel also its layout, time column and the series shown (each series its own results)."""
+    panel also its layout, time column and (``per_series``) the series shown, for results of
+    one series; results over the whole panel leave the series out and survive a new pick."""
     p = panel()
     if p is None:
         return get(DATA_TOKEN)
-    return (get(DATA_TOKEN), get(PANEL_CHOICE), p.time_col, get(SERIES))
+    whole = (get(DATA_TOKEN), get(PANEL_CHOICE), p.time_col)
+    return (*whole, get(SERIES)) if per_series else whole
 
 
 def history_points() -> int | None:
