@@ -241,8 +241,9 @@ def gaps_line(series_id: str, holes: pd.DataFrame, most: int = 10) -> str | None
     ``panel.gaps`` (columns start, end) and how many more; None when there are none."""
     if not len(holes):
         return None
-    starts, ends = (fmt_times(holes[c]) for c in ("start", "end"))
-    runs = ", ".join(f"{a} to {b}" for a, b in zip(starts[:most], ends[:most]))
+    shown = holes.iloc[:most]
+    text = fmt_times(pd.concat([shown["start"], shown["end"]]))  # one format for both ends
+    runs = ", ".join(f"{a} to {b}" for a, b in zip(text[: len(shown)], text[len(shown) :]))
     more = f" and {len(holes) - most} more" if len(holes) > most else ""
     return (
         f"Where {series_id}'s values are missing ({len(holes)} run(s), filled as Missing values "

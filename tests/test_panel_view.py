@@ -112,3 +112,8 @@ def test_the_gaps_line_names_the_first_runs_and_counts_the_rest():
     assert line == ("Where S1's values are missing (12 run(s), filled as Missing values says): "
                     "2024-01-01 03:00 to 2024-01-01 08:00, 2024-01-02 03:00 to 2024-01-02 08:00 "
                     "and 10 more.")
+
+    # a run from midnight to 05:00 shows both ends with their hours
+    day = pd.DataFrame({"start": starts.normalize()[:1], "end": starts.normalize()[:1]
+                        + pd.Timedelta(hours=5)})
+    assert "2024-01-01 00:00 to 2024-01-01 05:00." in gaps_line("S1", day)
