@@ -71,7 +71,8 @@ def id_candidates(df: pd.DataFrame, time_col: str | None = None) -> list[str]:
     A candidate is text, categorical or whole numbers, repeats (at most half as many distinct
     values as rows) and has at least two values; with a time column, the pair (id, time) must
     be nearly unique (each series has each time once) while times repeat across series, or the
-    column is named as ids (series that never overlap in time). Text beats numbers, and a name such as ``id``, ``series`` or ``store`` beats none.
+    column is named as ids (series that never overlap in time). Text beats numbers, and a name
+    such as ``id``, ``series`` or ``store`` beats none.
     """
     n = len(df)
     if n < 4:
@@ -85,13 +86,8 @@ def id_candidates(df: pd.DataFrame, time_col: str | None = None) -> list[str]:
         if c == time_col:
             continue
         col = df[c]
-        text = (
-            col.dtype == object
-            or pd.api.types.is_string_dtype(col)
-            or isinstance(col.dtype, pd.CategoricalDtype)
-        )
-        whole = pd.api.types.is_integer_dtype(col) and not pd.api.types.is_bool_dtype(col)
-        if not (text or whole):
+        text = is_text(col)
+        if not (text or is_whole(col)):
             continue
         if text and pd.to_numeric(col, errors="coerce").notna().mean() > 0.5 and not _hinted(c):
             continue  # numbers stored as text are values, unless named as ids
@@ -104,6 +100,20 @@ def id_candidates(df: pd.DataFrame, time_col: str | None = None) -> list[str]:
             continue  # no time repeats: a label of rows (a regime, a weekday), unless named as ids
         scored.append((not text, not _hinted(c), list(df.columns).index(c), c))
     return [c for *_, c in sorted(scored)]
+
+
+def is_text(col: pd.Series) -> bool:
+    """Text or categories: a column that could name series."""
+    return (
+        col.dtype == object
+        or pd.api.types.is_string_dtype(col)
+        or isinstance(col.dtype, pd.CategoricalDtype)
+    )
+
+
+def is_whole(col: pd.Series) -> bool:
+    """Whole numbers (not booleans): a column that could number series."""
+    return pd.api.types.is_integer_dtype(col) and not pd.api.types.is_bool_dtype(col)
 
 
 def _hinted(name: str) -> bool:

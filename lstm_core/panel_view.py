@@ -12,7 +12,15 @@ from lstm_core.config import Config
 from lstm_core.data import _names, detect_time_column
 from lstm_core.errors import DataError
 from lstm_core.forecaster import Forecaster
-from lstm_core.panel import Panel, PanelSummary, describe, id_candidates, read_panel
+from lstm_core.panel import (
+    Panel,
+    PanelSummary,
+    describe,
+    id_candidates,
+    is_text,
+    is_whole,
+    read_panel,
+)
 from lstm_core.panel_forecaster import MODEL, PanelBacktest, PanelForecaster, prepare_series
 from lstm_core.safeio import clip, quote
 from lstm_core.summary import MISSING, fmt_times, frequency_words
@@ -50,22 +58,14 @@ def layout_options(df: pd.DataFrame, time_col: str | None) -> LayoutOptions:
     has a time column whose times repeat across ids (a long panel), else one series."""
     time_col = time_col if time_col in df.columns else detect_time_column(df)
     likely = id_candidates(df, time_col)
-    others = [str(c) for c in df.columns if c != time_col and c not in likely and _id_like(df[c])]
+    others = [
+        str(c)
+        for c in df.columns
+        if c != time_col and c not in likely and (is_text(df[c]) or is_whole(df[c]))
+    ]
     options = (ONE, *(ID + str(c) for c in likely), *(ID + c for c in others), WIDE)
     proposed = ID + str(likely[0]) if likely and time_col is not None else ONE
     return LayoutOptions(options, proposed)
-
-
-def _id_like(col: pd.Series) -> bool:
-    """Text, categories or whole numbers: a column that could name series."""
-    if pd.api.types.is_bool_dtype(col):
-        return False
-    return (
-        pd.api.types.is_integer_dtype(col)
-        or pd.api.types.is_string_dtype(col)
-        or col.dtype == object
-        or isinstance(col.dtype, pd.CategoricalDtype)
-    )
 
 
 def read_choice(df: pd.DataFrame, option: str, time_col: str | None) -> Panel | None:
@@ -127,7 +127,8 @@ class PanelCheck:
         sid, why = next(iter(self.left_out.items()))
         return (
             f"Training will use {used} of {n} series; {len(self.left_out)} are left out with "
-            f"lookback {d.lookback} and horizon {d.horizon} (e.g. {clip(sid, 40)}: {clip(why, 140)})."
+            f"lookback {d.lookback} and horizon {d.horizon} (e.g. {clip(sid, 40)}: "
+            f"{clip(why, 140)})."
         )
 
 
