@@ -230,11 +230,9 @@ class TrainingJob:
         finally:
             there.close()
         self._conn = Connection(here.detach())
-        job = {"config": self.cfg.to_yaml(), "threads": self._scheduler._budget()}
-        if isinstance(self.data, Panel):  # its parts: a mappingproxy does not pickle
-            job["panel"] = {**self.data.__dict__, "frames": dict(self.data.frames)}
-        else:
-            job["prepared"] = self.data
+        # the data pickles as the app's own objects (a Panel via Panel.__reduce__)
+        job = {"config": self.cfg.to_yaml(), "data": self.data}
+        job["threads"] = self._scheduler._budget()
         try:
             self._conn.send(job)
             if self._cancel.is_set():

@@ -178,6 +178,11 @@ class Panel:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def __reduce__(self):
+        """Pickles (the app hands a panel to its own training process) with ``frames`` as a
+        plain dict, which a read-only mapping proxy cannot be."""
+        return _panel, ({**self.__dict__, "frames": dict(self.frames)},)
+
     def __iter__(self) -> Iterator[str]:
         return iter(self.ids)
 
@@ -215,6 +220,11 @@ class Panel:
         return cfg.replace(
             data={"time_col": self.time_col, "targets": targets, "covariates": covariates}
         )
+
+
+def _panel(parts: dict) -> Panel:
+    """A Panel from ``Panel.__reduce__``'s parts."""
+    return Panel(**{**parts, "frames": MappingProxyType(parts["frames"])})
 
 
 def read_panel(

@@ -9,7 +9,7 @@ server passes it over FD, forks a process that runs one training on that socket 
 answers with the new process's id. A closed FD (the server went away) ends it.
 
 On a training's socket the server sends one pickled job (its own objects, never a user's file):
-the config as YAML, the prepared data (or a panel's parts: one model over every series) and
+the config as YAML, the data (a Prepared series, or a Panel: one model over every series) and
 the thread count. The training sends
 back JSON messages only, and the fitted model as checkpoint bytes (``lstm_core.checkpoint``), so
 the server unpickles nothing that came from here:
@@ -38,7 +38,6 @@ import time
 import traceback
 from multiprocessing.connection import Connection
 from pathlib import Path
-from types import MappingProxyType
 
 import torch
 
@@ -105,16 +104,8 @@ def run(conn: Connection) -> None:
         except StopTraining:  # cancelled before it started
             control.send(cancelled=True)
             return
-        if "panel" in job:
-            parts = job["panel"]
-            panel = Panel(**{**parts, "frames": MappingProxyType(parts["frames"])})
-            fc = PanelForecaster(cfg).fit(
-                panel, control.on_epoch, control.on_batch, running=control.running
-            )
-        else:
-            fc = Forecaster(cfg).fit(
-                job["prepared"], control.on_epoch, control.on_batch, running=control.running
-            )
+        model = PanelForecaster(cfg) if isinstance(job["data"], Panel) else Forecaster(cfg)
+        fc = model.fit(job["data"], control.on_epoch, control.on_batch, running=control.running)
         if control.cancelled and not fc.history_.train_loss:
             control.send(cancelled=True)
             return

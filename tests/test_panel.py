@@ -222,3 +222,16 @@ def test_an_id_column_is_found_when_the_series_never_overlap_in_time_if_named_so
     df = pd.DataFrame({"time": times, "store": ["a"] * 20 + ["b"] * 20,
                        "regime": ["calm"] * 20 + ["busy"] * 20, "v": np.arange(40.0)})
     assert id_candidates(df, "time") == ["store"]  # a label of rows is not taken for ids
+
+
+def test_a_panel_pickles_for_the_apps_own_training_process():
+    import pickle
+
+    from lstm_core.panel import read_panel, synthetic_panel
+
+    p = read_panel(synthetic_panel(3, seed=0).frame, "id")
+    q = pickle.loads(pickle.dumps(p))
+    assert q.ids == p.ids and q.time_col == p.time_col and q.layout == p.layout
+    assert all(q.select(i).equals(p.select(i)) for i in p.ids)
+    with pytest.raises(TypeError):
+        q.frames["x"] = None  # still read-only
