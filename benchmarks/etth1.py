@@ -1,15 +1,16 @@
-"""ETT benchmark: the AttentiveLSTM vs the linear, naive and seasonal-naive forecasts of OT.
+"""ETT benchmark: the AttentiveLSTM vs the linear, naive and seasonal-naive forecasts of one column.
 
 Usage:
     python benchmarks/etth1.py --data ../shared/data/ett/ETTh1.csv
         [--lookback 96 [336 720 ...]] [--horizon 24] [--seeds 3] [--only univariate]
-        [--epochs N] [--device auto] [--split 8640 2880 2880]
+        [--epochs N] [--device auto] [--split 8640 2880 2880] [--target OT] [--linear-only]
 
-Any file in ETT format works (a date column, then numeric columns, target OT). Standard
-(Informer) split for the hourly files: train rows [0, 8640), validation [8640, 11520), test
-[11520, 14400); for the 15-minute files (ETTm1, ETTm2) pass ``--split 34560 11520 11520``.
-Values are scaled with the training rows' mean and std. Validation and test windows may look
-back into the previous segment; their targets stay inside it. Every method is fitted on the
+Any file in ETT format works (a date column, then numeric columns; target OT unless
+``--target``). Standard (Informer) split for the hourly files: train rows [0, 8640),
+validation [8640, 11520), test [11520, 14400); for the 15-minute files (ETTm1, ETTm2) pass
+``--split 34560 11520 11520``. Values are scaled with the training rows' mean and std.
+Validation and test windows may look back into the previous segment; their targets stay
+inside it. Every method is fitted on the
 training rows only; the model's early stopping and the linear fit's ridge penalty look at
 validation windows, never at test.
 
@@ -37,7 +38,6 @@ from lstm_core.data import Scaler, read_table  # noqa: E402
 from lstm_core.forecaster import fit_network, resolve_patch_len  # noqa: E402
 from lstm_core.train import pick_device  # noqa: E402
 
-TARGET = "OT"
 
 
 def windows(x: np.ndarray, start: int, stop: int, L: int, H: int) -> tuple[np.ndarray, np.ndarray]:
@@ -62,19 +62,19 @@ def segments(split: tuple[int, int, int], parts: tuple[str, ...]) -> dict[str, t
 def baselines(x: np.ndarray, split: tuple[int, int, int], L: int, H: int, parts) -> dict:
     """Linear, naive and seasonal-naive scores: {name: {part: (mse, mae)}}."""
     tr = split[0]
-    lin = fc.fit_linear(x[:tr, :1], L, H)
-    out: dict[str, dict] = {
-        f"linear (NLinear ridge, penalty {lin.penalty:g})": {},
-        "naive": {},
-        "seasonal naive (24)": {},
-    }
-    names = list(out)
+    lin = fc.fit_linear(x[:tr, :1], L, H)  # the app's linear baseline and the model's start
+    plain = fc.fit_linear(x[:tr, :1], L, H, nested=False)  # one ridge fit: plain NLinear
+    fits = {f"linear (NLinear ridge, {lin.describe()})": lin}
+    if len(lin.lookbacks) > 1:
+        fits[f"linear, one fit ({plain.describe()})"] = plain
+    out: dict[str, dict] = {name: {} for name in [*fits, "naive", "seasonal naive (24)"]}
     for part, (a, b) in segments(split, parts).items():
         xw, y = windows(x, a, b, L, H)
         origins = np.arange(a, b - H + 1)
-        out[names[0]][part] = scores(lin.predict(xw[:, :, :1]), y)
-        out[names[1]][part] = scores(fc.naive(x[:, :1], origins, H), y)
-        out[names[2]][part] = scores(fc.seasonal_naive(x[:, :1], origins, H, 24), y)
+        for name, fit in fits.items():
+            out[name][part] = scores(fit.predict(xw[:, :, :1]), y)
+        out["naive"][part] = scores(fc.naive(x[:, :1], origins, H), y)
+        out["seasonal naive (24)"][part] = scores(fc.seasonal_naive(x[:, :1], origins, H, 24), y)
     return out
 
 
@@ -143,6 +143,13 @@ def main() -> None:
     ap.add_argument("--lookback", type=int, nargs="+", default=[96], help="one or more (a sweep)")
     ap.add_argument("--horizon", type=int, default=24)
     ap.add_argument("--seeds", type=int, default=3, help="models per setting: seeds 0..N-1")
+    ap.add_argument("--target", default="OT", help="the column forecast (default OT)")
+    ap.add_argument(
+        "--linear-only",
+        action="store_true",
+        help="baselines only, no model: seconds per column, e.g. to check the linear fits on "
+        "every column in turn",
+    )
     ap.add_argument("--epochs", type=int, help="override training.epochs")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--only", choices=["univariate", "multivariate"])
@@ -169,18 +176,19 @@ def main() -> None:
     args = ap.parse_args()
     parts = ("val",) if args.val_only else ("val", "test")
     df = read_table(args.data)
-    if TARGET not in df.columns:
-        sys.exit(f"error: {args.data} has no {TARGET} column; ETT format is date, ..., OT")
+    target = args.target
+    if target not in df.columns:
+        sys.exit(f"error: {args.data} has no {target} column; ETT format is date, ..., OT")
     split = tuple(args.split)
     if len(df) < sum(split):
         sys.exit(f"error: {args.data} has {len(df)} rows; the split needs {sum(split)}")
-    numeric = [c for c in df.columns if c != TARGET and np.issubdtype(df[c].dtype, np.number)]
-    settings = {"univariate": [TARGET], "multivariate": [TARGET, *numeric]}
+    numeric = [c for c in df.columns if c != target and np.issubdtype(df[c].dtype, np.number)]
+    settings = {"univariate": [target], "multivariate": [target, *numeric]}
     H = args.horizon
     t0 = time.perf_counter()
     lines = []
     for label, cols in settings.items():
-        if args.only and args.only != label:
+        if (args.only and args.only != label) or (args.linear_only and label != "univariate"):
             continue
         values = df[cols].to_numpy(np.float64)
         x = Scaler.fit(values[: split[0]]).transform(values)
@@ -199,11 +207,17 @@ def main() -> None:
                 }
             )
             name = f"{label} L={L}"
+            base = [
+                (label, L, method, *[f"{r[p][i]:.4f}" for p in parts for i in (0, 1)])
+                for method, r in baselines(x, split, L, H, parts).items()
+            ]
+            if args.linear_only:
+                lines += base
+                continue
             runs = [
                 model_run(x, split, cfg.replace(training={"seed": s}), name, parts)
                 for s in range(args.seeds)
             ]
-            base = baselines(x, split, L, H, parts)
             lines.append(
                 (
                     label,
@@ -212,8 +226,7 @@ def main() -> None:
                     *[mean_sd([r[p][i] for r in runs]) for p in parts for i in (0, 1)],
                 )
             )
-            for method, r in base.items():
-                lines.append((label, L, method, *[f"{r[p][i]:.4f}" for p in parts for i in (0, 1)]))
+            lines += base
             speed = np.mean([r["speed"] for r in runs])
             secs = np.mean([r["seconds"] for r in runs])
             epochs = ", ".join(f"{r['best_epoch']}/{r['epochs']}" for r in runs)
@@ -224,18 +237,18 @@ def main() -> None:
             )
             lines.append((label, L, facts))
     print(
-        f"\n{Path(args.data).name}, target {TARGET}, horizon {H}, split {split}, scaled data, "
-        f"{args.seeds} seed(s) (mean ± sd)"
+        f"\n{Path(args.data).name}, target {target}, horizon {H}, split {split}, scaled data, "
+        + ("baselines only" if args.linear_only else f"{args.seeds} seed(s) (mean ± sd)")
     )
     print(
-        f"{'setting':<13}{'L':>5}  {'method':<40}"
+        f"{'setting':<13}{'L':>5}  {'method':<56}"
         + "".join(f"{p + ' ' + m:>17}" for p in parts for m in ("MSE", "MAE"))
     )
     for row in lines:
         if len(row) == 3:
             print(f"{row[0]:<13}{row[1]:>5}  {row[2]}")
         else:
-            print(f"{row[0]:<13}{row[1]:>5}  {row[2]:<40}" + "".join(f"{v:>17}" for v in row[3:]))
+            print(f"{row[0]:<13}{row[1]:>5}  {row[2]:<56}" + "".join(f"{v:>17}" for v in row[3:]))
     print(f"total {time.perf_counter() - t0:.0f} s")
 
 

@@ -71,6 +71,43 @@ def test_noise_gets_a_larger_penalty_than_a_clean_signal():
     assert fc.fit_linear(clean, 48, 6).penalty < fc.fit_linear(noise, 48, 6).penalty
 
 
+def drifting_series(n, seed):
+    """A wandering level (random walk) under AR(1) noise and a daily cycle: far lags mislead."""
+    rng = np.random.default_rng(seed)
+    level = np.cumsum(rng.normal(scale=0.3, size=n))
+    e = rng.normal(size=n)
+    a = np.zeros(n)
+    for i in range(1, n):
+        a[i] = 0.5 * a[i - 1] + e[i]
+    return (level + a + 2 * np.sin(2 * np.pi * np.arange(n) / 24))[:, None]
+
+
+def test_nested_lookbacks_halve_down_to_the_shortest():
+    assert fc.nested_lookbacks(720) == (720, 360, 180, 90)
+    assert fc.nested_lookbacks(336) == (336, 168, 84)
+    assert fc.nested_lookbacks(96) == (96, 48)
+    assert fc.nested_lookbacks(60) == (60,)
+
+
+def test_a_long_lookback_averages_nested_fits_where_far_lags_mislead():
+    L, H = 384, 24
+    plain, nested, kept = [], [], 0
+    for seed in range(8):
+        x = drifting_series(2500, seed)
+        xw, y = windows(x[1200:], L, H)
+        one = fc.fit_linear(x[:1200], L, H, nested=False)
+        mean = fc.fit_linear(x[:1200], L, H)
+        assert one.lookbacks == (L,) and mean.lookbacks in ((L,), fc.nested_lookbacks(L))
+        kept += len(mean.lookbacks) > 1
+        plain.append(((one.predict(xw) - y) ** 2).mean())
+        nested.append(((mean.predict(xw) - y) ** 2).mean())
+        assert nested[-1] <= plain[-1] * 1.02  # the held-out windows guard each choice
+        if len(mean.lookbacks) == 1:
+            np.testing.assert_allclose(mean.weight, one.weight)
+    assert kept >= 4  # chosen on most series
+    assert np.mean(nested) < 0.95 * np.mean(plain)  # and it pays on the unseen rows
+
+
 @pytest.mark.parametrize("rows", [7, 9])
 def test_short_or_flat_series(rows):
     L, H = 4, 3
