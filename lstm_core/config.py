@@ -58,6 +58,9 @@ class TrainConfig:
     weight_decay: float = 1e-4
     grad_clip: float = 1.0
     patience: int = 5  # epochs without validation improvement before stopping
+    # an epoch replaces the start (the linear fit) only when its validation loss is lower by
+    # at least this share: a tie within noise keeps the simpler model
+    start_margin: float = 0.01
     val_fraction: float = 0.2
     seed: int = 0
     device: Device = "auto"
@@ -85,6 +88,7 @@ _RANGES: dict[str, tuple] = {
     "weight_decay": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
     "grad_clip": (lambda v: v > 0, "a number > 0"),
     "patience": (lambda v: 1 <= v <= 10_000, "an integer from 1 to 10000"),
+    "start_margin": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
     "val_fraction": (lambda v: 0 < v < 0.5, "a number in (0, 0.5)"),
     "seed": (lambda v: 0 <= v < 2**32, "an integer from 0 to 4294967295"),  # torch's seed range
 }

@@ -221,7 +221,8 @@ def train(
                     raise StopTraining
             losses.append(epoch_loss)
             vals.append(val_loss)
-            if vals[-1] < best_val:
+            # to replace the start, an epoch must beat it by start_margin; later, any gain
+            if vals[-1] < best_val * (1 - cfg.start_margin if best_epoch == 0 else 1):
                 best_val, best_epoch, bad_epochs = vals[-1], epoch, 0
                 best = copy.deepcopy(net.state_dict())
             else:

@@ -58,12 +58,32 @@ def test_same_seed_same_weights():
 def test_best_weights_are_restored_and_early_stopping_reports_the_epoch():
     tr, va = sine_windows()
     m = net()
-    h = train(m, tr, va, TrainConfig(epochs=40, batch_size=32, learning_rate=0.05, patience=2), CPU)
+    cfg = TrainConfig(epochs=40, batch_size=32, learning_rate=0.05, patience=2, start_margin=0.0)
+    h = train(m, tr, va, cfg, CPU)
     if h.stopped == "early_stopping":
         assert f"best epoch {h.best_epoch}" in h.message
     from lstm_core.train import evaluate
     assert evaluate(m, *va) == pytest.approx(min(h.initial_val_loss, *h.val_loss), rel=1e-5)
     assert h.best_val_loss == pytest.approx(evaluate(m, *va), rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("margin", "best"),
+    [(0.0, 3), (0.01, 3), (0.03, 0)],
+)
+def test_an_epoch_must_beat_the_start_by_the_margin(monkeypatch, margin, best):
+    """Validation losses 1.0 (the start), then 0.995, 0.99, 0.98: within 1% of the start is a
+    tie that keeps the start, and after the first clear win any gain counts."""
+    import lstm_core.train as train_module
+
+    losses = iter([1.0, 0.995, 0.985, 0.98])
+    monkeypatch.setattr(train_module, "evaluate", lambda *a, **k: next(losses))
+    tr, va = sine_windows()
+    cfg = TrainConfig(epochs=3, batch_size=64, patience=5, start_margin=margin)
+    h = train(net(), tr, va, cfg, CPU)
+    assert h.best_epoch == best
+    if margin == 0.01:  # 0.995 did not replace the start; 0.985 did, then 0.98 beat that
+        assert h.best_val_loss == 0.98
 
 
 def test_the_linear_start_is_kept_when_no_epoch_beats_it():

@@ -138,6 +138,7 @@ def detection_config(n_rows: int, cfg: Config | None = None) -> tuple[Config, li
                 "learning_rate": 1e-2,
                 "batch_size": 64,
                 "patience": 10,
+                "start_margin": 0.0,  # the gate is read whatever the forecast's gain
                 "device": "cpu",
             },
         )
