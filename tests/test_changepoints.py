@@ -333,3 +333,14 @@ def test_detection_reports_its_stages_and_can_be_stopped(series, fitted):
 
     with pytest.raises(Cancelled):
         cp.detect(series, fitted, on_progress=stop)
+
+
+def test_a_detection_model_takes_any_gain_over_its_linear_start():
+    """Forecasting keeps the linear start unless an epoch beats it by 1%; a detection model reads
+    the gate, so any gain replaces the start, with the user's config as without one."""
+    from lstm_core.changepoints.pipeline import detection_config
+    from lstm_core.config import Config
+
+    assert Config().training.start_margin == 0.01
+    assert detection_config(1000)[0].training.start_margin == 0.0
+    assert detection_config(1000, Config())[0].training.start_margin == 0.0

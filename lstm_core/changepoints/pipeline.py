@@ -123,7 +123,8 @@ def detection_config(n_rows: int, cfg: Config | None = None) -> tuple[Config, li
 
     Without ``cfg``: a small fast model (hidden 16, horizon 1, lookback n/8 clipped to 4..32,
     trained for about DETECTION_WINDOWS window passes). With ``cfg``: its settings, except a
-    lookback too long for the series is shortened.
+    lookback too long for the series is shortened. Either way ``training.start_margin`` is 0:
+    any epoch that beats the linear start replaces it, since the gate is what is read.
     """
     notes = []
     if cfg is None:
@@ -147,6 +148,7 @@ def detection_config(n_rows: int, cfg: Config | None = None) -> tuple[Config, li
         )
         return cfg, notes
     d = cfg.data
+    cfg = cfg.replace(training={"start_margin": 0.0})  # the gate is read, not the forecast
     limit = max(2, int((n_rows * (1 - cfg.training.val_fraction) - d.horizon - 1) // 2))
     if d.lookback > limit:
         lookback = max(2, min(limit, n_rows // 4))
