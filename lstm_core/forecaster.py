@@ -281,6 +281,13 @@ class Forecaster:
                 f"The model does not beat the best baseline ({best}) here: MAE {model_mae:.4g} "
                 f"vs {best_mae:.4g}. Use the baseline, or give the model more data or epochs."
             )
+            history = getattr(self, "history_", None)
+            if history is not None and history.best_epoch == 0 and history.val_loss:
+                verdict += (
+                    " No training epoch beat the linear fit it starts from by "
+                    f"{100 * self.config_.training.start_margin:g}% on validation, so the model "
+                    "kept that fit: its forecast is a linear one."
+                )
         last = origins[-1]
         times = prep.frame.index[last : last + H]
         bt = _long_frame(times, self.targets_, q[-1])

@@ -142,8 +142,10 @@ def test_several_targets(series, tiny_cfg):
 
 
 def test_a_model_that_is_the_linear_fit_is_a_tie_not_a_win(fitted, series):
-    """The network before training is the ridge fit: the verdict must not call it a winner."""
+    """The network before training is the ridge fit: the verdict must not call it a winner,
+    and says the model kept its start."""
     import copy
+    import dataclasses
 
     import torch
 
@@ -154,9 +156,11 @@ def test_a_model_that_is_the_linear_fit_is_a_tie_not_a_win(fitted, series):
     lin = fc.fit_linear(x[: fitted.split_, :1].double().numpy(), 16, 4)
     start.model_ = build_net(fitted.config_, 3, 1).eval()
     start.model_.init_linear(torch.from_numpy(lin.weight), torch.from_numpy(lin.bias))
+    start.history_ = dataclasses.replace(fitted.history_, best_epoch=0)  # the start was kept
     bt = start.backtest(series)
     assert bt.table.loc["AttentiveLSTM", "MAE"] == pytest.approx(bt.table.loc[LINEAR, "MAE"])
     assert not bt.beats_baselines and "does not beat the best baseline" in bt.verdict
+    assert "No training epoch beat the linear fit it starts from by 1% on validation" in bt.verdict
 
 
 # ---------------------------------------------------------------- never a NaN result (issue 10)
