@@ -94,10 +94,12 @@ def fit_linear(
 
     With ``nested``, ridge fits on the last L, L/2, L/4, ... (>= ``MIN_LOOKBACK``) steps of the
     same windows, each with its own penalty, are also averaged into one map, which is kept
-    when it beats the single fit on the held-out windows. One fit on a long lookback has many
-    weights for far lags and fits noise there; the mean leans on the recent lags and keeps the
-    far ones (on ETTh1's 7 columns its error no longer grows from lookback 336 to 720).
-    The sub-fits' equations are slices of the whole lookback's, so this costs little.
+    when it beats the single fit in a blocked cross-validation over the windows (``FOLDS``
+    consecutive blocks, each scored by the fits on the others less ``horizon`` windows on
+    either side). One fit on a long lookback has many weights for far lags and fits noise
+    there; the mean leans on the recent lags and keeps the far ones (on ETTh1's 7 columns its
+    error no longer grows from lookback 336 to 720). The sub-fits' equations are slices of the
+    whole lookback's, so this costs little.
 
     Args:
         series: (T, K) target values (the training rows only), T >= lookback + horizon; or a
@@ -111,8 +113,9 @@ def fit_linear(
         LinearFit with weight (H, L) and bias (H,).
     """
     L, H = lookback, horizon
-    parts = [series] if isinstance(series, np.ndarray) else list(series)
-    sums = [_split_equations(np.asarray(x, dtype=np.float64), L, H) for x in parts]
+    parts = [np.asarray(x, dtype=np.float64) for x in
+             ([series] if isinstance(series, np.ndarray) else series)]
+    sums = [_split_equations(x, L, H) for x in parts]
     if not any(s is not None for s in sums):
         rows = max((len(x) for x in parts), default=0)
         raise ValueError(f"{rows} rows hold no window of {L} + {H} steps")
@@ -121,7 +124,7 @@ def fit_linear(
     )
     held_out = late[0][-1, -1] > 0 and early[0][-1, -1] > 0
     lookbacks = nested_lookbacks(L) if nested and held_out else (L,)
-    fits = []  # per lookback: (penalty, coefficients on the early windows, on all windows)
+    fits = []  # per lookback: (its columns in the full features, penalty, coefficients)
     for lb in lookbacks:
         cols = np.r_[L - lb : L]  # its lags (the last lb - 1) and the bias, in the full features
         sub = [_columns(eq, cols) for eq in (early, late, every)]
@@ -130,20 +133,60 @@ def fit_linear(
             penalty = penalties[int(np.argmin(score))]
         else:  # too few windows to hold any out
             penalty = 1.0
-        pad = [np.zeros((L, H)) for _ in range(2)]
-        pad[0][cols] = _solve(sub[0], penalty) if held_out else 0.0
-        pad[1][cols] = _solve(sub[2], penalty)
-        fits.append((penalty, *pad))
+        fits.append((cols, penalty, _pad(_solve(sub[2], penalty), cols, L)))
     coef = fits[0][2]  # (L, H): L - 1 lag weights, then the bias
     if len(fits) > 1:
-        mean_early = np.mean([f[1] for f in fits], axis=0)
-        if _sse(mean_early, late) < _sse(fits[0][1], late):
+        if _mean_wins(parts, L, H, every, fits):
             coef = np.mean([f[2] for f in fits], axis=0)
         else:
             lookbacks = (L,)
     weight = np.zeros((H, L))
     weight[:, :-1] = coef[:-1].T  # the last step's weight is moot: x[-1] - x[-1] = 0
-    return LinearFit(weight, coef[-1].copy(), fits[0][0], tuple(lookbacks))
+    return LinearFit(weight, coef[-1].copy(), fits[0][1], tuple(lookbacks))
+
+
+FOLDS = 5  # blocks of windows in the cross-validation of one fit against the nested mean
+
+
+def _mean_wins(parts: list[np.ndarray], L: int, H: int, every, fits) -> bool:
+    """Whether the mean of the nested fits beats the single fit in a blocked cross-validation
+    over each series' windows: block k is scored by the fits (each with its own penalty) on
+    every window except block k and ``H`` windows on either side, which share its targets.
+    Series with too few windows for ``FOLDS`` blocks only add to the fits."""
+    folds = [None] * FOLDS  # per block: (its equations, those of the block and its margins)
+    for x in parts:
+        x = x.reshape(len(x), -1)
+        n = len(x) - L - H + 1
+        if n < FOLDS * (H + 1):
+            continue
+        edges = np.linspace(0, n, FOLDS + 1).astype(int)
+        for k in range(FOLDS):
+            lo, hi = edges[k], edges[k + 1]
+            block = _normal_equations(x, L, H, lo, hi)
+            margins = [_normal_equations(x, L, H, a, b)
+                       for a, b in ((max(lo - H, 0), lo), (hi, min(hi + H, n)))]
+            out = tuple(sum(e) for e in zip(block, *margins))
+            if folds[k] is None:
+                folds[k] = (block, out)
+            else:
+                folds[k] = tuple(tuple(a + b for a, b in zip(old, new))
+                                 for old, new in zip(folds[k], (block, out)))
+    if folds[0] is None:
+        return False
+    one = mean = 0.0
+    for block, out in folds:
+        rest = tuple(a - b for a, b in zip(every, out))
+        coefs = [_pad(_solve(_columns(rest, cols), p), cols, L) for cols, p, _ in fits]
+        one += _sse(coefs[0], block)
+        mean += _sse(np.mean(coefs, axis=0), block)
+    return mean < one
+
+
+def _pad(coef: np.ndarray, cols: np.ndarray, L: int) -> np.ndarray:
+    """Coefficients of the feature columns ``cols`` as (L, H), zero elsewhere."""
+    out = np.zeros((L, coef.shape[1]))
+    out[cols] = coef
+    return out
 
 
 def _columns(eq, cols: np.ndarray):

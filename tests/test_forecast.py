@@ -87,6 +87,9 @@ def test_nested_lookbacks_halve_down_to_the_shortest():
     assert fc.nested_lookbacks(336) == (336, 168, 84)
     assert fc.nested_lookbacks(96) == (96, 48)
     assert fc.nested_lookbacks(60) == (60,)
+    # too few windows to cross-validate the choice in FOLDS blocks: the single fit
+    short = drifting_series(96 + 24 + fc.FOLDS * 25 - 2, 0)
+    assert fc.fit_linear(short, 96, 24).lookbacks == (96,)
 
 
 def test_a_long_lookback_averages_nested_fits_where_far_lags_mislead():
