@@ -119,9 +119,7 @@ def fit_linear(
     if not any(s is not None for s in sums):
         rows = max((len(x) for x in parts), default=0)
         raise ValueError(f"{rows} rows hold no window of {L} + {H} steps")
-    early, late, every = (
-        [sum(eqs) for eqs in zip(*(s[i] for s in sums if s is not None))] for i in range(3)
-    )
+    early, late, every = (_total(s[i] for s in sums if s is not None) for i in range(3))
     held_out = late[0][-1, -1] > 0 and early[0][-1, -1] > 0
     lookbacks = nested_lookbacks(L) if nested and held_out else (L,)
     fits = []  # per lookback: (its columns in the full features, penalty, coefficients)
@@ -153,7 +151,7 @@ def _mean_wins(parts: list[np.ndarray], L: int, H: int, every, fits) -> bool:
     over each series' windows: block k is scored by the fits (each with its own penalty) on
     every window except block k and ``H`` windows on either side, which share its targets.
     Series with too few windows for ``FOLDS`` blocks only add to the fits."""
-    folds = [None] * FOLDS  # per block: (its equations, those of the block and its margins)
+    blocks, outs = [[] for _ in range(FOLDS)], [[] for _ in range(FOLDS)]
     for x in parts:
         x = x.reshape(len(x), -1)
         n = len(x) - L - H + 1
@@ -165,21 +163,22 @@ def _mean_wins(parts: list[np.ndarray], L: int, H: int, every, fits) -> bool:
             block = _normal_equations(x, L, H, lo, hi)
             margins = [_normal_equations(x, L, H, a, b)
                        for a, b in ((max(lo - H, 0), lo), (hi, min(hi + H, n)))]
-            out = tuple(sum(e) for e in zip(block, *margins))
-            if folds[k] is None:
-                folds[k] = (block, out)
-            else:
-                folds[k] = tuple(tuple(a + b for a, b in zip(old, new))
-                                 for old, new in zip(folds[k], (block, out)))
-    if folds[0] is None:
+            blocks[k].append(block)
+            outs[k].append(_total([block, *margins]))  # the block and its margins
+    if not blocks[0]:
         return False
     one = mean = 0.0
-    for block, out in folds:
+    for block, out in zip(map(_total, blocks), map(_total, outs)):
         rest = tuple(a - b for a, b in zip(every, out))
         coefs = [_pad(_solve(_columns(rest, cols), p), cols, L) for cols, p, _ in fits]
         one += _sse(coefs[0], block)
         mean += _sse(np.mean(coefs, axis=0), block)
     return mean < one
+
+
+def _total(equations) -> tuple:
+    """The sum of several windows' normal equations (G, R, S), term by term."""
+    return tuple(sum(terms) for terms in zip(*equations))
 
 
 def _pad(coef: np.ndarray, cols: np.ndarray, L: int) -> np.ndarray:
@@ -208,7 +207,7 @@ def _split_equations(x: np.ndarray, L: int, H: int):
     gap = max(cut - H, 0)
     early = _normal_equations(x, L, H, 0, gap)  # their targets end before window ``cut`` starts
     late = _normal_equations(x, L, H, cut, n)
-    every = tuple(a + b + c for a, b, c in zip(early, late, _normal_equations(x, L, H, gap, cut)))
+    every = _total([early, late, _normal_equations(x, L, H, gap, cut)])
     return early, late, every
 
 

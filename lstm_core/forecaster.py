@@ -167,13 +167,8 @@ class Forecaster:
             ConfigError: the network would be too large; RuntimeError: ``weights`` do not fit it
                 (checkpoint.loads checks the shapes first and says so plainly).
         """
-        if isinstance(weights, ForecastNet):
-            net = weights
-        else:
-            net = build_net(config, len(inputs), len(targets))
-            net.load_state_dict(weights)
         fc = cls(config)
-        fc.model_ = net.eval()
+        fc.model_ = load_network(config, weights, len(inputs), len(targets))
         fc.config_, fc.scaler_, fc.history_ = config, scaler, history
         fc.inputs_, fc.targets_ = tuple(inputs), tuple(targets)
         fc.freq_, fc.time_col_, fc.split_ = freq, time_col, int(split)
@@ -281,8 +276,7 @@ class Forecaster:
                 f"The model does not beat the best baseline ({best}) here: MAE {model_mae:.4g} "
                 f"vs {best_mae:.4g}. Use the baseline, or give the model more data or epochs."
             )
-            history = getattr(self, "history_", None)
-            if history is not None and history.best_epoch == 0 and history.val_loss:
+            if self.history_.best_epoch == 0 and self.history_.val_loss:
                 verdict += (
                     " No training epoch beat the linear fit it starts from by "
                     f"{100 * self.config_.training.start_margin:g}% on validation, so the model "
@@ -479,6 +473,22 @@ def _finite(q: np.ndarray) -> np.ndarray:
             "data are unusable: retrain it, or check the data for extreme values"
         )
     return q
+
+
+def load_network(
+    config: Config, weights: dict[str, torch.Tensor] | ForecastNet, n_inputs: int, n_targets: int
+) -> ForecastNet:
+    """The network ``config`` describes holding ``weights`` (a state dict), in eval mode; a
+    ForecastNet given as ``weights`` is used as it is, shared.
+
+    Raises:
+        ConfigError: the network would be too large; RuntimeError: ``weights`` do not fit it.
+    """
+    if isinstance(weights, ForecastNet):
+        return weights.eval()
+    net = build_net(config, n_inputs, n_targets)
+    net.load_state_dict(weights)
+    return net.eval()
 
 
 def init_network(

@@ -28,6 +28,7 @@ from lstm_core.forecaster import (
     Explanation,
     Forecaster,
     check_memory,
+    load_network,
     resolve_patch_len,
     start_network,
 )
@@ -234,20 +235,9 @@ class PanelForecaster:
         meta: dict | None = None,
     ) -> PanelForecaster:
         """A fitted PanelForecaster from validated parts (what a panel checkpoint holds)."""
-        first = next(iter(series.values()))
-        one = Forecaster.restore(
-            config,
-            weights,
-            scaler=first.scaler,
-            inputs=inputs,
-            targets=targets,
-            time_col=time_col,
-            freq=first.freq,
-            split=first.split,
-            history=history,
-        )
         pf = cls(config)
-        pf.model_, pf.config_, pf.history_ = one.model_, config, history
+        pf.model_ = load_network(config, weights, len(inputs), len(targets))
+        pf.config_, pf.history_ = config, history
         pf.series_, pf.ids_ = dict(series), tuple(series)
         pf.inputs_, pf.targets_ = tuple(inputs), tuple(targets)
         pf.time_col_, pf.id_col_, pf.layout_ = time_col, id_col, layout
