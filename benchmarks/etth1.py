@@ -116,8 +116,8 @@ def model_run(x: np.ndarray, split: tuple[int, int, int], cfg: Config, label: st
     return out
 
 
-def overrides(items: list[str]) -> Config:
-    """The default Config with ``section.key=value`` items applied (values parsed as YAML)."""
+def overrides(items: list[str]) -> dict[str, dict]:
+    """``section.key=value`` items (values parsed as YAML) as ``Config.replace`` sections."""
     sections: dict[str, dict] = {}
     for item in items:
         key, _, value = item.partition("=")
@@ -129,7 +129,7 @@ def overrides(items: list[str]) -> Config:
             except ValueError:
                 pass
         sections.setdefault(section, {})[name] = parsed
-    return Config().replace(**sections)
+    return sections
 
 
 def mean_sd(values: list[float]) -> str:
@@ -193,7 +193,7 @@ def main() -> None:
         values = df[cols].to_numpy(np.float64)
         x = Scaler.fit(values[: split[0]]).transform(values)
         for L in args.lookback:
-            cfg = overrides(args.set).replace(
+            cfg = Config().replace(**overrides(args.set)).replace(
                 data={"lookback": L, "horizon": H},
                 training={
                     "device": args.device,

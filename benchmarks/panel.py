@@ -50,6 +50,8 @@ from lstm_core.data import held_out_start
 from lstm_core.panel import Panel, read_panel, synthetic_panel
 from lstm_core.panel_forecaster import PanelForecaster
 
+from etth1 import overrides  # the same --set parsing (run as a script: benchmarks/ is on the path)
+
 # lookback chosen on panel seed 1 by the model's best validation loss: 96 (0.1436) over 48
 # (0.1502); the global batch 256 (fewer steps per epoch on a CPU) and the default learning
 # rate 1e-3 were not tuned
@@ -57,18 +59,6 @@ SETTINGS = {
     "data": {"lookback": 96, "horizon": 24},
     "training": {"epochs": 30, "batch_size": 256, "patience": 5},
 }
-
-
-def overrides(pairs: list[str]) -> dict:
-    """``section.key=value`` pairs (values parsed as YAML) as Config.replace sections."""
-    import yaml
-
-    out: dict = {}
-    for pair in pairs:
-        key, _, value = pair.partition("=")
-        section, _, name = key.partition(".")
-        out.setdefault(section, {})[name] = yaml.safe_load(value)
-    return out
 
 
 def split_panel(panel: Panel, horizon: int, val_fraction: float) -> Panel:

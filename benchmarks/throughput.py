@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import math
 import os
 import platform
 import subprocess
@@ -38,9 +37,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from lstm_core.config import Config, TrainConfig, resolve_hidden_size
-from lstm_core.data import Scaler, make_windows, prepare, read_table
+from lstm_core.data import Scaler, held_out_start, make_windows, prepare, read_table
 from lstm_core.forecaster import init_network, resolve_patch_len
 from lstm_core.model import ForecastNet, pinball_loss
+from lstm_core.threads import cores
 from lstm_core.train import device_name, evaluate, pick_device, train
 
 # which profiler category each module belongs to (by its name in ForecastNet)
@@ -84,7 +84,7 @@ def setting(path: str | None, n_inputs: int, device: torch.device, batch_size: i
     prep = prepare(df, cfg.data)
     values = prep.frame.to_numpy(np.float64)
     n = len(values)
-    split = n - max(cfg.data.horizon + 1, math.ceil(n * cfg.training.val_fraction))
+    split = held_out_start(n, cfg.data.horizon, cfg.training.val_fraction)
     scaler = Scaler.fit(values[:split])
     cfg = cfg.replace(
         lstm={
@@ -297,8 +297,7 @@ def commit() -> str:
 
 
 def machine(device: torch.device) -> str:
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    where = device_name(device) if device.type != "cpu" else f"{cores} cores"
+    where = device_name(device) if device.type != "cpu" else f"{cores()} cores"
     return f"{platform.processor() or platform.machine()}, {where}, torch {torch.__version__}"
 
 

@@ -480,7 +480,7 @@ def list_checkpoints(directory: str | Path = CHECKPOINT_DIR) -> list[CheckpointI
 
 def delete(name: str, directory: str | Path = CHECKPOINT_DIR) -> None:
     """Remove a checkpoint by name (sanitised, so it cannot leave ``directory``)."""
-    path = Path(directory) / (sanitize_name(name) + SUFFIX)
+    path = target_path(name, directory)
     if not path.exists():
-        raise CheckpointError(f"no checkpoint named {sanitize_name(name)!r}")
+        raise CheckpointError(f"no checkpoint named {path.stem!r}")
     path.unlink()

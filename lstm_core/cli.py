@@ -293,9 +293,6 @@ def cmd_detect(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """`report`: one self-contained HTML file (it opens offline) of a checkpoint on DATA."""
-    import os
-    import tempfile
-
     from lstm_core import changepoints, interpret, report
 
     out = Path(args.out)
@@ -312,16 +309,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     context = report.Context(Path(args.data).name, Path(args.checkpoint).stem, trace, detection,
                              tuple(known))
     document = report.build(fc, prep, context).encode()
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=".tmp-", suffix=".html")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(document)
-        os.replace(tmp, out)
-    except OSError as e:
-        raise UsageError(f"--out: cannot write {out}: {e.strerror}") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    write_atomic(out, document, UsageError, "--out")
     print(f"wrote {out} ({len(document) / 1e6:.1f} MB, {report.count_figures(document.decode())} "
           "charts; opens offline)")
     return 0

@@ -481,11 +481,10 @@ def prepare(df: pd.DataFrame, cfg: DataConfig) -> Prepared:
 
     duplicates = gaps = 0
     freq: str | None = None
-    steps = _integer_time(df[time_col]) if time_col is not None else None
-    if steps is not None and _parse_time(df[time_col]) is None:
-        frame, duplicates, gaps = _on_integer_time(frame, steps, time_col, actions)
-    elif time_col is not None:
-        t = parse_time_column(df, time_col)
+    t = time_values(df, time_col)
+    if t is not None and pd.api.types.is_integer_dtype(t):
+        frame, duplicates, gaps = _on_integer_time(frame, t, time_col, actions)
+    elif t is not None:
         frame.index = pd.DatetimeIndex(t, name=time_col)
         if not frame.index.is_monotonic_increasing:
             frame = frame.sort_index(kind="stable")
@@ -586,6 +585,26 @@ def _on_integer_time(
                 frame = frame.reindex(full)
                 actions.append(f"inserted {gaps} missing {time_col} value(s) at steps of {spacing}")
     return frame, duplicates, gaps
+
+
+def whole_steps(column: pd.Series) -> pd.Series | None:
+    """A column of whole numbers that are not dates (years are dates) as int64 steps, else
+    None."""
+    steps = _integer_time(column)
+    return steps if steps is not None and _parse_time(column) is None else None
+
+
+def time_values(df: pd.DataFrame, time_col: str | None) -> pd.Series | None:
+    """The time column parsed: whole-number steps (int64, which ``prepare`` sorts and fills
+    the missing steps of), timestamps, or None without a time column.
+
+    Raises:
+        DataError: the column holds neither times nor whole numbers.
+    """
+    if time_col is None:
+        return None
+    steps = whole_steps(df[time_col])
+    return steps if steps is not None else parse_time_column(df, time_col)
 
 
 def parse_time_column(df: pd.DataFrame, time_col: str) -> pd.Series:

@@ -156,9 +156,8 @@ def trace(
     if max_windows is not None and n_all > max_windows:
         stride = max(1, min(-(-n_all // max_windows), lookback // 4))
     starts = window_starts(n_all, stride)
-    regular = starts[: -(-n_all // stride)]  # every stride-th; the last window may follow
     windows = x.unfold(0, lookback, stride).transpose(1, 2)  # (N, L, F) views, stride apart
-    N = len(regular)
+    N = len(windows)  # every stride-th window; the last window may follow, off the stride
     block = max(1, -(-N // map_rows))  # ceil: windows per heatmap row
     chunk = max(block, chunk // block * block)  # chunks hold whole heatmap blocks
     model = forecaster.model_
@@ -182,7 +181,7 @@ def trace(
                 stitch(g, T, at, gate, step)
         return None if first is None else block_means(a.numpy(), block)  # (B / block, L)
 
-    rows: dict[int, np.ndarray] = {}
+    rows: list[np.ndarray] = []  # heatmap rows, in window order (the jobs' order)
     n_workers = max(1, min(workers or threads.cores(), len(jobs)))
     with ThreadPoolExecutor(n_workers, thread_name_prefix="lstm-trace") as pool:
         futures = [pool.submit(run, job) for job in jobs]
@@ -190,8 +189,8 @@ def trace(
         try:
             for job, future in zip(jobs, futures):
                 result = future.result()
-                if job[0] is not None:
-                    rows[job[0]] = result
+                if result is not None:
+                    rows.append(result)
                 done += len(job[1])
                 if on_chunk is not None:
                     on_chunk(done, len(starts))
@@ -206,7 +205,7 @@ def trace(
         attention=(attention / cov).numpy(),
         gate=gate.div_(cov[:, None].float()).numpy(),
         coverage=cov.numpy(),
-        attention_map=np.concatenate([rows[s] for s in sorted(rows)]),
+        attention_map=np.concatenate(rows),
         map_starts=np.arange(-(-N // block)) * block * stride,
         map_block=block,
         stride=stride,

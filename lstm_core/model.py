@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 QUANTILES: tuple[float, ...] = (0.1, 0.5, 0.9)
+INIT_WINDOWS = 4096  # training windows that set the quantile spreads' start (an even subsample)
 
 
 class GatedSkipConnection(nn.Module):
@@ -305,7 +306,7 @@ class ForecastNet(nn.Module):
         if x is None or y is None:
             return
         K = self.n_targets
-        n = min(len(x), 4096)  # an even subsample bounds the cost on long series
+        n = min(len(x), INIT_WINDOWS)  # an even subsample bounds the cost on long series
         idx = torch.linspace(0, len(x) - 1, n).long()
         xs, ys = x[idx].float(), y[idx].float()
         sd = xs[:, :, :K].std(dim=1, unbiased=False).clamp_min(1e-3).unsqueeze(1)  # (n, 1, K)

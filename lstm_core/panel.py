@@ -15,13 +15,12 @@ from lstm_core.config import Config, DataConfig
 from lstm_core.data import (
     TIME_NAMES,
     Prepared,
-    _integer_time,
     _names,
-    _parse_time,
     detect_time_column,
     numeric_columns,
-    parse_time_column,
     prepare,
+    time_values,
+    whole_steps,
 )
 from lstm_core.errors import DataError
 from lstm_core.safeio import clip, quote
@@ -78,7 +77,7 @@ def id_candidates(df: pd.DataFrame, time_col: str | None = None) -> list[str]:
     if n < 4:
         return []
     try:
-        times = _times(df, time_col)
+        times = time_values(df, time_col)
     except DataError:
         times = None
     scored = []
@@ -146,9 +145,7 @@ def _step_columns(df: pd.DataFrame) -> list[str]:
     return [
         c
         for c in df.columns
-        if str(c).lower() in TIME_NAMES
-        and _integer_time(df[c]) is not None
-        and _parse_time(df[c]) is None
+        if str(c).lower() in TIME_NAMES and whole_steps(df[c]) is not None
     ]
 
 
@@ -273,26 +270,10 @@ def read_panel(
     layout = layout or "long"
     if id_col == time_col and id_col is not None:
         raise DataError(f"{quote(id_col, 40)} cannot be both the id and the time column")
-    times = _times(df, time_col)
+    times = time_values(df, time_col)
     if layout == "long":
         return _read_long(df, str(id_col), time_col, times, columns)
     return _read_wide(df, time_col, times, columns)
-
-
-def _times(df: pd.DataFrame, time_col: str | None) -> pd.Series | None:
-    """The time column parsed once for every series: timestamps, whole-number steps (int64,
-    which ``prepare`` reads as steps: each series sorted and its missing steps inserted), or
-    None without a time column.
-
-    Raises:
-        DataError: the column holds neither times nor whole numbers.
-    """
-    if time_col is None:
-        return None
-    steps = _integer_time(df[time_col])
-    if steps is not None and _parse_time(df[time_col]) is None:
-        return steps
-    return parse_time_column(df, time_col)
 
 
 def _check_ids(ids: Sequence[str]) -> None:

@@ -32,13 +32,12 @@ from lstm_core.forecaster import (
     resolve_patch_len,
     start_network,
 )
-from lstm_core.model import ForecastNet
+from lstm_core.model import INIT_WINDOWS, ForecastNet
 from lstm_core.panel import Layout, Panel
 from lstm_core.safeio import clip, quote
 from lstm_core.train import History, OnBatch, OnEpoch, RunningLoss, pick_device, train
 
 MODEL = "AttentiveLSTM"  # the model's row in every per-series backtest table
-INIT_WINDOWS = 4096  # training windows that set the quantile spreads' start (an even subsample)
 
 
 @dataclass(frozen=True)

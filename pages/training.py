@@ -58,7 +58,7 @@ def live() -> None:
             st.rerun()
         return
     snap = job.snapshot()
-    st.progress(work.training_fraction(snap), text=work.training_text(snap))
+    st.progress(snap.fraction, text=work.training_text(snap))
     st.button(
         "Cancel",
         help="Stops after the current batch and keeps the best weights so far; cancelled "

@@ -345,7 +345,7 @@ def test_training_text_says_validating_and_queued():
     assert "epoch 3/10: validating" in work.training_text(Progress(**base, phase="validating"))
     text = work.training_text(Progress(**base | {"queued": True}, phase="queued", queue_position=2))
     assert "waiting for a free training slot (number 2 in the queue)" in text
-    assert work.training_fraction(Progress(**base, phase="training")) == pytest.approx(0.3)
+    assert Progress(**base, phase="training").fraction == pytest.approx(0.3)
 
 
 def test_loading_a_checkpoint_updates_the_sidebar_and_the_data_columns(

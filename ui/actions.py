@@ -17,7 +17,7 @@ from lstm_core import checkpoint, data, panel_view, summary
 from lstm_core.config import Config
 from lstm_core.errors import ConfigError, LstmCoreError
 from lstm_core.forecaster import Forecaster
-from lstm_core.panel import Panel
+from lstm_core.panel import Panel, describe
 from lstm_core.panel_forecaster import PanelForecaster
 from ui import loaders
 from ui.state import (
@@ -187,7 +187,7 @@ def set_columns(
             data.prepare(frame(), cfg.data)
         else:
             p = panel_view.read_choice(frame(), get(PANEL_CHOICE), time_col)
-            if not panel_view.check(p, cfg).summary.usable:
+            if not describe(p, cfg.data).usable:  # the summary half of panel_view.check
                 return "none of the panel's series can be read with these columns"
     except LstmCoreError as e:
         return str(e)
@@ -230,12 +230,10 @@ def prepared() -> tuple[data.Prepared | None, str | None]:
     if df is None:
         return None, None
     if p is not None:
-        return loaders.memo(
-            f"prepared:{config().data}", lambda: _prepare(lambda: p.prepared(series(), config()))
-        )
-    return loaders.memo(
-        f"prepared:{config().data}", lambda: _prepare(lambda: data.prepare(df, config().data))
-    )
+        run = lambda: p.prepared(series(), config())  # noqa: E731
+    else:
+        run = lambda: data.prepare(df, config().data)  # noqa: E731
+    return loaders.memo(f"prepared:{config().data}", lambda: _prepare(run))
 
 
 def _prepare(run) -> tuple[data.Prepared | None, str | None]:

@@ -20,7 +20,7 @@ def _training_status() -> None:
         j = work.job()
         if j is not None and work.training():
             snap = j.snapshot()
-            st.progress(work.training_fraction(snap), text=f"Training: {work.training_text(snap)}")
+            st.progress(snap.fraction, text=f"Training: {work.training_text(snap)}")
         elif polling:
             work.collect_training()
             st.rerun()

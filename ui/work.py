@@ -259,14 +259,6 @@ def follow(
     body()
 
 
-def training_fraction(snap: Any) -> float:
-    """Share of the configured epochs done, in [0, 1]."""
-    if snap.status not in RUNNING:
-        return 1.0
-    within = snap.batch / snap.batches if snap.batches else 0.0
-    return min(1.0, (snap.epoch + within) / max(snap.epochs, 1))
-
-
 def training_text(snap: Any) -> str:
     """Where a run is, in words: queued, the epoch and batch, validating, cancelling, done."""
     if snap.status == "failed":
@@ -277,7 +269,7 @@ def training_text(snap: Any) -> str:
         return "cancelling: finishing the current batch"
     if snap.phase == "queued":
         place = f" (number {snap.queue_position} in the queue)" if snap.queue_position else ""
-        return f"waiting for a free training slot{place}; {MAX_TRAININGS} run at once here"
+        return f"waiting for a free training slot{place}; {snap.slots} run at once here"
     epoch = min(snap.epoch + 1, snap.epochs)
     if snap.phase == "validating":
         return f"epoch {epoch}/{snap.epochs}: validating ({_seconds(snap.seconds)})"

@@ -4,7 +4,6 @@ processes or on a Ray cluster, with the same result whichever runs it."""
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -15,6 +14,7 @@ from types import MappingProxyType
 
 import pandas as pd
 
+from lstm_core import threads
 from lstm_core.changepoints.pipeline import detect
 from lstm_core.changepoints.results import Detection
 from lstm_core.errors import LstmCoreError
@@ -94,14 +94,6 @@ class PanelDetection:
         }
 
 
-def default_workers() -> int:
-    """The cores this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
 def detect_panel(
     panel: Panel,
     *,
@@ -136,7 +128,7 @@ def detect_panel(
     items = [(sid, panel.select(sid)) for sid in panel.ids]
     if workers is None:
         small = sum(len(frame) for _, frame in items) < PARALLEL_ROWS
-        workers = 1 if small else default_workers()
+        workers = 1 if small else threads.cores()
     n_workers = max(1, workers)
     start = time.perf_counter()
     if ray_address:
