@@ -172,12 +172,13 @@ def cmd_forecast(args: argparse.Namespace) -> int:
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
-    df, demo_cfg = read_data(args.data)
+    df, demo_cfg = read_data(args.data, args.sheet)
     if args.checkpoint:
         fixed = [flag for flag, value in (("--config", args.config), ("--time-col", args.time_col),
                                           ("--target", args.target),
                                           ("--covariates", args.covariates),
-                                          ("--epochs", args.epochs), ("--device", args.device))
+                                          ("--epochs", args.epochs), ("--lookback", args.lookback),
+                                          ("--horizon", args.horizon), ("--device", args.device))
                  if value is not None]
         if fixed:
             raise UsageError(f"{', '.join(fixed)} cannot change a saved model; leave "

@@ -66,6 +66,22 @@ def test_backtest_scores_a_checkpoint_without_training(csv_path, yaml_path, tmp_
     assert result["verdict"] == expected.verdict
     assert main(["backtest", str(csv_path), "--checkpoint", str(out), "--epochs", "3"]) == 2
     assert "--epochs cannot change a saved model" in capsys.readouterr().err
+    assert main(["backtest", str(csv_path), "--checkpoint", str(out), "--lookback", "8"]) == 2
+    assert "--lookback cannot change a saved model" in capsys.readouterr().err
+
+
+def test_backtest_reads_the_sheet_asked_for(monkeypatch, capsys):
+    from lstm_core import cli
+
+    asked = []
+
+    def read_data(spec, sheet=None):
+        asked.append(sheet)
+        raise cli.UsageError("stop here")
+
+    monkeypatch.setattr(cli, "read_data", read_data)
+    assert main(["backtest", "book.xlsx", "--sheet", "data"]) == 2
+    assert asked == ["data"] and "stop here" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
