@@ -64,22 +64,26 @@ class PanelGuess:
     candidates: tuple[str, ...]  # every column that could hold ids, likeliest first
 
 
-def id_candidates(df: pd.DataFrame, time_col: str | None = None) -> list[str]:
+def id_candidates(
+    df: pd.DataFrame, time_col: str | None = None, times: pd.Series | None = None
+) -> list[str]:
     """Columns that could hold series ids, likeliest first.
 
     A candidate is text, categorical or whole numbers, repeats (at most half as many distinct
     values as rows) and has at least two values; with a time column, the pair (id, time) must
     be nearly unique (each series has each time once) while times repeat across series, or the
     column is named as ids (series that never overlap in time). Text beats numbers, and a name
-    such as ``id``, ``series`` or ``store`` beats none.
+    such as ``id``, ``series`` or ``store`` beats none. ``times``: ``time_col`` already parsed
+    (``time_values``), if the caller has it.
     """
     n = len(df)
     if n < 4:
         return []
-    try:
-        times = time_values(df, time_col)
-    except DataError:
-        times = None
+    if times is None:
+        try:
+            times = time_values(df, time_col)
+        except DataError:
+            times = None
     scored = []
     for c in df.columns:
         if c == time_col:
@@ -121,12 +125,15 @@ def _hinted(name: str) -> bool:
     return any(h in words or low.endswith(h) for h in ID_HINTS)
 
 
-def guess_layout(df: pd.DataFrame, time_col: str | None = None) -> PanelGuess:
+def guess_layout(
+    df: pd.DataFrame, time_col: str | None = None, times: pd.Series | None = None
+) -> PanelGuess:
     """Long (an id column was found) or wide (each numeric column one series).
 
     Without a time column of dates or rising numbers, a time-named column of whole numbers
     that holds each value once per series of some id column (steps that restart per series,
-    in any row order) is the time column, with that id column.
+    in any row order) is the time column, with that id column. ``times``: ``time_col``
+    already parsed, if the caller has it.
     """
     time_col = time_col or detect_time_column(df)
     if time_col is None:
@@ -134,7 +141,7 @@ def guess_layout(df: pd.DataFrame, time_col: str | None = None) -> PanelGuess:
             candidates = tuple(id_candidates(df, steps))  # each holds every step once
             if candidates:
                 return PanelGuess("long", candidates[0], steps, candidates)
-    candidates = tuple(id_candidates(df, time_col))
+    candidates = tuple(id_candidates(df, time_col, times))
     if candidates:
         return PanelGuess("long", candidates[0], time_col, candidates)
     return PanelGuess("wide", None, time_col, ())
@@ -257,8 +264,14 @@ def read_panel(
     if time_col is None and id_col not in (None, "auto") and layout != "wide":
         steps = [c for c in _step_columns(df) if c != id_col]  # restarting in every series
         time_col = next((c for c in steps if _once_per_series(df[id_col], df[c])), None)
+    parsed, times = time_col, None  # the time column is parsed once (it can be slow)
+    if time_col is not None:
+        try:
+            times = time_values(df, time_col)
+        except DataError:  # said below, after the layout's own errors
+            pass
     if id_col in (None, "auto") and layout != "wide":
-        guess = guess_layout(df, time_col)
+        guess = guess_layout(df, time_col, times)
         id_col, time_col = guess.id_col, guess.time_col
         if id_col is None and layout == "long":
             raise DataError(
@@ -270,7 +283,8 @@ def read_panel(
     layout = layout or "long"
     if id_col == time_col and id_col is not None:
         raise DataError(f"{quote(id_col, 40)} cannot be both the id and the time column")
-    times = time_values(df, time_col)
+    if times is None or time_col != parsed:
+        times = time_values(df, time_col)
     if layout == "long":
         return _read_long(df, str(id_col), time_col, times, columns)
     return _read_wide(df, time_col, times, columns)
