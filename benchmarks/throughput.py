@@ -43,6 +43,8 @@ from lstm_core.model import ForecastNet, pinball_loss
 from lstm_core.threads import cores
 from lstm_core.train import device_name, evaluate, pick_device, train
 
+from scale import table  # an ETTh1-shaped table of random walks (run as a script)
+
 # which profiler category each module belongs to (by its name in ForecastNet)
 CATEGORIES = {
     "encoder.bilstm.lstm": "nn.LSTM",
@@ -61,21 +63,9 @@ METHODS = {  # methods that stand in for a module call (see model.py)
 ORDER = ("nn.LSTM", "attention", "gate+norm", "head", "loss", "optimizer", "other")
 
 
-def ett_like(rows: int = 17_420, seed: int = 0):
-    """An ETTh1-shaped table (date, 6 loads, OT; hourly random walks) where the file is absent:
-    the speed depends on its shape, not on its values."""
-    import pandas as pd
-
-    rng = np.random.default_rng(seed)
-    names = ["HUFL", "HULL", "MUFL", "MULL", "LUFL", "LULL", "OT"]
-    df = pd.DataFrame(rng.normal(size=(rows, 7)).cumsum(axis=0), columns=names)
-    df.insert(0, "date", pd.date_range("2016-07-01", periods=rows, freq="h"))
-    return df
-
-
 def setting(path: str | None, n_inputs: int, device: torch.device, batch_size: int, epochs: int):
     """The benchmark's model and windows, built as ``Forecaster.fit`` builds them."""
-    df = read_table(path) if path else ett_like()
+    df = read_table(path) if path else table(17_420)  # ETTh1's shape where the file is absent
     cols = [c for c in df.columns if c not in ("date", "OT")]
     cfg = Config().replace(
         data={"time_col": "date", "targets": ["OT"], "covariates": cols[: n_inputs - 1]},
