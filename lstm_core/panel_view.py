@@ -132,6 +132,18 @@ class PanelCheck:
         )
 
 
+def use_config(panel: Panel, cfg: Config) -> Config:
+    """The app's config once ``panel`` is in use: its time column, and for a long panel the
+    configured targets and covariates kept where they are its value columns (targets else its
+    first value column). Unlike ``Panel.config``, names the panel lacks are dropped, so a
+    config made for another table does not block it."""
+    if panel.layout == "long":
+        targets = [c for c in cfg.data.targets if c in panel.columns] or list(panel.columns[:1])
+        covariates = [c for c in cfg.data.covariates if c in panel.columns and c not in targets]
+        cfg = cfg.replace(data={"targets": targets, "covariates": covariates})
+    return cfg.replace(data={"time_col": panel.time_col})
+
+
 def check(panel: Panel, cfg: Config) -> PanelCheck:
     """Each series described, and the ones ``PanelForecaster(cfg).fit`` will train on."""
     usable, left_out = prepare_series(panel, panel.config(cfg))

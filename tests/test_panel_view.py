@@ -117,3 +117,14 @@ def test_the_gaps_line_names_the_first_runs_and_counts_the_rest():
     day = pd.DataFrame({"start": starts.normalize()[:1], "end": starts.normalize()[:1]
                         + pd.Timedelta(hours=5)})
     assert "2024-01-01 00:00 to 2024-01-01 05:00." in gaps_line("S1", day)
+
+
+def test_a_panel_in_use_keeps_the_targets_it_has_and_drops_the_rest(panel):
+    from lstm_core.config import Config
+
+    value = panel.columns[0]
+    cfg = Config().replace(data={"targets": ["sales"], "covariates": [value, "promo"]})
+    out = pv.use_config(panel, cfg).data
+    assert out.targets == (value,) and out.covariates == () and out.time_col == panel.time_col
+    kept = pv.use_config(panel, Config().replace(data={"targets": [value]})).data
+    assert kept.targets == (value,)

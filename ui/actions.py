@@ -81,12 +81,8 @@ def _set_frame(df: pd.DataFrame, name: str, cfg: Config, known: tuple[int, ...] 
 def _use_panel(p: Panel | None, option: str, cfg: Config) -> None:
     """Use ``p`` (None: the table as one series), its first series shown; a long panel's
     targets and covariates kept where they are its value columns, else its first one."""
-    if p is not None and p.layout == "long":
-        targets = [c for c in cfg.data.targets if c in p.columns] or list(p.columns[:1])
-        covariates = [c for c in cfg.data.covariates if c in p.columns and c not in targets]
-        cfg = cfg.replace(data={"targets": targets, "covariates": covariates})
     if p is not None:
-        cfg = cfg.replace(data={"time_col": p.time_col})
+        cfg = panel_view.use_config(p, cfg)
     put({PANEL: p, PANEL_CHOICE: option, SERIES: p.ids[0] if p else None, CONFIG: cfg})
     follow_model_columns()
 
