@@ -63,9 +63,9 @@ def baselines(x: np.ndarray, split: tuple[int, int, int], L: int, H: int, parts)
     """Linear, naive and seasonal-naive scores: {name: {part: (mse, mae)}}."""
     tr = split[0]
     lin = fc.fit_linear(x[:tr, :1], L, H)  # the app's linear baseline and the model's start
-    plain = fc.fit_linear(x[:tr, :1], L, H, nested=False)  # one ridge fit: plain NLinear
     fits = {f"linear (NLinear ridge, {lin.describe()})": lin}
-    if len(lin.lookbacks) > 1:
+    if len(lin.lookbacks) > 1:  # it is the mean: show the one ridge fit (plain NLinear) too
+        plain = fc.fit_linear(x[:tr, :1], L, H, nested=False)
         fits[f"linear, one fit ({plain.describe()})"] = plain
     out: dict[str, dict] = {name: {} for name in [*fits, "naive", "seasonal naive (24)"]}
     for part, (a, b) in segments(split, parts).items():
