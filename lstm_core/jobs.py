@@ -240,6 +240,8 @@ class TrainingJob:
             self._read()
         finally:
             self._conn.close()
+            if self._cancel.is_set():  # it ended without a word after a cancel: cancelled
+                self._finish("done")
             self._finish(
                 "failed",
                 error="the training process ended unexpectedly (out of "
