@@ -165,7 +165,9 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         path = write_atomic(args.csv, out.to_csv(index=False).encode(), UsageError, "--csv")
         print(f"wrote {len(out)} rows to {path}", file=sys.stderr if args.json else sys.stdout)
     if args.json:
-        print(out.assign(time=out["time"].astype(str)).to_json(orient="records"))
+        if pd.api.types.is_datetime64_any_dtype(out["time"]):  # else to_json writes epoch ms
+            out = out.assign(time=out["time"].astype(str))
+        print(out.to_json(orient="records"))
     elif not args.csv:
         print(out.to_string(index=False))
     return 0

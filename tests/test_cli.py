@@ -30,7 +30,7 @@ def yaml_path(tmp_path_factory, tiny_cfg):
     return p
 
 
-def test_train_then_forecast(csv_path, yaml_path, tmp_path, capsys):
+def test_train_then_forecast(csv_path, yaml_path, series, tmp_path, capsys):
     out = tmp_path / "m.safetensors"
     assert main(["train", str(csv_path), "--config", str(yaml_path), *FAST, "--out", str(out)]) == 0
     text = capsys.readouterr().out
@@ -38,9 +38,24 @@ def test_train_then_forecast(csv_path, yaml_path, tmp_path, capsys):
     assert main(["forecast", str(csv_path), "--checkpoint", str(out), "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert len(rows) == 4 and {"time", "target", "q0.1", "q0.5", "q0.9"} <= set(rows[0])
+    assert pd.Timestamp(rows[0]["time"]) > pd.Timestamp(series["time"].iloc[-1])
     csv = tmp_path / "f.csv"
     assert main(["forecast", str(csv_path), "--checkpoint", str(out), "--csv", str(csv)]) == 0
     assert csv.read_text().startswith("time,target,q0.1,q0.5,q0.9")
+
+
+def test_forecast_json_keeps_the_time_column_type(series, tiny_cfg, tmp_path, capsys):
+    """Timestamps come out as text (not epoch milliseconds); whole steps stay numbers."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(tiny_cfg.replace(data={"time_col": None, "covariates": []}).to_yaml())
+    steps = tmp_path / "steps.csv"
+    series[["y"]].to_csv(steps, index=False)
+    model = tmp_path / "m.safetensors"
+    assert main(["train", str(steps), "--config", str(cfg), *FAST, "--out", str(model)]) == 0
+    capsys.readouterr()
+    assert main(["forecast", str(steps), "--checkpoint", str(model), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["time"] for r in rows] == [400, 401, 402, 403]
 
 
 def test_backtest_json(csv_path, yaml_path, capsys):
