@@ -79,5 +79,5 @@ def test_a_long_panel_with_whole_number_steps_trains_and_forecasts(files, capsys
     last = frame.groupby("id")["t"].max()
     for sid in ("S0000", "S0002"):  # each series continues from its own last step
         assert [r["time"] for r in rows if r["id"] == sid] == [
-            str(last[sid] + k) for k in range(1, 5)
+            int(last[sid]) + k for k in range(1, 5)
         ]
