@@ -14,7 +14,7 @@ import torch
 
 from lstm_core import checkpoint
 from lstm_core.config import Config, load_config
-from lstm_core.data import load_demo, read_table
+from lstm_core.data import few_windows, load_demo, read_table
 from lstm_core.errors import LstmCoreError
 from lstm_core.forecaster import Forecaster
 from lstm_core.safeio import check_writable, clip, quote, write_atomic
@@ -151,6 +151,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     if panel is not None:
         print(f"series: {len(fc.ids_)} of {len(panel)}" + "".join(
             f"; left out {quote(k, 40)}: {clip(v, 80)}" for k, v in list(fc.skipped_.items())[:3]))
+    else:
+        d = fc.config_.data
+        loose = few_windows(len(fc.prepare(df).frame), d.lookback, d.horizon,
+                            fc.config_.training.val_fraction)
+        if loose:
+            print(f"warning: {loose}")
     return 0
 
 

@@ -714,6 +714,9 @@ def _infer_freq(index: pd.DatetimeIndex) -> str | None:
         return None
 
 
+WINDOWS_PER_STEP = 2  # training windows per lookback step below which the fit is loose
+
+
 def check_length(n_rows: int, lookback: int, horizon: int, val_fraction: float) -> None:
     """Raise SeriesTooShort unless both splits hold at least one window."""
     minimum = minimum_length(lookback, horizon, val_fraction)
@@ -745,10 +748,52 @@ def minimum_length(lookback: int, horizon: int, val_fraction: float) -> int:
 
 
 def suggest_lookback(n_rows: int, horizon: int, val_fraction: float) -> int | None:
-    for lb in range(min(n_rows, 512), 1, -1):
-        if n_rows >= minimum_length(lb, horizon, val_fraction) + 2 * lb:
-            return lb
+    """The lookback to offer: the longest reliable one (``reliable_lookback``), else 2 where
+    that can train at all, else None (the horizon must shrink too)."""
+    reliable = reliable_lookback(n_rows, horizon, val_fraction)
+    if reliable:
+        return reliable
     return 2 if n_rows >= minimum_length(2, horizon, val_fraction) else None
+
+
+def window_counts(n_rows: int, lookback: int, horizon: int, val_fraction: float) -> tuple[int, int]:
+    """(training windows, held-out windows) that ``Forecaster.fit`` and ``backtest`` use."""
+    split = held_out_start(n_rows, horizon, val_fraction)
+    train = split - lookback - horizon + 1
+    held = n_rows - max(split, lookback) - horizon + 1
+    return max(train, 0), max(held, 0)
+
+
+def reliable_lookback(n_rows: int, horizon: int, val_fraction: float) -> int | None:
+    """The longest lookback (at most 512) that leaves ``WINDOWS_PER_STEP`` training windows per
+    lookback step, or None below 2. The split does not depend on the lookback, so
+    ``split - lb - horizon + 1 >= WINDOWS_PER_STEP * lb`` solves for lb directly."""
+    split = held_out_start(n_rows, horizon, val_fraction)
+    lb = min(512, (split - horizon + 1) // (WINDOWS_PER_STEP + 1))
+    return lb if lb >= 2 else None
+
+
+def few_windows(n_rows: int, lookback: int, horizon: int, val_fraction: float) -> str | None:
+    """A warning when training would see fewer than ``WINDOWS_PER_STEP`` windows per lookback
+    step: the linear start has a weight per step and horizon step, so with fewer windows it fits
+    them almost exactly, and its in-sample errors, which set the 80% interval, are too small.
+    None when the series is long enough for these settings."""
+    train, _ = window_counts(n_rows, lookback, horizon, val_fraction)
+    if train >= WINDOWS_PER_STEP * lookback:
+        return None
+    shorter = reliable_lookback(n_rows, horizon, val_fraction)
+    offer = (
+        f"try data.lookback: {shorter} "
+        f"({window_counts(n_rows, shorter, horizon, val_fraction)[0]} windows)"
+        if shorter
+        else f"shorten data.horizon (now {horizon}) as well as the lookback"
+    )
+    return (
+        f"only {train} training window{'s' if train != 1 else ''} for a lookback of {lookback} "
+        f"steps, under the {WINDOWS_PER_STEP * lookback} a reliable fit needs (the linear start "
+        f"alone has {lookback} weights per forecast step), so forecasts are loose and the 80% "
+        f"intervals likely too narrow; {offer}"
+    )
 
 
 # ---------------------------------------------------------------- scaling and windows

@@ -27,6 +27,7 @@ from lstm_core.train import History, OnBatch, OnEpoch, RunningLoss, pick_device,
 
 LINEAR = "linear (NLinear ridge)"  # the linear baseline's row in the backtest table
 TIE = 1e-3  # relative MAE difference below which the model does not beat a baseline
+FEW_HELD_OUT = 10  # held-out windows below which the backtest says it cannot rank the methods
 MAX_PARAMETERS = 50_000_000  # 200 MB of float32 weights (x4 with AdamW's state in training)
 MAX_BATCH_BYTES = 4 << 30  # one batch of windows and what the network keeps for it
 
@@ -282,6 +283,11 @@ class Forecaster:
                     f"{100 * self.config_.training.start_margin:g}% on validation, so the model "
                     "kept that fit: its forecast is a linear one."
                 )
+        if len(origins) < FEW_HELD_OUT:
+            verdict += (
+                f" Only {len(origins)} held-out window{'s' if len(origins) > 1 else ''} "
+                "could be scored: too few to rank the methods with confidence."
+            )
         last = origins[-1]
         times = prep.frame.index[last : last + H]
         bt = _long_frame(times, self.targets_, q[-1])

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from lstm_core import checkpoint, plots, summary
+from lstm_core import checkpoint, data, plots, summary
 from lstm_core.errors import LstmCoreError
 from ui import actions, guards, panels, router, settings_form, state, work
 
@@ -27,6 +27,11 @@ if panel is None:
         f"Training on {state.get(state.DATA_NAME)}: targets {', '.join(prep.targets)}; "
         f"inputs {', '.join(prep.columns)}; up to {cfg.training.epochs} epochs."
     )
+    d = cfg.data
+    loose = data.few_windows(len(prep.frame), d.lookback, d.horizon, cfg.training.val_fraction)
+    if loose:
+        st.warning(f"{loose[0].upper()}{loose[1:]}.")
+        router.link("settings", "Change the lookback in Model settings")
 else:  # one model over every series
     check = panels.check(panel)
     st.caption(

@@ -58,6 +58,19 @@ def test_forecast_json_keeps_the_time_column_type(series, tiny_cfg, tmp_path, ca
     assert [r["time"] for r in rows] == [400, 401, 402, 403]
 
 
+def test_train_warns_when_the_lookback_leaves_few_training_windows(series, tiny_cfg, tmp_path,
+                                                                  capsys):
+    data, cfg = tmp_path / "short.csv", tmp_path / "c.yaml"
+    series.iloc[:60].to_csv(data, index=False)  # 29 training windows for lookback 16
+    cfg.write_text(tiny_cfg.to_yaml())
+    out = tmp_path / "m.safetensors"
+    assert main(["train", str(data), "--config", str(cfg), *FAST, "--out", str(out)]) == 0
+    assert "warning: only 29 training windows for a lookback of 16 steps" in capsys.readouterr().out
+    assert main(["train", str(data), "--config", str(cfg), *FAST, "--lookback", "15",
+                 "--out", str(out)]) == 0
+    assert "warning" not in capsys.readouterr().out
+
+
 def test_backtest_json(csv_path, yaml_path, capsys):
     assert main(["backtest", str(csv_path), "--config", str(yaml_path), *FAST, "--json"]) == 0
     result = json.loads(capsys.readouterr().out)

@@ -19,11 +19,15 @@ from lstm_core.data import (
     check_length,
     detect_time_column,
     demo_names,
+    few_windows,
+    held_out_start,
     load_demo,
     make_windows,
     prepare,
     read_table,
+    reliable_lookback,
     synthetic,
+    window_counts,
 )
 from lstm_core.errors import DataError, SeriesTooShort
 
@@ -126,6 +130,29 @@ def test_too_short_series_says_minimum_and_offers_a_lookback():
     assert e.value.suggested_lookback is not None
     assert f"lookback: {e.value.suggested_lookback}" in str(e.value)
     check_length(60, e.value.suggested_lookback, 24, 0.2)  # the offer works
+
+
+def test_window_counts_are_the_windows_fit_and_backtest_use(fitted, series):
+    train, held = window_counts(len(series), 16, 4, 0.2)
+    split = held_out_start(len(series), 4, 0.2)
+    x = torch.zeros(split, 3)
+    assert train == len(make_windows(x, 16, 4, 1)[0]) and held == fitted.backtest(series).windows
+
+
+def test_few_training_windows_are_warned_with_a_lookback_that_has_enough():
+    # the Nile's 100 years with lookback 48 and horizon 24: 4 training windows
+    warning = few_windows(100, 48, 24, 0.2)
+    assert warning.startswith("only 4 training windows for a lookback of 48 steps, under the 96")
+    assert "intervals likely too narrow; try data.lookback: 17 (35 windows)" in warning
+    assert few_windows(100, 17, 24, 0.2) is None  # the offer is enough
+    assert reliable_lookback(100, 24, 0.2) == 17
+    assert few_windows(1200, 48, 24, 0.2) is None  # the demo's settings
+    assert "shorten data.horizon (now 10)" in few_windows(25, 4, 10, 0.2)  # no lookback will do
+    for n in range(20, 600, 13):  # every offered lookback can train and is reliable
+        lb = reliable_lookback(n, 6, 0.2)
+        if lb:
+            check_length(n, lb, 6, 0.2)
+            assert few_windows(n, lb, 6, 0.2) is None and few_windows(n, lb + 1, 6, 0.2)
 
 
 def test_scaler_uses_only_what_it_is_given():

@@ -70,6 +70,16 @@ def test_a_model_that_cannot_beat_naive_says_so(tiny_cfg):
     assert f"does not beat the best baseline ({bt.best_baseline})" in bt.verdict
 
 
+def test_a_backtest_of_few_windows_says_it_cannot_rank_the_methods(fitted, series, tiny_cfg):
+    assert "held-out window" not in fitted.backtest(series).verdict  # 77 windows
+    short = series.iloc[:60]  # 12 held-out rows: 9 windows of 4 steps
+    bt = Forecaster(tiny_cfg.replace(training={"epochs": 1})).fit(short).backtest(short)
+    assert bt.windows == 9
+    assert bt.verdict.endswith(
+        "Only 9 held-out windows could be scored: too few to rank the methods with confidence."
+    )
+
+
 def test_explain_returns_attention_and_gate(fitted, series):
     e = fitted.explain(series, origin=100)
     assert e.attention.shape == (fitted.model_.encoder.num_heads, 16)

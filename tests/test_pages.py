@@ -306,6 +306,18 @@ def test_too_short_for_the_lookback_says_what_to_do():
     assert at.session_state[ui.MODEL_NAME] == "checkpoint demo", "the model in use is kept"
 
 
+def test_a_lookback_with_few_training_windows_is_warned_before_training():
+    at = app()
+    at.switch_page(PAGES["training"]).run()
+    assert "training window" not in texts(at.warning)  # the demo: 889 windows for lookback 48
+    at.session_state[ui.CONFIG] = at.session_state[ui.CONFIG].replace(data={"lookback": 400})
+    at.run()
+    assert not at.exception
+    assert "Only 537 training windows for a lookback of 400 steps" in texts(at.warning)
+    assert "try data.lookback: 312" in texts(at.warning)
+    assert at.button(key="training_start").disabled is False  # a warning, not a refusal
+
+
 def test_cancel_before_the_first_epoch_keeps_the_previous_model():
     at = app()
     at.session_state[ui.CONFIG] = at.session_state[ui.CONFIG].replace(
