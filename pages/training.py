@@ -31,7 +31,15 @@ if panel is None:
     loose = data.few_windows(len(prep.frame), d.lookback, d.horizon, cfg.training.val_fraction)
     if loose:
         st.warning(f"{loose[0].upper()}{loose[1:]}.")
-        router.link("settings", "Change the lookback in Model settings")
+        better = data.reliable_lookback(len(prep.frame), d.horizon, cfg.training.val_fraction)
+        if better:
+            st.button(
+                f"Use lookback {better}",
+                on_click=actions.set_config,
+                args=(cfg.replace(data={"lookback": better}),),
+                key="training_lookback",
+            )
+        router.link("settings", "Change the lookback or horizon in Model settings")
 else:  # one model over every series
     check = panels.check(panel)
     st.caption(

@@ -316,6 +316,9 @@ def test_a_lookback_with_few_training_windows_is_warned_before_training():
     assert "Only 537 training windows for a lookback of 400 steps" in texts(at.warning)
     assert "try data.lookback: 312" in texts(at.warning)
     assert at.button(key="training_start").disabled is False  # a warning, not a refusal
+    at.button(key="training_lookback").click().run()
+    assert at.session_state[ui.CONFIG].data.lookback == 312
+    assert "training window" not in texts(at.warning)
 
 
 def test_cancel_before_the_first_epoch_keeps_the_previous_model():
