@@ -9,16 +9,70 @@ import numpy as np
 import pandas as pd
 
 # seasonal period by pandas frequency prefix (hours in a day, days in a week, ...)
-_SEASON = {"min": 60, "h": 24, "D": 7, "B": 5, "W": 52, "M": 12, "MS": 12, "ME": 12, "Q": 4,
-           "QS": 4, "QE": 4}
+# the natural cycle of each time unit, counted in that unit: a day for sub-daily steps, a week
+# for days (5 business days), a year for weeks, months and quarters
+_CYCLE = {"s": 86_400, "min": 1_440, "h": 24, "D": 7, "B": 5, "W": 52, "M": 12, "MS": 12,
+          "ME": 12, "Q": 4, "QS": 4, "QE": 4}
+_ALIASES = {"S": "s", "T": "min", "H": "h"}  # older pandas spellings
 
 
 def season_length(freq: str | None) -> int:
-    """The natural seasonal period of a frequency (24 for hourly, 7 for daily...), else 1."""
+    """The natural seasonal period, in steps, of a time frequency: a day of hourly steps (24)
+    or of 15-minute ones (96), a week of days (7), a year of months (12) or quarters (4); 1
+    when there is none or the step does not divide the cycle (e.g. 5-hour or 4-year steps)."""
     if not freq:
         return 1
-    base = "".join(ch for ch in freq.split("-")[0] if not ch.isdigit())
-    return _SEASON.get(base, _SEASON.get(base.upper(), 1))
+    head = freq.split("-")[0]
+    unit = head.lstrip("0123456789")
+    step = int(head[: len(head) - len(unit)] or 1)
+    cycle = _CYCLE.get(_ALIASES.get(unit, unit), 1)
+    return cycle // step if step and cycle % step == 0 and cycle // step >= 2 else 1
+
+
+def season_period(x: np.ndarray, hint: int | None = None) -> int | None:
+    """The seasonal period of a (T, K) series, or None: ``hint`` (from the time frequency) when
+    the data bear it out, else the strongest autocorrelation peak of the detrended columns.
+
+    A period counts when the mean autocorrelation at that lag is above 0.3 and it fits at least
+    four times in the series.
+    """
+    T = len(x)
+    if T < 16:
+        return None
+    t = np.arange(T, dtype=np.float64)
+    a = np.column_stack([np.ones(T), t])
+    r = x - a @ np.linalg.lstsq(a, x, rcond=None)[0]
+    r = r - r.mean(axis=0)
+    den = (r**2).sum(axis=0)
+    ok = den > 1e-12
+    if not ok.any():
+        return None
+    r, den = r[:, ok], den[ok]
+    max_lag = T // 4
+    # autocorrelation of every column by FFT, averaged over columns
+    size = 1 << (2 * T - 1).bit_length()
+    f = np.fft.rfft(r, size, axis=0)
+    acf = (np.fft.irfft(f * np.conj(f), size, axis=0)[: max_lag + 1] / den).mean(axis=1)
+    if hint and 2 <= hint <= max_lag and acf[hint] > 0.3:
+        return int(hint)
+    # first peak after the autocorrelation first turns negative (trends and AR wander never do)
+    neg = np.flatnonzero(acf < 0)
+    if len(neg) == 0:
+        return None
+    lags = np.arange(neg[0], max_lag)
+    if len(lags) < 3:
+        return None
+    peak = lags[np.argmax(acf[lags])]
+    return int(peak) if acf[peak] > 0.3 and 2 <= peak <= max_lag else None
+
+
+def baseline_season(freq: str | None, history: np.ndarray) -> int:
+    """The seasonal naive's period: the time frequency's natural one where ``history`` (T, K)
+    holds two of them, else one the history bears out (``season_period``), else 1 (naive)."""
+    m = season_length(freq)
+    if m > 1 and 2 * m <= len(history):
+        return m
+    return season_period(history) or 1
 
 
 def naive(history: np.ndarray, origins: np.ndarray, horizon: int) -> np.ndarray:

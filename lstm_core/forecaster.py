@@ -250,7 +250,7 @@ class Forecaster:
         windows = x.unfold(0, L, 1).transpose(1, 2)[origins - L]  # (N, L, F)
         q = self._quantiles(windows)
         y = np.stack([values[o : o + H] for o in origins])  # (N, H, K)
-        m = fc.season_length(self.freq_)
+        m = fc.baseline_season(self.freq_, values[:split])
         scale = np.abs(np.diff(values[:split], axis=0)).mean(axis=0)
         rows = {
             "AttentiveLSTM": fc.metrics(y, q[..., 1], scale, q[..., 0], q[..., 2]),
@@ -307,7 +307,7 @@ class Forecaster:
         origins = np.arange(max(split, L), len(values) - H + 1)
         if len(origins) == 0:
             raise SeriesTooShort(f"no complete window of {L}+{H} rows in the held-out end", L + H)
-        m = fc.season_length(self.freq_)
+        m = fc.baseline_season(self.freq_, values[:split])
         return HeldOut(
             index=prep.frame.index,
             targets=self.targets_,

@@ -118,6 +118,32 @@ def test_baselines_by_hand():
     assert fc.season_length(None) == 1
 
 
+@pytest.mark.parametrize(
+    ("freq", "m"),
+    [("h", 24), ("2h", 12), ("15min", 96), ("D", 7), ("B", 5), ("W-SUN", 52), ("QE-DEC", 4),
+     ("7h", 1), ("1461D", 1), ("YS-JAN", 1), ("5s", 17_280)],
+)
+def test_a_multiple_of_a_unit_divides_its_cycle(freq, m):
+    """A day of 2-hour steps is 12 of them; a step that does not divide the cycle has none
+    (a 4-year step read as 'D' once gave a 'weekly' season of 7 steps, 28 years)."""
+    assert fc.season_length(freq) == m
+
+
+def test_the_seasonal_baseline_finds_a_cycle_the_timestamps_do_not_name(tiny_cfg):
+    rng = np.random.default_rng(0)
+    t = np.arange(400)
+    weekly = pd.DataFrame({"v": 5 * np.sin(2 * np.pi * t / 7) + rng.normal(0, 0.5, 400)})
+    cfg = tiny_cfg.replace(data={"time_col": None, "targets": ["v"], "covariates": []},
+                           training={"epochs": 1})
+    bt = Forecaster(cfg).fit(weekly).backtest(weekly)
+    assert bt.season == 7 and "seasonal naive (m=7)" in bt.table.index
+    assert bt.table.loc["seasonal naive (m=7)", "MAE"] < 0.5 * bt.table.loc["naive (last value)", "MAE"]
+    walk = np.cumsum(rng.normal(size=(400, 1)), axis=0)
+    assert fc.baseline_season(None, walk) == 1  # no cycle: the seasonal naive is the naive
+    short = weekly.to_numpy()[:40]  # "hourly" but under two days: the data's cycle is used
+    assert fc.baseline_season("h", short) == 7 and fc.baseline_season("h", walk[:40]) == 1
+
+
 def test_future_index_without_time_uses_row_numbers():
     assert list(future_index(pd.RangeIndex(0, 5), 2, None)) == [5, 6]
 

@@ -13,6 +13,7 @@ import numpy as np
 import ruptures as rpt
 
 from lstm_core.arrays import block_means
+from lstm_core.forecast import season_period
 
 Kind = Literal["level", "trend", "spread", "seasonality", "correlation"]
 KINDS: tuple[Kind, ...] = ("level", "trend", "spread", "seasonality", "correlation")
@@ -86,43 +87,6 @@ def clip_outliers(x: np.ndarray, c: float = 4.0, width: int = 7, span: int = 41)
         ok = s > 0
         out[ok, j] = med[ok] + np.clip(r[ok], -c * s[ok], c * s[ok])
     return out
-
-
-def season_period(x: np.ndarray, hint: int | None = None) -> int | None:
-    """The seasonal period of a (T, K) series, or None: ``hint`` (from the time frequency) when
-    the data bear it out, else the strongest autocorrelation peak of the detrended columns.
-
-    A period counts when the mean autocorrelation at that lag is above 0.3 and it fits at least
-    four times in the series.
-    """
-    T = len(x)
-    if T < 16:
-        return None
-    t = np.arange(T, dtype=np.float64)
-    a = np.column_stack([np.ones(T), t])
-    r = x - a @ np.linalg.lstsq(a, x, rcond=None)[0]
-    r = r - r.mean(axis=0)
-    den = (r**2).sum(axis=0)
-    ok = den > 1e-12
-    if not ok.any():
-        return None
-    r, den = r[:, ok], den[ok]
-    max_lag = T // 4
-    # autocorrelation of every column by FFT, averaged over columns
-    size = 1 << (2 * T - 1).bit_length()
-    f = np.fft.rfft(r, size, axis=0)
-    acf = (np.fft.irfft(f * np.conj(f), size, axis=0)[: max_lag + 1] / den).mean(axis=1)
-    if hint and 2 <= hint <= max_lag and acf[hint] > 0.3:
-        return int(hint)
-    # first peak after the autocorrelation first turns negative (trends and AR wander never do)
-    neg = np.flatnonzero(acf < 0)
-    if len(neg) == 0:
-        return None
-    lags = np.arange(neg[0], max_lag)
-    if len(lags) < 3:
-        return None
-    peak = lags[np.argmax(acf[lags])]
-    return int(peak) if acf[peak] > 0.3 and 2 <= peak <= max_lag else None
 
 
 def season_periods(
