@@ -34,8 +34,8 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from lstm_core import forecast as fc  # noqa: E402
-from lstm_core.config import Config, resolve_hidden_size  # noqa: E402
-from lstm_core.data import Scaler, read_table  # noqa: E402
+from lstm_core.config import Config, DataConfig, resolve_hidden_size  # noqa: E402
+from lstm_core.data import Scaler, prepare, read_table  # noqa: E402
 from lstm_core.forecaster import fit_network, resolve_patch_len  # noqa: E402
 from lstm_core.train import pick_device  # noqa: E402
 
@@ -60,22 +60,28 @@ def segments(split: tuple[int, int, int], parts: tuple[str, ...]) -> dict[str, t
     return {p: rows[p] for p in parts}
 
 
-def baselines(x: np.ndarray, split: tuple[int, int, int], L: int, H: int, parts) -> dict:
-    """Linear, naive and seasonal-naive scores: {name: {part: (mse, mae)}}."""
+def baselines(
+    x: np.ndarray, split: tuple[int, int, int], L: int, H: int, parts, freq: str | None
+) -> dict:
+    """Linear, naive and seasonal-naive scores: {name: {part: (mse, mae)}}. The seasonal
+    period is the app's (``forecast.baseline_season``): 24 for the hourly files, 96 for the
+    15-minute ones."""
     tr = split[0]
+    m = fc.baseline_season(freq, x[:tr, :1])
     lin = fc.fit_linear(x[:tr, :1], L, H)  # the app's linear baseline and the model's start
     fits = {f"linear (NLinear ridge, {lin.describe()})": lin}
     if len(lin.lookbacks) > 1:  # it is the mean: show the one ridge fit (plain NLinear) too
         plain = fc.fit_linear(x[:tr, :1], L, H, nested=False)
         fits[f"linear, one fit ({plain.describe()})"] = plain
-    out: dict[str, dict] = {name: {} for name in [*fits, "naive", "seasonal naive (24)"]}
+    seasonal = f"seasonal naive ({m})"
+    out: dict[str, dict] = {name: {} for name in [*fits, "naive", seasonal]}
     for part, (a, b) in segments(split, parts).items():
         xw, y = windows(x, a, b, L, H)
         origins = np.arange(a, b - H + 1)
         for name, fit in fits.items():
             out[name][part] = scores(fit.predict(xw[:, :, :1]), y)
         out["naive"][part] = scores(fc.naive(x[:, :1], origins, H), y)
-        out["seasonal naive (24)"][part] = scores(fc.seasonal_naive(x[:, :1], origins, H, 24), y)
+        out[seasonal][part] = scores(fc.seasonal_naive(x[:, :1], origins, H, m), y)
     return out
 
 
@@ -186,6 +192,7 @@ def main() -> None:
         sys.exit(f"error: {args.data} has {len(df)} rows; the split needs {sum(split)}")
     numeric = [c for c in df.columns if c != target and np.issubdtype(df[c].dtype, np.number)]
     settings = {"univariate": [target], "multivariate": [target, *numeric]}
+    freq = prepare(df, DataConfig(targets=(target,))).freq  # "h" for ETTh, "15min" for ETTm
     H = args.horizon
     t0 = time.perf_counter()
     lines = []
@@ -211,7 +218,7 @@ def main() -> None:
             name = f"{label} L={L}"
             base = [
                 (label, L, method, *[f"{r[p][i]:.4f}" for p in parts for i in (0, 1)])
-                for method, r in baselines(x, split, L, H, parts).items()
+                for method, r in baselines(x, split, L, H, parts, freq).items()
             ]
             if args.linear_only:
                 lines += base
