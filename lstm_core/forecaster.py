@@ -298,6 +298,8 @@ class Forecaster:
         """Every forecast ``backtest`` scores, kept window by window: the model's quantiles and
         the baselines' forecasts from each origin of the held-out end, with what happened.
         ``forecast.error_by_step`` and ``forecast.tiled_origins`` read it (rolling-origin views).
+        Without a seasonal cycle (m = 1) the seasonal naive is the naive, so it is left out here
+        (the backtest table keeps its row).
         """
         prep = self.prepare(data)
         x = self.scaled_inputs(prep)
@@ -308,6 +310,7 @@ class Forecaster:
         if len(origins) == 0:
             raise SeriesTooShort(f"no complete window of {L}+{H} rows in the held-out end", L + H)
         m = fc.baseline_season(self.freq_, values[:split])
+        seasonal = {f"seasonal naive (m={m})": fc.seasonal_naive(values, origins, H, m)}
         return HeldOut(
             index=prep.frame.index,
             targets=self.targets_,
@@ -316,7 +319,7 @@ class Forecaster:
             model=self._quantiles(x.unfold(0, L, 1).transpose(1, 2)[origins - L]),
             baselines={
                 "naive (last value)": fc.naive(values, origins, H),
-                f"seasonal naive (m={m})": fc.seasonal_naive(values, origins, H, m),
+                **(seasonal if m > 1 else {}),
                 LINEAR: self._linear_baseline(x, split, origins),
             },
         )

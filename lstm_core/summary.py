@@ -499,7 +499,13 @@ def backtest_caption(backtest, horizon: int) -> str:
         f"forecasts {horizon} steps ahead usually score above 1 even when they beat every "
         "baseline: compare the rows (lower is better) rather than reading 1 as the bar. "
         "coverage80 is the share of actual values inside the 80% interval (0.8 is calibrated; "
-        f"{MISSING} for methods without an interval); seasonal period m={backtest.season}."
+        f"{MISSING} for methods without an interval); "
+        + (
+            f"seasonal period m={backtest.season}."
+            if backtest.season > 1
+            else "no seasonal cycle was found (the time step names none and the training rows "
+            "show none), so the seasonal naive is the naive."
+        )
     )
 
 

@@ -144,6 +144,19 @@ def test_the_seasonal_baseline_finds_a_cycle_the_timestamps_do_not_name(tiny_cfg
     assert fc.baseline_season("h", short) == 7 and fc.baseline_season("h", walk[:40]) == 1
 
 
+def test_without_a_cycle_the_seasonal_naive_is_named_the_naive_and_drawn_once(tiny_cfg):
+    from lstm_core import summary
+
+    walk = pd.DataFrame({"v": np.cumsum(np.random.default_rng(4).normal(size=300))})
+    cfg = tiny_cfg.replace(data={"time_col": None, "targets": ["v"], "covariates": []},
+                           training={"epochs": 1})
+    model = Forecaster(cfg).fit(walk)
+    bt, held = model.backtest(walk), model.held_out(walk)
+    assert bt.season == 1 and "seasonal naive (m=1)" in bt.table.index  # the table keeps it
+    assert set(held.baselines) == {"naive (last value)", LINEAR}  # the charts draw it once
+    assert "no seasonal cycle was found" in summary.backtest_caption(bt, 4)
+
+
 def test_future_index_without_time_uses_row_numbers():
     assert list(future_index(pd.RangeIndex(0, 5), 2, None)) == [5, 6]
 
