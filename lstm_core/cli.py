@@ -133,7 +133,13 @@ def cmd_train(args: argparse.Namespace) -> int:
 
             fc = PanelForecaster(cfg).fit(panel, on_epoch=on_epoch, on_batch=on_batch)
         else:
-            fc = Forecaster(cfg).fit(df, on_epoch=on_epoch, on_batch=on_batch)
+            fc = Forecaster(cfg)
+            prep = fc.prepare(df)  # once, for the warning and the fit
+            d = cfg.data
+            loose = few_windows(len(prep.frame), d.lookback, d.horizon, cfg.training.val_fraction)
+            if loose and lead:  # before the training it is about, not after
+                print(f"warning: {loose}", flush=True)
+            fc.fit(prep, on_epoch=on_epoch, on_batch=on_batch)
     finally:
         distributed.teardown()
     if not lead:
@@ -151,12 +157,6 @@ def cmd_train(args: argparse.Namespace) -> int:
     if panel is not None:
         print(f"series: {len(fc.ids_)} of {len(panel)}" + "".join(
             f"; left out {quote(k, 40)}: {clip(v, 80)}" for k, v in list(fc.skipped_.items())[:3]))
-    else:
-        d = fc.config_.data
-        loose = few_windows(len(fc.prepare(df).frame), d.lookback, d.horizon,
-                            fc.config_.training.val_fraction)
-        if loose:
-            print(f"warning: {loose}")
     return 0
 
 

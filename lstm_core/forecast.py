@@ -8,7 +8,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-# seasonal period by pandas frequency prefix (hours in a day, days in a week, ...)
 # the natural cycle of each time unit, counted in that unit: a day for sub-daily steps, a week
 # for days (5 business days), a year for weeks, months and quarters
 _CYCLE = {"s": 86_400, "min": 1_440, "h": 24, "D": 7, "B": 5, "W": 52, "M": 12, "MS": 12,

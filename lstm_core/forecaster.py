@@ -61,7 +61,15 @@ class HeldOut:
     origins: np.ndarray  # (N,) row of each window's first forecast step
     actual: np.ndarray  # (N, H, K) what happened
     model: np.ndarray  # (N, H, K, 3) the model's 0.1, 0.5, 0.9 quantiles
-    baselines: dict[str, np.ndarray]  # baseline name -> (N, H, K) forecasts
+    # baseline name -> (N, H, K) forecasts; without a seasonal cycle (season 1) the seasonal
+    # naive is the naive and is not repeated here
+    baselines: dict[str, np.ndarray]
+    season: int  # the seasonal naive's period m
+    scale: np.ndarray  # (K,) mean one-step naive error before the held-out end (MASE's unit)
+
+    def medians(self) -> dict[str, np.ndarray]:
+        """The model's median and each baseline's forecast, by name: (N, H, K) each."""
+        return {"AttentiveLSTM": self.model[..., 1], **self.baselines}
 
 
 @dataclass(frozen=True)
@@ -237,29 +245,15 @@ class Forecaster:
         """Every window whose targets lie in the held-out end (rows from ``split_``), scored
         against the naive, seasonal-naive and linear forecasts of the same windows. The linear
         baseline (``forecast.fit_linear``) is fitted on the rows before the held-out end."""
-        prep = self.prepare(data)
-        x = self.scaled_inputs(prep)
-        d = self.config_.data
-        L, H = d.lookback, d.horizon
-        values = prep.frame[list(self.targets_)].to_numpy(np.float64)
-        split = self._held_out_start(prep)
-        start = max(split, L)
-        origins = np.arange(start, len(values) - H + 1)
-        if len(origins) == 0:
-            raise SeriesTooShort(f"no complete window of {L}+{H} rows in the held-out end", L + H)
-        windows = x.unfold(0, L, 1).transpose(1, 2)[origins - L]  # (N, L, F)
-        q = self._quantiles(windows)
-        y = np.stack([values[o : o + H] for o in origins])  # (N, H, K)
-        m = fc.baseline_season(self.freq_, values[:split])
-        scale = np.abs(np.diff(values[:split], axis=0)).mean(axis=0)
-        rows = {
-            "AttentiveLSTM": fc.metrics(y, q[..., 1], scale, q[..., 0], q[..., 2]),
-            "naive (last value)": fc.metrics(y, fc.naive(values, origins, H), scale),
-            f"seasonal naive (m={m})": fc.metrics(
-                y, fc.seasonal_naive(values, origins, H, m), scale
-            ),
-            LINEAR: fc.metrics(y, self._linear_baseline(x, split, origins), scale),
-        }
+        return self.score(self.held_out(data))
+
+    def score(self, held: HeldOut) -> Backtest:
+        """The backtest table and verdict of ``held_out``'s forecasts (no model run again)."""
+        y, q, m, naive = held.actual, held.model, held.season, "naive (last value)"
+        rows = {"AttentiveLSTM": fc.metrics(y, q[..., 1], held.scale, q[..., 0], q[..., 2])}
+        seasonal = f"seasonal naive (m={m})"
+        for name in (naive, seasonal, LINEAR):  # the table keeps a seasonal row even at m = 1
+            rows[name] = fc.metrics(y, held.baselines.get(name, held.baselines[naive]), held.scale)
         table = fc.metrics_table(rows)
         model_mae = table.iloc[0]["MAE"]
         best = str(table.iloc[1:]["MAE"].idxmin())
@@ -283,23 +277,22 @@ class Forecaster:
                     f"{100 * self.config_.training.start_margin:g}% on validation, so the model "
                     "kept that fit: its forecast is a linear one."
                 )
-        if len(origins) < FEW_HELD_OUT:
+        n = len(held.origins)
+        if n < FEW_HELD_OUT:
             verdict += (
-                f" Only {len(origins)} held-out window{'s' if len(origins) > 1 else ''} "
+                f" Only {n} held-out window{'s' if n > 1 else ''} "
                 "could be scored: too few to rank the methods with confidence."
             )
-        last = origins[-1]
-        times = prep.frame.index[last : last + H]
-        bt = _long_frame(times, self.targets_, q[-1])
-        bt.insert(2, "actual", values[last : last + H].T.reshape(-1))
-        return Backtest(table, m, len(origins), beats, best, verdict, bt)
+        last, H = held.origins[-1], y.shape[1]
+        bt = _long_frame(held.index[last : last + H], self.targets_, q[-1])
+        bt.insert(2, "actual", y[-1].T.reshape(-1))
+        return Backtest(table, m, n, beats, best, verdict, bt)
 
     def held_out(self, data: pd.DataFrame | Prepared) -> HeldOut:
         """Every forecast ``backtest`` scores, kept window by window: the model's quantiles and
         the baselines' forecasts from each origin of the held-out end, with what happened.
-        ``forecast.error_by_step`` and ``forecast.tiled_origins`` read it (rolling-origin views).
-        Without a seasonal cycle (m = 1) the seasonal naive is the naive, so it is left out here
-        (the backtest table keeps its row).
+        ``score`` turns it into the backtest; ``forecast.error_by_step`` and
+        ``forecast.tiled_origins`` read it too (rolling-origin views).
         """
         prep = self.prepare(data)
         x = self.scaled_inputs(prep)
@@ -310,18 +303,19 @@ class Forecaster:
         if len(origins) == 0:
             raise SeriesTooShort(f"no complete window of {L}+{H} rows in the held-out end", L + H)
         m = fc.baseline_season(self.freq_, values[:split])
-        seasonal = {f"seasonal naive (m={m})": fc.seasonal_naive(values, origins, H, m)}
+        baselines = {"naive (last value)": fc.naive(values, origins, H)}
+        if m > 1:  # at m = 1 the seasonal naive is the naive: not repeated
+            baselines[f"seasonal naive (m={m})"] = fc.seasonal_naive(values, origins, H, m)
+        baselines[LINEAR] = self._linear_baseline(x, split, origins)
         return HeldOut(
             index=prep.frame.index,
             targets=self.targets_,
             origins=origins,
             actual=np.stack([values[o : o + H] for o in origins]),
             model=self._quantiles(x.unfold(0, L, 1).transpose(1, 2)[origins - L]),
-            baselines={
-                "naive (last value)": fc.naive(values, origins, H),
-                **(seasonal if m > 1 else {}),
-                LINEAR: self._linear_baseline(x, split, origins),
-            },
+            baselines=baselines,
+            season=m,
+            scale=np.abs(np.diff(values[:split], axis=0)).mean(axis=0),
         )
 
     def _linear_baseline(self, x: torch.Tensor, split: int, origins: np.ndarray) -> np.ndarray:

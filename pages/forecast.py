@@ -28,8 +28,8 @@ try:
     with st.spinner("Forecasting and backtesting (once per data and model)..."):
         prep = loaders.memo("forecast:prepare", lambda: fc.prepare(df))
         forecast = loaders.memo("forecast:predict", lambda: fc.predict(prep))
-        backtest = loaders.memo("forecast:backtest", lambda: fc.backtest(prep))
         held = loaders.memo("forecast:held_out", lambda: fc.held_out(prep))
+        backtest = fc.score(held)
 except LstmCoreError as e:
     guards.model_cannot(fc, e, "forecast")
 
@@ -62,7 +62,7 @@ st.caption(
     f"The last {len(windows)} of the {len(held.origins):,} forecasts scored above, one horizon "
     "apart: each red line was forecast from the data up to its start only."
 )
-steps = fcst.error_by_step(held.actual, {"AttentiveLSTM": held.model[..., 1], **held.baselines})
+steps = fcst.error_by_step(held.actual, held.medians())
 st.plotly_chart(plots.error_by_step_figure(steps), key="forecast_steps")
 
 
