@@ -27,20 +27,22 @@ sys.path.insert(0, str(ROOT))
 from lstm_core import data  # noqa: E402
 from lstm_core.config import Config  # noqa: E402
 from lstm_core.errors import LstmCoreError  # noqa: E402
-from lstm_core.forecaster import Forecaster  # noqa: E402
+from lstm_core.forecaster import LINEAR, Forecaster  # noqa: E402
 
 VAL = Config().training.val_fraction
 
 
-def score(frame, prep, lookback: int, horizon: int) -> tuple[float, float]:
-    """(MASE, coverage80) of the model trained at ``lookback`` on its held-out end."""
+def score(frame, prep, lookback: int, horizon: int) -> tuple[float, float, float]:
+    """(MASE, coverage80) of the model trained at ``lookback`` on its held-out end, and the
+    MASE of the linear fit (the strongest simple baseline) at the same lookback."""
     cfg = Config().replace(
         data={"time_col": prep.time_col, "targets": [prep.targets[0]], "covariates": [],
               "lookback": lookback, "horizon": horizon}
     )
     torch.manual_seed(0)  # dropout's generator
-    row = Forecaster(cfg).fit(frame).backtest(frame).table.iloc[0]
-    return float(row["MASE"]), float(row["coverage80"])
+    table = Forecaster(cfg).fit(frame).backtest(frame).table
+    row = table.iloc[0]
+    return float(row["MASE"]), float(row["coverage80"]), float(table.loc[LINEAR, "MASE"])
 
 
 def main() -> None:
@@ -52,10 +54,10 @@ def main() -> None:
     L, H = args.lookback, args.horizon
     warnings.filterwarnings("ignore")
     print(f"lookback {L}, horizon {H}; MASE / coverage80 on the held-out end\n")
-    print(f"| series | rows | windows at {L} | MASE at {L} | coverage | offered | windows "
-          "| MASE | coverage |")
+    print(f"| series | rows | windows at {L} | MASE at {L} (linear) | coverage | offered | "
+          "windows | MASE (linear) | coverage |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    ratios, closer = [], []
+    ratios, closer, beaten = [], [], []
     for path in sorted(p for p in args.data.iterdir() if p.stem != "annotations"):
         try:
             frame = data.read_table(path)
@@ -75,16 +77,23 @@ def main() -> None:
             given = None
         better = score(frame, prep, offered, H) if offered else None
         cells = [
-            f"{given[0]:.3f} | {given[1]:.2f}" if given else "too short | ",
+            f"{given[0]:.3f} ({given[2]:.3f}) | {given[1]:.2f}" if given else "too short | ",
             str(offered or "none"),
             str(data.window_counts(n, offered, H, VAL)[0]) if offered else "",
-            f"{better[0]:.3f} | {better[1]:.2f}" if better else " | ",
+            f"{better[0]:.3f} ({better[2]:.3f}) | {better[1]:.2f}" if better else " | ",
         ]
         print(f"| {path.stem} | {n} | {data.window_counts(n, L, H, VAL)[0]} | " + " | ".join(cells)
               + " |", flush=True)
         if given and better:
+            beaten.append((given[0] / given[2], better[0] / better[2]))
             ratios.append(better[0] / given[0])
             closer.append(abs(better[1] - 0.8) <= abs(given[1] - 0.8))
+    if beaten:
+        b = np.array(beaten)
+        print(f"the model against the linear fit (MASE ratio, median): {np.median(b[:, 0]):.3f} "
+              f"at lookback {L}, {np.median(b[:, 1]):.3f} at the offered one; lower than the "
+              f"linear fit on {(b[:, 0] < 1 - 1e-3).sum()} and {(b[:, 1] < 1 - 1e-3).sum()} "
+              f"of {len(b)}")
     if ratios:
         r = np.array(ratios)
         print(f"\nwarned and trainable at both: {len(r)}; MASE at the offered lookback relative "
