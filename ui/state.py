@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any, Literal
 
 import pandas as pd
@@ -30,6 +31,7 @@ MODEL_TOKEN = "MODEL_TOKEN"  # fingerprint (config + weights) of FORECASTER
 JOB = "JOB"  # TrainingJob of this session, if any
 JOB_COLLECTED = "JOB_COLLECTED"  # its outcome was applied (model moved into state or kept)
 OWNED = "OWNED"  # frozenset[str]: checkpoint file names this session saved (it may delete them)
+OWNER_ID = "OWNER_ID"  # str: this session's random owner id, written beside what it saves
 TASKS = "TASKS"  # {slot: (key, Task)}: this session's background tasks, one per slot
 SETTINGS_SYNCED = "SETTINGS_SYNCED"  # the Config the settings widgets show
 SETTINGS_ERROR = "SETTINGS_ERROR"  # (message, key, source) of the last rejected settings
@@ -55,6 +57,7 @@ KEPT = (
     JOB,
     JOB_COLLECTED,
     OWNED,
+    OWNER_ID,
     TASKS,
     DETECTION,
     MEMO,
@@ -72,6 +75,16 @@ def put(values: dict[str, Any]) -> None:
 
     st.session_state.update(values)
     sessions.keep()
+
+
+def owner_id() -> str:
+    """This session's owner id: random, made on first use, kept across a refresh (not by a copy
+    of the session made from a shared link). Checkpoints store it to know who may delete them."""
+    held = get(OWNER_ID)
+    if held is None:
+        held = secrets.token_hex(16)
+        put({OWNER_ID: held})
+    return held
 
 
 def frame() -> pd.DataFrame | None:
