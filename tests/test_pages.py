@@ -549,26 +549,38 @@ def test_a_new_detection_cancels_the_older(series, fitted, monkeypatch):
     release.set()
 
 
-def test_a_refresh_keeps_the_session():
+def test_a_refresh_keeps_the_session(monkeypatch):
     at = app(empty=True)
     at.switch_page(PAGES["data"]).run()
     at.file_uploader(key="data_upload").upload("sales.csv", _csv(), "text/csv").run()
-    sid = at.session_state[ui.SESSION_ID]
+    sid, key = at.session_state[ui.SESSION_ID], at.session_state[ui.BROWSER_KEY]
     assert at.query_params[sessions.PARAM] == [sid] or at.query_params[sessions.PARAM] == sid
-    again = app(sid=sid)  # a new browser session with the same URL
+    # the same browser (its cookie holds the key the page set) with the same URL: a refresh
+    monkeypatch.setattr(sessions, "_cookies", lambda: {sessions.COOKIE: key})
+    again = app(sid=sid)
     assert again.session_state[ui.DATA_NAME] == "sales.csv"
     assert again.session_state[ui.FRAME] is at.session_state[ui.FRAME]
+    assert again.session_state[ui.SESSION_ID] == sid
     fresh = app(sid="not-a-known-id")
     assert fresh.session_state[ui.DATA_NAME] == "demo: regimes"
     assert fresh.session_state[ui.SESSION_ID] != "not-a-known-id"
 
 
-def test_session_store_expires_idle_sessions_and_caps_its_size():
-    store = sessions.SessionStore(idle_limit_s=10, max_sessions=2)
-    store.save("a", {"x": 1}, now=0)
-    store.save("b", {"x": 2}, now=5)
-    assert store.load("a", now=9) == {"x": 1}
-    assert store.load("a", now=11) is None and store.load("b", now=11) == {"x": 2}
-    store.save("c", {}, now=12)
-    store.save("d", {}, now=12)
-    assert len(store) == 2 and store.load("b", now=12) is None
+def test_another_browser_opening_a_session_link_gets_a_fresh_session(monkeypatch):
+    """Session fixation: a link with ?s= never hands over the live session to a browser that
+    lacks its key (no cookie, or another browser's)."""
+    at = app(empty=True)
+    at.switch_page(PAGES["data"]).run()
+    at.file_uploader(key="data_upload").upload("secret.csv", _csv(), "text/csv").run()
+    sid = at.session_state[ui.SESSION_ID]
+    for cookies in ({}, {sessions.COOKIE: "another-browser"}):
+        monkeypatch.setattr(sessions, "_cookies", lambda cookies=cookies: cookies)
+        other = app(sid=sid)
+        assert other.session_state[ui.SESSION_ID] != sid
+        assert other.session_state[ui.DATA_NAME] != "secret.csv"
+        assert "belongs to a session of another browser" in everything(other)
+        # and what the other browser does next does not reach the first session's store entry
+        other.switch_page(PAGES["data"]).run()
+        other.file_uploader(key="data_upload").upload("mine.csv", _csv(), "text/csv").run()
+    key = at.session_state[ui.BROWSER_KEY]
+    assert sessions.store().load(sid, sessions.key_hash(key))[ui.DATA_NAME] == "secret.csv"
