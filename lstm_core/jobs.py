@@ -17,9 +17,11 @@ holds it; nothing here is module-level state) owns the slots and the queues:
   traces); ``report(fraction, text)`` gives progress and raises ``Cancelled`` once the task was
   cancelled, so the thread ends at its next report.
 
-Work of an ``owner`` (any object, e.g. one per browser session) is cancelled when the owner is
-garbage-collected (the session closed), and a new task of an owner cancels that owner's
-unfinished task of the same label (a new detection replaces the old one).
+Work of an ``Owner`` (one per browser session) is cancelled when the owner is closed (the
+session expired), goes unseen for ``orphan_after_s`` (its tab was closed) or is
+garbage-collected; a new task of an owner cancels that owner's unfinished task of the same
+label (a new detection replaces the old one). ``training_limit_s`` stops a training that runs
+too long, as a cancel does (best weights kept).
 """
 
 from __future__ import annotations
