@@ -30,7 +30,6 @@ MODEL_NAME = "MODEL_NAME"  # str: where FORECASTER came from
 MODEL_TOKEN = "MODEL_TOKEN"  # fingerprint (config + weights) of FORECASTER
 JOB = "JOB"  # TrainingJob of this session, if any
 JOB_COLLECTED = "JOB_COLLECTED"  # its outcome was applied (model moved into state or kept)
-OWNED = "OWNED"  # frozenset[str]: checkpoint file names this session saved (it may delete them)
 OWNER_ID = "OWNER_ID"  # str: this session's random owner id, written beside what it saves
 TASKS = "TASKS"  # {slot: (key, Task)}: this session's background tasks, one per slot
 SETTINGS_SYNCED = "SETTINGS_SYNCED"  # the Config the settings widgets show
@@ -56,7 +55,6 @@ KEPT = (
     MODEL_TOKEN,
     JOB,
     JOB_COLLECTED,
-    OWNED,
     OWNER_ID,
     TASKS,
     DETECTION,
