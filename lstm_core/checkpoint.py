@@ -41,6 +41,7 @@ DEMO = CHECKPOINT_DIR / "demo.safetensors"  # shipped: new visitors start with i
 ADMIN_ENV = "STUDIO_ADMIN"  # "1": whoever runs the server may delete any checkpoint but the demo
 TRASH = ".trash"  # deleted checkpoints wait in this subfolder, for an undo, TRASH_KEEP_S at most
 TRASH_KEEP_S = 24 * 3600.0
+_TOKEN = re.compile(r"[0-9a-f]{64}")  # an owner token: a sha256 in hex
 _TRASH_ID = re.compile(r"[0-9a-f]{32}-[A-Za-z0-9._-]{1,64}")  # uuid4 hex, "-", the file's stem
 
 
@@ -527,7 +528,7 @@ def owner_of(path: str | Path) -> str | None:
         token = _metadata(Path(path)).get("owner")
     except (OSError, ValueError, AttributeError):
         return None
-    return token if isinstance(token, str) else None
+    return token if isinstance(token, str) and _TOKEN.fullmatch(token) else None
 
 
 def _owned_by(path: Path, owner: str | None) -> bool | None:
@@ -558,8 +559,8 @@ def delete_refusal(path: str | Path, owner: str | None, admin: bool | None = Non
     owned = _owned_by(path, owner)
     if owned is None:
         return (
-            f"{path.stem} was saved by an older version, which recorded no owner: only an "
-            f"administrator (a server run with {ADMIN_ENV}=1) may delete it"
+            f"{path.stem} records no owner (an older version saved it, or it is unreadable): "
+            f"only an administrator (a server run with {ADMIN_ENV}=1) may delete it"
         )
     return None if owned else f"{path.stem} was saved by someone else: only its owner may delete it"
 
