@@ -112,7 +112,11 @@ def check_writable(path: str | Path, error: type[LstmCoreError], what: str = "ou
 
 
 def write_atomic(
-    path: str | Path, data: bytes, error: type[LstmCoreError], what: str = "file"
+    path: str | Path,
+    data: bytes,
+    error: type[LstmCoreError],
+    what: str = "file",
+    overwrite: bool = True,
 ) -> Path:
     """Write ``data`` to ``path`` so that a crash leaves the old file or the new one, never a mix.
 
@@ -121,7 +125,12 @@ def write_atomic(
     full, kill) the temp file is removed when possible; ``remove_stale_temps`` clears what a
     killed writer leaves behind.
 
+    Without ``overwrite`` the temp file is hard-linked to ``path`` instead of renamed: the link
+    fails if the name exists, in one step, so of two writers racing for a free name exactly one
+    succeeds (checking ``exists()`` first would let both through).
+
     Raises:
+        FileExistsError: ``overwrite`` is false and ``path`` exists (it is unchanged).
         error: the file cannot be written (the previous ``path``, if any, is unchanged).
     """
     path = Path(path)
@@ -133,10 +142,15 @@ def write_atomic(
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o644)  # mkstemp makes it private; a saved file is readable like any other
-        os.replace(tmp, path)
-        tmp = None
+        if overwrite:
+            os.replace(tmp, path)
+            tmp = None
+        else:
+            os.link(tmp, path)  # FileExistsError if the name is taken; the finally drops tmp
         _fsync_folder(path.parent)
     except OSError as e:
+        if isinstance(e, FileExistsError) and not overwrite:
+            raise
         kept = " (the previous file is unchanged)" if path.exists() else ""
         raise error(f"cannot write {what} {clip(str(path), 100)}: {e.strerror}{kept}") from None
     finally:

@@ -11,10 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import safetensors.torch
+import torch
 from streamlit.testing.v1 import AppTest
 
 from lstm_core import changepoints
-from lstm_core.checkpoint import save
+from lstm_core.checkpoint import loads, save
 from lstm_core.errors import DataError
 from tests.conftest import ROOT
 from ui import actions, router, sessions, work
@@ -428,6 +429,7 @@ def test_checkpoint_upload_delete_undo_and_ownership(fitted, tmp_path, monkeypat
     assert at.selectbox(key="checkpoints_name").value == "good", "the one just added"
     assert not at.get("file_uploader")[0].value, "the uploader is cleared for the next one"
     assert at.button(key="checkpoints_delete").disabled, "not without the confirmation"
+    assert not delete_popover(at).disabled, "this session saved it"
     at.checkbox(key="checkpoints_sure_good").check().run()
     at.button(key="checkpoints_delete").click().run()
     assert not (tmp_path / "good.safetensors").exists()
@@ -435,13 +437,86 @@ def test_checkpoint_upload_delete_undo_and_ownership(fitted, tmp_path, monkeypat
     assert at.selectbox(key="checkpoints_name").value == "older"
     assert not at.checkbox(key="checkpoints_sure_older").value, "no confirmation carries over"
     assert at.session_state["checkpoints_delete_popover_good"] is False, "the popover closed"
-    assert at.button(key="checkpoints_delete").disabled, "older was saved by another session"
+    assert delete_popover(at).disabled, "older was saved without an owner: admin only"
+    assert "only an administrator" in delete_popover(at).help
     at.button(key="checkpoints_undo_button").click().run()
     assert (tmp_path / "good.safetensors").exists() and "Restored good" in texts(at.success)
+    assert at.selectbox(key="checkpoints_name").value == "good", "the restored one (issue 20)"
+    assert not delete_popover(at).disabled
     other = app(empty=True)  # another session may not delete this session's checkpoint
     other.switch_page(PAGES["checkpoints"]).run()
     assert other.selectbox(key="checkpoints_name").value == "good"
-    assert other.button(key="checkpoints_delete").disabled
+    assert delete_popover(other).disabled and "someone else" in delete_popover(other).help
+
+
+def delete_popover(at: AppTest):
+    """The Checkpoints page's "Delete..." popover, as its proto (label, help, disabled)."""
+    blocks = list(at.main.children.values())
+    while blocks:
+        block = blocks.pop()
+        if getattr(block, "type", None) == "popover":
+            return block.proto.popover
+        blocks.extend(getattr(block, "children", {}).values())
+    raise AssertionError("no Delete popover on the page")
+
+
+def add_upload(at: AppTest, name: str, data: bytes) -> None:
+    """Upload a checkpoint on the Checkpoints page and add it to the list."""
+    added = at.session_state[actions.ADDED] if actions.ADDED in at.session_state else 0
+    key = "checkpoints_upload" + (f"_{added}" if added else "")
+    at.file_uploader(key=key).upload(name, data).run()
+    at.button(key="checkpoints_add").click().run()
+
+
+def test_checkpoint_ownership_goes_by_identity_not_by_name(fitted, tmp_path, monkeypatch):
+    """Issue 17, item 6 through the page: A saves and deletes "shared"; B saves another
+    "shared"; A may not delete it (not even by sending the click), A's Undo brings back A's own
+    file under a free name and selects it, and after a restart A's owner id still deletes it."""
+    monkeypatch.setenv("STUDIO_CHECKPOINTS", str(tmp_path))
+    monkeypatch.delenv(actions.ADMIN_ENV, raising=False)
+    upload = save(fitted, "shared", tmp_path / "src").read_bytes()
+    other = loads(upload)
+    with torch.no_grad():
+        next(other.model_.parameters()).add_(0.5)  # B's model is another one of the same name
+    other_upload = save(other, "shared", tmp_path / "other").read_bytes()
+    shared = tmp_path / "shared.safetensors"
+    a = app(empty=True)
+    a.switch_page(PAGES["checkpoints"]).run()
+    add_upload(a, "shared.safetensors", upload)
+    a_bytes = shared.read_bytes()
+    a.checkbox(key="checkpoints_sure_shared").check().run()
+    a.button(key="checkpoints_delete").click().run()
+    assert not shared.exists() and "Deleted shared" in texts(a.success)
+    b = app(empty=True)
+    b.switch_page(PAGES["checkpoints"]).run()
+    add_upload(b, "shared.safetensors", other_upload)
+    b_bytes = shared.read_bytes()
+    a.run()
+    assert a.selectbox(key="checkpoints_name").value == "shared"
+    assert delete_popover(a).disabled and "someone else" in delete_popover(a).help
+    a.checkbox(key="checkpoints_sure_shared").check().run()  # a forged click is refused too
+    a.button(key="checkpoints_delete").click().run()
+    assert "Not deleted" in texts(a.error) and shared.read_bytes() == b_bytes
+    a.button(key="checkpoints_undo_button").click().run()
+    restored = tmp_path / "shared-restored.safetensors"
+    assert restored.read_bytes() == a_bytes, "A's own file, byte for byte"
+    assert loads(a_bytes).fingerprint() == fitted.fingerprint() != other.fingerprint()
+    assert shared.read_bytes() == b_bytes, "B's file is untouched"
+    assert "Restored shared as shared-restored" in texts(a.success)
+    assert a.selectbox(key="checkpoints_name").value == "shared-restored"
+    assert not delete_popover(a).disabled
+    # the server restarts (no session kept); A's browser comes back with its cookie alone
+    sessions.store.clear()
+    key = a.session_state[ui.BROWSER_KEY]
+    monkeypatch.setattr(sessions, "_cookies", lambda: {sessions.COOKIE: key})
+    restarted = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    restarted.session_state[ui.STARTED] = True
+    restarted.run().switch_page(PAGES["checkpoints"]).run()
+    restarted.selectbox(key="checkpoints_name").set_value("shared-restored").run()
+    assert not delete_popover(restarted).disabled, "the file alone says who owns it"
+    restarted.checkbox(key="checkpoints_sure_shared-restored").check().run()
+    restarted.button(key="checkpoints_delete").click().run()
+    assert not restored.exists() and shared.read_bytes() == b_bytes
 
 
 def test_interpret_whole_series_readings_and_change_points(series, fitted):

@@ -33,7 +33,6 @@ MODEL_TOKEN = "MODEL_TOKEN"  # fingerprint (config + weights) of FORECASTER
 JOB = "JOB"  # TrainingJob of this session, if any
 WORK_OWNER = "WORK_OWNER"  # lstm_core.jobs.Owner: this session's work ends with it (ui.work)
 JOB_COLLECTED = "JOB_COLLECTED"  # its outcome was applied (model moved into state or kept)
-OWNED = "OWNED"  # frozenset[str]: checkpoint file names this session saved (it may delete them)
 TASKS = "TASKS"  # {slot: (key, Task)}: this session's background tasks, one per slot
 SETTINGS_SYNCED = "SETTINGS_SYNCED"  # the Config the settings widgets show
 SETTINGS_ERROR = "SETTINGS_ERROR"  # (message, key, source) of the last rejected settings
@@ -59,7 +58,6 @@ KEPT = (
     JOB,
     WORK_OWNER,
     JOB_COLLECTED,
-    OWNED,
     TASKS,
     DETECTION,
     MEMO,
