@@ -36,12 +36,14 @@ MAX_UNZIPPED = 100 * 1024 * 1024  # an .xlsx is a zip: its sheets' XML, unpacked
 MAX_ZIP_RATIO = 200  # a part over 1 MB unpacked more than this many times is a zip bomb
 MAX_SHARED_STRINGS = 32 * 1024 * 1024  # an .xlsx's text cells, read whole when it is opened
 MAX_XLSX_INDEX = 1024 * 1024  # workbook.xml and its relationships: sheet names and parts
+MAX_XLSX_PART = 16 * 1024 * 1024  # any other XML part (styles, theme): parsed whole on opening
 # rows x columns of a sheet as pandas pads it (every row as wide as the widest): 20 million
 # padded cells took 16 s and 860 MB of memory, 5 million 10 s and 520 MB (imports included)
 MAX_SHEET_CELLS = 5_000_000
 MAX_JSON_OBJECTS = 1_000_000  # parsed objects cost ~150 bytes each: 4 million took 520 MB
 MAX_CELLS = 20_000_000  # rows x columns of any table
 MAX_COLUMNS = 10_000
+MAX_HEADER = 1 << 20  # a CSV's first line: 10,000 column names of 100 characters
 MAX_ABS = 1e150  # larger magnitudes overflow a float64 when squared (variance, RMSE)
 MAX_TIME_CHARS = 64  # the longest timestamp text is ~35 characters; longer cells are not times
 SNIFF_ROWS = 200  # rows of a column tried as times before the whole column is parsed
@@ -80,7 +82,7 @@ def read_table(
             raise DataError(f"the file is larger than {MAX_BYTES >> 20} MB; trim it first")
     shown = clip(name or "the file", 80)
     ext = Path(name or "data.csv").suffix.lower()
-    if not raw.strip():
+    if not raw or raw.isspace():  # no copy: strip() would double a 200 MB file
         raise DataError(f"{shown} is empty")
     try:
         if ext in (".csv", ".tsv", ".txt", ""):
@@ -172,6 +174,7 @@ def _encoding(raw: bytes) -> str:
     return "utf-8"
 
 
+DELIMITERS = (",", ";", "\t", "|")
 _QUOTED = re.compile(r'"[^"\n]*"')  # linear: no nested repetition
 _DECIMAL_COMMA = re.compile(r"\s*[-+]?\d+,\d+\s*")
 _DECIMAL_POINT = re.compile(r"\s*[-+]?\d*\.\d+(?:[eE][-+]?\d+)?\s*")
@@ -182,7 +185,7 @@ def _guess_delimiter(lines: list[str]) -> str:
 
     A linear count (csv.Sniffer's regexes take seconds on some 20 KB lines)."""
     best, best_score = ",", (0.0, 0)
-    for d in (",", ";", "\t", "|"):
+    for d in DELIMITERS:
         counts = [_QUOTED.sub("", line).count(d) for line in lines]
         if counts[0] == 0:
             continue
@@ -203,7 +206,15 @@ def _read_text_table(raw: bytes, shown: str) -> pd.DataFrame:
     else:
         body, nl = raw.decode(encoding, errors="replace"), "\n"
     first_end = body.find(nl)
-    header = body if first_end < 0 else body[:first_end]
+    header_end = len(body) if first_end < 0 else first_end
+    if header_end > MAX_HEADER:  # counted in place: slicing and decoding it took 0.5 GB
+        delims = [d.encode() if utf8 else d for d in DELIMITERS]
+        _check_shape(0, max(body.count(d, 0, header_end) for d in delims) + 1, shown)
+        raise DataError(
+            f"{shown}: its first line (the header) is {header_end:,} characters long, over the "
+            f"{MAX_HEADER:,} read for column names; is the file one long line?"
+        )
+    header = body[:header_end]
     sample = body[:65_536]
     if utf8:
         header, sample = header.decode("utf-8"), sample.decode("utf-8", errors="replace")
@@ -304,6 +315,17 @@ def _check_workbook(book: zipfile.ZipFile) -> None:
                 f"the workbook's shared strings unpack to {i.file_size >> 20} MB, over "
                 f"{MAX_SHARED_STRINGS >> 20} MB (text is read whole before any row); save the "
                 "sheet you need as CSV"
+            )
+        if (
+            i.filename.endswith((".xml", ".rels"))
+            and not i.filename.startswith("xl/worksheets/")
+            and not i.filename.endswith("sharedStrings.xml")
+            and i.file_size > MAX_XLSX_PART
+        ):  # styles, themes, the workbook: openpyxl parses them whole when it opens the file
+            raise DataError(
+                f"the workbook's part {name} unpacks to {i.file_size >> 20} MB, over "
+                f"{MAX_XLSX_PART >> 20} MB for a part that holds no cells; save the sheet you "
+                "need as CSV"
             )
 _REF = re.compile(r"([A-Z]{1,3})([0-9]{1,7})")
 _DIMENSION = re.compile(rb'<(?:\w+:)?dimension\b[^>]*?\bref="([^"]{1,40})"')

@@ -379,6 +379,10 @@ def test_shared_strings_are_capped_by_the_zip_directory(monkeypatch):
     monkeypatch.setattr(data, "MAX_SHARED_STRINGS", 1000)
     with pytest.raises(DataError, match="shared strings unpack to 0 MB, over 0 MB"):
         read_table(book.getvalue(), "x.xlsx")
+    monkeypatch.setattr(data, "MAX_XLSX_PART", 5000)  # its theme: 10 KB
+    with pytest.raises(DataError, match="part xl/theme/theme1.xml unpacks to 0 MB, over 0 MB for "
+                                        "a part that holds no cells"):
+        read_table(_workbook({"a": pd.DataFrame({"v": [1.0, 2.0]})}), "x.xlsx")
 
 
 @pytest.mark.parametrize("name", ["keys-15000.json", "keys-15000.jsonl", "sparse-columns.json"])
@@ -411,6 +415,18 @@ def test_cell_and_column_caps_apply_before_parsing(monkeypatch, tmp_path):
         read_table(tmp_path / "x.parquet")
     with pytest.raises(DataError, match="12000 columns; at most 10000"):
         read_table((",".join(["c"] * 12_000) + "\n").encode(), "x.csv")
+
+
+def test_a_long_header_line_is_refused_before_it_is_copied(monkeypatch):
+    from lstm_core import data
+
+    monkeypatch.setattr(data, "MAX_HEADER", 1000)
+    with pytest.raises(DataError, match="has 12001 columns; at most 10000"):
+        read_table(("c;" * 12_000 + "c\n1\n").encode(), "x.csv")
+    with pytest.raises(DataError, match="first line \\(the header\\) is 1,200 characters long, "
+                                        "over the 1,000 read"):
+        read_table(("c" * 1200 + "\n1\n").encode(), "x.csv")
+    assert read_table(("c" * 900 + "\n1\n").encode(), "x.csv").shape == (1, 1)
 
 
 def test_messages_list_a_bounded_number_of_columns():
