@@ -12,7 +12,7 @@ refused (exit status 2, one ``error:`` line) within 30 s and 600 MB; the last co
 
 The probes are written to a temporary folder: files at the byte caps that are too large to keep
 in the repository (a 190 MB header line, 99 million rows, 30 MB of JSON objects or keys, 32 MB
-of nesting, a sheet of 90 MB of XML).
+of nesting, a sheet of 90 MB of XML, 100 MB of Parquet metadata).
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ PROBES = (
     "probe-2M-distinct-keys.json",
     "probe-nested-32MB.json",
     "probe-sheet-90MB-xml.xlsx",
+    "probe-parquet-footer-100MB.parquet",
 )
 
 
@@ -54,6 +55,11 @@ def probes() -> dict[str, Callable[[], bytes]]:
         + b"]",
         "probe-nested-32MB.json": lambda: b"[" * 16_000_000 + b"]" * 16_000_000,
         "probe-sheet-90MB-xml.xlsx": lambda: xlsx_bomb(rows=1_800_000),
+        # a metadata length of 100 MB over zeros: what half a million columns would declare
+        "probe-parquet-footer-100MB.parquet": lambda: b"PAR1"
+        + bytes(100 << 20)
+        + (100 << 20).to_bytes(4, "little")
+        + b"PAR1",
     }
 
 

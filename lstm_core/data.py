@@ -44,6 +44,7 @@ MAX_JSON_OBJECTS = 1_000_000  # parsed objects cost ~150 bytes each: 4 million t
 MAX_CELLS = 20_000_000  # rows x columns of any table
 MAX_COLUMNS = 10_000
 MAX_HEADER = 1 << 20  # a CSV's first line: 10,000 column names of 100 characters
+MAX_PARQUET_FOOTER = 32 * 1024 * 1024  # 50,000 columns in one row group: 9 MB, parsed in 0.8 s
 MAX_ABS = 1e150  # larger magnitudes overflow a float64 when squared (variance, RMSE)
 MAX_TIME_CHARS = 64  # the longest timestamp text is ~35 characters; longer cells are not times
 SNIFF_ROWS = 200  # rows of a column tried as times before the whole column is parsed
@@ -252,6 +253,14 @@ def _read_text_table(raw: bytes, shown: str) -> pd.DataFrame:
 def _read_parquet(raw: bytes, shown: str) -> pd.DataFrame:
     import pyarrow.parquet as pq
 
+    # the file ends with its metadata's length and "PAR1": the cheapest check, before parsing it
+    footer = int.from_bytes(raw[-8:-4], "little") if raw[-4:] == b"PAR1" else 0
+    if footer > MAX_PARQUET_FOOTER:
+        raise DataError(
+            f"{shown}: its Parquet metadata is {footer >> 20} MB, over "
+            f"{MAX_PARQUET_FOOTER >> 20} MB (about 200 bytes per column and row group); keep the "
+            "columns the model needs, or write fewer row groups"
+        )
     meta = pq.read_metadata(io.BytesIO(raw))  # the shape, before any column is decoded
     _check_shape(meta.num_rows, meta.num_columns, shown)
     return pd.read_parquet(io.BytesIO(raw))

@@ -415,6 +415,10 @@ def test_cell_and_column_caps_apply_before_parsing(monkeypatch, tmp_path):
         read_table(tmp_path / "x.parquet")
     with pytest.raises(DataError, match="12000 columns; at most 10000"):
         read_table((",".join(["c"] * 12_000) + "\n").encode(), "x.csv")
+    monkeypatch.setattr(data, "MAX_PARQUET_FOOTER", 1024)  # 200 columns: ~40 KB of metadata
+    pd.DataFrame({f"c{i}": [1.0] for i in range(200)}).to_parquet(tmp_path / "w.parquet")
+    with pytest.raises(DataError, match="its Parquet metadata is 0 MB, over 0 MB"):
+        read_table(tmp_path / "w.parquet")
 
 
 def test_a_long_header_line_is_refused_before_it_is_copied(monkeypatch):
