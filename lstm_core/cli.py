@@ -17,7 +17,7 @@ from lstm_core.config import Config, load_config
 from lstm_core.data import few_windows, load_demo, read_table
 from lstm_core.errors import LstmCoreError
 from lstm_core.forecaster import Forecaster
-from lstm_core.safeio import check_writable, clip, quote, write_atomic
+from lstm_core.safeio import check_writable, clip, csv_text, quote, write_atomic
 
 MAX_ERROR_LINE = 300  # characters of the one `error:` line, the prefix included
 
@@ -168,7 +168,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     panel = read_panel_arg(args, df, _panel_model(fc, args))
     out = fc.predict(panel, args.series) if panel is not None else fc.predict(df)
     if args.csv:
-        path = write_atomic(args.csv, out.to_csv(index=False).encode(), UsageError, "--csv")
+        path = write_atomic(args.csv, csv_text(out).encode(), UsageError, "--csv")
         print(f"wrote {len(out)} rows to {path}", file=sys.stderr if args.json else sys.stdout)
     if args.json:
         if pd.api.types.is_datetime64_any_dtype(out["time"]):  # else to_json writes epoch ms

@@ -19,6 +19,7 @@ from lstm_core.data import TIME_NAMES, Prepared, detect_time_column, numeric_col
 from lstm_core.errors import DataError
 from lstm_core.forecaster import build_net
 from lstm_core.interpret import Trace
+from lstm_core.safeio import csv_text
 
 MISSING = "n/a"  # how a missing value reads, everywhere
 
@@ -356,11 +357,12 @@ def fmt_times(times: pd.Index | pd.Series | np.ndarray, freq: str | None = None)
 
 def forecast_csv(forecast: pd.DataFrame, freq: str | None = None) -> str:
     """A forecast table (time, target, q0.1, q0.5, q0.9) as CSV: times in ``time_format``,
-    values to 6 significant digits (not 17)."""
+    values to 6 significant digits (not 17), names that a spreadsheet would run as a formula
+    neutralised (``safeio.csv_text``)."""
     out = forecast.copy()
     if "time" in out:
         out["time"] = fmt_times(out["time"], freq)
-    return out.to_csv(index=False, float_format="%.6g")
+    return csv_text(out, float_format="%.6g")
 
 
 def data_report_lines(prep: Prepared) -> list[str]:

@@ -337,6 +337,73 @@ def test_an_excel_file_that_unpacks_to_too_much_is_refused():
         read_table(buf.getvalue(), "x.xlsx")
 
 
+BAD = Path(__file__).parent / "data" / "bad"  # tools/make_bad_corpus.py writes these
+
+
+def test_a_sheet_whose_dimension_spans_the_whole_grid_is_refused_before_any_row():
+    with pytest.raises(DataError, match=r"sheet 'Sheet' spans A1:XFD1048576 \(1,048,576 rows x "
+                                        r"16,384 columns\).*delete the cells outside the table"):
+        read_table(BAD / "data-xfd1048576.xlsx")
+
+
+@pytest.mark.parametrize("name", ["dimension-lies", "no-dimension"])
+def test_a_far_cell_behind_a_lying_or_missing_dimension_is_found_while_streaming(name):
+    with pytest.raises(DataError, match=r"value at row 1,048,576, column 16,384: its table would "
+                                        r"be 1,048,576 rows x 16,384 columns"):
+        read_table(BAD / f"data-xfd1048576-{name}.xlsx")
+
+
+def test_the_sheet_cap_counts_cells_as_pandas_pads_them(monkeypatch):
+    from lstm_core import data
+
+    with pytest.raises(DataError, match="1,048,576 rows x 6 columns, over the 10,000 columns or "
+                                        "5,000,000 cells"):
+        read_table(BAD / "data-padded-6M-cells.xlsx")
+    raw = _workbook({"a": pd.DataFrame({"t": range(30), "v": range(30)})})
+    assert read_table(raw, "x.xlsx").shape == (30, 2)
+    monkeypatch.setattr(data, "MAX_SHEET_CELLS", 50)  # 31 rows x 2 columns with the header
+    with pytest.raises(DataError, match=r"spans A1:B31 \(31 rows x 2 columns\), over the "
+                                        "10,000 columns or 50 cells"):
+        read_table(raw, "x.xlsx")
+
+
+def test_shared_strings_are_capped_by_the_zip_directory(monkeypatch):
+    from lstm_core import data
+
+    with pytest.raises(DataError, match=r"sharedStrings.xml unpacks \d+ times its packed size "
+                                        r"\(90 MB\).*zip bomb"):
+        read_table(BAD / "data-shared-strings-bomb.xlsx")
+    book = io.BytesIO(_workbook({"a": pd.DataFrame({"v": [1.0, 2.0]})}))
+    with zipfile.ZipFile(book, "a") as z:
+        z.writestr("xl/sharedStrings.xml", "<sst>" + "<si><t>x</t></si>" * 100 + "</sst>")
+    monkeypatch.setattr(data, "MAX_SHARED_STRINGS", 1000)
+    with pytest.raises(DataError, match="shared strings unpack to 0 MB, over 0 MB"):
+        read_table(book.getvalue(), "x.xlsx")
+    monkeypatch.setattr(data, "MAX_XLSX_PART", 5000)  # its theme: 10 KB
+    with pytest.raises(DataError, match="part xl/theme/theme1.xml unpacks to 0 MB, over 0 MB for "
+                                        "a part that holds no cells"):
+        read_table(_workbook({"a": pd.DataFrame({"v": [1.0, 2.0]})}), "x.xlsx")
+
+
+@pytest.mark.parametrize("name", ["keys-15000.json", "keys-15000.jsonl", "sparse-columns.json"])
+def test_json_keys_are_counted_while_parsing(name):
+    with pytest.raises(DataError, match=r"4,47\d JSON objects with 4,47\d different keys could "
+                                        "make a table over the 20,000,000 cells read"):
+        read_table(BAD / f"data-{name}")
+
+
+def test_json_nesting_and_object_count_are_capped(monkeypatch):
+    from lstm_core import data
+
+    with pytest.raises(DataError, match="nests JSON arrays or objects too deeply"):
+        read_table(BAD / "data-deep-objects.json")
+    columns = pd.DataFrame({"t": range(30_000), "v": range(30_000)}).to_json()  # {"t": {"0": ..
+    assert read_table(columns.encode(), "x.json").shape == (30_000, 2)
+    monkeypatch.setattr(data, "MAX_JSON_OBJECTS", 10)
+    with pytest.raises(DataError, match="over 10 JSON objects"):
+        read_table(json.dumps([{"v": i} for i in range(20)]).encode(), "x.json")
+
+
 def test_cell_and_column_caps_apply_before_parsing(monkeypatch, tmp_path):
     from lstm_core import data
 
@@ -348,6 +415,22 @@ def test_cell_and_column_caps_apply_before_parsing(monkeypatch, tmp_path):
         read_table(tmp_path / "x.parquet")
     with pytest.raises(DataError, match="12000 columns; at most 10000"):
         read_table((",".join(["c"] * 12_000) + "\n").encode(), "x.csv")
+    monkeypatch.setattr(data, "MAX_PARQUET_FOOTER", 1024)  # 200 columns: ~40 KB of metadata
+    pd.DataFrame({f"c{i}": [1.0] for i in range(200)}).to_parquet(tmp_path / "w.parquet")
+    with pytest.raises(DataError, match="its Parquet metadata is 0 MB, over 0 MB"):
+        read_table(tmp_path / "w.parquet")
+
+
+def test_a_long_header_line_is_refused_before_it_is_copied(monkeypatch):
+    from lstm_core import data
+
+    monkeypatch.setattr(data, "MAX_HEADER", 1000)
+    with pytest.raises(DataError, match="has 12001 columns; at most 10000"):
+        read_table(("c;" * 12_000 + "c\n1\n").encode(), "x.csv")
+    with pytest.raises(DataError, match="first line \\(the header\\) is 1,200 characters long, "
+                                        "over the 1,000 read"):
+        read_table(("c" * 1200 + "\n1\n").encode(), "x.csv")
+    assert read_table(("c" * 900 + "\n1\n").encode(), "x.csv").shape == (1, 1)
 
 
 def test_messages_list_a_bounded_number_of_columns():
