@@ -697,9 +697,16 @@ def _to_datetime(text: pd.Series) -> pd.Series | None:
     """pandas' mixed-format parse; None when it fails. Times with different UTC offsets (a
     daylight-saving change) become UTC; a mix of zoned and unzoned times is refused."""
     try:
-        return pd.to_datetime(text, errors="coerce", format="mixed")
+        with warnings.catch_warnings():  # pandas 2 warns of mixed offsets, then parses them
+            warnings.simplefilter("ignore", FutureWarning)
+            parsed = pd.to_datetime(text, errors="coerce", format="mixed")
+        if parsed.dtype != object:
+            return parsed
+        # pandas 2 leaves mixed offsets as objects; pandas 3 raises (both handled below)
+        raise ValueError("mixed timezones")
     except (ValueError, TypeError, OverflowError) as e:
-        if "timezone" not in str(e).lower():
+        said = str(e).lower()
+        if not any(word in said for word in ("timezone", "tz-aware", "utc=true")):
             return None
     zoned = text.dropna().map(lambda v: bool(_ZONE.fullmatch(v)))
     if zoned.all():
