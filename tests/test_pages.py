@@ -563,6 +563,15 @@ def test_a_refresh_keeps_the_session():
     assert fresh.session_state[ui.SESSION_ID] != "not-a-known-id"
 
 
+def test_a_refresh_keeps_the_history_shown():
+    at = app(empty=True)
+    at.select_slider(key="history_points").set_value("all").run()
+    assert ui.HISTORY in at.session_state and at.session_state[ui.HISTORY] == "all"
+    again = app(empty=True, sid=at.session_state[ui.SESSION_ID])  # the same URL, reloaded
+    assert again.select_slider(key="history_points").value == "all"
+    assert app(empty=True).select_slider(key="history_points").value == 500  # a new visit
+
+
 def test_session_store_expires_idle_sessions_and_caps_its_size():
     store = sessions.SessionStore(idle_limit_s=10, max_sessions=2)
     store.save("a", {"x": 1}, now=0)
