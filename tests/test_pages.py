@@ -153,6 +153,25 @@ def test_form_updates_the_yaml():
     assert "parameters:" in texts(at.markdown)
 
 
+@pytest.mark.parametrize(
+    "key, value, said",
+    [
+        ("settings_num_layers", 9, "num_layers: 9 is not allowed; expected an integer from 1 to 8"),
+        ("settings_dropout", 1.5, "lstm.dropout: 1.5 is not allowed"),
+        ("settings_lookback", 1, "data.lookback: 1 is not allowed; expected an integer from 2 to"),
+    ],
+)
+def test_an_out_of_range_setting_is_named_with_its_range(key, value, said):
+    at = app()
+    at.switch_page(PAGES["settings"]).run()
+    before = at.session_state[ui.CONFIG]
+    at.number_input(key=key).set_value(value)
+    at.button(key="FormSubmitter:settings_form-Apply settings").click().run()
+    assert not at.exception and at.session_state[ui.CONFIG] is before
+    assert said in texts(at.error)
+    assert at.number_input(key=key).value == value  # the value typed stays to be fixed
+
+
 def test_an_unavailable_device_is_refused_in_settings():
     import torch
 
