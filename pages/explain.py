@@ -69,6 +69,8 @@ def whole_series(tr) -> None:
 
 
 def change_points(det) -> None:
+    if detected is None:  # it finished during this run, after the gate chart was drawn
+        st.rerun()
     figure = plots.detection_figure(prep.frame[target], det, known_rows, state.history_points())
     st.plotly_chart(figure, key="explain_changes")
     st.dataframe(summary.format_metrics(summary.detection_table(det)))

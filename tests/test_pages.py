@@ -582,6 +582,33 @@ def test_a_refresh_keeps_the_session():
     assert fresh.session_state[ui.SESSION_ID] != "not-a-known-id"
 
 
+class _FinishesMidRun:
+    """A detection that is still running when the page starts and done by the time its
+    results are drawn (what a fast detection does), to pin the gate chart's points."""
+
+    def __init__(self, result):
+        self.result, self.reads = result, 0
+
+    @property
+    def status(self) -> str:
+        self.reads += 1
+        return "running" if self.reads == 1 else "done"
+
+
+def test_detected_points_reach_the_gate_chart_in_the_same_run(series, fitted, monkeypatch):
+    at = seed(app(empty=True), series, fitted)
+    at.switch_page(PAGES["explain"]).run()
+    wait_for_tasks(at)  # the whole-series trace: the gate chart is drawn
+    det = changepoints.detect(series, fitted)
+    assert det.change_points
+    task = _FinishesMidRun(det)
+    monkeypatch.setattr(work, "detection", lambda: (task, []))
+    at.run()
+    assert not at.exception
+    share = next(c.proto.spec for c in at.get("plotly_chart") if "leaning on" in c.proto.spec)
+    assert '"change point"' in share
+
+
 def test_a_refresh_keeps_the_history_shown():
     at = app(empty=True)
     at.select_slider(key="history_points").set_value("all").run()
