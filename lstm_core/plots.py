@@ -586,7 +586,9 @@ def change_figure(
         score: change score indexed by time (None: only the series).
         detected, classical, known: timestamps of the detector's, the classical detector's
             and the known change points.
-        labels: one text per detected point (what changed, in which columns).
+        labels: one text per detected point (what changed, in which columns); the points
+            are numbered 1, 2, ... at the top of the series, with their text on hover (long
+            labels written on the chart would overlap).
     """
     rows = 2 if score is not None else 1
     fig = _figure(
@@ -615,7 +617,9 @@ def change_figure(
             row=2,
             col=1,
         )
-    _vlines(fig, list(detected), COLOURS["change"], "solid", "change point", rows, labels)
+    _vlines(fig, list(detected), COLOURS["change"], "solid", "change point", rows)
+    if len(detected):
+        fig.add_trace(_numbers(series, list(detected), list(labels)), row=1, col=1)
     _vlines(
         fig,
         list(classical),
@@ -629,14 +633,56 @@ def change_figure(
     return fig
 
 
+def _numbers(series: pd.Series, times: list, labels: list[str]) -> go.Scatter:
+    """Numbered markers 1..k above the series at ``times``, what changed on hover; a marker
+    close to the previous one (under 4% of the span) steps up a level, so none hide another."""
+    x = pd.Index(times)
+    at = x.asi8 if isinstance(x, pd.DatetimeIndex) else np.asarray(x, np.float64)
+    ends = series.index[[0, -1]]
+    whole = ends.asi8 if isinstance(ends, pd.DatetimeIndex) else np.asarray(ends, np.float64)
+    span = max(float(whole[1] - whole[0]), 1.0)
+    levels = [0]
+    for gap in np.diff(np.asarray(at, np.float64)):
+        levels.append((levels[-1] + 1) % 3 if gap < 0.04 * span else 0)
+    lo, hi = float(series.min()), float(series.max())
+    step = (hi - lo or 1.0) * 0.09
+    texts = [labels[i] if i < len(labels) else "change point" for i in range(len(times))]
+    return go.Scatter(
+        x=times,
+        y=[hi + step * (1 + level) for level in levels],
+        mode="markers+text",
+        text=[str(i + 1) for i in range(len(times))],
+        textfont={"size": 10, "color": COLOURS["change"]},
+        marker={"size": 17, "color": "white", "line": {"color": COLOURS["change"], "width": 1.5}},
+        hovertext=[f"change point {i + 1}: {t}" for i, t in enumerate(texts)],
+        hovertemplate="%{hovertext}<br>%{x}<extra></extra>",
+        showlegend=False,
+        name="",
+    )
+
+
+def detection_window(n_rows: int, first_point: int | None, history_points: int | None) -> int:
+    """The first row a change point chart shows: the last ``history_points`` rows, reaching
+    further back (with a little context) when a change point lies before them."""
+    start = max(0, n_rows - history_points) if history_points else 0
+    if first_point is not None and first_point < start:
+        start = max(0, first_point - max(5, (n_rows - first_point) // 20))
+    return start
+
+
 def detection_figure(
     series: pd.Series, detection, known: Sequence[int] = (), history_points: int | None = None
 ) -> go.Figure:
     """``change_figure`` for a ``changepoints.Detection``: its change score, its change points
-    labelled with what changed and where, the classical detector's, and ``known`` rows; only the
-    last ``history_points`` rows when given."""
+    numbered (what changed and where on hover), the classical detector's, and ``known`` rows;
+    the last ``history_points`` rows when given, but never fewer than reach every change point
+    (``detection_window``)."""
     index = series.index
-    start = max(0, len(index) - history_points) if history_points else 0
+    first = min((c.index for c in detection.change_points), default=None)
+    start = detection_window(len(index), first, history_points)
+    title = f"Change points ({detection.features} features) and the change score"
+    if history_points and start < len(index) - history_points:
+        title += f" (from {index[start]}, to show every change point)"
     points = [c for c in detection.change_points if c.index >= start]
     return change_figure(
         series.iloc[start:],
@@ -644,7 +690,7 @@ def detection_figure(
         detected=[c.time for c in points],
         classical=[c.time for c in detection.classical if c.index >= start],
         known=[index[i] for i in known if start <= i < len(index)],
-        title=f"Change points ({detection.features} features) and the change score",
+        title=title,
         labels=[f"{c.kind}: {', '.join(c.columns)}" for c in points],
     )
 

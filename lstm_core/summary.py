@@ -275,12 +275,13 @@ def detection_table(detection) -> pd.DataFrame:
 def change_point_rows(detection, prep: Prepared) -> pd.DataFrame:
     """A ``changepoints.Detection``'s change points in the user's own rows (``Prepared.
     user_rows``: the file's data rows from 0, even when the series was re-gridded) and times:
-    row, time, kind, columns, evidence, and the classical detector's point that matched it, or
-    "none within N rows"."""
+    # (the chart's number), row, time, kind, columns, evidence, and the classical detector's
+    point that matched it, or "none within N rows"."""
     table = detection.table().drop(columns=["score"])
     rows = prep.user_rows(table["index"].tolist())
     matched = table.pop("classical match")
     table.insert(0, "row", rows)
+    table.insert(0, "#", range(1, len(rows) + 1))  # the numbers on the change point chart
     table["time"] = prep.user_times(rows) if rows else table["time"]
     table[f"classical point (row, within {detection.agreement.margin})"] = [
         f"none within {detection.agreement.margin} rows"

@@ -80,7 +80,7 @@ def change_points(det) -> None:
     )
     table = summary.change_point_rows(det, prep)  # the rows and times of the user's file
     table["time"] = summary.fmt_times(table["time"], freq)
-    st.dataframe(summary.format_metrics(table.set_index("row")))
+    st.dataframe(summary.format_metrics(table.set_index("#")))
 
 
 one_origin()

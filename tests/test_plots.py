@@ -122,7 +122,8 @@ def test_change_figure_draws_every_kind_of_marker():
         "known change point",
     ]
     assert len(fig.layout.shapes) == 6  # three markers on two panels
-    assert [a.text for a in fig.layout.annotations if a.text == "level: y"] == ["level: y"]
+    numbers = next(t for t in fig.data if t.mode == "markers+text")  # numbered, text on hover
+    assert list(numbers.text) == ["1"] and "level: y" in numbers.hovertext[0]
 
 
 def test_gate_heatmap_sorts_units_and_can_show_shifts():
@@ -180,24 +181,42 @@ def test_loss_figure_draws_batch_losses_of_a_live_run():
     assert _names(fig)[1:] == ["train (all quantiles)", "validation (median)"]
 
 
-def test_detection_figure_keeps_the_last_rows():
+def _detection(index, rows, kinds):
     from types import SimpleNamespace
 
     from lstm_core.changepoints import ChangePoint
 
-    index = pd.date_range("2022", periods=100, freq="D")
     s = pd.Series(np.r_[np.zeros(50), np.ones(50)], index=index, name="y")
+    points = tuple(ChangePoint(r, index[r], 1.0, k, ("y",)) for r, k in zip(rows, kinds))
     det = SimpleNamespace(
-        score=s.diff().abs().fillna(0),
-        change_points=(ChangePoint(20, index[20], 1.0, "level", ("y",)),
-                       ChangePoint(80, index[80], 1.0, "spread", ("y",))),
-        classical=(),
-        features="raw",
+        score=s.diff().abs().fillna(0), change_points=points, classical=(), features="raw"
     )
+    return s, det
+
+
+def test_detection_figure_keeps_the_last_rows_but_reaches_back_to_every_change_point():
+    index = pd.date_range("2022", periods=100, freq="D")
+    s, det = _detection(index, [70, 80], ["level", "spread"])
     fig = plots.detection_figure(s, det, known=[10, 90], history_points=40)
-    assert len(fig.data[0].x) == 40
-    labels = [a.text for a in fig.layout.annotations if a.text in ("level: y", "spread: y")]
-    assert labels == ["spread: y"], "only the change point inside the last 40 rows"
+    assert len(fig.data[0].x) == 40, "both points inside the last 40 rows: those rows"
+    s, det = _detection(index, [20, 80], ["level", "spread"])
+    fig = plots.detection_figure(s, det, known=[10, 90], history_points=40)
+    shown = pd.DatetimeIndex(fig.data[0].x)
+    assert shown[0] < index[20] and shown[-1] == index[-1], "the window reaches back to row 20"
+    assert "to show every change point" in fig.layout.title.text
+    numbers = next(t for t in fig.data if t.mode == "markers+text")
+    assert list(numbers.text) == ["1", "2"]
+    assert "level: y" in numbers.hovertext[0] and "spread: y" in numbers.hovertext[1]
+    assert not [a for a in fig.layout.annotations if a.text in ("level: y", "spread: y")]
+
+
+def test_change_point_numbers_of_close_points_do_not_sit_on_each_other():
+    index = pd.date_range("2022", periods=100, freq="D")
+    s, det = _detection(index, [48, 50, 51, 90], ["level"] * 4)
+    numbers = next(t for t in plots.detection_figure(s, det).data if t.mode == "markers+text")
+    y = list(numbers.y)
+    assert len({y[0], y[1], y[2]}) == 3, "three close points: three heights"
+    assert y[3] == y[0], "a point far from the others goes back to the first height"
 
 
 def test_vertical_lines_carry_no_placeholder_labels(prepared):
