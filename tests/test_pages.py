@@ -609,6 +609,21 @@ def test_detected_points_reach_the_gate_chart_in_the_same_run(series, fitted, mo
     assert '"change point"' in share
 
 
+def test_the_legacy_navigation_of_raw_file_names_stays_hidden():
+    # a fresh server's first request runs in Streamlit's legacy pages/ mode, whose navigation
+    # lists file names (explain, training...); config hides it, and ui.router.navigate shows
+    # only the router's own navigation (titles)
+    import tomllib
+
+    import streamlit as st
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["showSidebarNavigation"] is False
+    at = app()
+    assert not at.exception
+    assert st.get_option("client.showSidebarNavigation") is False, "set back after navigate"
+
+
 def test_a_refresh_keeps_the_history_shown():
     at = app(empty=True)
     at.select_slider(key="history_points").set_value("all").run()
