@@ -410,9 +410,9 @@ def _row_maps(t: pd.Series | None, index: pd.Index) -> tuple[np.ndarray, np.ndar
     n = len(t)
     times = pd.Index(t.to_numpy())
     located = index.get_indexer(times).astype(np.int64)  # every user time is on the grid
-    first = pd.Series(np.arange(n), index=times)
-    first = first[~times.duplicated(keep="last")]  # the row prepare kept for each time
-    source = first.reindex(index).fillna(-1).to_numpy(np.int64)
+    rows = pd.Series(np.arange(n), index=times)
+    kept = rows[~times.duplicated(keep="last")]  # the row prepare kept for each time
+    source = kept.reindex(index).fillna(-1).to_numpy(np.int64)
     if len(index) == n and np.array_equal(source, np.arange(n)):
         return None
     return source, located

@@ -682,7 +682,7 @@ def detection_figure(
     start = detection_window(len(index), first, history_points)
     title = f"Change points ({detection.features} features) and the change score"
     if history_points and start < len(index) - history_points:
-        title += f" (from {index[start]}, to show every change point)"
+        title += f" (the last {len(index) - start:,} rows, to show every change point)"
     points = [c for c in detection.change_points if c.index >= start]
     return change_figure(
         series.iloc[start:],

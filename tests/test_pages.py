@@ -17,7 +17,7 @@ from lstm_core import changepoints
 from lstm_core.checkpoint import save
 from lstm_core.errors import DataError
 from tests.conftest import ROOT
-from ui import actions, router, sessions, work
+from ui import actions, router, sessions, settings_form, work
 from ui import state as ui
 
 PAGES = {name: spec.file for name, spec in router.PAGES.items()}
@@ -168,7 +168,7 @@ def test_an_out_of_range_setting_is_named_with_its_range(key, value, said):
     at.number_input(key=key).set_value(value)
     at.button(key="FormSubmitter:settings_form-Apply settings").click().run()
     assert not at.exception and at.session_state[ui.CONFIG] is before
-    assert said in texts(at.error)
+    assert said in texts(at.error) and f'"{settings_form.LABELS[key]}": ' in texts(at.error)
     assert at.number_input(key=key).value == value  # the value typed stays to be fixed
 
 
