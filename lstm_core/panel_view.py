@@ -230,6 +230,7 @@ def summary_table(panel_summary: PanelSummary, timed: bool = True) -> pd.DataFra
     (``summary.fmt_times``; row numbers when not ``timed``), frequencies in words, problems
     in short."""
     t = panel_summary.table.set_index("id")
+    timed = timed and not t["start"].astype(str).str.fullmatch(r"-?\d+").all()  # steps
     out = pd.DataFrame(index=t.index)
     out["steps"] = t["steps"]
     freqs = t["frequency"].dropna()

@@ -624,6 +624,19 @@ def test_the_legacy_navigation_of_raw_file_names_stays_hidden():
     assert st.get_option("client.showSidebarNavigation") is False, "set back after navigate"
 
 
+def test_the_data_page_says_up_front_how_many_rows_were_inserted():
+    from tests.test_data import _irregular
+
+    at = app(empty=True)
+    at.switch_page(PAGES["data"]).run()
+    raw = _irregular().to_csv(index=False).encode()
+    at.file_uploader(key="data_upload").upload("brent.csv", raw, "text/csv").run()
+    assert not at.exception and not at.error, texts(at.error)
+    warning = texts(at.warning)
+    assert "rows were inserted" in warning and "your table has 300 rows" in warning
+    assert "use your table's own rows" in warning
+
+
 def test_a_refresh_keeps_the_history_shown():
     at = app(empty=True)
     at.select_slider(key="history_points").set_value("all").run()
