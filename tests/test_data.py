@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import torch
 
 from lstm_core.config import DataConfig
@@ -509,3 +511,27 @@ def test_cli_detect_reads_and_prints_the_files_rows(tmp_path, capsys):
     assert "found 2 of 2 known change points" in text and "inserted" in text
     assert main(["detect", str(path), "--known", "300"]) == 2
     assert "row 300 is outside the series" in capsys.readouterr().err
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    gaps=st.lists(st.sampled_from([0, 1, 1, 1, 2, 3]), min_size=6, max_size=40),
+    order=st.randoms(use_true_random=False),
+)
+def test_any_users_row_maps_to_a_grid_row_of_the_same_time(gaps, order):
+    # steps of 1 day with repeats (0), gaps (2, 3) and any row order: each user row lands on the
+    # grid row of its own time, and that grid row maps back to a user row of the same time
+    days = np.cumsum(gaps)
+    rows = list(range(len(days)))
+    order.shuffle(rows)
+    t = pd.Timestamp("2020-01-01") + pd.to_timedelta(days[rows], "D")
+    df = pd.DataFrame({"time": t.strftime("%Y-%m-%d"), "y": np.arange(len(rows)) % 5 + 0.5})
+    try:
+        prep = prepare(df, DataConfig(time_col="time", targets=("y",), frequency="D"))
+    except (DataError, SeriesTooShort):
+        return  # too few distinct days, or constant after dropping duplicates
+    users = list(range(len(df)))
+    grid = prep.grid_rows(users)
+    assert (prep.frame.index[grid] == pd.DatetimeIndex(t)).all()
+    back = prep.user_rows(grid)
+    assert (pd.DatetimeIndex(t[back]) == pd.DatetimeIndex(t)).all()
