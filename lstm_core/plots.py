@@ -619,7 +619,7 @@ def change_figure(
         )
     _vlines(fig, list(detected), COLOURS["change"], "solid", "change point", rows)
     if len(detected):
-        fig.add_trace(_numbers(series, list(detected), list(labels)), row=1, col=1)
+        _numbers(fig, series, list(detected), list(labels))
     _vlines(
         fig,
         list(classical),
@@ -633,32 +633,43 @@ def change_figure(
     return fig
 
 
-def _numbers(series: pd.Series, times: list, labels: list[str]) -> go.Scatter:
-    """Numbered markers 1..k above the series at ``times``, what changed on hover; a marker
-    close to the previous one (under 4% of the span) steps up a level, so none hide another."""
-    x = pd.Index(times)
-    at = x.asi8 if isinstance(x, pd.DatetimeIndex) else np.asarray(x, np.float64)
-    ends = series.index[[0, -1]]
-    whole = ends.asi8 if isinstance(ends, pd.DatetimeIndex) else np.asarray(ends, np.float64)
-    span = max(float(whole[1] - whole[0]), 1.0)
+def _numbers(fig: go.Figure, series: pd.Series, times: list, labels: list[str]) -> None:
+    """Numbers 1..k in boxes at the top of the series' panel at ``times``, what changed on
+    hover. A number close to the previous one (under 4% of the span) steps down a row, in
+    pixels, so none hides another; the y range leaves room above the data for them."""
+    at, ends = _seconds(pd.Index(times)), _seconds(series.index[[0, -1]])  # any time unit
+    span = max(float(ends[1] - ends[0]), 1e-9)
     levels = [0]
-    for gap in np.diff(np.asarray(at, np.float64)):
+    for gap in np.diff(at):
         levels.append((levels[-1] + 1) % 3 if gap < 0.04 * span else 0)
+    for i, (t, level) in enumerate(zip(times, levels)):
+        text = labels[i] if i < len(labels) else "change point"
+        fig.add_annotation(
+            x=t,
+            y=1,
+            yref="y domain",
+            yanchor="top",
+            yshift=-2 - 22 * level,
+            text=str(i + 1),
+            showarrow=False,
+            font={"size": 11, "color": COLOURS["change"]},
+            bgcolor="white",
+            bordercolor=COLOURS["change"],
+            borderwidth=1,
+            borderpad=2,
+            hovertext=f"change point {i + 1}: {text}",
+        )
     lo, hi = float(series.min()), float(series.max())
-    step = (hi - lo or 1.0) * 0.09
-    texts = [labels[i] if i < len(labels) else "change point" for i in range(len(times))]
-    return go.Scatter(
-        x=times,
-        y=[hi + step * (1 + level) for level in levels],
-        mode="markers+text",
-        text=[str(i + 1) for i in range(len(times))],
-        textfont={"size": 10, "color": COLOURS["change"]},
-        marker={"size": 17, "color": "white", "line": {"color": COLOURS["change"], "width": 1.5}},
-        hovertext=[f"change point {i + 1}: {t}" for i, t in enumerate(texts)],
-        hovertemplate="%{hovertext}<br>%{x}<extra></extra>",
-        showlegend=False,
-        name="",
-    )
+    pad = (hi - lo) or 1.0
+    fig.update_yaxes(range=[lo - 0.05 * pad, hi + 0.45 * pad], row=1, col=1)
+
+
+def _seconds(x: pd.Index) -> np.ndarray:
+    """Times as seconds since the epoch (row numbers as they are), whatever their unit."""
+    if isinstance(x, pd.DatetimeIndex):
+        epoch = pd.Timestamp(0, tz=x.tz)
+        return np.asarray((x - epoch) / pd.Timedelta(seconds=1), np.float64)
+    return np.asarray(x, np.float64)
 
 
 def detection_window(n_rows: int, first_point: int | None, history_points: int | None) -> int:

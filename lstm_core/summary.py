@@ -286,7 +286,7 @@ def change_point_rows(detection, prep: Prepared) -> pd.DataFrame:
     table[f"classical point (row, within {detection.agreement.margin})"] = [
         f"none within {detection.agreement.margin} rows"
         if pd.isna(m)
-        else str(prep.user_rows([int(m)])[0])
+        else f"{prep.user_rows([int(m)])[0]:,}"
         for m in matched
     ]
     return table.drop(columns=["index"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -122,8 +124,8 @@ def test_change_figure_draws_every_kind_of_marker():
         "known change point",
     ]
     assert len(fig.layout.shapes) == 6  # three markers on two panels
-    numbers = next(t for t in fig.data if t.mode == "markers+text")  # numbered, text on hover
-    assert list(numbers.text) == ["1"] and "level: y" in numbers.hovertext[0]
+    numbers = _numbers(fig)  # numbered, what changed on hover
+    assert [a.text for a in numbers] == ["1"] and "level: y" in numbers[0].hovertext
 
 
 def test_gate_heatmap_sorts_units_and_can_show_shifts():
@@ -181,6 +183,10 @@ def test_loss_figure_draws_batch_losses_of_a_live_run():
     assert _names(fig)[1:] == ["train (all quantiles)", "validation (median)"]
 
 
+def _numbers(fig):
+    return [a for a in fig.layout.annotations if a.hovertext and "change point" in a.hovertext]
+
+
 def _detection(index, rows, kinds):
     from types import SimpleNamespace
 
@@ -204,18 +210,21 @@ def test_detection_figure_keeps_the_last_rows_but_reaches_back_to_every_change_p
     shown = pd.DatetimeIndex(fig.data[0].x)
     assert shown[0] < index[20] and shown[-1] == index[-1], "the window reaches back to row 20"
     assert "to show every change point" in fig.layout.title.text
-    numbers = next(t for t in fig.data if t.mode == "markers+text")
-    assert list(numbers.text) == ["1", "2"]
-    assert "level: y" in numbers.hovertext[0] and "spread: y" in numbers.hovertext[1]
+    numbers = _numbers(fig)
+    assert [a.text for a in numbers] == ["1", "2"]
+    assert "level: y" in numbers[0].hovertext and "spread: y" in numbers[1].hovertext
     assert not [a for a in fig.layout.annotations if a.text in ("level: y", "spread: y")]
 
 
-def test_change_point_numbers_of_close_points_do_not_sit_on_each_other():
-    index = pd.date_range("2022", periods=100, freq="D")
+@pytest.mark.parametrize("unit", ["ns", "s"])
+def test_change_point_numbers_of_close_points_do_not_sit_on_each_other(unit):
+    index = pd.date_range("2022", periods=100, freq="D").as_unit(unit)
     s, det = _detection(index, [48, 50, 51, 90], ["level"] * 4)
-    numbers = next(t for t in plots.detection_figure(s, det).data if t.mode == "markers+text")
-    y = list(numbers.y)
-    assert len({y[0], y[1], y[2]}) == 3, "three close points: three heights"
+    det.change_points = tuple(  # the points' times in another unit than the series'
+        replace(c, time=c.time.as_unit("us")) for c in det.change_points
+    )
+    y = [a.yshift for a in _numbers(plots.detection_figure(s, det))]  # pixels
+    assert len({y[0], y[1], y[2]}) == 3 and min(abs(y[1] - y[0]), abs(y[2] - y[1])) >= 20
     assert y[3] == y[0], "a point far from the others goes back to the first height"
 
 
