@@ -12,6 +12,7 @@ import posixpath
 import re
 import warnings
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
@@ -607,7 +608,13 @@ class DataReport:
 
 @dataclass(frozen=True)
 class Prepared:
-    """A clean numeric series: targets first, then covariates, indexed by time (or row number)."""
+    """A clean numeric series: targets first, then covariates, indexed by time (or row number).
+
+    The frame's rows (the model's grid: sorted, duplicates dropped, missing steps inserted) can
+    differ from the user's rows (the table's data rows as given, counted from 0): ``source``
+    gives the user's row behind each grid row (-1 where a row was inserted), and ``user_rows``
+    and ``grid_rows`` convert between the two, so people see and type their own row numbers.
+    """
 
     frame: pd.DataFrame
     targets: tuple[str, ...]
@@ -615,10 +622,79 @@ class Prepared:
     freq: str | None
     report: DataReport
     time_col: str | None
+    # (T,) int64: the user's row at each grid row, -1 where inserted; None: the same rows
+    source: np.ndarray | None = field(default=None, compare=False, repr=False)
+    # (n_user,) int64: the grid row of each user row (a dropped duplicate: the row kept)
+    located: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def columns(self) -> tuple[str, ...]:
         return self.targets + self.covariates
+
+    @property
+    def n_user(self) -> int:
+        """Rows of the user's table (the grid's when it is the same rows)."""
+        return len(self.frame) if self.located is None else len(self.located)
+
+    @property
+    def regridded(self) -> bool:
+        """Whether the grid's rows differ from the user's (sorted, dropped or inserted)."""
+        return self.source is not None
+
+    def user_rows(self, grid_rows: Sequence[int]) -> list[int]:
+        """The user's row for each grid row: the row itself, or for an inserted row the user's
+        next row in time (the first observation at or after it, where a change is seen).
+
+        Raises:
+            DataError: a grid row outside the series.
+        """
+        rows = _checked(grid_rows, len(self.frame), "grid row")
+        if self.source is None:
+            return rows
+        s = pd.Series(np.where(self.source >= 0, self.source, np.nan))
+        nxt = s.bfill().ffill().to_numpy(np.int64)  # the last grid row is always a user row
+        return [int(nxt[r]) for r in rows]
+
+    def grid_rows(self, user_rows: Sequence[int]) -> list[int]:
+        """The grid row of each of the user's rows, in the same order: what the detector and
+        its scores count in.
+
+        Raises:
+            DataError: a row past the end of the user's table.
+        """
+        rows = _checked(user_rows, self.n_user, "row")
+        if self.located is None:
+            return rows
+        return [int(self.located[r]) for r in rows]
+
+    def user_times(self, user_rows: Sequence[int]) -> pd.Index:
+        """The time (or row label) of each of the user's rows, as the grid holds it."""
+        return self.frame.index[self.grid_rows(user_rows)]
+
+
+def _checked(rows: Sequence[int], n: int, what: str) -> list[int]:
+    out = [int(r) for r in rows]
+    bad = [r for r in out if not 0 <= r < n]
+    if bad:
+        more = f" ({len(bad)} such rows)" if len(bad) > 1 else ""
+        raise DataError(f"{what} {bad[0]} is outside the series{more}: rows run from 0 to {n - 1}")
+    return out
+
+
+def _row_maps(t: pd.Series | None, index: pd.Index) -> tuple[np.ndarray, np.ndarray] | None:
+    """(source, located) of ``Prepared`` from the user's times in file order and the grid's
+    index; None when the grid is the user's rows unchanged."""
+    if t is None:
+        return None
+    n = len(t)
+    times = pd.Index(t.to_numpy())
+    located = index.get_indexer(times).astype(np.int64)  # every user time is on the grid
+    rows = pd.Series(np.arange(n), index=times)
+    kept = rows[~times.duplicated(keep="last")]  # the row prepare kept for each time
+    source = kept.reindex(index).fillna(-1).to_numpy(np.int64)
+    if len(index) == n and np.array_equal(source, np.arange(n)):
+        return None
+    return source, located
 
 
 def content_hash(df: pd.DataFrame) -> str:
@@ -834,7 +910,8 @@ def prepare(df: pd.DataFrame, cfg: DataConfig) -> Prepared:
         missing=missing,
         actions=tuple(actions),
     )
-    return Prepared(frame, targets, covariates, freq, report, time_col)
+    maps = _row_maps(t, frame.index)
+    return Prepared(frame, targets, covariates, freq, report, time_col, *(maps or (None, None)))
 
 
 def _on_integer_time(

@@ -213,7 +213,7 @@ def _changes_section(prep: Prepared, target: str, context: Context) -> str:
     det = context.detection
     if det is None:
         return "<h2 id='changes'>Change points</h2>" + _note("Change points were not detected.")
-    kinds = det.table().drop(columns=["score"])
+    kinds = summary.change_point_rows(det, prep)  # in the file's own rows
     kinds["time"] = summary.fmt_times(kinds["time"], prep.freq)
     return (
         "<h2 id='changes'>Change points</h2>"

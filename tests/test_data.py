@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import torch
 
 from lstm_core.config import DataConfig
@@ -511,3 +513,109 @@ def test_csv_bytes_go_to_the_parser_with_a_bom_or_bad_bytes():
     assert list(df.columns) == ["time", "y"] and df["y"].tolist() == [1, 2]
     df = read_table(b"name,y\ncaf\xe9,1\nbar,2\n", "latin.csv")
     assert df["y"].tolist() == [1, 2] and df["name"][0].startswith("caf")
+
+
+# ---------------------------------------------------------------- the user's rows (issue 19.4)
+# A series on irregular 13-15 day steps is re-gridded to 14 days (rows inserted); change points
+# and known change points must still be told in the rows and times of the user's own table.
+
+
+def _irregular(n: int = 300, changes: tuple[int, ...] = (120, 210), seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    t = pd.Timestamp("2001-01-02") + pd.to_timedelta(np.cumsum(rng.choice([13, 14, 15], n)), "D")
+    level = np.zeros(n)
+    for k, c in enumerate(changes):
+        level[c:] = 6.0 * (k + 1) * (-1) ** k
+    return pd.DataFrame({"date": t.strftime("%Y-%m-%d"), "price": level + rng.normal(size=n)})
+
+
+def test_regridded_rows_map_back_to_the_users_rows():
+    df = _irregular()
+    prep = prepare(df, DataConfig())
+    assert prep.report.gaps > 0 and len(prep.frame) == len(df) + prep.report.gaps
+    assert prep.regridded and prep.n_user == len(df)
+    grid = prep.grid_rows(range(len(df)))
+    assert prep.user_rows(grid) == list(range(len(df)))  # every user row round-trips
+    times = pd.to_datetime(df["date"])
+    assert (prep.user_times([0, 120, 299]) == pd.DatetimeIndex(times.iloc[[0, 120, 299]])).all()
+    inserted = [g for g in range(len(prep.frame)) if prep.source[g] < 0]
+    for g in inserted[:20]:  # an inserted row belongs to the user's next row in time
+        u = prep.user_rows([g])[0]
+        assert prep.frame.index[g] < prep.user_times([u])[0]
+        assert u == 0 or prep.user_times([u - 1])[0] < prep.frame.index[g]
+    with pytest.raises(DataError, match="row 300 is outside the series"):
+        prep.grid_rows([300])
+
+
+def test_sorted_and_duplicated_rows_keep_the_users_numbers():
+    df = pd.DataFrame({"t": [3, 1, 2, 2, 4, 5, 6], "y": [3.0, 1, 9, 2, 4, 5, 6]})
+    prep = prepare(df, DataConfig(time_col="t", targets=("y",)))
+    assert prep.frame["y"].tolist() == [1.0, 2, 3, 4, 5, 6]  # sorted, the last duplicate kept
+    assert prep.user_rows(range(6)) == [1, 3, 0, 4, 5, 6]
+    assert prep.grid_rows([0, 2, 3]) == [2, 1, 1]  # a dropped duplicate: the row kept
+    plain = prepare(pd.DataFrame({"y": [1.0, 2, 3, 4]}), DataConfig())
+    assert not plain.regridded and plain.user_rows([2]) == [2] and plain.grid_rows([3]) == [3]
+
+
+def test_detection_on_a_regridded_series_speaks_in_the_users_rows():
+    from lstm_core import changepoints, summary
+
+    df = _irregular()
+    prep = prepare(df, DataConfig())
+    det = changepoints.detect(prep, known=prep.grid_rows([120, 210]))
+    assert det.metrics.sentence() == "found 2 of 2 known change points"
+    rows = summary.change_point_rows(det, prep)
+    for k in (120, 210):  # each change seen at its row of the 300-row file, not of the grid
+        assert min(abs(rows["row"] - k)) <= 2
+    assert max(rows["row"]) < len(df)
+    assert list(rows["time"]) == list(prep.user_times(rows["row"].tolist()))
+    assert "index" not in rows and not any("n/a" in str(v) for v in rows.iloc[:, -1])
+    payload = summary.detection_json(det, prep)
+    assert [p["index"] for p in payload["change_points"]] == rows["row"].tolist()
+    assert all(p["grid_index"] > p["index"] for p in payload["change_points"])
+    assert payload["n_rows"] == len(df)
+    naive = changepoints.detect(prep, known=[120, 210])  # the grid's rows: the old mistake
+    assert naive.metrics.found == 0
+
+
+def test_cli_detect_reads_and_prints_the_files_rows(tmp_path, capsys):
+    import json
+
+    from lstm_core.cli import main
+
+    path = tmp_path / "irregular.csv"
+    _irregular().to_csv(path, index=False)
+    assert main(["detect", str(path), "--known", "120,210", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["metrics"]["found"] == 2 and out["metrics"]["known"] == 2
+    for k in (120, 210):
+        assert min(abs(p["index"] - k) for p in out["change_points"]) <= 2
+    assert main(["detect", str(path), "--known", "120,210"]) == 0
+    text = capsys.readouterr().out
+    assert "found 2 of 2 known change points" in text and "inserted" in text
+    assert main(["detect", str(path), "--known", "300"]) == 2
+    assert "row 300 is outside the series" in capsys.readouterr().err
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    gaps=st.lists(st.sampled_from([0, 1, 1, 1, 2, 3]), min_size=6, max_size=40),
+    order=st.randoms(use_true_random=False),
+)
+def test_any_users_row_maps_to_a_grid_row_of_the_same_time(gaps, order):
+    # steps of 1 day with repeats (0), gaps (2, 3) and any row order: each user row lands on the
+    # grid row of its own time, and that grid row maps back to a user row of the same time
+    days = np.cumsum(gaps)
+    rows = list(range(len(days)))
+    order.shuffle(rows)
+    t = pd.Timestamp("2020-01-01") + pd.to_timedelta(days[rows], "D")
+    df = pd.DataFrame({"time": t.strftime("%Y-%m-%d"), "y": np.arange(len(rows)) % 5 + 0.5})
+    try:
+        prep = prepare(df, DataConfig(time_col="time", targets=("y",), frequency="D"))
+    except (DataError, SeriesTooShort):
+        return  # too few distinct days, or constant after dropping duplicates
+    users = list(range(len(df)))
+    grid = prep.grid_rows(users)
+    assert (prep.frame.index[grid] == pd.DatetimeIndex(t)).all()
+    back = prep.user_rows(grid)
+    assert (pd.DatetimeIndex(t[back]) == pd.DatetimeIndex(t)).all()

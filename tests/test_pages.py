@@ -18,7 +18,7 @@ from lstm_core import changepoints
 from lstm_core.checkpoint import loads, save
 from lstm_core.errors import DataError
 from tests.conftest import ROOT
-from ui import actions, router, sessions, work
+from ui import actions, router, sessions, settings_form, work
 from ui import state as ui
 
 PAGES = {name: spec.file for name, spec in router.PAGES.items()}
@@ -152,6 +152,25 @@ def test_form_updates_the_yaml():
     assert cfg.training.epochs == 3 and cfg.lstm.hidden_size == 16
     assert "epochs: 3" in at.text_area(key="settings_yaml_training").value
     assert "parameters:" in texts(at.markdown)
+
+
+@pytest.mark.parametrize(
+    "key, value, said",
+    [
+        ("settings_num_layers", 9, "num_layers: 9 is not allowed; expected an integer from 1 to 8"),
+        ("settings_dropout", 1.5, "lstm.dropout: 1.5 is not allowed"),
+        ("settings_lookback", 1, "data.lookback: 1 is not allowed; expected an integer from 2 to"),
+    ],
+)
+def test_an_out_of_range_setting_is_named_with_its_range(key, value, said):
+    at = app()
+    at.switch_page(PAGES["settings"]).run()
+    before = at.session_state[ui.CONFIG]
+    at.number_input(key=key).set_value(value)
+    at.button(key="FormSubmitter:settings_form-Apply settings").click().run()
+    assert not at.exception and at.session_state[ui.CONFIG] is before
+    assert said in texts(at.error) and f'"{settings_form.LABELS[key]}": ' in texts(at.error)
+    assert at.number_input(key=key).value == value  # the value typed stays to be fixed
 
 
 def test_an_unavailable_device_is_refused_in_settings():
@@ -659,3 +678,77 @@ def test_another_browser_opening_a_session_link_gets_a_fresh_session(monkeypatch
         other.file_uploader(key="data_upload").upload("mine.csv", _csv(), "text/csv").run()
     key = at.session_state[ui.BROWSER_KEY]
     assert sessions.store().load(sid, sessions.key_hash(key))[ui.DATA_NAME] == "secret.csv"
+
+
+class _FinishesMidRun:
+    """A detection that is still running when the page starts and done by the time its
+    results are drawn (what a fast detection does), to pin the gate chart's points."""
+
+    def __init__(self, result):
+        self.result, self.reads = result, 0
+
+    @property
+    def status(self) -> str:
+        self.reads += 1
+        return "running" if self.reads == 1 else "done"
+
+
+def test_detected_points_reach_the_gate_chart_in_the_same_run(series, fitted, monkeypatch):
+    at = seed(app(empty=True), series, fitted)
+    at.switch_page(PAGES["explain"]).run()
+    wait_for_tasks(at)  # the whole-series trace: the gate chart is drawn
+    det = changepoints.detect(series, fitted)
+    assert det.change_points
+    task = _FinishesMidRun(det)
+    monkeypatch.setattr(work, "detection", lambda: (task, []))
+    at.run()
+    assert not at.exception
+    share = next(c.proto.spec for c in at.get("plotly_chart") if "leaning on" in c.proto.spec)
+    assert '"change point"' in share
+
+
+def test_the_legacy_navigation_of_raw_file_names_stays_hidden():
+    # a fresh server's first request runs in Streamlit's legacy pages/ mode, whose navigation
+    # lists file names (explain, training...); config hides it, and ui.router.navigate shows
+    # only the router's own navigation (titles)
+    import streamlit as st
+    import tomllib
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["showSidebarNavigation"] is False
+    at = app()
+    assert not at.exception
+    assert st.get_option("client.showSidebarNavigation") is False, "set back after navigate"
+
+
+def test_the_data_page_says_up_front_how_many_rows_were_inserted():
+    from tests.test_data import _irregular
+
+    at = app(empty=True)
+    at.switch_page(PAGES["data"]).run()
+    raw = _irregular().to_csv(index=False).encode()
+    at.file_uploader(key="data_upload").upload("brent.csv", raw, "text/csv").run()
+    assert not at.exception and not at.error, texts(at.error)
+    warning = texts(at.warning)
+    assert "rows were inserted" in warning and "your table has 300 rows" in warning
+    assert "use your table's own rows" in warning
+
+
+def test_a_refresh_keeps_the_history_shown():
+    at = app(empty=True)
+    at.select_slider(key="history_points").set_value("all").run()
+    assert ui.HISTORY in at.session_state and at.session_state[ui.HISTORY] == "all"
+    again = app(empty=True, sid=at.session_state[ui.SESSION_ID])  # the same URL, reloaded
+    assert again.select_slider(key="history_points").value == "all"
+    assert app(empty=True).select_slider(key="history_points").value == 500  # a new visit
+
+
+def test_session_store_expires_idle_sessions_and_caps_its_size():
+    store = sessions.SessionStore(idle_limit_s=10, max_sessions=2)
+    store.save("a", {"x": 1}, now=0)
+    store.save("b", {"x": 2}, now=5)
+    assert store.load("a", now=9) == {"x": 1}
+    assert store.load("a", now=11) is None and store.load("b", now=11) == {"x": 2}
+    store.save("c", {}, now=12)
+    store.save("d", {}, now=12)
+    assert len(store) == 2 and store.load("b", now=12) is None

@@ -39,6 +39,7 @@ SETTINGS_ERROR = "SETTINGS_ERROR"  # (message, key, source) of the last rejected
 DETECTION = "DETECTION"  # (data token, model token, known rows) of the detection in TASKS
 MEMO = "MEMO"  # {(name, data token, model token): result} of slow computations
 NOTICE = "NOTICE"  # (kind, text): a message for the next run (after a callback or a rerun)
+HISTORY = "HISTORY"  # int | "all": the sidebar's "history shown" choice (its widget is not kept)
 
 # what a browser refresh brings back (see ui.sessions); the rest is rebuilt or widget state
 KEPT = (
@@ -61,8 +62,10 @@ KEPT = (
     TASKS,
     DETECTION,
     MEMO,
+    HISTORY,
 )
 MISSING = "n/a"  # how every page writes a missing value
+HISTORY_DEFAULT = 500
 
 
 def get(key: str, default: Any = None) -> Any:
@@ -120,7 +123,7 @@ def data_key(per_series: bool = True) -> object:
 
 def history_points() -> int | None:
     """The sidebar's "history shown" choice: the last N observations, or None for all."""
-    value = get("history_points", 500)
+    value = get("history_points", get(HISTORY, HISTORY_DEFAULT))
     return None if value == "all" else int(value)
 
 

@@ -240,9 +240,10 @@ def start_detection(
     fc: Forecaster, prep: data.Prepared, known_text: str, **options: Any
 ) -> str | None:
     """Start change point detection in the background (a running one for this session is
-    cancelled); returns why not (bad known points). Uses the finished trace, if any."""
+    cancelled); returns why not (bad known points). Uses the finished trace, if any. Known
+    points are typed in the file's own rows; they are scored in the series' (re-gridded) rows."""
     try:
-        known = summary.parse_rows(known_text)
+        known = prep.grid_rows(summary.parse_rows(known_text))
     except LstmCoreError as e:
         return str(e)
     tokens = (data_key(), get(MODEL_TOKEN))
