@@ -734,21 +734,12 @@ def test_the_data_page_says_up_front_how_many_rows_were_inserted():
     assert "use your table's own rows" in warning
 
 
-def test_a_refresh_keeps_the_history_shown():
+def test_a_refresh_keeps_the_history_shown(monkeypatch):
     at = app(empty=True)
     at.select_slider(key="history_points").set_value("all").run()
     assert ui.HISTORY in at.session_state and at.session_state[ui.HISTORY] == "all"
+    key = at.session_state[ui.BROWSER_KEY]
+    monkeypatch.setattr(sessions, "_cookies", lambda: {sessions.COOKIE: key})  # same browser
     again = app(empty=True, sid=at.session_state[ui.SESSION_ID])  # the same URL, reloaded
     assert again.select_slider(key="history_points").value == "all"
     assert app(empty=True).select_slider(key="history_points").value == 500  # a new visit
-
-
-def test_session_store_expires_idle_sessions_and_caps_its_size():
-    store = sessions.SessionStore(idle_limit_s=10, max_sessions=2)
-    store.save("a", {"x": 1}, now=0)
-    store.save("b", {"x": 2}, now=5)
-    assert store.load("a", now=9) == {"x": 1}
-    assert store.load("a", now=11) is None and store.load("b", now=11) == {"x": 2}
-    store.save("c", {}, now=12)
-    store.save("d", {}, now=12)
-    assert len(store) == 2 and store.load("b", now=12) is None
