@@ -423,6 +423,9 @@ def _panel_backtest(table: pd.DataFrame, skipped: dict[str, str]) -> PanelBackte
             f"Over {n} series the model does not beat the best baseline ({best}): mean MASE "
             f"{model:.3f} vs {best_mase:.3f}; it is better than {best} on {wins} of {n} series."
         )
+    windows = int(table.loc[table["method"] == MODEL, "windows"].sum())
+    note = fc.interval_note(float(summary.loc[MODEL, "mean coverage80"]), windows)
+    verdict += f" Averaged over series: {note}" if note else ""
     return PanelBacktest(table, summary, best, beats, verdict, skipped)
 
 
