@@ -276,6 +276,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
         sensitivity=args.sensitivity,
         features=args.features,
         classical_method=args.classical,
+        detector=args.detector,
     )
     if args.json:
         print(json.dumps(result.to_dict()))
@@ -287,6 +288,11 @@ def cmd_detect(args: argparse.Namespace) -> int:
         print(table.to_string(index=False, float_format=lambda v: f"{v:.1f}"))
     else:
         print("no change points found")
+    if args.candidates:
+        print("candidates, strongest first:")
+        table = result.candidate_table().drop(columns=["score"])
+        print(table.to_string(index=False, float_format=lambda v: f"{v:.2f}")
+              if len(table) else "  none (candidates come with --detector search)")
     print(
         f"{result.classical_method}: {[c.index for c in result.classical]}; "
         f"agreement {result.agreement.share:.2f}"
@@ -413,7 +419,15 @@ def parser() -> argparse.ArgumentParser:
                    help="raw: the series' columns (default, no model); combined: the skip gate "
                    "proposes candidates too; gate: the skip gate alone")
     d.add_argument("--known", help="known change points to score against, e.g. 12,40 or 12;40")
-    d.add_argument("--sensitivity", type=float, default=1.0, help="> 1 finds more (default 1)")
+    d.add_argument("--sensitivity", type=float, default=1.0,
+                   help="> 1 finds more, < 1 fewer (default 1: the penalty chosen by "
+                   "cross-validation, benchmarks/changepoints.py)")
+    d.add_argument("--detector", choices=["tests", "search"], default="tests",
+                   help="tests: candidates confirmed by tests of each kind (default); search: "
+                   "one kernel search at a learned penalty, with ranked candidates")
+    d.add_argument("--candidates", action="store_true",
+                   help="also print the ranked candidates (--detector search) and why each was "
+                   "kept or not")
     d.add_argument("--classical", choices=["pelt", "binseg", "kernel"], default="pelt",
                    help="the reference detector run beside it")
     d.add_argument("--json", action="store_true")

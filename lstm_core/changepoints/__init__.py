@@ -9,6 +9,7 @@ tests), ``pipeline`` (``detect``), ``synthetic`` (seeded series of every kind).
 from lstm_core.changepoints.features import change_features, change_score, gate_components
 from lstm_core.changepoints.metrics import MARGIN, agreement, covering, f1_score, match, score
 from lstm_core.changepoints.pipeline import (
+    DEFAULT_DETECTOR,
     DEFAULT_FEATURES,
     classical,
     detect,
@@ -19,16 +20,20 @@ from lstm_core.changepoints.pipeline import (
 )
 from lstm_core.changepoints.results import (
     Agreement,
+    Candidate,
     ChangePoint,
     Classical,
     Detection,
+    Detector,
     Features,
     Kind,
+    Method,
     Metrics,
 )
 from lstm_core.changepoints.segment import KINDS, Settings
 
 FEATURE_CHOICES = ("raw", "combined", "gate")
+DETECTOR_CHOICES = ("tests", "search")
 
 # What the gate adds, as measured by benchmarks/tcpd.py (13 annotated TCPD series and 44
 # synthetic ones, one default setting). The app shows this so nobody reads more into the gate
@@ -44,8 +49,8 @@ GATE_EVIDENCE = (
 )
 
 __all__ = [
-    "DEFAULT_FEATURES", "FEATURE_CHOICES", "GATE_EVIDENCE", "KINDS", "MARGIN", "Agreement", "ChangePoint", "Classical", "Detection",
-    "Features", "Kind", "Metrics", "Settings", "agreement", "change_features", "change_score",
+    "DEFAULT_DETECTOR", "DEFAULT_FEATURES", "DETECTOR_CHOICES", "FEATURE_CHOICES", "GATE_EVIDENCE", "KINDS", "MARGIN", "Agreement", "Candidate", "ChangePoint", "Classical", "Detection",
+    "Detector", "Features", "Kind", "Method", "Metrics", "Settings", "agreement", "change_features", "change_score",
     "classical", "covering", "detect", "detection_config", "f1_score", "gate_components",
     "known_from_column", "locate", "match", "parse_rows", "score",
 ]
