@@ -407,6 +407,7 @@ def _searched(
     periods = seg.season_periods(z, period_hint, settings.harmonics, settings.season_share)
     kept = [k.index for k in found.candidates if k.kept]
     n_raw = views[0].shape[1] if features == "combined" else 0
+    both = standardise(np.column_stack(views))
 
     def named(c: int) -> tuple[Kind | None, tuple[str, ...], Method]:
         edges = [0, *[p for p in kept if p != c], len(raw)]
@@ -414,7 +415,6 @@ def _searched(
         a, e = edges[i - 1], edges[i]
         method: Method = "raw" if features == "raw" else "representation"
         if features == "combined":  # the view whose columns moved most across the point
-            both = standardise(np.column_stack(views))
             jump = np.abs(both[c:e].mean(axis=0) - both[a:c].mean(axis=0))
             method = "raw" if jump[:n_raw].mean() >= jump[n_raw:].mean() else "representation"
         if min(c - a, e - c) < 3:
@@ -433,6 +433,7 @@ def _searched(
                       cols, method)
         )
         if k.kept:
+            net = float(k.gain * (1 - k.needed / sensitivity))  # gain minus the penalty paid
             points.append(ChangePoint(k.index, index[k.index], float(curve[k.index]), kind,
-                                      cols, float(k.gain), (), method))
+                                      cols, net, (), method))
     return tuple(sorted(points, key=lambda p: p.index)), tuple(candidates)

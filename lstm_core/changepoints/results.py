@@ -42,7 +42,9 @@ class ChangePoint:
     score: float  # the change score curve at this row
     kind: Kind | None = None
     columns: tuple[str, ...] = ()
-    evidence: float = math.nan  # the winning test's statistic minus its penalty
+    # the winning test's statistic minus its penalty ("tests"), or the kernel cost's drop
+    # minus its penalty ("search")
+    evidence: float = math.nan
     also: tuple[Kind, ...] = ()  # other kinds whose tests passed here too
     method: Method | None = None  # which view found it (None for the classical detectors)
 
