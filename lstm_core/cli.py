@@ -277,6 +277,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
         features=args.features,
         classical_method=args.classical,
         detector=args.detector,
+        candidates=args.candidates,
     )
     if args.json:
         print(json.dumps(result.to_dict()))
@@ -292,7 +293,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
         print("candidates, strongest first:")
         table = result.candidate_table().drop(columns=["score"])
         print(table.to_string(index=False, float_format=lambda v: f"{v:.2f}")
-              if len(table) else "  none (candidates come with --detector search)")
+              if len(table) else "  none")
     print(
         f"{result.classical_method}: {[c.index for c in result.classical]}; "
         f"agreement {result.agreement.share:.2f}"
@@ -426,8 +427,8 @@ def parser() -> argparse.ArgumentParser:
                    help="tests: candidates confirmed by tests of each kind (default); search: "
                    "one kernel search at a learned penalty, with ranked candidates")
     d.add_argument("--candidates", action="store_true",
-                   help="also print the ranked candidates (--detector search) and why each was "
-                   "kept or not")
+                   help="also rank candidates (the change score's peaks, the search's points) "
+                   "and say why each was kept or not")
     d.add_argument("--classical", choices=["pelt", "binseg", "kernel"], default="pelt",
                    help="the reference detector run beside it")
     d.add_argument("--json", action="store_true")

@@ -124,6 +124,7 @@ with st.form(f"explain_detect_{state.get(state.DATA_TOKEN)}{shown}"):
             min_size=min_size or None,
             classical_method=method,
             detector=detector,
+            candidates=True,
         )
         if error:
             st.error(error)

@@ -414,7 +414,30 @@ def test_cli_search_prints_ranked_candidates(files, capsys):
     rc = main(["detect", str(files / "s.csv"), "--detector", "search", "--candidates"])
     out = capsys.readouterr().out
     assert rc == 0 and "candidates, strongest first:" in out and "kept" in out
+    rc = main(["detect", str(files / "s.csv"), "--candidates"])  # the default detector too
+    out = capsys.readouterr().out
+    assert rc == 0 and "below the threshold" in out
     rc = main(["detect", str(files / "s.csv"), "--detector", "search", "--json"])
     doc = json.loads(capsys.readouterr().out)
     assert doc["detector"] == "search" and doc["candidates"][0]["reason"] == "kept"
     assert {c["method"] for c in doc["change_points"]} == {"raw"}
+
+
+def test_the_tests_detector_ranks_candidates_when_asked(monkeypatch):
+    frame = pd.DataFrame({"y": steps()[:, 0]})
+    plain = cp.detect(frame)
+    assert plain.candidates == ()  # only on request: the default detection does no more work
+    det = cp.detect(frame, candidates=True)
+    assert [c.index for c in det.change_points] == [c.index for c in plain.change_points]
+    kept = [k for k in det.candidates if k.kept]
+    assert sorted(k.index for k in kept) == [c.index for c in det.change_points]
+    dropped = [k for k in det.candidates if not k.kept]
+    assert dropped and [k.needed for k in dropped] == sorted(k.needed for k in dropped)
+    for k in dropped:  # each says why it is not a change point
+        why = k.reason(det.sensitivity)
+        if k.needed == float("inf"):
+            assert why == "no sensitivity keeps it"
+        else:
+            assert why.startswith("below the threshold" if k.needed > 1 else "its test passes")
+    peak = int(np.argmax(det.score.to_numpy()))
+    assert any(abs(k.index - peak) <= det.min_size for k in det.candidates)

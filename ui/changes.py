@@ -9,13 +9,13 @@ from lstm_core import changepoints, summary
 SENSITIVITY_LABEL = "Sensitivity (1 = the cross-validated default; higher finds more)"
 DETECTOR_HELP = (
     "tests (default): candidates kept by local tests of each kind of change; search: one "
-    "kernel search on rolling statistics at a penalty learned across annotated series, which "
-    "also ranks every candidate (benchmarks/changepoints.py scores both)."
+    "kernel search on rolling statistics at a penalty learned across annotated series "
+    "(benchmarks/changepoints.py scores both out of fold). Both list the candidates below."
 )
 CANDIDATES_CAPTION = (
-    "Candidates, strongest first: every place the search or the change score's peaks point "
-    "to, with the sensitivity it needs to be kept. A peak of the change score without a point "
-    "is listed here with the reason it was not kept."
+    "Candidates, strongest first: the change points, the change score's highest peaks and "
+    "the places a liberal search points to, each with the sensitivity it needs to be kept. A "
+    "peak of the change score without a change point is listed with the reason it was not kept."
 )
 
 

@@ -79,7 +79,9 @@ class Candidate:
         if self.kept:
             return "kept"
         if self.needed == math.inf:
-            return "no gain from a cut here"
+            return "no sensitivity keeps it"
+        if self.needed <= sensitivity:  # "tests": it passes here, but was never a candidate
+            return "its test passes here, but the detector's searches did not propose it"
         return f"below the threshold: needs sensitivity {self.needed:.2g} (used {sensitivity:g})"
 
     def to_dict(self, sensitivity: float) -> dict:
