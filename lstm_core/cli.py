@@ -345,6 +345,7 @@ def _detect_panel(args: argparse.Namespace, df: pd.DataFrame, known) -> int:
         panel, workers=args.workers, ray_address=args.ray,
         config=load_config(args.config) if args.config else None,
         sensitivity=args.sensitivity, features=args.features, classical_method=args.classical,
+        detector=args.detector, candidates=args.candidates,
     )
     if args.json:
         print(json.dumps(result.to_dict()))
