@@ -276,6 +276,8 @@ def cmd_detect(args: argparse.Namespace) -> int:
         sensitivity=args.sensitivity,
         features=args.features,
         classical_method=args.classical,
+        detector=args.detector,
+        candidates=args.candidates,
     )
     if args.json:
         print(json.dumps(summary.detection_json(result, prep)))
@@ -290,6 +292,11 @@ def cmd_detect(args: argparse.Namespace) -> int:
         print(table.to_string(index=False, float_format=lambda v: f"{v:.1f}"))
     else:
         print("no change points found")
+    if args.candidates:
+        print("candidates, strongest first:")
+        table = summary.candidate_rows(result, prep)
+        print(table.to_string(index=False, float_format=lambda v: f"{v:.2f}")
+              if len(table) else "  none")
     print(
         f"{result.classical_method}: {prep.user_rows([c.index for c in result.classical])}; "
         f"agreement {result.agreement.share:.2f}"
@@ -353,6 +360,7 @@ def _detect_panel(args: argparse.Namespace, df: pd.DataFrame, known) -> int:
         panel, workers=args.workers, ray_address=args.ray,
         config=load_config(args.config) if args.config else None,
         sensitivity=args.sensitivity, features=args.features, classical_method=args.classical,
+        detector=args.detector, candidates=args.candidates,
     )
     if args.json:
         print(json.dumps(result.to_dict()))
@@ -428,7 +436,15 @@ def parser() -> argparse.ArgumentParser:
                    help="raw: the series' columns (default, no model); combined: the skip gate "
                    "proposes candidates too; gate: the skip gate alone")
     d.add_argument("--known", help="known change points to score against, e.g. 12,40 or 12;40")
-    d.add_argument("--sensitivity", type=float, default=1.0, help="> 1 finds more (default 1)")
+    d.add_argument("--sensitivity", type=float, default=1.0,
+                   help="> 1 finds more, < 1 fewer (default 1: the penalty chosen by "
+                   "cross-validation, benchmarks/changepoints.py)")
+    d.add_argument("--detector", choices=["tests", "search"], default="tests",
+                   help="tests: candidates confirmed by tests of each kind (default); search: "
+                   "one kernel search at a learned penalty, with ranked candidates")
+    d.add_argument("--candidates", action="store_true",
+                   help="also rank candidates (the change score's peaks, the search's points) "
+                   "and say why each was kept or not")
     d.add_argument("--classical", choices=["pelt", "binseg", "kernel"], default="pelt",
                    help="the reference detector run beside it")
     d.add_argument("--json", action="store_true")

@@ -293,6 +293,16 @@ def change_point_rows(detection, prep: Prepared) -> pd.DataFrame:
     return table.drop(columns=["index"])
 
 
+def candidate_rows(detection, prep: Prepared) -> pd.DataFrame:
+    """A ``changepoints.Detection``'s ranked candidates in the user's own rows and times (see
+    ``change_point_rows``), strongest first."""
+    table = detection.candidate_table().drop(columns=["score"])
+    rows = prep.user_rows(table.pop("index").tolist())
+    table.insert(0, "row", rows)
+    table["time"] = prep.user_times(rows) if rows else table["time"]
+    return table
+
+
 def detection_json(detection, prep: Prepared) -> dict:
     """``Detection.to_dict`` with every change point's ``index`` and ``time`` in the user's rows
     (``grid_index``: the row of the re-gridded series the detector ran on), agreement pairs

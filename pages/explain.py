@@ -5,7 +5,7 @@ import streamlit as st
 
 from lstm_core import changepoints, plots, summary
 from lstm_core.errors import LstmCoreError
-from ui import guards, loaders, panels, reports, router, state, work
+from ui import changes, guards, loaders, panels, reports, router, state, work
 
 router.hand_over()
 st.title("Interpret")
@@ -81,6 +81,7 @@ def change_points(det) -> None:
     table = summary.change_point_rows(det, prep)  # the rows and times of the user's file
     table["time"] = summary.fmt_times(table["time"], freq)
     st.dataframe(summary.format_metrics(table.set_index("#")))
+    changes.show_candidates(det, prep, freq)
 
 
 one_origin()
@@ -96,10 +97,8 @@ st.subheader("Change points")
 st.caption(changepoints.GATE_EVIDENCE)
 shown = "" if state.panel() is None else f"_{state.series()}"  # a form per series
 with st.form(f"explain_detect_{state.get(state.DATA_TOKEN)}{shown}"):
-    a, b, c, d = st.columns(4)
-    sensitivity = a.select_slider(
-        "Sensitivity (1 = BIC default; higher finds more)", [0.25, 0.5, 1.0, 2.0, 4.0], value=1.0
-    )
+    a, b, c, d, e = st.columns(5)
+    sensitivity = a.select_slider(changes.SENSITIVITY_LABEL, [0.25, 0.5, 1.0, 2.0, 4.0], value=1.0)
     min_size = b.number_input("Minimum segment (rows; 0 = automatic)", min_value=0, value=0)
     choices = list(changepoints.FEATURE_CHOICES)
     features = c.selectbox(
@@ -111,6 +110,7 @@ with st.form(f"explain_detect_{state.get(state.DATA_TOKEN)}{shown}"):
         "are reported as 'dynamics'). The caption above gives what each scored.",
     )
     method = d.selectbox("Classical reference", ["pelt", "binseg", "kernel"])
+    detector = changes.detector_choice(e)
     known = st.text_input(
         "Known change points (rows of your table from 0, separated by commas, semicolons or "
         "spaces; optional: scores F1 and covering)",
@@ -125,6 +125,8 @@ with st.form(f"explain_detect_{state.get(state.DATA_TOKEN)}{shown}"):
             features=features,
             min_size=min_size or None,
             classical_method=method,
+            detector=detector,
+            candidates=True,
         )
         if error:
             st.error(error)

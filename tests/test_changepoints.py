@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from lstm_core import changepoints as cp
+from lstm_core.changepoints import search as ks
 from lstm_core.changepoints import segment as seg
 from lstm_core.changepoints import synthetic
 from lstm_core.cli import main
@@ -344,3 +345,99 @@ def test_a_detection_model_takes_any_gain_over_its_linear_start():
     assert Config().training.start_margin == 0.01
     assert detection_config(1000)[0].training.start_margin == 0.0
     assert detection_config(1000, Config())[0].training.start_margin == 0.0
+
+
+# ---------------------------------------------------------------- the search detector
+
+
+def crashes(n: int = 1500, seed: int = 0) -> pd.DataFrame:
+    """A random-walk price (0.05% drift, 1% steps) with two crashes: 20 steps of 2% and 2.5%
+    losses a step, from rows 500 and 1100."""
+    r = np.random.default_rng(seed).normal(0.0005, 0.01, n)
+    r[500:520] -= 0.02
+    r[1100:1120] -= 0.025
+    return pd.DataFrame({"price": 100 * np.exp(np.cumsum(r))})
+
+
+def test_search_finds_both_crashes_of_a_random_walk():
+    det = cp.detect(crashes(), detector="search")
+    for start, end in ((500, 520), (1100, 1120)):
+        assert any(start - cp.MARGIN <= c.index <= end + cp.MARGIN for c in det.change_points)
+    assert all(c.method == "raw" for c in det.change_points)
+
+
+def steps(seed: int = 4) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return (np.repeat([0.0, 1.0, -0.5, 2.0, 1.2], 60) + rng.normal(size=300))[:, None]
+
+
+def test_search_sensitivity_keeps_more_and_says_what_each_candidate_needs():
+    y = steps()
+    feats = ks.series_features(y)
+    runs = {s: ks.search(feats, y, s) for s in (0.25, 0.5, 1.0, 2.0, 4.0)}
+    counts = [len(r.points) for r in runs.values()]
+    assert counts == sorted(counts) and counts[-1] > counts[0]
+    for s, r in runs.items():
+        assert {k.index for k in r.candidates if k.kept} == set(r.points)
+        for k in r.candidates:  # a kept cut pays its penalty; a dropped one does not
+            assert (k.needed <= s * 1.05) if k.kept else (k.needed >= s / 1.05), (s, k)
+
+
+def test_candidates_are_ranked_and_a_score_peak_is_explained():
+    det = cp.detect(pd.DataFrame({"y": steps()[:, 0]}), detector="search", sensitivity=0.5)
+    needed = [c.needed for c in det.candidates]
+    assert needed == sorted(needed) and len(det.candidates) > len(det.change_points)
+    peak = int(np.argmax(det.score.to_numpy()))
+    near_peak = [c for c in det.candidates if abs(c.index - peak) <= det.min_size]
+    assert near_peak and all(c.kind is not None and c.columns == ("y",) for c in near_peak)
+    table = det.candidate_table()
+    dropped = table[~table["kept or why not"].eq("kept")]
+    assert len(dropped) and dropped["kept or why not"].str.startswith("below the threshold").all()
+    assert det.to_dict()["candidates"][0]["reason"] == det.candidates[0].reason(0.5)
+
+
+def test_search_on_the_gate_says_the_representation_found_it(gated):
+    det = cp.detect(shifted(), trace=gated.trace, features="gate", detector="search")
+    assert det.detector == "search" and det.candidates
+    assert all(c.method == "representation" for c in det.change_points)
+    assert all(c.method == "representation" for c in det.candidates)
+
+
+def test_search_handles_20000_rows_without_a_model():
+    rng = np.random.default_rng(5)
+    y = np.where(np.arange(20_000) < 12_000, 0.0, 2.0) + rng.normal(size=20_000)
+    det = cp.detect(pd.DataFrame({"y": y}), detector="search")
+    assert [abs(c.index - 12_000) <= 20 for c in det.change_points] == [True]
+
+
+def test_cli_search_prints_ranked_candidates(files, capsys):
+    rc = main(["detect", str(files / "s.csv"), "--detector", "search", "--candidates"])
+    out = capsys.readouterr().out
+    assert rc == 0 and "candidates, strongest first:" in out and "kept" in out
+    rc = main(["detect", str(files / "s.csv"), "--candidates"])  # the default detector too
+    out = capsys.readouterr().out
+    assert rc == 0 and "below the threshold" in out
+    rc = main(["detect", str(files / "s.csv"), "--detector", "search", "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["detector"] == "search" and doc["candidates"][0]["reason"] == "kept"
+    assert {c["method"] for c in doc["change_points"]} == {"raw"}
+
+
+def test_the_tests_detector_ranks_candidates_when_asked(monkeypatch):
+    frame = pd.DataFrame({"y": steps()[:, 0]})
+    plain = cp.detect(frame)
+    assert plain.candidates == ()  # only on request: the default detection does no more work
+    det = cp.detect(frame, candidates=True)
+    assert [c.index for c in det.change_points] == [c.index for c in plain.change_points]
+    kept = [k for k in det.candidates if k.kept]
+    assert sorted(k.index for k in kept) == [c.index for c in det.change_points]
+    dropped = [k for k in det.candidates if not k.kept]
+    assert dropped and [k.needed for k in dropped] == sorted(k.needed for k in dropped)
+    for k in dropped:  # each says why it is not a change point
+        why = k.reason(det.sensitivity)
+        if k.needed == float("inf"):
+            assert why == "no sensitivity keeps it"
+        else:
+            assert why.startswith("below the threshold" if k.needed > 1 else "its test passes")
+    peak = int(np.argmax(det.score.to_numpy()))
+    assert any(abs(k.index - peak) <= det.min_size for k in det.candidates)

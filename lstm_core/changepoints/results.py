@@ -13,6 +13,11 @@ from lstm_core.interpret import Trace
 
 Features = Literal["combined", "raw", "gate"]
 Classical = Literal["pelt", "binseg", "kernel"]
+# which search segments: "tests" (candidates confirmed by local tests of each kind) or "search"
+# (one kernel search on rolling statistics at a learned penalty)
+Detector = Literal["tests", "search"]
+# which view of the series found a point: its own columns, or the model's representation (gate)
+Method = Literal["raw", "representation"]
 # what changed: the segmentation's kinds, or "dynamics" when only the model's gate changed
 Kind = Literal["level", "trend", "spread", "seasonality", "correlation", "dynamics"]
 
@@ -37,8 +42,11 @@ class ChangePoint:
     score: float  # the change score curve at this row
     kind: Kind | None = None
     columns: tuple[str, ...] = ()
-    evidence: float = math.nan  # the winning test's statistic minus its penalty
+    # the winning test's statistic minus its penalty ("tests"), or the kernel cost's drop
+    # minus its penalty ("search")
+    evidence: float = math.nan
     also: tuple[Kind, ...] = ()  # other kinds whose tests passed here too
+    method: Method | None = None  # which view found it (None for the classical detectors)
 
     def to_dict(self) -> dict:
         out = {"index": self.index, "time": _plain_time(self.time), "score": round(self.score, 6)}
@@ -48,8 +56,46 @@ class ChangePoint:
                 "columns": list(self.columns),
                 "evidence": round(self.evidence, 3),
                 "also": list(self.also),
+                "method": self.method,
             }
         return out
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A place that could be a change point, ranked by its evidence: kept or why not."""
+
+    index: int
+    time: object
+    score: float  # the change score curve at this row
+    needed: float  # sensitivity at which it pays its penalty (kept ones: at most the one used)
+    kept: bool
+    kind: Kind | None  # what changed most there (the local tests' best kind)
+    columns: tuple[str, ...]
+    method: Method
+
+    def reason(self, sensitivity: float) -> str:
+        """Why it is, or is not, a change point, in words."""
+        if self.kept:
+            return "kept"
+        if self.needed == math.inf:
+            return "no sensitivity keeps it"
+        if self.needed <= sensitivity:  # "tests": it passes here, but was never a candidate
+            return "its test passes here, but the detector's searches did not propose it"
+        return f"below the threshold: needs sensitivity {self.needed:.2g} (used {sensitivity:g})"
+
+    def to_dict(self, sensitivity: float) -> dict:
+        return {
+            "index": self.index,
+            "time": _plain_time(self.time),
+            "score": round(self.score, 6),
+            "needed": None if self.needed == math.inf else round(self.needed, 4),
+            "kept": self.kept,
+            "kind": self.kind,
+            "columns": list(self.columns),
+            "method": self.method,
+            "reason": self.reason(sensitivity),
+        }
 
 
 @dataclass(frozen=True)
@@ -95,6 +141,25 @@ class Detection:
     lookback: int | None
     columns: tuple[str, ...]  # what was analysed: series columns, then gate components
     notes: tuple[str, ...] = field(default=())
+    detector: Detector = "tests"
+    candidates: tuple[Candidate, ...] = ()  # ranked, strongest first ("search" only)
+
+    def candidate_table(self) -> pd.DataFrame:
+        """Candidates as rows, strongest first: index, time, kind, columns, method, needed
+        sensitivity, score, and whether it was kept or why not."""
+        c = self.candidates
+        return pd.DataFrame(
+            {
+                "index": [k.index for k in c],
+                "time": [k.time for k in c],
+                "kind": [k.kind for k in c],
+                "columns": [", ".join(k.columns) for k in c],
+                "method": [k.method for k in c],
+                "needed sensitivity": [k.needed for k in c],
+                "score": [k.score for k in c],
+                "kept or why not": [k.reason(self.sensitivity) for k in c],
+            }
+        )
 
     def table(self) -> pd.DataFrame:
         """Change points as rows: index, time, kind, columns, evidence, score, classical match."""
@@ -106,6 +171,7 @@ class Detection:
                 "kind": [c.kind for c in self.change_points],
                 "columns": [", ".join(c.columns) for c in self.change_points],
                 "evidence": [c.evidence for c in self.change_points],
+                "method": [c.method for c in self.change_points],
                 "score": [c.score for c in self.change_points],
                 "classical match": pd.array(
                     [matched.get(c.index) for c in self.change_points], dtype="Int64"
@@ -139,4 +205,6 @@ class Detection:
             "min_size": self.min_size,
             "lookback": self.lookback,
             "notes": list(self.notes),
+            "detector": self.detector,
+            "candidates": [c.to_dict(self.sensitivity) for c in self.candidates],
         }

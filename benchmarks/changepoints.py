@@ -1,0 +1,389 @@
+"""Change point benchmark: any TCPD-format folders and the synthetic suite, in sample and out of
+fold, beside ruptures' defaults, "zero" and (on TSSB) the published scores.
+
+    python benchmarks/changepoints.py --data ../shared/data/tcpd --data ../shared/data/tssb
+
+Scores are F1 (margin 5) and Covering as in van den Burg & Williams (2020). A TCPD-format
+folder holds one JSON per series and ``annotations.json``; a ``published.csv`` beside them
+(TSSB's) adds its per-series Covering for ClaSP and PELT. Series are read as the user's rows
+(missing values interpolated, no re-gridding), so the annotations' row numbers hold.
+
+What it prints:
+1. Out-of-fold selection: grouped folds by series (5, each set dealt round-robin), over the
+   union of the sets. Each fold picks the design (which view the kernel search reads: the
+   series' rolling statistics "raw", the model's gate "representation", or "both") and the
+   penalty, by the objective on the other folds; every series is scored with its fold's pick.
+   The objective: the mean over sets of the mean (F1 + Cover) / 2; in the synthetic suite
+   every kind weighs the same, so the no-change controls count as one kind of seven.
+2. Per set (and per set's TCPDBench-averaged series: "avg."), F1 / Cover in sample and out of fold, beside PELT, BinSeg and KernelCPD at their
+   defaults, "zero" (no change point), last round's "tests" detector (series up to
+   --tests-max-rows; its design was made on the TCPD series and the synthetic suite, so its
+   figures there are in sample) and, on TSSB, the published ClaSP and PELT.
+3. The ablation per set (raw / representation / both, each at its own out-of-fold penalty).
+4. Per-series times of ``detect`` without a model (both detectors) and of the representation.
+5. With --timings-only: the CLI's import time and ``detect`` on a 1,500-step series (with and
+   without a model, with the shipped checkpoint), as the previous ``tcpd.py`` printed them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from lstm_core import changepoints as cp  # noqa: E402
+from lstm_core.changepoints import pipeline, search, synthetic  # noqa: E402
+from lstm_core.config import DataConfig  # noqa: E402
+from lstm_core.data import prepare  # noqa: E402
+
+PENALTIES = (0.5, 0.7, 1.0, 1.4, 2.0, 2.8, 4.0, 5.6, 8.0, 11.0, 16.0)
+VIEWS = ("raw", "representation", "both")
+BASELINES = ("zero", "pelt", "binseg", "kernel", "tests")
+FOLDS = 5
+
+
+@dataclass
+class Case:
+    """One benchmark series: its values in the user's rows and its annotations."""
+
+    name: str
+    group: str  # the folder's name, or "synthetic"
+    kind: str  # the synthetic kind ("none" for controls), else the group
+    raw: np.ndarray  # (T, K)
+    known: object  # {annotator: [rows]} or [rows]
+    published: dict = field(default_factory=dict)  # method -> Covering (TSSB)
+    gate: np.ndarray | None = None  # (T, 2H) the detection model's stitched gate
+    seconds: dict = field(default_factory=dict)
+
+
+def folder_cases(root: Path) -> list[Case]:
+    """Every series of a TCPD-format folder (univariate and multivariate alike)."""
+    annotations = json.loads((root / "annotations.json").read_text())
+    published = {}
+    if (root / "published.csv").exists():
+        table = pd.read_csv(root / "published.csv").set_index("dataset")
+        published = table.to_dict(orient="index")
+    out = []
+    for path in sorted(root.glob("*.json")):
+        if path.stem == "annotations" or path.stem not in annotations:
+            continue
+        doc = json.loads(path.read_text())
+        cols = {
+            i: [np.nan if v is None else float(v) for v in s["raw"]]
+            for i, s in enumerate(doc["series"])
+        }
+        raw = pd.DataFrame(cols).interpolate(limit_direction="both").to_numpy(np.float64)
+        out.append(
+            Case(
+                path.stem,
+                root.name,
+                root.name,
+                raw,
+                annotations[path.stem],
+                published.get(path.stem, {}),
+            )
+        )
+    return out
+
+
+def synthetic_cases() -> list[Case]:
+    return [
+        Case(s.name, "synthetic", s.kind, s.signal, list(s.change_points))
+        for s in synthetic.suite()
+    ]
+
+
+def averaged(case: Case) -> bool:
+    """In TCPDBench's averages: univariate, and not its quality_control demos or uk_coal_employ."""
+    return (
+        case.raw.shape[1] == 1
+        and not case.name.startswith("quality_control")
+        and (case.name != "uk_coal_employ")
+    )
+
+
+def set_rows(cases: list[Case]) -> list[tuple[str, list[Case]]]:
+    """(label, series) per set, then per set its TCPDBench-averaged series ("avg.")."""
+    rows = [(g, [c for c in cases if c.group == g]) for g in sorted({c.group for c in cases})]
+    return rows + [
+        (f"{g} avg.", [c for c in m if averaged(c)])
+        for g, m in rows
+        if g != "synthetic" and 0 < sum(averaged(c) for c in m) < len(m)
+    ]
+
+
+def frame(case: Case) -> pd.DataFrame:
+    return pd.DataFrame(case.raw, columns=[f"c{j}" for j in range(case.raw.shape[1])])
+
+
+def min_size(case: Case) -> int:
+    return max(2, min(5, len(case.raw) // 4))
+
+
+def representation(case: Case, cache: Path | None) -> None:
+    """Train the detection model on the series (as ``detect`` does) and keep its gate; a
+    cached gate (.npy) is read instead when ``cache`` holds one."""
+    path = cache / f"{case.group}__{case.name}.npy" if cache else None
+    if path is not None and path.exists():
+        case.gate = np.load(path, allow_pickle=False)
+        return
+    cols = [f"c{j}" for j in range(case.raw.shape[1])]
+    prep = prepare(
+        pd.DataFrame(case.raw, columns=cols),
+        DataConfig(targets=(cols[0],), covariates=tuple(cols[1:])),
+    )
+    if len(prep.frame) < pipeline.MIN_ROWS_MODEL:
+        return
+    start = time.perf_counter()
+    _, tr = pipeline._model_trace(prep, None, None, None, [])
+    case.seconds["representation"] = time.perf_counter() - start
+    case.gate = tr.gate.astype(np.float32)
+    if path is not None:
+        np.save(path, case.gate)
+
+
+def views(case: Case) -> dict[str, np.ndarray]:
+    raw = search.series_features(case.raw)
+    out = {"raw": raw}
+    if case.gate is not None:
+        g = cp.gate_components(case.gate)
+        out |= {"representation": g, "both": np.column_stack([raw, g])}
+    else:  # too short for a network: detect() reads the series alone too
+        out |= {"representation": raw, "both": raw}
+    return out
+
+
+def f1_cover(case: Case, points: list[int]) -> tuple[float, float]:
+    m = cp.score(case.known, points, len(case.raw))  # type: ignore[arg-type]
+    return m.f1, m.covering
+
+
+def objective(rows: dict[str, tuple[float, float]], cases: list[Case]) -> float:
+    parts = []
+    for group in sorted({c.group for c in cases}):
+        members = [c for c in cases if c.group == group]
+        kinds = sorted({c.kind for c in members})
+        parts.append(
+            np.mean(
+                [np.mean([sum(rows[c.name]) / 2 for c in members if c.kind == k]) for k in kinds]
+            )
+        )
+    return float(np.mean(parts))
+
+
+def fold_of(cases: list[Case]) -> dict[str, int]:
+    out = {}
+    for group in sorted({c.group for c in cases}):
+        members = [c for c in cases if c.group == group]
+        order = np.random.default_rng(0).permutation(len(members))
+        for j, i in enumerate(order):
+            out[members[i].name] = j % FOLDS
+    return out
+
+
+def out_of_fold(scores: dict, options: list, cases: list[Case], folds: dict[str, int]):
+    """Every series scored with the option picked on the other folds; the picks per fold."""
+    oof, picks = {}, []
+    for k in range(FOLDS):
+        train = [c for c in cases if folds[c.name] != k]
+        best = max(options, key=lambda o: objective(scores[o], train))
+        picks.append(best)
+        for c in cases:
+            if folds[c.name] == k:
+                oof[c.name] = scores[best][c.name]
+    return oof, picks
+
+
+def mean_pair(rows: dict, members: list[Case]) -> str:
+    v = np.mean([rows[c.name] for c in members if c.name in rows], axis=0)
+    return f"{v[0]:.2f} / {v[1]:.2f}" if np.ndim(v) else "-"
+
+
+def timings() -> None:
+    """Import time of the CLI, and detect() on a 1,500-step series three ways."""
+    from lstm_core import checkpoint
+    from lstm_core.data import load_demo
+
+    cmd = [sys.executable, "-c", "import lstm_core.cli"]
+    imports = min(_wall(cmd) for _ in range(3))
+    demo = load_demo("regimes")
+    frame = synthetic_frame(1500)
+    out = {"import lstm_core.cli (CLI's libraries)": imports}
+    for label, kwargs in (
+        ("detect 1,500 steps, features raw (no model)", {"features": "raw"}),
+        ("detect 1,500 steps, combined, model trained", {"features": "combined"}),
+    ):
+        start = time.perf_counter()
+        cp.detect(frame, config=demo.config, **kwargs)
+        out[label] = time.perf_counter() - start
+    fc = checkpoint.load(ROOT / "checkpoints" / "demo.safetensors")
+    for features in ("raw", "combined"):
+        start = time.perf_counter()
+        cp.detect(frame, fc, features=features)
+        out[f"detect 1,500 steps, {features}, shipped checkpoint"] = time.perf_counter() - start
+    rng = np.random.default_rng(5)
+    long = pd.DataFrame(
+        {"y": np.where(np.arange(20_000) < 12_000, 0.0, 2.0) + rng.normal(size=20_000)}
+    )
+    for label, kwargs in (
+        ("detect 20,000 steps, search, no model", {"detector": "search"}),
+        ("detect 20,000 steps, tests (default), no model", {"detector": "tests"}),
+        (
+            "detect 20,000 steps, search on the gate, model trained",
+            {"detector": "search", "features": "gate"},
+        ),
+    ):
+        start = time.perf_counter()
+        cp.detect(long, **kwargs)
+        out[label] = time.perf_counter() - start
+    cli = [sys.executable, "-m", "lstm_core", "detect", "demo:regimes", "--json"]
+    out["python -m lstm_core detect demo:regimes (1,200 steps, whole command)"] = _wall(cli)
+    print("\n== timings (seconds, this machine)")
+    for k, v in out.items():
+        print(f"  {k:70s} {v:6.2f}")
+    ratio = out["detect 1,500 steps, combined, model trained"] / imports
+    print(f"  detect with training / CLI import time: {ratio:.1f}x (target <= 4x)")
+
+
+def synthetic_frame(n: int) -> pd.DataFrame:
+    from lstm_core.data import synthetic as regimes
+
+    df, _ = regimes(n=n)
+    return df
+
+
+def _wall(cmd: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, capture_output=True, cwd=ROOT)
+    return time.perf_counter() - start
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", action="append", default=[], help="a TCPD-format folder (repeat)")
+    ap.add_argument("--no-synthetic", action="store_true")
+    ap.add_argument("--no-representation", action="store_true", help="skip training models")
+    ap.add_argument("--cache", help="folder for the trained gates (.npy), reused when present")
+    ap.add_argument(
+        "--tests-max-rows",
+        type=int,
+        default=3000,
+        help="last round's detector runs on series up to this many rows",
+    )
+    ap.add_argument("--times", action="store_true", help="print every series' times")
+    ap.add_argument(
+        "--timings-only",
+        action="store_true",
+        help="only the CLI's import time and detect() on a 1,500-step series",
+    )
+    args = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    if args.timings_only:
+        timings()
+        return 0
+    start = time.perf_counter()
+    cases = [c for d in args.data for c in folder_cases(Path(d))]
+    if not args.no_synthetic:
+        cases += synthetic_cases()
+    cache = Path(args.cache) if args.cache else None
+    if cache:
+        cache.mkdir(parents=True, exist_ok=True)
+    scores: dict = {}
+    base: dict = {m: {} for m in BASELINES}
+    for c in cases:
+        if not args.no_representation:
+            representation(c, cache)
+        for view, feats in views(c).items():
+            for pen, pts in search.path(feats, c.raw, PENALTIES, min_size(c)).items():
+                scores.setdefault((view, pen), {})[c.name] = f1_cover(c, pts)
+        t0 = time.perf_counter()
+        pipeline.detect(frame(c), detector="search")
+        c.seconds["search"] = time.perf_counter() - t0
+        for m in BASELINES[:4]:
+            pts = [] if m == "zero" else cp.classical(c.raw, m, min_size=2)
+            base[m][c.name] = f1_cover(c, pts)
+        if len(c.raw) <= args.tests_max_rows:
+            t0 = time.perf_counter()
+            found = pipeline.detect(frame(c), detector="tests").change_points
+            c.seconds["tests"] = time.perf_counter() - t0
+            base["tests"][c.name] = f1_cover(c, [p.index for p in found])
+    print(f"{len(cases)} series scored in {time.perf_counter() - start:.0f} s")
+    folds = fold_of(cases)
+    use = VIEWS if not args.no_representation else ("raw",)
+    options = [o for o in scores if o[0] in use]
+    best = max(options, key=lambda o: objective(scores[o], cases))
+    oof, picks = out_of_fold(scores, options, cases, folds)
+    print(
+        f"\n== design and penalty: in sample {best[0]} x {best[1]}; per fold "
+        + ", ".join(f"{v} x {p}" for v, p in picks)
+    )
+    groups = sorted({c.group for c in cases})
+    head = f"{'set':12s} {'n':>3s} {'in sample':>12s} {'out of fold':>12s} " + " ".join(
+        f"{m:>12s}" for m in BASELINES
+    )
+    print(
+        "F1 / Cover (tests: last round's detector, series <= "
+        f"{args.tests_max_rows} rows only)\n" + head
+    )
+    for g, members in set_rows(cases):
+        print(
+            f"{g:12s} {len(members):3d} {mean_pair(scores[best], members):>12s} "
+            f"{mean_pair(oof, members):>12s} "
+            + " ".join(f"{mean_pair(base[m], members):>12s}" for m in BASELINES)
+        )
+        ran = [c for c in members if c.name in base["tests"]]
+        if 0 < len(ran) < len(members):
+            print(
+                f"{'':12s} on the {len(ran)} series tests ran on: search in sample "
+                f"{mean_pair(scores[best], ran)}, out of fold {mean_pair(oof, ran)}, tests "
+                f"{mean_pair(base['tests'], ran)}"
+            )
+        if members[0].published and not g.endswith("avg."):
+            pub = {k: np.mean([c.published[k] for c in members]) for k in ("ClaSP", "PELT")}
+            print(f"{'':12s} published Cover: ClaSP {pub['ClaSP']:.2f}, PELT {pub['PELT']:.2f}")
+    print("\n== ablation, out of fold (each view at the penalty its folds pick), F1 / Cover")
+    print(f"{'set':12s} " + " ".join(f"{v:>16s}" for v in use))
+    ablation = {
+        v: out_of_fold(scores, [o for o in options if o[0] == v], cases, folds) for v in use
+    }
+    for g, members in set_rows(cases):
+        print(f"{g:12s} " + " ".join(f"{mean_pair(ablation[v][0], members):>16s}" for v in use))
+    for v in use:
+        print(f"  {v}: penalty per fold {[p for _, p in ablation[v][1]]}")
+    print(
+        "\n== times (seconds per series: detect without a model, both detectors; "
+        "representation = training the detection model and tracing)"
+    )
+    for g in groups:
+        members = [c for c in cases if c.group == g]
+        for key in ("search", "tests", "representation"):
+            t = [c.seconds[key] for c in members if key in c.seconds]
+            if t:
+                worst = max(members, key=lambda c: c.seconds.get(key, -1))
+                print(
+                    f"  {g:12s} {key:15s} mean {np.mean(t):6.2f}  max {max(t):6.2f} "
+                    f"({worst.name}, {len(worst.raw)} rows)"
+                )
+    if args.times:
+        for c in cases:
+            print(
+                f"  {c.group:10s} {c.name:36s} {len(c.raw):6d} rows  "
+                + "  ".join(f"{k} {v:.2f}" for k, v in c.seconds.items())
+            )
+    print(f"\ntotal {time.perf_counter() - start:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
