@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from lstm_core import checkpoint
+from lstm_core import checkpoint, threads
 from lstm_core.config import Config, load_config
 from lstm_core.data import few_windows, load_demo, read_table
 from lstm_core.errors import LstmCoreError
@@ -66,6 +66,8 @@ def build_config(args: argparse.Namespace, default: Config | None) -> Config:
         training["epochs"] = args.epochs
     if getattr(args, "device", None):
         training["device"] = args.device
+    if getattr(args, "threads", None) is not None:
+        training["threads"] = args.threads
     return cfg.replace(data=data, training=training)
 
 
@@ -364,6 +366,10 @@ def parser() -> argparse.ArgumentParser:
         sp.add_argument("--wide", action="store_true",
                         help="a panel with one column per series")
 
+    def threads_arg(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--threads", type=int, help="CPU threads (default: the cores other "
+                        "work leaves free: the cores less the 1-minute load average)")
+
     def data_args(sp: argparse.ArgumentParser, training: bool = True) -> None:
         sp.add_argument("data", help="CSV/TSV/Parquet/Excel/JSON file, or demo:regimes, demo:nile")
         sp.add_argument("--config", help="YAML config file")
@@ -377,6 +383,7 @@ def parser() -> argparse.ArgumentParser:
             sp.add_argument("--lookback", type=int, help="input window length (data.lookback)")
             sp.add_argument("--horizon", type=int, help="steps to forecast (data.horizon)")
             sp.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
+            threads_arg(sp)
 
     t = sub.add_parser("train", help="train and save a checkpoint")
     data_args(t)
@@ -417,6 +424,7 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--classical", choices=["pelt", "binseg", "kernel"], default="pelt",
                    help="the reference detector run beside it")
     d.add_argument("--json", action="store_true")
+    threads_arg(d)
     panel_args(d)
     d.add_argument("--workers", type=int, help="with a panel: local processes (default: every "
                    "core; 1 = this process)")
@@ -447,7 +455,11 @@ def main(argv: list[str] | None = None) -> int:
     """
     try:
         args = parser().parse_args(argv)
-        return args.func(args)
+        n = getattr(args, "threads", None)
+        if n is not None and not 1 <= n <= 1024:
+            raise UsageError(f"--threads must be from 1 to 1024, got {n}")
+        with threads.limit(threads.for_training(n)):  # never more than the free cores
+            return args.func(args)
     except LstmCoreError as e:
         print(_error_line(str(e)), file=sys.stderr)
         return 2

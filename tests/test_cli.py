@@ -238,3 +238,12 @@ def test_a_workbook_of_several_sheets_gets_a_note(tmp_path, capsys):
     df, _ = read_data(str(p))
     assert df["v"].tolist() == [1.0, 2.0]
     assert capsys.readouterr().err == "note: read sheet 'data' of 2; choose one with --sheet NAME\n"
+
+
+def test_threads_option(csv_path, yaml_path, tmp_path, capsys):
+    out = tmp_path / "m.safetensors"
+    args = ["train", str(csv_path), "--config", str(yaml_path), *FAST, "--out", str(out)]
+    assert main([*args, "--threads", "1"]) == 0
+    assert "CPU (1 threads)" in capsys.readouterr().out
+    assert main([*args, "--threads", "0"]) == 2
+    assert "--threads must be from 1 to 1024" in capsys.readouterr().err
