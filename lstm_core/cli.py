@@ -16,7 +16,7 @@ from lstm_core import checkpoint, threads
 from lstm_core.config import Config, load_config
 from lstm_core.data import few_windows, load_demo, read_table
 from lstm_core.errors import LstmCoreError
-from lstm_core.forecaster import Forecaster
+from lstm_core.forecaster import SCORED_ON, Forecaster
 from lstm_core.safeio import check_writable, clip, quote, write_atomic
 
 MAX_ERROR_LINE = 300  # characters of the one `error:` line, the prefix included
@@ -71,6 +71,32 @@ def build_config(args: argparse.Namespace, default: Config | None) -> Config:
     return cfg.replace(data=data, training=training)
 
 
+def choose_settings(
+    args: argparse.Namespace, cfg: Config, demo: Config | None, data, say: bool = True
+) -> Config:
+    """Without --config (nor a demo's own config): the lookback, patch, epochs and patience
+    chosen from the data (``defaults.choose``, as the app does), under the flags given; the
+    choice and its reasons go to stderr. ``data`` is the Prepared series or the Panel."""
+    if getattr(args, "config", None) or demo is not None:
+        return cfg
+    from lstm_core import defaults
+    from lstm_core.panel import Panel
+
+    choice = (defaults.for_panel(data, cfg) if isinstance(data, Panel)
+              else defaults.for_data(data, cfg))
+    lookback, epochs = getattr(args, "lookback", None), getattr(args, "epochs", None)
+    chosen = choice.apply(cfg)
+    if lookback is not None:  # the patch then follows the lookback given (lookback // 24)
+        chosen = chosen.replace(data={"lookback": lookback}, lstm={"patch_len": None})
+    if epochs is not None:
+        chosen = chosen.replace(training={"epochs": epochs})
+    reasons = [r for r, given in zip(choice.reasons, (lookback, lookback, epochs)) if given is None]
+    if say and reasons:
+        print("settings chosen from the data (--config, --lookback or --epochs set them):\n  "
+              + "\n  ".join(reasons), file=sys.stderr)
+    return chosen
+
+
 def read_panel_arg(args: argparse.Namespace, df: pd.DataFrame, saved=None):
     """The panel that ``--id-col``/``--wide`` (or a panel checkpoint, ``saved``) asks for, else
     None (one series)."""
@@ -123,20 +149,21 @@ def cmd_train(args: argparse.Namespace) -> int:
     checkpoint.check_writable(out.name, folder)  # before minutes of training, not after
     df, demo_cfg = read_data(args.data, args.sheet)
     cfg = build_config(args, demo_cfg)
-    torch.manual_seed(cfg.training.seed)  # dropout's generator: this process trains alone
+    panel = read_panel_arg(args, df)
+    prep = Forecaster(cfg).prepare(df) if panel is None else None  # once, for all below
     group = distributed.setup(cfg.training.device)  # None unless started by torchrun
     try:
         lead = group is None or group.rank == 0
+        cfg = choose_settings(args, cfg, demo_cfg, prep or panel, lead)
+        torch.manual_seed(cfg.training.seed)  # dropout's generator: this process trains alone
         bar = Progress(cfg.training.epochs)
         on_epoch, on_batch = (bar.epoch, bar.batch) if lead else (None, None)
-        panel = read_panel_arg(args, df)
         if panel is not None:  # one model for every series
             from lstm_core.panel_forecaster import PanelForecaster
 
             fc = PanelForecaster(cfg).fit(panel, on_epoch=on_epoch, on_batch=on_batch)
         else:
             fc = Forecaster(cfg)
-            prep = fc.prepare(df)  # once, for the warning and the fit
             d = cfg.data
             loose = few_windows(len(prep.frame), d.lookback, d.horizon, cfg.training.val_fraction)
             if loose and lead:  # before the training it is about, not after
@@ -199,13 +226,15 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     else:
         panel = read_panel_arg(args, df)
         cfg = build_config(args, demo_cfg)
+        prep = Forecaster(cfg).prepare(df) if panel is None else None
+        cfg = choose_settings(args, cfg, demo_cfg, prep or panel)
         torch.manual_seed(cfg.training.seed)  # dropout's generator: this process trains alone
         if panel is not None:
             from lstm_core.panel_forecaster import PanelForecaster
 
             fc = PanelForecaster(cfg).fit(panel)
         else:
-            fc = Forecaster(cfg).fit(df)
+            fc = Forecaster(cfg).fit(prep)
     if panel is not None:
         return _panel_backtest(fc, panel, args.json)
     bt = fc.backtest(df)
@@ -213,9 +242,11 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         print(json.dumps({"metrics": bt.table.to_dict(orient="index"), "windows": bt.windows,
                           "season": bt.season, "beats_baselines": bt.beats_baselines,
                           "beats_naive": bt.beats_baselines, "best_baseline": bt.best_baseline,
-                          "verdict": bt.verdict}))
+                          "verdict": bt.verdict, "scored_on": bt.scored_on,
+                          "linear_lookback": bt.linear_lookback}))
     else:
-        print(f"held-out end: {bt.windows} windows of {fc.config_.data.horizon} steps")
+        print(f"backtest: {bt.windows} windows of {fc.config_.data.horizon} steps on "
+              f"{SCORED_ON[bt.scored_on]}")
         print(bt.table.to_string(float_format=lambda v: f"{v:.4g}"))
         print(bt.verdict)
     return 0

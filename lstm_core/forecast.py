@@ -297,6 +297,49 @@ def _sse(coef: np.ndarray, eq) -> float:
     return float(np.sum(coef * (G @ coef)) - 2 * np.sum(coef * R) + S)
 
 
+def linear_at_best_lookback(
+    targets: np.ndarray,
+    split: int,
+    test: int,
+    horizon: int,
+    candidates: Sequence[int],
+    per_step: int = 2,
+) -> tuple[LinearFit, int]:
+    """The linear baseline at its own best lookback: each candidate lookback that rows
+    ``[0, split)`` afford (``per_step`` windows per lookback step, so that no ridge has fewer
+    windows than weights) is fitted there and scored (MAE) on the windows whose targets lie in
+    ``[split, test)``; the best is refitted on every row before ``test``.
+
+    Args:
+        targets: (T, K) target values (scaled or not: one map serves every target).
+        split, test: first row of the validation part and of the test part (``test == split``:
+            no validation part; the longest affordable candidate is taken, unscored).
+        candidates: lookbacks to try.
+
+    Returns:
+        The fit on rows ``[0, test)`` and its lookback.
+    """
+    H = horizon
+    afford = [lb for lb in sorted(set(candidates))
+              if lb >= 2 and split - lb - H + 1 >= per_step * lb]
+    if not afford:  # too short for any candidate: the longest lookback these rows afford
+        afford = [max(2, (split - H + 1) // (per_step + 1))]
+    best, best_mae = afford[-1], np.inf
+    origins = np.arange(split, test - H + 1)
+    if len(origins) and len(afford) > 1:
+        for lb in afford:
+            valid = origins[origins >= lb]
+            if not len(valid):
+                continue
+            lin = fit_linear(targets[:split], lb, H)
+            windows = np.stack([targets[o - lb : o] for o in valid])
+            truth = np.stack([targets[o : o + H] for o in valid])
+            mae = float(np.abs(lin.predict(windows) - truth).mean())
+            if mae < best_mae:
+                best, best_mae = lb, mae
+    return fit_linear(targets[:test], best, H), best
+
+
 def metrics(
     y: np.ndarray,
     y_hat: np.ndarray,

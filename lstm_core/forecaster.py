@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import hashlib
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -23,13 +26,30 @@ from lstm_core.data import (
 )
 from lstm_core.errors import ConfigError, DataError, NonFiniteForecast, SeriesTooShort
 from lstm_core.model import QUANTILES, ForecastNet
-from lstm_core.train import History, OnBatch, OnEpoch, RunningLoss, pick_device, train
+from lstm_core.train import (
+    History,
+    OnBatch,
+    OnEpoch,
+    RunningLoss,
+    evaluate,
+    pick_device,
+    train,
+)
 
 LINEAR = "linear (NLinear ridge)"  # the linear baseline's row in the backtest table
 TIE = 1e-3  # relative MAE difference below which the model does not beat a baseline
 FEW_HELD_OUT = 10  # held-out windows below which the backtest says it cannot rank the methods
 MAX_PARAMETERS = 50_000_000  # 200 MB of float32 weights (x4 with AdamW's state in training)
 MAX_BATCH_BYTES = 4 << 30  # one batch of windows and what the network keeps for it
+# where the backtest's windows lie: after the validation that chose the model ("test"), on
+# the validation windows themselves (a series too short for both, or a model trained before
+# there was a test part: optimistic), or at the end of data the model was not trained on
+ScoredOn = Literal["test", "validation", "other data"]
+SCORED_ON = {
+    "test": "the held-out end after validation (its windows chose nothing)",
+    "validation": "the validation windows, which chose the training epoch (optimistic)",
+    "other data": "the last rows of data the model was not trained on",
+}
 
 
 @dataclass(frozen=True)
@@ -45,6 +65,8 @@ class Backtest:
     verdict: str  # one honest sentence for the user
     # time, target, actual, q0.1, q0.5, q0.9 of every step-1..H forecast of the last window
     forecasts: pd.DataFrame
+    scored_on: ScoredOn = "validation"  # which windows were scored (SCORED_ON says it in words)
+    linear_lookback: int = 0  # the linear baseline's own lookback, chosen on validation
 
     @property
     def beats_naive(self) -> bool:
@@ -66,6 +88,8 @@ class HeldOut:
     baselines: dict[str, np.ndarray]
     season: int  # the seasonal naive's period m
     scale: np.ndarray  # (K,) mean one-step naive error before the held-out end (MASE's unit)
+    scored_on: ScoredOn = "validation"
+    linear_lookback: int = 0  # the lookback the linear baseline chose (``linear_baseline``)
 
     def medians(self) -> dict[str, np.ndarray]:
         """The model's median and each baseline's forecast, by name: (N, H, K) each."""
@@ -136,11 +160,16 @@ class Forecaster:
         check_memory(config, values.shape[1], split - d.lookback - d.horizon + 1, n - split)
         device = pick_device(t.device)
         x = torch.as_tensor(scaler.transform(values), dtype=torch.float32, device=device)
-        # validation windows may look back into the training rows; their targets do not
-        k = len(prep.targets)
-        net, self.history_ = fit_network(
-            config, x[:split], x[split - d.lookback :], k, device, on_epoch, on_batch, running
+        # validation windows may look back into the training rows; their targets do not. The
+        # held-out end is cut in three: validation (chooses the epoch), check (the trained
+        # model against its linear start) and test (the backtest), each after the last
+        val_end, test = held_out_parts(n, split, d.horizon)
+        k, L = len(prep.targets), d.lookback
+        net, history = fit_network(
+            config, x[:split], x[split - L : val_end], k, device, on_epoch, on_batch, running,
+            check_rows=x[val_end - L : test] if test > val_end else None,
         )
+        self.history_ = dataclasses.replace(history, test_start=test if test < n else 0)
         self.model_ = net.cpu().eval()
         self.config_, self.scaler_ = config, scaler
         self.inputs_, self.targets_ = prep.columns, prep.targets
@@ -271,12 +300,25 @@ class Forecaster:
                 f"The model does not beat the best baseline ({best}) here: MAE {model_mae:.4g} "
                 f"vs {best_mae:.4g}. Use the baseline, or give the model more data or epochs."
             )
-            if self.history_.best_epoch == 0 and self.history_.val_loss:
+            h = self.history_
+            if h.best_epoch == 0 and len(h.check_loss) == 2 and h.check_loss[0] >= h.check_loss[1]:
+                verdict += (
+                    " The trained network did not beat the linear fit it starts from on the "
+                    "check windows after validation, so the model kept that fit: its forecast "
+                    "is a linear one."
+                )
+            elif h.best_epoch == 0 and h.val_loss:
                 verdict += (
                     " No training epoch beat the linear fit it starts from by "
                     f"{100 * self.config_.training.start_margin:g}% on validation, so the model "
                     "kept that fit: its forecast is a linear one."
                 )
+        if held.linear_lookback != self.config_.data.lookback:
+            verdict += (
+                f" The linear baseline uses its own best lookback, {held.linear_lookback} "
+                f"(the model's: {self.config_.data.lookback})."
+            )
+        verdict += f" Scored on {SCORED_ON[held.scored_on]}."
         n = len(held.origins)
         if n < FEW_HELD_OUT:
             verdict += (
@@ -286,7 +328,7 @@ class Forecaster:
         last, H = held.origins[-1], y.shape[1]
         bt = _long_frame(held.index[last : last + H], self.targets_, q[-1])
         bt.insert(2, "actual", y[-1].T.reshape(-1))
-        return Backtest(table, m, n, beats, best, verdict, bt)
+        return Backtest(table, m, n, beats, best, verdict, bt, held.scored_on, held.linear_lookback)
 
     def held_out(self, data: pd.DataFrame | Prepared) -> HeldOut:
         """Every forecast ``backtest`` scores, kept window by window: the model's quantiles and
@@ -299,14 +341,15 @@ class Forecaster:
         L, H = self.config_.data.lookback, self.config_.data.horizon
         values = prep.frame[list(self.targets_)].to_numpy(np.float64)
         split = self._held_out_start(prep)
-        origins = np.arange(max(split, L), len(values) - H + 1)
+        first, scored_on = self._scored_part(prep, split)
+        origins = np.arange(max(first, L), len(values) - H + 1)
         if len(origins) == 0:
             raise SeriesTooShort(f"no complete window of {L}+{H} rows in the held-out end", L + H)
         m = fc.baseline_season(self.freq_, values[:split])
         baselines = {"naive (last value)": fc.naive(values, origins, H)}
         if m > 1:  # at m = 1 the seasonal naive is the naive: not repeated
             baselines[f"seasonal naive (m={m})"] = fc.seasonal_naive(values, origins, H, m)
-        baselines[LINEAR] = self._linear_baseline(x, split, origins)
+        baselines[LINEAR], lookback = self._linear_baseline(x, split, first, origins)
         return HeldOut(
             index=prep.frame.index,
             targets=self.targets_,
@@ -316,11 +359,18 @@ class Forecaster:
             baselines=baselines,
             season=m,
             scale=np.abs(np.diff(values[:split], axis=0)).mean(axis=0),
+            scored_on=scored_on,
+            linear_lookback=lookback,
         )
 
-    def _linear_baseline(self, x: torch.Tensor, split: int, origins: np.ndarray) -> np.ndarray:
-        """The linear baseline fitted on rows before ``split`` of the scaled series x (T, F),
-        forecasting from ``origins`` -> (N, H, K) in the data's units."""
+    def _linear_baseline(
+        self, x: torch.Tensor, split: int, test: int, origins: np.ndarray
+    ) -> tuple[np.ndarray, int]:
+        """The linear baseline at its own best lookback (``forecast.linear_at_best_lookback``:
+        chosen on the windows between ``split`` and ``test``, refitted on the rows before
+        ``test``) forecasting from ``origins`` of the scaled series x (T, F) -> ((N, H, K) in
+        the data's units, its lookback). Without a validation part (``test == split``) it
+        keeps the model's lookback where the rows afford it."""
         d, k = self.config_.data, len(self.targets_)
         targets = x[:, :k].double().numpy()
         L, H = d.lookback, d.horizon
@@ -329,16 +379,30 @@ class Forecaster:
                 f"the linear baseline needs {L + H} rows before the held-out end, not {split}",
                 L + H,
             )
-        lin = fc.fit_linear(targets[:split], L, H)
-        windows = np.lib.stride_tricks.sliding_window_view(targets, L, axis=0)  # (T-L+1, K, L)
-        pred = lin.predict(windows[origins - L].transpose(0, 2, 1))  # (N, H, K) scaled
-        return pred * np.asarray(self.scaler_.std[:k]) + np.asarray(self.scaler_.mean[:k])
+        candidates = linear_lookbacks(L, self.freq_) if test > split else [L]
+        candidates = [lb for lb in candidates if lb <= origins[0]]
+        lin, lookback = fc.linear_at_best_lookback(targets, split, test, H, candidates)
+        windows = np.stack([targets[o - lookback : o] for o in origins])  # (N, L', K)
+        pred = lin.predict(windows)  # (N, H, K) scaled
+        scaled = pred * np.asarray(self.scaler_.std[:k]) + np.asarray(self.scaler_.mean[:k])
+        return scaled, lookback
+
+    def _scored_part(self, prep: Prepared, split: int) -> tuple[int, ScoredOn]:
+        """First row of the windows the backtest scores, and which part that is."""
+        n, H = len(prep.frame), self.config_.data.horizon
+        test = getattr(self.history_, "test_start", 0)
+        if split != min(self.split_, n - H) or not self._is_training_data(prep):
+            return split, "other data"
+        return (min(test, n - H), "test") if test else (split, "validation")
+
+    def _is_training_data(self, prep: Prepared) -> bool:
+        return data_hash(prep.frame[list(self.inputs_)]) == self.data_hash_
 
     def _held_out_start(self, prep: Prepared) -> int:
         """First row of the held-out end: the training split on the training data; on other
         data, its last ``val_fraction`` of rows (the model never saw them as targets there)."""
         n, H = len(prep.frame), self.config_.data.horizon
-        if data_hash(prep.frame[list(self.inputs_)]) == self.data_hash_:
+        if self._is_training_data(prep):
             return min(self.split_, n - H)
         return max(1, held_out_start(n, H, self.config_.training.val_fraction))
 
@@ -506,6 +570,29 @@ def init_network(
     )
 
 
+def held_out_parts(n_rows: int, split: int, horizon: int) -> tuple[int, int]:
+    """Where the held-out end ``[split, n_rows)`` is cut: (end of the validation rows, first
+    test row). Three equal parts, validation, check and test, where each holds a window's
+    targets (``horizon + 1`` rows); else validation and test halves (no check: the start margin
+    alone decides); else ``(n_rows, n_rows)``: validation only, and the backtest scores it."""
+    rows = n_rows - split
+    if rows // 3 >= horizon + 1:
+        return split + rows // 3, split + 2 * (rows // 3)
+    if rows // 2 >= horizon + 1:
+        return split + rows // 2, split + rows // 2
+    return n_rows, n_rows
+
+
+def linear_lookbacks(lookback: int, freq: str | None) -> list[int]:
+    """Lookbacks the linear baseline tries: the model's, half and twice it, and one to four
+    of each cycle of the time step (``defaults.cycles``)."""
+    from lstm_core.defaults import cycles  # it imports this module's neighbours
+
+    out = {lookback, lookback // 2, 2 * lookback}
+    out.update(k * c for c, _ in cycles(freq) for k in range(1, 5))
+    return sorted(lb for lb in out if lb >= 2)
+
+
 def fit_network(
     config: Config,
     train_rows: torch.Tensor,
@@ -515,8 +602,10 @@ def fit_network(
     on_epoch: OnEpoch | None = None,
     on_batch: OnBatch | None = None,
     running: RunningLoss | None = None,
+    check_rows: torch.Tensor | None = None,
 ) -> tuple[ForecastNet, History]:
-    """Build the network (``init_network``) and train it.
+    """Build the network (``init_network``) and train it; with ``check_rows``, keep the linear
+    start unless the trained network beats it on their windows, which chose nothing.
 
     Dropout masks come from the training process's own generator: ``jobs.Scheduler`` trains
     each job in a process of its own, seeded with ``training.seed``.
@@ -527,6 +616,7 @@ def fit_network(
         val_rows: (T2, F) scaled rows whose windows validate: the first ``lookback`` rows are
             inputs only (they may be the last training rows).
         n_targets: K.
+        check_rows: (T3, F) scaled rows after ``val_rows``, laid out the same way, or None.
 
     Returns:
         The trained network (best weights, on ``device``) and its History.
@@ -535,10 +625,45 @@ def fit_network(
     net = init_network(config, train_rows, n_targets, device)
     train_xy = make_windows(train_rows, L, H, n_targets)
     val_xy = make_windows(val_rows, L, H, n_targets)
+    start = copy.deepcopy(net.state_dict()) if check_rows is not None else None
     history = train(
         net, train_xy, val_xy, config.training, device, on_epoch, on_batch, running=running
     )
+    if start is not None:
+        history = _check_start(net, start, make_windows(check_rows, L, H, n_targets), history)
     return net, history
+
+
+def _check_start(
+    net: ForecastNet,
+    start: dict[str, torch.Tensor],
+    check_xy: tuple[torch.Tensor, torch.Tensor],
+    history: History,
+) -> History:
+    """Put ``net`` back at its linear ``start`` unless its trained weights have the lower
+    loss on ``check_xy``: validation chose the epoch, so only these windows can say, without
+    that choice's luck, whether the LSTM helps (the single series' "never worse than the
+    linear fit")."""
+    if history.best_epoch == 0:  # the start was kept: nothing to check
+        return history
+    with threads.for_model(net):
+        trained = copy.deepcopy(net.state_dict())
+        model_loss = evaluate(net, *check_xy)
+        net.load_state_dict(start)
+        start_loss = evaluate(net, *check_xy)
+    if model_loss < start_loss:
+        net.load_state_dict(trained)
+        return dataclasses.replace(history, check_loss=(model_loss, start_loss))
+    return dataclasses.replace(
+        history,
+        best_epoch=0,
+        check_loss=(model_loss, start_loss),
+        message=(
+            f"{history.message}; on the check windows after validation the trained model "
+            f"(loss {model_loss:.4g}) did not beat the linear fit it starts from "
+            f"({start_loss:.4g}), so the model is that fit"
+        ),
+    )
 
 
 def start_network(

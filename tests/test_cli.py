@@ -11,6 +11,7 @@ import pytest
 
 from lstm_core import checkpoint
 from lstm_core.cli import main
+from lstm_core.data import read_table
 from tests.conftest import ROOT
 
 FAST = ["--epochs", "1"]
@@ -88,10 +89,11 @@ def test_backtest_scores_a_checkpoint_without_training(csv_path, yaml_path, tmp_
     capsys.readouterr()
     assert main(["backtest", str(csv_path), "--checkpoint", str(out), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    expected = checkpoint.load(out).backtest(pd.read_csv(csv_path))
+    expected = checkpoint.load(out).backtest(read_table(csv_path))  # as the CLI reads it
     got = pd.DataFrame.from_dict(result["metrics"], orient="index")
     pd.testing.assert_frame_equal(got, expected.table, check_exact=True)
     assert result["verdict"] == expected.verdict
+    assert result["scored_on"] == "test" and result["linear_lookback"] == expected.linear_lookback
     assert main(["backtest", str(csv_path), "--checkpoint", str(out), "--epochs", "3"]) == 2
     assert "--epochs cannot change a saved model" in capsys.readouterr().err
     assert main(["backtest", str(csv_path), "--checkpoint", str(out), "--lookback", "8"]) == 2
@@ -247,3 +249,27 @@ def test_threads_option(csv_path, yaml_path, tmp_path, capsys):
     assert "CPU (1 threads)" in capsys.readouterr().out
     assert main([*args, "--threads", "0"]) == 2
     assert "--threads must be from 1 to 1024" in capsys.readouterr().err
+
+
+def test_without_a_config_the_settings_are_chosen_from_the_data(series, tmp_path, capsys):
+    """The app's choice (defaults.choose) under the flags given, with its reasons on stderr."""
+    from lstm_core import defaults
+    from lstm_core.config import Config
+    from lstm_core.data import prepare
+
+    data = tmp_path / "y.csv"
+    series[["time", "y"]].to_csv(data, index=False)  # 400 hourly rows
+    out = tmp_path / "m.safetensors"
+    args = ["train", str(data), "--horizon", "4", "--epochs", "1", "--out", str(out)]
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    cfg = Config().replace(data={"horizon": 4})
+    choice = defaults.for_data(prepare(series[["time", "y"]], cfg.data), cfg)
+    assert "settings chosen from the data" in err and choice.reasons[0] in err
+    assert choice.reasons[2] not in err  # --epochs was given
+    saved = checkpoint.load(out).config_
+    assert (saved.data.lookback, saved.lstm.patch_len) == (choice.lookback, choice.patch_len)
+    assert (saved.training.epochs, saved.training.patience) == (1, choice.patience)
+    assert main([*args, "--lookback", "24"]) == 0  # a lookback given: the patch follows it
+    saved = checkpoint.load(out).config_
+    assert (saved.data.lookback, saved.lstm.patch_len) == (24, 1)
