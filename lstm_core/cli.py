@@ -236,8 +236,10 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         else:
             fc = Forecaster(cfg).fit(prep)
     if panel is not None:
+        if args.strong:
+            raise UsageError("--strong scores one series; leave it out with --id-col/--wide")
         return _panel_backtest(fc, panel, args.json)
-    bt = fc.backtest(df)
+    bt = fc.backtest(df, strong=args.strong)
     if args.json:
         print(json.dumps({"metrics": bt.table.to_dict(orient="index"), "windows": bt.windows,
                           "season": bt.season, "beats_baselines": bt.beats_baselines,
@@ -438,6 +440,8 @@ def parser() -> argparse.ArgumentParser:
     )
     data_args(b)
     b.add_argument("--checkpoint", help="score this saved model instead of training one")
+    b.add_argument("--strong", action="store_true", help="add statsforecast's MSTL and AutoETS "
+                   "(pip install statsforecast; slow: scored on at most 12 rolling origins)")
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=cmd_backtest)
 

@@ -24,6 +24,7 @@ from lstm_core.data import (
     make_windows,
     prepare,
 )
+from lstm_core.defaults import cycles
 from lstm_core.errors import ConfigError, DataError, NonFiniteForecast, SeriesTooShort
 from lstm_core.model import QUANTILES, ForecastNet
 from lstm_core.train import (
@@ -39,6 +40,7 @@ from lstm_core.train import (
 LINEAR = "linear (NLinear ridge)"  # the linear baseline's row in the backtest table
 TIE = 1e-3  # relative MAE difference below which the model does not beat a baseline
 FEW_HELD_OUT = 10  # held-out windows below which the backtest says it cannot rank the methods
+STRONG_ORIGINS = 12  # rolling origins scored when MSTL and AutoETS join (seconds per origin)
 MAX_PARAMETERS = 50_000_000  # 200 MB of float32 weights (x4 with AdamW's state in training)
 MAX_BATCH_BYTES = 4 << 30  # one batch of windows and what the network keeps for it
 # where the backtest's windows lie: after the validation that chose the model ("test"), on
@@ -270,18 +272,20 @@ class Forecaster:
         times = future_index(prep.frame.index, self.config_.data.horizon, self.freq_)
         return _long_frame(times, self.targets_, q)
 
-    def backtest(self, data: pd.DataFrame | Prepared) -> Backtest:
-        """Every window whose targets lie in the held-out end (rows from ``split_``), scored
-        against the naive, seasonal-naive and linear forecasts of the same windows. The linear
-        baseline (``forecast.fit_linear``) is fitted on the rows before the held-out end."""
-        return self.score(self.held_out(data))
+    def backtest(self, data: pd.DataFrame | Prepared, strong: bool = False) -> Backtest:
+        """The windows of the held-out end that chose nothing (``held_out``), scored against
+        the naive, seasonal-naive and linear forecasts of the same windows (with ``strong``,
+        MSTL and AutoETS too, on fewer origins). The linear baseline takes its own best
+        lookback (``_linear_baseline``)."""
+        return self.score(self.held_out(data, strong))
 
     def score(self, held: HeldOut) -> Backtest:
         """The backtest table and verdict of ``held_out``'s forecasts (no model run again)."""
         y, q, m, naive = held.actual, held.model, held.season, "naive (last value)"
         rows = {"AttentiveLSTM": fc.metrics(y, q[..., 1], held.scale, q[..., 0], q[..., 2])}
         seasonal = f"seasonal naive (m={m})"
-        for name in (naive, seasonal, LINEAR):  # the table keeps a seasonal row even at m = 1
+        strong = [name for name in held.baselines if name not in (naive, seasonal, LINEAR)]
+        for name in (naive, seasonal, LINEAR, *strong):  # a seasonal row even at m = 1
             rows[name] = fc.metrics(y, held.baselines.get(name, held.baselines[naive]), held.scale)
         table = fc.metrics_table(rows)
         model_mae = table.iloc[0]["MAE"]
@@ -330,11 +334,19 @@ class Forecaster:
         bt.insert(2, "actual", y[-1].T.reshape(-1))
         return Backtest(table, m, n, beats, best, verdict, bt, held.scored_on, held.linear_lookback)
 
-    def held_out(self, data: pd.DataFrame | Prepared) -> HeldOut:
+    def held_out(self, data: pd.DataFrame | Prepared, strong: bool = False) -> HeldOut:
         """Every forecast ``backtest`` scores, kept window by window: the model's quantiles and
         the baselines' forecasts from each origin of the held-out end, with what happened.
         ``score`` turns it into the backtest; ``forecast.error_by_step`` and
         ``forecast.tiled_origins`` read it too (rolling-origin views).
+
+        With ``strong``, statsforecast's MSTL and AutoETS join the baselines
+        (``forecast.strong_baselines``, fitted on the rows before the scored windows); they
+        cost seconds per origin and target, so every method is then scored on at most
+        ``STRONG_ORIGINS`` rolling origins, ``horizon`` steps apart, ending with the last.
+
+        Raises:
+            MissingExtra: ``strong`` without statsforecast installed.
         """
         prep = self.prepare(data)
         x = self.scaled_inputs(prep)
@@ -350,6 +362,11 @@ class Forecaster:
         if m > 1:  # at m = 1 the seasonal naive is the naive: not repeated
             baselines[f"seasonal naive (m={m})"] = fc.seasonal_naive(values, origins, H, m)
         baselines[LINEAR], lookback = self._linear_baseline(x, split, first, origins)
+        if strong:
+            keep = fc.tiled_origins(len(origins), H, most=STRONG_ORIGINS)
+            origins, baselines = origins[keep], {k: v[keep] for k, v in baselines.items()}
+            seasons = [c for c, _ in cycles(self.freq_)] or ([m] if m > 1 else [])
+            baselines.update(fc.strong_baselines(values, first, origins, H, seasons))
         return HeldOut(
             index=prep.frame.index,
             targets=self.targets_,
@@ -586,8 +603,6 @@ def held_out_parts(n_rows: int, split: int, horizon: int) -> tuple[int, int]:
 def linear_lookbacks(lookback: int, freq: str | None) -> list[int]:
     """Lookbacks the linear baseline tries: the model's, half and twice it, and one to four
     of each cycle of the time step (``defaults.cycles``)."""
-    from lstm_core.defaults import cycles  # it imports this module's neighbours
-
     out = {lookback, lookback // 2, 2 * lookback}
     out.update(k * c for c, _ in cycles(freq) for k in range(1, 5))
     return sorted(lb for lb in out if lb >= 2)

@@ -372,3 +372,12 @@ def test_held_out_holds_every_window_the_backtest_scores(fitted, series):
     assert held.index[last] == bt.forecasts["time"].iloc[0]
     steps = fcst.error_by_step(held.actual, {"model": held.model[..., 1]})
     assert steps["model"].mean() == pytest.approx(model_mae)
+
+
+def test_strong_baselines_join_the_backtest_on_rolling_origins(fitted, series):
+    from lstm_core.forecaster import STRONG_ORIGINS
+
+    plain, bt = fitted.backtest(series), fitted.backtest(series, strong=True)
+    assert {fc.MSTL_NAME, fc.ETS_NAME} <= set(bt.table.index)
+    assert bt.windows <= min(STRONG_ORIGINS, plain.windows) and bt.scored_on == "test"
+    assert bt.best_baseline == bt.table.drop("AttentiveLSTM")["MAE"].idxmin()
