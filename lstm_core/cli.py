@@ -74,8 +74,8 @@ def build_config(args: argparse.Namespace, default: Config | None) -> Config:
 def choose_settings(
     args: argparse.Namespace, cfg: Config, demo: Config | None, data, say: bool = True
 ) -> Config:
-    """Without --config (nor a demo's own config): the lookback, patch, epochs and patience
-    chosen from the data (``defaults.choose``, as the app does), under the flags given; the
+    """Without --config (nor a demo's own config): the lookback, patch, epochs, patience and
+    held-out share chosen from the data (``defaults.choose``, as the app does), under the flags given; the
     choice and its reasons go to stderr. ``data`` is the Prepared series or the Panel."""
     if getattr(args, "config", None) or demo is not None:
         return cfg
@@ -90,7 +90,8 @@ def choose_settings(
         chosen = chosen.replace(data={"lookback": lookback}, lstm={"patch_len": None})
     if epochs is not None:
         chosen = chosen.replace(training={"epochs": epochs})
-    reasons = [r for r, given in zip(choice.reasons, (lookback, lookback, epochs)) if given is None]
+    given = (lookback, lookback, epochs, None)  # what each reason is about
+    reasons = [r for r, flag in zip(choice.reasons, given) if flag is None]
     if say and reasons:
         print("settings chosen from the data (--config, --lookback or --epochs set them):\n  "
               + "\n  ".join(reasons), file=sys.stderr)

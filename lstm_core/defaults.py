@@ -10,6 +10,10 @@ The rules, each with the reason ``Choice.reasons`` gives:
   twice the horizon (at least ``MIN_LOOKBACK``), as the data affords.
 - **patch size**: the largest that still leaves ``MIN_TOKENS`` tokens and divides the shortest
   cycle, so that tokens tile the day (or week) evenly: 6 hours for 168 hourly steps.
+- **validation share**: at least ``training.val_fraction``, and enough for the held-out end to
+  hold three parts of a window each (validation, check, test: ``forecaster.held_out_parts``),
+  so that the fallback to the linear start is judged on windows that chose nothing, up to
+  ``MAX_VAL_FRACTION``.
 - **epochs**: enough passes for ``STEPS`` optimiser steps over the training windows, between
   ``MIN_EPOCHS`` and ``MAX_EPOCHS``; early stopping ends the run when validation has not
   improved for ``PATIENCE_STEPS`` steps (``MIN_PATIENCE`` to ``MAX_PATIENCE`` epochs).
@@ -37,6 +41,7 @@ STEPS = 20_000  # optimiser steps a training may take
 MIN_EPOCHS, MAX_EPOCHS = 10, 100
 PATIENCE_STEPS = 1_500  # optimiser steps without a better validation loss before stopping
 MIN_PATIENCE, MAX_PATIENCE = 5, 20
+MAX_VAL_FRACTION = 0.3  # the most of a series the held-out end may take
 
 # the cycles of each time unit, in that unit, shortest first (a minute's hour, day and week ...)
 _CYCLES = {
@@ -60,15 +65,17 @@ class Choice:
     patch_len: int
     epochs: int
     patience: int
+    val_fraction: float  # the held-out end's share of the rows
     cycle: int | None  # the cycle the lookback is a multiple of, in steps; None: none
-    reasons: tuple[str, ...]  # one sentence per setting: lookback, patch, epochs
+    reasons: tuple[str, ...]  # one sentence per setting: lookback, patch, epochs, held-out end
 
     def apply(self, cfg: Config) -> Config:
         """``cfg`` with these settings."""
         return cfg.replace(
             data={"lookback": self.lookback},
             lstm={"patch_len": self.patch_len},
-            training={"epochs": self.epochs, "patience": self.patience},
+            training={"epochs": self.epochs, "patience": self.patience,
+                      "val_fraction": self.val_fraction},
         )
 
 
@@ -111,6 +118,10 @@ def choose(
     """
     sizes = [int(lengths)] if isinstance(lengths, (int, np.integer)) else [int(n) for n in lengths]
     typical = int(np.median(sizes)) if sizes else 0
+    given = val_fraction
+    if typical:  # room for validation, check and test parts of a window each
+        need = math.ceil(1000 * 3 * (horizon + 1) / typical) / 1000
+        val_fraction = max(val_fraction, min(MAX_VAL_FRACTION, need))
     found = list(cycles(freq))
     if not found and values is not None:
         period = season_period(np.asarray(values, dtype=np.float64).reshape(len(values), -1))
@@ -149,7 +160,12 @@ def choose(
     epochs_why = (f"up to {epochs} epochs of {batches:,} batch{'es' * (batches > 1)} (at most "
                   f"{STEPS:,} steps, {MIN_EPOCHS} to {MAX_EPOCHS} epochs); training stops after "
                   f"{patience} epochs without a better validation loss")
-    return Choice(lookback, patch, epochs, patience, cycle, (why, patch_why, epochs_why))
+    held_why = (f"the last {val_fraction:.0%} of rows held out: validation, a check of the "
+                f"LSTM against its linear start, and the backtest's test windows"
+                + (f" (more than {given:.0%}, for a window in each part)"
+                   if val_fraction > given else ""))
+    return Choice(lookback, patch, epochs, patience, val_fraction, cycle,
+                  (why, patch_why, epochs_why, held_why))
 
 
 def _patch(lookback: int, found: list[tuple[int, str]]) -> tuple[int, str]:

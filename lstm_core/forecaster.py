@@ -37,7 +37,8 @@ from lstm_core.train import (
     train,
 )
 
-LINEAR = "linear (NLinear ridge)"  # the linear baseline's row in the backtest table
+LINEAR = "linear (NLinear ridge)"  # the linear baseline's row, at its own best lookback
+LINEAR_AT_L = "linear at the model's lookback"  # shown when that lookback differs and fits
 TIE = 1e-3  # relative MAE difference below which the model does not beat a baseline
 FEW_HELD_OUT = 10  # held-out windows below which the backtest says it cannot rank the methods
 STRONG_ORIGINS = 12  # rolling origins scored when MSTL and AutoETS join (seconds per origin)
@@ -361,7 +362,12 @@ class Forecaster:
         baselines = {"naive (last value)": fc.naive(values, origins, H)}
         if m > 1:  # at m = 1 the seasonal naive is the naive: not repeated
             baselines[f"seasonal naive (m={m})"] = fc.seasonal_naive(values, origins, H, m)
-        baselines[LINEAR], lookback = self._linear_baseline(x, split, first, origins)
+        own = linear_lookbacks(L, self.freq_) if first > split else [L]
+        baselines[LINEAR], lookback = self._linear_baseline(x, split, first, origins, own)
+        if lookback != L:  # the model's lookback too, where the rows afford it
+            same, at = self._linear_baseline(x, split, first, origins, [L])
+            if at == L:
+                baselines[LINEAR_AT_L] = same
         if strong:
             keep = fc.tiled_origins(len(origins), H, most=STRONG_ORIGINS)
             origins, baselines = origins[keep], {k: v[keep] for k, v in baselines.items()}
@@ -381,13 +387,12 @@ class Forecaster:
         )
 
     def _linear_baseline(
-        self, x: torch.Tensor, split: int, test: int, origins: np.ndarray
+        self, x: torch.Tensor, split: int, test: int, origins: np.ndarray, candidates: list[int]
     ) -> tuple[np.ndarray, int]:
-        """The linear baseline at its own best lookback (``forecast.linear_at_best_lookback``:
-        chosen on the windows between ``split`` and ``test``, refitted on the rows before
-        ``test``) forecasting from ``origins`` of the scaled series x (T, F) -> ((N, H, K) in
-        the data's units, its lookback). Without a validation part (``test == split``) it
-        keeps the model's lookback where the rows afford it."""
+        """The linear baseline at the best of the ``candidates`` lookbacks that the rows afford
+        (``forecast.linear_at_best_lookback``: chosen on the windows between ``split`` and
+        ``test``, refitted on the rows before ``test``) forecasting from ``origins`` of the
+        scaled series x (T, F) -> ((N, H, K) in the data's units, its lookback)."""
         d, k = self.config_.data, len(self.targets_)
         targets = x[:, :k].double().numpy()
         L, H = d.lookback, d.horizon
@@ -396,7 +401,6 @@ class Forecaster:
                 f"the linear baseline needs {L + H} rows before the held-out end, not {split}",
                 L + H,
             )
-        candidates = linear_lookbacks(L, self.freq_) if test > split else [L]
         candidates = [lb for lb in candidates if lb <= origins[0]]
         lin, lookback = fc.linear_at_best_lookback(targets, split, test, H, candidates)
         windows = np.stack([targets[o - lookback : o] for o in origins])  # (N, L', K)

@@ -75,8 +75,10 @@ def test_train_warns_when_the_lookback_leaves_few_training_windows(series, tiny_
 def test_backtest_json(csv_path, yaml_path, capsys):
     assert main(["backtest", str(csv_path), "--config", str(yaml_path), *FAST, "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert set(result["metrics"]) == {"AttentiveLSTM", "naive (last value)",
-                                      "seasonal naive (m=24)", "linear (NLinear ridge)"}
+    assert set(result["metrics"]) - {"linear at the model's lookback"} == {
+        "AttentiveLSTM", "naive (last value)", "seasonal naive (m=24)", "linear (NLinear ridge)"}
+    assert ("linear at the model's lookback" in result["metrics"]) == (
+        result["linear_lookback"] != 16)
     assert isinstance(result["beats_baselines"], bool) and result["verdict"]
     assert result["best_baseline"] in result["metrics"]
 

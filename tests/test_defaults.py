@@ -66,6 +66,7 @@ def test_apply_gives_a_valid_config(series):
     cfg = c.apply(Config())
     assert cfg.data.lookback == c.lookback and cfg.lstm.patch_len == c.patch_len
     assert (cfg.training.epochs, cfg.training.patience) == (c.epochs, c.patience)
+    assert cfg.training.val_fraction == c.val_fraction
     data.check_length(len(prep.frame), cfg.data.lookback, cfg.data.horizon, 0.2)
 
 
@@ -78,3 +79,15 @@ def test_for_panel_reads_its_series():
     c = defaults.for_panel(read_panel(long, "id", time_col="time"), Config().replace(
         data={"horizon": 48}))
     assert c.lookback == 168 and c.cycle == 168
+
+
+def test_the_held_out_end_holds_validation_check_and_test():
+    from lstm_core.forecaster import held_out_parts
+
+    c = defaults.choose(700, "h", 48)  # 20% = 140 rows: too few for three windows of 49
+    assert c.val_fraction == 0.21 and "more than 20%" in c.reasons[3]
+    split = data.held_out_start(700, 48, c.val_fraction)
+    val_end, test = held_out_parts(700, split, 48)
+    assert split < val_end < test < 700 and 700 - test >= 49
+    assert defaults.choose(17_420, "h", 24).val_fraction == 0.2  # long: the default share
+    assert defaults.choose(200, "h", 48).val_fraction == defaults.MAX_VAL_FRACTION

@@ -19,8 +19,9 @@ CHOSEN = "CHOSEN_SETTINGS"  # Config: the last one the chosen settings were appl
 
 
 def _fields(cfg: Config) -> tuple:
-    """What a choice sets: lookback, patch, epochs, patience."""
-    return cfg.data.lookback, cfg.lstm.patch_len, cfg.training.epochs, cfg.training.patience
+    """What a choice sets: lookback, patch, epochs, patience, held-out share."""
+    t = cfg.training
+    return cfg.data.lookback, cfg.lstm.patch_len, t.epochs, t.patience, t.val_fraction
 
 
 def _automatic(cfg: Config) -> bool:
