@@ -412,9 +412,12 @@ class Forecaster:
         """First row of the windows the backtest scores, and which part that is."""
         n, H = len(prep.frame), self.config_.data.horizon
         test = getattr(self.history_, "test_start", 0)
-        if split != min(self.split_, n - H) or not self._is_training_data(prep):
-            return split, "other data"
-        return (min(test, n - H), "test") if test else (split, "validation")
+        own = split == min(self.split_, n - H)  # where this model's validation windows were
+        if test and own and self._is_training_data(prep):
+            return min(test, n - H), "test"
+        # a model trained before there was a test part: said to be optimistic where its own
+        # validation rows may be the ones scored (the same rows, or a copy read differently)
+        return split, "validation" if own and not test else "other data"
 
     def _is_training_data(self, prep: Prepared) -> bool:
         return data_hash(prep.frame[list(self.inputs_)]) == self.data_hash_
