@@ -652,7 +652,8 @@ def fit_network(
         net, train_xy, val_xy, config.training, device, on_epoch, on_batch, running=running
     )
     if start is not None:
-        history = _check_start(net, start, make_windows(check_rows, L, H, n_targets), history)
+        check_xy = make_windows(check_rows, L, H, n_targets)
+        history = _check_start(net, start, check_xy, history, config.training.start_margin)
     return net, history
 
 
@@ -661,11 +662,12 @@ def _check_start(
     start: dict[str, torch.Tensor],
     check_xy: tuple[torch.Tensor, torch.Tensor],
     history: History,
+    margin: float = 0.0,
 ) -> History:
-    """Put ``net`` back at its linear ``start`` unless its trained weights have the lower
-    loss on ``check_xy``: validation chose the epoch, so only these windows can say, without
-    that choice's luck, whether the LSTM helps (the single series' "never worse than the
-    linear fit")."""
+    """Put ``net`` back at its linear ``start`` unless its trained weights have a loss lower
+    by ``margin`` (a share; ``training.start_margin``, as on validation) on ``check_xy``:
+    validation chose the epoch, so only these windows can say, without that choice's luck,
+    whether the LSTM helps (the single series' "never worse than the linear fit")."""
     if history.best_epoch == 0:  # the start was kept: nothing to check
         return history
     with threads.for_model(net):
@@ -673,7 +675,7 @@ def _check_start(
         model_loss = evaluate(net, *check_xy)
         net.load_state_dict(start)
         start_loss = evaluate(net, *check_xy)
-    if model_loss < start_loss:
+    if model_loss < start_loss * (1 - margin):
         net.load_state_dict(trained)
         return dataclasses.replace(history, check_loss=(model_loss, start_loss))
     return dataclasses.replace(
@@ -683,7 +685,7 @@ def _check_start(
         message=(
             f"{history.message}; on the check windows after validation the trained model "
             f"(loss {model_loss:.4g}) did not beat the linear fit it starts from "
-            f"({start_loss:.4g}), so the model is that fit"
+            f"({start_loss:.4g}) by {100 * margin:g}%, so the model is that fit"
         ),
     )
 

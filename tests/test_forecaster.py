@@ -114,6 +114,8 @@ def test_the_start_is_kept_unless_the_lstm_wins_on_the_check_windows(fitted, ser
     h = _check_start(net, worse, check, trained)
     assert h.best_epoch == 2 and h.check_loss[0] < h.check_loss[1]
     assert all(torch.equal(net.state_dict()[k], good[k]) for k in good)
+    gain = 1 - h.check_loss[0] / h.check_loss[1]  # a margin above the gain: back to "start"
+    assert _check_start(net, worse, check, trained, margin=min(0.99, gain + 0.01)).best_epoch == 0
 
 
 def test_a_model_that_cannot_beat_naive_says_so(tiny_cfg):
