@@ -12,11 +12,11 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from lstm_core import checkpoint
+from lstm_core import checkpoint, threads
 from lstm_core.config import Config, load_config
 from lstm_core.data import Prepared, few_windows, load_demo, prepare, read_table
 from lstm_core.errors import LstmCoreError
-from lstm_core.forecaster import Forecaster
+from lstm_core.forecaster import SCORED_ON, Forecaster
 from lstm_core.safeio import check_writable, clip, csv_text, quote, write_atomic
 
 MAX_ERROR_LINE = 300  # characters of the one `error:` line, the prefix included
@@ -66,7 +66,36 @@ def build_config(args: argparse.Namespace, default: Config | None) -> Config:
         training["epochs"] = args.epochs
     if getattr(args, "device", None):
         training["device"] = args.device
+    if getattr(args, "threads", None) is not None:
+        training["threads"] = args.threads
     return cfg.replace(data=data, training=training)
+
+
+def choose_settings(
+    args: argparse.Namespace, cfg: Config, demo: Config | None, data, say: bool = True
+) -> Config:
+    """Without --config (nor a demo's own config): the lookback, patch, epochs, patience and
+    held-out share chosen from the data (``defaults.choose``, as the app does), under the flags given; the
+    choice and its reasons go to stderr. ``data`` is the Prepared series or the Panel."""
+    if getattr(args, "config", None) or demo is not None:
+        return cfg
+    from lstm_core import defaults
+    from lstm_core.panel import Panel
+
+    choice = (defaults.for_panel(data, cfg) if isinstance(data, Panel)
+              else defaults.for_data(data, cfg))
+    lookback, epochs = getattr(args, "lookback", None), getattr(args, "epochs", None)
+    chosen = choice.apply(cfg)
+    if lookback is not None:  # the patch then follows the lookback given (lookback // 24)
+        chosen = chosen.replace(data={"lookback": lookback}, lstm={"patch_len": None})
+    if epochs is not None:
+        chosen = chosen.replace(training={"epochs": epochs})
+    given = (lookback, lookback, epochs, None)  # what each reason is about
+    reasons = [r for r, flag in zip(choice.reasons, given) if flag is None]
+    if say and reasons:
+        print("settings chosen from the data (--config, --lookback or --epochs set them):\n  "
+              + "\n  ".join(reasons), file=sys.stderr)
+    return chosen
 
 
 def read_panel_arg(args: argparse.Namespace, df: pd.DataFrame, saved=None):
@@ -121,20 +150,21 @@ def cmd_train(args: argparse.Namespace) -> int:
     checkpoint.check_writable(out.name, folder)  # before minutes of training, not after
     df, demo_cfg = read_data(args.data, args.sheet)
     cfg = build_config(args, demo_cfg)
-    torch.manual_seed(cfg.training.seed)  # dropout's generator: this process trains alone
+    panel = read_panel_arg(args, df)
+    prep = Forecaster(cfg).prepare(df) if panel is None else None  # once, for all below
     group = distributed.setup(cfg.training.device)  # None unless started by torchrun
     try:
         lead = group is None or group.rank == 0
+        cfg = choose_settings(args, cfg, demo_cfg, prep or panel, lead)
+        torch.manual_seed(cfg.training.seed)  # dropout's generator: this process trains alone
         bar = Progress(cfg.training.epochs)
         on_epoch, on_batch = (bar.epoch, bar.batch) if lead else (None, None)
-        panel = read_panel_arg(args, df)
         if panel is not None:  # one model for every series
             from lstm_core.panel_forecaster import PanelForecaster
 
             fc = PanelForecaster(cfg).fit(panel, on_epoch=on_epoch, on_batch=on_batch)
         else:
             fc = Forecaster(cfg)
-            prep = fc.prepare(df)  # once, for the warning and the fit
             d = cfg.data
             loose = few_windows(len(prep.frame), d.lookback, d.horizon, cfg.training.val_fraction)
             if loose and lead:  # before the training it is about, not after
@@ -197,23 +227,29 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     else:
         panel = read_panel_arg(args, df)
         cfg = build_config(args, demo_cfg)
+        prep = Forecaster(cfg).prepare(df) if panel is None else None
+        cfg = choose_settings(args, cfg, demo_cfg, prep or panel)
         torch.manual_seed(cfg.training.seed)  # dropout's generator: this process trains alone
         if panel is not None:
             from lstm_core.panel_forecaster import PanelForecaster
 
             fc = PanelForecaster(cfg).fit(panel)
         else:
-            fc = Forecaster(cfg).fit(df)
+            fc = Forecaster(cfg).fit(prep)
     if panel is not None:
+        if args.strong:
+            raise UsageError("--strong scores one series; leave it out with --id-col/--wide")
         return _panel_backtest(fc, panel, args.json)
-    bt = fc.backtest(df)
+    bt = fc.backtest(df, strong=args.strong)
     if args.json:
         print(json.dumps({"metrics": bt.table.to_dict(orient="index"), "windows": bt.windows,
                           "season": bt.season, "beats_baselines": bt.beats_baselines,
                           "beats_naive": bt.beats_baselines, "best_baseline": bt.best_baseline,
-                          "verdict": bt.verdict}))
+                          "verdict": bt.verdict, "scored_on": bt.scored_on,
+                          "linear_lookback": bt.linear_lookback}))
     else:
-        print(f"held-out end: {bt.windows} windows of {fc.config_.data.horizon} steps")
+        print(f"backtest: {bt.windows} windows of {fc.config_.data.horizon} steps on "
+              f"{SCORED_ON[bt.scored_on]}")
         print(bt.table.to_string(float_format=lambda v: f"{v:.4g}"))
         print(bt.verdict)
     return 0
@@ -387,6 +423,10 @@ def parser() -> argparse.ArgumentParser:
         sp.add_argument("--wide", action="store_true",
                         help="a panel with one column per series")
 
+    def threads_arg(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--threads", type=int, help="CPU threads (default: the cores other "
+                        "work leaves free: the cores less the 1-minute load average)")
+
     def data_args(sp: argparse.ArgumentParser, training: bool = True) -> None:
         sp.add_argument("data", help="CSV/TSV/Parquet/Excel/JSON file, or demo:regimes, demo:nile")
         sp.add_argument("--config", help="YAML config file")
@@ -400,6 +440,7 @@ def parser() -> argparse.ArgumentParser:
             sp.add_argument("--lookback", type=int, help="input window length (data.lookback)")
             sp.add_argument("--horizon", type=int, help="steps to forecast (data.horizon)")
             sp.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
+            threads_arg(sp)
 
     t = sub.add_parser("train", help="train and save a checkpoint")
     data_args(t)
@@ -423,6 +464,8 @@ def parser() -> argparse.ArgumentParser:
     )
     data_args(b)
     b.add_argument("--checkpoint", help="score this saved model instead of training one")
+    b.add_argument("--strong", action="store_true", help="add statsforecast's MSTL and AutoETS "
+                   "(pip install statsforecast; slow: scored on at most 12 rolling origins)")
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=cmd_backtest)
 
@@ -448,6 +491,7 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--classical", choices=["pelt", "binseg", "kernel"], default="pelt",
                    help="the reference detector run beside it")
     d.add_argument("--json", action="store_true")
+    threads_arg(d)
     panel_args(d)
     d.add_argument("--workers", type=int, help="with a panel: local processes (default: every "
                    "core; 1 = this process)")
@@ -478,7 +522,11 @@ def main(argv: list[str] | None = None) -> int:
     """
     try:
         args = parser().parse_args(argv)
-        return args.func(args)
+        n = getattr(args, "threads", None)
+        if n is not None and not 1 <= n <= 1024:
+            raise UsageError(f"--threads must be from 1 to 1024, got {n}")
+        with threads.limit(threads.for_training(n)):  # never more than the free cores
+            return args.func(args)
     except LstmCoreError as e:
         print(_error_line(str(e)), file=sys.stderr)
         return 2

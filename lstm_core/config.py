@@ -64,6 +64,7 @@ class TrainConfig:
     val_fraction: float = 0.2
     seed: int = 0
     device: Device = "auto"
+    threads: int | None = None  # CPU threads; None: the cores other work leaves free
     mixed_precision: bool = True  # bf16 autocast, CUDA only
 
 
@@ -90,6 +91,9 @@ _RANGES: dict[str, tuple] = {
     "patience": (lambda v: 1 <= v <= 10_000, "an integer from 1 to 10000"),
     "start_margin": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
     "val_fraction": (lambda v: 0 < v < 0.5, "a number in (0, 0.5)"),
+    "threads": (
+        lambda v: v is None or 1 <= v <= 1024, "null (the free cores) or an integer from 1 to 1024"
+    ),
     "seed": (lambda v: 0 <= v < 2**32, "an integer from 0 to 4294967295"),  # torch's seed range
 }
 

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from lstm_core.errors import LstmCoreError
+
 # the natural cycle of each time unit, counted in that unit: a day for sub-daily steps, a week
 # for days (5 business days), a year for weeks, months and quarters
 _CYCLE = {"s": 86_400, "min": 1_440, "h": 24, "D": 7, "B": 5, "W": 52, "M": 12, "MS": 12,
@@ -296,6 +298,102 @@ def _sse(coef: np.ndarray, eq) -> float:
     """Squared error of ``coef`` on the windows whose normal equations are ``eq``."""
     G, R, S = eq
     return float(np.sum(coef * (G @ coef)) - 2 * np.sum(coef * R) + S)
+
+
+def linear_at_best_lookback(
+    targets: np.ndarray,
+    split: int,
+    test: int,
+    horizon: int,
+    candidates: Sequence[int],
+    per_step: int = 2,
+) -> tuple[LinearFit, int]:
+    """The linear baseline at its own best lookback: each candidate lookback that rows
+    ``[0, split)`` afford (``per_step`` windows per lookback step, so that no ridge has fewer
+    windows than weights) is fitted there and scored (MAE) on the windows whose targets lie in
+    ``[split, test)``; the best is refitted on every row before ``test``.
+
+    Args:
+        targets: (T, K) target values (scaled or not: one map serves every target).
+        split, test: first row of the validation part and of the test part (``test == split``:
+            no validation part; the longest affordable candidate is taken, unscored).
+        candidates: lookbacks to try.
+
+    Returns:
+        The fit on rows ``[0, test)`` and its lookback.
+    """
+    H = horizon
+    afford = [lb for lb in sorted(set(candidates))
+              if lb >= 2 and split - lb - H + 1 >= per_step * lb]
+    if not afford:  # too short for any candidate: the longest lookback these rows afford
+        afford = [max(2, (split - H + 1) // (per_step + 1))]
+    best, best_mae = afford[-1], np.inf
+    origins = np.arange(split, test - H + 1)
+    if len(origins) and len(afford) > 1:
+        for lb in afford:
+            valid = origins[origins >= lb]
+            if not len(valid):
+                continue
+            lin = fit_linear(targets[:split], lb, H)
+            windows = np.stack([targets[o - lb : o] for o in valid])
+            truth = np.stack([targets[o : o + H] for o in valid])
+            mae = float(np.abs(lin.predict(windows) - truth).mean())
+            if mae < best_mae:
+                best, best_mae = lb, mae
+    return fit_linear(targets[:test], best, H), best
+
+
+MSTL_NAME, ETS_NAME = "MSTL (statsforecast)", "AutoETS (statsforecast)"
+MAX_ETS_SEASON = 24  # statsforecast's AutoETS fits seasons up to 24 steps
+
+
+class MissingExtra(LstmCoreError):
+    """An optional library that a requested feature needs is not installed."""
+
+
+def strong_baselines(
+    values: np.ndarray, fit_end: int, origins: np.ndarray, horizon: int, seasons: Sequence[int]
+) -> dict[str, np.ndarray]:
+    """statsforecast's MSTL (every season that fits twice in the rows) and AutoETS (the
+    shortest season up to ``MAX_ETS_SEASON``, else non-seasonal), each fitted once per target
+    on rows ``[0, fit_end)``, then forecasting from every origin with its parameters fixed
+    (``forward``: the state is run over the rows before the origin, nothing is re-estimated).
+
+    Slow: the library's import and its first fits take seconds (numba), and MSTL's forward
+    decomposes the series again at every origin (~0.5 s for 600 rows; benchmarks/README.md).
+
+    Args:
+        values: (T, K) target values in the data's units.
+        fit_end: rows before it fit the models; the origins should not come before it.
+        origins: (N,) row of each window's first forecast step.
+        seasons: the time step's cycles in steps (e.g. 24, 168), shortest first.
+
+    Returns:
+        name -> (N, H, K) forecasts.
+
+    Raises:
+        MissingExtra: statsforecast is not installed.
+    """
+    try:
+        from statsforecast.models import MSTL, AutoETS
+    except ImportError:
+        raise MissingExtra(
+            "MSTL and AutoETS baselines need statsforecast: pip install statsforecast"
+        ) from None
+    fit = values[:fit_end].astype(np.float64)
+    usable = [m for m in seasons if 2 <= m and 2 * m <= len(fit)]
+    ets_m = usable[0] if usable and usable[0] <= MAX_ETS_SEASON else 1
+    makers = {ETS_NAME: lambda: AutoETS(season_length=ets_m)}
+    if usable:
+        makers = {MSTL_NAME: lambda: MSTL(season_length=usable), **makers}
+    H, K = horizon, values.shape[1]
+    out = {name: np.empty((len(origins), H, K)) for name in makers}
+    for name, make in makers.items():
+        for k in range(K):
+            model = make().fit(fit[:, k])
+            for i, o in enumerate(origins):
+                out[name][i, :, k] = model.forward(y=values[:o, k].astype(np.float64), h=H)["mean"]
+    return out
 
 
 def metrics(

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import hashlib
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -21,15 +24,35 @@ from lstm_core.data import (
     make_windows,
     prepare,
 )
+from lstm_core.defaults import cycles
 from lstm_core.errors import ConfigError, DataError, NonFiniteForecast, SeriesTooShort
 from lstm_core.model import QUANTILES, ForecastNet
-from lstm_core.train import History, OnBatch, OnEpoch, RunningLoss, pick_device, train
+from lstm_core.train import (
+    History,
+    OnBatch,
+    OnEpoch,
+    RunningLoss,
+    evaluate,
+    pick_device,
+    train,
+)
 
-LINEAR = "linear (NLinear ridge)"  # the linear baseline's row in the backtest table
+LINEAR = "linear (NLinear ridge)"  # the linear baseline's row, at its own best lookback
+LINEAR_AT_L = "linear at the model's lookback"  # shown when that lookback differs and fits
 TIE = 1e-3  # relative MAE difference below which the model does not beat a baseline
 FEW_HELD_OUT = 10  # held-out windows below which the backtest says it cannot rank the methods
+STRONG_ORIGINS = 12  # rolling origins scored when MSTL and AutoETS join (seconds per origin)
 MAX_PARAMETERS = 50_000_000  # 200 MB of float32 weights (x4 with AdamW's state in training)
 MAX_BATCH_BYTES = 4 << 30  # one batch of windows and what the network keeps for it
+# where the backtest's windows lie: after the validation that chose the model ("test"), on
+# the validation windows themselves (a series too short for both, or a model trained before
+# there was a test part: optimistic), or at the end of data the model was not trained on
+ScoredOn = Literal["test", "validation", "other data"]
+SCORED_ON = {
+    "test": "the held-out end after validation (its windows chose nothing)",
+    "validation": "the validation windows, which chose the training epoch (optimistic)",
+    "other data": "the last rows of data the model was not trained on",
+}
 
 
 @dataclass(frozen=True)
@@ -45,6 +68,8 @@ class Backtest:
     verdict: str  # one honest sentence for the user
     # time, target, actual, q0.1, q0.5, q0.9 of every step-1..H forecast of the last window
     forecasts: pd.DataFrame
+    scored_on: ScoredOn = "validation"  # which windows were scored (SCORED_ON says it in words)
+    linear_lookback: int = 0  # the linear baseline's own lookback, chosen on validation
 
     @property
     def beats_naive(self) -> bool:
@@ -66,6 +91,8 @@ class HeldOut:
     baselines: dict[str, np.ndarray]
     season: int  # the seasonal naive's period m
     scale: np.ndarray  # (K,) mean one-step naive error before the held-out end (MASE's unit)
+    scored_on: ScoredOn = "validation"
+    linear_lookback: int = 0  # the lookback the linear baseline chose (``linear_baseline``)
 
     def medians(self) -> dict[str, np.ndarray]:
         """The model's median and each baseline's forecast, by name: (N, H, K) each."""
@@ -136,11 +163,16 @@ class Forecaster:
         check_memory(config, values.shape[1], split - d.lookback - d.horizon + 1, n - split)
         device = pick_device(t.device)
         x = torch.as_tensor(scaler.transform(values), dtype=torch.float32, device=device)
-        # validation windows may look back into the training rows; their targets do not
-        k = len(prep.targets)
-        net, self.history_ = fit_network(
-            config, x[:split], x[split - d.lookback :], k, device, on_epoch, on_batch, running
+        # validation windows may look back into the training rows; their targets do not. The
+        # held-out end is cut in three: validation (chooses the epoch), check (the trained
+        # model against its linear start) and test (the backtest), each after the last
+        val_end, test = held_out_parts(n, split, d.horizon)
+        k, L = len(prep.targets), d.lookback
+        net, history = fit_network(
+            config, x[:split], x[split - L : val_end], k, device, on_epoch, on_batch, running,
+            check_rows=x[val_end - L : test] if test > val_end else None,
         )
+        self.history_ = dataclasses.replace(history, test_start=test if test < n else 0)
         self.model_ = net.cpu().eval()
         self.config_, self.scaler_ = config, scaler
         self.inputs_, self.targets_ = prep.columns, prep.targets
@@ -241,18 +273,20 @@ class Forecaster:
         times = future_index(prep.frame.index, self.config_.data.horizon, self.freq_)
         return _long_frame(times, self.targets_, q)
 
-    def backtest(self, data: pd.DataFrame | Prepared) -> Backtest:
-        """Every window whose targets lie in the held-out end (rows from ``split_``), scored
-        against the naive, seasonal-naive and linear forecasts of the same windows. The linear
-        baseline (``forecast.fit_linear``) is fitted on the rows before the held-out end."""
-        return self.score(self.held_out(data))
+    def backtest(self, data: pd.DataFrame | Prepared, strong: bool = False) -> Backtest:
+        """The windows of the held-out end that chose nothing (``held_out``), scored against
+        the naive, seasonal-naive and linear forecasts of the same windows (with ``strong``,
+        MSTL and AutoETS too, on fewer origins). The linear baseline takes its own best
+        lookback (``_linear_baseline``)."""
+        return self.score(self.held_out(data, strong))
 
     def score(self, held: HeldOut) -> Backtest:
         """The backtest table and verdict of ``held_out``'s forecasts (no model run again)."""
         y, q, m, naive = held.actual, held.model, held.season, "naive (last value)"
         rows = {"AttentiveLSTM": fc.metrics(y, q[..., 1], held.scale, q[..., 0], q[..., 2])}
         seasonal = f"seasonal naive (m={m})"
-        for name in (naive, seasonal, LINEAR):  # the table keeps a seasonal row even at m = 1
+        strong = [name for name in held.baselines if name not in (naive, seasonal, LINEAR)]
+        for name in (naive, seasonal, LINEAR, *strong):  # a seasonal row even at m = 1
             rows[name] = fc.metrics(y, held.baselines.get(name, held.baselines[naive]), held.scale)
         table = fc.metrics_table(rows)
         model_mae = table.iloc[0]["MAE"]
@@ -271,12 +305,25 @@ class Forecaster:
                 f"The model does not beat the best baseline ({best}) here: MAE {model_mae:.4g} "
                 f"vs {best_mae:.4g}. Use the baseline, or give the model more data or epochs."
             )
-            if self.history_.best_epoch == 0 and self.history_.val_loss:
+            h = self.history_
+            if h.best_epoch == 0 and len(h.check_loss) == 2 and h.check_loss[0] >= h.check_loss[1]:
+                verdict += (
+                    " The trained network did not beat the linear fit it starts from on the "
+                    "check windows after validation, so the model kept that fit: its forecast "
+                    "is a linear one."
+                )
+            elif h.best_epoch == 0 and h.val_loss:
                 verdict += (
                     " No training epoch beat the linear fit it starts from by "
                     f"{100 * self.config_.training.start_margin:g}% on validation, so the model "
                     "kept that fit: its forecast is a linear one."
                 )
+        if held.linear_lookback != self.config_.data.lookback:
+            verdict += (
+                f" The linear baseline uses its own best lookback, {held.linear_lookback} "
+                f"(the model's: {self.config_.data.lookback})."
+            )
+        verdict += f" Scored on {SCORED_ON[held.scored_on]}."
         n = len(held.origins)
         if n < FEW_HELD_OUT:
             verdict += (
@@ -288,27 +335,46 @@ class Forecaster:
         last, H = held.origins[-1], y.shape[1]
         bt = _long_frame(held.index[last : last + H], self.targets_, q[-1])
         bt.insert(2, "actual", y[-1].T.reshape(-1))
-        return Backtest(table, m, n, beats, best, verdict, bt)
+        return Backtest(table, m, n, beats, best, verdict, bt, held.scored_on, held.linear_lookback)
 
-    def held_out(self, data: pd.DataFrame | Prepared) -> HeldOut:
+    def held_out(self, data: pd.DataFrame | Prepared, strong: bool = False) -> HeldOut:
         """Every forecast ``backtest`` scores, kept window by window: the model's quantiles and
         the baselines' forecasts from each origin of the held-out end, with what happened.
         ``score`` turns it into the backtest; ``forecast.error_by_step`` and
         ``forecast.tiled_origins`` read it too (rolling-origin views).
+
+        With ``strong``, statsforecast's MSTL and AutoETS join the baselines
+        (``forecast.strong_baselines``, fitted on the rows before the scored windows); they
+        cost seconds per origin and target, so every method is then scored on at most
+        ``STRONG_ORIGINS`` rolling origins, ``horizon`` steps apart, ending with the last.
+
+        Raises:
+            MissingExtra: ``strong`` without statsforecast installed.
         """
         prep = self.prepare(data)
         x = self.scaled_inputs(prep)
         L, H = self.config_.data.lookback, self.config_.data.horizon
         values = prep.frame[list(self.targets_)].to_numpy(np.float64)
         split = self._held_out_start(prep)
-        origins = np.arange(max(split, L), len(values) - H + 1)
+        first, scored_on = self._scored_part(prep, split)
+        origins = np.arange(max(first, L), len(values) - H + 1)
         if len(origins) == 0:
             raise SeriesTooShort(f"no complete window of {L}+{H} rows in the held-out end", L + H)
         m = fc.baseline_season(self.freq_, values[:split])
         baselines = {"naive (last value)": fc.naive(values, origins, H)}
         if m > 1:  # at m = 1 the seasonal naive is the naive: not repeated
             baselines[f"seasonal naive (m={m})"] = fc.seasonal_naive(values, origins, H, m)
-        baselines[LINEAR] = self._linear_baseline(x, split, origins)
+        own = linear_lookbacks(L, self.freq_) if first > split else [L]
+        baselines[LINEAR], lookback = self._linear_baseline(x, split, first, origins, own)
+        if lookback != L:  # the model's lookback too, where the rows afford it
+            same, at = self._linear_baseline(x, split, first, origins, [L])
+            if at == L:
+                baselines[LINEAR_AT_L] = same
+        if strong:
+            keep = fc.tiled_origins(len(origins), H, most=STRONG_ORIGINS)
+            origins, baselines = origins[keep], {k: v[keep] for k, v in baselines.items()}
+            seasons = [c for c, _ in cycles(self.freq_)] or ([m] if m > 1 else [])
+            baselines.update(fc.strong_baselines(values, first, origins, H, seasons))
         return HeldOut(
             index=prep.frame.index,
             targets=self.targets_,
@@ -318,11 +384,17 @@ class Forecaster:
             baselines=baselines,
             season=m,
             scale=np.abs(np.diff(values[:split], axis=0)).mean(axis=0),
+            scored_on=scored_on,
+            linear_lookback=lookback,
         )
 
-    def _linear_baseline(self, x: torch.Tensor, split: int, origins: np.ndarray) -> np.ndarray:
-        """The linear baseline fitted on rows before ``split`` of the scaled series x (T, F),
-        forecasting from ``origins`` -> (N, H, K) in the data's units."""
+    def _linear_baseline(
+        self, x: torch.Tensor, split: int, test: int, origins: np.ndarray, candidates: list[int]
+    ) -> tuple[np.ndarray, int]:
+        """The linear baseline at the best of the ``candidates`` lookbacks that the rows afford
+        (``forecast.linear_at_best_lookback``: chosen on the windows between ``split`` and
+        ``test``, refitted on the rows before ``test``) forecasting from ``origins`` of the
+        scaled series x (T, F) -> ((N, H, K) in the data's units, its lookback)."""
         d, k = self.config_.data, len(self.targets_)
         targets = x[:, :k].double().numpy()
         L, H = d.lookback, d.horizon
@@ -331,16 +403,32 @@ class Forecaster:
                 f"the linear baseline needs {L + H} rows before the held-out end, not {split}",
                 L + H,
             )
-        lin = fc.fit_linear(targets[:split], L, H)
-        windows = np.lib.stride_tricks.sliding_window_view(targets, L, axis=0)  # (T-L+1, K, L)
-        pred = lin.predict(windows[origins - L].transpose(0, 2, 1))  # (N, H, K) scaled
-        return pred * np.asarray(self.scaler_.std[:k]) + np.asarray(self.scaler_.mean[:k])
+        candidates = [lb for lb in candidates if lb <= origins[0]]
+        lin, lookback = fc.linear_at_best_lookback(targets, split, test, H, candidates)
+        windows = np.stack([targets[o - lookback : o] for o in origins])  # (N, L', K)
+        pred = lin.predict(windows)  # (N, H, K) scaled
+        scaled = pred * np.asarray(self.scaler_.std[:k]) + np.asarray(self.scaler_.mean[:k])
+        return scaled, lookback
+
+    def _scored_part(self, prep: Prepared, split: int) -> tuple[int, ScoredOn]:
+        """First row of the windows the backtest scores, and which part that is."""
+        n, H = len(prep.frame), self.config_.data.horizon
+        test = getattr(self.history_, "test_start", 0)
+        own = split == min(self.split_, n - H)  # where this model's validation windows were
+        if test and own and self._is_training_data(prep):
+            return min(test, n - H), "test"
+        # a model trained before there was a test part: said to be optimistic where its own
+        # validation rows may be the ones scored (the same rows, or a copy read differently)
+        return split, "validation" if own and not test else "other data"
+
+    def _is_training_data(self, prep: Prepared) -> bool:
+        return data_hash(prep.frame[list(self.inputs_)]) == self.data_hash_
 
     def _held_out_start(self, prep: Prepared) -> int:
         """First row of the held-out end: the training split on the training data; on other
         data, its last ``val_fraction`` of rows (the model never saw them as targets there)."""
         n, H = len(prep.frame), self.config_.data.horizon
-        if data_hash(prep.frame[list(self.inputs_)]) == self.data_hash_:
+        if self._is_training_data(prep):
             return min(self.split_, n - H)
         return max(1, held_out_start(n, H, self.config_.training.val_fraction))
 
@@ -508,6 +596,27 @@ def init_network(
     )
 
 
+def held_out_parts(n_rows: int, split: int, horizon: int) -> tuple[int, int]:
+    """Where the held-out end ``[split, n_rows)`` is cut: (end of the validation rows, first
+    test row). Three equal parts, validation, check and test, where each holds a window's
+    targets (``horizon + 1`` rows); else validation and test halves (no check: the start margin
+    alone decides); else ``(n_rows, n_rows)``: validation only, and the backtest scores it."""
+    rows = n_rows - split
+    if rows // 3 >= horizon + 1:
+        return split + rows // 3, split + 2 * (rows // 3)
+    if rows // 2 >= horizon + 1:
+        return split + rows // 2, split + rows // 2
+    return n_rows, n_rows
+
+
+def linear_lookbacks(lookback: int, freq: str | None) -> list[int]:
+    """Lookbacks the linear baseline tries: the model's, half and twice it, and one to four
+    of each cycle of the time step (``defaults.cycles``)."""
+    out = {lookback, lookback // 2, 2 * lookback}
+    out.update(k * c for c, _ in cycles(freq) for k in range(1, 5))
+    return sorted(lb for lb in out if lb >= 2)
+
+
 def fit_network(
     config: Config,
     train_rows: torch.Tensor,
@@ -517,8 +626,10 @@ def fit_network(
     on_epoch: OnEpoch | None = None,
     on_batch: OnBatch | None = None,
     running: RunningLoss | None = None,
+    check_rows: torch.Tensor | None = None,
 ) -> tuple[ForecastNet, History]:
-    """Build the network (``init_network``) and train it.
+    """Build the network (``init_network``) and train it; with ``check_rows``, keep the linear
+    start unless the trained network beats it on their windows, which chose nothing.
 
     Dropout masks come from the training process's own generator: ``jobs.Scheduler`` trains
     each job in a process of its own, seeded with ``training.seed``.
@@ -529,6 +640,7 @@ def fit_network(
         val_rows: (T2, F) scaled rows whose windows validate: the first ``lookback`` rows are
             inputs only (they may be the last training rows).
         n_targets: K.
+        check_rows: (T3, F) scaled rows after ``val_rows``, laid out the same way, or None.
 
     Returns:
         The trained network (best weights, on ``device``) and its History.
@@ -537,10 +649,47 @@ def fit_network(
     net = init_network(config, train_rows, n_targets, device)
     train_xy = make_windows(train_rows, L, H, n_targets)
     val_xy = make_windows(val_rows, L, H, n_targets)
+    start = copy.deepcopy(net.state_dict()) if check_rows is not None else None
     history = train(
         net, train_xy, val_xy, config.training, device, on_epoch, on_batch, running=running
     )
+    if start is not None:
+        check_xy = make_windows(check_rows, L, H, n_targets)
+        history = _check_start(net, start, check_xy, history, config.training.start_margin)
     return net, history
+
+
+def _check_start(
+    net: ForecastNet,
+    start: dict[str, torch.Tensor],
+    check_xy: tuple[torch.Tensor, torch.Tensor],
+    history: History,
+    margin: float = 0.0,
+) -> History:
+    """Put ``net`` back at its linear ``start`` unless its trained weights have a loss lower
+    by ``margin`` (a share; ``training.start_margin``, as on validation) on ``check_xy``:
+    validation chose the epoch, so only these windows can say, without that choice's luck,
+    whether the LSTM helps (the single series' "never worse than the linear fit")."""
+    if history.best_epoch == 0:  # the start was kept: nothing to check
+        return history
+    with threads.for_model(net):
+        trained = copy.deepcopy(net.state_dict())
+        model_loss = evaluate(net, *check_xy)
+        net.load_state_dict(start)
+        start_loss = evaluate(net, *check_xy)
+    if model_loss < start_loss * (1 - margin):
+        net.load_state_dict(trained)
+        return dataclasses.replace(history, check_loss=(model_loss, start_loss))
+    return dataclasses.replace(
+        history,
+        best_epoch=0,
+        check_loss=(model_loss, start_loss),
+        message=(
+            f"{history.message}; on the check windows after validation the trained model "
+            f"(loss {model_loss:.4g}) did not beat the linear fit it starts from "
+            f"({start_loss:.4g}) by {100 * margin:g}%, so the model is that fit"
+        ),
+    )
 
 
 def start_network(

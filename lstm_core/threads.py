@@ -10,6 +10,11 @@ wait on a sibling that another process preempted: on 2 shared cores, 2 threads r
 detection model's forward 5 to 10 times slower than 1 (benchmarks/README.md). So inference in
 a server thread runs on one thread (``for_model``), and long traces split their windows over
 several such threads instead (``interpret.trace``).
+
+Training takes the cores that are free (``for_training``): the cores this process may use less
+the one-minute load average of the rest of the machine. Torch's default is every core, and on a
+2-core machine that another job kept busy a training batch then took 1.1 s against 18 ms on
+one thread (issue 21; ``benchmarks/threads.py`` measures it).
 """
 
 from __future__ import annotations
@@ -32,6 +37,34 @@ def cores() -> int:
     if hasattr(os, "sched_getaffinity"):
         return max(1, len(os.sched_getaffinity(0)))
     return max(1, os.cpu_count() or 1)
+
+
+def load() -> float:
+    """The machine's one-minute load average (runnable processes), 0.0 where unknown."""
+    try:
+        return max(0.0, os.getloadavg()[0])
+    except (AttributeError, OSError):  # no load average on this platform
+        return 0.0
+
+
+def free_cores(total: int | None = None, own: float = 0.0) -> int:
+    """Cores not kept busy by other work: ``total`` (default ``cores()``) less the load average,
+    of which ``own`` is this program's own running work; at least 1.
+
+    The load average counts runnable processes (and their threads) over the last minute,
+    rounded to the nearest whole core: 1.4 busy cores leave 2 of 4 free, 0.3 leave all 4.
+    """
+    total = total or cores()
+    busy = max(0.0, load() - own)
+    return max(1, min(total, total - int(busy + 0.5)))
+
+
+def for_training(requested: int | None = None) -> int:
+    """Threads a training uses: ``requested`` if given, else the free cores, at most the
+    count this process already has (a worker process's share, ``jobs.Scheduler``)."""
+    if requested is not None:
+        return max(1, int(requested))
+    return max(1, min(torch.get_num_threads(), free_cores()))
 
 
 def budget(jobs: int, total: int | None = None) -> int:

@@ -7,12 +7,13 @@ import copy
 import math
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Literal
 
 import torch
 
-from lstm_core import distributed
+from lstm_core import distributed, threads
 from lstm_core.config import TrainConfig
 from lstm_core.errors import TrainingError
 from lstm_core.model import ForecastNet, pinball_loss
@@ -60,6 +61,10 @@ class History:
     seconds: float
     windows_per_sec: float
     initial_val_loss: float = math.nan  # validation loss before the first epoch
+    # the trained model's and its linear start's loss on the check windows after validation,
+    # which chose nothing (empty: no check part); the start is kept unless the model wins there
+    check_loss: tuple[float, ...] = ()
+    test_start: int = 0  # first row of the test windows after validation (0: none)
 
     @property
     def best_val_loss(self) -> float:
@@ -145,13 +150,32 @@ def train(
 
     Nothing in a batch waits for the device: the loss is summed where it is computed and read
     once per epoch, where a non-finite loss stops training (the best weights are kept), so a
-    GPU is never stalled by the host. The CPU thread count is the process's: ``jobs.Scheduler``
-    gives each training a process of its own and sets it there.
+    GPU is never stalled by the host. On the CPU the loop runs on ``cfg.threads`` threads, or
+    by default on the cores other work leaves free (``threads.for_training``: never more than
+    the process's own count, which ``jobs.Scheduler`` sets for each training's process), so a
+    training never oversubscribes a busy machine.
 
     Raises:
         TrainingError: the loss became NaN or infinite before any epoch finished with a finite
             validation loss; ``net`` keeps the weights it came with.
     """
+    n_threads = threads.for_training(cfg.threads)
+    with threads.limit(n_threads) if device.type == "cpu" else nullcontext():
+        return _train(net, train_xy, val_xy, cfg, device, on_epoch, on_batch, order, running)
+
+
+def _train(
+    net: ForecastNet,
+    train_xy: tuple[torch.Tensor, torch.Tensor],
+    val_xy: tuple[torch.Tensor, torch.Tensor],
+    cfg: TrainConfig,
+    device: torch.device,
+    on_epoch: OnEpoch | None,
+    on_batch: OnBatch | None,
+    order: Order | None,
+    running: RunningLoss | None,
+) -> History:
+    """``train``'s loop, on the threads it chose."""
     x, y = train_xy
     vx, vy = val_xy
     net.to(device)

@@ -22,7 +22,8 @@ the server unpickles nothing that came from here:
   before one full epoch: no model), or ``{"error": message}``.
 
 The server may send ``{"cancel": true}`` or ``{"threads": n}`` at any time; they are read
-between batches. A closed socket (the server went away) counts as a cancel.
+between batches. A thread count is capped by the cores other work leaves free
+(``threads.free_cores``), and ignored when the config names ``training.threads``. A closed socket (the server went away) counts as a cancel.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from pathlib import Path
 
 import torch
 
-from lstm_core import checkpoint
+from lstm_core import checkpoint, threads
 from lstm_core.config import Config
 from lstm_core.errors import LstmCoreError
 from lstm_core.forecaster import Forecaster
@@ -61,6 +62,7 @@ class _Control:
         self.cancelled = False
         self.last = 0.0
         self.running = RunningLoss()
+        self.fixed: int | None = None  # training.threads, when the config names a count
 
     def poll(self) -> None:
         try:
@@ -68,8 +70,11 @@ class _Control:
                 msg = json.loads(self.conn.recv_bytes())
                 if msg.get("cancel"):
                     self.cancelled = True
-                if msg.get("threads"):
-                    torch.set_num_threads(int(msg["threads"]))  # this process's own count
+                if msg.get("threads") and self.fixed is None:
+                    # the server's fair share, less what other work keeps busy (this
+                    # training's own threads are part of the load)
+                    free = threads.free_cores(own=torch.get_num_threads())
+                    torch.set_num_threads(min(int(msg["threads"]), free))  # this process's own
         except (EOFError, OSError):
             self.cancelled = True  # the server is gone
         if self.cancelled:
@@ -98,6 +103,7 @@ def run(conn: Connection) -> None:
     control = _Control(conn)
     try:
         cfg = Config.from_yaml(job["config"])
+        control.fixed = cfg.training.threads
         torch.manual_seed(cfg.training.seed)  # dropout's generator: this process's own
         try:
             control.poll()

@@ -4,7 +4,7 @@ import streamlit as st
 
 from lstm_core import checkpoint, data, plots, summary
 from lstm_core.errors import LstmCoreError
-from ui import actions, guards, panels, router, settings_form, state, work
+from ui import actions, chosen_settings, guards, panels, router, settings_form, state, work
 
 router.hand_over()
 st.title("Train")
@@ -22,6 +22,7 @@ if error:
     guards.fail(error, "settings", "Choose another device in Model settings")
 st.badge(f"device: {summary.device_label(device)}", icon=":material/memory:", color="green")
 panel = state.panel()
+chosen_settings.show(cfg, prep, panel)
 if panel is None:
     st.caption(
         f"Training on {state.get(state.DATA_NAME)}: targets {', '.join(prep.targets)}; "

@@ -11,6 +11,7 @@ import pytest
 
 from lstm_core import checkpoint
 from lstm_core.cli import main
+from lstm_core.data import read_table
 from tests.conftest import ROOT
 
 FAST = ["--epochs", "1"]
@@ -74,8 +75,10 @@ def test_train_warns_when_the_lookback_leaves_few_training_windows(series, tiny_
 def test_backtest_json(csv_path, yaml_path, capsys):
     assert main(["backtest", str(csv_path), "--config", str(yaml_path), *FAST, "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert set(result["metrics"]) == {"AttentiveLSTM", "naive (last value)",
-                                      "seasonal naive (m=24)", "linear (NLinear ridge)"}
+    assert set(result["metrics"]) - {"linear at the model's lookback"} == {
+        "AttentiveLSTM", "naive (last value)", "seasonal naive (m=24)", "linear (NLinear ridge)"}
+    assert ("linear at the model's lookback" in result["metrics"]) == (
+        result["linear_lookback"] != 16)
     assert isinstance(result["beats_baselines"], bool) and result["verdict"]
     assert result["best_baseline"] in result["metrics"]
 
@@ -88,11 +91,12 @@ def test_backtest_scores_a_checkpoint_without_training(csv_path, yaml_path, tmp_
     capsys.readouterr()
     assert main(["backtest", str(csv_path), "--checkpoint", str(out), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    expected = checkpoint.load(out).backtest(pd.read_csv(csv_path))
+    expected = checkpoint.load(out).backtest(read_table(csv_path))  # as the CLI reads it
     got = pd.DataFrame.from_dict(result["metrics"], orient="index")
     # the JSON keeps 15 significant digits under pandas 2 (17 under pandas 3)
     pd.testing.assert_frame_equal(got, expected.table, check_exact=False, rtol=1e-13)
     assert result["verdict"] == expected.verdict
+    assert result["scored_on"] == "test" and result["linear_lookback"] == expected.linear_lookback
     assert main(["backtest", str(csv_path), "--checkpoint", str(out), "--epochs", "3"]) == 2
     assert "--epochs cannot change a saved model" in capsys.readouterr().err
     assert main(["backtest", str(csv_path), "--checkpoint", str(out), "--lookback", "8"]) == 2
@@ -239,3 +243,36 @@ def test_a_workbook_of_several_sheets_gets_a_note(tmp_path, capsys):
     df, _ = read_data(str(p))
     assert df["v"].tolist() == [1.0, 2.0]
     assert capsys.readouterr().err == "note: read sheet 'data' of 2; choose one with --sheet NAME\n"
+
+
+def test_threads_option(csv_path, yaml_path, tmp_path, capsys):
+    out = tmp_path / "m.safetensors"
+    args = ["train", str(csv_path), "--config", str(yaml_path), *FAST, "--out", str(out)]
+    assert main([*args, "--threads", "1"]) == 0
+    assert "CPU (1 threads)" in capsys.readouterr().out
+    assert main([*args, "--threads", "0"]) == 2
+    assert "--threads must be from 1 to 1024" in capsys.readouterr().err
+
+
+def test_without_a_config_the_settings_are_chosen_from_the_data(series, tmp_path, capsys):
+    """The app's choice (defaults.choose) under the flags given, with its reasons on stderr."""
+    from lstm_core import defaults
+    from lstm_core.config import Config
+    from lstm_core.data import prepare
+
+    data = tmp_path / "y.csv"
+    series[["time", "y"]].to_csv(data, index=False)  # 400 hourly rows
+    out = tmp_path / "m.safetensors"
+    args = ["train", str(data), "--horizon", "4", "--epochs", "1", "--out", str(out)]
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    cfg = Config().replace(data={"horizon": 4})
+    choice = defaults.for_data(prepare(series[["time", "y"]], cfg.data), cfg)
+    assert "settings chosen from the data" in err and choice.reasons[0] in err
+    assert choice.reasons[2] not in err  # --epochs was given
+    saved = checkpoint.load(out).config_
+    assert (saved.data.lookback, saved.lstm.patch_len) == (choice.lookback, choice.patch_len)
+    assert (saved.training.epochs, saved.training.patience) == (1, choice.patience)
+    assert main([*args, "--lookback", "24"]) == 0  # a lookback given: the patch follows it
+    saved = checkpoint.load(out).config_
+    assert (saved.data.lookback, saved.lstm.patch_len) == (24, 1)

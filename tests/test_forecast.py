@@ -187,3 +187,23 @@ def test_the_backtest_verdict_flags_a_miscalibrated_interval(fitted, series):
     narrow = fitted.score(replace(held, model=point))
     assert narrow.table.iloc[0]["coverage80"] < 0.65
     assert "The 80% interval held" in narrow.verdict and "too narrow" in narrow.verdict
+
+
+def test_strong_baselines_forecast_every_origin_with_fixed_parameters():
+    """MSTL and AutoETS fitted once before the origins; on a clean daily cycle they beat the
+    naive forecast, and an origin's forecast uses only the rows before it."""
+    t = np.arange(400)
+    y = (10 + np.sin(2 * np.pi * t / 24) + 0.05 * np.random.default_rng(0).normal(size=400))
+    values = y[:, None]
+    origins = np.array([300, 324, 348])
+    out = fc.strong_baselines(values, 300, origins, 24, [24])
+    assert set(out) == {fc.MSTL_NAME, fc.ETS_NAME}
+    truth = np.stack([values[o : o + 24] for o in origins])
+    naive = np.abs(fc.naive(values, origins, 24) - truth).mean()
+    for forecast in out.values():
+        assert forecast.shape == (3, 24, 1) and np.abs(forecast - truth).mean() < naive / 3
+    changed = values.copy()
+    changed[348:] += 100.0  # the future of the last origin: its forecast must not move
+    again = fc.strong_baselines(changed, 300, origins, 24, [24])
+    assert all(np.allclose(again[k][-1], out[k][-1]) for k in out)
+    assert set(fc.strong_baselines(values, 300, origins, 24, [])) == {fc.ETS_NAME}  # no cycle

@@ -8,7 +8,7 @@ import pytest
 
 from lstm_core import forecast as fc
 from lstm_core.errors import DataError, SeriesTooShort
-from lstm_core.forecaster import LINEAR, Forecaster, future_index
+from lstm_core.forecaster import LINEAR, LINEAR_AT_L, Forecaster, future_index
 
 BASELINES = {"naive (last value)", "seasonal naive (m=24)", LINEAR}
 
@@ -17,7 +17,7 @@ def test_fitted_attributes(fitted, tiny_cfg):
     assert fitted.inputs_ == ("y", "x1", "x2") and fitted.targets_ == ("y",)
     assert fitted.config_.lstm.hidden_size == 4 and fitted.freq_ == "h"
     assert len(fitted.history_.val_loss) == 2 and len(fitted.data_hash_) == 64
-    assert set(fitted.metrics_) == {"AttentiveLSTM", *BASELINES}
+    assert {"AttentiveLSTM", *BASELINES} <= set(fitted.metrics_)
     assert fitted.config_.lstm.patch_len == 1  # lookback 16: step by step
 
 
@@ -38,7 +38,8 @@ def test_predict_continues_the_timestamps_with_ordered_quantiles(fitted, series)
 def test_backtest_reports_model_and_baselines(fitted, series):
     bt = fitted.backtest(series)
     assert list(bt.table.columns) == ["MAE", "RMSE", "MASE", "sMAPE", "coverage80"]
-    assert set(bt.table.index) == {"AttentiveLSTM", *BASELINES}
+    assert {"AttentiveLSTM", *BASELINES} <= set(bt.table.index)
+    assert (LINEAR_AT_L in bt.table.index) == (bt.linear_lookback != 16)
     assert bt.season == 24 and bt.windows > 0
     assert 0 <= bt.table.loc["AttentiveLSTM", "coverage80"] <= 1
     assert np.isnan(bt.table.loc["naive (last value)", "coverage80"])
@@ -47,17 +48,74 @@ def test_backtest_reports_model_and_baselines(fitted, series):
     assert f"({bt.best_baseline})" in bt.verdict and (("lower" in bt.verdict) == bt.beats_baselines)
 
 
-def test_linear_row_is_the_ridge_fit_on_the_rows_before_the_held_out_end(fitted, series):
-    L, H, split = 16, 4, fitted.split_
+def test_linear_row_is_the_ridge_fit_at_its_own_best_lookback(fitted, series):
+    """Chosen on the windows between validation's start and the test part, refitted on every
+    row before the test part, scored on the test windows alone."""
+    from lstm_core.forecaster import linear_lookbacks
+
+    H, split, test = 4, fitted.split_, fitted.history_.test_start
+    assert split < test < len(series) - H
     y = series["y"].to_numpy()
     z = (y - fitted.scaler_.mean[0]) / fitted.scaler_.std[0]
-    lin = fc.fit_linear(z[:split, None], L, H)
-    origins = np.arange(split, len(y) - H + 1)
-    windows = np.stack([z[o - L : o] for o in origins])[:, :, None]
-    pred = lin.predict(windows) * fitted.scaler_.std[0] + fitted.scaler_.mean[0]
-    actual = np.stack([y[o : o + H] for o in origins])[:, :, None]
-    mae = np.abs(pred - actual).mean()
-    assert fitted.backtest(series).table.loc[LINEAR, "MAE"] == pytest.approx(mae, rel=1e-9)
+
+    def mae(lookback: int, rows: int, origins: np.ndarray) -> float:
+        lin = fc.fit_linear(z[:rows, None], lookback, H)
+        windows = np.stack([z[o - lookback : o] for o in origins])[:, :, None]
+        truth = np.stack([z[o : o + H] for o in origins])[:, :, None]
+        return float(np.abs(lin.predict(windows) - truth).mean())
+
+    valid = np.arange(split, test - H + 1)
+    tried = [lb for lb in linear_lookbacks(16, "h") if split - lb - H + 1 >= 2 * lb]
+    best = min(tried, key=lambda lb: mae(lb, split, valid))
+    bt = fitted.backtest(series)
+    assert bt.linear_lookback == best and bt.scored_on == "test"
+    scaled = mae(best, test, np.arange(test, len(y) - H + 1))
+    assert bt.table.loc[LINEAR, "MAE"] == pytest.approx(scaled * fitted.scaler_.std[0], rel=1e-9)
+    assert f"its own best lookback, {best}" in bt.verdict or best == 16
+    assert "Scored on the held-out end after validation (its windows chose nothing)" in bt.verdict
+
+
+def test_the_backtest_scores_only_windows_after_validation(fitted, series):
+    """Validation chose the epoch, the check part the start or the LSTM; the test chose nothing."""
+    from lstm_core.forecaster import held_out_parts
+
+    n, H, split = len(series), 4, fitted.split_
+    val_end, test = held_out_parts(n, split, H)
+    assert split < val_end < test < n and fitted.history_.test_start == test
+    held = fitted.held_out(series)
+    assert held.origins[0] == test and held.scored_on == "test"
+    assert len(fitted.history_.check_loss) in (0, 2)  # 2 when an epoch beat the start
+    assert held_out_parts(100, 90, 4) == (95, 95)  # too short for three parts: two halves
+    assert held_out_parts(100, 94, 4) == (100, 100)  # too short for two: validation alone
+
+
+def test_the_start_is_kept_unless_the_lstm_wins_on_the_check_windows(fitted, series):
+    import copy
+    import dataclasses
+
+    import torch
+
+    from lstm_core.data import make_windows
+    from lstm_core.forecaster import _check_start
+
+    net = copy.deepcopy(fitted.model_)
+    good = copy.deepcopy(net.state_dict())
+    worse = {k: v + 0.5 * torch.randn_like(v) if v.is_floating_point() else v
+             for k, v in good.items()}
+    x = fitted.scaled_inputs(series)
+    check = make_windows(x[200:], 16, 4, 1)
+    trained = dataclasses.replace(fitted.history_, best_epoch=2)
+    net.load_state_dict(worse)  # "trained" weights worse than the start: back to the start
+    h = _check_start(net, good, check, trained)
+    assert h.best_epoch == 0 and h.check_loss[0] > h.check_loss[1]
+    assert all(torch.equal(net.state_dict()[k], good[k]) for k in good)
+    assert "did not beat the linear fit it starts from" in h.message
+    net.load_state_dict(good)  # trained weights better than the "start": kept
+    h = _check_start(net, worse, check, trained)
+    assert h.best_epoch == 2 and h.check_loss[0] < h.check_loss[1]
+    assert all(torch.equal(net.state_dict()[k], good[k]) for k in good)
+    gain = 1 - h.check_loss[0] / h.check_loss[1]  # a margin above the gain: back to "start"
+    assert _check_start(net, worse, check, trained, margin=min(0.99, gain + 0.01)).best_epoch == 0
 
 
 def test_a_model_that_cannot_beat_naive_says_so(tiny_cfg):
@@ -72,11 +130,11 @@ def test_a_model_that_cannot_beat_naive_says_so(tiny_cfg):
 
 def test_a_backtest_of_few_windows_says_it_cannot_rank_the_methods(fitted, series, tiny_cfg):
     assert "held-out window" not in fitted.backtest(series).verdict  # 77 windows
-    short = series.iloc[:60]  # 12 held-out rows: 9 windows of 4 steps
+    short = series.iloc[:60]  # 12 held-out rows: 6 validate, the last 6 hold 3 test windows
     bt = Forecaster(tiny_cfg.replace(training={"epochs": 1})).fit(short).backtest(short)
-    assert bt.windows == 9
+    assert bt.windows == 3
     assert bt.verdict.endswith(
-        "Only 9 held-out windows could be scored: too few to rank the methods with confidence."
+        "Only 3 held-out windows could be scored: too few to rank the methods with confidence."
     )
 
 
@@ -153,7 +211,7 @@ def test_without_a_cycle_the_seasonal_naive_is_named_the_naive_and_drawn_once(ti
     model = Forecaster(cfg).fit(walk)
     bt, held = model.backtest(walk), model.held_out(walk)
     assert bt.season == 1 and "seasonal naive (m=1)" in bt.table.index  # the table keeps it
-    assert set(held.baselines) == {"naive (last value)", LINEAR}  # the charts draw it once
+    assert set(held.baselines) - {LINEAR_AT_L} == {"naive (last value)", LINEAR}  # drawn once
     assert "no seasonal cycle was found" in summary.backtest_caption(bt, 4)
 
 
@@ -168,7 +226,9 @@ def test_backtest_on_new_data_holds_out_its_own_end(fitted, series):
     bt = fitted.backtest(other)
     n, H = 1000, fitted.config_.data.horizon
     assert bt.windows == n - (n - int(np.ceil(n * 0.2))) - H + 1
-    assert fitted.backtest(series).windows == len(series) - fitted.split_ - H + 1
+    assert bt.scored_on == "other data"
+    test = fitted.history_.test_start
+    assert fitted.backtest(series).windows == len(series) - test - H + 1
 
 
 def test_fingerprint_is_the_same_after_a_round_trip_and_differs_between_models(
@@ -187,7 +247,8 @@ def test_several_targets(series, tiny_cfg):
     fc = Forecaster(cfg).fit(series)
     out = fc.predict(series)
     assert list(out["target"].unique()) == ["y", "x1"] and len(out) == 2 * 4
-    assert fc.backtest(series).table.shape == (4, 5)
+    bt = fc.backtest(series)
+    assert bt.table.shape == (4 + (bt.linear_lookback != 16), 5)
 
 
 def test_a_model_that_is_the_linear_fit_is_a_tie_not_a_win(fitted, series):
@@ -206,8 +267,11 @@ def test_a_model_that_is_the_linear_fit_is_a_tie_not_a_win(fitted, series):
     start.model_ = build_net(fitted.config_, 3, 1).eval()
     start.model_.init_linear(torch.from_numpy(lin.weight), torch.from_numpy(lin.bias))
     start.history_ = dataclasses.replace(fitted.history_, best_epoch=0)  # the start was kept
-    bt = start.backtest(series)
-    assert bt.table.loc["AttentiveLSTM", "MAE"] == pytest.approx(bt.table.loc[LINEAR, "MAE"])
+    held = start.held_out(series)
+    bt = start.score(held)
+    windows = np.stack([x[o - 16 : o, :1].double().numpy() for o in held.origins])
+    plain = lin.predict(windows)[:, :, 0] * fitted.scaler_.std[0] + fitted.scaler_.mean[0]
+    assert np.allclose(held.model[:, :, 0, 1], plain, atol=1e-3 * fitted.scaler_.std[0])
     assert not bt.beats_baselines and "does not beat the best baseline" in bt.verdict
     assert "No training epoch beat the linear fit it starts from by 1% on validation" in bt.verdict
 
@@ -312,3 +376,12 @@ def test_held_out_holds_every_window_the_backtest_scores(fitted, series):
     assert held.index[last] == bt.forecasts["time"].iloc[0]
     steps = fcst.error_by_step(held.actual, {"model": held.model[..., 1]})
     assert steps["model"].mean() == pytest.approx(model_mae)
+
+
+def test_strong_baselines_join_the_backtest_on_rolling_origins(fitted, series):
+    from lstm_core.forecaster import STRONG_ORIGINS
+
+    plain, bt = fitted.backtest(series), fitted.backtest(series, strong=True)
+    assert {fc.MSTL_NAME, fc.ETS_NAME} <= set(bt.table.index)
+    assert bt.windows <= min(STRONG_ORIGINS, plain.windows) and bt.scored_on == "test"
+    assert bt.best_baseline == bt.table.drop("AttentiveLSTM")["MAE"].idxmin()

@@ -117,6 +117,9 @@ def test_bad_layout_choices_are_refused_in_words_and_keep_the_panel():
 
 def test_a_panel_too_short_for_the_settings_says_what_to_do():
     at = _upload(app(empty=True), tiny=False)
+    assert "Training will use" not in texts(at.error)  # the settings chosen for its lengths
+    at.session_state[ui.CONFIG] = at.session_state[ui.CONFIG].replace(data={"lookback": 96})
+    at.run()
     assert "Training will use 0 of 5" in texts(at.error) and at.get("page_link")
     at.switch_page(PAGES["training"]).run()
     assert not at.exception and "No series of this panel is long enough" in texts(at.error)

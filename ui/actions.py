@@ -156,6 +156,9 @@ def use_upload() -> None:
         return
     _set_frame(df, upload.name, cfg)
     many = _propose_panel(df, config())
+    from ui.chosen_settings import use_chosen  # it imports this module
+
+    use_chosen()  # the lookback, patch and epochs this data calls for, as the CLI chooses them
     targets = ", ".join(config().data.targets)  # the model's, if the model in use reads this data
     notify("success", f"Loaded {upload.name}: {len(df):,} rows; target {targets}.{many}")
 

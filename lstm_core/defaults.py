@@ -1,0 +1,201 @@
+"""Settings chosen from the data: lookback, patch size, epochs and early stopping from a series'
+(or a panel's) time step, length and cycles. One set for the CLI and the app.
+
+The rules, each with the reason ``Choice.reasons`` gives:
+
+- **lookback**: a whole number of the longest cycle of the time step (a week of hours, a year
+  of months) that the data can afford, i.e. that leaves ``data.WINDOWS_PER_STEP`` training
+  windows per lookback step (``data.reliable_lookback``; a panel: its median series); as many
+  cycles as reach twice the horizon (and ``MIN_LOOKBACK`` steps), no more. Without a cycle,
+  twice the horizon (at least ``MIN_LOOKBACK``), as the data affords.
+- **patch size**: the largest that still leaves ``MIN_TOKENS`` tokens and divides the shortest
+  cycle, so that tokens tile the day (or week) evenly: 6 hours for 168 hourly steps.
+- **validation share**: at least ``training.val_fraction``, and enough for the held-out end to
+  hold three parts of a window each (validation, check, test: ``forecaster.held_out_parts``),
+  so that the fallback to the linear start is judged on windows that chose nothing, up to
+  ``MAX_VAL_FRACTION``.
+- **epochs**: enough passes for ``STEPS`` optimiser steps over the training windows, between
+  ``MIN_EPOCHS`` and ``MAX_EPOCHS``; early stopping ends the run when validation has not
+  improved for ``PATIENCE_STEPS`` steps (``MIN_PATIENCE`` to ``MAX_PATIENCE`` epochs).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from lstm_core import data
+from lstm_core.config import Config
+from lstm_core.forecast import season_period
+
+if TYPE_CHECKING:
+    from lstm_core.panel import Panel
+
+MIN_LOOKBACK = 48  # steps: the linear start's nested lookbacks start here (forecast.MIN_LOOKBACK)
+MIN_TOKENS = 24  # LSTM tokens per window the patch size leaves
+STEPS = 20_000  # optimiser steps a training may take
+MIN_EPOCHS, MAX_EPOCHS = 10, 100
+PATIENCE_STEPS = 1_500  # optimiser steps without a better validation loss before stopping
+MIN_PATIENCE, MAX_PATIENCE = 5, 20
+MAX_VAL_FRACTION = 0.3  # the most of a series the held-out end may take
+
+# the cycles of each time unit, in that unit, shortest first (a minute's hour, day and week ...)
+_CYCLES = {
+    "s": (86_400,), "min": (1_440, 10_080), "h": (24, 168), "D": (7, 365),
+    "B": (5, 260), "W": (52,), "M": (12,), "MS": (12,), "ME": (12,), "Q": (4,), "QS": (4,),
+    "QE": (4,),
+}
+_ALIASES = {"S": "s", "T": "min", "H": "h"}  # older pandas spellings
+_NAMES = {  # (unit, cycle) -> words
+    ("s", 86_400): "a day", ("min", 1_440): "a day", ("min", 10_080): "a week",
+    ("h", 24): "a day", ("h", 168): "a week", ("D", 7): "a week", ("D", 365): "a year",
+    ("B", 5): "a week", ("B", 260): "a year", ("W", 52): "a year",
+}
+
+
+@dataclass(frozen=True)
+class Choice:
+    """Settings for one data set, each with the reason it was chosen."""
+
+    lookback: int
+    patch_len: int
+    epochs: int
+    patience: int
+    val_fraction: float  # the held-out end's share of the rows
+    cycle: int | None  # the cycle the lookback is a multiple of, in steps; None: none
+    reasons: tuple[str, ...]  # one sentence per setting: lookback, patch, epochs, held-out end
+
+    def apply(self, cfg: Config) -> Config:
+        """``cfg`` with these settings."""
+        return cfg.replace(
+            data={"lookback": self.lookback},
+            lstm={"patch_len": self.patch_len},
+            training={"epochs": self.epochs, "patience": self.patience,
+                      "val_fraction": self.val_fraction},
+        )
+
+
+def cycles(freq: str | None) -> tuple[tuple[int, str], ...]:
+    """The cycles of a time step, shortest first, in steps with their names: ((24, "a day"),
+    (168, "a week")) for hours; () without a step or for steps with no cycle (years)."""
+    if not freq:
+        return ()
+    head = freq.split("-")[0]
+    unit = head.lstrip("0123456789")
+    step = int(head[: len(head) - len(unit)] or 1)
+    unit = _ALIASES.get(unit, unit)
+    out = []
+    for c in _CYCLES.get(unit, ()):
+        if step and c % step == 0 and c // step >= 2:
+            out.append((c // step, _NAMES.get((unit, c), "a year")))
+    return tuple(out)
+
+
+def choose(
+    lengths: int | Sequence[int],
+    freq: str | None,
+    horizon: int,
+    *,
+    val_fraction: float = 0.2,
+    batch_size: int = 64,
+    values: np.ndarray | None = None,
+) -> Choice:
+    """Lookback, patch size, epochs and patience for series of ``lengths`` rows at time step
+    ``freq`` (see the module docstring for the rules).
+
+    Args:
+        lengths: the series' rows (one series: an int; a panel: each series' rows).
+        freq: the pandas time step, or None (row numbers).
+        horizon: steps to forecast.
+        values: (T, K) values of one series, to find a cycle when there is no time step.
+
+    Raises:
+        SeriesTooShort: no series can hold a training and a validation window.
+    """
+    sizes = [int(lengths)] if isinstance(lengths, (int, np.integer)) else [int(n) for n in lengths]
+    typical = int(np.median(sizes)) if sizes else 0
+    given = val_fraction
+    if typical:  # room for validation, check and test parts of a window each
+        need = math.ceil(1000 * 3 * (horizon + 1) / typical) / 1000
+        val_fraction = max(val_fraction, min(MAX_VAL_FRACTION, need))
+    found = list(cycles(freq))
+    if not found and values is not None:
+        period = season_period(np.asarray(values, dtype=np.float64).reshape(len(values), -1))
+        if period:
+            found = [(period, f"{period} steps (found in the data)")]
+    afford = data.reliable_lookback(typical, horizon, val_fraction)
+    want = max(2 * horizon, MIN_LOOKBACK)
+    if afford is None:
+        lookback = data.suggest_lookback(typical, horizon, val_fraction)
+        if lookback is None:
+            data.check_length(typical, 2, horizon, val_fraction)  # raises SeriesTooShort
+        cycle = None
+        why = (f"lookback {lookback}: the series is short ({typical} rows), so the longest "
+               "lookback it can train")
+    else:
+        fits = [(c, name) for c, name in found if c <= afford]
+        if fits:
+            cycle, name = fits[-1]
+            k = min(afford // cycle, max(1, math.ceil(want / cycle)))
+            lookback = k * cycle
+            unfit = [n for c, n in found if c > afford]
+            why = (f"lookback {lookback}: {k} x {name} ({cycle} steps), the longest cycle "
+                   f"of this time step" + (f" that {typical} rows can afford (not {unfit[-1]})"
+                                           if unfit else "")
+                   + f"; it covers twice the horizon ({2 * horizon})" * (lookback >= 2 * horizon))
+        else:
+            cycle, lookback = None, min(afford, want)
+            why = (f"lookback {lookback}: " + ("no cycle fits in" if found else "no cycle in this "
+                   "time step for") + f" {typical} rows, so twice the horizon (at least "
+                   f"{MIN_LOOKBACK} steps)" + (", as far as they afford" if afford < want else ""))
+    patch, patch_why = _patch(lookback, found)
+    windows = sum(max(0, data.window_counts(n, lookback, horizon, val_fraction)[0]) for n in sizes)
+    batches = max(1, math.ceil(windows / batch_size))
+    epochs = min(MAX_EPOCHS, max(MIN_EPOCHS, math.ceil(STEPS / batches)))
+    patience = min(MAX_PATIENCE, max(MIN_PATIENCE, math.ceil(PATIENCE_STEPS / batches)))
+    epochs_why = (f"up to {epochs} epochs of {batches:,} batch{'es' * (batches > 1)} (at most "
+                  f"{STEPS:,} steps, {MIN_EPOCHS} to {MAX_EPOCHS} epochs); training stops after "
+                  f"{patience} epochs without a better validation loss")
+    held_why = (f"the last {val_fraction:.0%} of rows held out: validation, a check of the "
+                f"LSTM against its linear start, and the backtest's test windows"
+                + (f" (more than {given:.0%}, for a window in each part)"
+                   if val_fraction > given else ""))
+    return Choice(lookback, patch, epochs, patience, val_fraction, cycle,
+                  (why, patch_why, epochs_why, held_why))
+
+
+def _patch(lookback: int, found: list[tuple[int, str]]) -> tuple[int, str]:
+    """The largest patch leaving MIN_TOKENS tokens that divides the shortest cycle (and the
+    lookback), else lookback // MIN_TOKENS."""
+    most = max(1, lookback // MIN_TOKENS)
+    if found:
+        short, name = found[0]
+        fits = [p for p in range(most, 0, -1) if short % p == 0]
+        if fits and fits[0] > 1:
+            p = fits[0]
+            return p, (f"patch {p}: {lookback // p} tokens of {p} steps, {short // p} to "
+                       f"{name}")
+    tokens = -(-lookback // most)
+    return most, f"patch {most}: {tokens} tokens of {most} step{'s' * (most > 1)}"
+
+
+def for_data(prep: data.Prepared, cfg: Config) -> Choice:
+    """``choose`` for one prepared series with ``cfg``'s horizon, validation share and batch."""
+    return choose(
+        len(prep.frame), prep.freq, cfg.data.horizon, val_fraction=cfg.training.val_fraction,
+        batch_size=cfg.training.batch_size,
+        values=prep.frame[list(prep.targets)].to_numpy(np.float64),
+    )
+
+
+def for_panel(panel: Panel, cfg: Config) -> Choice:
+    """``choose`` for a panel: its series' lengths, the time step of its first series."""
+    freq = panel.prepared(panel.ids[0], cfg).freq if len(panel) else None
+    return choose(
+        [len(f) for f in panel.frames.values()], freq, cfg.data.horizon,
+        val_fraction=cfg.training.val_fraction, batch_size=cfg.training.batch_size,
+    )

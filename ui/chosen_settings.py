@@ -1,0 +1,79 @@
+"""The settings chosen from the data (``lstm_core.defaults``, as the CLI chooses them): applied
+to a new upload unless the user set their own, and shown on the Train page with their reasons,
+one click away when the settings in use differ (a demo keeps its own, which its shipped
+checkpoint was trained with)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from lstm_core import data, defaults
+from lstm_core.config import Config
+from lstm_core.data import Prepared
+from lstm_core.errors import LstmCoreError
+from lstm_core.panel import Panel
+from ui.actions import prepared, set_config
+from ui.state import config, get, panel, put
+
+CHOSEN = "CHOSEN_SETTINGS"  # Config: the last one the chosen settings were applied to
+
+
+def _fields(cfg: Config) -> tuple:
+    """What a choice sets: lookback, patch, epochs, patience, held-out share."""
+    t = cfg.training
+    return cfg.data.lookback, cfg.lstm.patch_len, t.epochs, t.patience, t.val_fraction
+
+
+def _automatic(cfg: Config) -> bool:
+    """Whether ``cfg``'s chosen fields are nobody's own: the defaults, a demo's, or chosen."""
+    known = [Config(), *(data.load_demo(name).config for name in data.demo_names())]
+    if get(CHOSEN) is not None:
+        known.append(get(CHOSEN))
+    return _fields(cfg) in {_fields(c) for c in known}
+
+
+def choice(cfg: Config, prep: Prepared, many: Panel | None) -> defaults.Choice | None:
+    """The settings the data calls for with ``cfg``'s horizon, or None when it has none
+    (too short: the page says so elsewhere)."""
+    try:
+        return defaults.for_panel(many, cfg) if many is not None else defaults.for_data(prep, cfg)
+    except LstmCoreError:
+        return None
+
+
+def use_chosen() -> None:
+    """Put the settings chosen from the current data into the config (after an upload), unless
+    the settings in use are the user's own (set on the Settings page)."""
+    if not _automatic(config()):
+        return
+    prep, _ = prepared()
+    picked = choice(config(), prep, panel()) if prep is not None else None
+    if picked is not None:
+        _use(picked.apply(config()))
+
+
+def show(cfg: Config, prep: Prepared, many: Panel | None) -> None:
+    """A caption with the chosen settings and why; a button to use them where ``cfg`` differs."""
+    picked = choice(cfg, prep, many)
+    if picked is None:
+        return
+    why = "; ".join(picked.reasons)
+    if picked.apply(cfg) == cfg:
+        st.caption(f"Settings chosen from the data: {why}.")
+        return
+    d, t = cfg.data, cfg.training
+    st.caption(
+        f"The settings in use (lookback {d.lookback}, up to {t.epochs} epochs, patience "
+        f"{t.patience}) are not those chosen from this data: {why}."
+    )
+    st.button(
+        "Use the settings chosen from the data",
+        on_click=_use,
+        args=(picked.apply(cfg),),
+        key="training_chosen",
+    )
+
+
+def _use(cfg: Config) -> None:
+    set_config(cfg)
+    put({CHOSEN: cfg})
