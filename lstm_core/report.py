@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import html
 import importlib.metadata
+import json
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -60,12 +62,29 @@ class Context:
     explainer_trace: Trace | None = None
 
 
+GATE_RATES = Path(__file__).resolve().parent / "interpret" / "gate_rates.json"
 # how each change point was found, by the detection's features (``found_by``)
 FOUND_BY = {
     "raw": "tests on the raw series",
     "combined": "tests on the raw series (candidates from the series and the skip gate)",
     "gate": "segmentation of the model's skip gate",
 }
+
+
+def gate_rate_sentence(path: Path = GATE_RATES) -> str:
+    """How often the gate responds at annotated changes and at random points across the TCPD
+    and TSSB development series, as ``benchmarks/faithfulness.py --dev-sets`` measured and
+    stored it ("" when the file is missing)."""
+    try:
+        d = json.loads(path.read_text())
+        return (
+            f"Across the TCPD and TSSB development series (a small model trained on each), the "
+            f"gate responded (p < {d['alpha']:g}) at {d['annotated']:.0%} of {d['points']} "
+            f"annotated changes and at {d['random']:.0%} of as many random points "
+            "(benchmarks/faithfulness.py --dev-sets)."
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
 
 
 def deletion_sentence(score: faithfulness.ViewScore) -> str:
@@ -357,6 +376,7 @@ def _changes_section(prep: Prepared, target: str, context: Context) -> str:
         + _figure(plots.detection_figure(prep.frame[target], det, list(context.known)))
         + (_table(kinds, index=False) if len(kinds) else _note("No change points were found."))
         + (_lines(_point_lines(det, tr, prep)) if len(kinds) else "")
+        + (_note(gate_rate_sentence()) if len(kinds) and tr is not None else "")
         + (_table(summary.detection_table(det)) if scored else "")
         + (_note(summary.detection_caption(det)) if scored else "")
     )

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import tracemalloc
 
-import pytest
-
 import numpy as np
+import pytest
 import torch
 
 from lstm_core.interpret import coverage, stitch, trace

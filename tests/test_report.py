@@ -56,6 +56,7 @@ def test_the_report_says_how_each_point_was_found_and_what_the_gate_did(document
         assert "permutation p = " in line
     assert "found by</th>" in document, "the points' table names the detector too"
     assert "not by the gate" in document
+    assert "annotated changes and at" in document, "the measured rate, from the shipped JSON"
     assert "Give known change points" not in document and "above to score" not in document
     assert "The LSTM makes" in document and "held-out end" in document
     assert "Deleting its top" in document and "random draws" in document

@@ -3,9 +3,7 @@ reading or why it is withheld, and the gate at change points."""
 
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
 
 from lstm_core import report
 from lstm_core.interpret.faithfulness import ViewScore
@@ -13,7 +11,6 @@ from lstm_core.interpret.gate_response import ALPHA, GateResponse
 from lstm_core.interpret.share import NIL_SHARE, NetworkShare
 from lstm_core.train import History
 
-GATE_RATES = Path(__file__).resolve().parent.parent / "lstm_core" / "interpret" / "gate_rates.json"
 UNRELIABLE = "not a reliable guide for this forecast"
 VIEW_NAMES = {
     "attention": "Attention",
@@ -103,20 +100,6 @@ def rank_line(rho_ig: float, rho_ablation: float) -> str:
     )
 
 
-def gate_rates() -> str:
-    """The measured response rate of the gate at annotated changes and at random points, from
-    the benchmark's shipped JSON (with the command that made it)."""
-    try:
-        d = json.loads(GATE_RATES.read_text())
-    except (OSError, ValueError):
-        return ""
-    return (
-        f"Across the TCPD and TSSB development series, the gate responded (p < {d['alpha']:g}) at "
-        f"{d['annotated']:.0%} of {d['points']} annotated changes and at {d['random']:.0%} of as "
-        "many random points (benchmarks/faithfulness.py --dev-sets)."
-    )
-
-
 def response_caption(responses: list[GateResponse]) -> str:
     if not responses:
         return "No change point has enough steps on both sides to measure the gate there."
@@ -125,7 +108,7 @@ def response_caption(responses: list[GateResponse]) -> str:
     return (
         f"The gate responds at {n} of {len(responses)} points: its share of units leaning on "
         f"memory shifts across the point (±{w} steps) more than at {1 - ALPHA:.0%} of random "
-        "points of this series. " + gate_rates()
+        "points of this series. " + report.gate_rate_sentence()
     )
 
 

@@ -116,7 +116,7 @@ def one_origin(e: Explained, prep: Prepared, target: str, origin: int) -> None:
     st.plotly_chart(
         plots.faithfulness_figure(
             {k: v.ratio for k, v in names.items()},
-            {k: v.reliable for k, v in names.items()},
+            {k: v.reliable and e.narrate for k, v in names.items()},
             f"Deletion test{src}: forecast move when each view's top steps are deleted",
         ),
         key="explain_faithfulness",
@@ -124,7 +124,8 @@ def one_origin(e: Explained, prep: Prepared, target: str, origin: int) -> None:
     st.caption(
         f"Each view's top {scores['ig'].steps} steps (10% of the window) are set to the window's "
         f"mean, against {scores['ig'].draws} random draws of as many steps; grey bars are views "
-        f"that are {text.UNRELIABLE}."
+        f"that are {text.UNRELIABLE}"
+        + ("." if e.narrate else " (here every view: the network adds nothing).")
     )
 
 
@@ -146,5 +147,5 @@ def gate_at_points(e: Explained, tr: Trace, det) -> None:
         }
     ).set_index("index")
     st.caption(f"The skip gate at each change point{text.source(e.label)}")
-    st.dataframe(summary.format_metrics(table))
+    st.table(summary.format_metrics(table))
     st.caption(text.response_caption(list(responses.values())))
