@@ -312,6 +312,19 @@ def _interpret_section(fc: Forecaster, prep: Prepared, target: str, context: Con
     if tr is not None:
         memory = summary.gate_reading(tr.gate).memory_share
         known = summary.times_at(tr.index, context.known)
+
+        def over_series(view: str, text: str) -> str:
+            # the whole series has no deletion test: described only where the view is a guide
+            # at the next forecast, as on the Interpret page
+            if not narrate:
+                return withheld
+            if not scores[view].reliable:
+                return (
+                    "Not described: this view is not a reliable guide at the next forecast "
+                    f"({scores[view].ratio:.2f}x random)."
+                )
+            return text
+
         parts += [
             _figure(
                 plots.gate_share_figure(
@@ -323,16 +336,12 @@ def _interpret_section(fc: Forecaster, prep: Prepared, target: str, context: Con
                 )
             ),
             _note(
-                (
-                    summary.gate_reading(tr.gate).sentence(tr.index, model.freq_)
-                    if narrate
-                    else withheld
-                )
+                over_series("gate", summary.gate_reading(tr.gate).sentence(tr.index, model.freq_))
                 + " The red lines are the detected change points: they were found by the "
                 "detectors named per point under Change points, not by the gate."
             ),
             _figure(plots.attention_heatmap(tr.index, tr.attention_map, tr.map_starts)),
-            _note(summary.attention_reading(tr.attention_map) if narrate else withheld),
+            _note(over_series("attention", summary.attention_reading(tr.attention_map))),
         ]
     else:
         parts.append(_note("The whole-series views were not computed for this report."))

@@ -19,6 +19,7 @@ from lstm_core.model import ForecastNet
 SHARE = 0.1  # the top 10% of the window's steps are deleted
 DRAWS = 100  # random deletions of as many steps, the reference
 Z = 1.96  # a view is above random when its ratio's 95% interval (random's mean) is above 1
+MIN_RATIO = 1.5  # ... and its ratio is at least this: a 1.1x view is no guide worth describing
 VIEWS = ("attention", "ig", "gate")  # what the page shows, in that order
 
 
@@ -50,10 +51,10 @@ class ViewScore:
 
     @property
     def reliable(self) -> bool:
-        """Above random: even the low end of the ratio's 95% interval is above 1. (A test
-        against single random draws would fail a perfect view whenever random draws often hit
-        its steps too: they tie with it.)"""
-        return bool(self.interval[0] > 1)
+        """A guide to this forecast: the ratio is at least MIN_RATIO and even the low end of
+        its 95% interval is above 1. (A test against single random draws would fail a perfect
+        view whenever random draws often hit its steps too: they tie with it.)"""
+        return bool(self.ratio >= MIN_RATIO and self.interval[0] > 1)
 
 
 def top_steps(score: np.ndarray, k: int) -> np.ndarray:
