@@ -191,7 +191,7 @@ def _only_step(fitted, step: int):
 
 
 def test_share_is_nil_when_the_head_adds_nothing_and_measured_when_it_does(fitted, series):
-    from lstm_core.interpret.share import network_share, share_of, split_forecast
+    from lstm_core.interpret.share import network_share, origin_share, share_of, split_forecast
 
     fc = _only_step(fitted, 3)
     s = network_share(fc, series)
@@ -208,6 +208,9 @@ def test_share_is_nil_when_the_head_adds_nothing_and_measured_when_it_does(fitte
     assert share_of(parts) == pytest.approx(c / (c + lin), rel=1e-5)
     s = network_share(fc, series)
     assert s.at_origin == pytest.approx(c / (c + lin), rel=1e-5) and not s.nil
+    assert origin_share(fc, series) == s.at_origin
+    assert origin_share(fc, series, 100) == network_share(fc, series, 100).at_origin
+    assert 0 < s.held_out < 1
 
 
 def test_deletion_test_finds_the_only_step_that_matters(fitted, series):

@@ -34,6 +34,14 @@ def share_line(s: NetworkShare) -> str:
     )
 
 
+def origin_line(at_origin: float, which: str) -> str:
+    """The network's share of the forecast from the origin picked."""
+    return (
+        f"From this origin, the LSTM of {which} makes {pct(at_origin)} of the forecast's move "
+        "away from the last value; the linear part makes the rest."
+    )
+
+
 def nil_banner(s: NetworkShare) -> str:
     """The top of the page when the network adds nothing to the forecast."""
     why = (

@@ -87,6 +87,7 @@ def one_origin(e: Explained, prep: Prepared, target: str, origin: int) -> None:
     ex = e.fc.explain(prep, origin)
     window = prep.frame[target].iloc[origin - L : origin]
     src = text.source(e.label)
+    st.caption(text.origin_line(share.origin_share(e.fc, prep, origin), e.label))
     st.plotly_chart(
         plots.attention_figure(
             window, ex.attention, ex.forecast, f"Attention of this forecast{src}"

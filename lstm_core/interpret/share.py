@@ -114,6 +114,16 @@ def _joined(parts: list[Parts]) -> Parts:
     )
 
 
+def origin_share(fc: Forecaster, data: pd.DataFrame | Prepared, origin: int | None = None) -> float:
+    """The network's share of the one forecast from ``origin`` (default: the next one).
+
+    Raises:
+        DataError: ``origin`` is outside [lookback, rows].
+    """
+    window, _ = scaled_window(fc, fc.prepare(data), origin)
+    return share_of(split_forecast(fc.model_, window.unsqueeze(0)))
+
+
 def explanation_config(cfg: Config) -> Config:
     """The same network with the LSTM in use: no start margin, so the first epoch that beats the
     linear start on validation at all replaces it."""
