@@ -470,6 +470,11 @@ def test_interpret_whole_series_readings_and_change_points(series, fitted):
     assert "found" in str(at.dataframe[0].value["known change points"].iloc[0])
     assert "counts the series' start" in texts(at.caption)
     assert "kind" in at.dataframe[1].value.columns
+    gate = at.table[0].value  # issue 20: per point, who found it and the gate's response
+    assert list(gate.index) == [c.index for c in held(at, "detection").result.change_points]
+    assert set(gate["found by"]) == {"tests on the raw series"}
+    assert set(gate["gate responds"]) <= {"yes", "no", "n/a"}
+    assert "The gate responds at" in texts(at.caption)
     assert len(at.get("download_button")) == 1
 
 
