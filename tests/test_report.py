@@ -150,3 +150,15 @@ def test_the_report_opens_offline_with_every_chart_drawn(document, tmp_path):
         )
         browser.close()
     assert [u for u in fetched if not u.startswith(("file:", "data:", "blob:"))] == []
+
+
+def test_the_explanation_model_labels_the_views_it_gives(fitted, series):
+    from lstm_core.interpret import share
+
+    ex = share.fit_explanation(fitted, series)
+    context = report.Context("series.csv", "tiny", explainer=ex, explainer_trace=trace(ex, series))
+    doc = report.build(fitted, series, context)
+    assert "An explanation model (the same network trained with no start margin)" in doc
+    assert "against the linear fit" in doc
+    assert "Every view in this section comes from the explanation model" in doc
+    assert doc.count("(the explanation model)") >= 4, "attention, IG, gate, gate share"

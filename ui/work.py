@@ -194,6 +194,11 @@ def explainer_task(fc: Forecaster, prep: data.Prepared, start: bool = False) -> 
     return task("explainer", key, fn, "training an explanation model", restart=True)
 
 
+def explainer() -> tuple[Forecaster, interpret.Trace] | None:
+    """The finished explanation model (and its trace) of the model and data in use, if any."""
+    return finished(current("explainer", (data_key(), get(MODEL_TOKEN))))
+
+
 def finished(t: Task | None) -> Any:
     """A task's result once it is done, else None."""
     return t.result if t is not None and t.status == "done" else None
