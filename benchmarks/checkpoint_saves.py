@@ -6,12 +6,19 @@ Each round trains a tiny model (its own seed, data and epoch count, so headers d
 the way real saves do), saves it, and loads the bytes back. It also counts how many files the
 old test (``data[:1] == b"\\x80"`` or ``data[:2] == b"PK"``) would have refused as pickles, and
 the distribution of the header length's first byte.
+
+    python benchmarks/checkpoint_saves.py --race 20
+
+The save race instead (issue 17, item 7): two processes, released together by a barrier, save
+the same free name without overwrite, ROUNDS times; it counts the rounds in which both saves
+claimed success (the second silently replaced the first), exactly one did, or none did.
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import multiprocessing
 import sys
 import tempfile
 import time
@@ -30,10 +37,46 @@ def old_test_refuses(data: bytes) -> bool:
     return data[:2] == b"\x80\x02" or data[:1] == b"\x80" or data[:2] == b"PK"
 
 
+def racer(source: Path, folder: str, rounds: int, barrier, results) -> None:
+    """One of the two racing processes: each round, wait for the other, then save."""
+    fc = checkpoint.load(source)
+    for i in range(rounds):
+        barrier.wait(timeout=120)
+        try:
+            checkpoint.save(fc, f"race{i}", folder, overwrite=False)
+            results.put((i, True))
+        except CheckpointError:  # CheckpointExists where it is defined
+            results.put((i, False))
+
+
+def race(rounds: int) -> None:
+    source = Path(checkpoint.CHECKPOINT_DIR) / "demo.safetensors"
+    ctx = multiprocessing.get_context("spawn")
+    barrier, results = ctx.Barrier(2), ctx.Queue()
+    with tempfile.TemporaryDirectory() as tmp:
+        procs = [ctx.Process(target=racer, args=(source, tmp, rounds, barrier, results))
+                 for _ in range(2)]
+        for p in procs:
+            p.start()
+        saved = collections.Counter()
+        for _ in range(2 * rounds):
+            i, ok = results.get(timeout=300)
+            saved[i] += ok
+        for p in procs:
+            p.join()
+    counts = collections.Counter(saved[i] for i in range(rounds))
+    print(f"rounds: {rounds}; both saved: {counts[2]}; exactly one: {counts[1]}; "
+          f"none: {counts[0]}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=1000)
+    ap.add_argument("--race", type=int, metavar="ROUNDS", help="run the save race instead")
     args = ap.parse_args()
+    if args.race:
+        race(args.race)
+        return
     refused, old_refused, first_bytes = [], 0, collections.Counter()
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import math
+import os
 import re
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +22,7 @@ from safetensors.torch import load as read_safetensors  # parses tensors; never 
 from lstm_core import safeio
 from lstm_core.config import MAX_NAME_CHARS, MAX_NAMES, Config, _is_frequency
 from lstm_core.data import Scaler
-from lstm_core.errors import CheckpointError, ConfigError
+from lstm_core.errors import CheckpointError, CheckpointExists, ConfigError, DeleteRefused
 from lstm_core.forecaster import Forecaster, build_net
 from lstm_core.panel import MAX_ID_CHARS, MAX_SERIES
 from lstm_core.panel_forecaster import PanelForecaster, SeriesFit
@@ -34,6 +37,12 @@ MAX_HEADER = 8 * 1024 * 1024  # the JSON header: shapes + metadata; ours are a f
 _FLOAT_DTYPES = {"F16", "BF16", "F32", "F64"}
 _PICKLE_PROTOCOLS = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # torch.save writes a zip holding a pickle
+DEMO = CHECKPOINT_DIR / "demo.safetensors"  # shipped: new visitors start with it; never deleted
+ADMIN_ENV = "STUDIO_ADMIN"  # "1": whoever runs the server may delete any checkpoint but the demo
+TRASH = ".trash"  # deleted checkpoints wait in this subfolder, for an undo, TRASH_KEEP_S at most
+TRASH_KEEP_S = 24 * 3600.0
+_TOKEN = re.compile(r"[0-9a-f]{64}")  # an owner token: a sha256 in hex
+_TRASH_ID = re.compile(r"[0-9a-f]{32}-[A-Za-z0-9._-]{1,64}")  # uuid4 hex, "-", the file's stem
 
 
 def sanitize_name(name: str) -> str:
@@ -89,20 +98,23 @@ def save(
     name: str,
     directory: str | Path = CHECKPOINT_DIR,
     overwrite: bool = True,
+    owner: str | None = None,
 ) -> Path:
     """Write ``directory/<sanitised name>.safetensors`` atomically and durably: a temp file in
-    the same folder, fsynced, renamed over the target, then the folder fsynced. The metadata
-    holds a sha256 of the weights, which ``loads`` verifies. Temp files left by a writer that
-    was killed are removed first.
+    the same folder, fsynced, renamed over the target (hard-linked to it without
+    ``overwrite``, so that of two saves racing for a name exactly one wins), then the folder
+    fsynced. The metadata holds a sha256 of the weights, which ``loads`` verifies, and with an
+    ``owner`` id its ``owner_token``, which decides who may delete the file. Temp files left by
+    a writer that was killed are removed first.
 
     A panel's model is saved with its first series in the fields every checkpoint has (so a
     reader that knows no panels loads that series' model), plus a "panel" field: the ids, the
     id column and each series' scaling and held-out start.
 
     Raises:
-        CheckpointError: the name is unusable, taken and ``overwrite`` is false, the panel's
-            metadata is too large, or the file cannot be written (disk full, no permission);
-            an existing file is then unchanged.
+        CheckpointExists: ``overwrite`` is false and the name is taken (the file is unchanged).
+        CheckpointError: the name is unusable, the panel's metadata is too large, or the file
+            cannot be written (disk full, no permission); an existing file is then unchanged.
     """
     forecaster._check_fitted()
     panel = None
@@ -118,10 +130,9 @@ def save(
         folder = clip(str(path.parent), 100)
         raise CheckpointError(f"cannot make folder {folder}: {e.strerror}") from None
     safeio.remove_stale_temps(path.parent)
-    if not overwrite and path.exists():
-        raise CheckpointError(
-            f"a checkpoint named {path.stem!r} exists; choose another name or delete it"
-        )
+    taken = f"a checkpoint named {path.stem!r} exists; choose another name or delete it"
+    if not overwrite and path.exists():  # a cheap early answer; the link below decides
+        raise CheckpointExists(taken)
     tensors = {k: v.detach().cpu().contiguous() for k, v in forecaster.model_.state_dict().items()}
     metadata = {
         "format": FORMAT,
@@ -143,6 +154,8 @@ def save(
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "weights_sha256": weights_digest(tensors),
     }
+    if owner is not None:
+        metadata["owner"] = owner_token(owner)
     if panel is not None:
         metadata["panel"] = panel
         if sum(map(len, metadata.values())) > MAX_HEADER - 64 * 1024:  # leave room for shapes
@@ -151,7 +164,10 @@ def save(
                 f"is over the {MAX_HEADER >> 20} MB a checkpoint may hold; train on fewer series"
             )
     data = safetensors.torch.save(tensors, metadata=metadata)
-    return safeio.write_atomic(path, data, CheckpointError, "checkpoint")
+    try:
+        return safeio.write_atomic(path, data, CheckpointError, "checkpoint", overwrite)
+    except FileExistsError:
+        raise CheckpointExists(taken) from None
 
 
 def load(path: str | Path) -> Forecaster | PanelForecaster:
@@ -446,11 +462,7 @@ def list_checkpoints(directory: str | Path = CHECKPOINT_DIR) -> list[CheckpointI
             continue
         st = p.stat()
         try:
-            with open(p, "rb") as fh:
-                n = int.from_bytes(fh.read(8), "little")
-                if n > MAX_HEADER:
-                    raise ValueError("header too large")
-                meta = json.loads(fh.read(n)).get("__metadata__", {}) or {}
+            meta = _metadata(p)
             if meta.get("format") != FORMAT:
                 raise ValueError("not an AttentiveLSTM Studio checkpoint")
             cols = json.loads(meta["columns"])
@@ -484,3 +496,174 @@ def delete(name: str, directory: str | Path = CHECKPOINT_DIR) -> None:
     if not path.exists():
         raise CheckpointError(f"no checkpoint named {path.stem!r}")
     path.unlink()
+
+
+def _metadata(path: Path) -> dict:
+    """The metadata in a checkpoint's header, read without the tensors.
+
+    Raises:
+        OSError, ValueError: the file cannot be read or its header is not JSON.
+    """
+    with open(path, "rb") as fh:
+        n = int.from_bytes(fh.read(8), "little")
+        if n > MAX_HEADER:
+            raise ValueError("header too large")
+        meta = json.loads(fh.read(n)).get("__metadata__", {}) or {}
+    return meta if isinstance(meta, dict) else {}
+
+
+# ---------------------------------------------------------------- ownership, trash and undo
+
+
+def owner_token(owner: str) -> str:
+    """What a checkpoint stores of its owner: a sha256 of the owner id, never the id itself,
+    so reading a file reveals nothing that grants deleting it."""
+    return hashlib.sha256(b"attentive-lstm-owner:" + owner.encode()).hexdigest()
+
+
+def owner_of(path: str | Path) -> str | None:
+    """The owner token stored in the checkpoint at ``path``, read from the file alone (so it
+    holds after a restart); None when it has none (saved by an older version, or unreadable)."""
+    try:
+        token = _metadata(Path(path)).get("owner")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return token if isinstance(token, str) and _TOKEN.fullmatch(token) else None
+
+
+def _owned_by(path: Path, owner: str | None) -> bool | None:
+    """Whether ``owner`` owns the file; None when the file records no owner."""
+    token = owner_of(path)
+    if token is None:
+        return None
+    return owner is not None and hmac.compare_digest(token, owner_token(owner))
+
+
+def _admin(admin: bool | None) -> bool:
+    return os.environ.get(ADMIN_ENV) == "1" if admin is None else admin
+
+
+def delete_refusal(path: str | Path, owner: str | None, admin: bool | None = None) -> str | None:
+    """Why ``owner`` may not delete the checkpoint at ``path``; None when it may.
+
+    Its owner (whose id's token the file stores) may; with ``admin`` (default: the environment
+    has STUDIO_ADMIN=1) anyone may, files without an owner included. The shipped demo never is.
+    """
+    path = Path(path)
+    if path.resolve() == DEMO.resolve():
+        return "The shipped demo is kept: new visitors start with it"
+    if not path.is_file():
+        return f"There is no checkpoint {path.stem!r} any more"
+    if _admin(admin):
+        return None
+    owned = _owned_by(path, owner)
+    if owned is None:
+        return (
+            f"{path.stem} records no owner (an older version saved it, or it is unreadable): "
+            f"only an administrator (a server run with {ADMIN_ENV}=1) may delete it"
+        )
+    return None if owned else f"{path.stem} was saved by someone else: only its owner may delete it"
+
+
+def may_delete(path: str | Path, owner: str | None, admin: bool | None = None) -> bool:
+    """Whether ``owner`` may delete the checkpoint at ``path`` (see ``delete_refusal``)."""
+    return delete_refusal(path, owner, admin) is None
+
+
+def trash(path: str | Path, owner: str | None, admin: bool | None = None) -> str:
+    """Move a checkpoint to the trash (``<folder>/.trash/<trash id>.safetensors``), where it
+    waits TRASH_KEEP_S for ``restore``; older trash is purged first.
+
+    The trash id is unique (a uuid4 and the file's stem), so two deleted files of one name
+    never overwrite each other. Ownership is checked again on the file moved, and a file that
+    changed hands in between is put back.
+
+    Returns:
+        The trash id, which ``restore`` takes.
+
+    Raises:
+        DeleteRefused: ``owner`` may not delete it (the reason is the message).
+        CheckpointError: the file cannot be moved.
+    """
+    path = Path(path)
+    why = delete_refusal(path, owner, admin)
+    if why is not None:
+        raise DeleteRefused(why)
+    trash_id = f"{uuid.uuid4().hex}-{path.stem}"
+    kept = path.parent / TRASH / (trash_id + SUFFIX)
+    try:
+        kept.parent.mkdir(exist_ok=True)
+        purge_trash(path.parent)
+        os.replace(path, kept)  # a fresh uuid name: nothing in the trash is overwritten
+        os.utime(kept)  # its time in the trash starts now
+    except OSError as e:
+        raise CheckpointError(f"{path.stem} was not deleted: {e.strerror}") from None
+    if not _admin(admin) and not _owned_by(kept, owner):  # replaced since the check above
+        _relink(kept, path)
+        raise DeleteRefused(f"{path.stem} was saved by someone else: only its owner may delete it")
+    return trash_id
+
+
+def restore(
+    trash_id: str,
+    owner: str | None,
+    directory: str | Path = CHECKPOINT_DIR,
+    admin: bool | None = None,
+) -> Path:
+    """Bring back exactly the file that ``trash`` moved under ``trash_id``.
+
+    If its name was taken since, it comes back as ``<name>-restored`` (or ``-restored-2``...),
+    never over the other file.
+
+    Returns:
+        Where it is now.
+
+    Raises:
+        DeleteRefused: it was not ``owner``'s (and ``admin`` is false).
+        CheckpointError: the id is malformed, or the file is no longer in the trash.
+    """
+    if not (isinstance(trash_id, str) and _TRASH_ID.fullmatch(trash_id)):
+        raise CheckpointError(f"{quote(trash_id, 60)} is not a trash id")
+    directory = Path(directory)
+    kept, stem = directory / TRASH / (trash_id + SUFFIX), trash_id[33:]
+    if not kept.is_file():
+        hours = TRASH_KEEP_S / 3600
+        raise CheckpointError(f"{stem} is no longer in the trash (it keeps files {hours:g} h)")
+    if not _admin(admin) and not _owned_by(kept, owner):
+        raise DeleteRefused(f"{stem} was deleted by someone else: only its owner may restore it")
+    for n in range(1, 101):
+        tail = "" if n == 1 else "-restored" if n == 2 else f"-restored-{n - 1}"
+        path = directory / (stem[: 64 - len(tail)] + tail + SUFFIX)
+        if _relink(kept, path):
+            os.utime(path)  # back at the top of the list, newest first
+            return path
+    raise CheckpointError(f"{stem} cannot be restored: every name tried is taken")
+
+
+def _relink(src: Path, dst: Path) -> bool:
+    """Move ``src`` to ``dst`` unless ``dst`` exists (a link fails then, in one step)."""
+    try:
+        os.link(src, dst)
+    except FileExistsError:
+        return False
+    except OSError as e:
+        raise CheckpointError(f"{dst.stem} cannot be restored: {e.strerror}") from None
+    src.unlink()
+    return True
+
+
+def purge_trash(directory: str | Path = CHECKPOINT_DIR, keep_s: float = TRASH_KEEP_S) -> int:
+    """Remove checkpoints that have waited in ``directory``'s trash longer than ``keep_s``.
+
+    Returns:
+        How many were removed.
+    """
+    removed, now = 0, time.time()
+    for p in (Path(directory) / TRASH).glob("*" + SUFFIX):
+        try:
+            if now - p.stat().st_mtime > keep_s:
+                p.unlink()
+                removed += 1
+        except OSError:  # removed by another session's purge meanwhile
+            continue
+    return removed

@@ -14,10 +14,10 @@ import torch
 
 from lstm_core import checkpoint
 from lstm_core.config import Config, load_config
-from lstm_core.data import few_windows, load_demo, read_table
+from lstm_core.data import Prepared, few_windows, load_demo, prepare, read_table
 from lstm_core.errors import LstmCoreError
 from lstm_core.forecaster import Forecaster
-from lstm_core.safeio import check_writable, clip, quote, write_atomic
+from lstm_core.safeio import check_writable, clip, csv_text, quote, write_atomic
 
 MAX_ERROR_LINE = 300  # characters of the one `error:` line, the prefix included
 
@@ -168,7 +168,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     panel = read_panel_arg(args, df, _panel_model(fc, args))
     out = fc.predict(panel, args.series) if panel is not None else fc.predict(df)
     if args.csv:
-        path = write_atomic(args.csv, out.to_csv(index=False).encode(), UsageError, "--csv")
+        path = write_atomic(args.csv, csv_text(out).encode(), UsageError, "--csv")
         print(f"wrote {len(out)} rows to {path}", file=sys.stderr if args.json else sys.stdout)
     if args.json:
         if pd.api.types.is_datetime64_any_dtype(out["time"]):  # else to_json writes epoch ms
@@ -249,7 +249,7 @@ def _panel_backtest(fc, panel, as_json: bool) -> int:
 
 def cmd_detect(args: argparse.Namespace) -> int:
     """`detect`: the change points with their kind and columns (JSON with --json, else a table)."""
-    from lstm_core import changepoints
+    from lstm_core import changepoints, summary
 
     if not math.isfinite(args.sensitivity) or args.sensitivity <= 0:
         raise UsageError(f"--sensitivity must be a number > 0, got {args.sensitivity}")
@@ -266,29 +266,32 @@ def cmd_detect(args: argparse.Namespace) -> int:
     if demo_cfg is not None and config is None and fc is None:  # a demo's own columns
         time_col = time_col or demo_cfg.data.time_col
         columns = columns or [*demo_cfg.data.targets, *demo_cfg.data.covariates]
+    prep = _detection_data(df, fc, config, time_col, columns)
     result = changepoints.detect(
-        df,
+        prep,
         fc,
         config=config,
-        time_col=time_col,
         columns=columns,
-        known=known,
+        known=prep.grid_rows(known) if known else None,  # typed in the file's rows
         sensitivity=args.sensitivity,
         features=args.features,
         classical_method=args.classical,
     )
     if args.json:
-        print(json.dumps(result.to_dict()))
+        print(json.dumps(summary.detection_json(result, prep)))
         return 0
     for line in result.notes:
         print(f"note: {line}")
+    if prep.report.gaps:
+        print(f"note: rows are the file's own; the detector ran on {len(prep.frame)} rows with "
+              f"{prep.report.gaps} inserted")
     if result.change_points:
-        table = result.table().drop(columns=["score"])
+        table = summary.change_point_rows(result, prep)
         print(table.to_string(index=False, float_format=lambda v: f"{v:.1f}"))
     else:
         print("no change points found")
     print(
-        f"{result.classical_method}: {[c.index for c in result.classical]}; "
+        f"{result.classical_method}: {prep.user_rows([c.index for c in result.classical])}; "
         f"agreement {result.agreement.share:.2f}"
     )
     if result.metrics is not None:
@@ -311,6 +314,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     fc = checkpoint.load(args.checkpoint)
     df, _ = read_data(args.data)
     prep = fc.prepare(df)
+    known = prep.grid_rows(known)  # typed in the file's rows; the charts count the grid's
     trace = interpret.trace(fc, prep)
     detection = None
     if not args.no_detect:
@@ -322,6 +326,17 @@ def cmd_report(args: argparse.Namespace) -> int:
     print(f"wrote {out} ({len(document) / 1e6:.1f} MB, {report.count_figures(document.decode())} "
           "charts; opens offline)")
     return 0
+
+
+def _detection_data(df: pd.DataFrame, fc: Forecaster | None, config: Config | None,
+                    time_col: str | None, columns: list[str] | None) -> Prepared:
+    """The series ``detect`` reads, prepared here so that its rows can be told in the file's."""
+    if fc is not None:
+        return fc.prepare(df)
+    changes = {"time_col": time_col} if time_col else {}
+    if columns:
+        changes |= {"targets": columns, "covariates": []}
+    return prepare(df, (config or Config()).replace(data=changes).data)
 
 
 def _detect_panel(args: argparse.Namespace, df: pd.DataFrame, known) -> int:

@@ -8,11 +8,15 @@ import hashlib
 import io
 import json
 import math
+import posixpath
 import re
 import warnings
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from xml.etree import ElementTree
+from xml.parsers import expat
 
 import numpy as np
 import pandas as pd
@@ -30,8 +34,18 @@ TIME_NAMES = ("time", "date", "datetime", "timestamp", "ds", "year", "month", "d
 MAX_BYTES = 200 * 1024 * 1024  # a file, before parsing
 MAX_JSON_BYTES = 32 * 1024 * 1024  # JSON is parsed into Python objects (~10x its size)
 MAX_UNZIPPED = 100 * 1024 * 1024  # an .xlsx is a zip: its sheets' XML, unpacked
+MAX_ZIP_RATIO = 200  # a part over 1 MB unpacked more than this many times is a zip bomb
+MAX_SHARED_STRINGS = 32 * 1024 * 1024  # an .xlsx's text cells, read whole when it is opened
+MAX_XLSX_INDEX = 1024 * 1024  # workbook.xml and its relationships: sheet names and parts
+MAX_XLSX_PART = 16 * 1024 * 1024  # any other XML part (styles, theme): parsed whole on opening
+# rows x columns of a sheet as pandas pads it (every row as wide as the widest): 20 million
+# padded cells took 16 s and 860 MB of memory, 5 million 10 s and 520 MB (imports included)
+MAX_SHEET_CELLS = 5_000_000
+MAX_JSON_OBJECTS = 1_000_000  # parsed objects cost ~150 bytes each: 4 million took 520 MB
 MAX_CELLS = 20_000_000  # rows x columns of any table
 MAX_COLUMNS = 10_000
+MAX_HEADER = 1 << 20  # a CSV's first line: 10,000 column names of 100 characters
+MAX_PARQUET_FOOTER = 32 * 1024 * 1024  # 50,000 columns in one row group: 9 MB, parsed in 0.8 s
 MAX_ABS = 1e150  # larger magnitudes overflow a float64 when squared (variance, RMSE)
 MAX_TIME_CHARS = 64  # the longest timestamp text is ~35 characters; longer cells are not times
 SNIFF_ROWS = 200  # rows of a column tried as times before the whole column is parsed
@@ -70,7 +84,7 @@ def read_table(
             raise DataError(f"the file is larger than {MAX_BYTES >> 20} MB; trim it first")
     shown = clip(name or "the file", 80)
     ext = Path(name or "data.csv").suffix.lower()
-    if not raw.strip():
+    if not raw or raw.isspace():  # no copy: strip() would double a 200 MB file
         raise DataError(f"{shown} is empty")
     try:
         if ext in (".csv", ".tsv", ".txt", ""):
@@ -85,7 +99,7 @@ def read_table(
                     f"{shown} is larger than {MAX_JSON_BYTES >> 20} MB of JSON; save it as CSV "
                     "or Parquet"
                 )
-            df = _read_json(raw)
+            df = _read_json(raw, shown)
         else:
             raise DataError(
                 f"{shown}: unsupported file type {quote(ext, 20)}; use CSV, TSV, Parquet, "
@@ -162,6 +176,7 @@ def _encoding(raw: bytes) -> str:
     return "utf-8"
 
 
+DELIMITERS = (",", ";", "\t", "|")
 _QUOTED = re.compile(r'"[^"\n]*"')  # linear: no nested repetition
 _DECIMAL_COMMA = re.compile(r"\s*[-+]?\d+,\d+\s*")
 _DECIMAL_POINT = re.compile(r"\s*[-+]?\d*\.\d+(?:[eE][-+]?\d+)?\s*")
@@ -172,7 +187,7 @@ def _guess_delimiter(lines: list[str]) -> str:
 
     A linear count (csv.Sniffer's regexes take seconds on some 20 KB lines)."""
     best, best_score = ",", (0.0, 0)
-    for d in (",", ";", "\t", "|"):
+    for d in DELIMITERS:
         counts = [_QUOTED.sub("", line).count(d) for line in lines]
         if counts[0] == 0:
             continue
@@ -193,7 +208,15 @@ def _read_text_table(raw: bytes, shown: str) -> pd.DataFrame:
     else:
         body, nl = raw.decode(encoding, errors="replace"), "\n"
     first_end = body.find(nl)
-    header = body if first_end < 0 else body[:first_end]
+    header_end = len(body) if first_end < 0 else first_end
+    if header_end > MAX_HEADER:  # counted in place: slicing and decoding it took 0.5 GB
+        delims = [d.encode() if utf8 else d for d in DELIMITERS]
+        _check_shape(0, max(body.count(d, 0, header_end) for d in delims) + 1, shown)
+        raise DataError(
+            f"{shown}: its first line (the header) is {header_end:,} characters long, over the "
+            f"{MAX_HEADER:,} read for column names; is the file one long line?"
+        )
+    header = body[:header_end]
     sample = body[:65_536]
     if utf8:
         header, sample = header.decode("utf-8"), sample.decode("utf-8", errors="replace")
@@ -231,22 +254,33 @@ def _read_text_table(raw: bytes, shown: str) -> pd.DataFrame:
 def _read_parquet(raw: bytes, shown: str) -> pd.DataFrame:
     import pyarrow.parquet as pq
 
+    # the file ends with its metadata's length and "PAR1": the cheapest check, before parsing it
+    footer = int.from_bytes(raw[-8:-4], "little") if raw[-4:] == b"PAR1" else 0
+    if footer > MAX_PARQUET_FOOTER:
+        raise DataError(
+            f"{shown}: its Parquet metadata is {footer >> 20} MB, over "
+            f"{MAX_PARQUET_FOOTER >> 20} MB (about 200 bytes per column and row group); keep the "
+            "columns the model needs, or write fewer row groups"
+        )
     meta = pq.read_metadata(io.BytesIO(raw))  # the shape, before any column is decoded
     _check_shape(meta.num_rows, meta.num_columns, shown)
     return pd.read_parquet(io.BytesIO(raw))
 
 
 def _read_excel(raw: bytes, sheet: str | int | None) -> pd.DataFrame:
-    """One sheet: the one asked for, else the first that holds data."""
+    """One sheet: the one asked for, else the first that holds data.
+
+    The zip's directory (``_check_workbook``) and the sheet's extent (``_check_sheet``) are
+    checked before openpyxl and pandas build any row: pandas pads every row to the widest, so
+    one cell at XFD1048576 would make 17 billion cells from a 5 KB file."""
     try:
-        unpacked = sum(i.file_size for i in zipfile.ZipFile(io.BytesIO(raw)).infolist())
+        book_zip = zipfile.ZipFile(io.BytesIO(raw))
     except zipfile.BadZipFile:
-        unpacked = len(raw)  # an old .xls is not a zip; pandas says what it makes of it
-    if unpacked > MAX_UNZIPPED:
-        raise DataError(
-            f"the workbook unpacks to {unpacked >> 20} MB, over {MAX_UNZIPPED >> 20} MB; save the "
-            "sheet you need as CSV"
-        )
+        book_zip = None  # an old .xls is not a zip; pandas says what it makes of it
+    parts: dict[str, str] = {}
+    if book_zip is not None:
+        _check_workbook(book_zip)
+        parts = _sheet_parts(book_zip)
     with pd.ExcelFile(io.BytesIO(raw)) as book:
         names = [str(n) for n in book.sheet_names]
         if sheet is not None:
@@ -257,11 +291,180 @@ def _read_excel(raw: bytes, sheet: str | int | None) -> pd.DataFrame:
         else:
             chosen = names
         for n in chosen:
+            if book_zip is not None:  # unmapped: every sheet part is checked
+                for member in [parts[n]] if n in parts else _worksheets(book_zip):
+                    _check_sheet(book_zip, member, n)
             df = pd.read_excel(book, sheet_name=n)
             if not df.dropna(how="all").empty:
                 df.attrs.update(sheet=n, sheets=tuple(names))
                 return df
     raise DataError(f"no sheet of the workbook holds data (sheets: {_names(names)})")
+
+
+def _check_workbook(book: zipfile.ZipFile) -> None:
+    """Refuse a workbook by its zip directory alone: what it unpacks to in all, per sheet and
+    in shared strings, and how much each part was compressed. zipfile stops a part at the size
+    its directory gives, so these sizes bound what openpyxl can read."""
+    infos = book.infolist()
+    unpacked = sum(i.file_size for i in infos)
+    if unpacked > MAX_UNZIPPED:
+        raise DataError(
+            f"the workbook unpacks to {unpacked >> 20} MB, over {MAX_UNZIPPED >> 20} MB; save the "
+            "sheet you need as CSV"
+        )
+    for i in infos:
+        name = clip(i.filename, 60)
+        if i.file_size > 1 << 20 and i.file_size > MAX_ZIP_RATIO * max(i.compress_size, 1):
+            raise DataError(
+                f"the workbook's part {name} unpacks {i.file_size // max(i.compress_size, 1)} "
+                f"times its packed size ({i.file_size >> 20} MB), more than any sheet of data "
+                "does (a zip bomb?); save the sheet you need as CSV"
+            )
+        if i.filename.endswith("sharedStrings.xml") and i.file_size > MAX_SHARED_STRINGS:
+            raise DataError(
+                f"the workbook's shared strings unpack to {i.file_size >> 20} MB, over "
+                f"{MAX_SHARED_STRINGS >> 20} MB (text is read whole before any row); save the "
+                "sheet you need as CSV"
+            )
+        if (
+            i.filename.endswith((".xml", ".rels"))
+            and not i.filename.startswith("xl/worksheets/")
+            and not i.filename.endswith("sharedStrings.xml")
+            and i.file_size > MAX_XLSX_PART
+        ):  # styles, themes, the workbook: openpyxl parses them whole when it opens the file
+            raise DataError(
+                f"the workbook's part {name} unpacks to {i.file_size >> 20} MB, over "
+                f"{MAX_XLSX_PART >> 20} MB for a part that holds no cells; save the sheet you "
+                "need as CSV"
+            )
+_REF = re.compile(r"([A-Z]{1,3})([0-9]{1,7})")
+_DIMENSION = re.compile(rb'<(?:\w+:)?dimension\b[^>]*?\bref="([^"]{1,40})"')
+
+
+def _cell(ref: str) -> tuple[int, int]:
+    """(row, column), both from 1, of a cell reference such as "XFD1048576"; (0, 0) if none."""
+    m = _REF.fullmatch(ref.strip().upper())
+    if m is None:
+        return 0, 0
+    column = 0
+    for letter in m.group(1):
+        column = column * 26 + ord(letter) - 64
+    return int(m.group(2)), column
+
+
+def _sheet_parts(book: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet name -> its XML part in the zip, from workbook.xml and its relationships (two
+    small parts, checked for size first); empty when they cannot be read."""
+    try:
+        infos = {i.filename: i for i in book.infolist()}
+        texts = []
+        for part in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels"):
+            if infos[part].file_size > MAX_XLSX_INDEX:
+                return {}
+            texts.append(book.read(part))
+        workbook, rels = (ElementTree.fromstring(t) for t in texts)
+    except (KeyError, ElementTree.ParseError, zipfile.BadZipFile, OSError):
+        return {}
+    targets = {
+        e.get("Id"): e.get("Target", "")
+        for e in rels.iter()
+        if e.tag.rpartition("}")[2] == "Relationship"
+    }
+    parts = {}
+    for e in workbook.iter():
+        if e.tag.rpartition("}")[2] != "sheet":
+            continue
+        rid = next((v for k, v in e.attrib.items() if k.rpartition("}")[2] == "id"), None)
+        target = targets.get(rid)
+        if target:
+            path = target.lstrip("/") if target.startswith("/") else "xl/" + target
+            parts[str(e.get("name"))] = posixpath.normpath(path)
+    return parts
+
+
+def _worksheets(book: zipfile.ZipFile) -> list[str]:
+    return [n for n in book.namelist() if n.startswith("xl/worksheets/") and n.endswith(".xml")]
+
+
+def _check_sheet(book: zipfile.ZipFile, member: str, name: str) -> None:
+    """Refuse a sheet whose table would be too large, before any row is built: first by its
+    ``<dimension ref>`` (a few bytes at its start), then, since that tag can lie or be missing,
+    by streaming its XML and keeping the extent of the cells that hold a value, stopping at the
+    cap. pandas pads every row to the widest, so the extent is what it would build."""
+    shown = quote(name, 40)
+    try:
+        with book.open(member) as fh:
+            head = fh.read(1 << 16)
+    except KeyError:
+        raise DataError(f"sheet {shown} has no part in the workbook; save it again") from None
+    m = _DIMENSION.search(head)
+    if m is not None:
+        rows, columns = _cell(m.group(1).decode("ascii", "replace").rpartition(":")[2])
+        if _too_large(rows, columns):
+            raise DataError(
+                f"sheet {shown} spans {clip(m.group(1).decode('ascii', 'replace'), 20)} "
+                f"({rows:,} rows x {columns:,} columns), over the {MAX_COLUMNS:,} columns or "
+                f"{MAX_SHEET_CELLS:,} cells read; delete the cells outside the table and save, "
+                "or save the table as CSV"
+            )
+    rows, columns, far = _sheet_extent(book, member)
+    if far:
+        raise DataError(
+            f"sheet {shown} has a value at {far}: its table would be {rows:,} rows x "
+            f"{columns:,} columns, over the {MAX_COLUMNS:,} columns or {MAX_SHEET_CELLS:,} cells "
+            "read; delete the cells outside the table and save, or save the table as CSV"
+        )
+
+
+def _too_large(rows: int, columns: int) -> bool:
+    return columns > MAX_COLUMNS or rows * columns > min(MAX_SHEET_CELLS, MAX_CELLS)
+
+
+def _sheet_extent(book: zipfile.ZipFile, member: str) -> tuple[int, int, str]:
+    """(rows, columns, "") of the cells of a sheet part that hold a value, read as a stream; it
+    stops at the first value that takes the table over the caps and returns that cell's
+    reference as the third item. A cell or row without ``r`` follows the one before it, as in
+    openpyxl. A DOCTYPE (never in a workbook, needed for entity tricks) is refused."""
+    at = {"row": 0, "column": 0, "rows": 0, "columns": 0}
+    far: list[str] = []
+
+    def start(tag: str, attrs: dict[str, str]) -> None:
+        local = tag.rpartition(":")[2]
+        if local == "row":
+            r = attrs.get("r")
+            at["row"] = int(r) if r and r.isdigit() else at["row"] + 1
+            at["column"] = 0
+        elif local == "c":
+            row, column = _cell(attrs.get("r", ""))
+            if column:
+                at["row"], at["column"] = row, column
+            else:
+                at["column"] += 1
+        elif local in ("v", "is"):
+            rows, columns = max(at["rows"], at["row"]), max(at["columns"], at["column"])
+            if _too_large(rows, columns):
+                far.append(f"row {at['row']:,}, column {at['column']:,}")
+                raise _Stop
+            at["rows"], at["columns"] = rows, columns
+
+    def doctype(*_: object) -> None:
+        raise DataError("a sheet of the workbook declares a DOCTYPE; save it again in Excel")
+
+    parser = expat.ParserCreate()
+    parser.StartElementHandler = start
+    parser.StartDoctypeDeclHandler = doctype
+    try:
+        with book.open(member) as fh:
+            while chunk := fh.read(1 << 20):
+                parser.Parse(chunk, False)
+            parser.Parse(b"", True)
+    except _Stop:
+        return max(at["rows"], at["row"]), max(at["columns"], at["column"]), far[0]
+    return at["rows"], at["columns"], ""
+
+
+class _Stop(Exception):
+    """Ends a streamed parse early."""
 
 
 def _names(names, limit: int = 8) -> str:
@@ -271,11 +474,56 @@ def _names(names, limit: int = 8) -> str:
     return ", ".join(names[:limit]) + more
 
 
-def _read_json(raw: bytes) -> pd.DataFrame:
+class _JsonBudget:
+    """An ``object_pairs_hook`` that counts objects and distinct keys while ``json`` parses, and
+    stops the parse (DataError) as soon as they could make a table over the caps: more than
+    MAX_JSON_OBJECTS objects (each costs ~150 bytes of memory), or objects x distinct keys over
+    MAX_CELLS (``[{"k0": 1}, {"k1": 1}, ...]`` makes a frame of n x n cells from n small
+    records). Records keep their keys' order."""
+
+    def __init__(self, shown: str) -> None:
+        self.shown = shown
+        self.objects = 0
+        self.keys: set[str] = set()
+
+    def __call__(self, pairs: list[tuple[str, object]]) -> dict[str, object]:
+        self.objects += 1
+        self.keys.update(k for k, _ in pairs)
+        if self.objects > MAX_JSON_OBJECTS:
+            raise DataError(
+                f"{self.shown} holds over {MAX_JSON_OBJECTS:,} JSON objects (records); save it "
+                "as CSV or Parquet"
+            )
+        if self.objects * len(self.keys) > MAX_CELLS:
+            raise DataError(
+                f"{self.shown}: {self.objects:,} JSON objects with {len(self.keys):,} different "
+                f"keys could make a table over the {MAX_CELLS:,} cells read; give every record "
+                "the same fields"
+            )
+        return dict(pairs)
+
+
+def _read_json(raw: bytes, shown: str) -> pd.DataFrame:
+    """A table from JSON (TCPD's schema, columns, records, lists or numbers) or JSON lines,
+    its keys counted while parsing (``_JsonBudget``) and its shape checked before the frame is
+    built."""
+    budget = _JsonBudget(shown)
     try:
-        obj = json.loads(raw)
-    except json.JSONDecodeError:
-        return pd.read_json(io.BytesIO(raw), lines=True)
+        try:
+            obj = json.loads(raw, object_pairs_hook=budget)
+        except json.JSONDecodeError:
+            lines = [ln for ln in raw.splitlines() if ln.strip()]
+            for line in lines:  # each line parsed and counted before pandas reads them
+                json.loads(line, object_pairs_hook=budget)
+            _check_shape(len(lines), len(budget.keys), shown)
+            return pd.read_json(io.BytesIO(raw), lines=True)
+    except RecursionError:
+        raise DataError(
+            f"{shown} nests JSON arrays or objects too deeply to be a table; give records "
+            "([{...}, ...]) or columns ({name: [...]})"
+        ) from None
+    rows, columns = _json_shape(obj)
+    _check_shape(rows, columns, shown)
     if isinstance(obj, dict) and "series" in obj and "time" in obj:  # TCPD's schema
         cols = {s.get("label", f"V{i}"): s["raw"] for i, s in enumerate(obj["series"])}
         df = pd.DataFrame(cols)
@@ -296,6 +544,38 @@ def _read_json(raw: bytes) -> pd.DataFrame:
             "every row the same fields"
         )
     return pd.DataFrame.from_records(obj)
+
+
+def _json_shape(obj: object) -> tuple[int, int]:
+    """(rows, columns) of the frame ``_read_json`` would build from ``obj``, counted without
+    building it; the key union of records stops once it passes MAX_COLUMNS."""
+
+    def length(v: object) -> int:
+        return len(v) if isinstance(v, (list, dict)) else 1
+
+    def union(items: list, cap: int) -> int:
+        keys: set = set()
+        for r in items:
+            if isinstance(r, dict):
+                keys.update(r)
+                if len(keys) > cap:
+                    break
+        return len(keys)
+
+    if isinstance(obj, dict):
+        series = obj.get("series")
+        if "time" in obj and isinstance(series, list):  # TCPD
+            raws = [s.get("raw") for s in series if isinstance(s, dict)]
+            return max(map(length, raws), default=0), len(series) + 1
+        inner = [v for v in obj.values() if isinstance(v, dict)]
+        rows = union(inner, MAX_CELLS) if inner else max(map(length, obj.values()), default=0)
+        return rows, len(obj)
+    if isinstance(obj, list):
+        first = obj[0] if obj else None
+        if isinstance(first, dict):
+            return len(obj), union(obj, MAX_COLUMNS)
+        return len(obj), length(first) if isinstance(first, list) else 1
+    return 1, 1
 
 
 # ---------------------------------------------------------------- cleaning
@@ -328,7 +608,13 @@ class DataReport:
 
 @dataclass(frozen=True)
 class Prepared:
-    """A clean numeric series: targets first, then covariates, indexed by time (or row number)."""
+    """A clean numeric series: targets first, then covariates, indexed by time (or row number).
+
+    The frame's rows (the model's grid: sorted, duplicates dropped, missing steps inserted) can
+    differ from the user's rows (the table's data rows as given, counted from 0): ``source``
+    gives the user's row behind each grid row (-1 where a row was inserted), and ``user_rows``
+    and ``grid_rows`` convert between the two, so people see and type their own row numbers.
+    """
 
     frame: pd.DataFrame
     targets: tuple[str, ...]
@@ -336,10 +622,79 @@ class Prepared:
     freq: str | None
     report: DataReport
     time_col: str | None
+    # (T,) int64: the user's row at each grid row, -1 where inserted; None: the same rows
+    source: np.ndarray | None = field(default=None, compare=False, repr=False)
+    # (n_user,) int64: the grid row of each user row (a dropped duplicate: the row kept)
+    located: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def columns(self) -> tuple[str, ...]:
         return self.targets + self.covariates
+
+    @property
+    def n_user(self) -> int:
+        """Rows of the user's table (the grid's when it is the same rows)."""
+        return len(self.frame) if self.located is None else len(self.located)
+
+    @property
+    def regridded(self) -> bool:
+        """Whether the grid's rows differ from the user's (sorted, dropped or inserted)."""
+        return self.source is not None
+
+    def user_rows(self, grid_rows: Sequence[int]) -> list[int]:
+        """The user's row for each grid row: the row itself, or for an inserted row the user's
+        next row in time (the first observation at or after it, where a change is seen).
+
+        Raises:
+            DataError: a grid row outside the series.
+        """
+        rows = _checked(grid_rows, len(self.frame), "grid row")
+        if self.source is None:
+            return rows
+        s = pd.Series(np.where(self.source >= 0, self.source, np.nan))
+        nxt = s.bfill().ffill().to_numpy(np.int64)  # the last grid row is always a user row
+        return [int(nxt[r]) for r in rows]
+
+    def grid_rows(self, user_rows: Sequence[int]) -> list[int]:
+        """The grid row of each of the user's rows, in the same order: what the detector and
+        its scores count in.
+
+        Raises:
+            DataError: a row past the end of the user's table.
+        """
+        rows = _checked(user_rows, self.n_user, "row")
+        if self.located is None:
+            return rows
+        return [int(self.located[r]) for r in rows]
+
+    def user_times(self, user_rows: Sequence[int]) -> pd.Index:
+        """The time (or row label) of each of the user's rows, as the grid holds it."""
+        return self.frame.index[self.grid_rows(user_rows)]
+
+
+def _checked(rows: Sequence[int], n: int, what: str) -> list[int]:
+    out = [int(r) for r in rows]
+    bad = [r for r in out if not 0 <= r < n]
+    if bad:
+        more = f" ({len(bad)} such rows)" if len(bad) > 1 else ""
+        raise DataError(f"{what} {bad[0]} is outside the series{more}: rows run from 0 to {n - 1}")
+    return out
+
+
+def _row_maps(t: pd.Series | None, index: pd.Index) -> tuple[np.ndarray, np.ndarray] | None:
+    """(source, located) of ``Prepared`` from the user's times in file order and the grid's
+    index; None when the grid is the user's rows unchanged."""
+    if t is None:
+        return None
+    n = len(t)
+    times = pd.Index(t.to_numpy())
+    located = index.get_indexer(times).astype(np.int64)  # every user time is on the grid
+    rows = pd.Series(np.arange(n), index=times)
+    kept = rows[~times.duplicated(keep="last")]  # the row prepare kept for each time
+    source = kept.reindex(index).fillna(-1).to_numpy(np.int64)
+    if len(index) == n and np.array_equal(source, np.arange(n)):
+        return None
+    return source, located
 
 
 def content_hash(df: pd.DataFrame) -> str:
@@ -418,9 +773,16 @@ def _to_datetime(text: pd.Series) -> pd.Series | None:
     """pandas' mixed-format parse; None when it fails. Times with different UTC offsets (a
     daylight-saving change) become UTC; a mix of zoned and unzoned times is refused."""
     try:
-        return pd.to_datetime(text, errors="coerce", format="mixed")
+        with warnings.catch_warnings():  # pandas 2 warns of mixed offsets, then parses them
+            warnings.simplefilter("ignore", FutureWarning)
+            parsed = pd.to_datetime(text, errors="coerce", format="mixed")
+        if parsed.dtype != object:
+            return parsed
+        # pandas 2 leaves mixed offsets as objects; pandas 3 raises (both handled below)
+        raise ValueError("mixed timezones")
     except (ValueError, TypeError, OverflowError) as e:
-        if "timezone" not in str(e).lower():
+        said = str(e).lower()
+        if not any(word in said for word in ("timezone", "tz-aware", "utc=true")):
             return None
     zoned = text.dropna().map(lambda v: bool(_ZONE.fullmatch(v)))
     if zoned.all():
@@ -548,7 +910,8 @@ def prepare(df: pd.DataFrame, cfg: DataConfig) -> Prepared:
         missing=missing,
         actions=tuple(actions),
     )
-    return Prepared(frame, targets, covariates, freq, report, time_col)
+    maps = _row_maps(t, frame.index)
+    return Prepared(frame, targets, covariates, freq, report, time_col, *(maps or (None, None)))
 
 
 def _on_integer_time(

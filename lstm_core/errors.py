@@ -32,6 +32,14 @@ class CheckpointError(LstmCoreError):
     """A file is not a valid checkpoint, or does not match its own config."""
 
 
+class CheckpointExists(CheckpointError):
+    """A no-overwrite save found the name taken (perhaps by a save that ran at the same time)."""
+
+
+class DeleteRefused(CheckpointError):
+    """The checkpoint is not this owner's to delete or restore (or it is the shipped demo)."""
+
+
 class TrainingError(LstmCoreError):
     """Training could not produce a model (e.g. the loss became non-finite at once)."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -324,6 +325,24 @@ def metrics(
     if lo is not None and hi is not None:
         out["coverage80"] = float(((y >= lo) & (y <= hi)).mean())
     return out
+
+
+CALIBRATED_80 = (0.65, 0.95)  # held-out coverage of an 80% interval read as about right
+FEW_FOR_COVERAGE = 10  # held-out windows below which coverage is too noisy to judge
+
+
+def interval_note(coverage: float, windows: int) -> str | None:
+    """A sentence when an 80% interval's held-out coverage is far from 0.8 (outside
+    CALIBRATED_80, over at least FEW_FOR_COVERAGE windows), else None."""
+    lo, hi = CALIBRATED_80
+    if not math.isfinite(coverage) or windows < FEW_FOR_COVERAGE or lo <= coverage <= hi:
+        return None
+    reading = "too narrow: the real spread is wider" if coverage < lo else "too wide"
+    return (
+        f"The 80% interval held {coverage:.0%} of the held-out values (about 80% if calibrated; "
+        f"{lo:.0%} to {hi:.0%} passes here): the band is {reading}, so do not read it as an "
+        "80% range."
+    )
 
 
 def metrics_table(rows: dict[str, dict[str, float]]) -> pd.DataFrame:

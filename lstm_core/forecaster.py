@@ -283,6 +283,8 @@ class Forecaster:
                 f" Only {n} held-out window{'s' if n > 1 else ''} "
                 "could be scored: too few to rank the methods with confidence."
             )
+        note = fc.interval_note(table.iloc[0]["coverage80"], n)
+        verdict += f" {note}" if note else ""
         last, H = held.origins[-1], y.shape[1]
         bt = _long_frame(held.index[last : last + H], self.targets_, q[-1])
         bt.insert(2, "actual", y[-1].T.reshape(-1))

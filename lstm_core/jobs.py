@@ -17,9 +17,11 @@ holds it; nothing here is module-level state) owns the slots and the queues:
   traces); ``report(fraction, text)`` gives progress and raises ``Cancelled`` once the task was
   cancelled, so the thread ends at its next report.
 
-Work of an ``owner`` (any object, e.g. one per browser session) is cancelled when the owner is
-garbage-collected (the session closed), and a new task of an owner cancels that owner's
-unfinished task of the same label (a new detection replaces the old one).
+Work of an ``Owner`` (one per browser session) is cancelled when the owner is closed (the
+session expired), goes unseen for ``orphan_after_s`` (its tab was closed) or is
+garbage-collected; a new task of an owner cancels that owner's unfinished task of the same
+label (a new detection replaces the old one). ``training_limit_s`` stops a training that runs
+too long, as a cancel does (best weights kept).
 """
 
 from __future__ import annotations
@@ -61,9 +63,23 @@ class Cancelled(LstmCoreError):
 
 
 class Owner:
-    """A token for one session's work (``Scheduler.train/run(..., owner=...)``): when it is
-    garbage-collected, with the session that held it, its unfinished work is cancelled. Any
-    object that supports weak references will do; a plain ``object()`` does not."""
+    """A token for one session's work (``Scheduler.train/run(..., owner=...)``). Its unfinished
+    work is cancelled when the owner is closed (the session expired), when it has not been
+    ``touch``ed for the scheduler's ``orphan_after_s`` (its browser tab was closed: an open tab
+    touches it on every run and on a heartbeat), or when it is garbage-collected. Any object
+    that supports weak references can own work too; only an ``Owner`` can be closed or orphaned."""
+
+    def __init__(self) -> None:
+        self.last_seen = time.monotonic()
+        self.closed = False
+
+    def touch(self, now: float | None = None) -> None:
+        """Its session is alive (a script run or a heartbeat)."""
+        self.last_seen = time.monotonic() if now is None else now
+
+    def close(self) -> None:
+        """Its session has ended: the scheduler cancels its work at the next ``reap``."""
+        self.closed = True
 
 
 @dataclass(frozen=True)
@@ -86,6 +102,8 @@ class Progress:
     slots: int = 2  # trainings this server runs at once
     # (fractional epoch, the epoch's training loss so far): a live curve from the first batches
     batch_loss: tuple[tuple[float, float], ...] = ()
+    limit_s: float | None = None  # the server stops a training after this long (None: never)
+    timed_out: bool = False  # it was stopped at that limit (best weights so far kept)
 
     @property
     def fraction(self) -> float:
@@ -100,6 +118,12 @@ class Progress:
         if self.status == "failed":
             return f"training failed: {self.error}"
         if self.status == "done":
+            if self.timed_out:
+                kept = "the best weights so far are kept" if self.epoch else "no model came of it"
+                return (
+                    f"stopped at this server's time limit ({_duration(self.limit_s)}) after "
+                    f"{self.epoch} epoch(s); {kept}"
+                )
             if self.epoch == 0:
                 return "cancelled before the first epoch finished; the previous model is kept"
             return f"finished {self.epoch} epoch(s) in {self.seconds:.1f} s"
@@ -144,6 +168,8 @@ class TrainingJob:
         self._error: str | None = None
         self._started = time.monotonic()
         self._ended: float | None = None
+        self._timed_out = False
+        self._limit_timer: threading.Timer | None = None
         self.result: Forecaster | PanelForecaster | None = None  # set once, when the job is done
 
     @classmethod
@@ -195,6 +221,8 @@ class TrainingJob:
                 self._scheduler._queue_position(self) if queued else None,
                 self._scheduler.max_trainings,
                 tuple(self._batch_loss),
+                self._scheduler.training_limit_s,
+                self._timed_out,
             )
 
     # ------------------------------------------------------------ the runner's side
@@ -214,12 +242,28 @@ class TrainingJob:
         if not self._scheduler._acquire_training(self):
             self._finish("failed", error="cancelled while waiting for a free training slot")
             return
+        limit = self._scheduler.training_limit_s
+        if limit is not None:  # the clock starts with the slot: waiting in the queue is free
+            self._limit_timer = threading.Timer(limit, self._time_up)
+            self._limit_timer.daemon = True
+            self._limit_timer.start()
         try:
             self._train_in_process()
         except Exception as e:  # noqa: BLE001 - a thread must report every failure
             self._finish("failed", error=f"{type(e).__name__}: {e}")
         finally:
+            if self._limit_timer is not None:
+                self._limit_timer.cancel()
             self._scheduler._release_training(self)
+
+    def _time_up(self) -> None:
+        """The training ran past the server's limit: stop it as a cancel does (best weights
+        so far are kept), and say why."""
+        if self._ended_event.is_set() or self._cancel.is_set():
+            return
+        with self._lock:
+            self._timed_out = True
+        self.cancel()
 
     def _train_in_process(self) -> None:
         here, there = socket.socketpair()
@@ -312,6 +356,22 @@ class TrainingJob:
             self.result, self._error = result, error
             self._ended = time.monotonic()
             self._status, self._phase = status, "done"
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "none"
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+
+
+def _reap_until(ref: weakref.ref, stop: threading.Event, every: float) -> None:
+    """The reaper thread: ``scheduler.reap()`` every ``every`` s while the scheduler lives."""
+    while not stop.wait(every):
+        scheduler = ref()
+        if scheduler is None:
+            return
+        scheduler.reap()
+        del scheduler
 
 
 def check_trainable(cfg: Config, data: Prepared | Panel) -> None:
@@ -518,6 +578,11 @@ class Scheduler:
         max_tasks: tasks at once (each in a thread).
         nice: how much lower the training processes' CPU priority is.
         cores: cores the trainings share (default: those this process may use).
+        training_limit_s: a training still running after this many seconds in its slot is
+            stopped and keeps its best weights so far (None: no limit).
+        orphan_after_s: work of an ``Owner`` not touched for this long is cancelled, as is
+            the work of a closed owner; checked every ``orphan_after_s / 4`` s by a reaper
+            thread and on every ``reap()`` (None: only closed or collected owners).
     """
 
     def __init__(
@@ -527,9 +592,13 @@ class Scheduler:
         *,
         nice: int = NICE,
         cores: int | None = None,
+        training_limit_s: float | None = None,
+        orphan_after_s: float | None = None,
     ):
         self.max_trainings, self.max_tasks, self.nice = max_trainings, max_tasks, nice
         self.cores = cores or threads.cores()
+        self.training_limit_s, self.orphan_after_s = training_limit_s, orphan_after_s
+        self._owners: dict[int, weakref.ref] = {}
         self._cond = threading.Condition()
         self._training_queue: list[TrainingJob] = []
         self._trainings: list[TrainingJob] = []
@@ -538,6 +607,16 @@ class Scheduler:
         self._owned: dict[int, list[TrainingJob | Task]] = {}
         self._forker = _Forker(nice)
         weakref.finalize(self, self._forker.close)
+        if orphan_after_s is not None:
+            stop = threading.Event()
+            weakref.finalize(self, stop.set)
+            reaper = threading.Thread(
+                target=_reap_until,
+                args=(weakref.ref(self), stop, orphan_after_s / 4),
+                name="lstm-reaper",
+                daemon=True,
+            )
+            reaper.start()
 
     # ------------------------------------------------------------ public
 
@@ -640,7 +719,28 @@ class Scheduler:
             if key not in self._owned:
                 weakref.finalize(owner, self._abandon, key)  # TypeError without weak references
                 self._owned[key] = []
+                self._owners[key] = weakref.ref(owner)
             self._owned[key].append(item)
+
+    def reap(self, now: float | None = None) -> int:
+        """Cancel the work of owners that are closed or, with ``orphan_after_s``, not touched
+        for that long (their session ended); returns how many items were cancelled."""
+        now = time.monotonic() if now is None else now
+        with self._cond:
+            gone = []
+            for key, ref in self._owners.items():
+                owner = ref()
+                if not isinstance(owner, Owner):
+                    continue
+                idle = now - owner.last_seen
+                if owner.closed or (self.orphan_after_s is not None and idle > self.orphan_after_s):
+                    gone.append(key)
+            items = [item for key in gone for item in self._owned.pop(key, [])]
+            for key in gone:
+                self._owners.pop(key, None)
+        for item in items:
+            item.cancel()
+        return len(items)
 
     def _disown(self, item: TrainingJob | Task) -> None:
         with self._cond:
@@ -652,5 +752,6 @@ class Scheduler:
         """The owner is gone (its session closed): cancel what it left running."""
         with self._cond:
             items = self._owned.pop(key, [])
+            self._owners.pop(key, None)
         for item in items:
             item.cancel()

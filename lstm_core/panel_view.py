@@ -16,7 +16,7 @@ from lstm_core.panel import (
     Panel,
     PanelSummary,
     describe,
-    id_candidates,
+    guess_layout,
     is_text,
     is_whole,
     read_panel,
@@ -55,9 +55,12 @@ class LayoutOptions:
 
 def layout_options(df: pd.DataFrame, time_col: str | None) -> LayoutOptions:
     """What the Data page offers for ``df``; it proposes the likeliest id column when the table
-    has a time column whose times repeat across ids (a long panel), else one series."""
+    has a time column whose times repeat across ids (a long panel), else one series. The time
+    column may be steps that restart in every series (found as ``read_panel`` and the CLI's
+    ``--id-col auto`` find it, by ``guess_layout``)."""
     time_col = time_col if time_col in df.columns else detect_time_column(df)
-    likely = id_candidates(df, time_col)
+    guess = guess_layout(df, time_col)
+    likely, time_col = list(guess.candidates), guess.time_col
     others = [
         str(c)
         for c in df.columns
@@ -227,6 +230,7 @@ def summary_table(panel_summary: PanelSummary, timed: bool = True) -> pd.DataFra
     (``summary.fmt_times``; row numbers when not ``timed``), frequencies in words, problems
     in short."""
     t = panel_summary.table.set_index("id")
+    timed = timed and not t["start"].astype(str).str.fullmatch(r"-?\d+").all()  # steps
     out = pd.DataFrame(index=t.index)
     out["steps"] = t["steps"]
     freqs = t["frequency"].dropna()

@@ -356,7 +356,8 @@ def _point_lines(det, tr: Trace | None, prep: Prepared) -> list[str]:
         rows = [c.index for c in det.change_points]
         responses = {r.index: r for r in gate_response.gate_response(memory, rows, tr.lookback)}
     out = []
-    for c in det.change_points:
+    user = prep.user_rows([c.index for c in det.change_points])  # the file's own rows
+    for n, (c, row) in enumerate(zip(det.change_points, user), start=1):
         when = summary.fmt_times(prep.frame.index[[c.index]], prep.freq)[0]
         what = f"{c.kind} change in {', '.join(c.columns)}" if c.kind else "a change"
         r = responses.get(c.index)
@@ -367,7 +368,9 @@ def _point_lines(det, tr: Trace | None, prep: Prepared) -> list[str]:
             if r is not None
             else ""
         )
-        out.append(f"Row {c.index} ({when}): {what}, found by {found_by(c, det.features)}{gate}.")
+        out.append(
+            f"#{n}, row {row:,} ({when}): {what}, found by {found_by(c, det.features)}{gate}."
+        )
     return out
 
 
@@ -375,7 +378,7 @@ def _changes_section(prep: Prepared, target: str, context: Context) -> str:
     det = context.detection
     if det is None:
         return "<h2 id='changes'>Change points</h2>" + _note("Change points were not detected.")
-    kinds = det.table().drop(columns=["score"])
+    kinds = summary.change_point_rows(det, prep)  # in the file's own rows
     kinds["time"] = summary.fmt_times(kinds["time"], prep.freq)
     kinds.insert(2, "found by", [found_by(c, det.features) for c in det.change_points])
     tr = context.explainer_trace if context.explainer is not None else context.trace

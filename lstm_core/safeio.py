@@ -1,15 +1,19 @@
 """Guards on every input and output path: capped reads of regular files, bounded quotes of user
-values in messages, and atomic, durable writes."""
+values in messages, CSV text that a spreadsheet cannot run as a formula, and atomic, durable
+writes."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import reprlib
 import stat
 import tempfile
 import time
 from pathlib import Path
+
+import pandas as pd
 
 from lstm_core.errors import LstmCoreError
 
@@ -82,6 +86,40 @@ def _size(n: int) -> str:
     return f"{n >> 20} MB" if n >= 1 << 20 else f"{n >> 10} KB"
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheets run as a formula (OWASP)
+_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+def neutralise(cell: str) -> str:
+    """A text cell that a spreadsheet would run as a formula (``=HYPERLINK(...)``,
+    ``=cmd|' /C calc'!A0``, ``@SUM(...)``), prefixed with a single quote as OWASP advises; a
+    number written as text (``-1.5``) and any other text are returned as they are."""
+    if cell.startswith(FORMULA_STARTS) and not _NUMBER.fullmatch(cell):
+        return "'" + cell
+    return cell
+
+
+def csv_text(df: pd.DataFrame, float_format: str | None = None) -> str:
+    """``df`` as CSV without its index, every text cell and column name ``neutralise``d: the
+    one way the app and the CLI write CSV. Numeric columns are written as they are.
+
+    Args:
+        df: the table; its text is in object, string or categorical columns.
+        float_format: as in ``DataFrame.to_csv`` (e.g. "%.6g").
+    """
+
+    def cell(value: object) -> object:
+        return neutralise(value) if isinstance(value, str) else value
+
+    out = df.copy()
+    for name in out.columns:
+        col = out[name]
+        if not (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_datetime64_any_dtype(col)):
+            out[name] = col.astype(object).map(cell)
+    out.columns = [cell(c) for c in out.columns]
+    return out.to_csv(index=False, float_format=float_format)
+
+
 def check_writable(path: str | Path, error: type[LstmCoreError], what: str = "output") -> Path:
     """Make sure ``path`` can be written later (before long work): its folder exists or can be
     made, a file can be created there, and ``path`` is not a folder or device.
@@ -112,7 +150,11 @@ def check_writable(path: str | Path, error: type[LstmCoreError], what: str = "ou
 
 
 def write_atomic(
-    path: str | Path, data: bytes, error: type[LstmCoreError], what: str = "file"
+    path: str | Path,
+    data: bytes,
+    error: type[LstmCoreError],
+    what: str = "file",
+    overwrite: bool = True,
 ) -> Path:
     """Write ``data`` to ``path`` so that a crash leaves the old file or the new one, never a mix.
 
@@ -121,7 +163,12 @@ def write_atomic(
     full, kill) the temp file is removed when possible; ``remove_stale_temps`` clears what a
     killed writer leaves behind.
 
+    Without ``overwrite`` the temp file is hard-linked to ``path`` instead of renamed: the link
+    fails if the name exists, in one step, so of two writers racing for a free name exactly one
+    succeeds (checking ``exists()`` first would let both through).
+
     Raises:
+        FileExistsError: ``overwrite`` is false and ``path`` exists (it is unchanged).
         error: the file cannot be written (the previous ``path``, if any, is unchanged).
     """
     path = Path(path)
@@ -133,10 +180,15 @@ def write_atomic(
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o644)  # mkstemp makes it private; a saved file is readable like any other
-        os.replace(tmp, path)
-        tmp = None
+        if overwrite:
+            os.replace(tmp, path)
+            tmp = None
+        else:
+            os.link(tmp, path)  # FileExistsError if the name is taken; the finally drops tmp
         _fsync_folder(path.parent)
     except OSError as e:
+        if isinstance(e, FileExistsError) and not overwrite:
+            raise
         kept = " (the previous file is unchanged)" if path.exists() else ""
         raise error(f"cannot write {what} {clip(str(path), 100)}: {e.strerror}{kept}") from None
     finally:

@@ -13,12 +13,14 @@ import torch
 import yaml
 
 from lstm_core.changepoints import parse_rows  # noqa: F401 - the pages read it from here
+from lstm_core.changepoints.results import _plain_time
 from lstm_core.checkpoint import CheckpointInfo, sanitize_name
 from lstm_core.config import SECTIONS, Config, parse_yaml, resolve_hidden_size
 from lstm_core.data import TIME_NAMES, Prepared, detect_time_column, numeric_columns
 from lstm_core.errors import DataError
 from lstm_core.forecaster import build_net
 from lstm_core.interpret import Trace
+from lstm_core.safeio import csv_text
 
 MISSING = "n/a"  # how a missing value reads, everywhere
 
@@ -271,6 +273,41 @@ def detection_table(detection) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
+def change_point_rows(detection, prep: Prepared) -> pd.DataFrame:
+    """A ``changepoints.Detection``'s change points in the user's own rows (``Prepared.
+    user_rows``: the file's data rows from 0, even when the series was re-gridded) and times:
+    # (the chart's number), row, time, kind, columns, evidence, and the classical detector's
+    point that matched it, or "none within N rows"."""
+    table = detection.table().drop(columns=["score"])
+    rows = prep.user_rows(table["index"].tolist())
+    matched = table.pop("classical match")
+    table.insert(0, "row", rows)
+    table.insert(0, "#", range(1, len(rows) + 1))  # the numbers on the change point chart
+    table["time"] = prep.user_times(rows) if rows else table["time"]
+    table[f"classical point (row, within {detection.agreement.margin})"] = [
+        f"none within {detection.agreement.margin} rows"
+        if pd.isna(m)
+        else f"{prep.user_rows([int(m)])[0]:,}"
+        for m in matched
+    ]
+    return table.drop(columns=["index"])
+
+
+def detection_json(detection, prep: Prepared) -> dict:
+    """``Detection.to_dict`` with every change point's ``index`` and ``time`` in the user's rows
+    (``grid_index``: the row of the re-gridded series the detector ran on), agreement pairs
+    likewise."""
+    out = detection.to_dict()
+    for point in (*out["change_points"], *out["classical"]["change_points"]):
+        row = prep.user_rows([point["index"]])[0]
+        point["grid_index"] = point["index"]
+        point["index"] = row
+        point["time"] = _plain_time(prep.user_times([row])[0])
+    out["agreement"]["pairs"] = [prep.user_rows(p) for p in out["agreement"]["pairs"]]
+    out["n_rows"] = prep.n_user
+    return out
+
+
 # ---------------------------------------------------------------- numbers, times, frequencies
 
 
@@ -356,11 +393,12 @@ def fmt_times(times: pd.Index | pd.Series | np.ndarray, freq: str | None = None)
 
 def forecast_csv(forecast: pd.DataFrame, freq: str | None = None) -> str:
     """A forecast table (time, target, q0.1, q0.5, q0.9) as CSV: times in ``time_format``,
-    values to 6 significant digits (not 17)."""
+    values to 6 significant digits (not 17), names that a spreadsheet would run as a formula
+    neutralised (``safeio.csv_text``)."""
     out = forecast.copy()
     if "time" in out:
         out["time"] = fmt_times(out["time"], freq)
-    return out.to_csv(index=False, float_format="%.6g")
+    return csv_text(out, float_format="%.6g")
 
 
 def data_report_lines(prep: Prepared) -> list[str]:
@@ -376,6 +414,22 @@ def data_report_lines(prep: Prepared) -> list[str]:
         f"missing values: {missing}",
         *r.actions,
     ]
+
+
+def inserted_rows_note(prep: Prepared) -> str | None:
+    """What re-gridding did to the user's rows, said up front (None when no row was
+    inserted)."""
+    r = prep.report
+    if not r.gaps:
+        return None
+    filled = {"interpolate": "interpolated", "ffill": "forward-filled"}
+    how = next((w for k, w in filled.items() if any(a.startswith(w) for a in r.actions)), "filled")
+    return (
+        f"**{r.gaps:,} rows were inserted** to put the series on a regular grid "
+        f"({frequency_words(prep.freq)}): your table has {prep.n_user:,} rows, the model reads "
+        f"{len(prep.frame):,}, and the inserted values are {how}. Change points, the known "
+        "change points you type and the tables use your table's own rows and times."
+    )
 
 
 def checkpoint_stem(name: str) -> str:

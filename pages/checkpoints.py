@@ -12,7 +12,7 @@ st.title("Checkpoints")
 folder = actions.checkpoint_dir()
 st.caption(
     f"Saved in the folder {folder.name}/. Files are safetensors with JSON metadata: nothing is "
-    "ever unpickled. A checkpoint can be deleted only by the session that saved it."
+    "ever unpickled. Each file records (as a hash) who saved it: only they may delete it."
 )
 if st.session_state.get(actions.UNDO):
     st.button("Undo the delete", key="checkpoints_undo_button", on_click=actions.undo_delete)
@@ -49,21 +49,12 @@ else:
         "application/octet-stream",
         key="checkpoints_download",
     )
-    allowed = actions.may_delete(info.path)
-    why = (
-        None
-        if allowed
-        else (
-            "The shipped demo is kept"
-            if info.path == actions.DEMO_CHECKPOINT
-            else "Saved by another session: only the session that saved it may delete it"
-        )
-    )
+    why = actions.delete_refusal(info.path)  # None: this visitor may delete it
     popover = (
         f"checkpoints_delete_popover_{info.name}"  # keyed by name: no confirmation carries over
     )
     with delete.popover(
-        "Delete...", disabled=not allowed, help=why, key=popover, on_change="rerun"
+        "Delete...", disabled=why is not None, help=why, key=popover, on_change="rerun"
     ):
         sure = st.checkbox(f"Yes, delete {info.name}", key=f"checkpoints_sure_{info.name}")
         st.button(

@@ -75,7 +75,10 @@ if error:
     what = "This data" if panel is None else f"Series {state.series()}"
     st.error(f"{what} cannot be used as configured: {error}. Choose other columns above.")
     st.stop()
-known = prep.frame.index[list(state.get(state.KNOWN_CPS, ()))]
+inserted = summary.inserted_rows_note(prep)
+if inserted:
+    st.warning(inserted, icon=":material/table_rows:")
+known = prep.user_times(state.get(state.KNOWN_CPS, ()))
 st.plotly_chart(plots.series_figure(prep.frame, prep.targets, known), key="data_chart")
 with st.expander("Data report", expanded=True):
     st.markdown("\n".join(f"- {line}" for line in summary.data_report_lines(prep)))

@@ -28,7 +28,7 @@ explained = interpret_views.what_is_explained(fc, prep)
 trace = work.trace_task(fc, prep) if explained.trace is None else None
 found = work.detection()
 detected = work.finished(found[0]) if found else None
-known_rows = found[1] if found else list(state.get(state.KNOWN_CPS, ()))
+known_rows = found[1] if found else prep.grid_rows(state.get(state.KNOWN_CPS, ()))
 st.caption(
     "The skip gate mixes, unit by unit and step by step, the LSTM's output (its memory of "
     "earlier steps; gate 1, blue) with a projection of the current input (gate 0, red)."
@@ -65,6 +65,8 @@ def whole_series(tr) -> None:
 
 
 def change_points(det) -> None:
+    if detected is None:  # it finished during this run, after the gate chart was drawn
+        st.rerun()
     figure = plots.detection_figure(prep.frame[target], det, known_rows, state.history_points())
     st.plotly_chart(figure, key="explain_changes")
     st.dataframe(summary.format_metrics(summary.detection_table(det)))
@@ -72,12 +74,12 @@ def change_points(det) -> None:
         f"{summary.detection_caption(det)} Agreement between the two detectors: "
         f"{det.agreement.share:.0%} (within {det.agreement.margin} rows). {' '.join(det.notes)}"
     )
-    table = det.table().drop(columns=["score"])
+    table = summary.change_point_rows(det, prep)  # the rows and times of the user's file
     table["time"] = summary.fmt_times(table["time"], freq)
-    st.dataframe(summary.format_metrics(table.set_index("index")))
+    st.dataframe(summary.format_metrics(table.set_index("#")))
     tr = explained.trace or work.finished(trace)
     if tr is not None:
-        interpret_views.gate_at_points(explained, tr, det)
+        interpret_views.gate_at_points(explained, tr, det, prep)
 
 
 one_origin()
@@ -112,8 +114,8 @@ with st.form(f"explain_detect_{state.get(state.DATA_TOKEN)}{shown}"):
     )
     method = d.selectbox("Classical reference", ["pelt", "binseg", "kernel"])
     known = st.text_input(
-        "Known change points (rows from 0, separated by commas, semicolons or spaces; "
-        "optional: scores F1 and covering)",
+        "Known change points (rows of your table from 0, separated by commas, semicolons or "
+        "spaces; optional: scores F1 and covering)",
         value=" ".join(map(str, state.get(state.KNOWN_CPS, ()))),
     )
     if st.form_submit_button("Detect change points", type="primary"):

@@ -17,29 +17,25 @@ if error:
     )
 
 form_col, yaml_col = st.columns(2)
-with form_col, st.form("settings_form"):
+with form_col, st.form("settings_form"):  # no widget bounds: Config names a bad value's range
     st.subheader("Common settings")
     a, b = st.columns(2)
-    a.number_input("Lookback (steps the model reads)", min_value=2, step=1, key="settings_lookback")
-    b.number_input("Horizon (steps forecast)", min_value=1, step=1, key="settings_horizon")
-    a.number_input("Hidden size (0 = automatic)", min_value=0, step=1, key="settings_hidden_size")
-    b.number_input("LSTM layers", min_value=1, max_value=8, step=1, key="settings_num_layers")
-    a.number_input("Dropout", min_value=0.0, max_value=0.95, step=0.05, key="settings_dropout")
-    b.number_input("Attention heads", min_value=1, step=1, key="settings_num_heads")
-    a.checkbox("Bidirectional LSTM", key="settings_bidirectional")
-    b.checkbox("Attention pooling", key="settings_use_attention")
-    a.number_input("Epochs (most)", min_value=1, step=1, key="settings_epochs")
-    b.number_input("Batch size", min_value=1, step=8, key="settings_batch_size")
+    label = settings_form.LABELS
+    a.number_input(label["settings_lookback"], step=1, key="settings_lookback")
+    b.number_input(label["settings_horizon"], step=1, key="settings_horizon")
+    a.number_input(label["settings_hidden_size"], step=1, key="settings_hidden_size")
+    b.number_input(label["settings_num_layers"], step=1, key="settings_num_layers")
+    a.number_input(label["settings_dropout"], step=0.05, key="settings_dropout")
+    b.number_input(label["settings_num_heads"], step=1, key="settings_num_heads")
+    a.checkbox(label["settings_bidirectional"], key="settings_bidirectional")
+    b.checkbox(label["settings_use_attention"], key="settings_use_attention")
+    a.number_input(label["settings_epochs"], step=1, key="settings_epochs")
+    b.number_input(label["settings_batch_size"], step=8, key="settings_batch_size")
     a.number_input(
-        "Learning rate",
-        min_value=1e-6,
-        max_value=1.0,
-        step=1e-4,
-        format="%.5f",
-        key="settings_learning_rate",
+        label["settings_learning_rate"], step=1e-4, format="%.5f", key="settings_learning_rate"
     )
-    b.number_input("Early-stopping patience (epochs)", min_value=1, step=1, key="settings_patience")
-    a.selectbox("Device", ["auto", "cpu", "cuda", "mps"], key="settings_device")
+    b.number_input(label["settings_patience"], step=1, key="settings_patience")
+    a.selectbox(label["settings_device"], ["auto", "cpu", "cuda", "mps"], key="settings_device")
     st.form_submit_button("Apply settings", type="primary", on_click=settings_form.apply_form)
 
 with yaml_col, st.form("settings_yaml"):

@@ -59,6 +59,7 @@ if st.button("Train a new model", type="primary", disabled=work.training(), key=
     if error:
         guards.fail(error, "settings", "Change the lookback or horizon in Model settings")
     st.rerun()  # the sidebar and this page follow the new run
+st.caption(work.limits_text())
 running = work.training()
 
 

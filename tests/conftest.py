@@ -21,6 +21,10 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
+# every AppTest opens a new session from this one address; the per-client limit on new
+# sessions is tested on its own (tests/test_sessions.py)
+os.environ.setdefault("STUDIO_NEW_SESSIONS_PER_CLIENT", "100000")
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 

@@ -1,5 +1,7 @@
-"""Every hostile input of tests/data/bad/ (issue 10) is refused by the CLI: exit status 2, one
-`error:` line of at most 300 characters, within 1 s of CPU time and 300 MB of extra memory."""
+"""Every hostile input of tests/data/bad/ (issues 10 and 17) is refused by the CLI: exit status
+2, one `error:` line of at most 300 characters, within 1 s of CPU time and 300 MB of extra
+memory; issue 17's files with a message that says what to do. (Time and peak memory of each in
+its own process: benchmarks/hostile_inputs.py.)"""
 
 from __future__ import annotations
 
@@ -54,6 +56,29 @@ def test_hostile_input_is_refused_cleanly(name, results):
     assert r["seconds"] < 10.0, f"{name} took {r['seconds']:.2f} s"
     if r["rss_increase"] is not None:  # Linux: the peak over what was resident before
         assert r["rss_increase"] < 300 * MB, f"{name} took {r['rss_increase'] / MB:.0f} MB"
+
+
+# issue 17: caps before parsing; each message says what to do
+ADVICE = {
+    "data-xfd1048576.xlsx": "spans A1:XFD1048576 (1,048,576 rows x 16,384 columns)",
+    "data-xfd1048576-dimension-lies.xlsx": "value at row 1,048,576, column 16,384",
+    "data-xfd1048576-no-dimension.xlsx": "value at row 1,048,576, column 16,384",
+    "data-padded-6M-cells.xlsx": "1,048,576 rows x 6 columns",
+    "data-shared-strings-bomb.xlsx": "sharedStrings.xml unpacks",
+    "data-keys-15000.json": "different keys could make a table",
+    "data-keys-15000.jsonl": "different keys could make a table",
+    "data-sparse-columns.json": "different keys could make a table",
+    "data-deep-objects.json": "too deeply to be a table",
+}
+TODO = ("delete the cells outside the table", "save the sheet you need as CSV",
+        "give every record the same fields", "give records")
+
+
+@pytest.mark.parametrize("name", sorted(ADVICE))
+def test_issue_17_files_are_refused_before_parsing_with_advice(name, results):
+    line = results[name]["stderr"].strip()
+    assert results[name]["rc"] == 2 and ADVICE[name] in line, line
+    assert any(todo in line for todo in TODO), line
 
 
 def test_ctrl_c_during_start_up_imports_exits_cleanly():

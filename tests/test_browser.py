@@ -45,6 +45,17 @@ def _sidebar(page) -> str:
     return page.locator('[data-testid="stSidebar"]').inner_text()
 
 
+def _use_the_nile(page) -> None:
+    """On the Data page: switch to the Nile demo and wait until the sidebar says so."""
+    page.get_by_label("Demo dataset").click()
+    page.get_by_role("option", name="nile").click()
+    page.get_by_role("button", name="Use this demo").click()
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=\"stSidebar\"]').innerText"
+        ".includes('demo: nile')"
+    )
+
+
 def _no_errors(page, where: str) -> None:
     assert page.locator('[data-testid="stException"]').count() == 0, f"{where}: exception box"
     assert NOT_FOUND not in page.inner_text("body"), f"{where}: {NOT_FOUND}"
@@ -118,16 +129,41 @@ def test_every_page_deep_links_refresh_and_live_training(playwright):
         # a refresh keeps the session: switch to the Nile demo, reload, still there
         page.goto(f"{url}/data?{sid}")
         wait_for_app(page, "Data", 1)
-        page.get_by_label("Demo dataset").click()
-        page.get_by_role("option", name="nile").click()
-        page.get_by_role("button", name="Use this demo").click()
-        page.wait_for_function(
-            "() => document.querySelector('[data-testid=\"stSidebar\"]').innerText"
-            ".includes('demo: nile')"
-        )
+        _use_the_nile(page)
         assert f"?{sid}" in page.url, "the session id stays in the URL"
         page.reload()
         wait_for_app(page, "Data", 1)
         assert "demo: nile" in _sidebar(page), "a refresh keeps the data"
         assert "Model: trained at" in _sidebar(page), "and the model"
+        assert not outside(url, requests), outside(url, requests)
+
+
+def test_another_browser_opening_a_session_link_does_not_see_that_session(playwright):
+    """Visitor A's ?s= link, opened by visitor B (another browser: no cookie of A's), gives B
+    a fresh session of B's own; A's refresh still brings A's session back."""
+    requests: list[str] = []
+    with serve() as url:
+        a = playwright.new_context(viewport={"width": 1400, "height": 1000})
+        page = a.new_page()
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(f"{url}/data")
+        wait_for_app(page, "Data", 1, timeout_ms=90_000)
+        _use_the_nile(page)
+        link = page.url
+        assert "?s=" in link
+
+        b = playwright.new_context(viewport={"width": 1400, "height": 1000})
+        other = b.new_page()
+        other.goto(link)
+        wait_for_app(other, "Data", 1, timeout_ms=60_000)
+        assert "demo: nile" not in _sidebar(other), "B does not see A's data"
+        assert "belongs to a session of another browser" in other.inner_text("body")
+        assert other.url.split("s=")[1] != link.split("s=")[1], "B got a session id of its own"
+        _no_errors(other, "B on A's link")
+
+        page.reload()  # A's own browser: its cookie brings its session back
+        wait_for_app(page, "Data", 1)
+        assert "demo: nile" in _sidebar(page)
+        a.close()
+        b.close()
         assert not outside(url, requests), outside(url, requests)

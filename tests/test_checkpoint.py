@@ -1,4 +1,5 @@
-"""Checkpoints: identical forecasts after a round-trip; pickles, tampering and traversal refused."""
+"""Checkpoints: identical forecasts after a round-trip; pickles, tampering and traversal refused;
+ownership by identity, the trash and undo, and the no-overwrite save race (issue 17)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import safetensors.torch
 import torch
 
 from lstm_core import checkpoint
-from lstm_core.errors import CheckpointError
+from lstm_core.errors import CheckpointError, CheckpointExists, DeleteRefused
 
 DEMO = Path(__file__).resolve().parent.parent / "checkpoints" / "demo.safetensors"
 
@@ -360,3 +361,140 @@ def test_listing_skips_pipes_and_folders_named_like_checkpoints(fitted, tmp_path
     if hasattr(os, "mkfifo"):
         os.mkfifo(tmp_path / "pipe.safetensors")  # opening it would block the listing
     assert [i.name for i in checkpoint.list_checkpoints(tmp_path)] == ["real"]
+
+
+# ---------------------------------------------------------------- ownership and trash (issue 17)
+
+
+def test_a_checkpoint_stores_a_hash_of_its_owner_never_the_id(fitted, tmp_path):
+    path = checkpoint.save(fitted, "mine", tmp_path, owner="secret-owner-id")
+    assert b"secret-owner-id" not in path.read_bytes()
+    assert checkpoint.owner_of(path) == checkpoint.owner_token("secret-owner-id")
+    assert checkpoint.owner_token("secret-owner-id") != checkpoint.owner_token("other")
+    assert checkpoint.load(path).fingerprint() == fitted.fingerprint(), "loads as before"
+
+
+def test_ownership_goes_by_identity_not_by_name(fitted, tmp_path, monkeypatch):
+    """Issue 17, item 6: A saves and deletes "shared", B saves another "shared"; A may not
+    delete B's file, and A's undo brings back A's own file, not B's."""
+    monkeypatch.delenv(checkpoint.ADMIN_ENV, raising=False)
+    a_file = checkpoint.save(fitted, "shared", tmp_path, overwrite=False, owner="A")
+    a_bytes = a_file.read_bytes()
+    a_id = checkpoint.trash(a_file, "A")
+    assert not a_file.exists()
+    b_model = checkpoint.load(a_file.parent / checkpoint.TRASH / (a_id + checkpoint.SUFFIX))
+    with torch.no_grad():
+        next(b_model.model_.parameters()).add_(0.5)  # another model of the same name
+    b_file = checkpoint.save(b_model, "shared", tmp_path, overwrite=False, owner="B")
+    b_bytes = b_file.read_bytes()
+    assert not checkpoint.may_delete(b_file, "A")
+    assert "someone else" in checkpoint.delete_refusal(b_file, "A")
+    with pytest.raises(DeleteRefused, match="only its owner"):
+        checkpoint.trash(b_file, "A")
+    assert b_file.read_bytes() == b_bytes, "B's file is untouched"
+    b_id = checkpoint.trash(b_file, "B")  # a second "shared" in the trash: both are kept
+    assert b_id != a_id and len(list((tmp_path / checkpoint.TRASH).iterdir())) == 2
+    with pytest.raises(DeleteRefused, match="deleted by someone else"):
+        checkpoint.restore(b_id, "A", tmp_path)
+    assert checkpoint.restore(b_id, "B", tmp_path) == b_file
+    restored = checkpoint.restore(a_id, "A", tmp_path)
+    assert restored.name == "shared-restored.safetensors", "shared is B's now: a free name"
+    assert restored.read_bytes() == a_bytes and b_file.read_bytes() == b_bytes
+    assert checkpoint.load(restored).fingerprint() == fitted.fingerprint()
+    assert checkpoint.load(b_file).fingerprint() == b_model.fingerprint()
+    with pytest.raises(CheckpointError, match="no longer in the trash"):
+        checkpoint.restore(a_id, "A", tmp_path)
+
+
+def test_the_owner_still_deletes_after_a_restart(fitted, tmp_path, monkeypatch):
+    """Nothing is remembered in memory: the file alone says who owns it."""
+    monkeypatch.delenv(checkpoint.ADMIN_ENV, raising=False)
+    checkpoint.save(fitted, "kept", tmp_path, owner="A")
+    path = tmp_path / "kept.safetensors"  # a fresh lookup, as a restarted server makes
+    assert checkpoint.may_delete(path, "A") and not checkpoint.may_delete(path, None)
+    checkpoint.trash(path, "A")
+    assert checkpoint.list_checkpoints(tmp_path) == []
+
+
+def test_files_without_an_owner_and_the_demo(fitted, tmp_path, monkeypatch):
+    monkeypatch.delenv(checkpoint.ADMIN_ENV, raising=False)
+    old = checkpoint.save(fitted, "old", tmp_path)  # as older versions saved: no owner
+    why = checkpoint.delete_refusal(old, "A")
+    assert "records no owner" in why and "STUDIO_ADMIN=1" in why
+    forged = checkpoint.save(fitted, "forged", tmp_path)
+    _rewrite(forged, owner="\u00e9" * 64)  # not a token: never compared, never a crash
+    assert checkpoint.owner_of(forged) is None and not checkpoint.may_delete(forged, "A")
+    with pytest.raises(DeleteRefused):
+        checkpoint.trash(old, "A")
+    assert checkpoint.may_delete(old, None, admin=True)
+    monkeypatch.setenv(checkpoint.ADMIN_ENV, "1")
+    assert checkpoint.may_delete(old, "A"), "STUDIO_ADMIN=1 is the default for admin"
+    restored = checkpoint.restore(checkpoint.trash(old, "A"), "A", tmp_path)
+    assert restored == old
+    assert "shipped demo" in checkpoint.delete_refusal(checkpoint.DEMO, "A", admin=True)
+    with pytest.raises(DeleteRefused):
+        checkpoint.trash(checkpoint.DEMO, "A", admin=True)
+    assert checkpoint.DEMO.exists()
+
+
+@pytest.mark.parametrize("bad", ["../x", "0" * 32 + "-../../etc", "abc", "0" * 32, None])
+def test_restore_refuses_malformed_trash_ids(bad, tmp_path):
+    with pytest.raises(CheckpointError, match="not a trash id"):
+        checkpoint.restore(bad, "A", tmp_path)
+
+
+def test_the_trash_is_purged_after_a_day(fitted, tmp_path):
+    import os
+    import time
+
+    old_id = checkpoint.trash(checkpoint.save(fitted, "old", tmp_path, owner="A"), "A")
+    old = tmp_path / checkpoint.TRASH / (old_id + checkpoint.SUFFIX)
+    long_ago = time.time() - checkpoint.TRASH_KEEP_S - 60
+    os.utime(old, (long_ago, long_ago))
+    new_id = checkpoint.trash(checkpoint.save(fitted, "new", tmp_path, owner="A"), "A")
+    assert not old.exists(), "deleting purges what waited longer than a day"
+    assert checkpoint.purge_trash(tmp_path) == 0
+    assert checkpoint.restore(new_id, "A", tmp_path).exists()
+
+
+def _race_saver(who, source, folder, rounds, barrier, results) -> None:
+    """One of two processes: each round, wait for the other, then save the round's name."""
+    fc = checkpoint.load(source)
+    for i in range(rounds):
+        barrier.wait(timeout=120)
+        try:
+            checkpoint.save(fc, f"race{i}", folder, overwrite=False, owner=who)
+            results.put((i, who, "saved"))
+        except CheckpointExists:
+            results.put((i, who, "exists"))
+
+
+def test_two_processes_saving_one_name_exactly_one_wins(fitted, tmp_path):
+    """Issue 17, item 7: released together by a barrier, 20 times, two processes save the same
+    free name without overwrite; one saves, the other gets CheckpointExists, and the file is
+    the winner's."""
+    import multiprocessing
+
+    rounds = 20
+    source = checkpoint.save(fitted, "source", tmp_path / "source")
+    ctx = multiprocessing.get_context("spawn")
+    barrier, results = ctx.Barrier(2), ctx.Queue()
+    procs = [
+        ctx.Process(target=_race_saver, args=(who, source, tmp_path, rounds, barrier, results))
+        for who in ("A", "B")
+    ]
+    for p in procs:
+        p.start()
+    try:
+        outcomes = [results.get(timeout=300) for _ in range(2 * rounds)]
+    finally:
+        for p in procs:
+            p.join(timeout=60)
+            p.kill()
+    for i in range(rounds):
+        mine = sorted((what, who) for r, who, what in outcomes if r == i)
+        assert [what for what, _ in mine] == ["exists", "saved"], (i, mine)
+        path = tmp_path / f"race{i}.safetensors"
+        assert checkpoint.owner_of(path) == checkpoint.owner_token(mine[1][1]), "the winner's"
+        assert checkpoint.load(path).fingerprint() == fitted.fingerprint()
+    assert not list(tmp_path.glob(".tmp-*")), "the loser leaves no temp file"

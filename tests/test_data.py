@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import torch
 
 from lstm_core.config import DataConfig
@@ -337,6 +339,73 @@ def test_an_excel_file_that_unpacks_to_too_much_is_refused():
         read_table(buf.getvalue(), "x.xlsx")
 
 
+BAD = Path(__file__).parent / "data" / "bad"  # tools/make_bad_corpus.py writes these
+
+
+def test_a_sheet_whose_dimension_spans_the_whole_grid_is_refused_before_any_row():
+    with pytest.raises(DataError, match=r"sheet 'Sheet' spans A1:XFD1048576 \(1,048,576 rows x "
+                                        r"16,384 columns\).*delete the cells outside the table"):
+        read_table(BAD / "data-xfd1048576.xlsx")
+
+
+@pytest.mark.parametrize("name", ["dimension-lies", "no-dimension"])
+def test_a_far_cell_behind_a_lying_or_missing_dimension_is_found_while_streaming(name):
+    with pytest.raises(DataError, match=r"value at row 1,048,576, column 16,384: its table would "
+                                        r"be 1,048,576 rows x 16,384 columns"):
+        read_table(BAD / f"data-xfd1048576-{name}.xlsx")
+
+
+def test_the_sheet_cap_counts_cells_as_pandas_pads_them(monkeypatch):
+    from lstm_core import data
+
+    with pytest.raises(DataError, match="1,048,576 rows x 6 columns, over the 10,000 columns or "
+                                        "5,000,000 cells"):
+        read_table(BAD / "data-padded-6M-cells.xlsx")
+    raw = _workbook({"a": pd.DataFrame({"t": range(30), "v": range(30)})})
+    assert read_table(raw, "x.xlsx").shape == (30, 2)
+    monkeypatch.setattr(data, "MAX_SHEET_CELLS", 50)  # 31 rows x 2 columns with the header
+    with pytest.raises(DataError, match=r"spans A1:B31 \(31 rows x 2 columns\), over the "
+                                        "10,000 columns or 50 cells"):
+        read_table(raw, "x.xlsx")
+
+
+def test_shared_strings_are_capped_by_the_zip_directory(monkeypatch):
+    from lstm_core import data
+
+    with pytest.raises(DataError, match=r"sharedStrings.xml unpacks \d+ times its packed size "
+                                        r"\(90 MB\).*zip bomb"):
+        read_table(BAD / "data-shared-strings-bomb.xlsx")
+    book = io.BytesIO(_workbook({"a": pd.DataFrame({"v": [1.0, 2.0]})}))
+    with zipfile.ZipFile(book, "a") as z:
+        z.writestr("xl/sharedStrings.xml", "<sst>" + "<si><t>x</t></si>" * 100 + "</sst>")
+    monkeypatch.setattr(data, "MAX_SHARED_STRINGS", 1000)
+    with pytest.raises(DataError, match="shared strings unpack to 0 MB, over 0 MB"):
+        read_table(book.getvalue(), "x.xlsx")
+    monkeypatch.setattr(data, "MAX_XLSX_PART", 5000)  # its theme: 10 KB
+    with pytest.raises(DataError, match="part xl/theme/theme1.xml unpacks to 0 MB, over 0 MB for "
+                                        "a part that holds no cells"):
+        read_table(_workbook({"a": pd.DataFrame({"v": [1.0, 2.0]})}), "x.xlsx")
+
+
+@pytest.mark.parametrize("name", ["keys-15000.json", "keys-15000.jsonl", "sparse-columns.json"])
+def test_json_keys_are_counted_while_parsing(name):
+    with pytest.raises(DataError, match=r"4,47\d JSON objects with 4,47\d different keys could "
+                                        "make a table over the 20,000,000 cells read"):
+        read_table(BAD / f"data-{name}")
+
+
+def test_json_nesting_and_object_count_are_capped(monkeypatch):
+    from lstm_core import data
+
+    with pytest.raises(DataError, match="nests JSON arrays or objects too deeply"):
+        read_table(BAD / "data-deep-objects.json")
+    columns = pd.DataFrame({"t": range(30_000), "v": range(30_000)}).to_json()  # {"t": {"0": ..
+    assert read_table(columns.encode(), "x.json").shape == (30_000, 2)
+    monkeypatch.setattr(data, "MAX_JSON_OBJECTS", 10)
+    with pytest.raises(DataError, match="over 10 JSON objects"):
+        read_table(json.dumps([{"v": i} for i in range(20)]).encode(), "x.json")
+
+
 def test_cell_and_column_caps_apply_before_parsing(monkeypatch, tmp_path):
     from lstm_core import data
 
@@ -348,6 +417,22 @@ def test_cell_and_column_caps_apply_before_parsing(monkeypatch, tmp_path):
         read_table(tmp_path / "x.parquet")
     with pytest.raises(DataError, match="12000 columns; at most 10000"):
         read_table((",".join(["c"] * 12_000) + "\n").encode(), "x.csv")
+    monkeypatch.setattr(data, "MAX_PARQUET_FOOTER", 1024)  # 200 columns: ~40 KB of metadata
+    pd.DataFrame({f"c{i}": [1.0] for i in range(200)}).to_parquet(tmp_path / "w.parquet")
+    with pytest.raises(DataError, match="its Parquet metadata is 0 MB, over 0 MB"):
+        read_table(tmp_path / "w.parquet")
+
+
+def test_a_long_header_line_is_refused_before_it_is_copied(monkeypatch):
+    from lstm_core import data
+
+    monkeypatch.setattr(data, "MAX_HEADER", 1000)
+    with pytest.raises(DataError, match="has 12001 columns; at most 10000"):
+        read_table(("c;" * 12_000 + "c\n1\n").encode(), "x.csv")
+    with pytest.raises(DataError, match="first line \\(the header\\) is 1,200 characters long, "
+                                        "over the 1,000 read"):
+        read_table(("c" * 1200 + "\n1\n").encode(), "x.csv")
+    assert read_table(("c" * 900 + "\n1\n").encode(), "x.csv").shape == (1, 1)
 
 
 def test_messages_list_a_bounded_number_of_columns():
@@ -378,7 +463,8 @@ def test_column_names_stay_unique_after_trimming_and_wide_tables_do_not_warn():
     import warnings
 
     df = read_table(b"v, v,v\n1,2,3\n3,4,4\n5,7,1\n6,1,0\n", "x.csv")
-    assert list(df.columns) == ["v", "v.1", "v.1.1"]  # pandas made the third "v.1" already
+    # pandas 3 names the third "v.1" already (so it becomes "v.1.1"); pandas 2 names it "v.2"
+    assert list(df.columns)[:2] == ["v", "v.1"] and df.columns[2] in ("v.1.1", "v.2")
     wide = pd.DataFrame(np.random.default_rng(0).normal(size=(30, 300)),
                         columns=[f"c{i}" for i in range(300)])
     with warnings.catch_warnings():
@@ -427,3 +513,109 @@ def test_csv_bytes_go_to_the_parser_with_a_bom_or_bad_bytes():
     assert list(df.columns) == ["time", "y"] and df["y"].tolist() == [1, 2]
     df = read_table(b"name,y\ncaf\xe9,1\nbar,2\n", "latin.csv")
     assert df["y"].tolist() == [1, 2] and df["name"][0].startswith("caf")
+
+
+# ---------------------------------------------------------------- the user's rows (issue 19.4)
+# A series on irregular 13-15 day steps is re-gridded to 14 days (rows inserted); change points
+# and known change points must still be told in the rows and times of the user's own table.
+
+
+def _irregular(n: int = 300, changes: tuple[int, ...] = (120, 210), seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    t = pd.Timestamp("2001-01-02") + pd.to_timedelta(np.cumsum(rng.choice([13, 14, 15], n)), "D")
+    level = np.zeros(n)
+    for k, c in enumerate(changes):
+        level[c:] = 6.0 * (k + 1) * (-1) ** k
+    return pd.DataFrame({"date": t.strftime("%Y-%m-%d"), "price": level + rng.normal(size=n)})
+
+
+def test_regridded_rows_map_back_to_the_users_rows():
+    df = _irregular()
+    prep = prepare(df, DataConfig())
+    assert prep.report.gaps > 0 and len(prep.frame) == len(df) + prep.report.gaps
+    assert prep.regridded and prep.n_user == len(df)
+    grid = prep.grid_rows(range(len(df)))
+    assert prep.user_rows(grid) == list(range(len(df)))  # every user row round-trips
+    times = pd.to_datetime(df["date"])
+    assert (prep.user_times([0, 120, 299]) == pd.DatetimeIndex(times.iloc[[0, 120, 299]])).all()
+    inserted = [g for g in range(len(prep.frame)) if prep.source[g] < 0]
+    for g in inserted[:20]:  # an inserted row belongs to the user's next row in time
+        u = prep.user_rows([g])[0]
+        assert prep.frame.index[g] < prep.user_times([u])[0]
+        assert u == 0 or prep.user_times([u - 1])[0] < prep.frame.index[g]
+    with pytest.raises(DataError, match="row 300 is outside the series"):
+        prep.grid_rows([300])
+
+
+def test_sorted_and_duplicated_rows_keep_the_users_numbers():
+    df = pd.DataFrame({"t": [3, 1, 2, 2, 4, 5, 6], "y": [3.0, 1, 9, 2, 4, 5, 6]})
+    prep = prepare(df, DataConfig(time_col="t", targets=("y",)))
+    assert prep.frame["y"].tolist() == [1.0, 2, 3, 4, 5, 6]  # sorted, the last duplicate kept
+    assert prep.user_rows(range(6)) == [1, 3, 0, 4, 5, 6]
+    assert prep.grid_rows([0, 2, 3]) == [2, 1, 1]  # a dropped duplicate: the row kept
+    plain = prepare(pd.DataFrame({"y": [1.0, 2, 3, 4]}), DataConfig())
+    assert not plain.regridded and plain.user_rows([2]) == [2] and plain.grid_rows([3]) == [3]
+
+
+def test_detection_on_a_regridded_series_speaks_in_the_users_rows():
+    from lstm_core import changepoints, summary
+
+    df = _irregular()
+    prep = prepare(df, DataConfig())
+    det = changepoints.detect(prep, known=prep.grid_rows([120, 210]))
+    assert det.metrics.sentence() == "found 2 of 2 known change points"
+    rows = summary.change_point_rows(det, prep)
+    for k in (120, 210):  # each change seen at its row of the 300-row file, not of the grid
+        assert min(abs(rows["row"] - k)) <= 2
+    assert max(rows["row"]) < len(df)
+    assert list(rows["time"]) == list(prep.user_times(rows["row"].tolist()))
+    assert "index" not in rows and not any("n/a" in str(v) for v in rows.iloc[:, -1])
+    payload = summary.detection_json(det, prep)
+    assert [p["index"] for p in payload["change_points"]] == rows["row"].tolist()
+    assert all(p["grid_index"] > p["index"] for p in payload["change_points"])
+    assert payload["n_rows"] == len(df)
+    naive = changepoints.detect(prep, known=[120, 210])  # the grid's rows: the old mistake
+    assert naive.metrics.found == 0
+
+
+def test_cli_detect_reads_and_prints_the_files_rows(tmp_path, capsys):
+    import json
+
+    from lstm_core.cli import main
+
+    path = tmp_path / "irregular.csv"
+    _irregular().to_csv(path, index=False)
+    assert main(["detect", str(path), "--known", "120,210", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["metrics"]["found"] == 2 and out["metrics"]["known"] == 2
+    for k in (120, 210):
+        assert min(abs(p["index"] - k) for p in out["change_points"]) <= 2
+    assert main(["detect", str(path), "--known", "120,210"]) == 0
+    text = capsys.readouterr().out
+    assert "found 2 of 2 known change points" in text and "inserted" in text
+    assert main(["detect", str(path), "--known", "300"]) == 2
+    assert "row 300 is outside the series" in capsys.readouterr().err
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    gaps=st.lists(st.sampled_from([0, 1, 1, 1, 2, 3]), min_size=6, max_size=40),
+    order=st.randoms(use_true_random=False),
+)
+def test_any_users_row_maps_to_a_grid_row_of_the_same_time(gaps, order):
+    # steps of 1 day with repeats (0), gaps (2, 3) and any row order: each user row lands on the
+    # grid row of its own time, and that grid row maps back to a user row of the same time
+    days = np.cumsum(gaps)
+    rows = list(range(len(days)))
+    order.shuffle(rows)
+    t = pd.Timestamp("2020-01-01") + pd.to_timedelta(days[rows], "D")
+    df = pd.DataFrame({"time": t.strftime("%Y-%m-%d"), "y": np.arange(len(rows)) % 5 + 0.5})
+    try:
+        prep = prepare(df, DataConfig(time_col="time", targets=("y",), frequency="D"))
+    except (DataError, SeriesTooShort):
+        return  # too few distinct days, or constant after dropping duplicates
+    users = list(range(len(df)))
+    grid = prep.grid_rows(users)
+    assert (prep.frame.index[grid] == pd.DatetimeIndex(t)).all()
+    back = prep.user_rows(grid)
+    assert (pd.DatetimeIndex(t[back]) == pd.DatetimeIndex(t)).all()

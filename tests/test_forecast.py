@@ -160,3 +160,30 @@ def test_a_panel_fit_is_one_map_over_every_series_windows():
                                fc.fit_linear(a, L, H).weight)
     with pytest.raises(ValueError, match="no window"):
         fc.fit_linear([b[:5], b[:9]], L, H)
+
+
+@pytest.mark.parametrize(
+    "coverage, windows, said",
+    [
+        (0.17, 40, "too narrow"),  # seatbelts' 80% interval (issue 20)
+        (0.99, 40, "too wide"),
+        (0.78, 40, None),
+        (0.17, 5, None),  # too few windows to judge
+        (float("nan"), 40, None),  # a method without an interval
+    ],
+)
+def test_an_80_interval_far_from_its_coverage_is_flagged(coverage, windows, said):
+    note = fc.interval_note(coverage, windows)
+    assert (note is None) if said is None else (said in note and f"{coverage:.0%}" in note)
+
+
+def test_the_backtest_verdict_flags_a_miscalibrated_interval(fitted, series):
+    from dataclasses import replace
+
+    held = fitted.held_out(series)
+    bt = fitted.score(held)
+    assert 0.65 <= bt.table.iloc[0]["coverage80"] <= 0.95 and "80% interval" not in bt.verdict
+    point = np.repeat(held.model[..., 1:2], 3, axis=-1)  # a band of zero width: covers ~nothing
+    narrow = fitted.score(replace(held, model=point))
+    assert narrow.table.iloc[0]["coverage80"] < 0.65
+    assert "The 80% interval held" in narrow.verdict and "too narrow" in narrow.verdict

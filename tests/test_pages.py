@@ -11,13 +11,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import safetensors.torch
+import torch
 from streamlit.testing.v1 import AppTest
 
 from lstm_core import changepoints
-from lstm_core.checkpoint import save
+from lstm_core.checkpoint import loads, save
 from lstm_core.errors import DataError
 from tests.conftest import ROOT
-from ui import actions, router, sessions, work
+from ui import actions, router, sessions, settings_form, work
 from ui import state as ui
 
 PAGES = {name: spec.file for name, spec in router.PAGES.items()}
@@ -151,6 +152,25 @@ def test_form_updates_the_yaml():
     assert cfg.training.epochs == 3 and cfg.lstm.hidden_size == 16
     assert "epochs: 3" in at.text_area(key="settings_yaml_training").value
     assert "parameters:" in texts(at.markdown)
+
+
+@pytest.mark.parametrize(
+    "key, value, said",
+    [
+        ("settings_num_layers", 9, "num_layers: 9 is not allowed; expected an integer from 1 to 8"),
+        ("settings_dropout", 1.5, "lstm.dropout: 1.5 is not allowed"),
+        ("settings_lookback", 1, "data.lookback: 1 is not allowed; expected an integer from 2 to"),
+    ],
+)
+def test_an_out_of_range_setting_is_named_with_its_range(key, value, said):
+    at = app()
+    at.switch_page(PAGES["settings"]).run()
+    before = at.session_state[ui.CONFIG]
+    at.number_input(key=key).set_value(value)
+    at.button(key="FormSubmitter:settings_form-Apply settings").click().run()
+    assert not at.exception and at.session_state[ui.CONFIG] is before
+    assert said in texts(at.error) and f'"{settings_form.LABELS[key]}": ' in texts(at.error)
+    assert at.number_input(key=key).value == value  # the value typed stays to be fixed
 
 
 def test_an_unavailable_device_is_refused_in_settings():
@@ -428,6 +448,7 @@ def test_checkpoint_upload_delete_undo_and_ownership(fitted, tmp_path, monkeypat
     assert at.selectbox(key="checkpoints_name").value == "good", "the one just added"
     assert not at.get("file_uploader")[0].value, "the uploader is cleared for the next one"
     assert at.button(key="checkpoints_delete").disabled, "not without the confirmation"
+    assert not delete_popover(at).disabled, "this session saved it"
     at.checkbox(key="checkpoints_sure_good").check().run()
     at.button(key="checkpoints_delete").click().run()
     assert not (tmp_path / "good.safetensors").exists()
@@ -435,13 +456,86 @@ def test_checkpoint_upload_delete_undo_and_ownership(fitted, tmp_path, monkeypat
     assert at.selectbox(key="checkpoints_name").value == "older"
     assert not at.checkbox(key="checkpoints_sure_older").value, "no confirmation carries over"
     assert at.session_state["checkpoints_delete_popover_good"] is False, "the popover closed"
-    assert at.button(key="checkpoints_delete").disabled, "older was saved by another session"
+    assert delete_popover(at).disabled, "older was saved without an owner: admin only"
+    assert "only an administrator" in delete_popover(at).help
     at.button(key="checkpoints_undo_button").click().run()
     assert (tmp_path / "good.safetensors").exists() and "Restored good" in texts(at.success)
+    assert at.selectbox(key="checkpoints_name").value == "good", "the restored one (issue 20)"
+    assert not delete_popover(at).disabled
     other = app(empty=True)  # another session may not delete this session's checkpoint
     other.switch_page(PAGES["checkpoints"]).run()
     assert other.selectbox(key="checkpoints_name").value == "good"
-    assert other.button(key="checkpoints_delete").disabled
+    assert delete_popover(other).disabled and "someone else" in delete_popover(other).help
+
+
+def delete_popover(at: AppTest):
+    """The Checkpoints page's "Delete..." popover, as its proto (label, help, disabled)."""
+    blocks = list(at.main.children.values())
+    while blocks:
+        block = blocks.pop()
+        if getattr(block, "type", None) == "popover":
+            return block.proto.popover
+        blocks.extend(getattr(block, "children", {}).values())
+    raise AssertionError("no Delete popover on the page")
+
+
+def add_upload(at: AppTest, name: str, data: bytes) -> None:
+    """Upload a checkpoint on the Checkpoints page and add it to the list."""
+    added = at.session_state[actions.ADDED] if actions.ADDED in at.session_state else 0
+    key = "checkpoints_upload" + (f"_{added}" if added else "")
+    at.file_uploader(key=key).upload(name, data).run()
+    at.button(key="checkpoints_add").click().run()
+
+
+def test_checkpoint_ownership_goes_by_identity_not_by_name(fitted, tmp_path, monkeypatch):
+    """Issue 17, item 6 through the page: A saves and deletes "shared"; B saves another
+    "shared"; A may not delete it (not even by sending the click), A's Undo brings back A's own
+    file under a free name and selects it, and after a restart A's owner id still deletes it."""
+    monkeypatch.setenv("STUDIO_CHECKPOINTS", str(tmp_path))
+    monkeypatch.delenv(actions.ADMIN_ENV, raising=False)
+    upload = save(fitted, "shared", tmp_path / "src").read_bytes()
+    other = loads(upload)
+    with torch.no_grad():
+        next(other.model_.parameters()).add_(0.5)  # B's model is another one of the same name
+    other_upload = save(other, "shared", tmp_path / "other").read_bytes()
+    shared = tmp_path / "shared.safetensors"
+    a = app(empty=True)
+    a.switch_page(PAGES["checkpoints"]).run()
+    add_upload(a, "shared.safetensors", upload)
+    a_bytes = shared.read_bytes()
+    a.checkbox(key="checkpoints_sure_shared").check().run()
+    a.button(key="checkpoints_delete").click().run()
+    assert not shared.exists() and "Deleted shared" in texts(a.success)
+    b = app(empty=True)
+    b.switch_page(PAGES["checkpoints"]).run()
+    add_upload(b, "shared.safetensors", other_upload)
+    b_bytes = shared.read_bytes()
+    a.run()
+    assert a.selectbox(key="checkpoints_name").value == "shared"
+    assert delete_popover(a).disabled and "someone else" in delete_popover(a).help
+    a.checkbox(key="checkpoints_sure_shared").check().run()  # a forged click is refused too
+    a.button(key="checkpoints_delete").click().run()
+    assert "Not deleted" in texts(a.error) and shared.read_bytes() == b_bytes
+    a.button(key="checkpoints_undo_button").click().run()
+    restored = tmp_path / "shared-restored.safetensors"
+    assert restored.read_bytes() == a_bytes, "A's own file, byte for byte"
+    assert loads(a_bytes).fingerprint() == fitted.fingerprint() != other.fingerprint()
+    assert shared.read_bytes() == b_bytes, "B's file is untouched"
+    assert "Restored shared as shared-restored" in texts(a.success)
+    assert a.selectbox(key="checkpoints_name").value == "shared-restored"
+    assert not delete_popover(a).disabled
+    # the server restarts (no session kept); A's browser comes back with its cookie alone
+    sessions.store.clear()
+    key = a.session_state[ui.BROWSER_KEY]
+    monkeypatch.setattr(sessions, "_cookies", lambda: {sessions.COOKIE: key})
+    restarted = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    restarted.session_state[ui.STARTED] = True
+    restarted.run().switch_page(PAGES["checkpoints"]).run()
+    restarted.selectbox(key="checkpoints_name").set_value("shared-restored").run()
+    assert not delete_popover(restarted).disabled, "the file alone says who owns it"
+    restarted.checkbox(key="checkpoints_sure_shared-restored").check().run()
+    restarted.button(key="checkpoints_delete").click().run()
+    assert not restored.exists() and shared.read_bytes() == b_bytes
 
 
 def test_interpret_whole_series_readings_and_change_points(series, fitted):
@@ -471,7 +565,9 @@ def test_interpret_whole_series_readings_and_change_points(series, fitted):
     assert "counts the series' start" in texts(at.caption)
     assert "kind" in at.dataframe[1].value.columns
     gate = at.table[0].value  # issue 20: per point, who found it and the gate's response
-    assert list(gate.index) == [c.index for c in held(at, "detection").result.change_points]
+    points = held(at, "detection").result.change_points
+    assert list(gate.index) == list(range(1, len(points) + 1)), "numbered as on the chart"
+    assert list(gate["row"]) == [f"{c.index:,}" for c in points], "a regular series: grid rows"
     assert set(gate["found by"]) == {"tests on the raw series"}
     assert set(gate["gate responds"]) <= {"yes", "no", "n/a"}
     assert "The gate responds at" in texts(at.caption)
@@ -554,18 +650,104 @@ def test_a_new_detection_cancels_the_older(series, fitted, monkeypatch):
     release.set()
 
 
-def test_a_refresh_keeps_the_session():
+def test_a_refresh_keeps_the_session(monkeypatch):
     at = app(empty=True)
     at.switch_page(PAGES["data"]).run()
     at.file_uploader(key="data_upload").upload("sales.csv", _csv(), "text/csv").run()
-    sid = at.session_state[ui.SESSION_ID]
+    sid, key = at.session_state[ui.SESSION_ID], at.session_state[ui.BROWSER_KEY]
     assert at.query_params[sessions.PARAM] == [sid] or at.query_params[sessions.PARAM] == sid
-    again = app(sid=sid)  # a new browser session with the same URL
+    # the same browser (its cookie holds the key the page set) with the same URL: a refresh
+    monkeypatch.setattr(sessions, "_cookies", lambda: {sessions.COOKIE: key})
+    again = app(sid=sid)
     assert again.session_state[ui.DATA_NAME] == "sales.csv"
     assert again.session_state[ui.FRAME] is at.session_state[ui.FRAME]
+    assert again.session_state[ui.SESSION_ID] == sid
     fresh = app(sid="not-a-known-id")
     assert fresh.session_state[ui.DATA_NAME] == "demo: regimes"
     assert fresh.session_state[ui.SESSION_ID] != "not-a-known-id"
+
+
+def test_another_browser_opening_a_session_link_gets_a_fresh_session(monkeypatch):
+    """Session fixation: a link with ?s= never hands over the live session to a browser that
+    lacks its key (no cookie, or another browser's)."""
+    at = app(empty=True)
+    at.switch_page(PAGES["data"]).run()
+    at.file_uploader(key="data_upload").upload("secret.csv", _csv(), "text/csv").run()
+    sid = at.session_state[ui.SESSION_ID]
+    for cookies in ({}, {sessions.COOKIE: "another-browser"}):
+        monkeypatch.setattr(sessions, "_cookies", lambda cookies=cookies: cookies)
+        other = app(sid=sid)
+        assert other.session_state[ui.SESSION_ID] != sid
+        assert other.session_state[ui.DATA_NAME] != "secret.csv"
+        assert "belongs to a session of another browser" in everything(other)
+        # and what the other browser does next does not reach the first session's store entry
+        other.switch_page(PAGES["data"]).run()
+        other.file_uploader(key="data_upload").upload("mine.csv", _csv(), "text/csv").run()
+    key = at.session_state[ui.BROWSER_KEY]
+    assert sessions.store().load(sid, sessions.key_hash(key))[ui.DATA_NAME] == "secret.csv"
+
+
+class _FinishesMidRun:
+    """A detection that is still running when the page starts and done by the time its
+    results are drawn (what a fast detection does), to pin the gate chart's points."""
+
+    def __init__(self, result):
+        self.result, self.reads = result, 0
+
+    @property
+    def status(self) -> str:
+        self.reads += 1
+        return "running" if self.reads == 1 else "done"
+
+
+def test_detected_points_reach_the_gate_chart_in_the_same_run(series, fitted, monkeypatch):
+    at = seed(app(empty=True), series, fitted)
+    at.switch_page(PAGES["explain"]).run()
+    wait_for_tasks(at)  # the whole-series trace: the gate chart is drawn
+    det = changepoints.detect(series, fitted)
+    assert det.change_points
+    task = _FinishesMidRun(det)
+    monkeypatch.setattr(work, "detection", lambda: (task, []))
+    at.run()
+    assert not at.exception
+    share = next(c.proto.spec for c in at.get("plotly_chart") if "leaning on" in c.proto.spec)
+    assert '"change point"' in share
+
+
+def test_the_legacy_navigation_of_raw_file_names_stays_hidden():
+    # a fresh server's first request runs in Streamlit's legacy pages/ mode, whose navigation
+    # lists file names (explain, training...); config hides it, and ui.router.navigate shows
+    # only the router's own navigation (titles)
+    import streamlit as st
+    import tomllib
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["showSidebarNavigation"] is False
+    at = app()
+    assert not at.exception
+    assert st.get_option("client.showSidebarNavigation") is False, "set back after navigate"
+
+
+def test_the_data_page_says_up_front_how_many_rows_were_inserted():
+    from tests.test_data import _irregular
+
+    at = app(empty=True)
+    at.switch_page(PAGES["data"]).run()
+    raw = _irregular().to_csv(index=False).encode()
+    at.file_uploader(key="data_upload").upload("brent.csv", raw, "text/csv").run()
+    assert not at.exception and not at.error, texts(at.error)
+    warning = texts(at.warning)
+    assert "rows were inserted" in warning and "your table has 300 rows" in warning
+    assert "use your table's own rows" in warning
+
+
+def test_a_refresh_keeps_the_history_shown():
+    at = app(empty=True)
+    at.select_slider(key="history_points").set_value("all").run()
+    assert ui.HISTORY in at.session_state and at.session_state[ui.HISTORY] == "all"
+    again = app(empty=True, sid=at.session_state[ui.SESSION_ID])  # the same URL, reloaded
+    assert again.select_slider(key="history_points").value == "all"
+    assert app(empty=True).select_slider(key="history_points").value == 500  # a new visit
 
 
 def test_session_store_expires_idle_sessions_and_caps_its_size():

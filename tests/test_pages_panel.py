@@ -79,6 +79,29 @@ def test_a_long_table_is_read_as_a_panel_and_any_series_can_be_viewed():
     assert f"{rows:,} rows from" in texts(at.markdown), "the data report is the series' own"
 
 
+def test_a_long_table_of_restarting_steps_is_proposed_as_a_panel_as_the_cli_finds_it():
+    # M4's layout (series, t, value): t restarts in every series, so it is no time column of
+    # the whole table; `--id-col auto` finds the panel, and so must the upload (issue 20.6)
+    from lstm_core.panel import guess_layout
+
+    rng = np.random.default_rng(0)
+    table = pd.concat(
+        [pd.DataFrame({"series": f"H{k}", "t": np.arange(200), "value": rng.normal(size=200)})
+         for k in range(3)],
+        ignore_index=True,
+    )
+    assert guess_layout(table).id_col == "series"
+    at = app(empty=True)
+    at.switch_page(PAGES["data"]).run()
+    raw = table.to_csv(index=False).encode()
+    at.file_uploader(key="data_upload").upload("m4.csv", raw, "text/csv").run()
+    assert not at.exception and not at.error, texts(at.error)
+    panel = at.session_state[ui.PANEL]
+    assert panel is not None and panel.id_col == "series" and panel.time_col == "t"
+    assert len(panel) == 3 and _layout(at).value == "id:series"
+    assert "It holds 3 series (id column: series)" in texts(at.success)
+
+
 def test_bad_layout_choices_are_refused_in_words_and_keep_the_panel():
     at = _upload(app(empty=True))
     before = at.session_state[ui.PANEL]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -122,7 +124,8 @@ def test_change_figure_draws_every_kind_of_marker():
         "known change point",
     ]
     assert len(fig.layout.shapes) == 6  # three markers on two panels
-    assert [a.text for a in fig.layout.annotations if a.text == "level: y"] == ["level: y"]
+    numbers = _numbers(fig)  # numbered, what changed on hover
+    assert [a.text for a in numbers] == ["1"] and "level: y" in numbers[0].hovertext
 
 
 def test_gate_heatmap_sorts_units_on_a_fixed_scale():
@@ -211,24 +214,49 @@ def test_loss_figure_draws_batch_losses_of_a_live_run():
     assert _names(fig)[1:] == ["train (all quantiles)", "validation (median)"]
 
 
-def test_detection_figure_keeps_the_last_rows():
+def _numbers(fig):
+    return [a for a in fig.layout.annotations if a.hovertext and "change point" in a.hovertext]
+
+
+def _detection(index, rows, kinds):
     from types import SimpleNamespace
 
     from lstm_core.changepoints import ChangePoint
 
-    index = pd.date_range("2022", periods=100, freq="D")
     s = pd.Series(np.r_[np.zeros(50), np.ones(50)], index=index, name="y")
+    points = tuple(ChangePoint(r, index[r], 1.0, k, ("y",)) for r, k in zip(rows, kinds))
     det = SimpleNamespace(
-        score=s.diff().abs().fillna(0),
-        change_points=(ChangePoint(20, index[20], 1.0, "level", ("y",)),
-                       ChangePoint(80, index[80], 1.0, "spread", ("y",))),
-        classical=(),
-        features="raw",
+        score=s.diff().abs().fillna(0), change_points=points, classical=(), features="raw"
     )
+    return s, det
+
+
+def test_detection_figure_keeps_the_last_rows_but_reaches_back_to_every_change_point():
+    index = pd.date_range("2022", periods=100, freq="D")
+    s, det = _detection(index, [70, 80], ["level", "spread"])
     fig = plots.detection_figure(s, det, known=[10, 90], history_points=40)
-    assert len(fig.data[0].x) == 40
-    labels = [a.text for a in fig.layout.annotations if a.text in ("level: y", "spread: y")]
-    assert labels == ["spread: y"], "only the change point inside the last 40 rows"
+    assert len(fig.data[0].x) == 40, "both points inside the last 40 rows: those rows"
+    s, det = _detection(index, [20, 80], ["level", "spread"])
+    fig = plots.detection_figure(s, det, known=[10, 90], history_points=40)
+    shown = pd.DatetimeIndex(fig.data[0].x)
+    assert shown[0] < index[20] and shown[-1] == index[-1], "the window reaches back to row 20"
+    assert "to show every change point" in fig.layout.title.text
+    numbers = _numbers(fig)
+    assert [a.text for a in numbers] == ["1", "2"]
+    assert "level: y" in numbers[0].hovertext and "spread: y" in numbers[1].hovertext
+    assert not [a for a in fig.layout.annotations if a.text in ("level: y", "spread: y")]
+
+
+@pytest.mark.parametrize("unit", ["ns", "s"])
+def test_change_point_numbers_of_close_points_do_not_sit_on_each_other(unit):
+    index = pd.date_range("2022", periods=100, freq="D").as_unit(unit)
+    s, det = _detection(index, [48, 50, 51, 90], ["level"] * 4)
+    det.change_points = tuple(  # the points' times in another unit than the series'
+        replace(c, time=c.time.as_unit("us")) for c in det.change_points
+    )
+    y = [a.yshift for a in _numbers(plots.detection_figure(s, det))]  # pixels
+    assert len({y[0], y[1], y[2]}) == 3 and min(abs(y[1] - y[0]), abs(y[2] - y[1])) >= 20
+    assert y[3] == y[0], "a point far from the others goes back to the first height"
 
 
 def test_vertical_lines_carry_no_placeholder_labels(prepared):

@@ -48,7 +48,7 @@ def test_the_report_says_how_each_point_was_found_and_what_the_gate_did(document
     """Issue 20: per point, the detector that found it (today: tests on the raw series) and
     the gate's measured response; no input the report lacks, nothing implying the gate found
     the points."""
-    points = re.findall(r"<li>(Row \d+ \([^<]*)</li>", document)
+    points = re.findall(r"<li>(#\d+, row [\d,]+ \([^<]*)</li>", document)
     assert points, "one line per change point"
     for line in points:
         assert "found by tests on the raw series" in html.unescape(line)

@@ -1,4 +1,5 @@
-"""Writes tests/data/bad/: one small file per hostile input of issue 10 (run from the repo root).
+"""Writes tests/data/bad/: one small file per hostile input of issues 10 and 17 (run from the repo
+root).
 
 File names say how the CLI meets them: config-* via ``train demo:regimes --config``, checkpoint-*
 via ``forecast demo:regimes --checkpoint``, data-* via ``train``. Re-running gives the same cases
@@ -185,6 +186,60 @@ def xlsx_bomb(rows: int = 3_000_000) -> bytes:
     return buf.getvalue()
 
 
+def xlsx_far_cell(dimension: str | None = "A1:XFD1048576", far: str = "XFD1048576") -> bytes:
+    """Issue 17's workbook: a two-column table and one value at ``far``, with the sheet's
+    ``<dimension ref>`` set to ``dimension`` (a lie when it leaves ``far`` out; None: no tag)."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws["A1"], ws["B1"], ws["A2"], ws["B2"] = "t", "y", 1, 2
+    ws[far] = 1
+    buf = io.BytesIO()
+    wb.save(buf)
+    with zipfile.ZipFile(buf) as book:
+        parts = {i.filename: book.read(i) for i in book.infolist()}
+    sheet = parts["xl/worksheets/sheet1.xml"].decode()
+    written = sheet[sheet.index("<dimension") : sheet.index("/>", sheet.index("<dimension")) + 2]
+    parts["xl/worksheets/sheet1.xml"] = sheet.replace(
+        written, "" if dimension is None else f'<dimension ref="{dimension}" />'
+    ).encode()
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as book:
+        for name, data in parts.items():
+            book.writestr(name, data)
+    return out.getvalue()
+
+
+def xlsx_shared_strings_bomb(strings: int = 5_000_000) -> bytes:
+    """A workbook whose shared strings unpack to ~90 MB (under the 100 MB of the whole
+    workbook) from ~100 KB: openpyxl reads them all when the workbook is opened."""
+    base = zipfile.ZipFile(io.BytesIO(xlsx_far_cell(None, "B3")))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as book:
+        for i in base.infolist():
+            book.writestr(i.filename, base.read(i))
+        ns = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+        with book.open("xl/sharedStrings.xml", "w", force_zip64=True) as part:
+            part.write(f'<sst xmlns="{ns}" uniqueCount="{strings}">'.encode())
+            for _ in range(strings // 100_000):
+                part.write(b"<si><t>lol</t></si>" * 100_000)
+            part.write(b"</sst>")
+    return out.getvalue()
+
+
+def json_files() -> dict[str, bytes]:
+    """Issue 17's JSON: 15,000 records with a key each (a 15,000 x 15,000 frame), as JSON and as
+    JSON lines; columns of one value each at a different row; objects nested 10,000 deep."""
+    records = [{f"k{i}": 1} for i in range(15_000)]
+    return {
+        "keys-15000.json": json.dumps(records).encode(),
+        "keys-15000.jsonl": "\n".join(map(json.dumps, records)).encode(),
+        "sparse-columns.json": json.dumps({f"c{i}": {str(i): 1} for i in range(8_000)}).encode(),
+        "deep-objects.json": b'{"a": ' * 10_000 + b"1" + b"}" * 10_000,
+    }
+
+
 def data_files() -> dict[str, bytes]:
     days = pd.date_range("2024-01-01", periods=200, freq="D").strftime("%Y-%m-%d")
     rows = "".join(f"{d},{i % 7 + 0.5}\n" for i, d in enumerate(days))  # long enough to train
@@ -218,6 +273,12 @@ def data_files() -> dict[str, bytes]:
         pd.DataFrame().to_excel(w, sheet_name="b")
     out["all-sheets-empty.xlsx"] = book.getvalue()
     out["unzip-bomb.xlsx"] = xlsx_bomb()
+    out["xfd1048576.xlsx"] = xlsx_far_cell()
+    out["xfd1048576-dimension-lies.xlsx"] = xlsx_far_cell("A1:B2")
+    out["xfd1048576-no-dimension.xlsx"] = xlsx_far_cell(None)
+    out["padded-6M-cells.xlsx"] = xlsx_far_cell(None, "F1048576")  # 1,048,576 rows x 6
+    out["shared-strings-bomb.xlsx"] = xlsx_shared_strings_bomb()
+    out.update(json_files())
     import pyarrow as pa
     import pyarrow.parquet as pq
 

@@ -7,7 +7,6 @@ in that run already show the result (a button branch would leave the sidebar one
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -30,7 +29,6 @@ from ui.state import (
     KNOWN_CPS,
     MODEL_NAME,
     MODEL_TOKEN,
-    OWNED,
     PANEL,
     PANEL_CHOICE,
     SERIES,
@@ -41,17 +39,16 @@ from ui.state import (
     frame,
     get,
     notify,
+    owner_id,
     panel,
     put,
     series,
 )
 
-DEMO_CHECKPOINT = checkpoint.CHECKPOINT_DIR / "demo.safetensors"  # shipped; loaded on a first visit
-TRASH = ".trash"  # deleted checkpoints wait here, for an undo, for TRASH_KEEP_S
-TRASH_KEEP_S = 24 * 3600.0
-UNDO = "checkpoints_undo"  # the file name the Checkpoints page offers to restore
+DEMO_CHECKPOINT = checkpoint.DEMO  # shipped; loaded on a first visit
+UNDO = "checkpoints_undo"  # (trash id, name) of the file the Checkpoints page offers to restore
 ADDED = "checkpoints_added"  # uploads added so far (keys the uploader, so adding clears it)
-ADMIN_ENV = "STUDIO_ADMIN"  # "1": this server's users may delete any checkpoint (one-user setups)
+ADMIN_ENV = checkpoint.ADMIN_ENV  # "1": this server's users may delete any checkpoint
 
 
 def checkpoint_dir() -> Path:
@@ -284,13 +281,14 @@ def load_checkpoint_callback(key: str) -> None:
 
 
 def save_checkpoint(fc: Forecaster | PanelForecaster, name: str) -> tuple[Path | None, str | None]:
-    """Save ``fc`` under a new name in the checkpoint folder; never overwrite a saved one. This
-    session may delete what it saved."""
+    """Save ``fc`` under a new name in the checkpoint folder; never overwrite a saved one. The
+    file records this session's owner id (as a token), so its owner may delete it later."""
     try:
-        path = checkpoint.save(fc, summary.checkpoint_stem(name), checkpoint_dir(), overwrite=False)
+        path = checkpoint.save(
+            fc, summary.checkpoint_stem(name), checkpoint_dir(), overwrite=False, owner=owner_id()
+        )
     except (LstmCoreError, OSError) as e:
         return None, f"not saved: {e}"
-    put({OWNED: frozenset(get(OWNED, frozenset()) | {path.name})})
     return path, None
 
 
@@ -306,46 +304,34 @@ def add_checkpoint(fc: Forecaster | PanelForecaster, name: str) -> None:
     st.session_state[ADDED] = get(ADDED, 0) + 1
 
 
-def may_delete(path: Path) -> bool:
-    """Only the session that saved a checkpoint deletes it, unless the server runs with
-    STUDIO_ADMIN=1; the shipped demo is never deleted (new visitors start with it)."""
-    if path == DEMO_CHECKPOINT:
-        return False
-    return os.environ.get(ADMIN_ENV) == "1" or path.name in get(OWNED, frozenset())
+def delete_refusal(path: Path) -> str | None:
+    """Why this session may not delete the checkpoint at ``path`` (None: it may)."""
+    return checkpoint.delete_refusal(path, owner_id())
 
 
 def delete_checkpoint(path: Path, popover_key: str) -> None:
     """Callback of the Delete button: move the file to the trash (undo brings it back), close
     the popover and say so."""
-    if not may_delete(path):
-        notify("error", f"{path.stem} was saved by another session; it is not deleted.")
-        return
-    trash = path.parent / TRASH
     try:
-        trash.mkdir(exist_ok=True)
-        for old in trash.glob("*" + checkpoint.SUFFIX):
-            if time.time() - old.stat().st_mtime > TRASH_KEEP_S:
-                old.unlink()
-        os.replace(path, trash / path.name)
-        os.utime(trash / path.name)  # its time in the trash starts now
-    except OSError as e:
-        notify("error", f"{path.stem} was not deleted: {e.strerror}")
+        trash_id = checkpoint.trash(path, owner_id())
+    except LstmCoreError as e:
+        notify("error", f"Not deleted: {e}")
         return
     st.session_state[popover_key] = False
-    put({OWNED: frozenset(get(OWNED, frozenset()) | {path.name})})  # it may undo
     notify("success", f"Deleted {path.stem}.")
-    st.session_state[UNDO] = path.name
+    st.session_state[UNDO] = (trash_id, path.stem)
 
 
 def undo_delete() -> None:
-    """Callback of Undo: bring the last deleted checkpoint back, unless its name was reused."""
-    name = st.session_state.pop(UNDO, None)
-    if name is None:
+    """Callback of Undo: bring back the file this session deleted last, and select it."""
+    trash_id, stem = st.session_state.pop(UNDO, (None, None))
+    if trash_id is None:
         return
-    src, dst = checkpoint_dir() / TRASH / name, checkpoint_dir() / name
-    if dst.exists() or not src.exists():
-        notify("error", f"{Path(name).stem} cannot be restored (its name is taken, or it is gone).")
+    try:
+        path = checkpoint.restore(trash_id, owner_id(), checkpoint_dir())
+    except LstmCoreError as e:
+        notify("error", f"Not restored: {e}")
         return
-    os.replace(src, dst)
-    os.utime(dst, (time.time(), time.time()))
-    notify("success", f"Restored {Path(name).stem}.")
+    st.session_state["checkpoints_name"] = path.stem
+    renamed = "" if path.stem == stem else f" as {path.stem}, since {stem} is taken now"
+    notify("success", f"Restored {stem}{renamed}.")

@@ -132,14 +132,16 @@ def one_origin(e: Explained, prep: Prepared, target: str, origin: int) -> None:
     )
 
 
-def gate_at_points(e: Explained, tr: Trace, det) -> None:
-    """Per detected point: who found it, and the gate's shift there with its p-value."""
+def gate_at_points(e: Explained, tr: Trace, det, prep: Prepared) -> None:
+    """Per detected point (numbered as on the chart, in the user's rows): who found it, and
+    the gate's shift there with its p-value."""
     memory = summary.gate_reading(tr.gate).memory_share
     rows = [c.index for c in det.change_points]
     responses = {r.index: r for r in gate_response.gate_response(memory, rows, tr.lookback)}
     table = pd.DataFrame(
         {
-            "index": rows,
+            "#": range(1, len(rows) + 1),
+            "row": prep.user_rows(rows),
             "found by": [report.found_by(c, det.features) for c in det.change_points],
             "gate shift": [responses[i].shift if i in responses else np.nan for i in rows],
             "p (vs random points)": [responses[i].p if i in responses else np.nan for i in rows],
@@ -148,7 +150,7 @@ def gate_at_points(e: Explained, tr: Trace, det) -> None:
                 for i in rows
             ],
         }
-    ).set_index("index")
+    ).set_index("#")
     st.caption(f"The skip gate at each change point{text.source(e.label)}")
     st.table(summary.format_metrics(table))
     st.caption(text.response_caption(list(responses.values())))

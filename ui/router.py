@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
+from streamlit.navigation.page import StreamlitPage
 
 ROOT = Path(__file__).resolve().parent.parent
 ICON = ROOT / "assets" / "icon.png"  # the tab icon, shipped: nothing is fetched from outside
@@ -83,6 +84,21 @@ def navigation() -> dict[str, list]:
             ]
         sections[section] = entries
     return sections
+
+
+def navigate() -> StreamlitPage:
+    """``st.navigation`` over ``navigation()``, shown in the sidebar.
+
+    ``.streamlit/config.toml`` sets ``client.showSidebarNavigation = false`` so that the legacy
+    ``pages/`` mode of a freshly started server never lists the raw file names (``explain``,
+    ``training``...) before the router runs; the option is lifted only while the router's own
+    navigation (with titles) is declared, and set back for the next legacy run.
+    """
+    st.set_option("client.showSidebarNavigation", True)
+    try:
+        return st.navigation(navigation())
+    finally:
+        st.set_option("client.showSidebarNavigation", False)
 
 
 @contextmanager

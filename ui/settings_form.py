@@ -26,6 +26,21 @@ FORM_FIELDS = {  # widget key -> (section, field)
     "settings_patience": ("training", "patience"),
     "settings_device": ("training", "device"),
 }
+LABELS = {  # widget key -> its label, also naming the field in a refusal
+    "settings_lookback": "Lookback (steps the model reads)",
+    "settings_horizon": "Horizon (steps forecast)",
+    "settings_hidden_size": "Hidden size (0 = automatic)",
+    "settings_num_layers": "LSTM layers",
+    "settings_dropout": "Dropout",
+    "settings_num_heads": "Attention heads",
+    "settings_bidirectional": "Bidirectional LSTM",
+    "settings_use_attention": "Attention pooling",
+    "settings_epochs": "Epochs (most)",
+    "settings_batch_size": "Batch size",
+    "settings_learning_rate": "Learning rate",
+    "settings_patience": "Early-stopping patience (epochs)",
+    "settings_device": "Device",
+}
 YAML_KEYS = {name: f"settings_yaml_{name}" for name in ("data", "lstm", "training")}
 
 
@@ -70,7 +85,9 @@ def apply_form() -> None:
     try:
         _accept(config().replace(**changes), "form")
     except ConfigError as e:
-        st.session_state[SETTINGS_ERROR] = (str(e), e.key, "form")
+        field = {f"{sec}.{name}": k for k, (sec, name) in FORM_FIELDS.items()}.get(e.key or "")
+        said = f'"{LABELS[field]}": {e}' if field else str(e)  # the field as the form names it
+        st.session_state[SETTINGS_ERROR] = (said, e.key, "form")
 
 
 def apply_yaml() -> None:

@@ -7,7 +7,18 @@ import streamlit as st
 
 from lstm_core import panel_view
 from ui import work
-from ui.state import DATA_NAME, MODEL_NAME, get, panel, series
+from ui.state import (
+    DATA_NAME,
+    HISTORY,
+    HISTORY_DEFAULT,
+    MODEL_NAME,
+    get,
+    panel,
+    put,
+    series,
+)
+
+HISTORY_OPTIONS = [200, 500, 2000, 10_000, "all"]
 
 
 def _training_status() -> None:
@@ -37,9 +48,10 @@ def draw() -> None:
         st.caption(f"**Model:** {get(MODEL_NAME) or 'none yet'}")
         st.select_slider(
             "History shown in charts",
-            options=[200, 500, 2000, 10_000, "all"],
-            value=500,
+            options=HISTORY_OPTIONS,
+            value=get(HISTORY, HISTORY_DEFAULT),  # a refresh keeps the choice
             key="history_points",
+            on_change=lambda: put({HISTORY: st.session_state["history_points"]}),
             help="How many of the last observations the forecast and interpretation charts "
             "show; the model always uses all the data.",
         )

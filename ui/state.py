@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from typing import Any, Literal
 
@@ -16,6 +17,7 @@ from lstm_core.panel_forecaster import PanelForecaster
 # ------------------------------------------------------- keys (st.session_state only)
 STARTED = "STARTED"  # the demo defaults were offered once; tests set it to start empty
 SESSION_ID = "SESSION_ID"  # str: this session's id in the URL (?s=...), kept across a refresh
+BROWSER_KEY = "BROWSER_KEY"  # str: the browser's secret (its cookie; see ui.sessions), not kept
 FRAME = "FRAME"  # pd.DataFrame: the user's table as read
 DATA_NAME = "DATA_NAME"  # str: where FRAME came from
 DATA_TOKEN = "DATA_TOKEN"  # content hash of FRAME (keys widgets and memos)
@@ -29,15 +31,15 @@ FORECASTER = "FORECASTER"  # Forecaster | PanelForecaster: the model in use (nev
 MODEL_NAME = "MODEL_NAME"  # str: where FORECASTER came from
 MODEL_TOKEN = "MODEL_TOKEN"  # fingerprint (config + weights) of FORECASTER
 JOB = "JOB"  # TrainingJob of this session, if any
+WORK_OWNER = "WORK_OWNER"  # lstm_core.jobs.Owner: this session's work ends with it (ui.work)
 JOB_COLLECTED = "JOB_COLLECTED"  # its outcome was applied (model moved into state or kept)
-OWNED = "OWNED"  # frozenset[str]: checkpoint file names this session saved (it may delete them)
-OWNER_ID = "OWNER_ID"  # str: this session's random owner id, written beside what it saves
 TASKS = "TASKS"  # {slot: (key, Task)}: this session's background tasks, one per slot
 SETTINGS_SYNCED = "SETTINGS_SYNCED"  # the Config the settings widgets show
 SETTINGS_ERROR = "SETTINGS_ERROR"  # (message, key, source) of the last rejected settings
 DETECTION = "DETECTION"  # (data token, model token, known rows) of the detection in TASKS
 MEMO = "MEMO"  # {(name, data token, model token): result} of slow computations
 NOTICE = "NOTICE"  # (kind, text): a message for the next run (after a callback or a rerun)
+HISTORY = "HISTORY"  # int | "all": the sidebar's "history shown" choice (its widget is not kept)
 
 # what a browser refresh brings back (see ui.sessions); the rest is rebuilt or widget state
 KEPT = (
@@ -55,14 +57,15 @@ KEPT = (
     MODEL_NAME,
     MODEL_TOKEN,
     JOB,
+    WORK_OWNER,
     JOB_COLLECTED,
-    OWNED,
-    OWNER_ID,
     TASKS,
     DETECTION,
     MEMO,
+    HISTORY,
 )
 MISSING = "n/a"  # how every page writes a missing value
+HISTORY_DEFAULT = 500
 
 
 def get(key: str, default: Any = None) -> Any:
@@ -78,13 +81,12 @@ def put(values: dict[str, Any]) -> None:
 
 
 def owner_id() -> str:
-    """This session's owner id: random, made on first use, kept across a refresh (not by a copy
-    of the session made from a shared link). Checkpoints store it to know who may delete them."""
-    held = get(OWNER_ID)
-    if held is None:
-        held = secrets.token_hex(16)
-        put({OWNER_ID: held})
-    return held
+    """This browser's checkpoint owner id: derived from its key (ui.sessions), so the files it
+    saves stay its own across a refresh and a server restart; the key itself is never stored."""
+    key = get(BROWSER_KEY)
+    if key is None:  # state seeded without the router's set-up (tests)
+        key = st.session_state[BROWSER_KEY] = secrets.token_urlsafe(24)
+    return hashlib.sha256(f"owner:{key}".encode()).hexdigest()
 
 
 def frame() -> pd.DataFrame | None:
@@ -121,7 +123,7 @@ def data_key(per_series: bool = True) -> object:
 
 def history_points() -> int | None:
     """The sidebar's "history shown" choice: the last N observations, or None for all."""
-    value = get("history_points", 500)
+    value = get("history_points", get(HISTORY, HISTORY_DEFAULT))
     return None if value == "all" else int(value)
 
 

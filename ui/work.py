@@ -5,6 +5,7 @@ the older (a new detection replaces the one still running)."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -16,7 +17,7 @@ from lstm_core.config import Config
 from lstm_core.errors import LstmCoreError
 from lstm_core.forecaster import Forecaster
 from lstm_core.interpret import share
-from lstm_core.jobs import Scheduler, Task, TrainingJob, check_trainable
+from lstm_core.jobs import Owner, Scheduler, Task, TrainingJob, check_trainable
 from lstm_core.panel import Panel
 from ui import actions
 from ui.state import (
@@ -27,6 +28,7 @@ from ui.state import (
     MODEL_NAME,
     MODEL_TOKEN,
     TASKS,
+    WORK_OWNER,
     data_key,
     get,
     notify,
@@ -38,6 +40,12 @@ MAX_TRAININGS = 2  # trainings at once on this server; more wait in a queue
 MAX_TASKS = 4  # other background tasks at once
 TASK_LIMIT_S = 600.0  # a task still running after this is stopped: it holds a slot others need
 POLL_S = 1.0  # how often a page showing a running task redraws it
+# a training still running after this long is stopped with its best weights (STUDIO_TRAINING_LIMIT_MIN)
+TRAINING_LIMIT_S = 60.0 * float(os.environ.get("STUDIO_TRAINING_LIMIT_MIN", "30"))
+HEARTBEAT_S = 20.0  # an open tab with work in the background says it is alive this often
+# work of a session whose tab sent no run or heartbeat for this long is cancelled (the tab was
+# closed); long enough for a refresh, and for a browser's throttling of background tabs (1/min)
+ORPHAN_S = 300.0
 RUNNING = ("queued", "running")
 
 
@@ -48,7 +56,44 @@ class TaskTooLong(LstmCoreError):
 @st.cache_resource
 def scheduler() -> Scheduler:
     """The server's one scheduler (a resource of the app, shared by every session)."""
-    return Scheduler(max_trainings=MAX_TRAININGS, max_tasks=MAX_TASKS)
+    return Scheduler(
+        max_trainings=MAX_TRAININGS,
+        max_tasks=MAX_TASKS,
+        training_limit_s=TRAINING_LIMIT_S,
+        orphan_after_s=ORPHAN_S,
+    )
+
+
+def owner() -> Owner:
+    """This session's work owner (kept across a refresh): its work ends with the session."""
+    held = get(WORK_OWNER)
+    if held is None:
+        held = Owner()
+        put({WORK_OWNER: held})
+    return held
+
+
+def busy() -> bool:
+    """This session has a training or a task queued or running."""
+    return training() or any(t.status in RUNNING for _, t, *_ in (get(TASKS) or {}).values())
+
+
+def heartbeat() -> None:
+    """At the top of every run: this session is alive. While it has work in the background, a
+    fragment repeats that every HEARTBEAT_S s (on any page), and reruns the app once when a
+    training has ended, so its model is put in use and said so wherever the user is."""
+    owner().touch()
+    if not busy():
+        return
+
+    @st.fragment(run_every=HEARTBEAT_S)
+    def beat() -> None:
+        owner().touch()
+        j = job()
+        if j is not None and not get(JOB_COLLECTED) and not training():
+            st.rerun()
+
+    beat()
 
 
 # ---------------------------------------------------------------- training
@@ -73,8 +118,17 @@ def start_training(cfg: Config, prep: data.Prepared | Panel) -> str | None:
         check_trainable(cfg, prep)
     except LstmCoreError as e:
         return str(e)
-    put({JOB: scheduler().train(cfg, prep), JOB_COLLECTED: False})
+    put({JOB: scheduler().train(cfg, prep, owner=owner()), JOB_COLLECTED: False})
     return None
+
+
+def limits_text() -> str:
+    """The server's rules for trainings, in a sentence for the Train page."""
+    return (
+        f"This server runs {MAX_TRAININGS} trainings at once and stops one after "
+        f"{_seconds(TRAINING_LIMIT_S)}, keeping its best weights so far. Closing this tab "
+        f"cancels your training within {_seconds(ORPHAN_S)}."
+    )
 
 
 def collect_training() -> None:
@@ -89,11 +143,14 @@ def collect_training() -> None:
         name = f"trained at {time.strftime('%H:%M:%S')} on {get(DATA_NAME)}"
         actions.set_forecaster(j.result, name)
         every = f"one model for {len(j.result.ids_)} series; " if hasattr(j.result, "ids_") else ""
-        notify("success", f"The new model is in use ({every}{j.result.history_.message}).")
+        limit = f" Training {snap.text}." if snap.timed_out else ""
+        notify("success", f"The new model is in use ({every}{j.result.history_.message}).{limit}")
         return
     kept = get(MODEL_NAME)
     keeping = f"the previous model ({kept}) is still in use." if kept else "no model is in use."
-    if snap.cancelling:
+    if snap.timed_out:
+        notify("warning", f"Training {snap.text}; {keeping}")
+    elif snap.cancelling:
         notify(
             "warning",
             f"Training was cancelled before its first epoch ended, so there is no new model; "
@@ -136,7 +193,7 @@ def task(
         return held[1]
     if held is not None:
         held[1].cancel()
-    tasks[slot] = (key, scheduler().run(_limited(fn), label), "")
+    tasks[slot] = (key, scheduler().run(_limited(fn), label, owner=owner()), "")
     put({TASKS: tasks})
     return tasks[slot][1]
 
@@ -208,9 +265,10 @@ def start_detection(
     fc: Forecaster, prep: data.Prepared, known_text: str, **options: Any
 ) -> str | None:
     """Start change point detection in the background (a running one for this session is
-    cancelled); returns why not (bad known points). Uses the finished trace, if any."""
+    cancelled); returns why not (bad known points). Uses the finished trace, if any. Known
+    points are typed in the file's own rows; they are scored in the series' (re-gridded) rows."""
     try:
-        known = summary.parse_rows(known_text)
+        known = prep.grid_rows(summary.parse_rows(known_text))
     except LstmCoreError as e:
         return str(e)
     tokens = (data_key(), get(MODEL_TOKEN))
