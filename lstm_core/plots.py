@@ -49,10 +49,6 @@ GATE_HOVER = (
     "skip gate %{z:.2f}: 1 = LSTM output used (its memory of earlier steps), "
     "0 = the input skip path used (the current input's projection)"
 )
-GATE_SHIFT_HOVER = (
-    "%{z:+.3f} from this unit's usual gate: above 0 leans more on the LSTM's memory than "
-    "usual, below 0 more on the current input"
-)
 GATE_SCALE = "RdBu"  # red = 0 (the input's projection), blue = 1 (the LSTM's memory)
 LOSS_TITLE = "Loss per epoch (pinball loss on scaled data; lower is better)"
 LIVE_LOSS_TITLE = "This run so far: loss per epoch (lower is better)"
@@ -366,23 +362,34 @@ def backtest_figure(
     return fig
 
 
+EVEN_CAP = 3.0  # attention colours saturate at 3x the even share 1/L
+EVEN_SCALE = [[0, "#f7fbff"], [1 / EVEN_CAP, "#c6dbef"], [1, "#08306b"]]  # 1x: pale
+EVEN_HOVER = "%{customdata:.2f} x the even share 1/L"
+
+
 def attention_figure(
     window: pd.Series,
     attention: np.ndarray,
     forecast: pd.DataFrame | None = None,
-    title: str = "What the model looked at for this forecast",
+    title: str = "Attention of this forecast",
 ) -> go.Figure:
     """The lookback window of one target with the attention weights drawn on it.
+
+    Colour and marker size are on an absolute scale against the even share 1/L (pale at 1x,
+    darkest from ``EVEN_CAP`` x), so a flat attention looks flat; the bars carry a line at 1/L.
 
     Args:
         window: the target's values over the lookback window, indexed by time (L,).
         attention: (heads, L) weights; each head's row sums to 1.
         forecast: the forecast from this origin (time, q0.1, q0.5, q0.9), drawn after the window.
+        title: names the model the attention comes from.
     """
     if forecast is not None and "target" in forecast:
         forecast = forecast[forecast["target"] == window.name]
     attention = np.atleast_2d(attention)
     mean = attention.mean(axis=0)
+    L = len(mean)
+    even = mean * L  # multiple of the even share
     fig = _figure(
         title,
         560,
@@ -392,12 +399,11 @@ def attention_figure(
         vertical_spacing=0.08,
         row_heights=[0.55, 0.45],
         subplot_titles=[
-            "series (marker size and colour: mean attention)",
-            "attention weight per step (bars: mean of heads; lines: each head)",
+            f"series (marker colour and size: attention as a multiple of the even share 1/{L})",
+            "attention weight per step (bars: mean of heads; lines: each head; dashed: 1/L)",
         ],
     )
     t = np.asarray(window.index)
-    size = 6 + 24 * mean / max(mean.max(), 1e-12)
     fig.add_trace(
         go.Scatter(
             x=t,
@@ -406,16 +412,19 @@ def attention_figure(
             name=str(window.name or "target"),
             line={"color": "#bbbbbb"},
             marker={
-                "size": size,
-                "color": mean,
-                "colorscale": "Blues",
+                "size": 6 + 6 * np.minimum(even, EVEN_CAP),
+                "color": even,
+                "colorscale": EVEN_SCALE,
                 "cmin": 0,
-                "showscale": False,
+                "cmax": EVEN_CAP,
+                "showscale": True,
+                "colorbar": {"title": "x even", "thickness": 12, "len": 0.5, "y": 0.78,
+                             "tickvals": [0, 1, 2, 3], "ticktext": ["0", "1 (even)", "2", "3+"]},
                 "line": {"color": COLOURS["history"], "width": 0.5},
             },
-            customdata=mean,
-            hovertemplate="%{x}<br>value %{y:.4g}<br>mean attention %{customdata:.3f}: share "
-            "of the forecast's focus on this time step<extra></extra>",
+            customdata=even,
+            hovertemplate="%{x}<br>value %{y:.4g}<br>mean attention " + EVEN_HOVER
+            + "<extra></extra>",
         ),
         row=1,
         col=1,
@@ -447,8 +456,64 @@ def attention_figure(
             row=2,
             col=1,
         )
-    fig.update_yaxes(title_text="weight", rangemode="tozero", row=2, col=1)
+    fig.add_hline(y=1 / L, line={"color": "#555555", "dash": "dash", "width": 1}, row=2, col=1)
+    fig.update_yaxes(title_text=str(window.name or "value"), row=1, col=1)
+    fig.update_yaxes(title_text="attention weight", rangemode="tozero", row=2, col=1)
     fig.update_xaxes(title_text=_time_title(window.index), row=2, col=1)
+    return fig
+
+
+def attribution_figure(
+    times: pd.Index,
+    values: np.ndarray,
+    columns: Sequence[str],
+    title: str = "Integrated Gradients of this forecast (step x column)",
+) -> go.Figure:
+    """Attributions (L, F) as columns (rows) x steps, on a scale symmetric about 0: blue cells
+    raise the forecast against the window's mean, red cells lower it."""
+    z = np.asarray(values, dtype=np.float64).T  # (F, L)
+    span = float(np.abs(z).max()) or 1e-9
+    fig = _heatmap(
+        title,
+        z,
+        np.asarray(times),
+        _time_title(times),
+        "input column",
+        colorscale="RdBu",
+        zmin=-span,
+        zmax=span,
+        colorbar={"title": "effect", "thickness": 12},
+        customdata=np.repeat(np.asarray(columns, dtype=object)[:, None], z.shape[1], axis=1),
+        hovertemplate="%{x}<br>%{customdata}<br>%{z:+.3g}: moves the forecast (summed over the "
+        "horizon, scaled units) against the window's mean<extra></extra>",
+    )
+    fig.update_yaxes(tickvals=np.arange(1, len(columns) + 1), ticktext=list(columns))
+    return fig
+
+
+def faithfulness_figure(
+    ratios: dict[str, float],
+    reliable: dict[str, bool],
+    title: str = "Deletion test: each view's top steps against random steps",
+) -> go.Figure:
+    """Each view's forecast move when its top steps are deleted, as a multiple of random's; a
+    dashed line at 1 (random). Views above random are solid, the others grey."""
+    names = list(ratios)
+    fig = _figure(title, 300)
+    fig.add_trace(
+        go.Bar(
+            x=[ratios[n] for n in names],
+            y=names,
+            orientation="h",
+            marker_color=[COLOURS["history"] if reliable[n] else "#bbbbbb" for n in names],
+            name="x random",
+            hovertemplate="%{y}: %{x:.2f} x the move of random steps<extra></extra>",
+        )
+    )
+    fig.add_vline(x=1, line={"color": "#555555", "dash": "dash", "width": 1})
+    fig.update_xaxes(title_text="forecast move when deleted (multiple of random steps)",
+                     rangemode="tozero")
+    fig.update_yaxes(title_text="view", autorange="reversed")
     return fig
 
 
@@ -470,47 +535,18 @@ def gate_heatmap(
     times: pd.Index,
     gate: np.ndarray,
     title: str = "Skip-gate activations",
-    relative: bool = False,
 ) -> go.Figure:
     """Skip-gate activations as units (rows) x time (columns); gate (T, W) in [0, 1], where 1 is
-    the LSTM's output (its memory) and 0 the current input's projection.
+    the LSTM's output (its memory) and 0 the current input's projection. The colour scale is
+    fixed to [0, 1], so a gate that hardly moves shows as even stripes.
 
     Units are sorted from the one leaning most on memory (top row) to the one leaning most on
-    the input (bottom row); hovering gives each unit's own number. With ``relative``, each unit is shown as its
-    shift from its own average over time: over a long series each unit's level barely moves, so
-    the absolute scale shows uniform stripes, while the shifts show where the mix changes.
+    the input (bottom row); hovering gives each unit's own number.
     """
     g = np.asarray(gate, dtype=np.float64)
-    mean = g.mean(axis=0)
-    order = np.argsort(mean, kind="stable")  # row 1 (drawn at the bottom): least memory
+    order = np.argsort(g.mean(axis=0), kind="stable")  # row 1 (drawn at the bottom): least memory
     z = g[:, order].T  # (W, T)
     units = np.repeat((order + 1)[:, None], z.shape[1], axis=1)
-    if relative:
-        z = z - mean[order][:, None]
-        span = float(np.nanpercentile(np.abs(z), 99)) or 1e-6
-        scale = {
-            "zmin": -span,
-            "zmax": span,
-            "colorbar": {
-                "title": "shift",
-                "thickness": 12,
-                "tickvals": [-span, 0, span],
-                "ticktext": ["more input", "usual", "more memory"],
-            },
-        }
-        hover = GATE_SHIFT_HOVER
-    else:
-        scale = {
-            "zmin": 0,
-            "zmax": 1,
-            "colorbar": {
-                "title": "gate",
-                "thickness": 12,
-                "tickvals": [0, 0.5, 1],
-                "ticktext": ["0 input", "0.5", "1 memory"],
-            },
-        }
-        hover = GATE_HOVER
     return _heatmap(
         title,
         z,
@@ -519,8 +555,15 @@ def gate_heatmap(
         "gate unit (most memory on top)",
         colorscale=GATE_SCALE,
         customdata=units,
-        hovertemplate="%{x}<br>unit %{customdata}<br>" + hover + "<extra></extra>",
-        **scale,
+        hovertemplate="%{x}<br>unit %{customdata}<br>" + GATE_HOVER + "<extra></extra>",
+        zmin=0,
+        zmax=1,
+        colorbar={
+            "title": "gate",
+            "thickness": 12,
+            "tickvals": [0, 0.5, 1],
+            "ticktext": ["0 input", "0.5", "1 memory"],
+        },
     )
 
 
@@ -557,16 +600,21 @@ def attention_heatmap(
     """
     z = np.asarray(attention_map, dtype=np.float64)[:, ::-1].T  # (L, R): row 0 = lag 1
     ends = np.minimum(np.asarray(starts) + z.shape[0] - 1, len(index) - 1)
+    L = z.shape[0]
     return _heatmap(
         title,
         z,
         np.asarray(index)[ends],
         f"end of the lookback window ({_time_title(index)})",
         "lag (1 = the last step)",
-        colorscale="Blues",
-        colorbar={"title": "weight", "thickness": 12},
+        colorscale=EVEN_SCALE,
+        zmin=0,
+        zmax=EVEN_CAP / L,
+        colorbar={"title": "x even", "thickness": 12, "tickvals": [0, 1 / L, 2 / L, EVEN_CAP / L],
+                  "ticktext": ["0", "1 (even)", "2", "3+"]},
         hovertemplate="window ending %{x}<br>lag %{y} (steps back from its end)<br>attention "
-        "weight %{z:.3f}: share of the forecast's focus on this step<extra></extra>",
+        "weight %{z:.3f}: share of the forecast's focus on this step (even share: "
+        f"{1 / L:.3f})<extra></extra>",
     )
 
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import html
 import importlib.metadata
+import json
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -17,7 +19,7 @@ from lstm_core import forecast as fcst
 from lstm_core import plots, summary
 from lstm_core.data import Prepared
 from lstm_core.forecaster import Forecaster, data_hash
-from lstm_core.interpret import Trace
+from lstm_core.interpret import Trace, faithfulness, gate_response, share
 
 HISTORY = 500  # observations of history drawn before the forecast
 ROLLING = 8  # forecasts shown in the rolling-origin chart
@@ -39,7 +41,8 @@ SECTIONS = (
     ("data", "Data"),
     ("forecast", "Forecast"),
     ("backtest", "Backtest"),
-    ("interpret", "Attention and skip gate"),
+    ("explained", "What is explained"),
+    ("interpret", "Attention, attributions and skip gate"),
     ("changes", "Change points"),
     ("card", "Model card"),
 )
@@ -54,6 +57,57 @@ class Context:
     trace: Trace | None = None  # the whole-series trace (gate views over the series)
     detection: object | None = None  # a changepoints.Detection
     known: tuple[int, ...] = ()  # known change points (rows), drawn on the charts
+    # the explanation model (start margin 0) and its trace, when the session trained one
+    explainer: Forecaster | None = None
+    explainer_trace: Trace | None = None
+
+
+GATE_RATES = Path(__file__).resolve().parent / "interpret" / "gate_rates.json"
+# how each change point was found, by the detection's features (``found_by``)
+FOUND_BY = {
+    "raw": "tests on the raw series",
+    "combined": "tests on the raw series (candidates from the series and the skip gate)",
+    "gate": "segmentation of the model's skip gate",
+    "search": "a kernel search on the raw series' rolling statistics",
+}
+
+
+def gate_rate_sentence(path: Path = GATE_RATES) -> str:
+    """How often the gate responds at annotated changes and at random points across the TCPD
+    and TSSB development series, as ``benchmarks/faithfulness.py --dev-sets`` measured and
+    stored it ("" when the file is missing)."""
+    try:
+        d = json.loads(path.read_text())
+        return (
+            f"Across the TCPD and TSSB development series (a small model trained on each), the "
+            f"gate responded (p < {d['alpha']:g}) at {d['annotated']:.0%} of {d['points']} "
+            f"annotated changes and at {d['random']:.0%} of as many random points "
+            "(benchmarks/faithfulness.py --dev-sets)."
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+
+
+def deletion_sentence(score: faithfulness.ViewScore) -> str:
+    """A view's deletion test in one sentence (the report and the Interpret page share it)."""
+    lo, hi = score.interval
+    return (
+        f"Deleting its top {score.steps} steps moves the forecast {score.ratio:.2f}x as much as "
+        f"deleting {score.steps} random steps (95% interval {lo:.2f} to {hi:.2f}x; "
+        f"{score.draws} random draws)."
+    )
+
+
+def found_by(point: object, detection: object) -> str:
+    """Which detector found a change point, in words: the detection's ``detector`` and the
+    point's ``method`` (the view it read: the raw series or the model's representation)."""
+    method = getattr(point, "method", None)
+    if method == "representation" or getattr(point, "kind", None) == "dynamics":
+        return FOUND_BY["gate"]
+    if getattr(detection, "detector", "tests") == "search":
+        return FOUND_BY["search"]
+    features = getattr(detection, "features", "raw")
+    return FOUND_BY.get(features, f"{features} features")
 
 
 def _esc(text: object) -> str:
@@ -105,6 +159,7 @@ def build(fc: Forecaster, data: pd.DataFrame | Prepared, context: Context = Cont
     parts.append(_data_section(prep, context))
     parts.append(_forecast_section(fc, prep, target))
     parts.append(_backtest_section(fc, prep, target))
+    parts.append(_explained_section(fc, prep, context))
     parts.append(_interpret_section(fc, prep, target, context))
     parts.append(_changes_section(prep, target, context))
     parts.append(_card_section(fc, prep))
@@ -177,36 +232,148 @@ def _backtest_section(fc: Forecaster, prep: Prepared, target: str) -> str:
     )
 
 
+def _explained_section(fc: Forecaster, prep: Prepared, context: Context) -> str:
+    s = share.network_share(fc, prep)
+    lines = [
+        (
+            f"The LSTM makes {s.at_origin:.1%} of the next forecast's move away from the last "
+            f"value and {s.held_out:.1%} over the {s.windows:,} forecasts of the held-out end; "
+            "the rest is the linear (NLinear) part."
+        )
+    ]
+    if s.nil:
+        lines.append(
+            "The network adds nothing here (it kept its linear start), so the model's attention "
+            "and skip gate are not its reasoning and are not described in this report."
+        )
+    ex = context.explainer
+    if ex is not None:
+        h = ex.history_
+        lines.append(
+            f"An explanation model (the same network trained with no start margin) was trained: "
+            f"validation MAE {2 * h.best_val_loss:.4g} against the linear fit's "
+            f"{2 * h.initial_val_loss:.4g} (scaled units). The views below come from it."
+        )
+    return "<h2 id='explained'>What is explained</h2>" + _lines(lines)
+
+
+def _views(fc: Forecaster, prep: Prepared, context: Context) -> tuple[Forecaster, str, bool]:
+    """The model whose views the report shows, its label, and whether they may be described."""
+    if context.explainer is not None:
+        ex = context.explainer
+        return ex, "the explanation model", not share.network_share(ex, prep).nil
+    return fc, "the model in use", not share.network_share(fc, prep).nil
+
+
 def _interpret_section(fc: Forecaster, prep: Prepared, target: str, context: Context) -> str:
-    ex = fc.explain(prep)
-    L = fc.config_.data.lookback
+    model, label, narrate = _views(fc, prep, context)
+    ex = model.explain(prep)
+    L = model.config_.data.lookback
     window = prep.frame[target].iloc[-L:]
+    att, scores = faithfulness.score_origin(model, prep, None, target)
+    withheld = "Not described: the network takes no part in this model's forecasts."
+
+    def reading(view: str, text: str) -> str:
+        sc = scores[view]
+        measured = deletion_sentence(sc)
+        if not narrate:
+            return _note(f"{withheld} {measured}")
+        if not sc.reliable:
+            return _note(f"Not a reliable guide for this forecast. {measured}")
+        return _note(f"{text} {measured}")
+
     parts = [
-        "<h2 id='interpret'>Attention and skip gate</h2>",
-        _figure(plots.attention_figure(window, ex.attention, ex.forecast)),
-        _note(summary.attention_reading(ex.attention, ex.times, fc.freq_)),
-        _figure(plots.gate_heatmap(ex.times, ex.gate, "Skip gate in the last window")),
-        _note(
+        "<h2 id='interpret'>Attention, attributions and skip gate</h2>",
+        _note(f"Every view in this section comes from {label}."),
+        _figure(
+            plots.attention_figure(
+                window, ex.attention, ex.forecast, f"Attention of the next forecast ({label})"
+            )
+        ),
+        reading("attention", summary.attention_reading(ex.attention, ex.times, model.freq_)),
+        _figure(
+            plots.attribution_figure(
+                att.times,
+                att.integrated_gradients,
+                att.columns,
+                f"Integrated Gradients of the next forecast ({label})",
+            )
+        ),
+        reading(
+            "ig", "Blue cells raise the forecast, red cells lower it, against the window's mean."
+        ),
+        _figure(plots.gate_heatmap(ex.times, ex.gate, f"Skip gate in the last window ({label})")),
+        reading(
+            "gate",
             "Blue (1) = the unit passes on the LSTM's memory of earlier steps; red (0) = the "
             "current input's projection. "
-            + summary.gate_reading(ex.gate).sentence(ex.times, fc.freq_)
+            + summary.gate_reading(ex.gate).sentence(ex.times, model.freq_),
         ),
     ]
-    if context.trace is not None:
-        tr = context.trace
-        reading = summary.gate_reading(tr.gate)
+    tr = context.explainer_trace if context.explainer is not None else context.trace
+    if tr is not None:
+        memory = summary.gate_reading(tr.gate).memory_share
         known = summary.times_at(tr.index, context.known)
+
+        def over_series(view: str, text: str) -> str:
+            # the whole series has no deletion test: described only where the view is a guide
+            # at the next forecast, as on the Interpret page
+            if not narrate:
+                return withheld
+            if not scores[view].reliable:
+                return (
+                    "Not described: this view is not a reliable guide at the next forecast "
+                    f"({scores[view].ratio:.2f}x random)."
+                )
+            return text
+
         parts += [
             _figure(
-                plots.gate_share_figure(tr.index, reading.memory_share, context.detection, known)
+                plots.gate_share_figure(
+                    tr.index,
+                    memory,
+                    context.detection,
+                    known,
+                    f"Share of the skip gate's units leaning on memory ({label})",
+                )
             ),
-            _note(reading.sentence(tr.index, fc.freq_)),
+            _note(
+                over_series("gate", summary.gate_reading(tr.gate).sentence(tr.index, model.freq_))
+                + " The red lines are the detected change points: they were found by the "
+                "detectors named per point under Change points, not by the gate."
+            ),
             _figure(plots.attention_heatmap(tr.index, tr.attention_map, tr.map_starts)),
-            _note(summary.attention_reading(tr.attention_map)),
+            _note(over_series("attention", summary.attention_reading(tr.attention_map))),
         ]
     else:
         parts.append(_note("The whole-series views were not computed for this report."))
     return "\n".join(parts)
+
+
+def _point_lines(det, tr: Trace | None, prep: Prepared) -> list[str]:
+    """One line per change point: where, what changed, which detector found it, the gate there."""
+    responses = {}
+    if tr is not None:
+        memory = summary.gate_reading(tr.gate).memory_share
+        rows = [c.index for c in det.change_points]
+        responses = {r.index: r for r in gate_response.gate_response(memory, rows, tr.lookback)}
+    out = []
+    user = prep.user_rows([c.index for c in det.change_points])  # the file's own rows
+    for n, (c, row) in enumerate(zip(det.change_points, user), start=1):
+        when = summary.fmt_times(prep.frame.index[[c.index]], prep.freq)[0]
+        what = f"{c.kind} change in {', '.join(c.columns)}" if c.kind else "a change"
+        r = responses.get(c.index)
+        gate = (
+            f"; the skip gate {'responds' if r.responds else 'does not respond'} there (shift "
+            f"{r.shift:+.3f} in the share of units leaning on memory over ±{r.w} steps, "
+            f"permutation p = {r.p:.2f} against random points)"
+            if r is not None
+            else ""
+        )
+        out.append(
+            f"#{n}, row {row:,} ({when}): {what}, found by {found_by(c, det)}{gate}."
+        )
+    return out
 
 
 def _changes_section(prep: Prepared, target: str, context: Context) -> str:
@@ -215,12 +382,17 @@ def _changes_section(prep: Prepared, target: str, context: Context) -> str:
         return "<h2 id='changes'>Change points</h2>" + _note("Change points were not detected.")
     kinds = summary.change_point_rows(det, prep)  # in the file's own rows
     kinds["time"] = summary.fmt_times(kinds["time"], prep.freq)
+    kinds.insert(2, "found by", [found_by(c, det) for c in det.change_points])
+    tr = context.explainer_trace if context.explainer is not None else context.trace
+    scored = det.metrics is not None
     return (
         "<h2 id='changes'>Change points</h2>"
         + _figure(plots.detection_figure(prep.frame[target], det, list(context.known)))
         + (_table(kinds, index=False) if len(kinds) else _note("No change points were found."))
-        + _table(summary.detection_table(det))
-        + _note(summary.detection_caption(det))
+        + (_lines(_point_lines(det, tr, prep)) if len(kinds) else "")
+        + (_note(gate_rate_sentence()) if len(kinds) and tr is not None else "")
+        + (_table(summary.detection_table(det)) if scored else "")
+        + (_note(summary.detection_caption(det)) if scored else "")
     )
 
 

@@ -1,11 +1,13 @@
-"""Interpret: attention and skip-gate activations for one forecast and the whole series, a
-plain-language reading of each chart, and the change points."""
+"""Interpret: what is explained (the network's share of the forecast), attention, Integrated
+Gradients and the skip gate for one forecast, each scored by a deletion test, the whole series,
+and the change points with the gate's response at each."""
 
 import streamlit as st
 
 from lstm_core import changepoints, plots, summary
 from lstm_core.errors import LstmCoreError
-from ui import changes, guards, loaders, panels, reports, router, state, work
+from ui import changes, guards, interpret_views, loaders, panels, reports, router, state, work
+from ui import interpret_text as text
 
 router.hand_over()
 st.title("Interpret")
@@ -22,7 +24,8 @@ except LstmCoreError as e:
     guards.model_cannot(fc, e, "read")
 lookback, rows, freq = fc.config_.data.lookback, len(prep.frame), fc.freq_
 target = guards.pick_target(fc, "explain_target")
-trace = work.trace_task(fc, prep)
+explained = interpret_views.what_is_explained(fc, prep)
+trace = work.trace_task(fc, prep) if explained.trace is None else None
 found = work.detection()
 detected = work.finished(found[0]) if found else None
 known_rows = found[1] if found else prep.grid_rows(state.get(state.KNOWN_CPS, ()))
@@ -34,38 +37,31 @@ st.caption(
 
 @st.fragment
 def one_origin() -> None:
-    st.subheader("One forecast: where the model looked")
+    st.subheader("One forecast: what drives it, and which views show it")
     label = "Forecast origin (row of the first forecast step; the last = the next forecast)"
     origin = st.slider(label, lookback, rows, rows, key="explain_origin")
-    ex = fc.explain(prep, origin)
-    window = prep.frame[target].iloc[origin - lookback : origin]
-    st.plotly_chart(
-        plots.attention_figure(window, ex.attention, ex.forecast), key="explain_attention"
-    )
-    st.caption(summary.attention_reading(ex.attention, ex.times, freq))
-    title = "Skip gate in this window: each row a unit, each column a step"
-    st.plotly_chart(plots.gate_heatmap(ex.times, ex.gate, title), key="explain_gate")
-    st.caption(summary.gate_reading(ex.gate).sentence(ex.times, freq))
+    interpret_views.one_origin(explained, prep, target, origin)
 
 
 def whole_series(tr) -> None:
-    shown = summary.last_steps(tr, state.history_points())
-    reading = summary.gate_reading(shown.gate)
+    view = summary.last_steps(tr, state.history_points())
+    reading = summary.gate_reading(view.gate)
     known = summary.times_at(prep.frame.index, known_rows)
-    figure = plots.gate_share_figure(shown.index, reading.memory_share, detected, known)
+    src = text.source(explained.label)
+    title = f"Share of the skip gate's units leaning on memory{src}"
+    figure = plots.gate_share_figure(view.index, reading.memory_share, detected, known, title)
     st.plotly_chart(figure, key="explain_share")
-    st.caption(reading.sentence(shown.index, freq) + " Detected change points appear here too.")
-    title = "Skip gate over the series: each unit's shift from its usual mix (window-averaged)"
-    figure = plots.gate_heatmap(shown.index, shown.gate, title, relative=True)
-    st.plotly_chart(figure, key="explain_gate_map")
-    st.caption(
-        "Blue: a unit leans more on the LSTM's memory than it usually does; red: more on the "
-        "current input. Columns where many units turn together mark where the model changed "
-        "how it reads the series."
-    )
-    figure = plots.attention_heatmap(shown.index, shown.attention_map, shown.map_starts)
+    said = reading.sentence(view.index, freq)
+    caption = interpret_views.whole_series_caption(explained, prep, target, "gate", said)
+    st.caption(f"{caption} {text.POINTS_ON_GATE}")
+    title = f"Skip gate over the series{src}: each unit's gate (window-averaged), scale 0 to 1"
+    st.plotly_chart(plots.gate_heatmap(view.index, view.gate, title), key="explain_gate_map")
+    st.caption(interpret_views.whole_series_caption(explained, prep, target, "gate", text.GATE_MAP))
+    title = f"Attention over the whole series{src} (window x lag)"
+    figure = plots.attention_heatmap(view.index, view.attention_map, view.map_starts, title)
     st.plotly_chart(figure, key="explain_attention_map")
-    st.caption(summary.attention_reading(shown.attention_map))
+    said = summary.attention_reading(view.attention_map)
+    st.caption(interpret_views.whole_series_caption(explained, prep, target, "attention", said))
 
 
 def change_points(det) -> None:
@@ -82,17 +78,23 @@ def change_points(det) -> None:
     table["time"] = summary.fmt_times(table["time"], freq)
     st.dataframe(summary.format_metrics(table.set_index("#")))
     changes.show_candidates(det, prep, freq)
+    tr = explained.trace or work.finished(trace)
+    if tr is not None:
+        interpret_views.gate_at_points(explained, tr, det, prep)
 
 
 one_origin()
 st.subheader("The whole series")
-work.follow(
-    "trace",
-    trace,
-    "Running the model over every window",
-    whole_series,
-    again=lambda: work.trace_task(fc, prep, restart=True),
-)
+if explained.trace is not None:
+    whole_series(explained.trace)
+else:
+    work.follow(
+        "trace",
+        trace,
+        "Running the model over every window",
+        whole_series,
+        again=lambda: work.trace_task(fc, prep, restart=True),
+    )
 st.subheader("Change points")
 st.caption(changepoints.GATE_EVIDENCE)
 shown = "" if state.panel() is None else f"_{state.series()}"  # a form per series

@@ -5,6 +5,7 @@ from __future__ import annotations
 import tracemalloc
 
 import numpy as np
+import pytest
 import torch
 
 from lstm_core.interpret import coverage, stitch, trace
@@ -108,8 +109,9 @@ def test_trace_of_a_patched_model_stays_per_step(series, tiny_cfg):
     with torch.no_grad():
         _, inner = fc.model_(windows, return_internals=True)
     assert tr.attention.shape == (len(x),) and tr.gate.shape == (len(x), 8)
-    np.testing.assert_allclose(tr.gate, naive_average(inner["gate"].double().numpy(), len(x)),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        tr.gate, naive_average(inner["gate"].double().numpy(), len(x)), atol=1e-6
+    )
     e = fc.explain(series, origin=100)
     assert e.attention.shape == (fc.model_.encoder.num_heads, 16) and e.gate.shape == (16, 8)
     np.testing.assert_allclose(e.attention.sum(-1), 1, atol=1e-5)
@@ -141,7 +143,6 @@ def test_long_series_run_every_kth_window_and_say_so(fitted, series):
 
 
 def test_progress_is_reported_per_chunk_and_can_stop_the_trace(fitted, series):
-    import pytest
 
     from lstm_core.errors import LstmCoreError
 
@@ -167,3 +168,93 @@ def test_coverage_with_a_stride_counts_the_windows_run():
     np.testing.assert_array_equal(window_starts(10, 4), [0, 4, 8, 9])
     np.testing.assert_array_equal(coverage(12, 3, stride=4), [1, 1, 1, 0, 1, 1, 1, 0, 1, 2, 2, 1])
     np.testing.assert_array_equal(coverage(10, 4, stride=1), coverage(10, 4))
+
+
+# ---------------------------------------------------------------- issue 20: what is explained
+
+
+def _only_step(fitted, step: int):
+    """A copy of ``fitted`` whose forecast is the target's value at ``step`` of the window and
+    nothing else: NLinear y = x[-1] + sum_j w_j (x_j - x[-1]) with w = one-hot at ``step``, and
+    the LSTM's head at zero (it adds nothing)."""
+    import copy
+
+    fc = copy.deepcopy(fitted)
+    net = fc.model_
+    with torch.no_grad():
+        net.nlinear.weight.zero_()
+        net.nlinear.weight[:, step] = 1.0
+        net.nlinear.bias.zero_()
+        net.head.weight.zero_()
+        net.head.bias.zero_()
+    return fc
+
+
+def test_share_is_nil_when_the_head_adds_nothing_and_measured_when_it_does(fitted, series):
+    from lstm_core.interpret.share import network_share, origin_share, share_of, split_forecast
+
+    fc = _only_step(fitted, 3)
+    s = network_share(fc, series)
+    assert s.at_origin == 0 and s.held_out == 0 and s.nil
+    assert s.windows == len(series) - fc._held_out_start(fc.prepare(series)) - 3  # H = 4
+    with torch.no_grad():
+        fc.model_.head.bias.fill_(0.5)  # a correction of 0.5 window-sd at every step
+    x = fc.scaled_inputs(series)[-16:].unsqueeze(0)
+    parts = split_forecast(fc.model_, x)
+    sd = x[0, :, 0].std(unbiased=False).clamp_min(1e-3)
+    np.testing.assert_allclose(parts.correction.numpy(), 0.5 * sd.item(), rtol=1e-5)
+    np.testing.assert_allclose(parts.linear[0, :, 0].numpy(), x[0, 3, 0].item(), rtol=1e-6)
+    c, lin = 4 * 0.5 * sd.item(), 4 * abs(x[0, 3, 0] - x[0, -1, 0]).item()
+    assert share_of(parts) == pytest.approx(c / (c + lin), rel=1e-5)
+    s = network_share(fc, series)
+    assert s.at_origin == pytest.approx(c / (c + lin), rel=1e-5) and not s.nil
+    assert origin_share(fc, series) == s.at_origin
+    assert origin_share(fc, series, 100) == network_share(fc, series, 100).at_origin
+    assert 0 < s.held_out < 1
+
+
+def test_deletion_test_finds_the_only_step_that_matters(fitted, series):
+    from lstm_core.interpret.attributions import attribute
+    from lstm_core.interpret.faithfulness import deletion_test, window_at
+
+    fc = _only_step(fitted, 5)
+    L = fc.config_.data.lookback  # 16: 10% is 2 steps
+    origin = 200
+    window = window_at(fc, series, origin)
+    right, wrong = np.zeros(L), np.zeros(L)
+    right[5] = 1.0
+    wrong[[0, 1]] = 1.0
+    scores = deletion_test(fc.model_, window, {"right": right, "wrong": wrong}, draws=200)
+    move = abs(window[5, 0] - window[:, 0].mean()).item()  # the forecast becomes that value
+    assert scores["right"].effect == pytest.approx(move, rel=1e-4)
+    assert scores["wrong"].effect == pytest.approx(0.0, abs=1e-6)
+    # random pairs of 16 steps hit step 5 with chance 1/8: about 8x less on average
+    assert 5 < scores["right"].ratio < 13 and scores["right"].reliable
+    lo, hi = scores["right"].interval
+    assert 1 < lo < scores["right"].ratio < hi
+    assert scores["wrong"].ratio == 0 and not scores["wrong"].reliable
+    assert scores["right"].steps == 2 and scores["right"].draws == 200
+    flat = deletion_test(fc.model_, window, {"flat": np.ones(L)}, draws=200)["flat"]
+    assert flat.effect == 0 or not flat.reliable, "ties pick the latest steps, not step 5"
+    # Captum's Integrated Gradients and ablation put everything on step 5 of the target
+    att = attribute(fc, series, origin)
+    assert att.integrated_gradients.shape == (L, 3)
+    assert int(np.argmax(att.ig_steps)) == 5 and int(np.argmax(att.ablation_steps)) == 5
+    rest = np.delete(np.abs(att.integrated_gradients).ravel(), 5 * 3)
+    assert rest.max() < 1e-4 * att.ig_steps[5]
+    assert att.delta < 1e-3
+
+
+def test_gate_response_measures_a_shift_against_random_points():
+    from lstm_core.interpret.gate_response import gate_response, response_rate, shifts
+
+    share = np.r_[np.full(100, 0.3), np.full(100, 0.7)]
+    share += np.random.default_rng(0).normal(0, 0.01, 200)
+    np.testing.assert_allclose(shifts(share, np.array([100]), 10), [0.4], atol=0.02)
+    at, flat = gate_response(share, [100, 50, 3], w=10)
+    assert [r.index for r in (at, flat)] == [100, 50], "a point without w steps each side drops"
+    assert at.responds and at.p < 0.05 and at.shift > 0.35
+    assert not flat.responds
+    assert response_rate([at, flat]) == 0.5
+    still = gate_response(np.full(200, 0.5), [100], w=10)[0]
+    assert still.shift == 0 and still.p == 1 and not still.responds

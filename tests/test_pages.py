@@ -27,7 +27,7 @@ CHARTS_ON_DEMO = {  # explain draws 3 more when its whole-series run finishes (s
     "settings": 0,
     "training": 1,
     "forecast": 4,
-    "explain": 2,
+    "explain": 4,
     "checkpoints": 0,
 }
 GUIDES_WHEN_EMPTY = {"data", "training", "forecast", "explain"}  # the others need nothing
@@ -543,12 +543,12 @@ def test_interpret_whole_series_readings_and_change_points(series, fitted):
     at.switch_page(PAGES["explain"]).run()
     assert not at.exception
     wait_for_tasks(at)
-    assert not at.exception and len(at.get("plotly_chart")) == 5
+    assert not at.exception and len(at.get("plotly_chart")) == 7
     specs = [c.proto.spec for c in at.get("plotly_chart")]
-    assert "leaning on the LSTM's memory" in specs[2] and "window x lag" in specs[4]
+    assert "leaning on memory" in specs[4] and "window x lag" in specs[6]
     readings = texts(at.caption)
-    assert "of the gate's units lean on the LSTM's memory" in readings
-    assert "of the attention goes to the latest" in readings
+    assert "units leaning on memory" in specs[4] and "Deletion test" in specs[3]
+    assert "random draws" in readings
     assert at.text_input[0].value == "100 200"
     at.text_input[0].set_value("100, oops")
     at.button(key="FormSubmitter:explain_detect_1-Detect change points").click().run()
@@ -564,6 +564,13 @@ def test_interpret_whole_series_readings_and_change_points(series, fitted):
     assert "found" in str(at.dataframe[0].value["known change points"].iloc[0])
     assert "counts the series' start" in texts(at.caption)
     assert "kind" in at.dataframe[1].value.columns
+    gate = at.table[0].value  # issue 20: per point, who found it and the gate's response
+    points = held(at, "detection").result.change_points
+    assert list(gate.index) == list(range(1, len(points) + 1)), "numbered as on the chart"
+    assert list(gate["row"]) == [f"{c.index:,}" for c in points], "a regular series: grid rows"
+    assert set(gate["found by"]) == {"tests on the raw series"}
+    assert set(gate["gate responds"]) <= {"yes", "no", "n/a"}
+    assert "The gate responds at" in texts(at.caption)
     assert len(at.get("download_button")) == 1
 
 
@@ -572,7 +579,7 @@ def test_history_shown_applies_to_interpret(series, fitted):
     at.session_state["history_points"] = 200
     at.switch_page(PAGES["explain"]).run()
     wait_for_tasks(at)
-    share = json.loads(at.get("plotly_chart")[2].proto.spec)["data"][0]
+    share = json.loads(at.get("plotly_chart")[4].proto.spec)["data"][0]
     assert len(share["x"]) == 200, "the last 200 observations, not all 400"
 
 

@@ -163,6 +163,18 @@ def test_train_a_panel_then_forecast_and_interpret_a_chosen_series(tmp_path, mon
     assert not at.exception and not at.error, texts(at.error)
     assert _series(at, "explain").value == "S0003", "the series chosen stays chosen"
     assert len(at.get("plotly_chart")) >= 2
+    # issue 20: attributions and deletion scores for the series picked, per series
+    ig = next(
+        c.proto.spec for c in at.get("plotly_chart") if "Integrated Gradients" in c.proto.spec
+    )
+    assert "Deletion test" in " ".join(c.proto.spec for c in at.get("plotly_chart"))
+    assert "Deleting its top" in texts(at.caption)
+    _series(at, "explain").set_value(model.ids_[0]).run()
+    assert not at.exception, at.exception
+    other = next(
+        c.proto.spec for c in at.get("plotly_chart") if "Integrated Gradients" in c.proto.spec
+    )
+    assert other != ig, "another series, its own attributions"
 
 
 def test_panel_checkpoints_say_what_they_hold_and_refuse_the_wrong_data(

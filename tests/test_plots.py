@@ -128,7 +128,7 @@ def test_change_figure_draws_every_kind_of_marker():
     assert [a.text for a in numbers] == ["1"] and "level: y" in numbers[0].hovertext
 
 
-def test_gate_heatmap_sorts_units_and_can_show_shifts():
+def test_gate_heatmap_sorts_units_on_a_fixed_scale():
     times = pd.date_range("2021", periods=50, freq="h")
     gate = np.tile([0.2, 0.9, 0.5], (50, 1))
     gate[25:, 0] += 0.1  # unit 1 leans more on memory in the second half
@@ -137,11 +137,42 @@ def test_gate_heatmap_sorts_units_and_can_show_shifts():
     # plotly draws row 1 at the bottom: least memory there, most memory on top
     assert list(np.asarray(heat.customdata)[:, 0]) == [1, 3, 2]
     assert list(heat.colorbar.ticktext) == ["0 input", "0.5", "1 memory"]
-    shifted = plots.gate_heatmap(times, gate, relative=True).data[0]
-    z = np.asarray(shifted.z)
-    np.testing.assert_allclose(z[1:], 0.0, atol=1e-12)  # constant units: no shift
-    assert z[0, 0] < 0 < z[0, -1] and "usual" in shifted.hovertemplate
-    assert list(shifted.colorbar.ticktext) == ["more input", "usual", "more memory"]
+    # issue 20: [0, 1] whatever the values, so a gate that hardly moves looks still
+    assert (heat.zmin, heat.zmax) == (0, 1)
+    assert fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
+
+
+def test_attention_is_coloured_against_the_even_share():
+    """Issue 20: a flat attention looks flat (every marker the even colour), and a peaked one
+    saturates at EVEN_CAP x the even share, whatever the range of the weights."""
+    L = 48
+    times = pd.date_range("2021", periods=L, freq="h")
+    window = pd.Series(np.arange(L, dtype=float), index=times, name="y")
+    flat = np.full((4, L), 1 / L) + np.random.default_rng(0).normal(0, 1e-4, (4, L))
+    marker = plots.attention_figure(window, flat).data[0].marker
+    assert (marker.cmin, marker.cmax) == (0, plots.EVEN_CAP)
+    np.testing.assert_allclose(marker.color, 1.0, atol=0.02)
+    assert np.ptp(marker.size) < 0.2, "no contrast from a near-uniform attention"
+    peaked = np.full((1, L), 0.5 / (L - 1))
+    peaked[0, -1] = 0.5
+    fig = plots.attention_figure(window, peaked)
+    assert fig.data[0].marker.color[-1] == pytest.approx(0.5 * L)
+    assert fig.layout.shapes[0].y0 == pytest.approx(1 / L), "the even share drawn on the bars"
+    assert fig.layout.yaxis.title.text == "y" and fig.layout.yaxis2.title.text
+    heat = plots.attention_heatmap(times, np.tile(flat[0], (3, 1)), np.arange(3)).data[0]
+    assert (heat.zmin, heat.zmax) == (0, pytest.approx(plots.EVEN_CAP / L))
+
+
+def test_attribution_and_faithfulness_figures_are_labelled():
+    times = pd.date_range("2021", periods=10, freq="h")
+    values = np.zeros((10, 2))
+    values[3, 1] = -2.0
+    heat = plots.attribution_figure(times, values, ["y", "x1"]).data[0]
+    assert (heat.zmin, heat.zmax) == (-2.0, 2.0), "symmetric about 0"
+    fig = plots.faithfulness_figure({"Attention": 0.8, "IG": 3.1}, {"Attention": False, "IG": True})
+    assert list(fig.data[0].x) == [0.8, 3.1] and fig.layout.shapes[0].x0 == 1
+    assert fig.data[0].marker.color[0] == "#bbbbbb", "a view not above random is grey"
+    assert fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
 
 
 def test_gate_share_figure_marks_change_points_inside_its_span():

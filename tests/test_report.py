@@ -3,6 +3,7 @@ and a browser that opens the file from disk with the network off and sees every 
 
 from __future__ import annotations
 
+import html
 import os
 import re
 from pathlib import Path
@@ -29,17 +30,52 @@ def test_the_report_holds_every_section(document, fitted):
         "Data",
         "Forecast",
         "Backtest",
-        "Attention and skip gate",
+        "What is explained",
+        "Attention, attributions and skip gate",
         "Change points",
         "Model card",
     ):
         assert f">{heading}</h2>" in document
     assert "linear (NLinear ridge)" in document, "the backtest table with the linear baseline"
     assert "Rolling-origin backtest" in document and "Error by horizon step" in document
-    assert "leaning on the LSTM" in document and "found" in document
+    assert "leaning on memory" in document and "found" in document
     assert fitted.data_hash_ in document and "data is the training data" in document
     assert "hidden_size: 4" in document and ">torch<" in document
-    assert report.count_figures(document) == 10
+    assert report.count_figures(document) == 11
+
+
+def test_the_report_says_how_each_point_was_found_and_what_the_gate_did(document):
+    """Issue 20: per point, the detector that found it (today: tests on the raw series) and
+    the gate's measured response; no input the report lacks, nothing implying the gate found
+    the points."""
+    points = re.findall(r"<li>(#\d+, row [\d,]+ \([^<]*)</li>", document)
+    assert points, "one line per change point"
+    for line in points:
+        assert "found by tests on the raw series" in html.unescape(line)
+        assert re.search(r"the skip gate (responds|does not respond) there", line)
+        assert "permutation p = " in line
+    assert "found by</th>" in document, "the points' table names the detector too"
+    assert "not by the gate" in document
+    assert "annotated changes and at" in document, "the measured rate, from the shipped JSON"
+    assert "Give known change points" not in document and "above to score" not in document
+    assert "The LSTM makes" in document and "held-out end" in document
+    assert "Deleting its top" in document and "random draws" in document
+
+
+def test_a_linear_start_is_said_and_its_views_not_described(fitted, series):
+    import copy
+
+    import torch
+
+    fc = copy.deepcopy(fitted)  # the network's head at zero: the forecast is the linear part
+    with torch.no_grad():
+        fc.model_.head.weight.zero_()
+        fc.model_.head.bias.zero_()
+    doc = report.build(fc, series)
+    assert "The network adds nothing here" in doc
+    assert doc.count("Not described: the network takes no part") == 3
+    assert "the step it weighs most" not in doc and "lean on the LSTM's memory" not in doc
+    assert "Not a reliable guide" not in doc, "not scored as reasoning at all"
 
 
 def test_the_report_loads_no_script_or_style_from_elsewhere(document):
@@ -54,7 +90,7 @@ def test_without_trace_or_detection_it_says_so(fitted, series):
     doc = report.build(fitted, series)
     assert "The whole-series views were not computed" in doc
     assert "Change points were not detected" in doc
-    assert report.count_figures(doc) == 7
+    assert report.count_figures(doc) == 8
 
 
 def test_the_report_command(fitted, series, tmp_path, capsys):
@@ -69,7 +105,7 @@ def test_the_report_command(fitted, series, tmp_path, capsys):
         == 0
     )
     assert out.exists() and "charts; opens offline" in capsys.readouterr().out
-    assert report.count_figures(out.read_text()) == 10
+    assert report.count_figures(out.read_text()) == 11
     assert not list(tmp_path.glob(".tmp-*")), "written atomically"
     assert (
         main(
@@ -114,3 +150,15 @@ def test_the_report_opens_offline_with_every_chart_drawn(document, tmp_path):
         )
         browser.close()
     assert [u for u in fetched if not u.startswith(("file:", "data:", "blob:"))] == []
+
+
+def test_the_explanation_model_labels_the_views_it_gives(fitted, series):
+    from lstm_core.interpret import share
+
+    ex = share.fit_explanation(fitted, series)
+    context = report.Context("series.csv", "tiny", explainer=ex, explainer_trace=trace(ex, series))
+    doc = report.build(fitted, series, context)
+    assert "An explanation model (the same network trained with no start margin)" in doc
+    assert "against the linear fit" in doc
+    assert "Every view in this section comes from the explanation model" in doc
+    assert doc.count("(the explanation model)") >= 4, "attention, IG, gate, gate share"

@@ -33,12 +33,15 @@ def download_button(page: str, fc: Forecaster, df: pd.DataFrame) -> None:
     ``fc`` and ``df``: the model and table the page shows (a panel: its series shown)."""
     tokens = (data_key(), get(MODEL_TOKEN))
     found = work.detection()
+    ex, ex_trace = work.explainer() or (None, None)
     context = report.Context(
         data_name=get(DATA_NAME) or "data",
         model_name=get(MODEL_NAME) or "model",
         trace=work.finished(work.current("trace", tokens)),
         detection=work.finished(found[0]) if found else None,
         known=tuple(found[1]) if found else tuple(get(KNOWN_CPS, ())),
+        explainer=ex,
+        explainer_trace=ex_trace,
     )
     st.download_button(
         "Download report (HTML, opens offline)",

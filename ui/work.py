@@ -16,6 +16,7 @@ from lstm_core import changepoints, data, interpret, summary
 from lstm_core.config import Config
 from lstm_core.errors import LstmCoreError
 from lstm_core.forecaster import Forecaster
+from lstm_core.interpret import share
 from lstm_core.jobs import Owner, Scheduler, Task, TrainingJob, check_trainable
 from lstm_core.panel import Panel
 from ui import actions
@@ -229,6 +230,30 @@ def trace_task(fc: Forecaster, prep: data.Prepared, restart: bool = False) -> Ta
 
     key = (data_key(), get(MODEL_TOKEN))
     return task("trace", key, fn, "running the model over every window", restart)
+
+
+def explainer_task(fc: Forecaster, prep: data.Prepared, start: bool = False) -> Task | None:
+    """The explanation model of the model in use on the data in use (``share.fit_explanation``)
+    with its whole-series trace, as (Forecaster, Trace): the one held, or a new one if ``start``."""
+    key = (data_key(), get(MODEL_TOKEN))
+    if not start:
+        return current("explainer", key)
+    epochs = fc.config_.training.epochs
+
+    def fn(report: Callable[[float, str], None]):
+        def on_epoch(epoch: int, train_loss: float, val_loss: float) -> None:
+            report(0.9 * epoch / epochs, f"epoch {epoch} of at most {epochs}")
+
+        ex = share.fit_explanation(fc, prep, on_epoch=on_epoch)
+        report(0.9, "running it over every window")
+        return ex, interpret.trace(ex, prep)
+
+    return task("explainer", key, fn, "training an explanation model", restart=True)
+
+
+def explainer() -> tuple[Forecaster, interpret.Trace] | None:
+    """The finished explanation model (and its trace) of the model and data in use, if any."""
+    return finished(current("explainer", (data_key(), get(MODEL_TOKEN))))
 
 
 def finished(t: Task | None) -> Any:

@@ -1,0 +1,240 @@
+"""Faithfulness of the Interpret page's views, and the skip gate at change points.
+
+    python benchmarks/faithfulness.py --data-dir ../shared/data [--json FILE]
+    python benchmarks/faithfulness.py --data-dir ../shared/data --dev-sets lstm_core/interpret/gate_rates.json
+
+What it prints:
+1. For the regimes demo, ETTh1 and two TSSB series: the deletion test of attention, Integrated
+   Gradients (|IG| per step) and the gate's change. At each of ``--origins`` forecast origins
+   the top 10% of the window's steps by the view are set to the window's mean, and the median
+   forecast's mean absolute move is divided by that of random 10% (``faithfulness.DRAWS``
+   draws): mean +- sd of that ratio over the origins. Then the gate's response rate at the
+   annotated change points and at as many random points (``gate_response``, p < 0.05 against
+   200 random points of the same series).
+2. With ``--dev-sets FILE``: the same response rates over every TCPD and TSSB development series
+   (a small model trained on each), written to FILE, the small JSON the app quotes.
+
+Each data set's model is trained as the app trains it; where it keeps its linear start (the
+network adds nothing), the explanation model (start margin 0) is used instead, and the table
+says so. ``--json FILE`` writes {"<data set>": {"attention": {"ratio": x, "sd": s}, "ig": ...,
+"gate": ..., "model": ...}}, the demo under "regimes".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from lstm_core import summary
+from lstm_core.config import Config
+from lstm_core.data import load_demo, read_table
+from lstm_core.errors import LstmCoreError
+from lstm_core.forecaster import Forecaster
+from lstm_core.interpret import faithfulness, gate_response, share, trace
+
+TSSB_PAIR = ("Beef", "GunPoint")  # two short TSSB series (1,410 and 1,875 steps)
+VIEWS = faithfulness.VIEWS
+
+
+def fitted(cfg: Config, frame: pd.DataFrame) -> tuple[Forecaster, str]:
+    """The app's model, or the explanation model when the app's kept its linear start."""
+    fc = Forecaster(cfg).fit(frame)
+    if share.network_share(fc, frame).nil:
+        return share.fit_explanation(fc, frame), "explanation model (linear start kept)"
+    return fc, "model as trained"
+
+
+def small_config(n: int, time_col: str | None, targets: list[str], covs: list[str]) -> Config:
+    lookback = int(max(8, min(48, n // 8)))
+    return Config().replace(
+        data={
+            "time_col": time_col,
+            "targets": targets,
+            "covariates": covs,
+            "lookback": lookback,
+            "horizon": max(1, min(12, lookback // 2)),
+        },
+        lstm={"hidden_size": 16, "num_layers": 1, "dropout": 0.0},
+        training={"epochs": 8, "patience": 3},
+    )
+
+
+def deletion_ratios(fc: Forecaster, frame: pd.DataFrame, n_origins: int) -> dict[str, list[float]]:
+    """Each view's deletion ratio at ``n_origins`` origins spread over the series."""
+    prep = fc.prepare(frame)
+    L, T = fc.config_.data.lookback, len(prep.frame)
+    out: dict[str, list[float]] = {v: [] for v in VIEWS}
+    for origin in np.linspace(L, T, n_origins).round().astype(int):
+        _, scores = faithfulness.score_origin(fc, prep, int(origin))
+        for v in VIEWS:
+            out[v].append(scores[v].ratio)
+    return out
+
+
+def responses(fc: Forecaster, frame: pd.DataFrame, points: list[int], seed: int = 0):
+    """Gate responses at ``points`` and at as many random points of the same series."""
+    tr = trace(fc, frame)
+    memory = summary.gate_reading(tr.gate).memory_share
+    w = fc.config_.data.lookback
+    at = gate_response.gate_response(memory, points, w, seed=seed)
+    rng = np.random.default_rng(seed + 1)
+    T = len(memory)
+    rand = rng.integers(w, T - w + 1, len(at)).tolist() if at else []
+    return at, gate_response.gate_response(memory, rand, w, seed=seed)
+
+
+def annotated(annotations: dict) -> list[int]:
+    """Every annotator's points, merged (TCPD's format: {annotator: [rows]})."""
+    return sorted({int(p) for rows in annotations.values() for p in rows if int(p) > 0})
+
+
+def data_sets(root: Path) -> list[tuple[str, Config, pd.DataFrame, list[int]]]:
+    demo = load_demo("regimes")
+    out = [("regimes", demo.config, demo.frame, list(demo.change_points))]
+    ett = pd.read_csv(root / "ett" / "ETTh1.csv")
+    covs = [c for c in ett.columns if c not in ("date", "OT")]
+    cfg = Config().replace(
+        data={
+            "time_col": "date",
+            "targets": ["OT"],
+            "covariates": covs,
+            "lookback": 48,
+            "horizon": 24,
+        },
+        training={"epochs": 8, "patience": 3},
+    )
+    out.append(("etth1", cfg, ett, []))
+    notes = json.loads((root / "tssb" / "annotations.json").read_text())
+    for name in TSSB_PAIR:
+        frame = read_table(root / "tssb" / f"{name}.json")
+        col = str(frame.columns[0])
+        out.append(
+            (
+                f"tssb_{name}",
+                small_config(len(frame), None, [col], []),
+                frame,
+                annotated(notes[name]),
+            )
+        )
+    return out
+
+
+def rate(rs) -> str:
+    r = gate_response.response_rate(rs)
+    return "n/a" if math.isnan(r) else f"{sum(x.responds for x in rs)}/{len(rs)} ({r:.0%})"
+
+
+def main_views(args: argparse.Namespace) -> None:
+    root = Path(args.data_dir)
+    result: dict[str, dict] = {}
+    print(
+        f"deletion test: top {faithfulness.SHARE:.0%} of steps vs {faithfulness.DRAWS} random "
+        f"draws, {args.origins} origins; ratio = view's move / random's (mean +- sd)"
+    )
+    print(
+        f"{'data set':22} {'model':40} "
+        + " ".join(f"{v:>12}" for v in VIEWS)
+        + "   gate at annotated / random points"
+    )
+    for name, cfg, frame, points in data_sets(root):
+        start = time.perf_counter()
+        fc, which = fitted(cfg, frame)
+        ratios = deletion_ratios(fc, frame, args.origins)
+        at, rand = responses(fc, frame, points) if points else ([], [])
+        result[name] = {
+            v: {"ratio": float(np.nanmean(ratios[v])), "sd": float(np.nanstd(ratios[v]))}
+            for v in VIEWS
+        } | {
+            "model": which,
+            "origins": args.origins,
+            "gate_response": {
+                "annotated": gate_response.response_rate(at) if at else None,
+                "random": gate_response.response_rate(rand) if rand else None,
+                "points": len(at),
+            },
+        }
+        cells = " ".join(
+            f"{result[name][v]['ratio']:6.2f}±{result[name][v]['sd']:<5.2f}" for v in VIEWS
+        )
+        print(
+            f"{name:22} {which:40} {cells}   {rate(at)} / {rate(rand)}"
+            f"   ({time.perf_counter() - start:.0f} s)"
+        )
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2, allow_nan=False, default=str))
+        print(f"wrote {args.json}")
+
+
+def main_dev_sets(args: argparse.Namespace) -> None:
+    """Gate response rates over every TCPD and TSSB development series."""
+    root = Path(args.data_dir)
+    totals = {"annotated": [], "random": []}
+    per_set: dict[str, dict] = {}
+    skipped = []
+    for group in ("tcpd", "tssb"):
+        notes = json.loads((root / group / "annotations.json").read_text())
+        at_all, rand_all = [], []
+        for path in sorted((root / group).glob("*.json")):
+            if path.stem == "annotations":
+                continue
+            frame = read_table(path)
+            time_col = "time" if "time" in frame.columns else None
+            cols = [c for c in frame.columns if c != time_col]
+            try:
+                cfg = small_config(len(frame), time_col, cols[:1], cols[1:])
+                fc, _ = fitted(cfg, frame)
+                at, rand = responses(fc, frame, annotated(notes.get(path.stem, {})))
+            except LstmCoreError as e:
+                skipped.append(f"{group}/{path.stem}: {e}")
+                continue
+            at_all += at
+            rand_all += rand
+            print(
+                f"{group}/{path.stem:30} annotated {rate(at):>14}   random {rate(rand):>14}",
+                flush=True,
+            )
+        per_set[group] = {
+            "annotated": rate(at_all),
+            "random": rate(rand_all),
+            "points": len(at_all),
+        }
+        totals["annotated"] += at_all
+        totals["random"] += rand_all
+    out = {
+        "annotated": gate_response.response_rate(totals["annotated"]),
+        "random": gate_response.response_rate(totals["random"]),
+        "points": len(totals["annotated"]),
+        "per_set": per_set,
+        "skipped": skipped,
+        "alpha": gate_response.ALPHA,
+        "command": "python benchmarks/faithfulness.py --data-dir ../shared/data --dev-sets "
+        + args.dev_sets,
+    }
+    print(json.dumps(out, indent=2))
+    Path(args.dev_sets).write_text(json.dumps(out, indent=2) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data"))
+    parser.add_argument("--json", help="write each data set's ratios here")
+    parser.add_argument("--origins", type=int, default=10)
+    parser.add_argument("--dev-sets", help="run the TCPD + TSSB gate rates; write them here")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    main_dev_sets(args) if args.dev_sets else main_views(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,168 @@
+"""Whether a view reflects what drives a forecast: the deletion test. The top k% steps by the
+view are set to the window's mean and the forecast's move is compared with random k% steps."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+
+from lstm_core import threads
+from lstm_core.data import Prepared
+from lstm_core.forecaster import Forecaster
+from lstm_core.interpret.attributions import Attribution, attribute, neutral, scaled_window
+from lstm_core.model import ForecastNet
+
+SHARE = 0.1  # the top 10% of the window's steps are deleted
+DRAWS = 100  # random deletions of as many steps, the reference
+Z = 1.96  # a view is above random when its ratio's 95% interval (random's mean) is above 1
+MIN_RATIO = 1.5  # ... and its ratio is at least this: a 1.1x view is no guide worth describing
+VIEWS = ("attention", "ig", "gate")  # what the page shows, in that order
+
+
+@dataclass(frozen=True)
+class ViewScore:
+    """One view's deletion test at one origin (moves in scaled units of the targets)."""
+
+    view: str
+    steps: int  # steps deleted (k% of the window)
+    effect: float  # mean |forecast move| when the view's top steps are deleted
+    random_mean: float  # the same for random steps, over ``draws``
+    random_sd: float
+    draws: int
+
+    @property
+    def ratio(self) -> float:
+        """The view's effect as a multiple of random's (NaN when random moves nothing)."""
+        return self.effect / self.random_mean if self.random_mean > 0 else math.nan
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        """95% interval of ``ratio`` from the uncertainty of random's mean over the draws."""
+        se = Z * self.random_sd / math.sqrt(max(self.draws, 1))
+        hi = self.random_mean - se
+        return (
+            self.effect / (self.random_mean + se) if self.random_mean + se > 0 else math.nan,
+            self.effect / hi if hi > 0 else math.inf,
+        )
+
+    @property
+    def reliable(self) -> bool:
+        """A guide to this forecast: the ratio is at least MIN_RATIO and even the low end of
+        its 95% interval is above 1. (A test against single random draws would fail a perfect
+        view whenever random draws often hit its steps too: they tie with it.)"""
+        return bool(self.ratio >= MIN_RATIO and self.interval[0] > 1)
+
+
+def top_steps(score: np.ndarray, k: int) -> np.ndarray:
+    """Rows of the ``k`` highest scores (ties: the later step first, as the latest data)."""
+    order = np.argsort(-np.asarray(score, dtype=np.float64)[::-1], kind="stable")[:k]
+    return len(score) - 1 - order
+
+
+def deleted(window: torch.Tensor, rows: list[np.ndarray]) -> torch.Tensor:
+    """Copies of ``window`` (L, F), one per entry of ``rows``, with those steps set to the
+    window's mean of each column -> (len(rows), L, F)."""
+    out = window.unsqueeze(0).repeat(len(rows), 1, 1)
+    mean = neutral(window)[0]  # (F,)
+    for i, r in enumerate(rows):
+        out[i, torch.as_tensor(r, dtype=torch.long)] = mean
+    return out
+
+
+@torch.no_grad()
+def moves(net: ForecastNet, window: torch.Tensor, variants: torch.Tensor) -> np.ndarray:
+    """(B,) mean |median forecast of each variant - the window's|, over steps and targets."""
+    mid = len(net.quantiles) // 2
+    with threads.for_model(net):
+        y = net(torch.cat([window.unsqueeze(0), variants]))[..., mid]  # (1 + B, H, K)
+    return (y[1:] - y[:1]).abs().mean(dim=(1, 2)).double().numpy()
+
+
+def gate_change(gate: np.ndarray) -> np.ndarray:
+    """(L,) how much the skip gate turns at each step: mean |gate_t - gate_t-1| over units
+    (0 at the first step)."""
+    g = np.asarray(gate, dtype=np.float64)
+    return np.concatenate([[0.0], np.abs(np.diff(g, axis=0)).mean(axis=1)])
+
+
+def deletion_test(
+    net: ForecastNet,
+    window: torch.Tensor,
+    scores: dict[str, np.ndarray],
+    share: float = SHARE,
+    draws: int = DRAWS,
+    seed: int = 0,
+) -> dict[str, ViewScore]:
+    """Score each view by deleting its top ``share`` of steps from ``window`` (L, F) scaled.
+
+    One forward pass holds every view's variant and ``draws`` random ones (the same random
+    draws for every view, from ``seed``).
+
+    Args:
+        net: the network; window: (L, F) the window the views describe.
+        scores: view name -> (L,) score of each step (higher = more important by that view).
+    """
+    L = window.shape[0]
+    k = max(1, round(share * L))
+    rng = np.random.default_rng(seed)
+    random_rows = [rng.choice(L, k, replace=False) for _ in range(draws)]
+    names = list(scores)
+    rows = [top_steps(scores[n], k) for n in names] + random_rows
+    m = moves(net, window, deleted(window, rows))
+    ref = m[len(names) :]
+    return {
+        n: ViewScore(
+            view=n,
+            steps=k,
+            effect=float(m[i]),
+            random_mean=float(ref.mean()),
+            random_sd=float(ref.std()),
+            draws=draws,
+        )
+        for i, n in enumerate(names)
+    }
+
+
+def score_views(
+    net: ForecastNet,
+    window: torch.Tensor,
+    attribution: Attribution,
+    share: float = SHARE,
+    draws: int = DRAWS,
+    seed: int = 0,
+) -> dict[str, ViewScore]:
+    """The deletion test of the page's three views at one origin: attention, |IG| and the
+    gate's change (``VIEWS``), for the window (L, F) scaled that ``attribution`` describes."""
+    scores = {
+        "attention": attribution.attention,
+        "ig": attribution.ig_steps,
+        "gate": gate_change(attribution.gate),
+    }
+    return deletion_test(net, window, scores, share, draws, seed)
+
+
+def window_at(fc: Forecaster, data: pd.DataFrame | Prepared, origin: int) -> torch.Tensor:
+    """(L, F) the scaled window that ends just before ``origin``."""
+    return scaled_window(fc, fc.prepare(data), origin)[0]
+
+
+def score_origin(
+    fc: Forecaster,
+    data: pd.DataFrame | Prepared,
+    origin: int | None = None,
+    target: str | None = None,
+    draws: int = DRAWS,
+) -> tuple[Attribution, dict[str, ViewScore]]:
+    """Attributions of the forecast from ``origin`` (default: the next one) and every view's
+    deletion test there: what the Interpret page shows for one origin.
+
+    Raises:
+        DataError: ``origin`` outside [lookback, rows] or an unknown ``target``.
+    """
+    prep = fc.prepare(data)
+    att = attribute(fc, prep, origin, target)
+    return att, score_views(fc.model_, window_at(fc, prep, att.origin), att, draws=draws)
