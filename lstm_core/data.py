@@ -1120,7 +1120,9 @@ def suggest_lookback(n_rows: int, horizon: int, val_fraction: float) -> int | No
 
 
 def window_counts(n_rows: int, lookback: int, horizon: int, val_fraction: float) -> tuple[int, int]:
-    """(training windows, held-out windows) that ``Forecaster.fit`` and ``backtest`` use."""
+    """(training windows, held-out windows) that ``Forecaster.fit`` uses; the held-out end is
+    cut into validation, check and test parts, and ``backtest`` scores the test part alone
+    (``forecaster.held_out_parts``)."""
     split = held_out_start(n_rows, horizon, val_fraction)
     train = split - lookback - horizon + 1
     held = n_rows - max(split, lookback) - horizon + 1

@@ -11,16 +11,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-import torch
 
 from lstm_core.config import DataConfig
 from lstm_core.data import (
     Scaler,
     check_length,
-    detect_time_column,
     demo_names,
+    detect_time_column,
     few_windows,
     held_out_start,
     load_demo,
@@ -32,6 +32,7 @@ from lstm_core.data import (
     window_counts,
 )
 from lstm_core.errors import DataError, SeriesTooShort
+from lstm_core.forecaster import held_out_parts
 
 CSV = "date,load,temp\n2024-01-01,1.0,5\n2024-01-02,2.0,6\n2024-01-03,3.5,7\n2024-01-04,2.5,8\n"
 
@@ -138,7 +139,11 @@ def test_window_counts_are_the_windows_fit_and_backtest_use(fitted, series):
     train, held = window_counts(len(series), 16, 4, 0.2)
     split = held_out_start(len(series), 4, 0.2)
     x = torch.zeros(split, 3)
-    assert train == len(make_windows(x, 16, 4, 1)[0]) and held == fitted.backtest(series).windows
+    assert train == len(make_windows(x, 16, 4, 1)[0])
+    assert held == len(series) - split - 4 + 1, "validation, check and test windows together"
+    # the backtest scores only the test part, which chose nothing (forecaster.held_out_parts)
+    _, test_start = held_out_parts(len(series), split, 4)
+    assert fitted.backtest(series).windows == len(series) - max(test_start, 16) - 4 + 1 < held
 
 
 def test_few_training_windows_are_warned_with_a_lookback_that_has_enough():
