@@ -129,6 +129,15 @@ POINTS_ON_GATE = (
     "table under Change points for each point's detector), not by the gate; whether the gate "
     "moves there is measured below."
 )
+
+
+def points_on_gate(detection) -> str:
+    """What the gate chart's change point lines are, or why there are none."""
+    if detection is None:
+        return "No change points are drawn yet: press Detect change points below."
+    return POINTS_ON_GATE if detection.change_points else "Detection found no change points."
+
+
 GATE_MAP = (
     "Each row is a unit on the fixed scale 0 (the current input) to 1 (the LSTM's memory); "
     "even horizontal stripes mean the mix hardly changes over time."
