@@ -7,6 +7,7 @@ import hashlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -38,6 +39,7 @@ from lstm_core.safeio import clip, quote
 from lstm_core.train import History, OnBatch, OnEpoch, RunningLoss, pick_device, train
 
 MODEL = "AttentiveLSTM"  # the model's row in every per-series backtest table
+SeriesScale = Literal["std", "mase"]
 
 
 @dataclass(frozen=True)
@@ -115,8 +117,9 @@ class PanelForecaster:
     network, so everything that takes a Forecaster works on it.
     """
 
-    def __init__(self, cfg: Config | None = None):
+    def __init__(self, cfg: Config | None = None, *, scale: SeriesScale = "std"):
         self.cfg = cfg or Config()
+        self.scale = scale
 
     # ------------------------------------------------------------ fitting
 
@@ -155,7 +158,7 @@ class PanelForecaster:
         for sid, prep in preps.items():
             values = prep.frame[list(some.columns)].to_numpy(np.float64)
             split = held_out_start(len(values), H, t.val_fraction)
-            scaler = Scaler.fit(values[:split])
+            scaler = series_scaler(values[:split], self.scale, prep.freq)
             series[sid] = SeriesFit(scaler, split, prep.freq)
             rows.append(torch.as_tensor(scaler.transform(values), dtype=torch.float32))
         freqs = {s.freq for s in series.values()}
@@ -380,6 +383,24 @@ def prepare_series(panel: Panel, cfg: Config) -> tuple[dict[str, Prepared], dict
     return preps, skipped
 
 
+def series_scaler(values: np.ndarray, scale: SeriesScale, freq: str | None) -> Scaler:
+    """One series' scaling from its training rows ``values`` (T, F): the mean, and as spread
+    the standard deviation (``"std"``) or, for the targets and covariates alike, the mean
+    absolute seasonal difference (``"mase"``: the MASE denominator, with the seasonal naive's
+    period ``forecast.baseline_season``), so that the training loss, an L1 at the median, is
+    the MASE each series is scored by. A spread of zero falls back to the standard deviation.
+    """
+    plain = Scaler.fit(values)
+    if scale == "std":
+        return plain
+    m = fc.baseline_season(freq, values)
+    diff = np.abs(values[m:] - values[:-m]).mean(axis=0) if len(values) > m else np.zeros(0)
+    spread = [d if np.isfinite(d) and d > 1e-12 else s for d, s in zip(diff, plain.std)]
+    if len(spread) != len(plain.std):
+        return plain
+    return Scaler(plain.mean, tuple(map(float, spread)))
+
+
 def _plain(method: str) -> str:
     """One name per baseline across series: "seasonal naive (m=24)" -> "seasonal naive"."""
     return method.split(" (m=")[0]
@@ -434,4 +455,13 @@ def _summary_dict(summary: pd.DataFrame) -> dict:
     }
 
 
-__all__ = ["MODEL", "FairOrder", "PanelBacktest", "PanelForecaster", "SeriesFit", "prepare_series"]
+__all__ = [
+    "MODEL",
+    "FairOrder",
+    "PanelBacktest",
+    "PanelForecaster",
+    "SeriesFit",
+    "SeriesScale",
+    "prepare_series",
+    "series_scaler",
+]

@@ -17,7 +17,7 @@ from lstm_core.data import Scaler, held_out_start
 from lstm_core.errors import CheckpointError, DataError
 from lstm_core.forecaster import Forecaster
 from lstm_core.panel import read_panel, synthetic_panel
-from lstm_core.panel_forecaster import MODEL, FairOrder, PanelForecaster
+from lstm_core.panel_forecaster import MODEL, FairOrder, PanelForecaster, series_scaler
 
 TINY = Config().replace(
     data={"lookback": 16, "horizon": 4},
@@ -87,6 +87,31 @@ def test_each_series_is_scaled_on_its_own_training_rows(model, panel):
         assert fit.split == split
         np.testing.assert_allclose(fit.scaler.mean, Scaler.fit(values[:split]).mean)
         np.testing.assert_allclose(fit.scaler.std, Scaler.fit(values[:split]).std)
+
+
+def test_the_mase_scale_divides_by_the_mean_seasonal_difference():
+    # hourly, so m = 24: x[t] = t + 10 sin(2 pi t / 24) -> every 24-step difference is 24
+    t = np.arange(96.0)
+    x = (t + 10 * np.sin(2 * np.pi * t / 24))[:, None]
+    s = series_scaler(x, "mase", "h")
+    np.testing.assert_allclose(s.std, [24.0])
+    np.testing.assert_allclose(s.mean, [x.mean()])
+    assert series_scaler(x, "std", "h") == Scaler.fit(x)
+    flat = np.ones((48, 1))  # no seasonal difference: the std's fallback (1 for a constant)
+    assert series_scaler(flat, "mase", "h").std == (1.0,)
+
+
+def test_the_mase_scale_trains_and_forecasts_in_the_data_units(panel):
+    pf = PanelForecaster(TINY, scale="mase").fit(panel)
+    for sid in pf.ids_:
+        values = panel.select(sid)["value"].to_numpy()[:, None]
+        fit = pf.series_[sid]
+        want = series_scaler(values[: fit.split], "mase", fit.freq)
+        assert fit.scaler == want and fit.scaler.std != Scaler.fit(values[: fit.split]).std
+    out = pf.predict(panel, [pf.ids_[0]])
+    level = panel.select(pf.ids_[0])["value"]
+    # in the series' own units: within its range, give or take its spread
+    assert out["q0.5"].between(level.min() - level.std(), level.max() + level.std()).all()
 
 
 def test_a_series_in_other_units_gets_the_same_forecast_in_its_units():
