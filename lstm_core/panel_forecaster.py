@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Callable
+import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
@@ -117,9 +118,14 @@ class PanelForecaster:
     network, so everything that takes a Forecaster works on it.
     """
 
-    def __init__(self, cfg: Config | None = None, *, scale: SeriesScale = "std"):
+    def __init__(
+        self, cfg: Config | None = None, *, scale: SeriesScale = "std", refit: bool = False
+    ):
         self.cfg = cfg or Config()
-        self.scale = scale
+        self.scale = scale  # each series' spread: see series_scaler
+        # after early stopping, train a fresh network on every window (the held-out ends too)
+        # for the epochs validation chose, so the forecast learns from the latest rows
+        self.refit = refit
 
     # ------------------------------------------------------------ fitting
 
@@ -218,6 +224,19 @@ class PanelForecaster:
         self.skipped_ = skipped
         self.meta_: dict = {}
         self.metrics_ = _summary_dict(self._backtest(preps).summary)
+        epochs = self.history_.best_epoch
+        if self.refit and epochs > 0:
+            # the backtest above scored the validated network; the refit one has seen the
+            # held-out ends, so it is not scored there again
+            n_all = lengths - L - H + 1
+            lin = fc.fit_linear([r[:, :k].double().numpy() for r in rows], L, H)
+            net = start_network(config, lin, (x[sub], y[sub]), width, k, device)
+            again = dataclasses.replace(config.training, epochs=epochs, patience=epochs)
+            self.refit_history_ = train(
+                net, (x, y), (x[val], y[val]), again, device, on_epoch, on_batch,
+                order=FairOrder(offsets, n_all, order.share), running=running,
+            )
+            self.model_ = net.cpu().eval()
         return self
 
     @classmethod
