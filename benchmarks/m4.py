@@ -35,12 +35,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from etth1 import overrides  # the same --set parsing (run as a script: benchmarks/ is on the path)
+
 from lstm_core import scores
 from lstm_core.config import Config
 from lstm_core.panel import read_panel
 from lstm_core.panel_forecaster import PanelForecaster, SeriesScale
-
-from etth1 import overrides  # the same --set parsing (run as a script: benchmarks/ is on the path)
 
 H, M = 48, 24  # M4 Hourly's horizon and seasonal period
 RIDGE_LOOKBACKS = (24, 48, 96, 168, 336)
@@ -123,7 +123,11 @@ def ours(
         notes.append(
             f"seed {seed}: {h.seconds:.0f} s, {len(h.val_loss)} epochs, best {h.best_epoch}, "
             f"val {h.best_val_loss:.4f} (start {h.initial_val_loss:.4f})"
-            + (f"; refit {pf.refit_history_.seconds:.0f} s" if hasattr(pf, "refit_history_") else "")
+            + (
+                f"; refit {pf.refit_history_.seconds:.0f} s"
+                if hasattr(pf, "refit_history_")
+                else ""
+            )
         )
         pred = pf.predict(panel)
         runs.append(
@@ -159,7 +163,7 @@ def peers(insample: dict[str, np.ndarray]) -> dict[str, tuple[dict[str, np.ndarr
             start = time.perf_counter()
             sf = StatsForecast(models=[model], freq=1, n_jobs=1)
             fc = sf.forecast(df=frame, h=H, level=[80]).reset_index()
-            col = [c for c in fc.columns if c not in ("unique_id", "ds", "index")][0]
+            col = next(c for c in fc.columns if c not in ("unique_id", "ds", "index"))
             got = {
                 s: g[[f"{col}-lo-80", col, f"{col}-hi-80"]].to_numpy(np.float64)
                 for s, g in fc.groupby("unique_id", sort=False)
@@ -204,16 +208,16 @@ def row(
     return f"| {name} | {s.smape:.2f} | {s.mase:.3f} | {s.owa:.3f} | {cover} | {secs} |"
 
 
-def run_stage(
-    stage: str, train: dict, test: dict, cfg: Config, args: argparse.Namespace
-) -> None:
+def run_stage(stage: str, train: dict, test: dict, cfg: Config, args: argparse.Namespace) -> None:
     if stage == "val":
         insample = {s: x[:-H] for s, x in train.items()}
         actual = {s: x[-H:] for s, x in train.items()}
     else:
         insample, actual = train, test
-    print(f"\n## {stage}: {len(insample)} series, scored on "
-          f"{'the last 48 training steps' if stage == 'val' else 'test.csv'}\n")
+    print(
+        f"\n## {stage}: {len(insample)} series, scored on "
+        f"{'the last 48 training steps' if stage == 'val' else 'test.csv'}\n"
+    )
     print("| method | sMAPE | MASE | OWA | coverage80 | seconds |")
     print("| --- | --- | --- | --- | --- | --- |")
     rows = {}
@@ -250,7 +254,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", required=True, type=Path, help="folder with train.csv, test.csv")
     ap.add_argument("--stage", choices=("val", "test", "both"), default="both")
-    ap.add_argument("--series", type=int, default=0, help="N series evenly spread over the file (0: all)")
+    ap.add_argument(
+        "--series", type=int, default=0, help="N series evenly spread over the file (0: all)"
+    )
     ap.add_argument("--set", nargs="*", help="config overrides, e.g. data.lookback=336")
     ap.add_argument("--model-seeds", type=int, default=1)
     ap.add_argument("--scale", choices=("std", "mase"), default="std", help="series scaling")

@@ -3,10 +3,10 @@ scaled on its own rows, and the forecast, backtest and explanation of any one se
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 from collections.abc import Callable
-import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
@@ -233,8 +233,15 @@ class PanelForecaster:
             net = start_network(config, lin, (x[sub], y[sub]), width, k, device)
             again = dataclasses.replace(config.training, epochs=epochs, patience=epochs)
             self.refit_history_ = train(
-                net, (x, y), (x[val], y[val]), again, device, on_epoch, on_batch,
-                order=FairOrder(offsets, n_all, order.share), running=running,
+                net,
+                (x, y),
+                (x[val], y[val]),
+                again,
+                device,
+                on_epoch,
+                on_batch,
+                order=FairOrder(offsets, n_all, order.share),
+                running=running,
             )
             self.model_ = net.cpu().eval()
         return self
