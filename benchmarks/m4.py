@@ -107,9 +107,9 @@ def ours(
     seeds: int,
     scale: SeriesScale = "std",
     refit: bool = False,
-) -> tuple[dict[str, np.ndarray], str]:
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], str]:
     """The panel model's quantiles (id -> (H, 3): 0.1, 0.5, 0.9) averaged over ``seeds``
-    models, and a line on its training."""
+    models, those of the first seed alone, and a line on its training."""
     frame = pd.concat(
         [pd.DataFrame({"id": s, "t": np.arange(len(x)), "value": x}) for s, x in insample.items()]
     )
@@ -137,7 +137,7 @@ def ours(
             }
         )
     out = {s: np.mean([r[s] for r in runs], axis=0) for s in insample}
-    return out, "; ".join(notes)
+    return out, runs[0], "; ".join(notes)
 
 
 def peers(insample: dict[str, np.ndarray]) -> dict[str, tuple[dict[str, np.ndarray], float]]:
@@ -239,13 +239,15 @@ def run_stage(stage: str, train: dict, test: dict, cfg: Config, args: argparse.N
             print(row(name, insample, actual, f, sec), flush=True)
     if not args.no_model:
         start = time.perf_counter()
-        f, note = ours(insample, cfg, args.model_seeds, args.scale, args.refit)
+        f, first, note = ours(insample, cfg, args.model_seeds, args.scale, args.refit)
         sec = time.perf_counter() - start
         label = f"ours: AttentiveLSTM, one model, L {cfg.data.lookback}, {args.scale} scale"
         if args.refit:
             label += ", refitted on all windows"
         if args.model_seeds > 1:
             label += f", mean of {args.model_seeds} seeds"
+        if args.model_seeds > 1:
+            print(row(label.split(", mean of")[0] + ", seed 0", insample, actual, first, None))
         print(row(label, insample, actual, f, sec), flush=True)
         print(f"\n{note}")
 
