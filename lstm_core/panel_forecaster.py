@@ -3,10 +3,12 @@ scaled on its own rows, and the forecast, backtest and explanation of any one se
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -38,6 +40,7 @@ from lstm_core.safeio import clip, quote
 from lstm_core.train import History, OnBatch, OnEpoch, RunningLoss, pick_device, train
 
 MODEL = "AttentiveLSTM"  # the model's row in every per-series backtest table
+SeriesScale = Literal["std", "mase"]
 
 
 @dataclass(frozen=True)
@@ -115,8 +118,14 @@ class PanelForecaster:
     network, so everything that takes a Forecaster works on it.
     """
 
-    def __init__(self, cfg: Config | None = None):
+    def __init__(
+        self, cfg: Config | None = None, *, scale: SeriesScale = "std", refit: bool = False
+    ):
         self.cfg = cfg or Config()
+        self.scale = scale  # each series' spread: see series_scaler
+        # after early stopping, train a fresh network on every window (the held-out ends too)
+        # for the epochs validation chose, so the forecast learns from the latest rows
+        self.refit = refit
 
     # ------------------------------------------------------------ fitting
 
@@ -155,7 +164,7 @@ class PanelForecaster:
         for sid, prep in preps.items():
             values = prep.frame[list(some.columns)].to_numpy(np.float64)
             split = held_out_start(len(values), H, t.val_fraction)
-            scaler = Scaler.fit(values[:split])
+            scaler = series_scaler(values[:split], self.scale, prep.freq)
             series[sid] = SeriesFit(scaler, split, prep.freq)
             rows.append(torch.as_tensor(scaler.transform(values), dtype=torch.float32))
         freqs = {s.freq for s in series.values()}
@@ -215,6 +224,26 @@ class PanelForecaster:
         self.skipped_ = skipped
         self.meta_: dict = {}
         self.metrics_ = _summary_dict(self._backtest(preps).summary)
+        epochs = self.history_.best_epoch
+        if self.refit and epochs > 0:
+            # the backtest above scored the validated network; the refit one has seen the
+            # held-out ends, so it is not scored there again
+            n_all = lengths - L - H + 1
+            lin = fc.fit_linear([r[:, :k].double().numpy() for r in rows], L, H)
+            net = start_network(config, lin, (x[sub], y[sub]), width, k, device)
+            again = dataclasses.replace(config.training, epochs=epochs, patience=epochs)
+            self.refit_history_ = train(
+                net,
+                (x, y),
+                (x[val], y[val]),
+                again,
+                device,
+                on_epoch,
+                on_batch,
+                order=FairOrder(offsets, n_all, order.share),
+                running=running,
+            )
+            self.model_ = net.cpu().eval()
         return self
 
     @classmethod
@@ -380,6 +409,24 @@ def prepare_series(panel: Panel, cfg: Config) -> tuple[dict[str, Prepared], dict
     return preps, skipped
 
 
+def series_scaler(values: np.ndarray, scale: SeriesScale, freq: str | None) -> Scaler:
+    """One series' scaling from its training rows ``values`` (T, F): the mean, and as spread
+    the standard deviation (``"std"``) or, for the targets and covariates alike, the mean
+    absolute seasonal difference (``"mase"``: the MASE denominator, with the seasonal naive's
+    period ``forecast.baseline_season``), so that the training loss, an L1 at the median, is
+    the MASE each series is scored by. A spread of zero falls back to the standard deviation.
+    """
+    plain = Scaler.fit(values)
+    if scale == "std":
+        return plain
+    m = fc.baseline_season(freq, values)
+    diff = np.abs(values[m:] - values[:-m]).mean(axis=0) if len(values) > m else np.zeros(0)
+    spread = [d if np.isfinite(d) and d > 1e-12 else s for d, s in zip(diff, plain.std)]
+    if len(spread) != len(plain.std):
+        return plain
+    return Scaler(plain.mean, tuple(map(float, spread)))
+
+
 def _plain(method: str) -> str:
     """One name per baseline across series: "seasonal naive (m=24)" -> "seasonal naive"."""
     return method.split(" (m=")[0]
@@ -437,4 +484,13 @@ def _summary_dict(summary: pd.DataFrame) -> dict:
     }
 
 
-__all__ = ["MODEL", "FairOrder", "PanelBacktest", "PanelForecaster", "SeriesFit", "prepare_series"]
+__all__ = [
+    "MODEL",
+    "FairOrder",
+    "PanelBacktest",
+    "PanelForecaster",
+    "SeriesFit",
+    "SeriesScale",
+    "prepare_series",
+    "series_scaler",
+]

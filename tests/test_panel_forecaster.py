@@ -17,7 +17,7 @@ from lstm_core.data import Scaler, held_out_start
 from lstm_core.errors import CheckpointError, DataError
 from lstm_core.forecaster import Forecaster
 from lstm_core.panel import read_panel, synthetic_panel
-from lstm_core.panel_forecaster import MODEL, FairOrder, PanelForecaster
+from lstm_core.panel_forecaster import MODEL, FairOrder, PanelForecaster, series_scaler
 
 TINY = Config().replace(
     data={"lookback": 16, "horizon": 4},
@@ -87,6 +87,31 @@ def test_each_series_is_scaled_on_its_own_training_rows(model, panel):
         assert fit.split == split
         np.testing.assert_allclose(fit.scaler.mean, Scaler.fit(values[:split]).mean)
         np.testing.assert_allclose(fit.scaler.std, Scaler.fit(values[:split]).std)
+
+
+def test_the_mase_scale_divides_by_the_mean_seasonal_difference():
+    # hourly, so m = 24: x[t] = t + 10 sin(2 pi t / 24) -> every 24-step difference is 24
+    t = np.arange(96.0)
+    x = (t + 10 * np.sin(2 * np.pi * t / 24))[:, None]
+    s = series_scaler(x, "mase", "h")
+    np.testing.assert_allclose(s.std, [24.0])
+    np.testing.assert_allclose(s.mean, [x.mean()])
+    assert series_scaler(x, "std", "h") == Scaler.fit(x)
+    flat = np.ones((48, 1))  # no seasonal difference: the std's fallback (1 for a constant)
+    assert series_scaler(flat, "mase", "h").std == (1.0,)
+
+
+def test_the_mase_scale_trains_and_forecasts_in_the_data_units(panel):
+    pf = PanelForecaster(TINY, scale="mase").fit(panel)
+    for sid in pf.ids_:
+        values = panel.select(sid)["value"].to_numpy()[:, None]
+        fit = pf.series_[sid]
+        want = series_scaler(values[: fit.split], "mase", fit.freq)
+        assert fit.scaler == want and fit.scaler.std != Scaler.fit(values[: fit.split]).std
+    out = pf.predict(panel, [pf.ids_[0]])
+    level = panel.select(pf.ids_[0])["value"]
+    # in the series' own units: within its range, give or take its spread
+    assert out["q0.5"].between(level.min() - level.std(), level.max() + level.std()).all()
 
 
 def test_a_series_in_other_units_gets_the_same_forecast_in_its_units():
@@ -243,3 +268,19 @@ def test_covariates_are_read_from_every_series(table):
     assert len(pf.series_[pf.ids_[0]].scaler.mean) == 2
     out = pf.predict(panel, [pf.ids_[0]])
     assert list(out["target"].unique()) == ["value"] and len(out) == 4
+
+
+def test_refit_trains_again_on_every_window_for_the_chosen_epochs(panel):
+    cfg = TINY.replace(training={"epochs": 3, "learning_rate": 1e-2, "start_margin": 0.0})
+    first = PanelForecaster(cfg).fit(panel)
+    again = PanelForecaster(cfg, refit=True).fit(panel)
+    # the validated run is the same; the refit one trains best_epoch epochs on all windows
+    assert again.history_.val_loss == first.history_.val_loss
+    assert again.metrics_ == first.metrics_  # the backtest scores the validated network
+    assert first.history_.best_epoch > 0  # (epoch 3 with this seed and learning rate)
+    assert len(again.refit_history_.train_loss) == first.history_.best_epoch
+    a = torch.cat([p.flatten() for p in again.model_.parameters()])
+    b = torch.cat([p.flatten() for p in first.model_.parameters()])
+    assert not torch.equal(a, b)
+    sid = again.ids_[0]
+    assert len(again.predict(panel, [sid])) == cfg.data.horizon
