@@ -211,21 +211,31 @@ def test_task_reports_result_progress_or_failure():
 
 
 def test_a_cancelled_task_stops_at_its_next_report():
+    """No sleeps: the task pauses after step 2 until the cancel is made; its very next report
+    raises Cancelled, and the thread ends there."""
     scheduler = Scheduler()
-    steps = []
+    steps, raised = [], []
+    reached, go = threading.Event(), threading.Event()
 
     def long(report):
         for i in range(1000):
-            report(i / 1000, f"step {i}")
+            try:
+                report(i / 1000, f"step {i}")
+            except Cancelled:
+                raised.append(i)
+                raise
             steps.append(i)
-            time.sleep(0.01)
+            if i == 2:
+                reached.set()
+                go.wait(30)
 
     task = scheduler.run(long, "long")
-    until(lambda: len(steps) >= 3)
+    assert reached.wait(30)
     task.cancel()
-    assert task.wait(5) and task.status == "cancelled" and task.result is None
-    assert len(steps) < 1000 and scheduler.running() == (0, 0)
-    assert issubclass(Cancelled, Exception)
+    go.set()
+    assert task.wait(30) and task.status == "cancelled" and task.result is None
+    assert steps == [0, 1, 2] and raised == [3], "the first report after the cancel raised"
+    assert scheduler.running() == (0, 0)
 
 
 def test_tasks_beyond_the_slots_wait_their_turn():
