@@ -22,7 +22,7 @@ if error:
     guards.fail(error, "settings", "Choose another device in Model settings")
 st.badge(f"device: {summary.device_label(device)}", icon=":material/memory:", color="green")
 panel = state.panel()
-chosen_settings.show(cfg, prep, panel)
+chosen_settings.show(cfg, prep, panel, actions.set_config)
 if panel is None:
     st.caption(
         f"Training on {state.get(state.DATA_NAME)}: targets {', '.join(prep.targets)}; "

@@ -18,7 +18,7 @@ from lstm_core.errors import ConfigError, LstmCoreError
 from lstm_core.forecaster import Forecaster
 from lstm_core.panel import Panel, describe
 from lstm_core.panel_forecaster import PanelForecaster
-from ui import loaders
+from ui import chosen_settings, loaders
 from ui.state import (
     CONFIG,
     DATA_NAME,
@@ -156,9 +156,7 @@ def use_upload() -> None:
         return
     _set_frame(df, upload.name, cfg)
     many = _propose_panel(df, config())
-    from ui.chosen_settings import use_chosen  # it imports this module
-
-    use_chosen()  # the lookback, patch and epochs this data calls for, as the CLI chooses them
+    chosen_settings.use_chosen(prepared()[0], set_config)  # the lookback, patch and epochs this data calls for, as the CLI chooses them
     targets = ", ".join(config().data.targets)  # the model's, if the model in use reads this data
     notify("success", f"Loaded {upload.name}: {len(df):,} rows; target {targets}.{many}")
 

@@ -5,6 +5,8 @@ checkpoint was trained with)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 
 from lstm_core import data, defaults
@@ -12,8 +14,9 @@ from lstm_core.config import Config
 from lstm_core.data import Prepared
 from lstm_core.errors import LstmCoreError
 from lstm_core.panel import Panel
-from ui.actions import prepared, set_config
 from ui.state import config, get, panel, put
+
+Apply = Callable[[Config], None]  # puts a config in use (ui.actions.set_config)
 
 CHOSEN = "CHOSEN_SETTINGS"  # Config: the last one the chosen settings were applied to
 
@@ -41,18 +44,17 @@ def choice(cfg: Config, prep: Prepared, many: Panel | None) -> defaults.Choice |
         return None
 
 
-def use_chosen() -> None:
-    """Put the settings chosen from the current data into the config (after an upload), unless
-    the settings in use are the user's own (set on the Settings page)."""
+def use_chosen(prep: Prepared | None, apply: Apply) -> None:
+    """Put the settings chosen from the current data (``prep``) into the config with ``apply``
+    (after an upload), unless the settings in use are the user's own (set on Settings)."""
     if not _automatic(config()):
         return
-    prep, _ = prepared()
     picked = choice(config(), prep, panel()) if prep is not None else None
     if picked is not None:
-        _use(picked.apply(config()))
+        _use(picked.apply(config()), apply)
 
 
-def show(cfg: Config, prep: Prepared, many: Panel | None) -> None:
+def show(cfg: Config, prep: Prepared, many: Panel | None, apply: Apply) -> None:
     """A caption with the chosen settings and why; a button to use them where ``cfg`` differs."""
     picked = choice(cfg, prep, many)
     if picked is None:
@@ -69,11 +71,11 @@ def show(cfg: Config, prep: Prepared, many: Panel | None) -> None:
     st.button(
         "Use the settings chosen from the data",
         on_click=_use,
-        args=(picked.apply(cfg),),
+        args=(picked.apply(cfg), apply),
         key="training_chosen",
     )
 
 
-def _use(cfg: Config) -> None:
-    set_config(cfg)
+def _use(cfg: Config, apply: Apply) -> None:
+    apply(cfg)
     put({CHOSEN: cfg})

@@ -2,7 +2,7 @@
 
 Who can see what:
 - Streamlit starts a new, empty session on every page load, so each session gets a random id,
-  written into the URL (``?s=...``), and the state under ``ui.state.KEPT`` is copied into a
+  written into the URL (``?s=...``), and the state under ``ui.keys.KEPT`` is copied into a
   server-side store under that id whenever it changes.
 - The browser also holds a random secret, the *browser key*, in a cookie (``studio_key``,
   ``SameSite=Strict``, set by this app's page). The store keeps only a hash of it beside each
@@ -37,7 +37,7 @@ from typing import Any
 import streamlit as st
 
 from lstm_core.jobs import Task, TrainingJob
-from ui.state import BROWSER_KEY, KEPT, SESSION_ID, notify
+from ui.keys import BROWSER_KEY, KEPT, NOTICE, SESSION_ID
 
 PARAM = "s"
 COOKIE = "studio_key"
@@ -47,6 +47,10 @@ MAX_SESSIONS = 64
 NEW_PER_CLIENT = int(os.environ.get("STUDIO_NEW_SESSIONS_PER_CLIENT", "30"))
 NEW_WINDOW_S = 600.0
 RUNNING = ("queued", "running")
+FOREIGN_LINK = (
+    "The link you opened belongs to a session of another browser, so you have a new session of "
+    "your own. To share data or a model, share the file or a saved checkpoint."
+)
 
 
 def key_hash(key: str) -> str:
@@ -198,12 +202,7 @@ def restore() -> None:
                 st.stop()
             sid = secrets.token_urlsafe(12)
             if asked:
-                notify(
-                    "info",
-                    "The link you opened belongs to a session of another browser, so you have a "
-                    "new session of your own. To share data or a model, share the file or a "
-                    "saved checkpoint.",
-                )
+                st.session_state[NOTICE] = ("info", FOREIGN_LINK)
         st.session_state[BROWSER_KEY] = cookie or secrets.token_urlsafe(24)
         st.session_state[SESSION_ID] = sid
         keep()
