@@ -121,7 +121,7 @@ class Progress:
             if self.timed_out:
                 kept = "the best weights so far are kept" if self.epoch else "no model came of it"
                 return (
-                    f"stopped at this server's time limit ({_duration(self.limit_s)}) after "
+                    f"stopped at this server's time limit ({duration(self.limit_s)}) after "
                     f"{self.epoch} epoch(s); {kept}"
                 )
             if self.epoch == 0:
@@ -358,7 +358,8 @@ class TrainingJob:
             self._status, self._phase = status, "done"
 
 
-def _duration(seconds: float | None) -> str:
+def duration(seconds: float | None) -> str:
+    """A span of time in words: seconds below two minutes, else minutes ("none" for None)."""
     if seconds is None:
         return "none"
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"

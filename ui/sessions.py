@@ -37,7 +37,7 @@ from typing import Any
 import streamlit as st
 
 from lstm_core.jobs import Task, TrainingJob
-from ui.keys import BROWSER_KEY, KEPT, NOTICE, SESSION_ID
+from ui.keys import BROWSER_KEY, JOB, KEPT, NOTICE, SESSION_ID, TASKS, WORK_OWNER
 
 PARAM = "s"
 COOKIE = "studio_key"
@@ -59,25 +59,23 @@ def key_hash(key: str) -> str:
 
 
 def running_work(values: dict[str, Any]) -> list[TrainingJob | Task]:
-    """The trainings and tasks in kept ``values`` that are queued or running."""
-    held: list[TrainingJob | Task] = []
-    for value in values.values():
-        candidates = value.values() if isinstance(value, dict) else (value,)
-        for item in candidates:
-            item = item[1] if isinstance(item, tuple) and len(item) > 1 else item
-            job = isinstance(item, TrainingJob) and item.snapshot().status == "running"
-            if job or (isinstance(item, Task) and item.status in RUNNING):
-                held.append(item)
-    return held
+    """The session's training and tasks (``values[JOB]``, ``values[TASKS]``) that are queued
+    or running."""
+    tasks = [held[1] for held in (values.get(TASKS) or {}).values()]
+    job = values.get(JOB)
+    running = [t for t in tasks if t.status in RUNNING]
+    if job is not None and job.snapshot().status == "running":  # "running" includes queued
+        running.append(job)
+    return running
 
 
 def _end(values: dict[str, Any]) -> None:
     """A dropped session's work stops (its owner closes; queued work leaves the queue)."""
     for item in running_work(values):
         item.cancel()
-    for value in values.values():
-        if hasattr(value, "close") and hasattr(value, "touch"):  # lstm_core.jobs.Owner
-            value.close()
+    owner = values.get(WORK_OWNER)
+    if owner is not None:
+        owner.close()
 
 
 @dataclass

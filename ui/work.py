@@ -17,9 +17,9 @@ from lstm_core.config import Config
 from lstm_core.errors import LstmCoreError
 from lstm_core.forecaster import Forecaster
 from lstm_core.interpret import share
-from lstm_core.jobs import Owner, Scheduler, Task, TrainingJob, check_trainable
+from lstm_core.jobs import Owner, Scheduler, Task, TrainingJob, check_trainable, duration
 from lstm_core.panel import Panel
-from ui import actions
+from ui import actions, sessions
 from ui.state import (
     DATA_NAME,
     DETECTION,
@@ -75,7 +75,7 @@ def owner() -> Owner:
 
 def busy() -> bool:
     """This session has a training or a task queued or running."""
-    return training() or any(t.status in RUNNING for _, t, *_ in (get(TASKS) or {}).values())
+    return bool(sessions.running_work({JOB: get(JOB), TASKS: get(TASKS)}))
 
 
 def heartbeat() -> None:
@@ -126,8 +126,8 @@ def limits_text() -> str:
     """The server's rules for trainings, in a sentence for the Train page."""
     return (
         f"This server runs {MAX_TRAININGS} trainings at once and stops one after "
-        f"{_seconds(TRAINING_LIMIT_S)}, keeping its best weights so far. Closing this tab "
-        f"cancels your training within {_seconds(ORPHAN_S)}."
+        f"{duration(TRAINING_LIMIT_S)}, keeping its best weights so far. Closing this tab "
+        f"cancels your training within {duration(ORPHAN_S)}."
     )
 
 
@@ -170,7 +170,7 @@ def _limited(fn: Callable[[Callable[[float, str], None]], T]) -> Callable[..., T
     def run(report: Callable[[float, str], None]) -> T:
         def checked(fraction: float, text: str) -> None:
             if time.monotonic() - start > TASK_LIMIT_S:
-                raise TaskTooLong(f"stopped at the time limit ({_seconds(TASK_LIMIT_S)})")
+                raise TaskTooLong(f"stopped at the time limit ({duration(TASK_LIMIT_S)})")
             report(fraction, text)
 
         return fn(checked)
@@ -293,16 +293,12 @@ def detection() -> tuple[Task, list[int]] | None:
     return None if t is None else (t, list(held[2]))
 
 
-def _seconds(s: float) -> str:
-    return f"{s:.0f} s" if s < 120 else f"{s / 60:.0f} min"
-
-
 def status_text(t: Task, doing: str) -> str:
     """``doing`` with the task's own progress text, time so far and time left."""
     text = t.progress[1]
-    eta = f", about {_seconds(t.eta)} left" if t.eta else ""
+    eta = f", about {duration(t.eta)} left" if t.eta else ""
     waiting = "waiting for a free slot; " if t.status == "queued" else ""
-    return f"{doing}: {waiting}{text or 'running'} ({_seconds(t.seconds)}{eta})"
+    return f"{doing}: {waiting}{text or 'running'} ({duration(t.seconds)}{eta})"
 
 
 def follow(
@@ -322,7 +318,7 @@ def follow(
         if t is None:
             return
         if t.status in RUNNING and t.seconds > TASK_LIMIT_S:  # one that never reports
-            cancel(slot, f"stopped at the time limit ({_seconds(TASK_LIMIT_S)})")
+            cancel(slot, f"stopped at the time limit ({duration(TASK_LIMIT_S)})")
         if t.status in RUNNING:
             st.progress(t.progress[0], text=status_text(t, doing))
             st.button("Cancel", key=f"{slot}_cancel", on_click=cancel, args=(slot,))
@@ -347,7 +343,7 @@ def training_text(snap: Any) -> str:
     if snap.status == "failed":
         return f"failed: {snap.error}"
     if snap.status not in RUNNING:
-        return f"finished {snap.epoch} epoch(s) in {_seconds(snap.seconds)}"
+        return f"finished {snap.epoch} epoch(s) in {duration(snap.seconds)}"
     if snap.cancelling:
         return "cancelling: finishing the current batch"
     if snap.phase == "queued":
@@ -355,8 +351,8 @@ def training_text(snap: Any) -> str:
         return f"waiting for a free training slot{place}; {snap.slots} run at once here"
     epoch = min(snap.epoch + 1, snap.epochs)
     if snap.phase == "validating":
-        return f"epoch {epoch}/{snap.epochs}: validating ({_seconds(snap.seconds)})"
+        return f"epoch {epoch}/{snap.epochs}: validating ({duration(snap.seconds)})"
     return (
         f"epoch {epoch}/{snap.epochs}, batch {snap.batch}/{snap.batches or '?'} "
-        f"({_seconds(snap.seconds)})"
+        f"({duration(snap.seconds)})"
     )
