@@ -4,6 +4,7 @@ points, and a model card. Plotly's JavaScript is embedded once; the file fetches
 
 from __future__ import annotations
 
+import functools
 import html
 import importlib.metadata
 import json
@@ -72,6 +73,7 @@ FOUND_BY = {
 }
 
 
+@functools.cache  # a shipped file: read once per process, not on every page run
 def gate_rate_sentence(path: Path = GATE_RATES) -> str:
     """How often the gate responds at annotated changes and at random points across the TCPD
     and TSSB development series, as ``benchmarks/faithfulness.py --dev-sets`` measured and
@@ -95,6 +97,23 @@ def deletion_sentence(score: faithfulness.ViewScore) -> str:
         f"Deleting its top {score.steps} steps moves the forecast {score.ratio:.2f}x as much as "
         f"deleting {score.steps} random steps (95% interval {lo:.2f} to {hi:.2f}x; "
         f"{score.draws} random draws)."
+    )
+
+
+def points_sentence(detection: object) -> str:
+    """What the red lines over the gate are: the detected change points and the detectors that
+    found them (per point, as ``found_by`` names them), or that there are none."""
+    points = getattr(detection, "change_points", None)
+    if detection is None:
+        return "No change points are drawn yet."
+    if not points:
+        return "Detection found no change points."
+    detectors = {found_by(c, detection) for c in points}
+    by = ", ".join(sorted(detectors))
+    gate = "" if FOUND_BY["gate"] in detectors else ", not by the gate"
+    return (
+        f"Red lines: the detected change points, found by {by}{gate} (named per point under "
+        "Change points, where the gate's response at each is measured)."
     )
 
 
@@ -339,8 +358,8 @@ def _interpret_section(fc: Forecaster, prep: Prepared, target: str, context: Con
             ),
             _note(
                 over_series("gate", summary.gate_reading(tr.gate).sentence(tr.index, model.freq_))
-                + " The red lines are the detected change points: they were found by the "
-                "detectors named per point under Change points, not by the gate."
+                + " "
+                + points_sentence(context.detection)
             ),
             _figure(plots.attention_heatmap(tr.index, tr.attention_map, tr.map_starts)),
             _note(over_series("attention", summary.attention_reading(tr.attention_map))),

@@ -124,18 +124,13 @@ NOT_NARRATED = (
     "Not narrated: the network takes no part in this model's forecasts, so this view shows an "
     "LSTM whose output is not used."
 )
-POINTS_ON_GATE = (
-    "Red lines: detected change points. They were found by tests on the raw series (see the "
-    "table under Change points for each point's detector), not by the gate; whether the gate "
-    "moves there is measured below."
-)
 
 
 def points_on_gate(detection) -> str:
     """What the gate chart's change point lines are, or why there are none."""
     if detection is None:
         return "No change points are drawn yet: press Detect change points below."
-    return POINTS_ON_GATE if detection.change_points else "Detection found no change points."
+    return report.points_sentence(detection)
 
 
 GATE_MAP = (

@@ -36,7 +36,9 @@ def what_is_explained(fc: Forecaster, prep: Prepared) -> Explained:
         return Explained(fc, text.IN_USE, True)
     st.warning(text.nil_banner(s), icon=":material/info:")
     t = work.explainer_task(fc, prep)
-    if t is None:
+    if t is None or t.status in ("cancelled", "failed"):  # none yet, or one to start again
+        if t is not None:
+            work.follow("explainer", t, "Training an explanation model", lambda _: None)
         st.button(
             "Train an explanation model",
             key="explain_train_explainer",

@@ -146,8 +146,13 @@ def score_views(
 
 
 def window_at(fc: Forecaster, data: pd.DataFrame | Prepared, origin: int) -> torch.Tensor:
-    """(L, F) the scaled window that ends just before ``origin``."""
+    """(L, F) the scaled window that ends just before ``origin`` (checked: DataError outside
+    [lookback, rows]); ``_window`` slices one whose origin is known to be valid."""
     return scaled_window(fc, fc.prepare(data), origin)[0]
+
+
+def _window(fc: Forecaster, prep: Prepared, origin: int) -> torch.Tensor:
+    return fc.scaled_inputs(prep)[origin - fc.config_.data.lookback : origin]
 
 
 def score_origin(
@@ -165,4 +170,5 @@ def score_origin(
     """
     prep = fc.prepare(data)
     att = attribute(fc, prep, origin, target)
-    return att, score_views(fc.model_, window_at(fc, prep, att.origin), att, draws=draws)
+    # att.origin was checked by attribute's explain: slice the window without a second forward
+    return att, score_views(fc.model_, _window(fc, prep, att.origin), att, draws=draws)
