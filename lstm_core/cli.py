@@ -211,6 +211,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
 
 def cmd_backtest(args: argparse.Namespace) -> int:
     df, demo_cfg = read_data(args.data, args.sheet)
+    prep = None  # the data prepared for a new model: its backtest reuses it
     if args.checkpoint:
         fixed = [flag for flag, value in (("--config", args.config), ("--time-col", args.time_col),
                                           ("--target", args.target),
@@ -240,7 +241,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         if args.strong:
             raise UsageError("--strong scores one series; leave it out with --id-col/--wide")
         return _panel_backtest(fc, panel, args.json)
-    bt = fc.backtest(df, strong=args.strong)
+    bt = fc.backtest(prep if prep is not None else df, strong=args.strong)
     if args.json:
         print(json.dumps({"metrics": bt.table.to_dict(orient="index"), "windows": bt.windows,
                           "season": bt.season, "beats_baselines": bt.beats_baselines,

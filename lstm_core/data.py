@@ -809,6 +809,9 @@ def numeric_columns(df: pd.DataFrame, time_col: str | None = None) -> list[str]:
     return out
 
 
+PREPARE_FIELDS = ("time_col", "targets", "covariates", "frequency", "missing")  # what prepare reads
+
+
 def prepare(df: pd.DataFrame, cfg: DataConfig) -> Prepared:
     """Select, type-check, sort and regularise the series; apply the missing-value policy.
 

@@ -230,7 +230,8 @@ def summary_table(panel_summary: PanelSummary, timed: bool = True) -> pd.DataFra
     (``summary.fmt_times``; row numbers when not ``timed``), frequencies in words, problems
     in short."""
     t = panel_summary.table.set_index("id")
-    timed = timed and not t["start"].astype(str).str.fullmatch(r"-?\d+").all()  # steps
+    # steps, not times (refused series have no start: they say nothing either way)
+    timed = timed and not t["start"].dropna().astype(str).str.fullmatch(r"-?\d+").all()
     out = pd.DataFrame(index=t.index)
     out["steps"] = t["steps"]
     freqs = t["frequency"].dropna()

@@ -12,7 +12,9 @@ st.title("Checkpoints")
 folder = actions.checkpoint_dir()
 st.caption(
     f"Saved in the folder {folder.name}/. Files are safetensors with JSON metadata: nothing is "
-    "ever unpickled. Each file records (as a hash) who saved it: only they may delete it."
+    "ever unpickled. A file saved here records (as a hash) the browser that saved it: only it "
+    "may delete the file. Files without an owner (saved by the CLI or an older version) only a "
+    "server run with STUDIO_ADMIN=1 may delete; the demo is kept."
 )
 if st.session_state.get(actions.UNDO):
     st.button("Undo the delete", key="checkpoints_undo_button", on_click=actions.undo_delete)

@@ -227,7 +227,10 @@ def prepared() -> tuple[data.Prepared | None, str | None]:
         run = lambda: p.prepared(series(), config())  # noqa: E731
     else:
         run = lambda: data.prepare(df, config().data)  # noqa: E731
-    return loaders.memo(f"prepared:{config().data}", lambda: _prepare(run))
+    # keyed by what prepare reads: a new lookback or horizon does not prepare the table again
+    d = config().data
+    key = tuple(getattr(d, name) for name in data.PREPARE_FIELDS)
+    return loaders.memo(f"prepared:{key}", lambda: _prepare(run))
 
 
 def _prepare(run) -> tuple[data.Prepared | None, str | None]:

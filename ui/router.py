@@ -59,6 +59,9 @@ PAGES = {
 DEFAULT = "forecast"
 
 _run = threading.local()  # is the router running the page in this script thread?
+# client.showSidebarNavigation is a server-wide option: lifting it for one session's
+# st.navigation must not interleave with another session setting it back
+_NAV_OPTION = threading.Lock()
 
 
 def navigation() -> dict[str, list]:
@@ -94,11 +97,12 @@ def navigate() -> StreamlitPage:
     ``training``...) before the router runs; the option is lifted only while the router's own
     navigation (with titles) is declared, and set back for the next legacy run.
     """
-    st.set_option("client.showSidebarNavigation", True)
-    try:
-        return st.navigation(navigation())
-    finally:
-        st.set_option("client.showSidebarNavigation", False)
+    with _NAV_OPTION:
+        st.set_option("client.showSidebarNavigation", True)
+        try:
+            return st.navigation(navigation())
+        finally:
+            st.set_option("client.showSidebarNavigation", False)
 
 
 @contextmanager

@@ -26,6 +26,8 @@ FORM_FIELDS = {  # widget key -> (section, field)
     "settings_patience": ("training", "patience"),
     "settings_device": ("training", "device"),
 }
+# config key ("lstm.num_layers") -> widget key, to name a refused field as the form does
+FIELD_KEYS = {f"{sec}.{name}": key for key, (sec, name) in FORM_FIELDS.items()}
 LABELS = {  # widget key -> its label, also naming the field in a refusal
     "settings_lookback": "Lookback (steps the model reads)",
     "settings_horizon": "Horizon (steps forecast)",
@@ -85,7 +87,7 @@ def apply_form() -> None:
     try:
         _accept(config().replace(**changes), "form")
     except ConfigError as e:
-        field = {f"{sec}.{name}": k for k, (sec, name) in FORM_FIELDS.items()}.get(e.key or "")
+        field = FIELD_KEYS.get(e.key or "")
         said = f'"{LABELS[field]}": {e}' if field else str(e)  # the field as the form names it
         st.session_state[SETTINGS_ERROR] = (said, e.key, "form")
 

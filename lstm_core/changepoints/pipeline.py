@@ -38,7 +38,7 @@ from lstm_core.train import OnEpoch
 MIN_ROWS = 8  # fewer rows than this cannot hold two segments worth testing
 MIN_ROWS_MODEL = 40  # a shorter series is segmented without a network (the classical path)
 SENSITIVITY_LADDER = (0.25, 0.5, 1.0, 2.0, 4.0)  # the app's choices; see ``locate``
-NEEDED_LADDER = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)  # where a "tests" candidate's need is read
+NEEDED_LADDER = (*SENSITIVITY_LADDER, 8.0, 16.0)  # where a "tests" candidate's need is read
 DETECTION_WINDOWS = 6_000  # window passes a detection model trains for (seconds on a CPU)
 # The shipped features: benchmarks/tcpd.py found the gate's proposals change nothing out of fold
 # (combined scored exactly as raw) and the gate alone below the series, so detection reads the
@@ -124,9 +124,6 @@ def classical(
             if len(bkps) > 5:
                 bkps = algo.predict(n_bkps=5)[:-1]
     return [int(b) * block for b in bkps]
-
-
-_DATA_KEYS = ("time_col", "targets", "covariates", "frequency", "missing")
 
 
 def detection_config(n_rows: int, cfg: Config | None = None) -> tuple[Config, list[str]]:

@@ -142,7 +142,8 @@ class Detection:
     columns: tuple[str, ...]  # what was analysed: series columns, then gate components
     notes: tuple[str, ...] = field(default=())
     detector: Detector = "tests"
-    candidates: tuple[Candidate, ...] = ()  # ranked, strongest first ("search" only)
+    # ranked, strongest first: always with "search"; with "tests" when detect(candidates=True)
+    candidates: tuple[Candidate, ...] = ()
 
     def candidate_table(self) -> pd.DataFrame:
         """Candidates as rows, strongest first: index, time, kind, columns, method, needed
