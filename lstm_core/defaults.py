@@ -30,6 +30,7 @@ import numpy as np
 
 from lstm_core import data
 from lstm_core.config import Config
+from lstm_core.errors import DataError
 from lstm_core.forecast import season_period
 
 if TYPE_CHECKING:
@@ -193,8 +194,15 @@ def for_data(prep: data.Prepared, cfg: Config) -> Choice:
 
 
 def for_panel(panel: Panel, cfg: Config) -> Choice:
-    """``choose`` for a panel: its series' lengths, the time step of its first series."""
-    freq = panel.prepared(panel.ids[0], cfg).freq if len(panel) else None
+    """``choose`` for a panel: its series' lengths, the time step of its first usable series
+    (one that cannot be used, as training would skip it, does not stop the choice)."""
+    freq = None
+    for sid in panel.ids:
+        try:
+            freq = panel.prepared(sid, cfg).freq
+            break
+        except DataError:
+            continue
     return choose(
         [len(f) for f in panel.frames.values()], freq, cfg.data.horizon,
         val_fraction=cfg.training.val_fraction, batch_size=cfg.training.batch_size,

@@ -305,8 +305,9 @@ class Forecaster:
                 f"The model does not beat the best baseline ({best}) here: MAE {model_mae:.4g} "
                 f"vs {best_mae:.4g}. Use the baseline, or give the model more data or epochs."
             )
-            h = self.history_
-            if h.best_epoch == 0 and len(h.check_loss) == 2 and h.check_loss[0] >= h.check_loss[1]:
+            h, margin = self.history_, self.config_.training.start_margin
+            reverted = len(h.check_loss) == 2 and h.check_loss[0] >= h.check_loss[1] * (1 - margin)
+            if h.best_epoch == 0 and reverted:  # the check's rule, margin included (_check_start)
                 verdict += (
                     " The trained network did not beat the linear fit it starts from on the "
                     "check windows after validation, so the model kept that fit: its forecast "
