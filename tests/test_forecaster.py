@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from lstm_core import forecast as fc
 from lstm_core.errors import DataError, SeriesTooShort
-from lstm_core.forecaster import LINEAR, LINEAR_AT_L, Forecaster, future_index
+from lstm_core.forecaster import LINEAR, LINEAR_AT_L, TIE, Forecaster, future_index
 
 BASELINES = {"naive (last value)", "seasonal naive (m=24)", LINEAR}
 
@@ -41,11 +43,34 @@ def test_backtest_reports_model_and_baselines(fitted, series):
     assert {"AttentiveLSTM", *BASELINES} <= set(bt.table.index)
     assert (LINEAR_AT_L in bt.table.index) == (bt.linear_lookback != 16)
     assert bt.season == 24 and bt.windows > 0
-    assert 0 <= bt.table.loc["AttentiveLSTM", "coverage80"] <= 1
+    held = fitted.held_out(series)
+    inside = (held.actual >= held.model[..., 0]) & (held.actual <= held.model[..., 2])
+    coverage = bt.table.loc["AttentiveLSTM", "coverage80"]
+    assert coverage == pytest.approx(inside.mean()) and 0 < coverage < 1, "a real band, not all"
     assert np.isnan(bt.table.loc["naive (last value)", "coverage80"])
     assert bt.best_baseline == bt.table.drop("AttentiveLSTM")["MAE"].idxmin()
-    assert bt.beats_baselines == (bt.table["MAE"].idxmin() == "AttentiveLSTM") == bt.beats_naive
+    model_mae, best_mae = bt.table.loc["AttentiveLSTM", "MAE"], bt.table["MAE"][bt.best_baseline]
+    assert bt.beats_baselines == (model_mae < best_mae * (1 - TIE))
     assert f"({bt.best_baseline})" in bt.verdict and (("lower" in bt.verdict) == bt.beats_baselines)
+
+
+@pytest.mark.parametrize(
+    "toward_truth, beats", [(0.0, False), (0.0005, False), (0.5, True)], ids=["tie", "0.05%", "half"]
+)
+def test_the_model_beats_the_best_baseline_only_by_more_than_the_tie(fitted, series, toward_truth,
+                                                                   beats):
+    """The tie rule: a model whose MAE equals the best baseline's (one that kept its linear
+    start) or is lower by under TIE does not beat it, though it heads the MAE column; half the
+    baseline's error does."""
+    held = fitted.held_out(series)
+    best = fitted.score(held).best_baseline
+    median = held.baselines[best] + toward_truth * (held.actual - held.baselines[best])
+    model = np.stack([median - 1, median, median + 1], axis=-1)
+    bt = fitted.score(dataclasses.replace(held, model=model))
+    assert bt.best_baseline == best
+    ratio = bt.table.loc["AttentiveLSTM", "MAE"] / bt.table.loc[best, "MAE"]
+    assert ratio == pytest.approx(1 - toward_truth, rel=1e-6)
+    assert bt.beats_baselines is beats and (("lower" in bt.verdict) == beats)
 
 
 def test_linear_row_is_the_ridge_fit_at_its_own_best_lookback(fitted, series):
