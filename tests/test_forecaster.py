@@ -55,10 +55,13 @@ def test_backtest_reports_model_and_baselines(fitted, series):
 
 
 @pytest.mark.parametrize(
-    "toward_truth, beats", [(0.0, False), (0.0005, False), (0.5, True)], ids=["tie", "0.05%", "half"]
+    "toward_truth, beats",
+    [(0.0, False), (0.0005, False), (0.5, True)],
+    ids=["tie", "0.05%", "half"],
 )
-def test_the_model_beats_the_best_baseline_only_by_more_than_the_tie(fitted, series, toward_truth,
-                                                                   beats):
+def test_the_model_beats_the_best_baseline_only_by_more_than_the_tie(
+    fitted, series, toward_truth, beats
+):
     """The tie rule: a model whose MAE equals the best baseline's (one that kept its linear
     start) or is lower by under TIE does not beat it, though it heads the MAE column; half the
     baseline's error does."""

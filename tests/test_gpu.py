@@ -39,7 +39,8 @@ def test_bf16_autocast_runs_the_lstm_in_bf16_and_training_learns(series, cuda_cf
     fc = Forecaster(cuda_cfg).fit(series)
     h = fc.history_
     assert torch.cuda.get_device_name(0) in h.device and h.stopped == "completed"
-    assert all(np.isfinite(h.train_loss)) and h.train_loss[-1] <= h.train_loss[0] * 1.05
+    # it learns: the last epoch's training loss is below the first's (on the CPU, fp32: -0.8%)
+    assert all(np.isfinite(h.train_loss)) and h.train_loss[-1] < h.train_loss[0]
     net = copy.deepcopy(fc.model_).cuda().train()
     L = cuda_cfg.data.lookback
     x = fc.scaled_inputs(series).unfold(0, L, 1).transpose(1, 2)[:32].cuda()

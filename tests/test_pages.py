@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 
 import numpy as np
 import pandas as pd
@@ -22,12 +21,12 @@ from ui import actions, router, sessions, settings_form, work
 from ui import state as ui
 
 PAGES = {name: spec.file for name, spec in router.PAGES.items()}
-CHARTS_ON_DEMO = {  # explain draws 3 more when its whole-series run finishes (see below)
+CHARTS_ON_DEMO = {  # once the page's background tasks have ended (explain: 4, then 7)
     "data": 1,
     "settings": 0,
     "training": 1,
     "forecast": 4,
-    "explain": 4,
+    "explain": 7,
     "checkpoints": 0,
 }
 GUIDES_WHEN_EMPTY = {"data", "training", "forecast", "explain"}  # the others need nothing
@@ -83,7 +82,8 @@ def seed(at: AppTest, frame, forecaster, known=()) -> AppTest:
 
 def wait_for_tasks(at: AppTest) -> None:
     """Let this session's background tasks finish, then rerun to draw their results."""
-    for _, task, _ in (at.session_state[ui.TASKS] or {}).values():
+    tasks = at.session_state[ui.TASKS] if ui.TASKS in at.session_state else None  # noqa: SIM401
+    for _, task, _ in (tasks or {}).values():  # (session_state has no .get in AppTest)
         assert task.wait(60)
     at.run()
 
@@ -100,8 +100,10 @@ def test_page_runs_empty_and_on_the_demo(page):
     at.switch_page(PAGES[page]).run()
     assert not at.exception, at.exception
     assert not at.error, texts(at.error)
+    wait_for_tasks(at)
+    assert not at.exception and not at.error, texts(at.error)
     charts = at.get("plotly_chart")
-    assert len(charts) >= CHARTS_ON_DEMO[page]
+    assert len(charts) == CHARTS_ON_DEMO[page]
     for chart in charts:
         assert '"data":[{' in chart.proto.spec.replace(" ", ""), "a chart with no traces"
 
@@ -583,51 +585,70 @@ def test_history_shown_applies_to_interpret(series, fitted):
     assert len(share["x"]) == 200, "the last 200 observations, not all 400"
 
 
-def _slow_trace(stopped: threading.Event):
-    def trace(fc, data, on_chunk):
-        for i in range(600):  # 60 s at most
-            on_chunk(i, 600)
-            time.sleep(0.1)
-        stopped.set()
+class SlowTrace:
+    """A whole-series trace that reports 1 of 600 windows, then waits for the test before its
+    next report (which raises once the task was cancelled): no sleeps, no clock."""
 
-    return trace
+    def __init__(self):
+        self.reported = threading.Event()  # some run has made its first report
+        self.releases: list[threading.Event] = []  # one per run, set by the test
+
+    def __call__(self, fc, data, on_chunk):
+        release = threading.Event()
+        self.releases.append(release)
+        on_chunk(1, 600)
+        self.reported.set()
+        release.wait(60)
+        on_chunk(2, 600)
+
+    def release(self):
+        for event in self.releases:
+            event.set()
 
 
 def test_a_whole_series_trace_can_be_cancelled_and_run_again(series, fitted, monkeypatch):
-    stopped = threading.Event()
-    monkeypatch.setattr(work.interpret, "trace", _slow_trace(stopped))
+    slow = SlowTrace()
+    monkeypatch.setattr(work.interpret, "trace", slow)
     at = seed(app(empty=True), series, fitted)
     at.switch_page(PAGES["explain"]).run()
-    time.sleep(0.5)
+    assert slow.reported.wait(30)
     at.run()
     bar = " ".join(progress(at))
-    assert "of 600 windows" in bar and "left" in bar, "progress and a time estimate"
+    assert "1 of 600 windows" in bar and "left" in bar, "progress and a time estimate"
     at.button(key="trace_cancel").click().run()
     assert "cancelled" in texts(at.info) and at.button(key="trace_again")
     first = held(at, "trace")
     assert first.status == "cancelled"
+    slow.release()  # its next report raises: the thread ends
+    assert first.wait(30) and first.status == "cancelled" and first.result is None
     at.button(key="trace_again").click().run()
     assert held(at, "trace") is not first, "a new run"
     assert held(at, "trace").status in ("queued", "running")
     held(at, "trace").cancel()
+    slow.release()
 
 
 @pytest.mark.parametrize("reports", [True, False])
 def test_a_task_is_stopped_at_the_time_limit(series, fitted, monkeypatch, reports):
-    """A task that reports is stopped by its own report; one that never reports, by the page."""
-    stopped = threading.Event()
-    slow = _slow_trace(stopped)
-    monkeypatch.setattr(work, "TASK_LIMIT_S", 0.5)
-    monkeypatch.setattr(
-        work.interpret, "trace", slow if reports else lambda fc, data, on_chunk: stopped.wait(30)
-    )
+    """A task that reports is stopped by its own report (it fails with the limit's words);
+    one that never reports, by the page (cancelled, with the same words). A limit of 0 s:
+    any time at all is past it, so nothing waits on the clock."""
+    never = threading.Event()
+    monkeypatch.setattr(work, "TASK_LIMIT_S", 0.0)
+    silent = lambda fc, data, on_chunk: never.wait(60)  # noqa: E731
+    monkeypatch.setattr(work.interpret, "trace", SlowTrace() if reports else silent)
     at = seed(app(empty=True), series, fitted)
     at.switch_page(PAGES["explain"]).run()
-    time.sleep(1.0)
+    trace = held(at, "trace")
+    if reports:
+        assert trace.wait(30) and trace.status == "failed"
+        assert trace.error == "stopped at the time limit (0 s)"
+    else:
+        assert trace.status == "cancelled" and not trace.wait(0), "the page stopped it"
     at.run()
     assert not at.exception
     assert "stopped at the time limit (0 s)" in everything(at)
-    stopped.set()
+    never.set()
 
 
 def test_a_new_detection_cancels_the_older(series, fitted, monkeypatch):
