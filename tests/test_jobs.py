@@ -29,6 +29,8 @@ def scheduler():
 
 
 def until(condition, timeout=60.0):
+    """Poll ``condition``: only for the training queue's order, which no event announces (a
+    job's progress has ``TrainingJob.wait_for``, a task's steps the test's own events)."""
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "timed out"
@@ -60,7 +62,7 @@ def test_cancel_stops_within_a_batch_and_keeps_the_best_weights(series, tiny_cfg
     first epoch's gain over the start, however small, makes it the best weights to keep."""
     cfg = tiny_cfg.replace(training={**SLOW, "start_margin": 0.0})
     job = scheduler.train(cfg, prepare(series, cfg.data))
-    until(lambda: job.snapshot().epoch >= 1)
+    assert job.wait_for(lambda snap: snap.epoch >= 1, 60)
     # below the server's priority: page rendering comes first
     assert os.getpriority(os.PRIO_PROCESS, job._pid) == min(
         19, os.getpriority(os.PRIO_PROCESS, 0) + scheduler.nice
@@ -92,7 +94,7 @@ def test_failures_are_reported_in_words(series, tiny_cfg, scheduler):
     assert snap.status == "failed" and "lookback" in snap.error and job.result is None
     assert snap.text.startswith("training failed:")
     crashed = scheduler.train(tiny_cfg.replace(training=SLOW), prepare(series, tiny_cfg.data))
-    until(lambda: crashed.snapshot().batches > 0)
+    assert crashed.wait_for(lambda snap: snap.batches > 0, 60)
     os.kill(crashed._pid, signal.SIGKILL)  # it dies mid-run (out of memory, killed by the system)
     assert crashed.wait(30)
     assert (
@@ -127,7 +129,7 @@ def test_a_panel_trains_one_global_model_in_a_process(panel, tiny_cfg, scheduler
 def test_a_panel_training_can_be_cancelled_or_refused_in_words(panel, tiny_cfg, scheduler):
     cfg = tiny_cfg.replace(data={"targets": [], "covariates": []}, training=SLOW)
     job = scheduler.train(cfg, panel)
-    until(lambda: job.snapshot().epoch >= 1)
+    assert job.wait_for(lambda snap: snap.epoch >= 1, 60)
     job.cancel()
     assert job.wait(30)
     assert job.result.history_.stopped == "cancelled" and job.result.ids_ == panel.ids
@@ -171,7 +173,7 @@ def test_concurrent_trainings_share_the_cores_and_stay_reproducible(series, tiny
     cfg = tiny_cfg.replace(lstm={"num_layers": 2, "dropout": 0.3}, training={"epochs": 3})
     prep = prepare(series, cfg.data)
     try:
-        until(lambda: blocker.snapshot().phase != "queued")
+        assert blocker.wait_for(lambda snap: snap.phase != "queued", 60)
         jobs = [scheduler.train(cfg, prep) for _ in range(2)]
         assert all(j.wait(90) for j in jobs)
     finally:
@@ -201,13 +203,16 @@ def test_task_reports_result_progress_or_failure():
     scheduler = Scheduler()
     release = threading.Event()
 
+    halfway = threading.Event()
+
     def work(report):
         report(0.5, "halfway")
+        halfway.set()
         release.wait(10)
         return 42
 
     ok = scheduler.run(work, "work")
-    until(lambda: ok.progress == (0.5, "halfway"))
+    assert halfway.wait(30) and ok.progress == (0.5, "halfway")
     assert ok.status == "running" and ok.eta is not None and ok.eta >= 0
     release.set()
     assert ok.wait(10) and ok.status == "done" and ok.result == 42 and ok.progress[0] == 1.0
@@ -255,17 +260,21 @@ def test_tasks_beyond_the_slots_wait_their_turn():
     lock = threading.Lock()
     running, peak = [0], [0]
 
+    entered = threading.Semaphore(0)
+
     def slow(report):
         with lock:
             running[0] += 1
             peak[0] = max(peak[0], running[0])
+        entered.release()
         release.wait(10)
         with lock:
             running[0] -= 1
         return 1
 
     tasks = [scheduler.run(slow) for _ in range(4)]
-    until(lambda: sum(t.status == "running" for t in tasks) == 2)
+    assert entered.acquire(timeout=30) and entered.acquire(timeout=30)  # two in their slots
+    assert sum(t.status == "running" for t in tasks) == 2
     assert [t.status for t in tasks].count("queued") == 2
     tasks[3].cancel()  # a queued task leaves the queue at once
     assert tasks[3].wait(5) and tasks[3].status == "cancelled"

@@ -85,9 +85,7 @@ def test_a_closed_sessions_training_stops(series, tiny_cfg):
     owner = Owner()
     cfg = tiny_cfg.replace(training={**SLOW, "start_margin": 0.0})
     job = scheduler.train(cfg, prepare(series, cfg.data), owner=owner)
-    epoch_ended = threading.Event()
-    while not job.snapshot().epoch:  # the first epoch's end (progress has no event to wait on)
-        epoch_ended.wait(0.05)
+    assert job.wait_for(lambda snap: snap.epoch >= 1, 60)  # the first epoch's end
     assert scheduler.reap() == 0, "a live owner's work runs on"
     owner.close()
     assert scheduler.reap() == 1
