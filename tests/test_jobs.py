@@ -152,10 +152,10 @@ def test_jobs_beyond_the_slots_queue_in_order_and_can_be_cancelled_there(series,
         assert snap.queued and snap.phase == "queued" and snap.queue_position == 1
         assert snap.status == "running" and "free training slot" in snap.text
         second.cancel()
-        assert second.wait(5) and second.snapshot().status == "failed" and second.result is None
+        assert second.wait(30) and second.snapshot().status == "failed" and second.result is None
         until(lambda: third.snapshot().queue_position == 1)
         third.cancel()
-        assert third.wait(5)
+        assert third.wait(30)
     finally:
         busy.cancel()
         assert busy.wait(30)
@@ -277,7 +277,7 @@ def test_tasks_beyond_the_slots_wait_their_turn():
     assert sum(t.status == "running" for t in tasks) == 2
     assert [t.status for t in tasks].count("queued") == 2
     tasks[3].cancel()  # a queued task leaves the queue at once
-    assert tasks[3].wait(5) and tasks[3].status == "cancelled"
+    assert tasks[3].wait(30) and tasks[3].status == "cancelled"
     release.set()
     assert all(t.wait(10) for t in tasks[:3]) and [t.result for t in tasks[:3]] == [1, 1, 1]
     assert peak[0] == 2
