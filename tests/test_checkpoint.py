@@ -360,6 +360,7 @@ def test_kill_9_during_a_save_leaves_the_old_file_or_the_new_one(tmp_path, stage
     where it is and waits for the kill."""
     import os
     import random
+    import select
     import signal
 
     old, new = _untrained(1), _untrained(2)
@@ -390,6 +391,8 @@ def test_kill_9_during_a_save_leaves_the_old_file_or_the_new_one(tmp_path, stage
             os._exit(1)  # never back into pytest
     os.close(write)
     try:
+        ready, _, _ = select.select([read], [], [], 60)  # a child stuck at fork fails, not hangs
+        assert ready, "the child did not reach the point of the kill"
         with os.fdopen(read) as said:
             where = said.readline()
         expected = f"wrote {cut} of {size} bytes" if stage == "torn" else stage
