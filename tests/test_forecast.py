@@ -107,7 +107,8 @@ def test_a_long_lookback_averages_nested_fits_where_far_lags_mislead():
         assert nested[-1] <= plain[-1] * 1.02  # the held-out windows guard each choice
         if len(mean.lookbacks) == 1:
             np.testing.assert_allclose(mean.weight, one.weight)
-    assert kept >= 4  # chosen on most series
+    # chosen on most series, and at least one keeps the single fit (its weights checked above)
+    assert 4 <= kept < 8
     assert np.mean(nested) < 0.95 * np.mean(plain)  # and it pays on the unseen rows
 
 
