@@ -4,8 +4,13 @@ and the change points with the gate's response at each."""
 
 import streamlit as st
 
-from lstm_core import changepoints, plots, summary
+from lstm_core import changepoints, plots
+from lstm_core.changepoints.rows import change_point_rows
 from lstm_core.errors import LstmCoreError
+from lstm_core.interpret import last_steps
+from lstm_core.interpret.readings import attention_reading, gate_reading
+from lstm_core.report_text import detection_caption, detection_table
+from lstm_core.text import fmt_times, format_metrics, times_at
 from ui import changes, guards, interpret_views, loaders, panels, reports, router, state, work
 from ui import interpret_text as text
 
@@ -44,9 +49,9 @@ def one_origin() -> None:
 
 
 def whole_series(tr) -> None:
-    view = summary.last_steps(tr, state.history_points())
-    reading = summary.gate_reading(view.gate)
-    known = summary.times_at(prep.frame.index, known_rows)
+    view = last_steps(tr, state.history_points())
+    reading = gate_reading(view.gate)
+    known = times_at(prep.frame.index, known_rows)
     src = text.source(explained.label)
     title = f"Share of the skip gate's units leaning on memory{src}"
     figure = plots.gate_share_figure(view.index, reading.memory_share, detected, known, title)
@@ -60,7 +65,7 @@ def whole_series(tr) -> None:
     title = f"Attention over the whole series{src} (window x lag)"
     figure = plots.attention_heatmap(view.index, view.attention_map, view.map_starts, title)
     st.plotly_chart(figure, key="explain_attention_map")
-    said = summary.attention_reading(view.attention_map)
+    said = attention_reading(view.attention_map)
     st.caption(interpret_views.whole_series_caption(explained, prep, target, "attention", said))
 
 
@@ -69,14 +74,14 @@ def change_points(det) -> None:
         st.rerun()
     figure = plots.detection_figure(prep.frame[target], det, known_rows, state.history_points())
     st.plotly_chart(figure, key="explain_changes")
-    st.dataframe(summary.format_metrics(summary.detection_table(det)))
+    st.dataframe(format_metrics(detection_table(det)))
     st.caption(
-        f"{summary.detection_caption(det)} Agreement between the two detectors: "
+        f"{detection_caption(det)} Agreement between the two detectors: "
         f"{det.agreement.share:.0%} (within {det.agreement.margin} rows). {' '.join(det.notes)}"
     )
-    table = summary.change_point_rows(det, prep)  # the rows and times of the user's file
-    table["time"] = summary.fmt_times(table["time"], freq)
-    st.dataframe(summary.format_metrics(table.set_index("#")))
+    table = change_point_rows(det, prep)  # the rows and times of the user's file
+    table["time"] = fmt_times(table["time"], freq)
+    st.dataframe(format_metrics(table.set_index("#")))
     changes.show_candidates(det, prep, freq)
     tr = explained.trace or work.finished(trace)
     if tr is not None:

@@ -2,9 +2,11 @@
 
 import streamlit as st
 
-from lstm_core import checkpoint, data, plots, summary
+from lstm_core import checkpoint, data, plots
 from lstm_core.errors import LstmCoreError
+from lstm_core.report_text import training_summary
 from ui import actions, chosen_settings, guards, panels, router, settings_form, state, work
+from ui.labels import checkpoint_stem, device_label
 
 router.hand_over()
 st.title("Train")
@@ -20,7 +22,7 @@ if error:
 device, error = settings_form.device(cfg)
 if error:
     guards.fail(error, "settings", "Choose another device in Model settings")
-st.badge(f"device: {summary.device_label(device)}", icon=":material/memory:", color="green")
+st.badge(f"device: {device_label(device)}", icon=":material/memory:", color="green")
 panel = state.panel()
 chosen_settings.show(cfg, prep, panel, actions.set_config)
 if panel is None:
@@ -105,14 +107,14 @@ if fc is not None and not running:
     st.plotly_chart(
         plots.loss_figure(h.train_loss, h.val_loss, h.best_epoch), key="training_history"
     )
-    st.info("\n\n".join(summary.training_summary(h)))
+    st.info("\n\n".join(training_summary(h)))
     job = work.job()
     if job is not None and fc is job.result:  # trained here: offer to save it
         default = f"{state.get(state.DATA_NAME)} {' '.join(fc.targets_)} "
         default += f"{fc.config_.data.lookback}-{fc.config_.data.horizon}"
         name = st.text_input("Save this model as a checkpoint named", default, key="training_name")
         try:
-            stem = summary.checkpoint_stem(name)
+            stem = checkpoint_stem(name)
             st.caption(
                 f"It will be saved as **{stem}{checkpoint.SUFFIX}** in the checkpoint folder."
             )

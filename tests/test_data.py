@@ -563,19 +563,20 @@ def test_sorted_and_duplicated_rows_keep_the_users_numbers():
 
 
 def test_detection_on_a_regridded_series_speaks_in_the_users_rows():
-    from lstm_core import changepoints, summary
+    from lstm_core import changepoints
+    from lstm_core.changepoints.rows import change_point_rows, detection_json
 
     df = _irregular()
     prep = prepare(df, DataConfig())
     det = changepoints.detect(prep, known=prep.grid_rows([120, 210]))
     assert det.metrics.sentence() == "found 2 of 2 known change points"
-    rows = summary.change_point_rows(det, prep)
+    rows = change_point_rows(det, prep)
     for k in (120, 210):  # each change seen at its row of the 300-row file, not of the grid
         assert min(abs(rows["row"] - k)) <= 2
     assert max(rows["row"]) < len(df)
     assert list(rows["time"]) == list(prep.user_times(rows["row"].tolist()))
     assert "index" not in rows and not any("n/a" in str(v) for v in rows.iloc[:, -1])
-    payload = summary.detection_json(det, prep)
+    payload = detection_json(det, prep)
     assert [p["index"] for p in payload["change_points"]] == rows["row"].tolist()
     assert all(p["grid_index"] > p["index"] for p in payload["change_points"])
     assert payload["n_rows"] == len(df)

@@ -260,7 +260,7 @@ def test_csv_upload_flows_through_to_a_forecast(tmp_path, monkeypatch):
 
 
 def test_forecast_csv_is_rounded_and_dated():
-    from lstm_core import summary
+    from lstm_core.text import forecast_csv
 
     forecast = pd.DataFrame(
         {
@@ -269,7 +269,7 @@ def test_forecast_csv_is_rounded_and_dated():
             "q0.5": [432.123456789012, 0.1 + 0.2],
         }
     )
-    text = summary.forecast_csv(forecast, "MS")
+    text = forecast_csv(forecast, "MS")
     assert text.splitlines()[1:] == ["1960-01,passengers,432.123", "1960-02,passengers,0.3"]
 
 

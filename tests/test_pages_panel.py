@@ -9,11 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lstm_core import checkpoint, panel_view
+from lstm_core import checkpoint
 from lstm_core.config import Config
 from lstm_core.panel import read_panel, synthetic_panel
 from lstm_core.panel_forecaster import PanelForecaster
 from tests.test_pages import PAGES, app, everything, sidebar, texts
+from ui import panel_view
 from ui import state as ui
 
 TINY = {

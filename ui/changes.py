@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lstm_core import changepoints, summary
+from lstm_core import changepoints
+from lstm_core.changepoints.rows import candidate_rows
+from lstm_core.text import fmt_times
 
 SENSITIVITY_LABEL = "Sensitivity (1 = the cross-validated default; higher finds more)"
 DETECTOR_HELP = (
@@ -35,7 +37,7 @@ def show_candidates(det, prep, freq) -> None:
     them."""
     if not det.candidates:
         return
-    table = summary.candidate_rows(det, prep)
-    table["time"] = summary.fmt_times(table["time"], freq)
+    table = candidate_rows(det, prep)
+    table["time"] = fmt_times(table["time"], freq)
     st.caption(CANDIDATES_CAPTION)
     st.dataframe(table.set_index("row"))

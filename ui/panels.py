@@ -8,13 +8,12 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
-from lstm_core import panel_view
 from lstm_core.errors import LstmCoreError
 from lstm_core.forecaster import Forecaster
 from lstm_core.jobs import Task
 from lstm_core.panel import Panel, gaps
 from lstm_core.panel_forecaster import PanelBacktest, PanelForecaster
-from ui import actions, loaders, work
+from ui import actions, loaders, panel_view, work
 from ui.router import link
 from ui.state import (
     DATA_TOKEN,

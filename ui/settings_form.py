@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lstm_core import summary, train
-from lstm_core.config import Config
+from lstm_core import train
+from lstm_core.config import Config, config_from_sections, config_sections
 from lstm_core.errors import ConfigError
 from ui.actions import set_config
 from ui.state import SETTINGS_ERROR, SETTINGS_SYNCED, config, get
@@ -63,7 +63,7 @@ def sync() -> None:
     for key, (section, name) in FORM_FIELDS.items():
         value = raw[section][name]
         st.session_state[key] = 0 if value is None else value  # hidden size 0 = automatic
-    for section, text in summary.config_sections(cfg).items():
+    for section, text in config_sections(cfg).items():
         st.session_state[YAML_KEYS[section]] = text
     st.session_state[SETTINGS_SYNCED] = cfg
     st.session_state.pop(SETTINGS_ERROR, None)  # the text it was about is gone
@@ -95,7 +95,7 @@ def apply_form() -> None:
 def apply_yaml() -> None:
     texts = {section: st.session_state[key] for section, key in YAML_KEYS.items()}
     try:
-        _accept(summary.config_from_sections(texts), "yaml")
+        _accept(config_from_sections(texts), "yaml")
     except ConfigError as e:
         st.session_state[SETTINGS_ERROR] = (str(e), e.key, "yaml")
 

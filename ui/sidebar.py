@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lstm_core import panel_view
-from ui import work
+from ui import panel_view, work
 from ui.state import (
     DATA_NAME,
     HISTORY,

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import streamlit as st
 
-from lstm_core import changepoints, data, interpret, summary
+from lstm_core import changepoints, data, interpret
 from lstm_core.config import Config
 from lstm_core.errors import LstmCoreError
 from lstm_core.forecaster import Forecaster
@@ -268,7 +268,7 @@ def start_detection(
     cancelled); returns why not (bad known points). Uses the finished trace, if any. Known
     points are typed in the file's own rows; they are scored in the series' (re-gridded) rows."""
     try:
-        known = prep.grid_rows(summary.parse_rows(known_text))
+        known = prep.grid_rows(changepoints.parse_rows(known_text))
     except LstmCoreError as e:
         return str(e)
     tokens = (data_key(), get(MODEL_TOKEN))

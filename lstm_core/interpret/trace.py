@@ -210,3 +210,25 @@ def trace(
         map_block=block,
         stride=stride,
     )
+
+
+def last_steps(tr: Trace, n: int | None) -> Trace:
+    """The trace of the last ``n`` steps only (all when None): what the sidebar's "history
+    shown" setting keeps on the whole-series charts. Heatmap rows are kept when their window
+    ends inside that span."""
+    T = len(tr.index)
+    if n is None or n >= T:
+        return tr
+    start = T - n
+    ends = tr.map_starts + tr.lookback - 1
+    rows = ends >= start
+    return Trace(
+        index=tr.index[start:],
+        lookback=tr.lookback,
+        attention=tr.attention[start:],
+        gate=tr.gate[start:],
+        coverage=tr.coverage[start:],
+        attention_map=tr.attention_map[rows],
+        map_starts=tr.map_starts[rows] - start,
+        map_block=tr.map_block,
+    )
