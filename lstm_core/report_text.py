@@ -91,10 +91,11 @@ def detection_table(detection) -> pd.DataFrame:
 
 
 def detection_caption(detection) -> str:
-    """The count behind the benchmark scores, and why finding nothing does not score 0."""
+    """The count behind the benchmark scores, and why finding nothing does not score 0 ("" when
+    no known change points were given, so nothing was scored)."""
     m = detection.metrics
     if m is None:
-        return "Give known change points above to score the detectors against them."
+        return ""
     return (
         f"This detector {m.sentence()}; the classical one "
         f"{detection.classical_metrics.sentence()}. F1 and precision follow TCPDBench, which "

@@ -76,7 +76,7 @@ def change_points(det) -> None:
     st.plotly_chart(figure, key="explain_changes")
     st.dataframe(format_metrics(detection_table(det)))
     st.caption(
-        f"{detection_caption(det)} Agreement between the two detectors: "
+        f"{detection_caption(det) or changes.UNSCORED} Agreement between the two detectors: "
         f"{det.agreement.share:.0%} (within {det.agreement.margin} rows). {' '.join(det.notes)}"
     )
     table = change_point_rows(det, prep)  # the rows and times of the user's file
@@ -101,7 +101,7 @@ else:
         again=lambda: work.trace_task(fc, prep, restart=True),
     )
 st.subheader("Change points")
-st.caption(changepoints.GATE_EVIDENCE)
+st.caption(changes.GATE_EVIDENCE)
 shown = "" if state.panel() is None else f"_{state.series()}"  # a form per series
 with st.form(f"explain_detect_{state.get(state.DATA_TOKEN)}{shown}"):
     a, b, c, d, e = st.columns(5)

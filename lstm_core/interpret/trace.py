@@ -213,8 +213,8 @@ def trace(
 
 
 def last_steps(tr: Trace, n: int | None) -> Trace:
-    """The trace of the last ``n`` steps only (all when None): what the sidebar's "history
-    shown" setting keeps on the whole-series charts. Heatmap rows are kept when their window
+    """The trace of the last ``n`` steps only (all when None), for charts that show only
+    the recent history. Heatmap rows are kept when their window
     ends inside that span."""
     T = len(tr.index)
     if n is None or n >= T:
