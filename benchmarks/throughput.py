@@ -43,7 +43,7 @@ from lstm_core.model import ForecastNet, pinball_loss
 from lstm_core.threads import cores
 from lstm_core.train import device_name, evaluate, pick_device, train
 
-from scale import table  # an ETTh1-shaped table of random walks (run as a script)
+from ett_like import table  # an ETTh1-shaped table of random walks (run as a script)
 
 # which profiler category each module belongs to (by its name in ForecastNet)
 CATEGORIES = {

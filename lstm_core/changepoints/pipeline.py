@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import ruptures as rpt
 
+import lstm_core.changepoints.search as ks
+import lstm_core.changepoints.segment as seg
 from lstm_core.arrays import block_means
-from lstm_core.changepoints import search as ks
-from lstm_core.changepoints import segment as seg
 from lstm_core.changepoints.features import change_features, change_score, standardise
 from lstm_core.changepoints.metrics import MARGIN, Annotations, agreement, score
 from lstm_core.changepoints.results import (
