@@ -433,7 +433,7 @@ def _searched(
             method = "raw" if jump[:n_raw].mean() >= jump[n_raw:].mean() else "representation"
         if min(c - a, e - c) < 3:
             return None, (), method
-        t = seg.test_split(z, a, c, e, periods, settings.strength, settings)
+        t = seg.weigh_split(z, a, c, e, periods, settings.strength, settings)
         if t.evidence <= 0 and method == "representation":
             return "dynamics", (), method
         cols = t.columns or tuple(range(len(names)))
@@ -479,7 +479,7 @@ def _tested(run: _Run, points: tuple[ChangePoint, ...]) -> tuple[Candidate, ...]
             continue
         needed, best = math.inf, None
         for level in NEEDED_LADDER:
-            t = seg.test_split(z, a, b, e, periods, settings.strength / level, settings)
+            t = seg.weigh_split(z, a, b, e, periods, settings.strength / level, settings)
             best = best or t
             if t.evidence > 0:
                 needed, best = level, t

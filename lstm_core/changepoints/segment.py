@@ -223,7 +223,7 @@ def _logdet_corr(u: np.ndarray) -> float:
 
 
 @dataclass(frozen=True)
-class Test:
+class Split:
     """The local tests of one split: the best kind's net evidence and what passed."""
 
     evidence: float  # best kind's statistic minus penalty (< 0: not a change)
@@ -233,7 +233,7 @@ class Test:
     total: float = 0.0  # summed net evidence of every kind that passed
 
 
-def test_split(
+def weigh_split(
     z: np.ndarray,
     a: int,
     b: int,
@@ -242,7 +242,7 @@ def test_split(
     strength: float,
     settings: Settings,
     prewhiten: bool = False,
-) -> Test:
+) -> Split:
     """Is there a change at row ``b`` of the window [a, e)? One likelihood-ratio test per kind.
 
     Every test compares, column by column, the window's model (a line plus the seasonal pattern)
@@ -263,7 +263,7 @@ def test_split(
             but smooth series look rough; ``refine`` uses it, the decision does not).
     """
     y = z[a:e]
-    n, d = y.shape
+    n = len(y)
     t = np.arange(n, dtype=np.float64) / n
     left = (np.arange(n) < b - a).astype(np.float64)
     base = [np.ones(n), t]
@@ -274,20 +274,38 @@ def test_split(
     x0 = np.column_stack(base)
     step = left[:, None]
     hinge = np.maximum(t - (b - a) / n, 0.0)[:, None]
-    logn = math.log(n)
-    r0 = _fit(x0, y)
-    rss0 = np.maximum((r0**2).sum(axis=0), 1e-12)
-    scores: dict[Kind, np.ndarray] = {}  # per column: statistic - penalty
-    models = {"level": step, "trend": hinge}
     k = b - a
     side = min(k, n - k)
+    models = {"level": step, "trend": hinge}
     if four is not None and side >= max(2 * max(periods), x0.shape[1] + 4):
         models["seasonality"] = four * step
     models = {name: v for name, v in models.items() if name in settings.kinds}
+    scores = _shape_scores(y, x0, t, models, strength)
+    # spread and correlation: on the innovations of the residuals of the model that lets level,
+    # slope and season change (prewhitened, so an AR process's change of spread is as sharp as
+    # the change of its shocks)
+    full = [x0, step, hinge] + ([four * step] if "seasonality" in models else [])
+    r = _fit(np.column_stack(full), y)
+    if prewhiten:
+        rho = _lag1(r)
+        r = np.vstack([r[:1], r[1:] - rho * r[:-1]])
+    scores |= _noise_scores(r, k, strength, settings)
+    return _best(scores, r, k, settings)
+
+
+def _shape_scores(
+    y: np.ndarray, x0: np.ndarray, t: np.ndarray, models: dict, strength: float
+) -> dict[Kind, np.ndarray]:
+    """Per column, statistic minus penalty of each change of shape in ``models`` (level, trend,
+    seasonality: the extra regressors (n, p) that let it change) against the base ``x0``."""
+    n = len(y)
+    logn = math.log(n)
+    rss0 = np.maximum((_fit(x0, y) ** 2).sum(axis=0), 1e-12)
     # a jump or a kink must beat a smooth bend with as many parameters, not just a line: the
     # curves of growth series are not change points
     rq = _fit(np.column_stack([x0, (t - 0.5) ** 2]), y)
     rssq = np.maximum((rq**2).sum(axis=0), 1e-12)
+    scores: dict[Kind, np.ndarray] = {}
     for kind, extra in models.items():
         r = _fit(np.column_stack([x0, extra]), y)
         rss = np.maximum((r**2).sum(axis=0), 1e-12)
@@ -295,15 +313,19 @@ def test_split(
         null = rssq if kind in ("level", "trend") else rss0
         stat = n * (1 - rho) / (1 + rho) * np.log(null / rss)
         scores[kind] = stat - strength * extra.shape[1] * logn
-    # spread and correlation: on the innovations of the residuals of the model that lets level,
-    # slope and season change (prewhitened, so an AR process's change of spread is as sharp as
-    # the change of its shocks)
-    full = [x0, step, hinge] + ([four * step] if "seasonality" in models else [])
-    r = _fit(np.column_stack(full), y)
+    return scores
+
+
+def _noise_scores(
+    r: np.ndarray, k: int, strength: float, settings: Settings
+) -> dict[Kind, np.ndarray]:
+    """Per column, statistic minus penalty of a change of spread, and (one joint statistic, in
+    the first slot) of correlation, of the residuals ``r`` (n, d) at row ``k``."""
+    n, d = r.shape
+    side = min(k, n - k)
+    logn = math.log(n)
     rho = _lag1(r)
-    if prewhiten:
-        r = np.vstack([r[:1], r[1:] - rho * r[:-1]])
-        rho = _lag1(r)
+    scores: dict[Kind, np.ndarray] = {}
     if side >= MIN_SIDE and "spread" in settings.kinds:
         var0 = np.maximum((r**2).mean(axis=0), 1e-12)
         var1 = np.maximum((r[:k] ** 2).mean(axis=0), 1e-12)
@@ -323,6 +345,13 @@ def test_split(
         corr = stat * (1 - rs) / (1 + rs) - strength * extra * logn
         scores["correlation"] = np.full(d, -np.inf)
         scores["correlation"][0] = corr  # one joint statistic, kept in the first slot
+    return scores
+
+
+def _best(scores: dict[Kind, np.ndarray], r: np.ndarray, k: int, settings: Settings) -> Split:
+    """The kind with the most net evidence (summed over the columns where it passes), the
+    columns that carry it, and every kind that passed."""
+    d = r.shape[1]
     ranked = []
     for kind, s in scores.items():
         if kind == "correlation":
@@ -333,13 +362,13 @@ def test_split(
             cols = tuple(int(j) for j in np.flatnonzero(s > 0))
         ranked.append((value, kind, cols))
     if not ranked:  # the window is too short for the tests asked for
-        return Test(-math.inf, settings.kinds[0], (), ())
+        return Split(-math.inf, settings.kinds[0], (), ())
     ranked.sort(key=lambda v: -v[0])
     value, kind, cols = ranked[0]
     if kind == "correlation" and value > 0:
         cols = _correlated_columns(r, k)
     passed = tuple(kd for v, kd, _ in ranked if v > 0)
-    return Test(value, kind, cols, passed, sum(v for v, _, _ in ranked if v > 0))
+    return Split(value, kind, cols, passed, sum(v for v, _, _ in ranked if v > 0))
 
 
 def _correlated_columns(r: np.ndarray, k: int) -> tuple[int, ...]:
@@ -372,27 +401,27 @@ def confirm(
     """
     pools = [sorted({int(c) for c in pool if 0 < c < len(z)}) for pool in pools]
     union = sorted(set().union(*pools)) if pools else []
-    cache: dict[tuple[int, int, int], Test] = {}
+    cache: dict[tuple[int, int, int], Split] = {}
 
-    def test(a: int, b: int, e: int) -> Test:
+    def weigh(a: int, b: int, e: int) -> Split:
         if (a, b, e) not in cache:
-            cache[a, b, e] = test_split(z, a, b, e, periods, strength, settings)
+            cache[a, b, e] = weigh_split(z, a, b, e, periods, strength, settings)
         return cache[a, b, e]
 
     if mode == "forward":
-        kept = _forward(union, len(z), test)
+        kept = _forward(union, len(z), weigh)
     elif mode == "backward":
         kept = union
     else:
-        kept = set(_forward(union, len(z), test))
+        kept = set(_forward(union, len(z), weigh))
         for pool in pools:
-            kept |= {f.index for f in _backward(pool, len(z), test)}
+            kept |= {f.index for f in _backward(pool, len(z), weigh)}
         kept = sorted(kept)
-    return _backward(kept, len(z), test)
+    return _backward(kept, len(z), weigh)
 
 
-def _forward(pool: list[int], n: int, test) -> list[int]:
-    """Forward selection over ``pool`` (see ``confirm``); ``test(a, b, e)`` gives a Test."""
+def _forward(pool: list[int], n: int, weigh) -> list[int]:
+    """Forward selection over ``pool`` (see ``confirm``); ``weigh(a, b, e)`` gives a Split."""
     kept: list[int] = []
     while True:
         edges = [0, *kept, n]
@@ -401,7 +430,7 @@ def _forward(pool: list[int], n: int, test) -> list[int]:
             i = int(np.searchsorted(edges, c))
             if edges[i] == c:
                 continue
-            r = test(edges[i - 1], c, edges[i])
+            r = weigh(edges[i - 1], c, edges[i])
             if r.evidence > best:
                 best, pick = r.evidence, c
         if pick is None:
@@ -409,12 +438,12 @@ def _forward(pool: list[int], n: int, test) -> list[int]:
         kept = sorted(kept + [pick])
 
 
-def _backward(kept: list[int], n: int, test) -> list[Found]:
+def _backward(kept: list[int], n: int, weigh) -> list[Found]:
     """Backward elimination from ``kept`` (see ``confirm``): the survivors with their tests."""
     kept = list(kept)
     while kept:
         edges = [0, *kept, n]
-        tests = [test(edges[i - 1], edges[i], edges[i + 1]) for i in range(1, len(edges) - 1)]
+        tests = [weigh(edges[i - 1], edges[i], edges[i + 1]) for i in range(1, len(edges) - 1)]
         worst = int(np.argmin([t.evidence for t in tests]))
         if tests[worst].evidence > 0:
             return [Found(c, t.kind, t.columns, t.evidence, t.passed) for c, t in zip(kept, tests)]
@@ -444,7 +473,7 @@ def refine(
             continue
         only = Settings(**{**settings.__dict__, "kinds": kinds[i]})
         scores = [
-            test_split(z, a, b, e, periods, strength, only, prewhiten=True).total
+            weigh_split(z, a, b, e, periods, strength, only, prewhiten=True).total
             for b in range(lo, hi + 1)
         ]
         points[i] = lo + int(np.argmax(scores))
