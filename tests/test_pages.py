@@ -22,15 +22,15 @@ from ui import actions, router, sessions, settings_form, work
 from ui import state as ui
 
 PAGES = {name: spec.file for name, spec in router.PAGES.items()}
-CHARTS_ON_DEMO = {  # explain draws 3 more when its whole-series run finishes (see below)
+CHARTS_ON_DEMO = {  # interpret draws 3 more when its whole-series run finishes (see below)
     "data": 1,
     "settings": 0,
     "training": 1,
     "forecast": 4,
-    "explain": 4,
+    "interpret": 4,
     "checkpoints": 0,
 }
-GUIDES_WHEN_EMPTY = {"data", "training", "forecast", "explain"}  # the others need nothing
+GUIDES_WHEN_EMPTY = {"data", "training", "forecast", "interpret"}  # the others need nothing
 
 
 def app(empty: bool = False, sid: str | None = None) -> AppTest:
@@ -540,7 +540,7 @@ def test_checkpoint_ownership_goes_by_identity_not_by_name(fitted, tmp_path, mon
 
 def test_interpret_whole_series_readings_and_change_points(series, fitted):
     at = seed(app(empty=True), series, fitted, known=(100, 200))
-    at.switch_page(PAGES["explain"]).run()
+    at.switch_page(PAGES["interpret"]).run()
     assert not at.exception
     wait_for_tasks(at)
     assert not at.exception and len(at.get("plotly_chart")) == 7
@@ -577,7 +577,7 @@ def test_interpret_whole_series_readings_and_change_points(series, fitted):
 def test_history_shown_applies_to_interpret(series, fitted):
     at = seed(app(empty=True), series, fitted)
     at.session_state["history_points"] = 200
-    at.switch_page(PAGES["explain"]).run()
+    at.switch_page(PAGES["interpret"]).run()
     wait_for_tasks(at)
     share = json.loads(at.get("plotly_chart")[4].proto.spec)["data"][0]
     assert len(share["x"]) == 200, "the last 200 observations, not all 400"
@@ -597,7 +597,7 @@ def test_a_whole_series_trace_can_be_cancelled_and_run_again(series, fitted, mon
     stopped = threading.Event()
     monkeypatch.setattr(work.interpret, "trace", _slow_trace(stopped))
     at = seed(app(empty=True), series, fitted)
-    at.switch_page(PAGES["explain"]).run()
+    at.switch_page(PAGES["interpret"]).run()
     time.sleep(0.5)
     at.run()
     bar = " ".join(progress(at))
@@ -622,7 +622,7 @@ def test_a_task_is_stopped_at_the_time_limit(series, fitted, monkeypatch, report
         work.interpret, "trace", slow if reports else lambda fc, data, on_chunk: stopped.wait(30)
     )
     at = seed(app(empty=True), series, fitted)
-    at.switch_page(PAGES["explain"]).run()
+    at.switch_page(PAGES["interpret"]).run()
     time.sleep(1.0)
     at.run()
     assert not at.exception
@@ -639,7 +639,7 @@ def test_a_new_detection_cancels_the_older(series, fitted, monkeypatch):
 
     monkeypatch.setattr(changepoints, "detect", slow_detect)
     at = seed(app(empty=True), series, fitted)
-    at.switch_page(PAGES["explain"]).run()
+    at.switch_page(PAGES["interpret"]).run()
     submit = "FormSubmitter:explain_detect_1-Detect change points"
     at.button(key=submit).click().run()
     first = held(at, "detection")
@@ -702,7 +702,7 @@ class _FinishesMidRun:
 
 def test_detected_points_reach_the_gate_chart_in_the_same_run(series, fitted, monkeypatch):
     at = seed(app(empty=True), series, fitted)
-    at.switch_page(PAGES["explain"]).run()
+    at.switch_page(PAGES["interpret"]).run()
     wait_for_tasks(at)  # the whole-series trace: the gate chart is drawn
     det = changepoints.detect(series, fitted)
     assert det.change_points

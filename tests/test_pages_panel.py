@@ -160,7 +160,7 @@ def test_train_a_panel_then_forecast_and_interpret_a_chosen_series(tmp_path, mon
     spec = at.get("plotly_chart")[0].proto.spec
     assert "forecast (median)" in spec
 
-    at.switch_page(PAGES["explain"]).run()
+    at.switch_page(PAGES["interpret"]).run()
     assert not at.exception and not at.error, texts(at.error)
     assert _series(at, "explain").value == "S0003", "the series chosen stays chosen"
     assert len(at.get("plotly_chart")) >= 2
@@ -207,7 +207,7 @@ def test_panel_checkpoints_say_what_they_hold_and_refuse_the_wrong_data(
 
 def test_a_one_series_model_on_a_panel_says_what_to_do():
     at = _upload(app())  # the demo checkpoint is in use
-    at.switch_page(PAGES["explain"]).run()
+    at.switch_page(PAGES["interpret"]).run()
     assert not at.exception
     assert "forecasts one series, and the data in use is a panel of 5" in texts(at.warning)
 
