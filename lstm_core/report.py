@@ -4,6 +4,7 @@ points, and a model card. Plotly's JavaScript is embedded once; the file fetches
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import importlib.metadata
 import time
@@ -19,7 +20,7 @@ from lstm_core.changepoints.rows import change_point_rows
 from lstm_core.data import Prepared
 from lstm_core.forecaster import Forecaster, data_hash
 from lstm_core.interpret import Trace, faithfulness, gate_response, share
-from lstm_core.interpret.readings import attention_reading, gate_reading
+from lstm_core.interpret.readings import GateReading, attention_reading, gate_reading
 from lstm_core.report_text import (
     backtest_caption,
     data_report_lines,
@@ -30,6 +31,7 @@ from lstm_core.report_text import (
     gate_rate_sentence,
     points_sentence,
     training_summary,
+    withheld,
 )
 from lstm_core.text import MISSING, fmt_number, fmt_times, frequency_words, times_at
 
@@ -123,9 +125,10 @@ def build(fc: Forecaster, data: pd.DataFrame | Prepared, context: Context = Cont
     parts.append(_data_section(prep, context))
     parts.append(_forecast_section(fc, prep, target))
     parts.append(_backtest_section(fc, prep, target))
-    parts.append(_explained_section(fc, prep, context))
-    parts.append(_interpret_section(fc, prep, target, context))
-    parts.append(_changes_section(prep, target, context))
+    views = _views(fc, prep, context)
+    parts.append(_explained_section(views, context))
+    parts.append(_interpret_section(views, prep, target, context))
+    parts.append(_changes_section(views, prep, target, context))
     parts.append(_card_section(fc, prep))
     body = "\n".join(parts)
     script = plotly.offline.get_plotlyjs()  # inline: the report opens with no network
@@ -196,8 +199,35 @@ def _backtest_section(fc: Forecaster, prep: Prepared, target: str) -> str:
     )
 
 
-def _explained_section(fc: Forecaster, prep: Prepared, context: Context) -> str:
-    s = share.network_share(fc, prep)
+@dataclass(frozen=True)
+class _Views:
+    """What the interpretation sections read, computed once: the network's share of the model in
+    use, the model whose views are shown (the explanation model when there is one), whether
+    they may be described, its whole-series trace and that trace's gate reading."""
+
+    share: share.NetworkShare  # of the model in use
+    model: Forecaster
+    label: str
+    narrate: bool  # the network takes part in ``model``'s forecasts
+    trace: Trace | None
+    gate: GateReading | None  # of ``trace``
+
+
+def _views(fc: Forecaster, prep: Prepared, context: Context) -> _Views:
+    in_use = share.network_share(fc, prep)
+    if context.explainer is not None:
+        ex, tr = context.explainer, context.explainer_trace
+        narrate = not share.network_share(ex, prep).nil
+        views = _Views(in_use, ex, "the explanation model", narrate, tr, None)
+    else:
+        views = _Views(in_use, fc, "the model in use", not in_use.nil, context.trace, None)
+    if views.trace is None:
+        return views
+    return dataclasses.replace(views, gate=gate_reading(views.trace.gate))
+
+
+def _explained_section(views: _Views, context: Context) -> str:
+    s = views.share
     lines = [
         (
             f"The LSTM makes {s.at_origin:.1%} of the next forecast's move away from the last "
@@ -221,34 +251,68 @@ def _explained_section(fc: Forecaster, prep: Prepared, context: Context) -> str:
     return "<h2 id='explained'>What is explained</h2>" + _lines(lines)
 
 
-def _views(fc: Forecaster, prep: Prepared, context: Context) -> tuple[Forecaster, str, bool]:
-    """The model whose views the report shows, its label, and whether they may be described."""
-    if context.explainer is not None:
-        ex = context.explainer
-        return ex, "the explanation model", not share.network_share(ex, prep).nil
-    return fc, "the model in use", not share.network_share(fc, prep).nil
+WITHHELD = "Not described: the network takes no part in this model's forecasts."
 
 
-def _interpret_section(fc: Forecaster, prep: Prepared, target: str, context: Context) -> str:
-    model, label, narrate = _views(fc, prep, context)
-    ex = model.explain(prep)
-    L = model.config_.data.lookback
-    window = prep.frame[target].iloc[-L:]
+def _interpret_section(views: _Views, prep: Prepared, target: str, context: Context) -> str:
+    model, label = views.model, views.label
     att, scores = faithfulness.score_origin(model, prep, None, target)
-    withheld = "Not described: the network takes no part in this model's forecasts."
-
-    def reading(view: str, text: str) -> str:
-        sc = scores[view]
-        measured = deletion_sentence(sc)
-        if not narrate:
-            return _note(f"{withheld} {measured}")
-        if not sc.reliable:
-            return _note(f"Not a reliable guide for this forecast. {measured}")
-        return _note(f"{text} {measured}")
-
     parts = [
         "<h2 id='interpret'>Attention, attributions and skip gate</h2>",
         _note(f"Every view in this section comes from {label}."),
+        *_next_forecast(views, prep, target, att, scores),
+    ]
+    if views.trace is None:
+        parts.append(_note("The whole-series views were not computed for this report."))
+        return "\n".join(parts)
+    tr, known = views.trace, times_at(views.trace.index, context.known)
+
+    def over_series(view: str, text: str) -> str:
+        # the whole series has no deletion test: described only where the view is a guide
+        # at the next forecast, as on the Interpret page
+        why = withheld(scores[view], views.narrate)
+        if why == "nil":
+            return WITHHELD
+        if why == "unreliable":
+            return (
+                "Not described: this view is not a reliable guide at the next forecast "
+                f"({scores[view].ratio:.2f}x random)."
+            )
+        return text
+
+    title = f"Share of the skip gate's units leaning on memory ({label})"
+    memory = views.gate.memory_share
+    parts += [
+        _figure(plots.gate_share_figure(tr.index, memory, context.detection, known, title)),
+        _note(
+            over_series("gate", views.gate.sentence(tr.index, model.freq_))
+            + " "
+            + points_sentence(context.detection)
+        ),
+        _figure(plots.attention_heatmap(tr.index, tr.attention_map, tr.map_starts)),
+        _note(over_series("attention", attention_reading(tr.attention_map))),
+    ]
+    return "\n".join(parts)
+
+
+def _next_forecast(views: _Views, prep: Prepared, target: str, att, scores) -> list[str]:
+    """The next forecast's attention, Integrated Gradients and skip gate, each with its reading
+    and deletion test (or why the reading is withheld)."""
+    model, label = views.model, views.label
+    ex = model.explain(prep)
+    window = prep.frame[target].iloc[-model.config_.data.lookback :]
+
+    def reading(view: str, text: str) -> str:
+        measured = deletion_sentence(scores[view])
+        why = withheld(scores[view], views.narrate)
+        if why == "nil":
+            return _note(f"{WITHHELD} {measured}")
+        if why == "unreliable":
+            return _note(f"Not a reliable guide for this forecast. {measured}")
+        return _note(f"{text} {measured}")
+
+    title = f"Integrated Gradients of the next forecast ({label})"
+    return [
         _figure(
             plots.attention_figure(
                 window, ex.attention, ex.forecast, f"Attention of the next forecast ({label})"
@@ -256,12 +320,7 @@ def _interpret_section(fc: Forecaster, prep: Prepared, target: str, context: Con
         ),
         reading("attention", attention_reading(ex.attention, ex.times, model.freq_)),
         _figure(
-            plots.attribution_figure(
-                att.times,
-                att.integrated_gradients,
-                att.columns,
-                f"Integrated Gradients of the next forecast ({label})",
-            )
+            plots.attribution_figure(att.times, att.integrated_gradients, att.columns, title)
         ),
         reading(
             "ig", "Blue cells raise the forecast, red cells lower it, against the window's mean."
@@ -274,53 +333,16 @@ def _interpret_section(fc: Forecaster, prep: Prepared, target: str, context: Con
             + gate_reading(ex.gate).sentence(ex.times, model.freq_),
         ),
     ]
-    tr = context.explainer_trace if context.explainer is not None else context.trace
-    if tr is not None:
-        memory = gate_reading(tr.gate).memory_share
-        known = times_at(tr.index, context.known)
-
-        def over_series(view: str, text: str) -> str:
-            # the whole series has no deletion test: described only where the view is a guide
-            # at the next forecast, as on the Interpret page
-            if not narrate:
-                return withheld
-            if not scores[view].reliable:
-                return (
-                    "Not described: this view is not a reliable guide at the next forecast "
-                    f"({scores[view].ratio:.2f}x random)."
-                )
-            return text
-
-        parts += [
-            _figure(
-                plots.gate_share_figure(
-                    tr.index,
-                    memory,
-                    context.detection,
-                    known,
-                    f"Share of the skip gate's units leaning on memory ({label})",
-                )
-            ),
-            _note(
-                over_series("gate", gate_reading(tr.gate).sentence(tr.index, model.freq_))
-                + " "
-                + points_sentence(context.detection)
-            ),
-            _figure(plots.attention_heatmap(tr.index, tr.attention_map, tr.map_starts)),
-            _note(over_series("attention", attention_reading(tr.attention_map))),
-        ]
-    else:
-        parts.append(_note("The whole-series views were not computed for this report."))
-    return "\n".join(parts)
 
 
-def _point_lines(det, tr: Trace | None, prep: Prepared) -> list[str]:
+def _point_lines(det, views: _Views, prep: Prepared) -> list[str]:
     """One line per change point: where, what changed, which detector found it, the gate there."""
     responses = {}
-    if tr is not None:
-        memory = gate_reading(tr.gate).memory_share
+    if views.trace is not None:
+        memory = views.gate.memory_share
         rows = [c.index for c in det.change_points]
-        responses = {r.index: r for r in gate_response.gate_response(memory, rows, tr.lookback)}
+        lag = views.trace.lookback
+        responses = {r.index: r for r in gate_response.gate_response(memory, rows, lag)}
     out = []
     user = prep.user_rows([c.index for c in det.change_points])  # the file's own rows
     for n, (c, row) in enumerate(zip(det.change_points, user), start=1):
@@ -334,27 +356,24 @@ def _point_lines(det, tr: Trace | None, prep: Prepared) -> list[str]:
             if r is not None
             else ""
         )
-        out.append(
-            f"#{n}, row {row:,} ({when}): {what}, found by {found_by(c, det)}{gate}."
-        )
+        out.append(f"#{n}, row {row:,} ({when}): {what}, found by {found_by(c, det)}{gate}.")
     return out
 
 
-def _changes_section(prep: Prepared, target: str, context: Context) -> str:
+def _changes_section(views: _Views, prep: Prepared, target: str, context: Context) -> str:
     det = context.detection
     if det is None:
         return "<h2 id='changes'>Change points</h2>" + _note("Change points were not detected.")
     kinds = change_point_rows(det, prep)  # in the file's own rows
     kinds["time"] = fmt_times(kinds["time"], prep.freq)
     kinds.insert(2, "found by", [found_by(c, det) for c in det.change_points])
-    tr = context.explainer_trace if context.explainer is not None else context.trace
     scored = det.metrics is not None
     return (
         "<h2 id='changes'>Change points</h2>"
         + _figure(plots.detection_figure(prep.frame[target], det, list(context.known)))
         + (_table(kinds, index=False) if len(kinds) else _note("No change points were found."))
-        + (_lines(_point_lines(det, tr, prep)) if len(kinds) else "")
-        + (_note(gate_rate_sentence()) if len(kinds) and tr is not None else "")
+        + (_lines(_point_lines(det, views, prep)) if len(kinds) else "")
+        + (_note(gate_rate_sentence()) if len(kinds) and views.trace is not None else "")
         + (_table(detection_table(det)) if scored else "")
         + (_note(detection_caption(det)) if scored else "")
     )

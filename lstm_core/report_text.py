@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import json
 from pathlib import Path
+from typing import Literal
 
 import pandas as pd
 
@@ -140,6 +141,16 @@ def deletion_sentence(score: faithfulness.ViewScore) -> str:
         f"deleting {score.steps} random steps (95% interval {lo:.2f} to {hi:.2f}x; "
         f"{score.draws} random draws)."
     )
+
+
+def withheld(score: faithfulness.ViewScore, narrate: bool) -> Literal["nil", "unreliable"] | None:
+    """Why a view's reading is withheld, for the report and the Interpret page alike: "nil" when
+    the network takes no part in the forecasts (``narrate`` False), "unreliable" when deleting
+    the view's top steps moves the forecast no more than random deletions; None when it may be
+    described."""
+    if not narrate:
+        return "nil"
+    return None if score.reliable else "unreliable"
 
 
 def points_sentence(detection: object) -> str:

@@ -81,9 +81,10 @@ def source(which: str) -> str:
 def view_reading(view: str, score: ViewScore, narrate: bool, description: str) -> str:
     """One view's caption: its deletion score, then its reading, or why there is none."""
     measured = report_text.deletion_sentence(score)
-    if not narrate:
+    why = report_text.withheld(score, narrate)
+    if why == "nil":
         return f"{VIEW_NAMES[view]}: {measured} Not narrated: the network adds nothing here."
-    if not score.reliable:
+    if why == "unreliable":
         return f"{VIEW_NAMES[view]}: {UNRELIABLE}. {measured}"
     return f"{description} {measured}"
 

@@ -72,10 +72,10 @@ def scored(e: Explained, prep: Prepared, target: str, origin: int):
 def whole_series_caption(e: Explained, prep: Prepared, target: str, view: str, text_: str) -> str:
     """A whole-series view's reading, withheld where the view is not above random at the next
     forecast (the whole series has no deletion test of its own) or the network adds nothing."""
-    if not e.narrate:
+    if not e.narrate:  # no deletion test to run: the network takes no part
         return text.NOT_NARRATED
     _, scores = scored(e, prep, target, len(prep.frame))
-    if not scores[view].reliable:
+    if report_text.withheld(scores[view], e.narrate) == "unreliable":
         return (
             f"{text.VIEW_NAMES[view]} is {text.UNRELIABLE} at the next forecast (deletion test "
             f"{scores[view].ratio:.2f}x random), so its picture over the series is not described."
