@@ -2,8 +2,9 @@
 the series and in the model's skip gate, a classical reference, and TCPDBench's scores.
 
 Modules: ``results`` (what is returned), ``metrics`` (one matcher for F1, covering and
-agreement), ``features`` (series and gate columns), ``segment`` (searches and confirmation
-tests), ``pipeline`` (``detect``), ``synthetic`` (seeded series of every kind).
+agreement), ``features`` (series and gate columns), ``robust`` (the columns made ready),
+``segment`` (searches and confirmation tests), ``pipeline`` (``detect``), ``rows`` (known points
+as given, a detection in the user's rows), ``synthetic`` (seeded series of every kind).
 """
 
 from lstm_core.changepoints.features import change_features, change_score, gate_components
@@ -14,9 +15,7 @@ from lstm_core.changepoints.pipeline import (
     classical,
     detect,
     detection_config,
-    known_from_column,
     locate,
-    parse_rows,
 )
 from lstm_core.changepoints.results import (
     Agreement,
@@ -30,6 +29,7 @@ from lstm_core.changepoints.results import (
     Method,
     Metrics,
 )
+from lstm_core.changepoints.rows import known_from_column, parse_rows
 from lstm_core.changepoints.segment import KINDS, Settings
 
 FEATURE_CHOICES = ("raw", "combined", "gate")

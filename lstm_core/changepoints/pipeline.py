@@ -27,6 +27,7 @@ from lstm_core.changepoints.results import (
     Kind,
     Method,
 )
+from lstm_core.changepoints.robust import season_periods
 from lstm_core.config import Config
 from lstm_core.data import Prepared, prepare
 from lstm_core.errors import DataError
@@ -163,29 +164,6 @@ def detection_config(n_rows: int, cfg: Config | None = None) -> tuple[Config, li
         cfg = cfg.replace(data={"lookback": lookback})
         notes.append(f"lookback {d.lookback} is too long for {n_rows} rows; using {lookback}")
     return cfg, notes
-
-
-def known_from_column(frame: pd.DataFrame, column: str) -> list[int]:
-    """Rows (0-based, in the frame's order) where ``column`` is set (non-zero, true)."""
-    if column not in frame.columns:
-        raise DataError(f"known change point column {column!r} not found")
-    flags = pd.to_numeric(frame[column], errors="coerce").fillna(0).to_numpy() != 0
-    return [int(i) for i in np.flatnonzero(flags)]
-
-
-def parse_rows(text: str) -> list[int]:
-    """Row numbers typed by a user ("100, 250 400", "100; 250") -> sorted unique ints.
-
-    Raises:
-        DataError: something that is not a non-negative whole number (in ASCII digits), named.
-    """
-    rows = []
-    for part in text.replace(",", " ").replace(";", " ").split():
-        if not (part.isascii() and part.isdigit()) or len(part) > 12:
-            shown = part if len(part) <= 20 else part[:20] + "..."
-            raise DataError(f"{shown!r} is not a row number; type whole numbers like 100, 250")
-        rows.append(int(part))
-    return sorted(set(rows))
 
 
 def _model_trace(
@@ -431,7 +409,7 @@ def _searched(
         views.append(gate_feats)
     found = ks.search(np.column_stack(views), raw, sensitivity, size, _peaks(curve, size))
     z = seg._scaled(raw, settings)
-    periods = seg.season_periods(z, run.period_hint, settings.harmonics, settings.season_share)
+    periods = season_periods(z, run.period_hint, settings.harmonics, settings.season_share)
     kept = [k.index for k in found.candidates if k.kept]
     n_raw = views[0].shape[1] if features == "combined" else 0
     both = standardise(np.column_stack(views))
@@ -477,7 +455,7 @@ def _tested(run: _Run, points: tuple[ChangePoint, ...]) -> tuple[Candidate, ...]
     block = max(1, -(-T // seg.MAX_POINTS))
     z = seg._scaled(block_means(raw, block) if block > 1 else raw, settings)
     hint = period_hint // block if period_hint and period_hint >= 2 * block else None
-    periods = seg.season_periods(z, hint, settings.harmonics, settings.season_share)
+    periods = season_periods(z, hint, settings.harmonics, settings.season_share)
     kept = [p.index for p in points]
     liberal = ks.search(ks.series_features(raw), raw, ks.LIBERAL, size).points
     rows = set(kept) | set(_peaks(curve, size)) | set(liberal)

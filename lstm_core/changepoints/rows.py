@@ -1,14 +1,41 @@
-"""A detection in the user's own rows and times (``Prepared.user_rows``: the file's data rows
+"""Known change points as the user gives them (typed rows, a flag column), and a detection in
+the user's own rows and times (``Prepared.user_rows``: the file's data rows
 from 0, even when the series was re-gridded): tables for the pages, the report and the CLI, and
 the CLI's JSON."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from lstm_core.changepoints.results import Detection
 from lstm_core.data import Prepared
+from lstm_core.errors import DataError
 from lstm_core.text import plain_time
+
+
+def known_from_column(frame: pd.DataFrame, column: str) -> list[int]:
+    """Rows (0-based, in the frame's order) where ``column`` is set (non-zero, true)."""
+    if column not in frame.columns:
+        raise DataError(f"known change point column {column!r} not found")
+    flags = pd.to_numeric(frame[column], errors="coerce").fillna(0).to_numpy() != 0
+    return [int(i) for i in np.flatnonzero(flags)]
+
+
+def parse_rows(text: str) -> list[int]:
+    """Row numbers typed by a user ("100, 250 400", "100; 250") -> sorted unique ints.
+
+    Raises:
+        DataError: something that is not a non-negative whole number (in ASCII digits), named.
+    """
+    rows = []
+    for part in text.replace(",", " ").replace(";", " ").split():
+        if not (part.isascii() and part.isdigit()) or len(part) > 12:
+            shown = part if len(part) <= 20 else part[:20] + "..."
+            raise DataError(f"{shown!r} is not a row number; type whole numbers like 100, 250")
+        rows.append(int(part))
+    return sorted(set(rows))
+
 
 
 def change_point_rows(detection: Detection, prep: Prepared) -> pd.DataFrame:
