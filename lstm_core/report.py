@@ -319,9 +319,7 @@ def _next_forecast(views: _Views, prep: Prepared, target: str, att, scores) -> l
             )
         ),
         reading("attention", attention_reading(ex.attention, ex.times, model.freq_)),
-        _figure(
-            plots.attribution_figure(att.times, att.integrated_gradients, att.columns, title)
-        ),
+        _figure(plots.attribution_figure(att.times, att.integrated_gradients, att.columns, title)),
         reading(
             "ig", "Blue cells raise the forecast, red cells lower it, against the window's mean."
         ),
@@ -329,8 +327,7 @@ def _next_forecast(views: _Views, prep: Prepared, target: str, att, scores) -> l
         reading(
             "gate",
             "Blue (1) = the unit passes on the LSTM's memory of earlier steps; red (0) = the "
-            "current input's projection. "
-            + gate_reading(ex.gate).sentence(ex.times, model.freq_),
+            "current input's projection. " + gate_reading(ex.gate).sentence(ex.times, model.freq_),
         ),
     ]
 
@@ -384,9 +381,7 @@ def _card_section(fc: Forecaster, prep: Prepared) -> str:
     meta = getattr(fc, "meta_", {}) or {}
     trained = meta.get("versions") or {}
     now = _versions()
-    versions = pd.DataFrame(
-        {"when trained": {k: trained.get(k, MISSING) for k in now}, "now": now}
-    )
+    versions = pd.DataFrame({"when trained": {k: trained.get(k, MISSING) for k in now}, "now": now})
     same = data_hash(prep.frame[list(fc.inputs_)]) == fc.data_hash_
     return (
         "<h2 id='card'>Model card</h2>"

@@ -142,5 +142,9 @@ def test_lstm_core_strings_never_speak_of_pages():
             and isinstance(node.body[0], ast.Expr)
         }
         for node in ast.walk(tree):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs:
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and id(node) not in docs
+            ):
                 assert not PAGE_WORDS.search(node.value), f"{path.name}: {node.value!r}"

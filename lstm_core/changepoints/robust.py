@@ -27,11 +27,13 @@ def robust_scale(x: np.ndarray) -> np.ndarray:
     sd = x.std(axis=0)
     return np.where(mad > 1e-12 * np.maximum(sd, 1e-300), mad, np.where(sd > 1e-12, sd, 1.0))
 
+
 def running_median(y: np.ndarray, width: int) -> np.ndarray:
     """(T,) centred running median, the ends padded with the end values."""
     h = width // 2
     pad = np.concatenate([np.full(h, y[0]), y, np.full(h, y[-1])])
     return np.median(np.lib.stride_tricks.sliding_window_view(pad, 2 * h + 1), axis=-1)
+
 
 def clip_outliers(x: np.ndarray, c: float = 4.0, width: int = 7, span: int = 41) -> np.ndarray:
     """(T, K) with isolated outliers pulled in to ``c`` local robust spreads of a running median.
@@ -51,6 +53,7 @@ def clip_outliers(x: np.ndarray, c: float = 4.0, width: int = 7, span: int = 41)
         out[ok, j] = med[ok] + np.clip(r[ok], -c * s[ok], c * s[ok])
     return out
 
+
 def season_periods(
     x: np.ndarray, hint: int | None = None, harmonics: int = 2, min_share: float = 0.5
 ) -> tuple[int, ...]:
@@ -62,9 +65,14 @@ def season_periods(
     periods: list[int] = []
     for part in (x, x[:half], x[half:]):
         p = season_period(part, hint)
-        if p and all(abs(p - q) > 0.1 * q for q in periods) and _season_share(part, p, harmonics) >= min_share:
+        if (
+            p
+            and all(abs(p - q) > 0.1 * q for q in periods)
+            and _season_share(part, p, harmonics) >= min_share
+        ):
             periods.append(p)
     return tuple(periods)
+
 
 def _season_share(x: np.ndarray, period: int, harmonics: int) -> float:
     """Share of the detrended variance of ``x`` that the period's seasonal terms explain."""
@@ -77,9 +85,8 @@ def _season_share(x: np.ndarray, period: int, harmonics: int) -> float:
     r1 = residuals(np.column_stack([line, terms]), x)
     return 1 - float((r1**2).sum()) / max(float((r0**2).sum()), 1e-300)
 
-def seasonal_terms(
-    rows: np.ndarray, periods: Sequence[int], harmonics: int
-) -> np.ndarray | None:
+
+def seasonal_terms(rows: np.ndarray, periods: Sequence[int], harmonics: int) -> np.ndarray | None:
     """(n, 2F) sines and cosines at rows ``rows`` of every distinct frequency k / period
     (k = 1 .. harmonics, below the Nyquist frequency), or None without a period."""
     freqs = sorted({round(k / p, 9) for p in periods for k in range(1, harmonics + 1) if 2 * k < p})

@@ -37,7 +37,6 @@ def parse_rows(text: str) -> list[int]:
     return sorted(set(rows))
 
 
-
 def change_point_rows(detection: Detection, prep: Prepared) -> pd.DataFrame:
     """A ``changepoints.Detection``'s change points in the user's own rows (``Prepared.
     user_rows``: the file's data rows from 0, even when the series was re-gridded) and times:
