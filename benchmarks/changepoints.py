@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 from lstm_core import changepoints as cp  # noqa: E402
 from lstm_core.changepoints import pipeline, search, synthetic  # noqa: E402
 from lstm_core.config import DataConfig  # noqa: E402
-from lstm_core.data import prepare  # noqa: E402
+from lstm_core.data.prepare import prepare  # noqa: E402
 
 PENALTIES = (0.5, 0.7, 1.0, 1.4, 2.0, 2.8, 4.0, 5.6, 8.0, 11.0, 16.0)
 VIEWS = ("raw", "representation", "both")
@@ -213,7 +213,7 @@ def mean_pair(rows: dict, members: list[Case]) -> str:
 def timings() -> None:
     """Import time of the CLI, and detect() on a 1,500-step series three ways."""
     from lstm_core import checkpoint
-    from lstm_core.data import load_demo
+    from lstm_core.data.demos import load_demo
 
     cmd = [sys.executable, "-c", "import lstm_core.cli"]
     imports = min(_wall(cmd) for _ in range(3))
@@ -257,7 +257,7 @@ def timings() -> None:
 
 
 def synthetic_frame(n: int) -> pd.DataFrame:
-    from lstm_core.data import synthetic as regimes
+    from lstm_core.data.demos import synthetic as regimes
 
     df, _ = regimes(n=n)
     return df

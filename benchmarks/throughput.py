@@ -37,7 +37,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from lstm_core.config import Config, TrainConfig, resolve_hidden_size
-from lstm_core.data import Scaler, held_out_start, make_windows, prepare, read_table
+from lstm_core.data.prepare import prepare
+from lstm_core.data.readers import read_table
+from lstm_core.data.scaling import Scaler
+from lstm_core.data.windows import held_out_start, make_windows
 from lstm_core.forecaster import init_network, resolve_patch_len
 from lstm_core.model import ForecastNet, pinball_loss
 from lstm_core.threads import cores

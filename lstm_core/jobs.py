@@ -43,7 +43,8 @@ from typing import Generic, Literal, TypeVar
 
 from lstm_core import checkpoint, threads
 from lstm_core.config import Config
-from lstm_core.data import Prepared, check_length
+from lstm_core.data.prepare import Prepared
+from lstm_core.data.windows import check_length
 from lstm_core.errors import DataError, LstmCoreError
 from lstm_core.forecaster import Forecaster
 from lstm_core.panel import Panel

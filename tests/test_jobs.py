@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from lstm_core import threads
-from lstm_core.data import prepare
+from lstm_core.data.prepare import prepare
 from lstm_core.forecaster import Forecaster
 from lstm_core.jobs import Cancelled, Owner, Scheduler, Task, TrainingJob
 from lstm_core.panel import read_panel, synthetic_panel

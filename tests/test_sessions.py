@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from lstm_core.data import prepare
+from lstm_core.data.prepare import prepare
 from lstm_core.jobs import Owner, Scheduler
 from ui import sessions
 from ui import state as ui
