@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-# as in the app's training processes (jobs.Scheduler): idle OpenMP threads sleep rather than
+# as in the app's training processes (background.Scheduler): idle OpenMP threads sleep rather than
 # spin, which on shared cores made 2 threads 5-10x slower than 1 (set before torch loads)
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import torch

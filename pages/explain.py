@@ -6,7 +6,7 @@ import streamlit as st
 
 from lstm_core import changepoints, plots, summary
 from lstm_core.errors import LstmCoreError
-from ui import changes, guards, interpret_views, loaders, panels, reports, router, state, work
+from ui import background, changes, guards, interpret_views, loaders, panels, reports, router, state
 from ui import interpret_text as text
 
 router.hand_over()
@@ -25,9 +25,9 @@ except LstmCoreError as e:
 lookback, rows, freq = fc.config_.data.lookback, len(prep.frame), fc.freq_
 target = guards.pick_target(fc, "explain_target")
 explained = interpret_views.what_is_explained(fc, prep)
-trace = work.trace_task(fc, prep) if explained.trace is None else None
-found = work.detection()
-detected = work.finished(found[0]) if found else None
+trace = background.trace_task(fc, prep) if explained.trace is None else None
+found = background.detection()
+detected = background.finished(found[0]) if found else None
 known_rows = found[1] if found else prep.grid_rows(state.get(state.KNOWN_CPS, ()))
 st.caption(
     "The skip gate mixes, unit by unit and step by step, the LSTM's output (its memory of "
@@ -78,7 +78,7 @@ def change_points(det) -> None:
     table["time"] = summary.fmt_times(table["time"], freq)
     st.dataframe(summary.format_metrics(table.set_index("#")))
     changes.show_candidates(det, prep, freq)
-    tr = explained.trace or work.finished(trace)
+    tr = explained.trace or background.finished(trace)
     if tr is not None:
         interpret_views.gate_at_points(explained, tr, det, prep)
 
@@ -88,12 +88,12 @@ st.subheader("The whole series")
 if explained.trace is not None:
     whole_series(explained.trace)
 else:
-    work.follow(
+    background.follow(
         "trace",
         trace,
         "Running the model over every window",
         whole_series,
-        again=lambda: work.trace_task(fc, prep, restart=True),
+        again=lambda: background.trace_task(fc, prep, restart=True),
     )
 st.subheader("Change points")
 st.caption(changepoints.GATE_EVIDENCE)
@@ -119,7 +119,7 @@ with st.form(f"explain_detect_{state.get(state.DATA_TOKEN)}{shown}"):
         value=" ".join(map(str, state.get(state.KNOWN_CPS, ()))),
     )
     if st.form_submit_button("Detect change points", type="primary"):
-        error = work.start_detection(
+        error = background.start_detection(
             fc,
             prep,
             known,
@@ -137,5 +137,5 @@ with st.form(f"explain_detect_{state.get(state.DATA_TOKEN)}{shown}"):
 if found is None:
     st.info("Press Detect: the series is segmented, and a classical detector runs beside it.")
 else:
-    work.follow("detection", found[0], "Detecting change points", change_points)
+    background.follow("detection", found[0], "Detecting change points", change_points)
 reports.download_button("explain", fc, df)

@@ -6,7 +6,7 @@ import streamlit as st
 from lstm_core import forecast as fcst
 from lstm_core import panel_view, plots, summary
 from lstm_core.errors import LstmCoreError
-from ui import guards, loaders, panels, reports, router, state, work
+from ui import background, guards, loaders, panels, reports, router, state
 
 router.hand_over()
 st.title("Forecast")
@@ -81,7 +81,7 @@ def every_series(bt) -> None:
 
 if state.panel() is not None:
     st.subheader("Backtest of every series")
-    work.follow(
+    background.follow(
         "panel_backtest",
         panels.backtest_task(),
         "Backtesting every series",

@@ -5,12 +5,13 @@ by inactivity, never while work runs, new sessions per client), and the schedule
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 import pytest
 
+from lstm_core.background import Owner, Progress, Scheduler
 from lstm_core.data.prepare import prepare
-from lstm_core.jobs import Owner, Scheduler
-from ui import sessions
+from ui import background, sessions
 from ui import state as ui
 
 A, B = sessions.key_hash("browser-a"), sessions.key_hash("browser-b")
@@ -120,4 +121,23 @@ def test_a_training_stops_at_the_servers_time_limit(series, tiny_cfg):
     assert job.wait(60)
     snap = job.snapshot()
     assert snap.timed_out and snap.limit_s == 1.0 and snap.epoch < 3000
-    assert "time limit" in snap.text
+    assert background.training_text(snap).startswith(
+        f"stopped at this server's time limit (1 s) after {snap.epoch} epoch(s); "
+    )
+
+
+def test_training_text_says_how_a_run_ended():
+    """The app's one progress text (the engine gives numbers) for each way a run ends."""
+    run = Progress("done", 4, 10, 0, 40, (1.0,) * 4, (1.0,) * 4, 95.0, False, None)
+    assert background.training_text(run) == "finished 4 epoch(s) in 95 s"
+    assert background.training_text(replace(run, epoch=0, cancelling=True)) == (
+        "cancelled before the first epoch finished; the previous model is kept"
+    )
+    stopped = replace(run, timed_out=True, limit_s=1800.0)
+    assert background.training_text(stopped) == (
+        "stopped at this server's time limit (30 min) after 4 epoch(s); the best weights so "
+        "far are kept"
+    )
+    assert background.training_text(replace(stopped, epoch=0)).endswith("no model came of it")
+    failed = replace(run, status="failed", error="out of memory")
+    assert background.training_text(failed) == "failed: out of memory"

@@ -16,7 +16,7 @@ Who can see what:
 
 Lifetime: entries go after ``IDLE_LIMIT_S`` without a visit, and beyond ``MAX_SESSIONS`` the
 least recently seen go first; a session with work queued or running is never dropped (its open
-tab keeps it seen; ``ui.work`` cancels the work of a closed tab). Dropping a session cancels
+tab keeps it seen; ``ui.background`` cancels the work of a closed tab). Dropping a session cancels
 whatever it still had running. Each client address may open ``NEW_PER_CLIENT`` new sessions per
 ``NEW_WINDOW_S``, so nobody can flood the store.
 """
@@ -36,7 +36,7 @@ from typing import Any
 
 import streamlit as st
 
-from lstm_core.jobs import Task, TrainingJob
+from lstm_core.background import Task, TrainingJob
 from ui.keys import BROWSER_KEY, JOB, KEPT, NOTICE, SESSION_ID, TASKS, WORK_OWNER
 
 PARAM = "s"

@@ -13,11 +13,11 @@ from typing import Any, TypeVar
 import streamlit as st
 
 from lstm_core import changepoints, data, interpret, summary
+from lstm_core.background import Owner, Progress, Scheduler, Task, TrainingJob, check_trainable
 from lstm_core.config import Config
 from lstm_core.errors import LstmCoreError
 from lstm_core.forecaster import Forecaster
 from lstm_core.interpret import share
-from lstm_core.jobs import Owner, Scheduler, Task, TrainingJob, check_trainable, duration
 from lstm_core.panel import Panel
 from ui import actions, sessions
 from ui.state import (
@@ -143,13 +143,13 @@ def collect_training() -> None:
         name = f"trained at {time.strftime('%H:%M:%S')} on {get(DATA_NAME)}"
         actions.set_forecaster(j.result, name)
         every = f"one model for {len(j.result.ids_)} series; " if hasattr(j.result, "ids_") else ""
-        limit = f" Training {snap.text}." if snap.timed_out else ""
+        limit = f" Training {training_text(snap)}." if snap.timed_out else ""
         notify("success", f"The new model is in use ({every}{j.result.history_.message}).{limit}")
         return
     kept = get(MODEL_NAME)
     keeping = f"the previous model ({kept}) is still in use." if kept else "no model is in use."
     if snap.timed_out:
-        notify("warning", f"Training {snap.text}; {keeping}")
+        notify("warning", f"Training {training_text(snap)}; {keeping}")
     elif snap.cancelling:
         notify(
             "warning",
@@ -338,12 +338,20 @@ def follow(
     body()
 
 
-def training_text(snap: Any) -> str:
-    """Where a run is, in words: queued, the epoch and batch, validating, cancelling, done."""
+def duration(seconds: float | None) -> str:
+    """A span of time in words: seconds below two minutes, else minutes ("none" for None)."""
+    if seconds is None:
+        return "none"
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+
+
+def training_text(snap: Progress) -> str:
+    """Where a run is, in words: queued, the epoch and batch, validating, cancelling; and how it
+    ended: failed, stopped at the time limit, cancelled before its first epoch, finished."""
     if snap.status == "failed":
         return f"failed: {snap.error}"
     if snap.status not in RUNNING:
-        return f"finished {snap.epoch} epoch(s) in {duration(snap.seconds)}"
+        return _ended_text(snap)
     if snap.cancelling:
         return "cancelling: finishing the current batch"
     if snap.phase == "queued":
@@ -356,3 +364,16 @@ def training_text(snap: Any) -> str:
         f"epoch {epoch}/{snap.epochs}, batch {snap.batch}/{snap.batches or '?'} "
         f"({duration(snap.seconds)})"
     )
+
+
+def _ended_text(snap: Progress) -> str:
+    """How a run that did not fail ended."""
+    if snap.timed_out:
+        kept = "the best weights so far are kept" if snap.epoch else "no model came of it"
+        return (
+            f"stopped at this server's time limit ({duration(snap.limit_s)}) after "
+            f"{snap.epoch} epoch(s); {kept}"
+        )
+    if snap.epoch == 0:
+        return "cancelled before the first epoch finished; the previous model is kept"
+    return f"finished {snap.epoch} epoch(s) in {duration(snap.seconds)}"
