@@ -27,8 +27,8 @@ target = guards.pick_target(fc, "explain_target")
 explained = interpret_views.what_is_explained(fc, prep)
 trace = background.trace_task(fc, prep) if explained.trace is None else None
 found = background.detection()
-detected = background.finished(found[0]) if found else None
-known_rows = found[1] if found else prep.grid_rows(state.get(state.KNOWN_CPS, ()))
+detected = background.finished(found.task) if found else None
+known_rows = found.known if found else prep.grid_rows(state.get(state.KNOWN_CPS, ()))
 st.caption(
     "The skip gate mixes, unit by unit and step by step, the LSTM's output (its memory of "
     "earlier steps; gate 1, blue) with a projection of the current input (gate 0, red)."
@@ -137,5 +137,5 @@ with st.form(f"explain_detect_{state.get(state.DATA_TOKEN)}{shown}"):
 if found is None:
     st.info("Press Detect: the series is segmented, and a classical detector runs beside it.")
 else:
-    background.follow("detection", found[0], "Detecting change points", change_points)
+    background.follow("detection", found.task, "Detecting change points", change_points)
 reports.download_button("explain", fc, df)

@@ -59,7 +59,7 @@ def progress(at: AppTest) -> list[str]:
 
 def held(at: AppTest, slot: str):
     """The task a session holds in ``slot`` (see ui.background.task)."""
-    return (at.session_state[ui.TASKS] or {})[slot][1]
+    return (at.session_state[ui.TASKS] or {})[slot].task
 
 
 def sidebar(at: AppTest) -> str:
@@ -83,8 +83,8 @@ def seed(at: AppTest, frame, forecaster, known=()) -> AppTest:
 
 def wait_for_tasks(at: AppTest) -> None:
     """Let this session's background tasks finish, then rerun to draw their results."""
-    for _, task, _ in (at.session_state[ui.TASKS] or {}).values():
-        assert task.wait(60)
+    for held in (at.session_state[ui.TASKS] or {}).values():
+        assert held.task.wait(60)
     at.run()
 
 
@@ -558,7 +558,7 @@ def test_interpret_whole_series_readings_and_change_points(series, fitted):
     at.text_input[0].set_value("100; 200 300")  # semicolons and spaces separate too
     at.button(key="FormSubmitter:explain_detect_1-Detect change points").click().run()
     assert not at.exception
-    assert at.session_state[ui.DETECTION][2] == [100, 200, 300]
+    assert at.session_state[ui.DETECTION].known == (100, 200, 300)
     wait_for_tasks(at)
     assert not at.exception and not at.error, texts(at.error)
     spec = at.get("plotly_chart")[-1].proto.spec
@@ -711,7 +711,7 @@ def test_detected_points_reach_the_gate_chart_in_the_same_run(series, fitted, mo
     det = changepoints.detect(series, fitted)
     assert det.change_points
     task = _FinishesMidRun(det)
-    monkeypatch.setattr(background, "detection", lambda: (task, []))
+    monkeypatch.setattr(background, "detection", lambda: background.DetectionRun(task, []))
     at.run()
     assert not at.exception
     share = next(c.proto.spec for c in at.get("plotly_chart") if "leaning on" in c.proto.spec)

@@ -12,6 +12,7 @@ import pytest
 from lstm_core.background import Owner, Progress, Scheduler
 from lstm_core.data.prepare import prepare
 from ui import background, sessions
+from ui.keys import HeldTask
 from ui import state as ui
 
 A, B = sessions.key_hash("browser-a"), sessions.key_hash("browser-b")
@@ -53,7 +54,7 @@ def test_idle_sessions_expire_and_the_least_recently_seen_go_first_beyond_the_ca
 def test_seventy_new_sessions_do_not_evict_a_session_with_running_work(blocked):
     _, task = blocked
     store = sessions.SessionStore(idle_limit_s=60, max_sessions=64)
-    store.save("busy", A, {ui.TASKS: {"detection": ("key", task, "")}}, now=0)
+    store.save("busy", A, {ui.TASKS: {"detection": HeldTask("key", task)}}, now=0)
     for i in range(70):
         store.save(f"new{i}", B, {}, now=1 + i)
     assert store.load("busy", A, now=100) is not None, "running work keeps its session"
@@ -67,7 +68,7 @@ def test_dropping_a_session_cancels_its_work(blocked):
     task = blocked[1]
     owner = Owner()
     store = sessions.SessionStore(idle_limit_s=10, busy=lambda values: False)
-    store.save("gone", A, {ui.TASKS: {"trace": ("key", task, "")}, ui.WORK_OWNER: owner}, now=0)
+    store.save("gone", A, {ui.TASKS: {"trace": HeldTask("key", task)}, ui.WORK_OWNER: owner}, now=0)
     assert store.load("gone", A, now=20) is None
     assert task.status == "cancelled" and owner.closed
 

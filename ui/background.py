@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 import streamlit as st
@@ -20,6 +21,7 @@ from lstm_core.forecaster import Forecaster
 from lstm_core.interpret import share
 from lstm_core.panel import Panel
 from ui import actions, sessions
+from ui.keys import DetectionRequest, HeldTask
 from ui.state import (
     DATA_NAME,
     DETECTION,
@@ -189,30 +191,29 @@ def task(
     if cancelled), unless ``restart``; else a new one, and the slot's older task is cancelled."""
     tasks = dict(get(TASKS) or {})
     held = tasks.get(slot)
-    if held is not None and held[0] == key and not restart:
-        return held[1]
+    if held is not None and held.key == key and not restart:
+        return held.task
     if held is not None:
-        held[1].cancel()
-    tasks[slot] = (key, scheduler().run(_limited(fn), label, owner=owner()), "")
+        held.task.cancel()
+    tasks[slot] = HeldTask(key, scheduler().run(_limited(fn), label, owner=owner()))
     put({TASKS: tasks})
-    return tasks[slot][1]
+    return tasks[slot].task
 
 
 def current(slot: str, key: Any = None) -> Task | None:
     """The task held in ``slot`` (for ``key`` when given), if any."""
     held = (get(TASKS) or {}).get(slot)
-    if held is None or (key is not None and held[0] != key):
+    if held is None or (key is not None and held.key != key):
         return None
-    return held[1]
+    return held.task
 
 
 def cancel(slot: str, why: str = "cancelled") -> None:
     """Cancel the slot's task; ``why`` is what the page says about it afterwards."""
     tasks = dict(get(TASKS) or {})
     if slot in tasks:
-        key, t, _ = tasks[slot]
-        t.cancel()
-        tasks[slot] = (key, t, why)
+        tasks[slot].task.cancel()
+        tasks[slot] = replace(tasks[slot], why=why)
         put({TASKS: tasks})
 
 
@@ -280,17 +281,25 @@ def start_detection(
         return changepoints.detect(prep, fc, trace=trace, known=known or None, **options)
 
     task("detection", key, fn, "detecting change points", restart=True)
-    put({DETECTION: (*tokens, known)})
+    put({DETECTION: DetectionRequest(*tokens, tuple(known))})
     return None
 
 
-def detection() -> tuple[Task, list[int]] | None:
+@dataclass(frozen=True)
+class DetectionRun:
+    """This session's detection task and the known rows it scores."""
+
+    task: Task
+    known: list[int]  # in the series' (grid) rows
+
+
+def detection() -> DetectionRun | None:
     """This session's detection for the data and model in use, with the known rows it scored."""
     held = get(DETECTION)
-    if held is None or tuple(held[:2]) != (data_key(), get(MODEL_TOKEN)):
+    if held is None or (held.data_token, held.model_token) != (data_key(), get(MODEL_TOKEN)):
         return None
     t = current("detection")
-    return None if t is None else (t, list(held[2]))
+    return None if t is None else DetectionRun(t, list(held.known))
 
 
 def status_text(t: Task, doing: str) -> str:
@@ -326,7 +335,8 @@ def follow(
         if polling:
             st.rerun()  # redraw the whole page once, without polling
         if t.status == "cancelled":
-            why = (get(TASKS) or {}).get(slot, (None, None, ""))[2] or "cancelled"
+            held = (get(TASKS) or {}).get(slot)
+            why = (held.why if held is not None else "") or "cancelled"
             st.info(f"{doing}: {why}.", icon=":material/cancel:")
             if again is not None:
                 st.button("Run again", key=f"{slot}_again", on_click=again)

@@ -13,8 +13,8 @@ from lstm_core import plots, report, summary
 from lstm_core.data import Prepared
 from lstm_core.forecaster import Forecaster
 from lstm_core.interpret import Trace, faithfulness, gate_response, share
-from ui import interpret_text as text
 from ui import background, loaders
+from ui import interpret_text as text
 
 
 @dataclass(frozen=True)

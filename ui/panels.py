@@ -9,9 +9,9 @@ import pandas as pd
 import streamlit as st
 
 from lstm_core import panel_view
+from lstm_core.background import Task
 from lstm_core.errors import LstmCoreError
 from lstm_core.forecaster import Forecaster
-from lstm_core.background import Task
 from lstm_core.panel import Panel, gaps
 from lstm_core.panel_forecaster import PanelBacktest, PanelForecaster
 from ui import actions, background, loaders

@@ -38,8 +38,8 @@ def download_button(page: str, fc: Forecaster, df: pd.DataFrame) -> None:
         data_name=get(DATA_NAME) or "data",
         model_name=get(MODEL_NAME) or "model",
         trace=background.finished(background.current("trace", tokens)),
-        detection=background.finished(found[0]) if found else None,
-        known=tuple(found[1]) if found else tuple(get(KNOWN_CPS, ())),
+        detection=background.finished(found.task) if found else None,
+        known=tuple(found.known) if found else tuple(get(KNOWN_CPS, ())),
         explainer=ex,
         explainer_trace=ex_trace,
     )

@@ -61,7 +61,7 @@ def key_hash(key: str) -> str:
 def running_work(values: dict[str, Any]) -> list[TrainingJob | Task]:
     """The session's training and tasks (``values[JOB]``, ``values[TASKS]``) that are queued
     or running."""
-    tasks = [held[1] for held in (values.get(TASKS) or {}).values()]
+    tasks = [held.task for held in (values.get(TASKS) or {}).values()]
     job = values.get(JOB)
     running = [t for t in tasks if t.status in RUNNING]
     if job is not None and job.snapshot().status == "running":  # "running" includes queued
