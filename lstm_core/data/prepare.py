@@ -168,6 +168,40 @@ def prepare(df: pd.DataFrame, cfg: DataConfig) -> Prepared:
             missing values under the ``refuse`` policy.
     """
     actions: list[str] = []
+    frame, targets, covariates, time_col = _select(df, cfg)
+    duplicates = gaps = 0
+    freq: str | None = None
+    t = time_values(df, time_col)
+    if t is not None and pd.api.types.is_integer_dtype(t):
+        frame, duplicates, gaps = _on_integer_time(frame, t, time_col, actions)
+    elif t is not None:
+        frame, duplicates, gaps, freq = _on_timestamps(frame, t, time_col, cfg.frequency, actions)
+    else:
+        frame = frame.reset_index(drop=True)
+        actions.append("no time column: using the row number as time")
+    frame, missing = _fill_missing(frame, cfg.missing, actions)
+    _check_learnable(frame, targets)
+    frame = frame.astype("float64")
+    index = frame.index
+    report = DataReport(
+        rows=len(frame),
+        start=str(index[0]),
+        end=str(index[-1]),
+        frequency=freq,
+        duplicates=duplicates,
+        gaps=gaps,
+        missing=missing,
+        actions=tuple(actions),
+    )
+    maps = _row_maps(t, frame.index)
+    return Prepared(frame, targets, covariates, freq, report, time_col, *(maps or (None, None)))
+
+
+def _select(
+    df: pd.DataFrame, cfg: DataConfig
+) -> tuple[pd.DataFrame, tuple[str, ...], tuple[str, ...], str | None]:
+    """(the target and covariate columns as numbers, targets, covariates, the time column):
+    the configured columns, else the first numeric one and a detected time column."""
     if len(df) == 0 or df.shape[1] == 0:
         raise DataError("the table has no rows or no columns")
     time_col = cfg.time_col
@@ -191,33 +225,46 @@ def prepare(df: pd.DataFrame, cfg: DataConfig) -> Prepared:
         columns[c] = _to_numeric(df[c], c)
         _check_finite(columns[c], c)
     frame = pd.DataFrame(columns, index=df.index)  # at once: per-column inserts warn when wide
+    return frame, targets, covariates, time_col
 
-    duplicates = gaps = 0
-    freq: str | None = None
-    t = time_values(df, time_col)
-    if t is not None and pd.api.types.is_integer_dtype(t):
-        frame, duplicates, gaps = _on_integer_time(frame, t, time_col, actions)
-    elif t is not None:
-        frame.index = pd.DatetimeIndex(t, name=time_col)
-        if not frame.index.is_monotonic_increasing:
-            frame = frame.sort_index(kind="stable")
-            actions.append("sorted the rows by time")
-        dup = frame.index.duplicated(keep="last")
-        duplicates = int(dup.sum())
-        if duplicates:
-            frame = frame[~dup]
-            actions.append(f"dropped {duplicates} duplicate timestamp(s), keeping the last row")
-        freq = cfg.frequency or infer_freq(frame.index)
-        if freq is not None and len(frame) > 2:
-            full = regular_index(frame.index, freq, time_col, frame.shape[1])
-            gaps = len(full.difference(frame.index))
-            if gaps:
-                frame = frame.reindex(frame.index.union(full))
-                actions.append(f"inserted {gaps} missing timestamp(s) at frequency {freq}")
-    else:
-        frame = frame.reset_index(drop=True)
-        actions.append("no time column: using the row number as time")
 
+def _on_timestamps(
+    frame: pd.DataFrame,
+    t: pd.Series,
+    time_col: str | None,
+    frequency: str | None,
+    actions: list[str],
+) -> tuple[pd.DataFrame, int, int, str | None]:
+    """Index ``frame`` by timestamps: sorted, duplicates dropped (the last kept), and missing
+    timestamps inserted at ``frequency`` (else the inferred one).
+
+    Returns:
+        (frame, duplicates dropped, timestamps inserted, frequency)
+    """
+    frame.index = pd.DatetimeIndex(t, name=time_col)
+    if not frame.index.is_monotonic_increasing:
+        frame = frame.sort_index(kind="stable")
+        actions.append("sorted the rows by time")
+    dup = frame.index.duplicated(keep="last")
+    duplicates = int(dup.sum())
+    if duplicates:
+        frame = frame[~dup]
+        actions.append(f"dropped {duplicates} duplicate timestamp(s), keeping the last row")
+    freq = frequency or infer_freq(frame.index)
+    gaps = 0
+    if freq is not None and len(frame) > 2:
+        full = regular_index(frame.index, freq, time_col, frame.shape[1])
+        gaps = len(full.difference(frame.index))
+        if gaps:
+            frame = frame.reindex(frame.index.union(full))
+            actions.append(f"inserted {gaps} missing timestamp(s) at frequency {freq}")
+    return frame, duplicates, gaps, freq
+
+
+def _fill_missing(
+    frame: pd.DataFrame, policy: str, actions: list[str]
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """(frame, missing values per column before filling) under the missing-value ``policy``."""
     missing = {c: int(frame[c].isna().sum()) for c in frame.columns}
     for c in frame.columns:
         if frame[c].notna().sum() == 0:
@@ -226,16 +273,21 @@ def prepare(df: pd.DataFrame, cfg: DataConfig) -> Prepared:
             )
     if any(missing.values()):
         cols = ", ".join(f"{c} ({n})" for c, n in missing.items() if n)
-        if cfg.missing == "refuse":
+        if policy == "refuse":
             raise DataError(
                 f"missing values in {cols}; set data.missing to interpolate or ffill, or fill them"
             )
-        if cfg.missing == "interpolate":
+        if policy == "interpolate":
             frame = frame.interpolate(method="linear", limit_direction="both")
             actions.append(f"interpolated missing values in {cols}")
         else:
             frame = frame.ffill().bfill()
             actions.append(f"forward-filled missing values in {cols}")
+    return frame, missing
+
+
+def _check_learnable(frame: pd.DataFrame, targets: tuple[str, ...]) -> None:
+    """Refuse a series too short, or with a constant column, to learn from."""
     if len(frame) < 3:
         raise SeriesTooShort(
             f"only {len(frame)} row(s) left after cleaning; a series needs many more rows "
@@ -249,20 +301,6 @@ def prepare(df: pd.DataFrame, cfg: DataConfig) -> Prepared:
                 f"{role} {quote(c, 40)} is constant ({frame[c].iloc[0]}); nothing to learn from "
                 f"it, choose another {role}"
             )
-    frame = frame.astype("float64")
-    index = frame.index
-    report = DataReport(
-        rows=len(frame),
-        start=str(index[0]),
-        end=str(index[-1]),
-        frequency=freq,
-        duplicates=duplicates,
-        gaps=gaps,
-        missing=missing,
-        actions=tuple(actions),
-    )
-    maps = _row_maps(t, frame.index)
-    return Prepared(frame, targets, covariates, freq, report, time_col, *(maps or (None, None)))
 
 
 def _on_integer_time(
