@@ -9,6 +9,7 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Literal, Protocol
@@ -90,6 +91,7 @@ class TrainingJob:
         self._send_lock = threading.Lock()
         self._cancel = threading.Event()
         self._ended_event = threading.Event()
+        self._changed = threading.Condition()  # notified on every progress message and the end
         self._thread = threading.Thread(target=self._run, name="lstm-training", daemon=True)
         self._conn: Connection | None = None
         self._pid: int | None = None  # the training process, once forked
@@ -123,6 +125,18 @@ class TrainingJob:
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the job ends (tests, CLI); True if it has ended."""
         return self._ended_event.wait(timeout)
+
+    def wait_for(
+        self, condition: Callable[[Progress], bool], timeout: float | None = None
+    ) -> bool:
+        """Block until ``condition(self.snapshot())`` holds, checked at every progress message
+        and at the end (tests wait on it instead of sleeping); True if it does."""
+        with self._changed:
+            return self._changed.wait_for(lambda: condition(self.snapshot()), timeout)
+
+    def _notify(self) -> None:
+        with self._changed:
+            self._changed.notify_all()
 
     def snapshot(self) -> Progress:
         with self._lock:
@@ -196,6 +210,7 @@ class TrainingJob:
             self._pid = self._scheduler.forker.fork(there.fileno())
         finally:
             there.close()
+        self._notify()
         self._conn = Connection(here.detach())
         # the data pickles as the app's own objects (a Panel via Panel.__reduce__)
         job = {"config": self.cfg.to_yaml(), "data": self.data}
@@ -232,12 +247,14 @@ class TrainingJob:
                         if len(self._batch_loss) > MAX_LIVE_POINTS:  # every other point
                             self._batch_loss = self._batch_loss[::2]
                     self._phase = "validating" if batch == batches else "training"
+                self._notify()
             elif "epoch" in msg:
                 epoch, train_loss, val_loss = msg["epoch"]
                 with self._lock:
                     self._epoch, self._batch, self._phase = epoch, 0, "training"
                     self._train.append(train_loss)
                     self._val.append(val_loss)
+                self._notify()
             elif "result" in msg:
                 data = self._conn.recv_bytes()
                 self._finish("done", result=checkpoint.loads(data, "the trained model"))
@@ -279,6 +296,7 @@ class TrainingJob:
             self.result, self._error = result, error
             self._ended = time.monotonic()
             self._status, self._phase = status, "done"
+        self._notify()
 
 
 def check_trainable(cfg: Config, data: Prepared | Panel) -> None:
