@@ -152,7 +152,9 @@ def numeric_columns(df: pd.DataFrame, time_col: str | None = None) -> list[str]:
     for c in df.columns:
         if c == time_col:
             continue
-        if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c]) or is_text(df[c]) and pd.to_numeric(df[c], errors="coerce").notna().mean() > 0.5:
+        if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c]):
+            out.append(c)
+        elif is_text(df[c]) and pd.to_numeric(df[c], errors="coerce").notna().mean() > 0.5:
             out.append(c)
     return out
 
