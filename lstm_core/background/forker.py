@@ -54,8 +54,8 @@ class Forker:
         }
         try:
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "lstm_core.background.process", "--serve", str(there.fileno()),
-                 "--nice", str(self.nice)],
+                [sys.executable, "-m", "lstm_core.background.process", "--serve",
+                 str(there.fileno()), "--nice", str(self.nice)],
                 pass_fds=(there.fileno(),),
                 env=env,
                 stdin=subprocess.DEVNULL,

@@ -42,7 +42,9 @@ def change_figure(
         subplot_titles=[str(series.name or "series"), "change score (higher: more change)"][:rows],
     )
     fig.add_trace(
-        downsampled_line(series.index, series.to_numpy(), str(series.name or "series"), COLOURS["history"]),
+        downsampled_line(
+            series.index, series.to_numpy(), str(series.name or "series"), COLOURS["history"]
+        ),
         row=1,
         col=1,
     )

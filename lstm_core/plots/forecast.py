@@ -52,7 +52,8 @@ def series_figure(
     )
     for i, c in enumerate(cols):
         colour = COLOURS["series"][i % len(COLOURS["series"])]
-        fig.add_trace(downsampled_line(frame.index, frame[c].to_numpy(), c, colour), row=i + 1, col=1)
+        trace = downsampled_line(frame.index, frame[c].to_numpy(), c, colour)
+        fig.add_trace(trace, row=i + 1, col=1)
     if len(change_points):
         vlines(fig, list(change_points), COLOURS["known"], "dot", "known change point", rows=n)
     fig.update_xaxes(rangeslider={"visible": True, "thickness": 0.06}, row=n, col=1)
@@ -142,7 +143,9 @@ def forecast_figure(
         forecast = forecast[forecast["target"] == history.name]
     fig = new_figure(title or f"{name}: history and forecast with 80% interval", 460)
     shown = history if not history_points else history.iloc[-history_points:]
-    fig.add_trace(downsampled_line(shown.index, shown.to_numpy(), f"{name} (observed)", COLOURS["history"]))
+    fig.add_trace(
+        downsampled_line(shown.index, shown.to_numpy(), f"{name} (observed)", COLOURS["history"])
+    )
     median_and_band(fig, forecast, "forecast")
     fig.update_xaxes(
         title_text=time_title(history.index), rangeslider={"visible": True, "thickness": 0.06}
