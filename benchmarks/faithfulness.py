@@ -37,7 +37,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lstm_core.config import Config
-from lstm_core.data import load_demo, read_table
+from lstm_core.data.demos import load_demo
+from lstm_core.data.readers import read_table
 from lstm_core.errors import LstmCoreError
 from lstm_core.forecaster import Forecaster
 from lstm_core.interpret import faithfulness, gate_response, share, trace

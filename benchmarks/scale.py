@@ -87,7 +87,8 @@ def one(n: int, model: Path, exact: bool, repeats: int, csv: bool = True) -> dic
     from lstm_core import checkpoint, interpret
     from lstm_core.changepoints import detect
     from lstm_core.config import DataConfig
-    from lstm_core.data import prepare, read_table
+    from lstm_core.data.prepare import prepare
+    from lstm_core.data.readers import read_table
 
     fc = checkpoint.load(model)
     frame, bkps = series(n)

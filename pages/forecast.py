@@ -8,7 +8,7 @@ from lstm_core import plots
 from lstm_core.errors import LstmCoreError
 from lstm_core.report_text import backtest_caption
 from lstm_core.text import forecast_csv, format_metrics, frequency_words
-from ui import guards, loaders, panel_view, panels, reports, router, state, work
+from ui import background, guards, loaders, panel_view, panels, reports, router, state
 
 router.hand_over()
 st.title("Forecast")
@@ -83,7 +83,7 @@ def every_series(bt) -> None:
 
 if state.panel() is not None:
     st.subheader("Backtest of every series")
-    work.follow(
+    background.follow(
         "panel_backtest",
         panels.backtest_task(),
         "Backtesting every series",

@@ -11,7 +11,7 @@ from lstm_core.interpret import last_steps
 from lstm_core.interpret.readings import attention_reading, gate_reading
 from lstm_core.report_text import detection_caption, detection_table
 from lstm_core.text import fmt_times, format_metrics, times_at
-from ui import changes, guards, interpret_views, loaders, panels, reports, router, state, work
+from ui import background, changes, guards, interpret_views, loaders, panels, reports, router, state
 from ui import interpret_text as text
 
 router.hand_over()
@@ -30,10 +30,10 @@ except LstmCoreError as e:
 lookback, rows, freq = fc.config_.data.lookback, len(prep.frame), fc.freq_
 target = guards.pick_target(fc, "explain_target")
 explained = interpret_views.what_is_explained(fc, prep)
-trace = work.trace_task(fc, prep) if explained.trace is None else None
-found = work.detection()
-detected = work.finished(found[0]) if found else None
-known_rows = found[1] if found else prep.grid_rows(state.get(state.KNOWN_CPS, ()))
+trace = background.trace_task(fc, prep) if explained.trace is None else None
+found = background.detection()
+detected = background.finished(found.task) if found else None
+known_rows = found.known if found else prep.grid_rows(state.get(state.KNOWN_CPS, ()))
 st.caption(
     "The skip gate mixes, unit by unit and step by step, the LSTM's output (its memory of "
     "earlier steps; gate 1, blue) with a projection of the current input (gate 0, red)."
@@ -83,7 +83,7 @@ def change_points(det) -> None:
     table["time"] = fmt_times(table["time"], freq)
     st.dataframe(format_metrics(table.set_index("#")))
     changes.show_candidates(det, prep, freq)
-    tr = explained.trace or work.finished(trace)
+    tr = explained.trace or background.finished(trace)
     if tr is not None:
         interpret_views.gate_at_points(explained, tr, det, prep)
 
@@ -93,12 +93,12 @@ st.subheader("The whole series")
 if explained.trace is not None:
     whole_series(explained.trace)
 else:
-    work.follow(
+    background.follow(
         "trace",
         trace,
         "Running the model over every window",
         whole_series,
-        again=lambda: work.trace_task(fc, prep, restart=True),
+        again=lambda: background.trace_task(fc, prep, restart=True),
     )
 st.subheader("Change points")
 st.caption(changes.GATE_EVIDENCE)
@@ -124,7 +124,7 @@ with st.form(f"explain_detect_{state.get(state.DATA_TOKEN)}{shown}"):
         value=" ".join(map(str, state.get(state.KNOWN_CPS, ()))),
     )
     if st.form_submit_button("Detect change points", type="primary"):
-        error = work.start_detection(
+        error = background.start_detection(
             fc,
             prep,
             known,
@@ -142,5 +142,5 @@ with st.form(f"explain_detect_{state.get(state.DATA_TOKEN)}{shown}"):
 if found is None:
     st.info("Press Detect: the series is segmented, and a classical detector runs beside it.")
 else:
-    work.follow("detection", found[0], "Detecting change points", change_points)
+    background.follow("detection", found.task, "Detecting change points", change_points)
 reports.download_button("explain", fc, df)

@@ -10,11 +10,11 @@ from ui.labels import model_lines
 router.hand_over()
 st.title("Model settings")
 settings_form.sync()
-error = state.get(state.SETTINGS_ERROR)  # (message, key, source)
-at_key = error is not None and error[2] == "yaml" and key_section(error[1]) is not None
+error = state.get(state.SETTINGS_ERROR)  # SettingsError
+at_key = error is not None and error.source == "yaml" and key_section(error.key) is not None
 if error:
     st.error(
-        f"Not applied; the last valid settings are kept. {'' if at_key else error[0]}",
+        f"Not applied; the last valid settings are kept. {'' if at_key else error.message}",
         icon=":material/error:",
     )
 
@@ -46,8 +46,8 @@ with yaml_col, st.form("settings_yaml"):
         st.text_area(
             f"{section}:", key=key, height={"data": 250, "lstm": 175, "training": 270}[section]
         )
-        if at_key and key_section(error[1]) == section:
-            st.error(error[0], icon=":material/arrow_upward:")
+        if at_key and key_section(error.key) == section:
+            st.error(error.message, icon=":material/arrow_upward:")
     st.form_submit_button("Apply YAML", type="primary", on_click=settings_form.apply_yaml)
 
 cfg = state.config()

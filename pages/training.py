@@ -5,7 +5,7 @@ import streamlit as st
 from lstm_core import checkpoint, data, plots
 from lstm_core.errors import LstmCoreError
 from lstm_core.report_text import training_summary
-from ui import actions, chosen_settings, guards, panels, router, settings_form, state, work
+from ui import actions, background, chosen_settings, guards, panels, router, settings_form, state
 from ui.labels import checkpoint_stem, device_label
 
 router.hand_over()
@@ -57,25 +57,26 @@ else:  # one model over every series
             "settings",
             "Lower the lookback or horizon in Model settings",
         )
-if st.button("Train a new model", type="primary", disabled=work.training(), key="training_start"):
-    error = work.start_training(cfg, prep if panel is None else panel)
+busy = background.training()
+if st.button("Train a new model", type="primary", disabled=busy, key="training_start"):
+    error = background.start_training(cfg, prep if panel is None else panel)
     if error:
         guards.fail(error, "settings", "Change the lookback or horizon in Model settings")
     st.rerun()  # the sidebar and this page follow the new run
-st.caption(work.limits_text())
-running = work.training()
+st.caption(background.limits_text())
+running = background.training()
 
 
 @st.fragment(run_every=0.5 if running else None)
 def live() -> None:
-    job = work.job()
-    if job is None or not work.training():
+    job = background.job()
+    if job is None or not background.training():
         if running:  # it ended while shown: its model goes into use, the page is redrawn
-            work.collect_training()
+            background.collect_training()
             st.rerun()
         return
     snap = job.snapshot()
-    st.progress(snap.fraction, text=work.training_text(snap))
+    st.progress(snap.fraction, text=background.training_text(snap))
     st.button(
         "Cancel",
         help="Stops after the current batch and keeps the best weights so far; cancelled "
@@ -108,7 +109,7 @@ if fc is not None and not running:
         plots.loss_figure(h.train_loss, h.val_loss, h.best_epoch), key="training_history"
     )
     st.info("\n\n".join(training_summary(h)))
-    job = work.job()
+    job = background.job()
     if job is not None and fc is job.result:  # trained here: offer to save it
         default = f"{state.get(state.DATA_NAME)} {' '.join(fc.targets_)} "
         default += f"{fc.config_.data.lookback}-{fc.config_.data.horizon}"

@@ -18,7 +18,7 @@ from lstm_core import changepoints
 from lstm_core.checkpoint import loads, save
 from lstm_core.errors import DataError
 from tests.conftest import ROOT
-from ui import actions, router, sessions, settings_form, work
+from ui import actions, background, router, sessions, settings_form
 from ui import state as ui
 
 PAGES = {name: spec.file for name, spec in router.PAGES.items()}
@@ -58,8 +58,8 @@ def progress(at: AppTest) -> list[str]:
 
 
 def held(at: AppTest, slot: str):
-    """The task a session holds in ``slot`` (see ui.work.task)."""
-    return (at.session_state[ui.TASKS] or {})[slot][1]
+    """The task a session holds in ``slot`` (see ui.background.task)."""
+    return (at.session_state[ui.TASKS] or {})[slot].task
 
 
 def sidebar(at: AppTest) -> str:
@@ -83,8 +83,8 @@ def seed(at: AppTest, frame, forecaster, known=()) -> AppTest:
 
 def wait_for_tasks(at: AppTest) -> None:
     """Let this session's background tasks finish, then rerun to draw their results."""
-    for _, task, _ in (at.session_state[ui.TASKS] or {}).values():
-        assert task.wait(60)
+    for held in (at.session_state[ui.TASKS] or {}).values():
+        assert held.task.wait(60)
     at.run()
 
 
@@ -363,7 +363,7 @@ def test_cancel_before_the_first_epoch_keeps_the_previous_model():
 
 
 def test_training_text_says_validating_and_queued():
-    from lstm_core.jobs import Progress
+    from lstm_core.background import Progress
 
     base = {
         "status": "running",
@@ -378,8 +378,10 @@ def test_training_text_says_validating_and_queued():
         "error": None,
         "queued": False,
     }
-    assert "epoch 3/10: validating" in work.training_text(Progress(**base, phase="validating"))
-    text = work.training_text(Progress(**base | {"queued": True}, phase="queued", queue_position=2))
+    text = background.training_text(Progress(**base, phase="validating"))
+    assert "epoch 3/10: validating" in text
+    queued = Progress(**base | {"queued": True}, phase="queued", queue_position=2)
+    text = background.training_text(queued)
     assert "waiting for a free training slot (number 2 in the queue)" in text
     assert Progress(**base, phase="training").fraction == pytest.approx(0.3)
 
@@ -556,7 +558,7 @@ def test_interpret_whole_series_readings_and_change_points(series, fitted):
     at.text_input[0].set_value("100; 200 300")  # semicolons and spaces separate too
     at.button(key="FormSubmitter:explain_detect_1-Detect change points").click().run()
     assert not at.exception
-    assert at.session_state[ui.DETECTION][2] == [100, 200, 300]
+    assert at.session_state[ui.DETECTION].known == (100, 200, 300)
     wait_for_tasks(at)
     assert not at.exception and not at.error, texts(at.error)
     spec = at.get("plotly_chart")[-1].proto.spec
@@ -595,7 +597,7 @@ def _slow_trace(stopped: threading.Event):
 
 def test_a_whole_series_trace_can_be_cancelled_and_run_again(series, fitted, monkeypatch):
     stopped = threading.Event()
-    monkeypatch.setattr(work.interpret, "trace", _slow_trace(stopped))
+    monkeypatch.setattr(background.interpret, "trace", _slow_trace(stopped))
     at = seed(app(empty=True), series, fitted)
     at.switch_page(PAGES["interpret"]).run()
     time.sleep(0.5)
@@ -617,10 +619,12 @@ def test_a_task_is_stopped_at_the_time_limit(series, fitted, monkeypatch, report
     """A task that reports is stopped by its own report; one that never reports, by the page."""
     stopped = threading.Event()
     slow = _slow_trace(stopped)
-    monkeypatch.setattr(work, "TASK_LIMIT_S", 0.5)
-    monkeypatch.setattr(
-        work.interpret, "trace", slow if reports else lambda fc, data, on_chunk: stopped.wait(30)
-    )
+    monkeypatch.setattr(background, "TASK_LIMIT_S", 0.5)
+
+    def silent(fc, data, on_chunk):  # never reports
+        return stopped.wait(30)
+
+    monkeypatch.setattr(background.interpret, "trace", slow if reports else silent)
     at = seed(app(empty=True), series, fitted)
     at.switch_page(PAGES["interpret"]).run()
     time.sleep(1.0)
@@ -707,7 +711,7 @@ def test_detected_points_reach_the_gate_chart_in_the_same_run(series, fitted, mo
     det = changepoints.detect(series, fitted)
     assert det.change_points
     task = _FinishesMidRun(det)
-    monkeypatch.setattr(work, "detection", lambda: (task, []))
+    monkeypatch.setattr(background, "detection", lambda: background.DetectionRun(task, []))
     at.run()
     assert not at.exception
     share = next(c.proto.spec for c in at.get("plotly_chart") if "leaning on" in c.proto.spec)

@@ -148,7 +148,7 @@ def test_train_a_panel_then_forecast_and_interpret_a_chosen_series(tmp_path, mon
     assert [o.split(" · ")[0] for o in picker.options] == list(model.ids_), "what it learnt"
     picker.set_value("S0003").run()
     assert "series S0003" in texts(at.caption)
-    task = at.session_state[ui.TASKS]["panel_backtest"][1]
+    task = at.session_state[ui.TASKS]["panel_backtest"].task
     assert task.wait(60)
     at.run()
     frames = [f.value for f in at.dataframe]

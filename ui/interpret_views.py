@@ -15,8 +15,8 @@ from lstm_core.forecaster import Forecaster
 from lstm_core.interpret import Trace, faithfulness, gate_response, share
 from lstm_core.interpret.readings import attention_reading, gate_reading
 from lstm_core.text import fmt_times, format_metrics
+from ui import background, loaders
 from ui import interpret_text as text
-from ui import loaders, work
 
 
 @dataclass(frozen=True)
@@ -37,21 +37,21 @@ def what_is_explained(fc: Forecaster, prep: Prepared) -> Explained:
         st.info(f"{text.share_line(s)} The views below explain {text.IN_USE}.")
         return Explained(fc, text.IN_USE, True)
     st.warning(text.nil_banner(s), icon=":material/info:")
-    t = work.explainer_task(fc, prep)
+    t = background.explainer_task(fc, prep)
     if t is None or t.status in ("cancelled", "failed"):  # none yet, or one to start again
         if t is not None:
-            work.follow("explainer", t, "Training an explanation model", lambda _: None)
+            background.follow("explainer", t, "Training an explanation model", lambda _: None)
         st.button(
             "Train an explanation model",
             key="explain_train_explainer",
-            on_click=work.explainer_task,
+            on_click=background.explainer_task,
             args=(fc, prep, True),
             help="The same network and settings, trained with no start margin: the first epoch "
             "that beats the linear fit on validation replaces it. The model in use is unchanged.",
         )
         return Explained(fc, text.IN_USE, False)
-    work.follow("explainer", t, "Training an explanation model", lambda _: None)
-    done = work.finished(t)
+    background.follow("explainer", t, "Training an explanation model", lambda _: None)
+    done = background.finished(t)
     if done is None:
         return Explained(fc, text.IN_USE, False)
     ex, tr = done
