@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from lstm_core import defaults
 from lstm_core import forecast as fc
 from lstm_core.config import Config
-from lstm_core.data import prepare
+from lstm_core.data.prepare import prepare
 from lstm_core.forecaster import LINEAR, Forecaster
 
 

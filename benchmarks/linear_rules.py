@@ -31,7 +31,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from lstm_core import forecast as fc
-from lstm_core.data import Scaler, read_table
+from lstm_core.data.readers import read_table
+from lstm_core.data.scaling import Scaler
 
 from etth1 import windows  # the benchmark's windows: targets inside each part
 

@@ -46,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from lstm_core import forecast as fc
 from lstm_core.config import Config
-from lstm_core.data import held_out_start
+from lstm_core.data.windows import held_out_start
 from lstm_core.panel import Panel, read_panel, synthetic_panel
 from lstm_core.panel_forecaster import PanelForecaster
 

@@ -286,7 +286,8 @@ def _panel_backtest(fc, panel, as_json: bool) -> int:
 
 def cmd_detect(args: argparse.Namespace) -> int:
     """`detect`: the change points with their kind and columns (JSON with --json, else a table)."""
-    from lstm_core import changepoints, summary
+    from lstm_core import changepoints
+    from lstm_core.changepoints.rows import candidate_rows, change_point_rows, detection_json
 
     if not math.isfinite(args.sensitivity) or args.sensitivity <= 0:
         raise UsageError(f"--sensitivity must be a number > 0, got {args.sensitivity}")
@@ -317,7 +318,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
         candidates=args.candidates,
     )
     if args.json:
-        print(json.dumps(summary.detection_json(result, prep)))
+        print(json.dumps(detection_json(result, prep)))
         return 0
     for line in result.notes:
         print(f"note: {line}")
@@ -325,13 +326,13 @@ def cmd_detect(args: argparse.Namespace) -> int:
         print(f"note: rows are the file's own; the detector ran on {len(prep.frame)} rows with "
               f"{prep.report.gaps} inserted")
     if result.change_points:
-        table = summary.change_point_rows(result, prep)
+        table = change_point_rows(result, prep)
         print(table.to_string(index=False, float_format=lambda v: f"{v:.1f}"))
     else:
         print("no change points found")
     if args.candidates:
         print("candidates, strongest first:")
-        table = summary.candidate_rows(result, prep)
+        table = candidate_rows(result, prep)
         print(table.to_string(index=False, float_format=lambda v: f"{v:.2f}")
               if len(table) else "  none")
     print(

@@ -24,6 +24,7 @@ from lstm_core.data import (
 )
 from lstm_core.errors import DataError
 from lstm_core.safeio import clip, quote
+from lstm_core.text import fmt_times
 
 Layout = Literal["long", "wide"]
 VALUE = "value"  # the column that holds a wide table's series once selected
@@ -408,8 +409,6 @@ class PanelSummary:
         if len(ok):
             r = ok["steps"]
             out.append(f"length: {r.min()} to {r.max()} steps (median {int(r.median())})")
-            from lstm_core.summary import fmt_times  # summary imports torch: only here
-
             first, last = (fmt_times([ok[c].min(), ok[c].max()]) for c in ("start", "end"))
             out.append(f"starts from {first[0]} to {first[1]}; ends from {last[0]} to {last[1]}")
             gappy = ok[ok["gaps"] > 0]

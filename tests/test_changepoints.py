@@ -322,7 +322,7 @@ def test_cli_missing_file_exits_2(capsys):
 
 def test_detection_reports_its_stages_and_can_be_stopped(series, fitted):
     """``on_progress`` (a Task's report) hears each stage in order, and raising stops it."""
-    from lstm_core.jobs import Cancelled
+    from lstm_core.background import Cancelled
 
     seen = []
     cp.detect(series, fitted, features="combined", on_progress=lambda f, t: seen.append((f, t)))

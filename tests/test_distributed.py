@@ -13,7 +13,7 @@ import torch
 
 from lstm_core import checkpoint
 from lstm_core.config import Config
-from lstm_core.data import synthetic
+from lstm_core.data.demos import synthetic
 from lstm_core.distributed import Group, current, setup
 from lstm_core.forecaster import Forecaster
 from lstm_core.panel import read_panel, synthetic_panel

@@ -10,10 +10,11 @@ import json
 import pandas as pd
 import pytest
 
-from lstm_core import checkpoint, summary
+from lstm_core import checkpoint
 from lstm_core.cli import main
 from lstm_core.panel import read_panel, synthetic_panel
 from lstm_core.safeio import csv_text, neutralise
+from lstm_core.text import forecast_csv
 from tests.test_panel_forecaster import TINY
 
 LINK, CALC = '=HYPERLINK("http://x")', "=cmd|' /C calc'!A0"
@@ -97,9 +98,9 @@ def test_the_apps_csv_neutralises_ids_and_target_names(hostile):
     panel = read_panel(frame, "id")
     forecast, freq = fc.predict(panel), fc.forecaster(CALC).freq_
     # what the Forecast page's download button serves
-    text = summary.forecast_csv(forecast, freq)
+    text = forecast_csv(forecast, freq)
     _check(pd.read_csv(io.StringIO(text)), forecast)
     assert not any(line.startswith(("=", "+", "-", "@")) for line in text.splitlines())
     one = fc.forecaster(CALC).predict(panel.select(CALC))  # the page's view of one series
-    written = pd.read_csv(io.StringIO(summary.forecast_csv(one, freq)))
+    written = pd.read_csv(io.StringIO(forecast_csv(one, freq)))
     assert set(written["target"]) == {"'" + TARGET} and (written["q0.5"] < 0).all()

@@ -231,7 +231,7 @@ def test_the_seasonal_baseline_finds_a_cycle_the_timestamps_do_not_name(tiny_cfg
 
 
 def test_without_a_cycle_the_seasonal_naive_is_named_the_naive_and_drawn_once(tiny_cfg):
-    from lstm_core import summary
+    from lstm_core.report_text import backtest_caption
 
     walk = pd.DataFrame({"v": np.cumsum(np.random.default_rng(4).normal(size=300))})
     cfg = tiny_cfg.replace(data={"time_col": None, "targets": ["v"], "covariates": []},
@@ -240,7 +240,7 @@ def test_without_a_cycle_the_seasonal_naive_is_named_the_naive_and_drawn_once(ti
     bt, held = model.backtest(walk), model.held_out(walk)
     assert bt.season == 1 and "seasonal naive (m=1)" in bt.table.index  # the table keeps it
     assert set(held.baselines) - {LINEAR_AT_L} == {"naive (last value)", LINEAR}  # drawn once
-    assert "no seasonal cycle was found" in summary.backtest_caption(bt, 4)
+    assert "no seasonal cycle was found" in backtest_caption(bt, 4)
 
 
 def test_future_index_without_time_uses_row_numbers():

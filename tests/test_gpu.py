@@ -68,13 +68,13 @@ def test_a_checkpoint_saved_on_the_gpu_forecasts_the_same_on_the_cpu(series, cud
 
 
 def test_the_apps_training_and_detection_on_cuda(series, cuda_cfg):
+    from lstm_core.background import Scheduler
     from lstm_core.changepoints import detect
-    from lstm_core.jobs import Scheduler
 
     job = Scheduler().train(cuda_cfg, prepare(series, cuda_cfg.data))
-    assert job.wait(300), job.snapshot().text
+    assert job.wait(300), job.snapshot().error
     snap = job.snapshot()
-    assert snap.status == "done", snap.text
+    assert snap.status == "done", snap.error
     assert torch.cuda.get_device_name(0) in job.result.history_.device
     det = detect(series, job.result, features="combined", known=[100, 200, 300])
     assert det.trace is not None and det.trace.gate.shape[0] == len(series)

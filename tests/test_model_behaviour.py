@@ -180,11 +180,11 @@ def test_two_sessions_share_the_demo_model_and_their_pages_leave_it_unchanged():
     before = state_hash(shared)
     assert before == state_hash(checkpoint.load(checkpoint.DEMO)), "as the file holds it"
     for session in (a, b):
-        for page in ("forecast", "explain", "training", "data"):
+        for page in ("forecast", "interpret", "training", "data"):
             session.switch_page(PAGES[page]).run()
             wait_for_tasks(session)
             assert not session.exception, session.exception
-    a.switch_page(PAGES["explain"]).run()  # change points, from the model's trace too
+    a.switch_page(PAGES["interpret"]).run()  # change points, from the model's trace too
     (detect,) = [b for b in a.button if b.key.startswith("FormSubmitter:explain_detect_")]
     detect.click().run()
     wait_for_tasks(a)

@@ -17,19 +17,19 @@ from lstm_core import changepoints
 from lstm_core.checkpoint import loads, save
 from lstm_core.errors import DataError
 from tests.conftest import ROOT
-from ui import actions, router, sessions, settings_form, work
+from ui import actions, background, router, sessions, settings_form
 from ui import state as ui
 
 PAGES = {name: spec.file for name, spec in router.PAGES.items()}
-CHARTS_ON_DEMO = {  # once the page's background tasks have ended (explain: 4, then 7)
+CHARTS_ON_DEMO = {  # once the page's background tasks have ended (interpret: 4, then 7)
     "data": 1,
     "settings": 0,
     "training": 1,
     "forecast": 4,
-    "explain": 7,
+    "interpret": 7,
     "checkpoints": 0,
 }
-GUIDES_WHEN_EMPTY = {"data", "training", "forecast", "explain"}  # the others need nothing
+GUIDES_WHEN_EMPTY = {"data", "training", "forecast", "interpret"}  # the others need nothing
 
 
 def app(empty: bool = False, sid: str | None = None) -> AppTest:
@@ -57,8 +57,8 @@ def progress(at: AppTest) -> list[str]:
 
 
 def held(at: AppTest, slot: str):
-    """The task a session holds in ``slot`` (see ui.work.task)."""
-    return (at.session_state[ui.TASKS] or {})[slot][1]
+    """The task a session holds in ``slot`` (see ui.background.task)."""
+    return (at.session_state[ui.TASKS] or {})[slot].task
 
 
 def sidebar(at: AppTest) -> str:
@@ -83,8 +83,8 @@ def seed(at: AppTest, frame, forecaster, known=()) -> AppTest:
 def wait_for_tasks(at: AppTest) -> None:
     """Let this session's background tasks finish, then rerun to draw their results."""
     tasks = at.session_state[ui.TASKS] if ui.TASKS in at.session_state else None  # noqa: SIM401
-    for _, task, _ in (tasks or {}).values():  # (session_state has no .get in AppTest)
-        assert task.wait(60)
+    for held in (tasks or {}).values():  # (session_state has no .get in AppTest)
+        assert held.task.wait(60)
     at.run()
 
 
@@ -262,7 +262,7 @@ def test_csv_upload_flows_through_to_a_forecast(tmp_path, monkeypatch):
 
 
 def test_forecast_csv_is_rounded_and_dated():
-    from lstm_core import summary
+    from lstm_core.text import forecast_csv
 
     forecast = pd.DataFrame(
         {
@@ -271,7 +271,7 @@ def test_forecast_csv_is_rounded_and_dated():
             "q0.5": [432.123456789012, 0.1 + 0.2],
         }
     )
-    text = summary.forecast_csv(forecast, "MS")
+    text = forecast_csv(forecast, "MS")
     assert text.splitlines()[1:] == ["1960-01,passengers,432.123", "1960-02,passengers,0.3"]
 
 
@@ -365,7 +365,7 @@ def test_cancel_before_the_first_epoch_keeps_the_previous_model():
 
 
 def test_training_text_says_validating_and_queued():
-    from lstm_core.jobs import Progress
+    from lstm_core.background import Progress
 
     base = {
         "status": "running",
@@ -380,8 +380,10 @@ def test_training_text_says_validating_and_queued():
         "error": None,
         "queued": False,
     }
-    assert "epoch 3/10: validating" in work.training_text(Progress(**base, phase="validating"))
-    text = work.training_text(Progress(**base | {"queued": True}, phase="queued", queue_position=2))
+    text = background.training_text(Progress(**base, phase="validating"))
+    assert "epoch 3/10: validating" in text
+    queued = Progress(**base | {"queued": True}, phase="queued", queue_position=2)
+    text = background.training_text(queued)
     assert "waiting for a free training slot (number 2 in the queue)" in text
     assert Progress(**base, phase="training").fraction == pytest.approx(0.3)
 
@@ -542,7 +544,7 @@ def test_checkpoint_ownership_goes_by_identity_not_by_name(fitted, tmp_path, mon
 
 def test_interpret_whole_series_readings_and_change_points(series, fitted):
     at = seed(app(empty=True), series, fitted, known=(100, 200))
-    at.switch_page(PAGES["explain"]).run()
+    at.switch_page(PAGES["interpret"]).run()
     assert not at.exception
     wait_for_tasks(at)
     assert not at.exception and len(at.get("plotly_chart")) == 7
@@ -558,7 +560,7 @@ def test_interpret_whole_series_readings_and_change_points(series, fitted):
     at.text_input[0].set_value("100; 200 300")  # semicolons and spaces separate too
     at.button(key="FormSubmitter:explain_detect_1-Detect change points").click().run()
     assert not at.exception
-    assert at.session_state[ui.DETECTION][2] == [100, 200, 300]
+    assert at.session_state[ui.DETECTION].known == (100, 200, 300)
     wait_for_tasks(at)
     assert not at.exception and not at.error, texts(at.error)
     spec = at.get("plotly_chart")[-1].proto.spec
@@ -579,7 +581,7 @@ def test_interpret_whole_series_readings_and_change_points(series, fitted):
 def test_history_shown_applies_to_interpret(series, fitted):
     at = seed(app(empty=True), series, fitted)
     at.session_state["history_points"] = 200
-    at.switch_page(PAGES["explain"]).run()
+    at.switch_page(PAGES["interpret"]).run()
     wait_for_tasks(at)
     share = json.loads(at.get("plotly_chart")[4].proto.spec)["data"][0]
     assert len(share["x"]) == 200, "the last 200 observations, not all 400"
@@ -608,9 +610,9 @@ class SlowTrace:
 
 def test_a_whole_series_trace_can_be_cancelled_and_run_again(series, fitted, monkeypatch):
     slow = SlowTrace()
-    monkeypatch.setattr(work.interpret, "trace", slow)
+    monkeypatch.setattr(background.interpret, "trace", slow)
     at = seed(app(empty=True), series, fitted)
-    at.switch_page(PAGES["explain"]).run()
+    at.switch_page(PAGES["interpret"]).run()
     assert slow.reported.wait(30)
     at.run()
     bar = " ".join(progress(at))
@@ -634,11 +636,14 @@ def test_a_task_is_stopped_at_the_time_limit(series, fitted, monkeypatch, report
     one that never reports, by the page (cancelled, with the same words). A limit of 0 s:
     any time at all is past it, so nothing waits on the clock."""
     never = threading.Event()
-    monkeypatch.setattr(work, "TASK_LIMIT_S", 0.0)
-    silent = lambda fc, data, on_chunk: never.wait(60)  # noqa: E731
-    monkeypatch.setattr(work.interpret, "trace", SlowTrace() if reports else silent)
+    monkeypatch.setattr(background, "TASK_LIMIT_S", 0.0)
+
+    def silent(fc, data, on_chunk):  # never reports
+        return never.wait(60)
+
+    monkeypatch.setattr(background.interpret, "trace", SlowTrace() if reports else silent)
     at = seed(app(empty=True), series, fitted)
-    at.switch_page(PAGES["explain"]).run()
+    at.switch_page(PAGES["interpret"]).run()
     trace = held(at, "trace")
     if reports:
         assert trace.wait(30) and trace.status == "failed"
@@ -660,7 +665,7 @@ def test_a_new_detection_cancels_the_older(series, fitted, monkeypatch):
 
     monkeypatch.setattr(changepoints, "detect", slow_detect)
     at = seed(app(empty=True), series, fitted)
-    at.switch_page(PAGES["explain"]).run()
+    at.switch_page(PAGES["interpret"]).run()
     submit = "FormSubmitter:explain_detect_1-Detect change points"
     at.button(key=submit).click().run()
     first = held(at, "detection")
@@ -723,12 +728,12 @@ class _FinishesMidRun:
 
 def test_detected_points_reach_the_gate_chart_in_the_same_run(series, fitted, monkeypatch):
     at = seed(app(empty=True), series, fitted)
-    at.switch_page(PAGES["explain"]).run()
+    at.switch_page(PAGES["interpret"]).run()
     wait_for_tasks(at)  # the whole-series trace: the gate chart is drawn
     det = changepoints.detect(series, fitted)
     assert det.change_points
     task = _FinishesMidRun(det)
-    monkeypatch.setattr(work, "detection", lambda: (task, []))
+    monkeypatch.setattr(background, "detection", lambda: background.DetectionRun(task, []))
     at.run()
     assert not at.exception
     share = next(c.proto.spec for c in at.get("plotly_chart") if "leaning on" in c.proto.spec)

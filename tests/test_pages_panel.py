@@ -9,11 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lstm_core import checkpoint, panel_view
+from lstm_core import checkpoint
 from lstm_core.config import Config
 from lstm_core.panel import read_panel, synthetic_panel
 from lstm_core.panel_forecaster import PanelForecaster
 from tests.test_pages import PAGES, app, everything, sidebar, texts
+from ui import panel_view
 from ui import state as ui
 
 TINY = {
@@ -147,7 +148,7 @@ def test_train_a_panel_then_forecast_and_interpret_a_chosen_series(tmp_path, mon
     assert [o.split(" · ")[0] for o in picker.options] == list(model.ids_), "what it learnt"
     picker.set_value("S0003").run()
     assert "series S0003" in texts(at.caption)
-    task = at.session_state[ui.TASKS]["panel_backtest"][1]
+    task = at.session_state[ui.TASKS]["panel_backtest"].task
     assert task.wait(60)
     at.run()
     frames = [f.value for f in at.dataframe]
@@ -159,7 +160,7 @@ def test_train_a_panel_then_forecast_and_interpret_a_chosen_series(tmp_path, mon
     spec = at.get("plotly_chart")[0].proto.spec
     assert "forecast (median)" in spec
 
-    at.switch_page(PAGES["explain"]).run()
+    at.switch_page(PAGES["interpret"]).run()
     assert not at.exception and not at.error, texts(at.error)
     assert _series(at, "explain").value == "S0003", "the series chosen stays chosen"
     assert len(at.get("plotly_chart")) >= 2
@@ -206,7 +207,7 @@ def test_panel_checkpoints_say_what_they_hold_and_refuse_the_wrong_data(
 
 def test_a_one_series_model_on_a_panel_says_what_to_do():
     at = _upload(app())  # the demo checkpoint is in use
-    at.switch_page(PAGES["explain"]).run()
+    at.switch_page(PAGES["interpret"]).run()
     assert not at.exception
     assert "forecasts one series, and the data in use is a panel of 5" in texts(at.warning)
 

@@ -7,11 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lstm_core import panel_view as pv
 from lstm_core.errors import DataError
 from lstm_core.panel import read_panel, synthetic_panel
 from lstm_core.panel_forecaster import MODEL, PanelForecaster
 from tests.test_panel_forecaster import TINY
+from ui import panel_view as pv
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +103,7 @@ def test_the_per_series_table_says_where_the_model_beats_the_best_baseline(model
 
 
 def test_the_gaps_line_names_the_first_runs_and_counts_the_rest():
-    from lstm_core.panel_view import gaps_line
+    from ui.panel_view import gaps_line
 
     assert gaps_line("S1", pd.DataFrame({"start": [], "end": []})) is None
     starts = pd.date_range("2024-01-01 03:00", periods=12, freq="D")

@@ -14,7 +14,7 @@ from lstm_core import plots
 
 @pytest.fixture(scope="module")
 def prepared(series, tiny_cfg):
-    from lstm_core.data import prepare
+    from lstm_core.data.prepare import prepare
 
     return prepare(series, tiny_cfg.data)
 

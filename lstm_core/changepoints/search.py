@@ -11,7 +11,7 @@ import numpy as np
 import ruptures as rpt
 
 from lstm_core.arrays import block_means
-from lstm_core.changepoints.segment import robust_scale
+from lstm_core.changepoints.robust import robust_scale
 
 # x log n: the price of one change point. Learned across series (TCPD, TSSB and the synthetic
 # suite together, grouped folds by series): benchmarks/changepoints.py prints the choice per fold.

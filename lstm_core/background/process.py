@@ -1,7 +1,7 @@
-"""Trainings in processes of their own, forked by a warm process that ``jobs.Scheduler``
-starts once.
+"""Trainings in processes of their own, forked by a warm process that ``background.Scheduler``
+starts once (through ``background.forker``).
 
-    python -m lstm_core.worker --serve FD [--nice N]
+    python -m lstm_core.background.process --serve FD [--nice N]
 
 The serving process lowers its CPU priority by N (its trainings inherit it: page rendering in
 the server comes first), imports torch and lstm_core once (about 4 s) and then, for each socket the
@@ -163,8 +163,9 @@ def main(argv: list[str] | None = None) -> int:
     if ok and len(argv) == 4:
         ok = argv[2] == "--nice" and argv[3].isdigit()
     if not ok:
-        print(f"usage: python -m lstm_core.worker --serve FD [--nice N] ({Path(__file__).name} "
-              "is started by lstm_core.jobs.Scheduler, not by hand)", file=sys.stderr)
+        print(f"usage: python -m lstm_core.background.process --serve FD [--nice N] "
+              f"({Path(__file__).name} is started by lstm_core.background.Scheduler, not by "
+              "hand)", file=sys.stderr)
         return 2
     if len(argv) == 4:
         os.nice(int(argv[3]))  # before the imports: they are work too

@@ -23,7 +23,7 @@ from lstm_core.panel import (
 )
 from lstm_core.panel_forecaster import MODEL, PanelBacktest, PanelForecaster, prepare_series
 from lstm_core.safeio import clip, quote
-from lstm_core.summary import MISSING, fmt_times, frequency_words
+from lstm_core.text import MISSING, fmt_times, frequency_words
 
 ONE = "one"  # the table is one series
 WIDE = "wide"  # each numeric column is a series
@@ -227,7 +227,7 @@ def series_table(bt: PanelBacktest) -> pd.DataFrame:
 
 def summary_table(panel_summary: PanelSummary, timed: bool = True) -> pd.DataFrame:
     """The per-series summary as people read it (indexed by id): starts and ends in one format
-    (``summary.fmt_times``; row numbers when not ``timed``), frequencies in words, problems
+    (``text.fmt_times``; row numbers when not ``timed``), frequencies in words, problems
     in short."""
     t = panel_summary.table.set_index("id")
     # steps, not times (refused series have no start: they say nothing either way)
