@@ -36,7 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from lstm_core import forecast as fc  # noqa: E402
 from lstm_core.config import Config, DataConfig, resolve_hidden_size  # noqa: E402
 from lstm_core.data import Scaler, prepare, read_table  # noqa: E402
-from lstm_core.forecaster import fit_network, resolve_patch_len  # noqa: E402
+from lstm_core.model import resolve_patch_len  # noqa: E402
+from lstm_core.network import fit_network  # noqa: E402
 from lstm_core.train import pick_device  # noqa: E402
 
 

@@ -38,7 +38,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from lstm_core.config import Config, TrainConfig, resolve_hidden_size
 from lstm_core.data import Scaler, held_out_start, make_windows, prepare, read_table
-from lstm_core.forecaster import init_network, resolve_patch_len
+from lstm_core.model import resolve_patch_len
+from lstm_core.network import init_network
 from lstm_core.model import ForecastNet, pinball_loss
 from lstm_core.threads import cores
 from lstm_core.train import device_name, evaluate, pick_device, train

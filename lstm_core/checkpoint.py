@@ -23,7 +23,8 @@ from lstm_core import safeio
 from lstm_core.config import MAX_NAME_CHARS, MAX_NAMES, Config, _is_frequency
 from lstm_core.data import Scaler
 from lstm_core.errors import CheckpointError, CheckpointExists, ConfigError, DeleteRefused
-from lstm_core.forecaster import Forecaster, build_net
+from lstm_core.forecaster import Forecaster
+from lstm_core.network import build_net
 from lstm_core.panel import MAX_ID_CHARS, MAX_SERIES
 from lstm_core.panel_forecaster import PanelForecaster, SeriesFit
 from lstm_core.safeio import clip, quote

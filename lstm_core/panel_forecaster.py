@@ -25,16 +25,9 @@ from lstm_core.data import (
     prepare,
 )
 from lstm_core.errors import DataError, SeriesTooShort
-from lstm_core.forecaster import (
-    TIE,
-    Explanation,
-    Forecaster,
-    check_memory,
-    load_network,
-    resolve_patch_len,
-    start_network,
-)
-from lstm_core.model import INIT_WINDOWS, ForecastNet
+from lstm_core.forecaster import TIE, Explanation, Forecaster
+from lstm_core.model import INIT_WINDOWS, ForecastNet, resolve_patch_len
+from lstm_core.network import check_memory, load_network, start_network
 from lstm_core.panel import Layout, Panel
 from lstm_core.safeio import clip, quote
 from lstm_core.train import History, OnBatch, OnEpoch, RunningLoss, pick_device, train

@@ -18,7 +18,7 @@ from lstm_core.checkpoint import CheckpointInfo, sanitize_name
 from lstm_core.config import SECTIONS, Config, parse_yaml, resolve_hidden_size
 from lstm_core.data import TIME_NAMES, Prepared, detect_time_column, numeric_columns
 from lstm_core.errors import DataError
-from lstm_core.forecaster import build_net
+from lstm_core.network import build_net
 from lstm_core.interpret import Trace
 from lstm_core.safeio import csv_text
 

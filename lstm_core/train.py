@@ -190,14 +190,7 @@ def _train(
         return group.mean(value, count) if group else value
 
     # --
-    # no weight decay on the linear path: it would pull the ridge fit to "repeat the last value"
-    linear = [p for name, p in net.named_parameters() if name.startswith("nlinear.")]
-    rest = [p for name, p in net.named_parameters() if not name.startswith("nlinear.")]
-    opt = torch.optim.AdamW(
-        [{"params": rest}, {"params": linear, "weight_decay": 0.0}],
-        lr=cfg.learning_rate,
-        weight_decay=cfg.weight_decay,
-    )
+    opt = torch.optim.AdamW(net.param_groups(cfg.weight_decay), lr=cfg.learning_rate)
     gen = torch.Generator().manual_seed(cfg.seed)
     autocast = device.type == "cuda" and cfg.mixed_precision
     # the start (the linear fit with its error quantiles) competes with every epoch

@@ -328,7 +328,8 @@ sys.path.insert(0, {str(Path(__file__).resolve().parent.parent)!r})
 from lstm_core import checkpoint
 from lstm_core.config import Config
 from lstm_core.data import Scaler
-from lstm_core.forecaster import Forecaster, build_net
+from lstm_core.forecaster import Forecaster
+from lstm_core.network import build_net
 from lstm_core.train import History
 cfg = Config().replace(data={{"lookback": 8, "horizon": 2, "targets": ["y"]}},
                        lstm={{"hidden_size": 512}})

@@ -96,7 +96,7 @@ def test_the_start_is_kept_unless_the_lstm_wins_on_the_check_windows(fitted, ser
     import torch
 
     from lstm_core.data import make_windows
-    from lstm_core.forecaster import _check_start
+    from lstm_core.network import _check_start
 
     net = copy.deepcopy(fitted.model_)
     good = copy.deepcopy(net.state_dict())
@@ -259,7 +259,7 @@ def test_a_model_that_is_the_linear_fit_is_a_tie_not_a_win(fitted, series):
 
     import torch
 
-    from lstm_core.forecaster import build_net
+    from lstm_core.network import build_net
 
     start = copy.copy(fitted)
     x = fitted.scaled_inputs(series)
@@ -304,7 +304,7 @@ def test_data_far_outside_the_training_scale_is_refused(fitted, series):
 def test_a_failed_refit_keeps_the_previous_model(fitted, series, monkeypatch):
     import copy
 
-    from lstm_core import forecaster
+    from lstm_core import network
     from lstm_core.errors import TrainingError
 
     fc = copy.deepcopy(fitted)
@@ -313,7 +313,7 @@ def test_a_failed_refit_keeps_the_previous_model(fitted, series, monkeypatch):
     def nan_loss(*args, **kwargs):
         raise TrainingError("the loss became nan in epoch 1")
 
-    monkeypatch.setattr(forecaster, "train", nan_loss)
+    monkeypatch.setattr(network, "train", nan_loss)
     with pytest.raises(TrainingError):
         fc.fit(series)
     assert fc.fingerprint() == before
@@ -332,7 +332,7 @@ def test_restore_rebuilds_a_fitted_forecaster_from_its_parts(fitted, series):
 
 def test_a_network_too_large_is_refused_before_allocation(tiny_cfg):
     from lstm_core.errors import ConfigError
-    from lstm_core.forecaster import MAX_PARAMETERS, build_net
+    from lstm_core.network import MAX_PARAMETERS, build_net
 
     big = tiny_cfg.replace(lstm={"hidden_size": 1024, "num_layers": 8},
                            data={"lookback": 10_000, "horizon": 2000})
@@ -343,13 +343,13 @@ def test_a_network_too_large_is_refused_before_allocation(tiny_cfg):
 
 
 def test_batches_too_large_for_memory_are_refused_before_training(tiny_cfg, monkeypatch):
-    from lstm_core import forecaster
+    from lstm_core import network
     from lstm_core.errors import ConfigError
 
     def no_training(*args, **kwargs):
         raise AssertionError("training started")
 
-    monkeypatch.setattr(forecaster, "train", no_training)
+    monkeypatch.setattr(network, "train", no_training)
     wide = pd.DataFrame(np.random.default_rng(0).normal(size=(3000, 200)),
                         columns=[f"c{i}" for i in range(200)])
     cfg = tiny_cfg.replace(
