@@ -78,7 +78,7 @@ def linear_scores(pf: PanelForecaster, panel: Panel, lookback: int, pooled: bool
     per-series scaler), on the backtest's test windows (those of the model's lookback)."""
     d = pf.config_.data
     H = d.horizon
-    views = {sid: pf.forecaster(sid) for sid in pf.ids_}
+    views = {sid: pf.for_series(sid) for sid in pf.series_ids}
     scaled = {
         sid: v.scaled_inputs(panel.select(sid)).double().numpy()[:, :1] for sid, v in views.items()
     }

@@ -23,10 +23,10 @@ from lstm_core import safeio
 from lstm_core.config import MAX_NAME_CHARS, MAX_NAMES, Config, _is_frequency
 from lstm_core.data import Scaler
 from lstm_core.errors import CheckpointError, CheckpointExists, ConfigError, DeleteRefused
-from lstm_core.forecaster import Forecaster
-from lstm_core.network import build_net
+from lstm_core.fitted import Fittable, Fitted, SeriesFit, check_is_fitted
+from lstm_core.network import build_net, load_network
 from lstm_core.panel import MAX_ID_CHARS, MAX_SERIES
-from lstm_core.panel_forecaster import PanelForecaster, SeriesFit
+from lstm_core.panel_forecaster import forecaster_from
 from lstm_core.safeio import clip, quote
 from lstm_core.train import History
 
@@ -95,7 +95,7 @@ def check_writable(name: str, directory: str | Path = CHECKPOINT_DIR) -> Path:
 
 
 def save(
-    forecaster: Forecaster | PanelForecaster,
+    forecaster: Fittable,
     name: str,
     directory: str | Path = CHECKPOINT_DIR,
     overwrite: bool = True,
@@ -117,13 +117,9 @@ def save(
         CheckpointError: the name is unusable, the panel's metadata is too large, or the file
             cannot be written (disk full, no permission); an existing file is then unchanged.
     """
-    forecaster._check_fitted()
-    panel = None
-    if isinstance(forecaster, PanelForecaster):
-        panel = _panel_metadata(forecaster)
-        metrics = forecaster.metrics_
-        forecaster = forecaster.forecaster(forecaster.ids_[0])
-        forecaster.metrics_ = metrics
+    state = check_is_fitted(forecaster)
+    first = next(iter(state.series.values()))
+    panel = _panel_metadata(state) if state.layout is not None else None
     path = target_path(name, directory)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -134,23 +130,19 @@ def save(
     taken = f"a checkpoint named {path.stem!r} exists; choose another name or delete it"
     if not overwrite and path.exists():  # a cheap early answer; the link below decides
         raise CheckpointExists(taken)
-    tensors = {k: v.detach().cpu().contiguous() for k, v in forecaster.model_.state_dict().items()}
+    tensors = {k: v.detach().cpu().contiguous() for k, v in state.model.state_dict().items()}
     metadata = {
         "format": FORMAT,
-        "config": forecaster.config_.to_yaml(),
-        "scaler": json.dumps({"mean": forecaster.scaler_.mean, "std": forecaster.scaler_.std}),
+        "config": state.config.to_yaml(),
+        "scaler": json.dumps({"mean": first.scaler.mean, "std": first.scaler.std}),
         "columns": json.dumps(
-            {
-                "inputs": forecaster.inputs_,
-                "targets": forecaster.targets_,
-                "time_col": forecaster.time_col_,
-            }
+            {"inputs": state.inputs, "targets": state.targets, "time_col": state.time_col}
         ),
-        "frequency": json.dumps(forecaster.freq_),
-        "split": json.dumps(int(forecaster.split_)),
-        "history": json.dumps(forecaster.history_.to_dict()),
-        "metrics": json.dumps(getattr(forecaster, "metrics_", None)),
-        "data_hash": forecaster.data_hash_,
+        "frequency": json.dumps(first.freq),
+        "split": json.dumps(int(first.split)),
+        "history": json.dumps(state.history.to_dict()),
+        "metrics": json.dumps(state.metrics),
+        "data_hash": state.data_hash,
         "versions": json.dumps(_versions()),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "weights_sha256": weights_digest(tensors),
@@ -171,14 +163,14 @@ def save(
         raise CheckpointExists(taken) from None
 
 
-def load(path: str | Path) -> Forecaster | PanelForecaster:
+def load(path: str | Path) -> Fittable:
     """Rebuild a Forecaster (a PanelForecaster for a panel's model) from a checkpoint file (a
     regular file of at most MAX_BYTES). Raises CheckpointError with the reason."""
     data = safeio.read_capped(path, MAX_BYTES, CheckpointError, "checkpoint")
     return loads(data, Path(path).name)
 
 
-def loads(data: bytes, name: str = "checkpoint") -> Forecaster | PanelForecaster:
+def loads(data: bytes, name: str = "checkpoint") -> Fittable:
     """Like ``load``, from bytes (an upload). Nothing is unpickled: a pickle is refused.
 
     Everything is validated before anything is allocated: the file is identified as
@@ -223,23 +215,23 @@ def loads(data: bytes, name: str = "checkpoint") -> Forecaster | PanelForecaster
             f"{name}: the weights do not match the checksum stored with them (a torn or altered "
             "file); use another copy or retrain"
         )
-    if series is not None:
-        return PanelForecaster.restore(
-            cfg, tensors, **series, inputs=parts["inputs"], targets=parts["targets"],
-            time_col=parts["time_col"], history=parts["history"], metrics=parts["metrics"],
-            meta=parts["meta"],
+    one = {"": SeriesFit(parts.pop("scaler"), parts.pop("split"), parts.pop("freq"))}
+    return forecaster_from(
+        Fitted(
+            model=load_network(cfg, tensors, len(parts["inputs"]), len(parts["targets"])),
+            **{"series": one, **parts, **(series or {})},
         )
-    return Forecaster.restore(cfg, tensors, **{k: v for k, v in parts.items() if k != "config"})
+    )
 
 
-def _panel_metadata(pf: PanelForecaster) -> str:
+def _panel_metadata(state: Fitted) -> str:
     """The "panel" field: ids, id column, layout, and per series its scaler, held-out start
     and frequency (in the order of ``ids``)."""
-    fits = [pf.series_[i] for i in pf.ids_]
+    fits = list(state.series.values())
     return json.dumps({
-        "ids": list(pf.ids_),
-        "id_col": pf.id_col_,
-        "layout": pf.layout_,
+        "ids": list(state.series),
+        "id_col": state.id_col,
+        "layout": state.layout,
         "mean": [list(f.scaler.mean) for f in fits],
         "std": [list(f.scaler.std) for f in fits],
         "split": [int(f.split) for f in fits],
@@ -248,7 +240,7 @@ def _panel_metadata(pf: PanelForecaster) -> str:
 
 
 def _panel_parts(meta: dict, name: str, n_inputs: int) -> dict:
-    """The validated "panel" field, as PanelForecaster.restore's series-related keywords."""
+    """The validated "panel" field, as ``Fitted``'s series-related fields."""
     panel = _json(meta, "panel", name, dict)
     ids = _names(panel.get("ids"), name, "panel ids", MAX_SERIES, MAX_ID_CHARS, "series ids")
     n = len(ids)
@@ -355,7 +347,8 @@ def _numbers(value: object, n: int, name: str, what: str, positive: bool = False
 
 
 def _parts(meta: dict, name: str) -> dict:
-    """The validated metadata, as the keyword arguments of Forecaster.restore plus "config"."""
+    """The validated metadata, as ``Fitted``'s fields (but the model) plus "scaler", "split"
+    and "freq" (one series' ``SeriesFit``)."""
     text = meta.get("config")
     if not isinstance(text, str):
         raise CheckpointError(f"{name}: metadata field 'config' is missing")

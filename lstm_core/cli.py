@@ -12,12 +12,13 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from lstm_core import checkpoint, threads
+from lstm_core import checkpoint, summary, threads
 from lstm_core.config import Config, load_config
 from lstm_core.data import Prepared, few_windows, load_demo, prepare, read_table
 from lstm_core.errors import LstmCoreError
 from lstm_core.forecaster import SCORED_ON, Forecaster
-from lstm_core.safeio import check_writable, clip, csv_text, quote, write_atomic
+from lstm_core.panel_forecaster import forecaster_for
+from lstm_core.safeio import check_writable, clip, quote, write_atomic
 
 MAX_ERROR_LINE = 300  # characters of the one `error:` line, the prefix included
 
@@ -159,17 +160,13 @@ def cmd_train(args: argparse.Namespace) -> int:
         torch.manual_seed(cfg.training.seed)  # dropout's generator: this process trains alone
         bar = Progress(cfg.training.epochs)
         on_epoch, on_batch = (bar.epoch, bar.batch) if lead else (None, None)
-        if panel is not None:  # one model for every series
-            from lstm_core.panel_forecaster import PanelForecaster
-
-            fc = PanelForecaster(cfg).fit(panel, on_epoch=on_epoch, on_batch=on_batch)
-        else:
-            fc = Forecaster(cfg)
+        if panel is None:
             d = cfg.data
             loose = few_windows(len(prep.frame), d.lookback, d.horizon, cfg.training.val_fraction)
             if loose and lead:  # before the training it is about, not after
                 print(f"warning: {loose}", flush=True)
-            fc.fit(prep, on_epoch=on_epoch, on_batch=on_batch)
+        data = prep if panel is None else panel  # a panel: one model for every series
+        fc = forecaster_for(data, cfg).fit(data, on_epoch=on_epoch, on_batch=on_batch)
     finally:
         distributed.teardown()
     if not lead:
@@ -185,7 +182,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"speed: {h.windows_per_sec:.0f} windows/s{ranks} in {h.seconds:.1f} s on {h.device}")
     print(f"hidden size: {fc.config_.lstm.hidden_size}; checkpoint: {path}")
     if panel is not None:
-        print(f"series: {len(fc.ids_)} of {len(panel)}" + "".join(
+        print(f"series: {len(fc.series_ids)} of {len(panel)}" + "".join(
             f"; left out {quote(k, 40)}: {clip(v, 80)}" for k, v in list(fc.skipped_.items())[:3]))
     return 0
 
@@ -198,7 +195,8 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     panel = read_panel_arg(args, df, _panel_model(fc, args))
     out = fc.predict(panel, args.series) if panel is not None else fc.predict(df)
     if args.csv:
-        path = write_atomic(args.csv, csv_text(out).encode(), UsageError, "--csv")
+        text = summary.forecast_csv(out, fc.config_.data.frequency)
+        path = write_atomic(args.csv, text.encode(), UsageError, "--csv")
         print(f"wrote {len(out)} rows to {path}", file=sys.stderr if args.json else sys.stdout)
     if args.json:
         if pd.api.types.is_datetime64_any_dtype(out["time"]):  # else to_json writes epoch ms
@@ -231,12 +229,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         prep = Forecaster(cfg).prepare(df) if panel is None else None
         cfg = choose_settings(args, cfg, demo_cfg, prep or panel)
         torch.manual_seed(cfg.training.seed)  # dropout's generator: this process trains alone
-        if panel is not None:
-            from lstm_core.panel_forecaster import PanelForecaster
-
-            fc = PanelForecaster(cfg).fit(panel)
-        else:
-            fc = Forecaster(cfg).fit(prep)
+        data = prep if panel is None else panel
+        fc = forecaster_for(data, cfg).fit(data)
     if panel is not None:
         if args.strong:
             raise UsageError("--strong scores one series; leave it out with --id-col/--wide")
@@ -258,9 +252,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
 def _panel_model(fc, args: argparse.Namespace):
     """``fc`` if it is a panel's model; refuses --id-col/--wide with one series' model."""
-    from lstm_core.panel_forecaster import PanelForecaster
-
-    if isinstance(fc, PanelForecaster):
+    if fc.per_series:
         return fc
     if getattr(args, "id_col", None) or getattr(args, "wide", False):
         raise UsageError("this checkpoint holds one series' model; train one for the panel "
@@ -286,7 +278,7 @@ def _panel_backtest(fc, panel, as_json: bool) -> int:
 
 def cmd_detect(args: argparse.Namespace) -> int:
     """`detect`: the change points with their kind and columns (JSON with --json, else a table)."""
-    from lstm_core import changepoints, summary
+    from lstm_core import changepoints
 
     if not math.isfinite(args.sensitivity) or args.sensitivity <= 0:
         raise UsageError(f"--sensitivity must be a number > 0, got {args.sensitivity}")

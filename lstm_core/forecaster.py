@@ -17,13 +17,13 @@ from lstm_core.config import Config, resolve_hidden_size
 from lstm_core.data import Prepared, Scaler, check_length, held_out_start, prepare
 from lstm_core.defaults import cycles
 from lstm_core.errors import DataError, NonFiniteForecast, SeriesTooShort
-from lstm_core.model import QUANTILES, ForecastNet, resolve_patch_len
-from lstm_core.network import check_memory, fit_network, load_network
-from lstm_core.train import History, OnBatch, OnEpoch, RunningLoss, pick_device
+from lstm_core.fitted import Fittable, Fitted, SeriesFit, check_is_fitted, judge, unscale
+from lstm_core.model import QUANTILES, resolve_patch_len
+from lstm_core.network import check_memory, fit_network
+from lstm_core.train import OnBatch, OnEpoch, RunningLoss, pick_device
 
 LINEAR = "linear (NLinear ridge)"  # the linear baseline's row, at its own best lookback
 LINEAR_AT_L = "linear at the model's lookback"  # shown when that lookback differs and fits
-TIE = 1e-3  # relative MAE difference below which the model does not beat a baseline
 FEW_HELD_OUT = 10  # held-out windows below which the backtest says it cannot rank the methods
 STRONG_ORIGINS = 12  # rolling origins scored when MSTL and AutoETS join (seconds per origin)
 # where the backtest's windows lie: after the validation that chose the model ("test"), on
@@ -52,11 +52,6 @@ class Backtest:
     forecasts: pd.DataFrame
     scored_on: ScoredOn = "validation"  # which windows were scored (SCORED_ON says it in words)
     linear_lookback: int = 0  # the linear baseline's own lookback, chosen on validation
-
-    @property
-    def beats_naive(self) -> bool:
-        """The earlier name of ``beats_baselines`` (it always meant the best baseline)."""
-        return self.beats_baselines
 
 
 @dataclass(frozen=True)
@@ -92,12 +87,14 @@ class Explanation:
     forecast: pd.DataFrame  # as Forecaster.predict
 
 
-class Forecaster:
+class Forecaster(Fittable):
     """AttentiveLSTM forecaster of ``cfg.data.horizon`` steps with 0.1/0.5/0.9 quantiles.
 
-    ``fit`` sets the fitted attributes ``config_`` (hidden size resolved), ``model_``,
-    ``scaler_``, ``history_``, ``inputs_`` (targets first), ``targets_``, ``freq_``,
-    ``time_col_``, ``data_hash_``, ``split_`` (first row of the held-out end).
+    ``fit`` sets the fitted state (``fitted.Fitted``), read as the fitted attributes
+    ``config_`` (hidden size resolved), ``model_``, ``history_``, ``inputs_`` (targets first),
+    ``targets_``, ``time_col_``, ``metrics_`` and, of its one series, ``scaler_``, ``freq_``,
+    ``split_`` (first row of the held-out end) and ``data_hash_``. A panel's model hands out
+    one series' Forecaster with ``for_series``: the shared network with that series' scaling.
     """
 
     def __init__(self, cfg: Config | None = None):
@@ -154,68 +151,75 @@ class Forecaster:
             config, x[:split], x[split - L : val_end], k, device, on_epoch, on_batch, running,
             check_rows=x[val_end - L : test] if test > val_end else None,
         )
-        self.history_ = dataclasses.replace(history, test_start=test if test < n else 0)
-        self.model_ = net.cpu().eval()
-        self.config_, self.scaler_ = config, scaler
-        self.inputs_, self.targets_ = prep.columns, prep.targets
-        self.freq_, self.time_col_ = prep.freq, prep.time_col
-        self.data_hash_ = data_hash(prep.frame)
-        self.split_ = split
-        self.metrics_ = self.backtest(prep).table.to_dict(orient="index")
+        self._set(
+            Fitted(
+                config=config,
+                model=net.cpu().eval(),
+                history=dataclasses.replace(history, test_start=test if test < n else 0),
+                inputs=prep.columns,
+                targets=prep.targets,
+                time_col=prep.time_col,
+                series={"": SeriesFit(scaler, split, prep.freq)},
+                data_hash=data_hash(prep.frame),
+            )
+        )
+        metrics = self.backtest(prep).table.to_dict(orient="index")
+        self._set(dataclasses.replace(self.fitted_, metrics=metrics))
         return self
 
     @classmethod
-    def restore(
-        cls,
-        config: Config,
-        weights: dict[str, torch.Tensor] | ForecastNet,
-        *,
-        scaler: Scaler,
-        inputs: tuple[str, ...],
-        targets: tuple[str, ...],
-        time_col: str | None,
-        freq: str | None,
-        split: int,
-        history: History,
-        metrics: dict | None = None,
-        data_hash: str = "",
-        meta: dict | None = None,
-    ) -> Forecaster:
-        """A fitted Forecaster from validated parts (what a checkpoint holds): the network is
-        rebuilt from ``config`` (hidden size resolved) and given ``weights``; nothing is trained.
-        A ForecastNet given as ``weights`` is used as it is, shared (a panel's global network
-        seen through one series' scaling).
-
-        Raises:
-            ConfigError: the network would be too large; RuntimeError: ``weights`` do not fit it
-                (checkpoint.loads checks the shapes first and says so plainly).
-        """
-        fc = cls(config)
-        fc.model_ = load_network(config, weights, len(inputs), len(targets))
-        fc.config_, fc.scaler_, fc.history_ = config, scaler, history
-        fc.inputs_, fc.targets_ = tuple(inputs), tuple(targets)
-        fc.freq_, fc.time_col_, fc.split_ = freq, time_col, int(split)
-        fc.metrics_, fc.data_hash_, fc.meta_ = metrics, data_hash, meta or {}
+    def restore(cls, state: Fitted) -> Forecaster:
+        """A fitted Forecaster from its fitted state (what a checkpoint holds, or one series of
+        a panel's model: the network is shared, not copied); nothing is trained."""
+        assert len(state.series) == 1, "a Forecaster serves one series"
+        fc = cls(state.config)
+        fc._set(state)
         return fc
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "model_"):
-            raise RuntimeError("Forecaster is not fitted; call fit() or load a checkpoint")
+    @property
+    def _one(self) -> SeriesFit:
+        return next(iter(check_is_fitted(self).series.values()))
+
+    @property
+    def scaler_(self) -> Scaler:
+        """The series' scaling, fitted on its training rows."""
+        return self._one.scaler
+
+    @property
+    def freq_(self) -> str | None:
+        """The series' time step (a pandas frequency), if it has one."""
+        return self._one.freq
+
+    @property
+    def split_(self) -> int:
+        """First row of the held-out end of the data it was trained on."""
+        return self._one.split
+
+    @property
+    def data_hash_(self) -> str:
+        """sha256 of the cleaned data it was trained on ("" for one series of a panel)."""
+        return check_is_fitted(self).data_hash
+
+    def for_series(self, series_id: str | None = None) -> Forecaster:
+        """This forecaster: it serves one series (``series_id`` None or its own id).
+
+        Raises:
+            DataError: another id was asked for.
+        """
+        own = self.series_ids[0]
+        if series_id is not None and str(series_id) != own:
+            raise DataError(f"this model forecasts one series and has no series {series_id!r}")
+        return self
 
     def fingerprint(self) -> str:
         """sha256 of the fitted model's config and weights: equal models, equal fingerprint."""
-        self._check_fitted()
-        h = hashlib.sha256(self.config_.to_yaml().encode())
-        for name, tensor in self.model_.state_dict().items():
-            h.update(name.encode())
-            h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-        return h.hexdigest()
+        return self.weights_digest()
 
     # ------------------------------------------------------------ inference
 
     def scaled_inputs(self, data: pd.DataFrame | Prepared) -> torch.Tensor:
         """The series as the model sees it: (T, F) float32, scaled with the training statistics."""
-        self._check_fitted()
+        check_is_fitted(self)
         prep = self.prepare(data)
         missing = [c for c in self.inputs_ if c not in prep.frame.columns]
         if missing:
@@ -232,10 +236,7 @@ class Forecaster:
             out = [
                 self.model_(windows[i : i + batch_size]) for i in range(0, len(windows), batch_size)
             ]
-        q = torch.cat(out).numpy().astype(np.float64)
-        k = len(self.targets_)
-        mean, std = np.asarray(self.scaler_.mean[:k]), np.asarray(self.scaler_.std[:k])
-        return _finite(q * std[None, None, :, None] + mean[None, None, :, None])
+        return _finite(unscale(torch.cat(out).numpy().astype(np.float64), self.scaler_, axis=2))
 
     def predict(self, data: pd.DataFrame | Prepared) -> pd.DataFrame:
         """Forecast the ``horizon`` steps after the end of ``data``.
@@ -271,22 +272,10 @@ class Forecaster:
         for name in (naive, seasonal, LINEAR, *strong):  # a seasonal row even at m = 1
             rows[name] = fc.metrics(y, held.baselines.get(name, held.baselines[naive]), held.scale)
         table = fc.metrics_table(rows)
-        model_mae = table.iloc[0]["MAE"]
-        best = str(table.iloc[1:]["MAE"].idxmin())
-        best_mae = table.loc[best, "MAE"]
-        # under 0.1% is a tie: a model that kept its linear start matches the linear row up to
-        # float32 rounding, and must not be reported as the winner
-        beats = bool(model_mae < best_mae * (1 - TIE))
-        if beats:
-            verdict = (
-                f"The model's MAE is {100 * (1 - model_mae / best_mae):.1f}% lower than the best "
-                f"baseline ({best}) on the held-out end."
-            )
-        else:
-            verdict = (
-                f"The model does not beat the best baseline ({best}) here: MAE {model_mae:.4g} "
-                f"vs {best_mae:.4g}. Use the baseline, or give the model more data or epochs."
-            )
+        best, beats, verdict = judge(table["MAE"], "MAE", "")
+        verdict += "."
+        if not beats:
+            verdict += " Use the baseline, or give the model more data or epochs."
             h, margin = self.history_, self.config_.training.start_margin
             reverted = len(h.check_loss) == 2 and h.check_loss[0] >= h.check_loss[1] * (1 - margin)
             if h.best_epoch == 0 and reverted:  # the check's rule, margin included (_check_start)
@@ -389,9 +378,7 @@ class Forecaster:
         candidates = [lb for lb in candidates if lb <= origins[0]]
         lin, lookback = fc.linear_at_best_lookback(targets, split, test, H, candidates)
         windows = np.stack([targets[o - lookback : o] for o in origins])  # (N, L', K)
-        pred = lin.predict(windows)  # (N, H, K) scaled
-        scaled = pred * np.asarray(self.scaler_.std[:k]) + np.asarray(self.scaler_.mean[:k])
-        return scaled, lookback
+        return unscale(lin.predict(windows), self.scaler_, axis=2), lookback  # (N, H, K)
 
     def _scored_part(self, prep: Prepared, split: int) -> tuple[int, ScoredOn]:
         """First row of the windows the backtest scores, and which part that is."""
@@ -428,12 +415,7 @@ class Forecaster:
         window = x[origin - L : origin].unsqueeze(0)
         with threads.for_model(self.model_):
             y, internals = self.model_(window, return_internals=True)
-        k = len(self.targets_)
-        q = y[0].numpy().astype(np.float64)
-        q = _finite(
-            q * np.asarray(self.scaler_.std[:k])[None, :, None]
-            + np.asarray(self.scaler_.mean[:k])[None, :, None]
-        )
+        q = _finite(unscale(y[0].numpy().astype(np.float64), self.scaler_, axis=1))  # (H, K, Q)
         index = prep.frame.index
         H = self.config_.data.horizon
         times = (

@@ -20,9 +20,8 @@ from lstm_core.train import History, OnBatch, OnEpoch, RunningLoss, evaluate, tr
 MAX_PARAMETERS = 50_000_000  # 200 MB of float32 weights (x4 with AdamW's state in training)
 MAX_BATCH_BYTES = 4 << 30  # one batch of windows and what the network keeps for it
 
-def build_net(
-    config: Config, input_size: int, n_targets: int, meta: bool = False
-) -> ForecastNet:
+
+def build_net(config: Config, input_size: int, n_targets: int, meta: bool = False) -> ForecastNet:
     """The network a config describes (``config.lstm.hidden_size`` already resolved).
 
     It is first built on torch's "meta" device, which records shapes without allocating, so a
@@ -47,6 +46,7 @@ def build_net(
             "lstm.hidden_size",
         )
     return shapes if meta else ForecastNet.from_config(config, input_size, n_targets)
+
 
 def check_memory(config: Config, n_inputs: int, n_train: int, n_held_out: int) -> None:
     """Refuse sizes whose tensors would exceed MAX_BATCH_BYTES, before any is allocated.
@@ -74,6 +74,7 @@ def check_memory(config: Config, n_inputs: int, n_train: int, n_held_out: int) -
             "training.batch_size",
         )
 
+
 class _NoRandomNumbers(TorchFunctionMode):
     """Shapes need no random numbers: under it ``torch.randn``/``rand`` return empty tensors.
     On the meta device torch draws them through a Python decomposition that costs 0.5 s and
@@ -85,20 +86,19 @@ class _NoRandomNumbers(TorchFunctionMode):
             return torch.empty(*args, **kwargs)
         return func(*args, **kwargs)
 
+
 def load_network(
-    config: Config, weights: dict[str, torch.Tensor] | ForecastNet, n_inputs: int, n_targets: int
+    config: Config, weights: dict[str, torch.Tensor], n_inputs: int, n_targets: int
 ) -> ForecastNet:
-    """The network ``config`` describes holding ``weights`` (a state dict), in eval mode; a
-    ForecastNet given as ``weights`` is used as it is, shared.
+    """The network ``config`` describes holding ``weights`` (a state dict), in eval mode.
 
     Raises:
         ConfigError: the network would be too large; RuntimeError: ``weights`` do not fit it.
     """
-    if isinstance(weights, ForecastNet):
-        return weights.eval()
     net = build_net(config, n_inputs, n_targets)
     net.load_state_dict(weights)
     return net.eval()
+
 
 def init_network(
     config: Config, train_rows: torch.Tensor, n_targets: int, device: torch.device
@@ -107,9 +107,14 @@ def init_network(
     L, H = config.data.lookback, config.data.horizon
     lin = baselines.fit_linear(train_rows[:, :n_targets].double().cpu().numpy(), L, H)
     return start_network(
-        config, lin, make_windows(train_rows, L, H, n_targets), train_rows.shape[1], n_targets,
+        config,
+        lin,
+        make_windows(train_rows, L, H, n_targets),
+        train_rows.shape[1],
+        n_targets,
         device,
     )
+
 
 def fit_network(
     config: Config,
@@ -152,6 +157,7 @@ def fit_network(
         history = _check_start(net, start, check_xy, history, config.training.start_margin)
     return net, history
 
+
 def _check_start(
     net: ForecastNet,
     start: dict[str, torch.Tensor],
@@ -183,6 +189,7 @@ def _check_start(
             f"({start_loss:.4g}) by {100 * margin:g}%, so the model is that fit"
         ),
     )
+
 
 def start_network(
     config: Config,

@@ -99,7 +99,6 @@ def view(page: str) -> tuple[Forecaster, pd.DataFrame]:
         st.stop()
     if p is None:
         return fc, df
-    assert isinstance(fc, PanelForecaster)
     ids = panel_view.shared_ids(fc, p)
     sid = series_picker(ids, page, check(p).summary.labels())
     return panel_view.view(fc, df, p, sid)
