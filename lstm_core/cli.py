@@ -407,6 +407,8 @@ def _detect_panel(args: argparse.Namespace, df: pd.DataFrame, known) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
+    """Every command and flag. One flat list on purpose: it is what ``--help`` prints, and a
+    flag is found by reading down one function, not across helpers."""
     p = _Parser(prog="python -m lstm_core", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 

@@ -176,29 +176,14 @@ class Forecaster(Fittable):
         fc._set(state)
         return fc
 
-    @property
+    # its one series' scaling, time step and held-out start; the data it was trained on
+    scaler_ = property(lambda self: self._one().scaler, doc="Scaling fitted on training rows.")
+    freq_ = property(lambda self: self._one().freq, doc="The time step (pandas frequency).")
+    split_ = property(lambda self: self._one().split, doc="First row of the held-out end.")
+    data_hash_ = property(lambda self: check_is_fitted(self).data_hash, doc="sha256 of its data.")
+
     def _one(self) -> SeriesFit:
         return next(iter(check_is_fitted(self).series.values()))
-
-    @property
-    def scaler_(self) -> Scaler:
-        """The series' scaling, fitted on its training rows."""
-        return self._one.scaler
-
-    @property
-    def freq_(self) -> str | None:
-        """The series' time step (a pandas frequency), if it has one."""
-        return self._one.freq
-
-    @property
-    def split_(self) -> int:
-        """First row of the held-out end of the data it was trained on."""
-        return self._one.split
-
-    @property
-    def data_hash_(self) -> str:
-        """sha256 of the cleaned data it was trained on ("" for one series of a panel)."""
-        return check_is_fitted(self).data_hash
 
     def for_series(self, series_id: str | None = None) -> Forecaster:
         """This forecaster: it serves one series (``series_id`` None or its own id).

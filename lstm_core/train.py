@@ -175,7 +175,11 @@ def _train(
     order: Order | None,
     running: RunningLoss | None,
 ) -> History:
-    """``train``'s loop, on the threads it chose."""
+    """``train``'s loop, on the threads it chose.
+
+    It stays one function, as nanoGPT's loop does: batches, the epoch's one host sync, early
+    stopping against the linear start and the stop reasons share the same few variables, and
+    read top to bottom they are the whole training; split, each part would need them all."""
     x, y = train_xy
     vx, vy = val_xy
     net.to(device)

@@ -17,7 +17,8 @@ from lstm_core.data import Scaler, held_out_start
 from lstm_core.errors import CheckpointError, DataError
 from lstm_core.forecaster import Forecaster
 from lstm_core.panel import read_panel, synthetic_panel
-from lstm_core.panel_forecaster import MODEL, FairOrder, PanelForecaster, series_scaler
+from lstm_core.panel_forecaster import MODEL, PanelForecaster, series_scaler
+from lstm_core.panel_windows import FairOrder
 
 TINY = Config().replace(
     data={"lookback": 16, "horizon": 4},
