@@ -20,6 +20,9 @@ from lstm_core.forecaster import SCORED_ON, Forecaster
 from lstm_core.panel_forecaster import forecaster_for
 from lstm_core.safeio import check_writable, clip, quote, write_atomic
 
+# version of `backtest --json`: 2 added "schema" itself; "beats_naive" (one series) is kept as
+# the earlier name of "beats_baselines", with the same value, for scripts written before
+JSON_SCHEMA = 2
 MAX_ERROR_LINE = 300  # characters of the one `error:` line, the prefix included
 
 
@@ -237,7 +240,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         return _panel_backtest(fc, panel, args.json)
     bt = fc.backtest(prep if prep is not None else df, strong=args.strong)
     if args.json:
-        print(json.dumps({"metrics": bt.table.to_dict(orient="index"), "windows": bt.windows,
+        print(json.dumps({"schema": JSON_SCHEMA,
+                          "metrics": bt.table.to_dict(orient="index"), "windows": bt.windows,
                           "season": bt.season, "beats_baselines": bt.beats_baselines,
                           "beats_naive": bt.beats_baselines, "best_baseline": bt.best_baseline,
                           "verdict": bt.verdict, "scored_on": bt.scored_on,
@@ -264,7 +268,7 @@ def _panel_backtest(fc, panel, as_json: bool) -> int:
     """The backtest of every series: the summary over series, then (JSON) each series' rows."""
     bt = fc.backtest(panel)
     if as_json:
-        print(json.dumps({"summary": bt.summary.to_dict(orient="index"),
+        print(json.dumps({"schema": JSON_SCHEMA, "summary": bt.summary.to_dict(orient="index"),
                           "series": bt.table.to_dict(orient="records"),
                           "best_baseline": bt.best_baseline,
                           "beats_baselines": bt.beats_baselines, "verdict": bt.verdict,

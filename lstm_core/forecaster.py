@@ -11,8 +11,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from lstm_core import forecast as fc
-from lstm_core import threads
+from lstm_core import baselines, threads
 from lstm_core.config import Config, resolve_hidden_size
 from lstm_core.data import Prepared, Scaler, check_length, held_out_start, prepare
 from lstm_core.defaults import cycles
@@ -251,12 +250,13 @@ class Forecaster(Fittable):
     def score(self, held: HeldOut) -> Backtest:
         """The backtest table and verdict of ``held_out``'s forecasts (no model run again)."""
         y, q, m, naive = held.actual, held.model, held.season, "naive (last value)"
-        rows = {"AttentiveLSTM": fc.metrics(y, q[..., 1], held.scale, q[..., 0], q[..., 2])}
+        rows = {"AttentiveLSTM": baselines.metrics(y, q[..., 1], held.scale, q[..., 0], q[..., 2])}
         seasonal = f"seasonal naive (m={m})"
         strong = [name for name in held.baselines if name not in (naive, seasonal, LINEAR)]
         for name in (naive, seasonal, LINEAR, *strong):  # a seasonal row even at m = 1
-            rows[name] = fc.metrics(y, held.baselines.get(name, held.baselines[naive]), held.scale)
-        table = fc.metrics_table(rows)
+            forecast = held.baselines.get(name, held.baselines[naive])
+            rows[name] = baselines.metrics(y, forecast, held.scale)
+        table = baselines.metrics_table(rows)
         best, beats, verdict = judge(table["MAE"], "MAE", "")
         verdict += "."
         if not beats:
@@ -287,7 +287,7 @@ class Forecaster(Fittable):
                 f" Only {n} held-out window{'s' if n > 1 else ''} "
                 "could be scored: too few to rank the methods with confidence."
             )
-        note = fc.interval_note(table.iloc[0]["coverage80"], n)
+        note = baselines.interval_note(table.iloc[0]["coverage80"], n)
         verdict += f" {note}" if note else ""
         last, H = held.origins[-1], y.shape[1]
         bt = _long_frame(held.index[last : last + H], self.targets_, q[-1])
@@ -297,11 +297,11 @@ class Forecaster(Fittable):
     def held_out(self, data: pd.DataFrame | Prepared, strong: bool = False) -> HeldOut:
         """Every forecast ``backtest`` scores, kept window by window: the model's quantiles and
         the baselines' forecasts from each origin of the held-out end, with what happened.
-        ``score`` turns it into the backtest; ``forecast.error_by_step`` and
-        ``forecast.tiled_origins`` read it too (rolling-origin views).
+        ``score`` turns it into the backtest; ``baselines.error_by_step`` and
+        ``baselines.tiled_origins`` read it too (rolling-origin views).
 
         With ``strong``, statsforecast's MSTL and AutoETS join the baselines
-        (``forecast.strong_baselines``, fitted on the rows before the scored windows); they
+        (``baselines.strong_baselines``, fitted on the rows before the scored windows); they
         cost seconds per origin and target, so every method is then scored on at most
         ``STRONG_ORIGINS`` rolling origins, ``horizon`` steps apart, ending with the last.
 
@@ -317,28 +317,28 @@ class Forecaster(Fittable):
         origins = np.arange(max(first, L), len(values) - H + 1)
         if len(origins) == 0:
             raise SeriesTooShort(f"no complete window of {L}+{H} rows in the held-out end", L + H)
-        m = fc.baseline_season(self.freq_, values[:split])
-        baselines = {"naive (last value)": fc.naive(values, origins, H)}
+        m = baselines.baseline_season(self.freq_, values[:split])
+        rivals = {"naive (last value)": baselines.naive(values, origins, H)}
         if m > 1:  # at m = 1 the seasonal naive is the naive: not repeated
-            baselines[f"seasonal naive (m={m})"] = fc.seasonal_naive(values, origins, H, m)
+            rivals[f"seasonal naive (m={m})"] = baselines.seasonal_naive(values, origins, H, m)
         own = linear_lookbacks(L, self.freq_) if first > split else [L]
-        baselines[LINEAR], lookback = self._linear_baseline(x, split, first, origins, own)
+        rivals[LINEAR], lookback = self._linear_baseline(x, split, first, origins, own)
         if lookback != L:  # the model's lookback too, where the rows afford it
             same, at = self._linear_baseline(x, split, first, origins, [L])
             if at == L:
-                baselines[LINEAR_AT_L] = same
+                rivals[LINEAR_AT_L] = same
         if strong:
-            keep = fc.tiled_origins(len(origins), H, most=STRONG_ORIGINS)
-            origins, baselines = origins[keep], {k: v[keep] for k, v in baselines.items()}
+            keep = baselines.tiled_origins(len(origins), H, most=STRONG_ORIGINS)
+            origins, rivals = origins[keep], {k: v[keep] for k, v in rivals.items()}
             seasons = [c for c, _ in cycles(self.freq_)] or ([m] if m > 1 else [])
-            baselines.update(fc.strong_baselines(values, first, origins, H, seasons))
+            rivals.update(baselines.strong_baselines(values, first, origins, H, seasons))
         return HeldOut(
             index=prep.frame.index,
             targets=self.targets_,
             origins=origins,
             actual=np.stack([values[o : o + H] for o in origins]),
             model=self._quantiles(x.unfold(0, L, 1).transpose(1, 2)[origins - L]),
-            baselines=baselines,
+            baselines=rivals,
             season=m,
             scale=np.abs(np.diff(values[:split], axis=0)).mean(axis=0),
             scored_on=scored_on,
@@ -349,7 +349,7 @@ class Forecaster(Fittable):
         self, x: torch.Tensor, split: int, test: int, origins: np.ndarray, candidates: list[int]
     ) -> tuple[np.ndarray, int]:
         """The linear baseline at the best of the ``candidates`` lookbacks that the rows afford
-        (``forecast.linear_at_best_lookback``: chosen on the windows between ``split`` and
+        (``baselines.linear_at_best_lookback``: chosen on the windows between ``split`` and
         ``test``, refitted on the rows before ``test``) forecasting from ``origins`` of the
         scaled series x (T, F) -> ((N, H, K) in the data's units, its lookback)."""
         d, k = self.config_.data, len(self.targets_)
@@ -361,7 +361,7 @@ class Forecaster(Fittable):
                 L + H,
             )
         candidates = [lb for lb in candidates if lb <= origins[0]]
-        lin, lookback = fc.linear_at_best_lookback(targets, split, test, H, candidates)
+        lin, lookback = baselines.linear_at_best_lookback(targets, split, test, H, candidates)
         windows = np.stack([targets[o - lookback : o] for o in origins])  # (N, L', K)
         return unscale(lin.predict(windows), self.scaler_, axis=2), lookback  # (N, H, K)
 

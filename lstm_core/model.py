@@ -196,7 +196,7 @@ class ForecastNet(nn.Module):
 
     - linear: NLinear form, ``y[h] = x[-1] + sum_j w[h, j] (x[j] - x[-1]) + b[h]`` on each target's
       own window (weights shared by the targets). ``init_linear`` starts it at the closed-form
-      ridge fit (``forecast.fit_linear``); untrained, it repeats the last value.
+      ridge fit (``baselines.fit_linear``); untrained, it repeats the last value.
     - LSTM: the window is normalised by its own mean and spread (reversible instance
       normalisation, Kim et al. 2022) and cut into tokens of ``patch_len`` steps with every
       column (segment-wise input, SegRNN, Lin et al. 2023), so a long lookback is a short

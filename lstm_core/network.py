@@ -9,8 +9,7 @@ import dataclasses
 import torch
 from torch.overrides import TorchFunctionMode
 
-from lstm_core import forecast as baselines
-from lstm_core import threads
+from lstm_core import baselines, threads
 from lstm_core.config import Config
 from lstm_core.data import make_windows
 from lstm_core.errors import ConfigError

@@ -12,7 +12,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from lstm_core import forecast as fc
+from lstm_core import baselines
 from lstm_core.config import Config, resolve_hidden_size
 from lstm_core.data import (
     Prepared,
@@ -337,13 +337,13 @@ def series_scaler(values: np.ndarray, scale: SeriesScale, freq: str | None) -> S
     """One series' scaling from its training rows ``values`` (T, F): the mean, and as spread
     the standard deviation (``"std"``) or, for the targets and covariates alike, the mean
     absolute seasonal difference (``"mase"``: the MASE denominator, with the seasonal naive's
-    period ``forecast.baseline_season``), so that the training loss, an L1 at the median, is
+    period ``baselines.baseline_season``), so that the training loss, an L1 at the median, is
     the MASE each series is scored by. A spread of zero falls back to the standard deviation.
     """
     plain = Scaler.fit(values)
     if scale == "std":
         return plain
-    m = fc.baseline_season(freq, values)
+    m = baselines.baseline_season(freq, values)
     diff = np.abs(values[m:] - values[:-m]).mean(axis=0) if len(values) > m else np.zeros(0)
     spread = [d if np.isfinite(d) and d > 1e-12 else s for d, s in zip(diff, plain.std)]
     if len(spread) != len(plain.std):
@@ -382,7 +382,7 @@ def _panel_backtest(table: pd.DataFrame, skipped: dict[str, str]) -> PanelBackte
     wins = int(summary.loc[best, "model wins"])
     verdict += f"; it is better than {best} on {wins} of {n} series."
     windows = int(table.loc[table["method"] == MODEL, "windows"].sum())
-    note = fc.interval_note(float(summary.loc[MODEL, "mean coverage80"]), windows)
+    note = baselines.interval_note(float(summary.loc[MODEL, "mean coverage80"]), windows)
     verdict += f" Averaged over series: {note}" if note else ""
     return PanelBacktest(table, summary, best, beats, verdict, skipped)
 

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import torch
 
-from lstm_core import forecast as fc
+from lstm_core import baselines
 from lstm_core.config import Config
 from lstm_core.data import Prepared, make_windows
 from lstm_core.fitted import SeriesFit
@@ -109,7 +109,7 @@ class PanelWindows:
         """
         L, H, k = config.data.lookback, config.data.horizon, self.k
         ends = self.lengths.tolist() if held_out else self.splits.tolist()
-        lin = fc.fit_linear([r[:e, :k].double().numpy() for r, e in zip(self.rows, ends)], L, H)
+        lin = baselines.fit_linear([r[:e, :k].double().numpy() for r, e in zip(self.rows, ends)], L, H)
         net = start_network(
             config, lin, (self.x[self.sub], self.y[self.sub]), self.width, k, self.device
         )

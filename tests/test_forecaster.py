@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lstm_core import forecast as fc
+from lstm_core import baselines
 from lstm_core.errors import DataError, SeriesTooShort
 from lstm_core.fitted import TIE
 from lstm_core.forecaster import LINEAR, LINEAR_AT_L, Forecaster, future_index
@@ -61,7 +61,7 @@ def test_linear_row_is_the_ridge_fit_at_its_own_best_lookback(fitted, series):
     z = (y - fitted.scaler_.mean[0]) / fitted.scaler_.std[0]
 
     def mae(lookback: int, rows: int, origins: np.ndarray) -> float:
-        lin = fc.fit_linear(z[:rows, None], lookback, H)
+        lin = baselines.fit_linear(z[:rows, None], lookback, H)
         windows = np.stack([z[o - lookback : o] for o in origins])[:, :, None]
         truth = np.stack([z[o : o + H] for o in origins])[:, :, None]
         return float(np.abs(lin.predict(windows) - truth).mean())
@@ -169,13 +169,13 @@ def test_fit_is_repeatable_on_cpu(tiny_cfg, series):
 def test_baselines_by_hand():
     hist = np.arange(10.0)[:, None]
     origins = np.array([5, 8])
-    assert fc.naive(hist, origins, 2)[:, :, 0].tolist() == [[4, 4], [7, 7]]
-    assert fc.seasonal_naive(hist, origins, 3, m=2)[:, :, 0].tolist() == [[3, 4, 3], [6, 7, 6]]
-    m = fc.metrics(np.ones((1, 2, 1)), np.array([[[2.0], [1.0]]]), np.array([0.5]))
+    assert baselines.naive(hist, origins, 2)[:, :, 0].tolist() == [[4, 4], [7, 7]]
+    assert baselines.seasonal_naive(hist, origins, 3, m=2)[:, :, 0].tolist() == [[3, 4, 3], [6, 7, 6]]
+    m = baselines.metrics(np.ones((1, 2, 1)), np.array([[[2.0], [1.0]]]), np.array([0.5]))
     assert m["MAE"] == 0.5 and m["MASE"] == 1.0 and m["RMSE"] == pytest.approx(np.sqrt(0.5))
     assert m["sMAPE"] == pytest.approx(100 * (2 / 3) / 2)
-    assert fc.season_length("h") == 24 and fc.season_length("MS") == 12
-    assert fc.season_length(None) == 1
+    assert baselines.season_length("h") == 24 and baselines.season_length("MS") == 12
+    assert baselines.season_length(None) == 1
 
 
 @pytest.mark.parametrize(
@@ -186,7 +186,7 @@ def test_baselines_by_hand():
 def test_a_multiple_of_a_unit_divides_its_cycle(freq, m):
     """A day of 2-hour steps is 12 of them; a step that does not divide the cycle has none
     (a 4-year step read as 'D' once gave a 'weekly' season of 7 steps, 28 years)."""
-    assert fc.season_length(freq) == m
+    assert baselines.season_length(freq) == m
 
 
 def test_the_seasonal_baseline_finds_a_cycle_the_timestamps_do_not_name(tiny_cfg):
@@ -199,9 +199,9 @@ def test_the_seasonal_baseline_finds_a_cycle_the_timestamps_do_not_name(tiny_cfg
     assert bt.season == 7 and "seasonal naive (m=7)" in bt.table.index
     assert bt.table.loc["seasonal naive (m=7)", "MAE"] < 0.5 * bt.table.loc["naive (last value)", "MAE"]
     walk = np.cumsum(rng.normal(size=(400, 1)), axis=0)
-    assert fc.baseline_season(None, walk) == 1  # no cycle: the seasonal naive is the naive
+    assert baselines.baseline_season(None, walk) == 1  # no cycle: the seasonal naive is the naive
     short = weekly.to_numpy()[:40]  # "hourly" but under two days: the data's cycle is used
-    assert fc.baseline_season("h", short) == 7 and fc.baseline_season("h", walk[:40]) == 1
+    assert baselines.baseline_season("h", short) == 7 and baselines.baseline_season("h", walk[:40]) == 1
 
 
 def test_without_a_cycle_the_seasonal_naive_is_named_the_naive_and_drawn_once(tiny_cfg):
@@ -263,7 +263,7 @@ def test_a_model_that_is_the_linear_fit_is_a_tie_not_a_win(fitted, series):
     from lstm_core.network import build_net
 
     x = fitted.scaled_inputs(series)
-    lin = fc.fit_linear(x[: fitted.split_, :1].double().numpy(), 16, 4)
+    lin = baselines.fit_linear(x[: fitted.split_, :1].double().numpy(), 16, 4)
     net = build_net(fitted.config_, 3, 1).eval()
     net.init_linear(torch.from_numpy(lin.weight), torch.from_numpy(lin.bias))
     start = Forecaster.restore(dataclasses.replace(
@@ -369,7 +369,7 @@ def test_batches_too_large_for_memory_are_refused_before_training(tiny_cfg, monk
 
 
 def test_held_out_holds_every_window_the_backtest_scores(fitted, series):
-    from lstm_core import forecast as fcst
+    from lstm_core import baselines
 
     bt, held = fitted.backtest(series), fitted.held_out(series)
     H = fitted.config_.data.horizon
@@ -381,7 +381,7 @@ def test_held_out_holds_every_window_the_backtest_scores(fitted, series):
     last = held.origins[-1]
     np.testing.assert_allclose(held.actual[-1, :, 0], bt.forecasts["actual"])
     assert held.index[last] == bt.forecasts["time"].iloc[0]
-    steps = fcst.error_by_step(held.actual, {"model": held.model[..., 1]})
+    steps = baselines.error_by_step(held.actual, {"model": held.model[..., 1]})
     assert steps["model"].mean() == pytest.approx(model_mae)
 
 
@@ -389,7 +389,7 @@ def test_strong_baselines_join_the_backtest_on_rolling_origins(fitted, series):
     from lstm_core.forecaster import STRONG_ORIGINS
 
     plain, bt = fitted.backtest(series), fitted.backtest(series, strong=True)
-    assert {fc.MSTL_NAME, fc.ETS_NAME} <= set(bt.table.index)
+    assert {baselines.MSTL_NAME, baselines.ETS_NAME} <= set(bt.table.index)
     assert bt.windows <= min(STRONG_ORIGINS, plain.windows) and bt.scored_on == "test"
     assert bt.best_baseline == bt.table.drop("AttentiveLSTM")["MAE"].idxmin()
 

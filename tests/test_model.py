@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from lstm_core.forecast import fit_linear
+from lstm_core.baselines import fit_linear
 from lstm_core.model import QUANTILES, AttentiveLSTM, BiLSTMModule, ForecastNet, pinball_loss
 
 

@@ -165,12 +165,12 @@ def test_the_backtest_scores_every_series_and_averages(model, panel):
 
 
 def test_the_panel_verdict_flags_an_interval_far_from_80_percent(model, panel):
-    from lstm_core import forecast as fc
+    from lstm_core import baselines
     from lstm_core.panel_forecaster import _panel_backtest
 
     bt = model.backtest(panel)
     mean = float(bt.summary.loc[MODEL, "mean coverage80"])
-    note = fc.interval_note(mean, int(bt.table.loc[bt.table["method"] == MODEL, "windows"].sum()))
+    note = baselines.interval_note(mean, int(bt.table.loc[bt.table["method"] == MODEL, "windows"].sum()))
     assert (note in bt.verdict) if note else "80% interval" not in bt.verdict
     narrow = bt.table.assign(  # the model's band held a tenth of the values in every series
         coverage80=np.where(bt.table["method"] == MODEL, 0.1, bt.table["coverage80"])

@@ -13,7 +13,7 @@ from lstm_core.errors import LstmCoreError
 from lstm_core.forecaster import Forecaster
 from lstm_core.jobs import Task
 from lstm_core.panel import Panel, gaps
-from lstm_core.panel_forecaster import PanelBacktest, PanelForecaster
+from lstm_core.panel_forecaster import PanelBacktest
 from ui import actions, loaders, work
 from ui.router import link
 from ui.state import (

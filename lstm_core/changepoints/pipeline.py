@@ -13,6 +13,7 @@ import pandas as pd
 import ruptures as rpt
 
 from lstm_core.arrays import block_means
+from lstm_core.baselines import season_length
 from lstm_core.changepoints import search as ks
 from lstm_core.changepoints import segment as seg
 from lstm_core.changepoints.features import change_features, change_score, standardise
@@ -30,7 +31,6 @@ from lstm_core.changepoints.results import (
 from lstm_core.config import Config
 from lstm_core.data import Prepared, prepare
 from lstm_core.errors import DataError
-from lstm_core.forecast import season_length
 from lstm_core.forecaster import Forecaster
 from lstm_core.interpret import OnChunk, Trace, trace
 from lstm_core.train import OnEpoch

@@ -13,7 +13,7 @@ import numpy as np
 import ruptures as rpt
 
 from lstm_core.arrays import block_means
-from lstm_core.forecast import season_period
+from lstm_core.baselines import season_period
 
 Kind = Literal["level", "trend", "spread", "seasonality", "correlation"]
 KINDS: tuple[Kind, ...] = ("level", "trend", "spread", "seasonality", "correlation")
