@@ -29,8 +29,9 @@ from lstm_core.checkpoint_format import (
 from lstm_core.config import Config
 from lstm_core.errors import CheckpointError, CheckpointExists, ConfigError, DeleteRefused
 from lstm_core.fitted import Fittable, Fitted, SeriesFit, check_is_fitted
+from lstm_core.forecaster import Forecaster
 from lstm_core.network import build_net, load_network
-from lstm_core.panel_forecaster import forecaster_from
+from lstm_core.panel_forecaster import PanelForecaster, forecaster_from
 from lstm_core.safeio import clip, quote
 
 FORMAT = "1"
@@ -161,14 +162,14 @@ def save(
         raise CheckpointExists(taken) from None
 
 
-def load(path: str | Path) -> Fittable:
+def load(path: str | Path) -> Forecaster | PanelForecaster:
     """Rebuild a Forecaster (a PanelForecaster for a panel's model) from a checkpoint file (a
     regular file of at most MAX_BYTES). Raises CheckpointError with the reason."""
     data = safeio.read_capped(path, MAX_BYTES, CheckpointError, "checkpoint")
     return loads(data, Path(path).name)
 
 
-def loads(data: bytes, name: str = "checkpoint") -> Fittable:
+def loads(data: bytes, name: str = "checkpoint") -> Forecaster | PanelForecaster:
     """Like ``load``, from bytes (an upload). Nothing is unpickled: a pickle is refused.
 
     Everything is validated before anything is allocated: the file is identified as
