@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from lstm_core import checkpoint, summary, threads
+from lstm_core import checkpoint, threads
 from lstm_core.config import Config, load_config
 from lstm_core.data import Prepared, few_windows, load_demo, prepare, read_table
 from lstm_core.errors import LstmCoreError
@@ -198,6 +198,8 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     panel = read_panel_arg(args, df, _panel_model(fc, args))
     out = fc.predict(panel, args.series) if panel is not None else fc.predict(df)
     if args.csv:
+        from lstm_core import summary  # the app's CSV writer; imported only when asked for
+
         text = summary.forecast_csv(out, fc.config_.data.frequency)
         path = write_atomic(args.csv, text.encode(), UsageError, "--csv")
         print(f"wrote {len(out)} rows to {path}", file=sys.stderr if args.json else sys.stdout)
@@ -282,7 +284,7 @@ def _panel_backtest(fc, panel, as_json: bool) -> int:
 
 def cmd_detect(args: argparse.Namespace) -> int:
     """`detect`: the change points with their kind and columns (JSON with --json, else a table)."""
-    from lstm_core import changepoints
+    from lstm_core import changepoints, summary
 
     if not math.isfinite(args.sensitivity) or args.sensitivity <= 0:
         raise UsageError(f"--sensitivity must be a number > 0, got {args.sensitivity}")
