@@ -285,3 +285,26 @@ def test_refit_trains_again_on_every_window_for_the_chosen_epochs(panel):
     assert not torch.equal(a, b)
     sid = again.series_ids[0]
     assert len(again.predict(panel, [sid])) == cfg.data.horizon
+
+
+def test_a_panel_model_keeps_the_same_contract_as_one_series(model, panel):
+    """Callers ask the model, never its kind: how many series, which, one series' view, and
+    the class that learns some data (forecaster_for) or that a fitted state makes."""
+    from lstm_core.panel_forecaster import forecaster_for, forecaster_from
+
+    assert model.per_series and model.n_series == len(model.series_ids) == 5
+    assert model.holds == "one model for 5 series"
+    assert model.series_ids == tuple(model.series_) and set(model.skipped_) == {"short", "flat"}
+    one = model.for_series(model.series_ids[2])
+    assert one.model_ is model.model_, "a series' view shares the network"
+    assert one.n_series == 1 and not one.per_series and one.holds == ""
+    assert one.for_series(model.series_ids[2]) is one
+    assert isinstance(forecaster_for(panel, TINY), PanelForecaster)
+    assert isinstance(forecaster_for(panel.select(model.series_ids[0]), TINY), Forecaster)
+    assert isinstance(forecaster_from(model.fitted_), PanelForecaster)
+    assert isinstance(forecaster_from(one.fitted_), Forecaster)
+    held = model.held_out(panel, list(model.series_ids[:2]))
+    assert list(held.series) == list(model.series_ids[:2]) and not held.skipped
+    pd.testing.assert_frame_equal(
+        model.score(held).table, model.backtest(panel, list(model.series_ids[:2])).table
+    )
