@@ -114,8 +114,8 @@ class Fittable:
         """What the model serves, as a phrase for a message ("" for a single series)."""
         return f"one model for {self.n_series:,} series" if self.per_series else ""
 
-    def weights_digest(self) -> str:
-        """sha256 of the config and the network's weights: equal models, equal digest."""
+    def fingerprint(self) -> str:
+        """sha256 of the fitted model's config and weights: equal models, equal fingerprint."""
         state = check_is_fitted(self)
         h = hashlib.sha256(state.config.to_yaml().encode())
         for name, tensor in state.model.state_dict().items():

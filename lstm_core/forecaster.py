@@ -195,10 +195,6 @@ class Forecaster(Fittable):
             raise DataError(f"this model forecasts one series and has no series {series_id!r}")
         return self
 
-    def fingerprint(self) -> str:
-        """sha256 of the fitted model's config and weights: equal models, equal fingerprint."""
-        return self.weights_digest()
-
     # ------------------------------------------------------------ inference
 
     def scaled_inputs(self, data: pd.DataFrame | Prepared) -> torch.Tensor:

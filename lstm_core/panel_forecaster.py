@@ -179,7 +179,7 @@ class PanelForecaster(Fittable):
     def fingerprint(self) -> str:
         """sha256 of the shared network (config and weights) and every series' scaling: equal
         models, equal fingerprint (what the app keys its cached results by)."""
-        h = hashlib.sha256(self.weights_digest().encode())
+        h = hashlib.sha256(super().fingerprint().encode())
         for sid, s in self.series_.items():
             h.update(sid.encode())
             h.update(repr((s.scaler.mean, s.scaler.std, s.split)).encode())
