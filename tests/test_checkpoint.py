@@ -170,9 +170,9 @@ def test_a_config_is_validated_against_the_file_before_anything_is_built(
     saved, changes, words, monkeypatch
 ):
     built = []
-    real = checkpoint.Forecaster.restore.__func__
-    monkeypatch.setattr(checkpoint.Forecaster, "restore",
-                        classmethod(lambda *a, **k: (built.append(1), real(*a, **k))[1]))
+    real = checkpoint.load_network
+    monkeypatch.setattr(checkpoint, "load_network",
+                        lambda *a, **k: (built.append(1), real(*a, **k))[1])
     tensors, meta = _parts(saved)
     data = safetensors.torch.save(tensors, metadata=_with_config(meta, **changes))
     with pytest.raises(CheckpointError, match=re.escape(words)) as e:
@@ -328,14 +328,16 @@ sys.path.insert(0, {str(Path(__file__).resolve().parent.parent)!r})
 from lstm_core import checkpoint
 from lstm_core.config import Config
 from lstm_core.data import Scaler
-from lstm_core.forecaster import Forecaster, build_net
+from lstm_core.fitted import Fitted, SeriesFit
+from lstm_core.forecaster import Forecaster
+from lstm_core.network import build_net
 from lstm_core.train import History
 cfg = Config().replace(data={{"lookback": 8, "horizon": 2, "targets": ["y"]}},
                        lstm={{"hidden_size": 512}})
-weights = build_net(cfg, 1, 1).state_dict()  # untrained: a save needs no training
+net = build_net(cfg, 1, 1).eval()  # untrained: a save needs no training
 history = History((1.0,), (1.0,), 1, "completed", "", "CPU", 0.0, 0.0)
-fc = Forecaster.restore(cfg, weights, scaler=Scaler((0.0,), (1.0,)), inputs=("y",),
-                        targets=("y",), time_col=None, freq=None, split=10, history=history)
+fc = Forecaster.restore(Fitted(cfg, net, history, inputs=("y",), targets=("y",), time_col=None,
+                               series={{"": SeriesFit(Scaler((0.0,), (1.0,)), 10, None)}}))
 while True:
     checkpoint.save(fc, "m", {str(tmp_path)!r})
     print("saved", flush=True)

@@ -95,6 +95,6 @@ def test_a_panel_on_two_processes_follows_the_single_process_loss_curve(tmp_path
     assert "series: 4 of 4" in run.stdout and run.stdout.count("checkpoint:") == 1
     two = checkpoint.load(tmp_path / "fleet.safetensors")
     one = PanelForecaster(cfg).fit(read_panel(frame, "id"))
-    assert two.ids_ == one.ids_ and len(two.history_.val_loss) == 3
+    assert two.series_ids == one.series_ids and len(two.history_.val_loss) == 3
     assert two.history_.train_loss == pytest.approx(one.history_.train_loss, rel=1e-4)
     assert two.history_.val_loss == pytest.approx(one.history_.val_loss, rel=1e-4)

@@ -96,11 +96,11 @@ def test_the_apps_csv_neutralises_ids_and_target_names(hostile):
     _, model, frame = hostile
     fc = checkpoint.load(model)
     panel = read_panel(frame, "id")
-    forecast, freq = fc.predict(panel), fc.forecaster(CALC).freq_
+    forecast, freq = fc.predict(panel), fc.for_series(CALC).freq_
     # what the Forecast page's download button serves
     text = forecast_csv(forecast, freq)
     _check(pd.read_csv(io.StringIO(text)), forecast)
     assert not any(line.startswith(("=", "+", "-", "@")) for line in text.splitlines())
-    one = fc.forecaster(CALC).predict(panel.select(CALC))  # the page's view of one series
+    one = fc.for_series(CALC).predict(panel.select(CALC))  # the page's view of one series
     written = pd.read_csv(io.StringIO(forecast_csv(one, freq)))
     assert set(written["target"]) == {"'" + TARGET} and (written["q0.5"] < 0).all()

@@ -114,9 +114,9 @@ def test_a_panel_trains_one_global_model_in_a_process(panel, tiny_cfg, scheduler
     assert 0 < at[0] <= 1 and at[-1] == 2.0
     assert loss[-1] == pytest.approx(snap.train_loss[-1], rel=1e-6)
     pf = job.result
-    assert isinstance(pf, PanelForecaster) and pf.ids_ == panel.ids
+    assert isinstance(pf, PanelForecaster) and pf.series_ids == panel.ids
     assert pf.fingerprint() == PanelForecaster(cfg).fit(panel).fingerprint()
-    one = pf.forecaster(panel.ids[1]).predict(panel.select(panel.ids[1]))
+    one = pf.for_series(panel.ids[1]).predict(panel.select(panel.ids[1]))
     assert len(one) == cfg.data.horizon
 
 
@@ -126,7 +126,7 @@ def test_a_panel_training_can_be_cancelled_or_refused_in_words(panel, tiny_cfg, 
     until(lambda: job.snapshot().epoch >= 1)
     job.cancel()
     assert job.wait(30)
-    assert job.result.history_.stopped == "cancelled" and job.result.ids_ == panel.ids
+    assert job.result.history_.stopped == "cancelled" and job.result.series_ids == panel.ids
     too_long = cfg.replace(data={"lookback": 200})
     refused = scheduler.train(too_long, panel)
     assert refused.wait(30) and refused._pid is None  # no process for a run that cannot start

@@ -137,7 +137,7 @@ def test_train_a_panel_then_forecast_and_interpret_a_chosen_series(tmp_path, mon
     assert at.session_state[ui.JOB].wait(60)
     at.run()
     model = at.session_state[ui.FORECASTER]
-    assert isinstance(model, PanelForecaster) and len(model.ids_) == 4
+    assert isinstance(model, PanelForecaster) and len(model.series_ids) == 4
     assert "one model for 4 series" in texts(at.success)
     at.button(key="training_save").click().run()
     assert not at.error and len(list(tmp_path.glob("*.safetensors"))) == 1
@@ -145,7 +145,7 @@ def test_train_a_panel_then_forecast_and_interpret_a_chosen_series(tmp_path, mon
     at.switch_page(PAGES["forecast"]).run()
     assert not at.exception and not at.error, texts(at.error)
     picker = _series(at, "forecast")
-    assert [o.split(" · ")[0] for o in picker.options] == list(model.ids_), "what it learnt"
+    assert [o.split(" · ")[0] for o in picker.options] == list(model.series_ids), "what it learnt"
     picker.set_value("S0003").run()
     assert "series S0003" in texts(at.caption)
     task = at.session_state[ui.TASKS]["panel_backtest"].task
@@ -155,7 +155,7 @@ def test_train_a_panel_then_forecast_and_interpret_a_chosen_series(tmp_path, mon
     summary = next(f for f in frames if "mean MASE" in f.columns)
     assert list(summary.index[:1]) == ["AttentiveLSTM"] and "seasonal naive" in summary.index
     per_series = next(f for f in frames if "model beats the best baseline" in f.columns)
-    assert list(per_series.index) == list(model.ids_)
+    assert list(per_series.index) == list(model.series_ids)
     assert "Over 4 series" in everything(at)
     spec = at.get("plotly_chart")[0].proto.spec
     assert "forecast (median)" in spec
@@ -170,7 +170,7 @@ def test_train_a_panel_then_forecast_and_interpret_a_chosen_series(tmp_path, mon
     )
     assert "Deletion test" in " ".join(c.proto.spec for c in at.get("plotly_chart"))
     assert "Deleting its top" in texts(at.caption)
-    _series(at, "explain").set_value(model.ids_[0]).run()
+    _series(at, "explain").set_value(model.series_ids[0]).run()
     assert not at.exception, at.exception
     other = next(
         c.proto.spec for c in at.get("plotly_chart") if "Integrated Gradients" in c.proto.spec

@@ -89,7 +89,7 @@ def test_an_epoch_must_beat_the_start_by_the_margin(monkeypatch, margin, best):
 def test_the_linear_start_is_kept_when_no_epoch_beats_it():
     """Started at the ridge fit of a clean sine, a wild learning rate only makes it worse: the
     start is kept (best epoch 0), weights and all, and the message says so."""
-    from lstm_core.forecast import fit_linear
+    from lstm_core.baselines import fit_linear
     from lstm_core.train import evaluate
 
     (x, y), va = sine_windows()

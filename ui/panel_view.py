@@ -162,16 +162,16 @@ def mismatch(model: Forecaster | PanelForecaster | None, panel: Panel | None) ->
     when it can."""
     if model is None:
         return None
-    if isinstance(model, PanelForecaster):
+    if model.per_series:
         if panel is None:
             return (
-                f"The model in use was trained on a panel of {len(model.ids_)} series, and the "
+                f"The model in use was trained on a panel of {model.n_series} series, and the "
                 "data in use is one series. On the Data page, choose the id column of a panel "
                 "(or load the panel it learnt from), or train a model on this data."
             )
         if not shared_ids(model, panel):
             return (
-                f"The model in use learnt {len(model.ids_)} series ({_names(model.ids_, 3)}), "
+                f"The model in use learnt {model.n_series} series ({_names(model.series_ids, 3)}), "
                 f"and none of them is in the data in use ({_names(panel.ids, 3)}). Load the panel "
                 "it learnt from, or train a model on this panel."
             )
@@ -187,7 +187,7 @@ def mismatch(model: Forecaster | PanelForecaster | None, panel: Panel | None) ->
 
 def shared_ids(model: PanelForecaster, panel: Panel) -> list[str]:
     """The series the model learnt that the panel holds, in the panel's order."""
-    known = set(model.ids_)
+    known = set(model.series_ids)
     return [sid for sid in panel.ids if sid in known]
 
 
@@ -210,7 +210,7 @@ def view(
         raise DataError(why)
     if panel is None:
         return model, data
-    return model.forecaster(series), panel.select(series)
+    return model.for_series(series), panel.select(series)
 
 
 def series_table(bt: PanelBacktest) -> pd.DataFrame:
