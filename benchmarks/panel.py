@@ -48,8 +48,9 @@ from etth1 import overrides  # the same --set parsing (run as a script: benchmar
 
 from lstm_core import baselines
 from lstm_core.config import Config
+from lstm_core.data.demos import synthetic_panel
 from lstm_core.data.windows import held_out_start
-from lstm_core.panel import Panel, read_panel, synthetic_panel
+from lstm_core.panel import Panel, read_panel
 from lstm_core.panel_forecaster import PanelForecaster
 
 # lookback chosen on panel seed 1 by the model's best validation loss: 96 (0.1436) over 48

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from lstm_core.cli import main
-from lstm_core.panel import synthetic_panel
+from lstm_core.data.demos import synthetic_panel
 from tests.test_panel_forecaster import TINY
 
 

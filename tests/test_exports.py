@@ -12,7 +12,8 @@ import pytest
 
 from lstm_core import checkpoint
 from lstm_core.cli import main
-from lstm_core.panel import read_panel, synthetic_panel
+from lstm_core.data.demos import synthetic_panel
+from lstm_core.panel import read_panel
 from lstm_core.safeio import csv_text, neutralise
 from lstm_core.text import forecast_csv
 from tests.test_panel_forecaster import TINY
@@ -85,8 +86,9 @@ def test_the_cli_csv_neutralises_ids_and_target_names(hostile, tmp_path, capsys)
     data, model, _ = hostile
     capsys.readouterr()
     csv = tmp_path / "f.csv"
-    assert main(["forecast", str(data), "--checkpoint", str(model), "--csv", str(csv),
-                 "--json"]) == 0
+    assert (
+        main(["forecast", str(data), "--checkpoint", str(model), "--csv", str(csv), "--json"]) == 0
+    )
     raw = pd.DataFrame(json.loads(capsys.readouterr().out))  # the JSON keeps the names as given
     assert set(raw["id"]) == {LINK, CALC}
     _check(pd.read_csv(csv), raw)

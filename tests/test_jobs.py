@@ -14,9 +14,10 @@ import pytest
 
 from lstm_core import threads
 from lstm_core.background import Cancelled, Owner, Scheduler
+from lstm_core.data.demos import synthetic_panel
 from lstm_core.data.prepare import prepare
 from lstm_core.forecaster import Forecaster
-from lstm_core.panel import read_panel, synthetic_panel
+from lstm_core.panel import read_panel
 from lstm_core.panel_forecaster import PanelForecaster
 
 SLOW = {"epochs": 500, "patience": 500, "batch_size": 8}
@@ -170,8 +171,9 @@ def test_concurrent_trainings_share_the_cores_and_stay_reproducible(series, tiny
     assert a.history_.best_epoch == b.history_.best_epoch
     np.testing.assert_allclose(a.history_.val_loss, b.history_.val_loss, rtol=1e-4)
     pa, pb = a.predict(prep), b.predict(prep)
-    np.testing.assert_allclose(pa.select_dtypes("number"), pb.select_dtypes("number"), rtol=1e-4,
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        pa.select_dtypes("number"), pb.select_dtypes("number"), rtol=1e-4, atol=1e-5
+    )
     # the second started while the first ran, so it trained on its share of the 2 cores
     assert "CPU (1 threads)" in {j.result.history_.device for j in jobs}
 

@@ -11,7 +11,8 @@ import pytest
 
 from lstm_core import checkpoint
 from lstm_core.config import Config
-from lstm_core.panel import read_panel, synthetic_panel
+from lstm_core.data.demos import synthetic_panel
+from lstm_core.panel import read_panel
 from lstm_core.panel_forecaster import PanelForecaster
 from tests.test_pages import PAGES, app, everything, sidebar, texts
 from ui import panel_view
@@ -83,12 +84,14 @@ def test_a_long_table_is_read_as_a_panel_and_any_series_can_be_viewed():
 def test_a_long_table_of_restarting_steps_is_proposed_as_a_panel_as_the_cli_finds_it():
     # M4's layout (series, t, value): t restarts in every series, so it is no time column of
     # the whole table; `--id-col auto` finds the panel, and so must the upload (issue 20.6)
-    from lstm_core.panel import guess_layout
+    from lstm_core.panel_layout import guess_layout
 
     rng = np.random.default_rng(0)
     table = pd.concat(
-        [pd.DataFrame({"series": f"H{k}", "t": np.arange(200), "value": rng.normal(size=200)})
-         for k in range(3)],
+        [
+            pd.DataFrame({"series": f"H{k}", "t": np.arange(200), "value": rng.normal(size=200)})
+            for k in range(3)
+        ],
         ignore_index=True,
     )
     assert guess_layout(table).id_col == "series"

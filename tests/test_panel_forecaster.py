@@ -14,9 +14,10 @@ import torch
 from lstm_core import checkpoint, interpret
 from lstm_core.config import Config
 from lstm_core.data import Scaler, held_out_start
+from lstm_core.data.demos import synthetic_panel
 from lstm_core.errors import CheckpointError, DataError
 from lstm_core.forecaster import Forecaster
-from lstm_core.panel import read_panel, synthetic_panel
+from lstm_core.panel import read_panel
 from lstm_core.panel_forecaster import MODEL, PanelForecaster, series_scaler
 from lstm_core.panel_windows import FairOrder
 
@@ -145,7 +146,9 @@ def test_the_backtest_scores_every_series_and_averages(model, panel):
     bt = model.backtest(panel)
     methods = [MODEL, "naive (last value)", "seasonal naive", "linear (NLinear ridge)"]
     assert list(bt.summary.index) == methods
-    assert len(bt.table) == 4 * len(model.series_ids) and set(bt.table["id"]) == set(model.series_ids)
+    assert len(bt.table) == 4 * len(model.series_ids) and set(bt.table["id"]) == set(
+        model.series_ids
+    )
     wide = bt.by_series()
     assert list(wide.columns) == methods and list(wide.index) == list(model.series_ids)
     np.testing.assert_allclose(bt.summary["mean MASE"], wide.mean().to_numpy())
@@ -170,7 +173,9 @@ def test_the_panel_verdict_flags_an_interval_far_from_80_percent(model, panel):
 
     bt = model.backtest(panel)
     mean = float(bt.summary.loc[MODEL, "mean coverage80"])
-    note = baselines.interval_note(mean, int(bt.table.loc[bt.table["method"] == MODEL, "windows"].sum()))
+    note = baselines.interval_note(
+        mean, int(bt.table.loc[bt.table["method"] == MODEL, "windows"].sum())
+    )
     assert (note in bt.verdict) if note else "80% interval" not in bt.verdict
     narrow = bt.table.assign(  # the model's band held a tenth of the values in every series
         coverage80=np.where(bt.table["method"] == MODEL, 0.1, bt.table["coverage80"])
@@ -202,7 +207,11 @@ def test_a_panel_checkpoint_records_the_ids_and_forecasts_identically(model, pan
     path = checkpoint.save(model, "fleet", tmp_path)
     loaded = checkpoint.load(path)
     assert isinstance(loaded, PanelForecaster)
-    assert loaded.series_ids == model.series_ids and loaded.id_col_ == "id" and loaded.layout_ == "long"
+    assert (
+        loaded.series_ids == model.series_ids
+        and loaded.id_col_ == "id"
+        and loaded.layout_ == "long"
+    )
     assert loaded.series_ == model.series_
     pd.testing.assert_frame_equal(loaded.predict(panel), model.predict(panel))
     (info,) = checkpoint.list_checkpoints(tmp_path)

@@ -9,20 +9,13 @@ from dataclasses import dataclass
 import pandas as pd
 
 from lstm_core.config import Config
-from lstm_core.data import _names, detect_time_column
+from lstm_core.data import detect_time_column
 from lstm_core.errors import DataError
 from lstm_core.forecaster import Forecaster
-from lstm_core.panel import (
-    Panel,
-    PanelSummary,
-    describe,
-    guess_layout,
-    is_text,
-    is_whole,
-    read_panel,
-)
+from lstm_core.panel import Panel, PanelSummary, describe, read_panel
 from lstm_core.panel_forecaster import MODEL, PanelBacktest, PanelForecaster, prepare_series
-from lstm_core.safeio import clip, quote
+from lstm_core.panel_layout import guess_layout, is_text, is_whole
+from lstm_core.safeio import clip, listed, quote
 from lstm_core.text import MISSING, fmt_times, frequency_words
 
 ONE = "one"  # the table is one series
@@ -92,7 +85,7 @@ def read_choice(df: pd.DataFrame, option: str, time_col: str | None) -> Panel | 
     col = option.removeprefix(ID)
     if col not in map(str, df.columns):
         raise BadPanelChoice(
-            f"there is no column {quote(col, 40)}; columns are {_names(df.columns)}"
+            f"there is no column {quote(col, 40)}; columns are {listed(df.columns)}"
         )
     col = next(c for c in df.columns if str(c) == col)
     ids = df[col].dropna()
@@ -171,8 +164,8 @@ def mismatch(model: Forecaster | PanelForecaster | None, panel: Panel | None) ->
             )
         if not shared_ids(model, panel):
             return (
-                f"The model in use learnt {model.n_series} series ({_names(model.series_ids, 3)}), "
-                f"and none of them is in the data in use ({_names(panel.ids, 3)}). Load the panel "
+                f"The model in use learnt {model.n_series} series ({listed(model.series_ids, 3)}), "
+                f"and none of them is in the data in use ({listed(panel.ids, 3)}). Load the panel "
                 "it learnt from, or train a model on this panel."
             )
         return None
