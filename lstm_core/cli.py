@@ -114,9 +114,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     panel = read_panel_arg(args, df, _panel_model(fc, args))
     out = fc.predict(panel, args.series) if panel is not None else fc.predict(df)
     if args.csv:
-        from lstm_core.text import (
-            forecast_csv,  # the app's CSV writer; imported only when asked for
-        )
+        from lstm_core.text import forecast_csv  # the app's CSV writer, only when asked for
 
         text = forecast_csv(out, fc.config_.data.frequency)
         path = write_atomic(args.csv, text.encode(), UsageError, "--csv")
