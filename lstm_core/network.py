@@ -129,7 +129,7 @@ def fit_network(
     """Build the network (``init_network``) and train it; with ``check_rows``, keep the linear
     start unless the trained network beats it on their windows, which chose nothing.
 
-    Dropout masks come from the training process's own generator: ``jobs.Scheduler`` trains
+    Dropout masks come from the training process's own generator: ``background.Scheduler`` trains
     each job in a process of its own, seeded with ``training.seed``.
 
     Args:

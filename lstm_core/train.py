@@ -152,7 +152,7 @@ def train(
     once per epoch, where a non-finite loss stops training (the best weights are kept), so a
     GPU is never stalled by the host. On the CPU the loop runs on ``cfg.threads`` threads, or
     by default on the cores other work leaves free (``threads.for_training``: never more than
-    the process's own count, which ``jobs.Scheduler`` sets for each training's process), so a
+    the process's own count, which ``background.Scheduler`` sets for each training's process), so a
     training never oversubscribes a busy machine.
 
     Raises:

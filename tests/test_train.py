@@ -200,7 +200,7 @@ def test_no_host_synchronisation_per_batch(monkeypatch):
 def test_trainings_in_parallel_threads_are_reproducible(series, tiny_cfg):
     """Weights and batch order come from generators of each training's own: two trainings in
     threads at once give the same models as one alone (no dropout here: its masks come from
-    the process's generator, which jobs.Scheduler isolates with a process per training)."""
+    the process's generator, which background.Scheduler isolates with a process per training)."""
     import threading
 
     from lstm_core.forecaster import Forecaster

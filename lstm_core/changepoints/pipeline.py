@@ -237,7 +237,7 @@ def detect(
         on_epoch: training progress callback (only when a model is trained).
         settings: the detector's constants.
         on_progress: called as ``on_progress(fraction done, stage in words)`` at each stage
-            (``jobs.Task``'s report: raising from it, e.g. ``jobs.Cancelled``, stops detection).
+            (``background.Task``'s report: raising from it, e.g. ``background.Cancelled``, stops detection).
         detector: "tests" (candidates confirmed by local tests of each kind) or "search" (one
             kernel search on rolling statistics, or on the gate, at a learned penalty; it also
             ranks candidates with the sensitivity each needs).
