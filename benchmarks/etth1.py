@@ -33,12 +33,13 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lstm_core import forecast as fc  # noqa: E402
+from lstm_core import baselines  # noqa: E402
 from lstm_core.config import Config, DataConfig, resolve_hidden_size  # noqa: E402
 from lstm_core.data.prepare import prepare  # noqa: E402
 from lstm_core.data.readers import read_table  # noqa: E402
 from lstm_core.data.scaling import Scaler  # noqa: E402
-from lstm_core.forecaster import fit_network, resolve_patch_len  # noqa: E402
+from lstm_core.model import resolve_patch_len  # noqa: E402
+from lstm_core.network import fit_network  # noqa: E402
 from lstm_core.train import pick_device  # noqa: E402
 
 
@@ -61,18 +62,18 @@ def segments(split: tuple[int, int, int], parts: tuple[str, ...]) -> dict[str, t
     return {p: rows[p] for p in parts}
 
 
-def baselines(
+def baseline_scores(
     x: np.ndarray, split: tuple[int, int, int], L: int, H: int, parts, freq: str | None
 ) -> dict:
     """Linear, naive and seasonal-naive scores: {name: {part: (mse, mae)}}. The seasonal
-    period is the app's (``forecast.baseline_season``): 24 for the hourly files, 96 for the
+    period is the app's (``baselines.baseline_season``): 24 for the hourly files, 96 for the
     15-minute ones."""
     tr = split[0]
-    m = fc.baseline_season(freq, x[:tr, :1])
-    lin = fc.fit_linear(x[:tr, :1], L, H)  # the app's linear baseline and the model's start
+    m = baselines.baseline_season(freq, x[:tr, :1])
+    lin = baselines.fit_linear(x[:tr, :1], L, H)  # the app's linear baseline and the model's start
     fits = {f"linear (NLinear ridge, {lin.describe()})": lin}
     if len(lin.lookbacks) > 1:  # it is the mean: show the one ridge fit (plain NLinear) too
-        plain = fc.fit_linear(x[:tr, :1], L, H, nested=False)
+        plain = baselines.fit_linear(x[:tr, :1], L, H, nested=False)
         fits[f"linear, one fit ({plain.describe()})"] = plain
     seasonal = f"seasonal naive ({m})"
     out: dict[str, dict] = {name: {} for name in [*fits, "naive", seasonal]}
@@ -81,8 +82,8 @@ def baselines(
         origins = np.arange(a, b - H + 1)
         for name, fit in fits.items():
             out[name][part] = scores(fit.predict(xw[:, :, :1]), y)
-        out["naive"][part] = scores(fc.naive(x[:, :1], origins, H), y)
-        out[seasonal][part] = scores(fc.seasonal_naive(x[:, :1], origins, H, m), y)
+        out["naive"][part] = scores(baselines.naive(x[:, :1], origins, H), y)
+        out[seasonal][part] = scores(baselines.seasonal_naive(x[:, :1], origins, H, m), y)
     return out
 
 
@@ -259,7 +260,7 @@ def main() -> None:
             cfg = setting_config(args, L, H, len(cols))
             base = [
                 (label, L, method, *[f"{r[p][i]:.4f}" for p in parts for i in (0, 1)])
-                for method, r in baselines(x, split, L, H, parts, freq).items()
+                for method, r in baseline_scores(x, split, L, H, parts, freq).items()
             ]
             if args.linear_only:
                 lines += base

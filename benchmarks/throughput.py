@@ -41,7 +41,8 @@ from lstm_core.data.prepare import prepare
 from lstm_core.data.readers import read_table
 from lstm_core.data.scaling import Scaler
 from lstm_core.data.windows import held_out_start, make_windows
-from lstm_core.forecaster import init_network, resolve_patch_len
+from lstm_core.model import resolve_patch_len
+from lstm_core.network import init_network
 from lstm_core.model import ForecastNet, pinball_loss
 from lstm_core.threads import cores
 from lstm_core.train import device_name, evaluate, pick_device, train

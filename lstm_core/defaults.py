@@ -29,9 +29,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from lstm_core import data
+from lstm_core.baselines import season_period
 from lstm_core.config import Config
 from lstm_core.errors import DataError
-from lstm_core.forecast import season_period
 
 if TYPE_CHECKING:
     from lstm_core.panel import Panel

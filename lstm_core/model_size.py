@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 
 from lstm_core.config import Config, resolve_hidden_size
-from lstm_core.forecaster import build_net
+from lstm_core.network import build_net
 
 
 @dataclass(frozen=True)

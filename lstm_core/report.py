@@ -14,8 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.offline
 
-from lstm_core import forecast as fcst
-from lstm_core import plots
+from lstm_core import baselines, plots
 from lstm_core.changepoints.rows import change_point_rows
 from lstm_core.data import Prepared
 from lstm_core.forecaster import Forecaster, data_hash
@@ -179,8 +178,8 @@ def _forecast_section(fc: Forecaster, prep: Prepared, target: str) -> str:
 def _backtest_section(fc: Forecaster, prep: Prepared, target: str) -> str:
     held = fc.held_out(prep)
     bt = fc.score(held)
-    windows = fcst.tiled_origins(len(held.origins), fc.config_.data.horizon, most=ROLLING)
-    steps = fcst.error_by_step(held.actual, held.medians())
+    windows = baselines.tiled_origins(len(held.origins), fc.config_.data.horizon, most=ROLLING)
+    steps = baselines.error_by_step(held.actual, held.medians())
     css = "verdict" if bt.beats_baselines else "verdict lose"
     return (
         "<h2 id='backtest'>Backtest</h2>"

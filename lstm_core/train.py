@@ -152,7 +152,7 @@ def train(
     once per epoch, where a non-finite loss stops training (the best weights are kept), so a
     GPU is never stalled by the host. On the CPU the loop runs on ``cfg.threads`` threads, or
     by default on the cores other work leaves free (``threads.for_training``: never more than
-    the process's own count, which ``jobs.Scheduler`` sets for each training's process), so a
+    the process's own count, which ``background.Scheduler`` sets for each training's process), so a
     training never oversubscribes a busy machine.
 
     Raises:
@@ -175,7 +175,11 @@ def _train(
     order: Order | None,
     running: RunningLoss | None,
 ) -> History:
-    """``train``'s loop, on the threads it chose."""
+    """``train``'s loop, on the threads it chose.
+
+    It stays one function, as nanoGPT's loop does: batches, the epoch's one host sync, early
+    stopping against the linear start and the stop reasons share the same few variables, and
+    read top to bottom they are the whole training; split, each part would need them all."""
     x, y = train_xy
     vx, vy = val_xy
     net.to(device)
@@ -190,14 +194,7 @@ def _train(
         return group.mean(value, count) if group else value
 
     # --
-    # no weight decay on the linear path: it would pull the ridge fit to "repeat the last value"
-    linear = [p for name, p in net.named_parameters() if name.startswith("nlinear.")]
-    rest = [p for name, p in net.named_parameters() if not name.startswith("nlinear.")]
-    opt = torch.optim.AdamW(
-        [{"params": rest}, {"params": linear, "weight_decay": 0.0}],
-        lr=cfg.learning_rate,
-        weight_decay=cfg.weight_decay,
-    )
+    opt = torch.optim.AdamW(net.param_groups(cfg.weight_decay), lr=cfg.learning_rate)
     gen = torch.Generator().manual_seed(cfg.seed)
     autocast = device.type == "cuda" and cfg.mixed_precision
     # the start (the linear fit with its error quantiles) competes with every epoch

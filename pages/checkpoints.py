@@ -86,7 +86,7 @@ if upload is not None:
     except Exception as e:  # noqa: BLE001 - an untrusted upload: say why, never a traceback
         st.error(f"Refused: {upload.name} could not be read as a checkpoint ({type(e).__name__}).")
         st.stop()
-    holds = f"one model for {len(fc.ids_):,} series; " if hasattr(fc, "ids_") else ""
+    holds = f"{fc.holds}; " if fc.holds else ""
     st.success(
         f"{upload.name} is valid: {holds}targets {', '.join(fc.targets_)}, inputs "
         f"{', '.join(fc.inputs_)}."

@@ -3,8 +3,7 @@ the rolling-origin view and the error by horizon step, and the report to hand ov
 
 import streamlit as st
 
-from lstm_core import forecast as fcst
-from lstm_core import plots
+from lstm_core import baselines, plots
 from lstm_core.errors import LstmCoreError
 from lstm_core.report_text import backtest_caption
 from lstm_core.text import forecast_csv, format_metrics, frequency_words
@@ -58,13 +57,13 @@ st.subheader(
 st.dataframe(format_metrics(backtest.table))
 st.caption(backtest_caption(backtest, fc.config_.data.horizon))
 st.plotly_chart(plots.backtest_figure(backtest.forecasts, target), key="forecast_backtest")
-windows = fcst.tiled_origins(len(held.origins), fc.config_.data.horizon, most=8)
+windows = baselines.tiled_origins(len(held.origins), fc.config_.data.horizon, most=8)
 st.plotly_chart(plots.rolling_origin_figure(held, target, windows), key="forecast_rolling")
 st.caption(
     f"The last {len(windows)} of the {len(held.origins):,} forecasts scored above, one horizon "
     "apart: each red line was forecast from the data up to its start only."
 )
-steps = fcst.error_by_step(held.actual, held.medians())
+steps = baselines.error_by_step(held.actual, held.medians())
 st.plotly_chart(plots.error_by_step_figure(steps), key="forecast_steps")
 
 

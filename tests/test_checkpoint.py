@@ -170,9 +170,9 @@ def test_a_config_is_validated_against_the_file_before_anything_is_built(
     saved, changes, words, monkeypatch
 ):
     built = []
-    real = checkpoint.Forecaster.restore.__func__
-    monkeypatch.setattr(checkpoint.Forecaster, "restore",
-                        classmethod(lambda *a, **k: (built.append(1), real(*a, **k))[1]))
+    real = checkpoint.load_network
+    monkeypatch.setattr(checkpoint, "load_network",
+                        lambda *a, **k: (built.append(1), real(*a, **k))[1])
     tensors, meta = _parts(saved)
     data = safetensors.torch.save(tensors, metadata=_with_config(meta, **changes))
     with pytest.raises(CheckpointError, match=re.escape(words)) as e:
@@ -316,16 +316,19 @@ def _untrained(seed: int):
     """A small forecaster with seeded random weights (a save needs no training)."""
     from lstm_core.config import Config
     from lstm_core.data import Scaler
-    from lstm_core.forecaster import Forecaster, build_net
+    from lstm_core.fitted import Fitted, SeriesFit
+    from lstm_core.forecaster import Forecaster
+    from lstm_core.network import build_net
     from lstm_core.train import History
 
     cfg = Config().replace(data={"lookback": 8, "horizon": 2, "targets": ["y"]},
                            lstm={"hidden_size": 64})
     torch.manual_seed(seed)
+    net = build_net(cfg, 1, 1).eval()
     history = History((1.0,), (1.0,), 1, "completed", "", "CPU", 0.0, 0.0)
-    return Forecaster.restore(cfg, build_net(cfg, 1, 1).state_dict(), scaler=Scaler((0.0,), (1.0,)),
-                              inputs=("y",), targets=("y",), time_col=None, freq=None, split=10,
-                              history=history)
+    series = {"": SeriesFit(Scaler((0.0,), (1.0,)), 10, None)}
+    return Forecaster.restore(Fitted(cfg, net, history, inputs=("y",), targets=("y",),
+                                     time_col=None, series=series))
 
 
 class _Torn:
@@ -364,6 +367,7 @@ def test_kill_9_during_a_save_leaves_the_old_file_or_the_new_one(tmp_path, stage
     import signal
 
     old, new = _untrained(1), _untrained(2)
+    assert old.fingerprint() != new.fingerprint()
     checkpoint.save(old, "m", tmp_path)
     size = len((tmp_path / "m.safetensors").read_bytes())
     cut = random.Random(345).randrange(1, size)  # seeded: the same torn byte every run

@@ -14,9 +14,10 @@ import pytest
 
 from lstm_core import threads
 from lstm_core.background import Cancelled, Owner, Scheduler
+from lstm_core.data.demos import synthetic_panel
 from lstm_core.data.prepare import prepare
 from lstm_core.forecaster import Forecaster
-from lstm_core.panel import read_panel, synthetic_panel
+from lstm_core.panel import read_panel
 from lstm_core.panel_forecaster import PanelForecaster
 
 SLOW = {"epochs": 500, "patience": 500, "batch_size": 8}
@@ -119,9 +120,9 @@ def test_a_panel_trains_one_global_model_in_a_process(panel, tiny_cfg, scheduler
     assert 0 < at[0] <= 1 and at[-1] == 2.0
     assert loss[-1] == pytest.approx(snap.train_loss[-1], rel=1e-6)
     pf = job.result
-    assert isinstance(pf, PanelForecaster) and pf.ids_ == panel.ids
+    assert isinstance(pf, PanelForecaster) and pf.series_ids == panel.ids
     assert pf.fingerprint() == PanelForecaster(cfg).fit(panel).fingerprint()
-    one = pf.forecaster(panel.ids[1]).predict(panel.select(panel.ids[1]))
+    one = pf.for_series(panel.ids[1]).predict(panel.select(panel.ids[1]))
     assert len(one) == cfg.data.horizon
 
 
@@ -131,7 +132,7 @@ def test_a_panel_training_can_be_cancelled_or_refused_in_words(panel, tiny_cfg, 
     assert job.wait_for(lambda snap: snap.epoch >= 1, 60)
     job.cancel()
     assert job.wait(30)
-    assert job.result.history_.stopped == "cancelled" and job.result.ids_ == panel.ids
+    assert job.result.history_.stopped == "cancelled" and job.result.series_ids == panel.ids
     too_long = cfg.replace(data={"lookback": 200})
     refused = scheduler.train(too_long, panel)
     assert refused.wait(30) and refused._pid is None  # no process for a run that cannot start
@@ -183,8 +184,9 @@ def test_concurrent_trainings_share_the_cores_and_stay_reproducible(series, tiny
     assert a.history_.best_epoch == b.history_.best_epoch
     np.testing.assert_allclose(a.history_.val_loss, b.history_.val_loss, rtol=1e-4)
     pa, pb = a.predict(prep), b.predict(prep)
-    np.testing.assert_allclose(pa.select_dtypes("number"), pb.select_dtypes("number"), rtol=1e-4,
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        pa.select_dtypes("number"), pb.select_dtypes("number"), rtol=1e-4, atol=1e-5
+    )
     # two or three trainings ran at once from start to end: each on its share of the 2 cores
     assert {j.result.history_.device for j in jobs} == {"CPU (1 threads)"}
 

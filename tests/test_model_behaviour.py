@@ -5,6 +5,7 @@ a model shared between sessions (the cached demo checkpoint) is never changed by
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 
 import numpy as np
@@ -101,6 +102,11 @@ def _digest(value: object, h) -> None:
         for name, m in value.named_modules():  # train/eval mode and hooks left behind
             hooks = (m._forward_hooks, m._forward_pre_hooks, m._backward_hooks)
             h.update(f"{name} {m.training} {[len(k) for k in hooks]}".encode())
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):  # Fitted, SeriesFit
+        h.update(type(value).__name__.encode())
+        for field in dataclasses.fields(value):
+            h.update(field.name.encode())
+            _digest(getattr(value, field.name), h)
     elif isinstance(value, np.ndarray):
         h.update(f"{value.dtype} {value.shape}".encode() + value.tobytes())
     elif isinstance(value, dict):
@@ -116,8 +122,8 @@ def _digest(value: object, h) -> None:
 
 
 def state_hash(fc: Forecaster) -> str:
-    """sha256 of everything a forecaster holds: its weights (with dtype, device, gradient
-    flags), every module's mode and hooks, and every fitted attribute."""
+    """sha256 of everything a forecaster holds, through its fitted state: its weights (with
+    dtype, device, gradient flags), every module's mode and hooks, and every fitted field."""
     h = hashlib.sha256()
     for key, value in sorted(vars(fc).items()):
         h.update(key.encode())
@@ -160,7 +166,7 @@ def test_the_state_hash_sees_each_kind_of_change(demo_model):
         lambda fc: fc.model_.train(),
         nudge,
         lambda fc: fc.model_.register_forward_hook(lambda *a: None),
-        lambda fc: setattr(fc, "split_", fc.split_ + 1),
+        lambda fc: fc.fitted_.metrics.clear(),
     ]
     for change in changes:
         fc = copy.deepcopy(demo_model)

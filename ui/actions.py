@@ -259,7 +259,7 @@ def open_checkpoint(path: Path, quiet: bool = False) -> None:
         put({JOB: None})
     if quiet:
         return
-    holds = f" (one model for {len(fc.ids_):,} series)" if isinstance(fc, PanelForecaster) else ""
+    holds = f" ({fc.holds})" if fc.holds else ""
     why = panel_view.mismatch(fc, panel())
     if why:
         notify("warning", f"Loaded {path.stem}{holds}. {why}")

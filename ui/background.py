@@ -144,7 +144,7 @@ def collect_training() -> None:
     if j.result is not None:
         name = f"trained at {time.strftime('%H:%M:%S')} on {get(DATA_NAME)}"
         actions.set_forecaster(j.result, name)
-        every = f"one model for {len(j.result.ids_)} series; " if hasattr(j.result, "ids_") else ""
+        every = f"{j.result.holds}; " if j.result.holds else ""
         limit = f" Training {training_text(snap)}." if snap.timed_out else ""
         notify("success", f"The new model is in use ({every}{j.result.history_.message}).{limit}")
         return

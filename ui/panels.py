@@ -12,7 +12,7 @@ from lstm_core.background import Task
 from lstm_core.errors import LstmCoreError
 from lstm_core.forecaster import Forecaster
 from lstm_core.panel import Panel, gaps
-from lstm_core.panel_forecaster import PanelBacktest, PanelForecaster
+from lstm_core.panel_forecaster import PanelBacktest
 from ui import actions, background, loaders, panel_view
 from ui.router import link
 from ui.state import (
@@ -98,7 +98,6 @@ def view(page: str) -> tuple[Forecaster, pd.DataFrame]:
         st.stop()
     if p is None:
         return fc, df
-    assert isinstance(fc, PanelForecaster)
     ids = panel_view.shared_ids(fc, p)
     sid = series_picker(ids, page, check(p).summary.labels())
     return panel_view.view(fc, df, p, sid)

@@ -45,9 +45,7 @@ import torch
 from lstm_core import checkpoint, threads
 from lstm_core.config import Config
 from lstm_core.errors import LstmCoreError
-from lstm_core.forecaster import Forecaster
-from lstm_core.panel import Panel
-from lstm_core.panel_forecaster import PanelForecaster
+from lstm_core.panel_forecaster import forecaster_for
 from lstm_core.train import RunningLoss, StopTraining
 
 PROGRESS_EVERY = 0.1  # seconds between batch messages
@@ -110,7 +108,7 @@ def run(conn: Connection) -> None:
         except StopTraining:  # cancelled before it started
             control.send(cancelled=True)
             return
-        model = PanelForecaster(cfg) if isinstance(job["data"], Panel) else Forecaster(cfg)
+        model = forecaster_for(job["data"], cfg)
         fc = model.fit(job["data"], control.on_epoch, control.on_batch, running=control.running)
         if control.cancelled and not fc.history_.train_loss:
             control.send(cancelled=True)

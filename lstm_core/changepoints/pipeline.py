@@ -15,6 +15,7 @@ import ruptures as rpt
 import lstm_core.changepoints.search as ks
 import lstm_core.changepoints.segment as seg
 from lstm_core.arrays import block_means
+from lstm_core.baselines import season_length
 from lstm_core.changepoints.features import change_features, change_score, standardise
 from lstm_core.changepoints.metrics import MARGIN, Annotations, agreement, score
 from lstm_core.changepoints.results import (
@@ -31,7 +32,6 @@ from lstm_core.changepoints.robust import season_periods
 from lstm_core.config import Config
 from lstm_core.data import Prepared, prepare
 from lstm_core.errors import DataError
-from lstm_core.forecast import season_length
 from lstm_core.forecaster import Forecaster
 from lstm_core.interpret import OnChunk, Trace, trace
 from lstm_core.train import OnEpoch
@@ -237,7 +237,7 @@ def detect(
         on_epoch: training progress callback (only when a model is trained).
         settings: the detector's constants.
         on_progress: called as ``on_progress(fraction done, stage in words)`` at each stage
-            (``jobs.Task``'s report: raising from it, e.g. ``jobs.Cancelled``, stops detection).
+            (``background.Task``'s report: raising from it, e.g. ``background.Cancelled``, stops detection).
         detector: "tests" (candidates confirmed by local tests of each kind) or "search" (one
             kernel search on rolling statistics, or on the gate, at a learned penalty; it also
             ranks candidates with the sensitivity each needs).

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from lstm_core.forecast import season_period
+from lstm_core.baselines import season_period
 
 
 def residuals(x: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -36,7 +36,6 @@ from lstm_core.data.windows import (
     suggest_lookback,
     window_counts,
 )
-from lstm_core.safeio import listed as _names  # noqa: F401 (panel and panel_view import it here)
 
 __all__ = [
     "DEMO_DIR",

@@ -131,7 +131,7 @@ def trace(
         chunk: windows per forward pass.
         map_rows: most rows of the attention heatmap; longer series average consecutive windows.
         on_chunk: called as ``on_chunk(windows done, windows in all)`` after every chunk, in
-            the calling thread (a progress bar; raising from it, e.g. ``jobs.Cancelled``, stops
+            the calling thread (a progress bar; raising from it, e.g. ``background.Cancelled``, stops
             the trace after the chunks already running).
         max_windows: above this many windows, run every k-th window only (``Trace.stride``);
             None runs every window.

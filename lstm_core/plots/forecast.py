@@ -189,7 +189,7 @@ def rolling_origin_figure(
     title: str = "Rolling-origin backtest: forecasts from successive origins vs what happened",
 ) -> go.Figure:
     """The held-out end of one target with the model's forecasts (median and 80% interval) from
-    the origins ``windows`` (positions in ``held.origins``, e.g. ``forecast.tiled_origins``)."""
+    the origins ``windows`` (positions in ``held.origins``, e.g. ``baselines.tiled_origins``)."""
     k = held.targets.index(target)
     H = held.actual.shape[1]
     fig = new_figure(title, 420)
@@ -234,7 +234,7 @@ def error_by_step_figure(
     table: pd.DataFrame,
     title: str = "Error by horizon step: how the error grows the further ahead the forecast",
 ) -> go.Figure:
-    """Mean absolute error per horizon step (rows of ``forecast.error_by_step``), one line per
+    """Mean absolute error per horizon step (rows of ``baselines.error_by_step``), one line per
     method; the first column (the model) in the forecast colour."""
     fig = new_figure(title, 380)
     others = iter(COLOURS["series"][1:] + (COLOURS["classical"],))

@@ -63,7 +63,7 @@ def gate_share_figure(
     known: Sequence = (),
     title: str = "Share of the skip gate's units leaning on the LSTM's memory",
 ) -> go.Figure:
-    """The one line to follow: per step, the share of gate units above 0.5 (``summary.
+    """The one line to follow: per step, the share of gate units above 0.5 (``interpret.readings.
     gate_reading``), with a ``changepoints.Detection``'s change points (labelled with what
     changed) and the ``known`` timestamps that fall inside ``index``."""
     fig = new_figure(title, 340)
