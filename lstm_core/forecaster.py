@@ -257,9 +257,8 @@ class Forecaster(Fittable):
         verdict += "."
         if not beats:
             verdict += " Use the baseline, or give the model more data or epochs."
-            h, margin = self.history_, self.config_.training.start_margin
-            reverted = len(h.check_loss) == 2 and h.check_loss[0] >= h.check_loss[1] * (1 - margin)
-            if h.best_epoch == 0 and reverted:  # the check's rule, margin included (_check_start)
+            h = self.history_
+            if h.kept_by_check:
                 verdict += (
                     " The trained network did not beat the linear fit it starts from on the "
                     "check windows after validation, so the model kept that fit: its forecast "

@@ -71,6 +71,12 @@ class History:
         """Validation loss of the weights kept."""
         return self.val_loss[self.best_epoch - 1] if self.best_epoch else self.initial_val_loss
 
+    @property
+    def kept_by_check(self) -> bool:
+        """Validation chose an epoch, but the check after validation put the model back at its
+        linear start (``network._check_start`` records both losses only when it checked)."""
+        return self.best_epoch == 0 and len(self.check_loss) == 2
+
     def to_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in self.__dict__.items()}
 

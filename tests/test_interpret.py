@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tracemalloc
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -297,3 +298,24 @@ def test_last_steps_keeps_the_windows_that_end_in_the_span(fitted, series):
     ends = short.map_starts + tr.lookback - 1  # relative to the span's first step
     assert ends.min() >= 0 and ends.max() <= 99 + tr.map_block
     assert last_steps(tr, None) is tr
+
+
+def test_the_banner_says_which_check_kept_the_linear_start():
+    """Validation keeping the start and the check after validation reverting to it are two
+    different stories; the banner tells the one that happened."""
+    from lstm_core.interpret.share import NetworkShare
+    from lstm_core.train import History
+    from ui.interpret_text import nil_banner
+
+    on_validation = History((1.0,), (1.0,), 0, "completed", "", "CPU", 0.0, 0.0, 0.9)
+    on_check = replace(on_validation, check_loss=(0.8, 0.7))  # validation chose epoch 1
+    assert not on_validation.kept_by_check and on_check.kept_by_check
+    assert not replace(on_check, best_epoch=1).kept_by_check  # the check kept the network
+
+    def banner(h: History) -> str:
+        share = NetworkShare(0, 0.0, 0.0, 10, 0.0, True, h.kept_by_check)
+        return nil_banner(share)
+
+    assert banner(on_validation).startswith("No training epoch beat the linear fit")
+    assert banner(on_check).startswith("The trained network did not beat the linear fit it "
+                                       "starts from on the check windows after validation")

@@ -45,7 +45,10 @@ def origin_line(at_origin: float, which: str) -> str:
 def nil_banner(s: NetworkShare) -> str:
     """The top of the page when the network adds nothing to the forecast."""
     why = (
-        "No training epoch beat the linear fit it starts from, so the model kept that fit"
+        "The trained network did not beat the linear fit it starts from on the check windows "
+        "after validation, so the model kept that fit"
+        if s.kept_by_check
+        else "No training epoch beat the linear fit it starts from, so the model kept that fit"
         if s.kept_start
         else f"The network's correction is under {NIL_SHARE:.0%} of the forecast"
     )
