@@ -401,6 +401,8 @@ def trash(path: str | Path, owner: str | None, admin: bool | None = None) -> str
     except OSError as e:
         raise CheckpointError(f"{path.stem} was not deleted: {e.strerror}") from None
     if not _admin(admin) and not _owned_by(kept, owner):  # replaced since the check above
+        # back under its name, unless a newer save took the name meanwhile: that save then
+        # supersedes this one as any overwrite does, and this one waits in the trash
         _relink(kept, path)
         raise DeleteRefused(f"{path.stem} was saved by someone else: only its owner may delete it")
     return trash_id

@@ -69,7 +69,7 @@ class Context:
     model_name: str = "model"
     trace: Trace | None = None  # the whole-series trace (gate views over the series)
     detection: object | None = None  # a changepoints.Detection
-    known: tuple[int, ...] = ()  # known change points (rows), drawn on the charts
+    known: tuple[int, ...] = ()  # known change points (rows of the prepared grid), drawn
     # the explanation model (start margin 0) and its trace, when the session trained one
     explainer: Forecaster | None = None
     explainer_trace: Trace | None = None

@@ -7,7 +7,7 @@ import streamlit as st
 
 from lstm_core import data, report
 from lstm_core.forecaster import Forecaster
-from ui import background
+from ui import background, loaders
 from ui.state import DATA_NAME, KNOWN_CPS, MODEL_NAME, MODEL_TOKEN, data_key, get
 
 DEMO_PREFIX = "demo: "
@@ -33,13 +33,18 @@ def download_button(page: str, fc: Forecaster, df: pd.DataFrame) -> None:
     ``fc`` and ``df``: the model and table the page shows (a panel: its series shown)."""
     tokens = (data_key(), get(MODEL_TOKEN))
     found = background.detection()
+    if found:
+        known = tuple(found.known)  # the detection's: already grid rows
+    else:  # a demo's known points are the file's rows; the report counts grid rows
+        prep = loaders.memo("forecast:prepare", lambda: fc.prepare(df))
+        known = tuple(prep.grid_rows(get(KNOWN_CPS, ())))
     ex, ex_trace = background.explainer() or (None, None)
     context = report.Context(
         data_name=get(DATA_NAME) or "data",
         model_name=get(MODEL_NAME) or "model",
         trace=background.finished(background.current("trace", tokens)),
         detection=background.finished(found.task) if found else None,
-        known=tuple(found.known) if found else tuple(get(KNOWN_CPS, ())),
+        known=known,
         explainer=ex,
         explainer_trace=ex_trace,
     )
