@@ -73,10 +73,16 @@ _FREQ_WORDS = {
 }
 
 
-def _freq_parts(freq: str) -> tuple[int, str]:
+_ALIASES = {"S": "s", "T": "min", "H": "h"}  # older pandas spellings
+
+
+def freq_parts(freq: str) -> tuple[int, str]:
+    """A pandas frequency as (steps, unit): "15min" -> (15, "min"), "W-SUN" -> (1, "W"),
+    "H" -> (1, "h")."""
     head = freq.split("-")[0]  # "W-SUN" -> "W"
     digits = "".join(ch for ch in head if ch.isdigit())
-    return int(digits or 1), head[len(digits) :]
+    unit = head[len(digits) :]
+    return int(digits or 1), _ALIASES.get(unit, unit)
 
 
 def frequency_words(freq: str | None) -> str:
@@ -84,7 +90,7 @@ def frequency_words(freq: str | None) -> str:
     minutes"; None -> "none (row numbers)"."""
     if not freq:
         return "none (row numbers)"
-    n, base = _freq_parts(freq)
+    n, base = freq_parts(freq)
     words = _FREQ_WORDS.get(base) or _FREQ_WORDS.get(base.upper()) or _FREQ_WORDS.get(base.lower())
     if words is None:
         return freq
@@ -103,7 +109,7 @@ def time_format(times: pd.Index | pd.Series | np.ndarray, freq: str | None = Non
     t = pd.DatetimeIndex(values)
     if not len(t):
         return None
-    base = _freq_parts(freq)[1] if freq else ""
+    base = freq_parts(freq)[1] if freq else ""
     if base.upper() in {"YS", "YE", "Y", "A", "AS"}:
         return "%Y"
     if base.upper() in {"MS", "ME", "M", "QS", "QE", "Q"}:
