@@ -20,8 +20,8 @@ from lstm_core.cli_inputs import (
     read_data,
     read_panel_arg,
 )
-from lstm_core.config import Config, load_config
-from lstm_core.data import Prepared, few_windows, prepare
+from lstm_core.config import load_config
+from lstm_core.data import few_windows
 from lstm_core.errors import LstmCoreError
 from lstm_core.forecaster import SCORED_ON, Forecaster
 from lstm_core.panel_forecaster import forecaster_for
@@ -201,6 +201,7 @@ def _panel_backtest(fc, panel, as_json: bool) -> int:
 def cmd_detect(args: argparse.Namespace) -> int:
     """`detect`: the change points with their kind and columns (JSON with --json, else a table)."""
     from lstm_core import changepoints
+    from lstm_core.changepoints.pipeline import detection_data
     from lstm_core.changepoints.rows import candidate_rows, change_point_rows, detection_json
 
     if not math.isfinite(args.sensitivity) or args.sensitivity <= 0:
@@ -218,7 +219,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
     if demo_cfg is not None and config is None and fc is None:  # a demo's own columns
         time_col = time_col or demo_cfg.data.time_col
         columns = columns or [*demo_cfg.data.targets, *demo_cfg.data.covariates]
-    prep = _detection_data(df, fc, config, time_col, columns)
+    prep = detection_data(df, fc, config, time_col, columns)
     result = changepoints.detect(
         prep,
         fc,
@@ -285,17 +286,6 @@ def cmd_report(args: argparse.Namespace) -> int:
     print(f"wrote {out} ({len(document) / 1e6:.1f} MB, {report.count_figures(document.decode())} "
           "charts; opens offline)")
     return 0
-
-
-def _detection_data(df: pd.DataFrame, fc: Forecaster | None, config: Config | None,
-                    time_col: str | None, columns: list[str] | None) -> Prepared:
-    """The series ``detect`` reads, prepared here so that its rows can be told in the file's."""
-    if fc is not None:
-        return fc.prepare(df)
-    changes = {"time_col": time_col} if time_col else {}
-    if columns:
-        changes |= {"targets": columns, "covariates": []}
-    return prepare(df, (config or Config()).replace(data=changes).data)
 
 
 def _detect_panel(args: argparse.Namespace, df: pd.DataFrame, known) -> int:

@@ -256,7 +256,7 @@ def detect(
     progress = on_progress or (lambda fraction, text: None)
     progress(0.0, "preparing the series")
     notes: list[str] = []
-    prep = _prepared(data, forecaster, config, time_col, columns)
+    prep = detection_data(data, forecaster, config, time_col, columns)
     T = len(prep.frame)
     if T < MIN_ROWS:
         raise DataError(f"the series has {T} rows; detection needs at least {MIN_ROWS}")
@@ -326,7 +326,7 @@ def detect(
     )
 
 
-def _prepared(
+def detection_data(
     data: pd.DataFrame | Prepared,
     forecaster: Forecaster | None,
     config: Config | None,
