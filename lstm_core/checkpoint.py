@@ -292,14 +292,6 @@ def list_checkpoints(directory: str | Path = CHECKPOINT_DIR) -> list[CheckpointI
     return out
 
 
-def delete(name: str, directory: str | Path = CHECKPOINT_DIR) -> None:
-    """Remove a checkpoint by name (sanitised, so it cannot leave ``directory``)."""
-    path = target_path(name, directory)
-    if not path.exists():
-        raise CheckpointError(f"no checkpoint named {path.stem!r}")
-    path.unlink()
-
-
 def _metadata(path: Path) -> dict:
     """The metadata in a checkpoint's header, read without the tensors.
 

@@ -97,14 +97,6 @@ def test_tampered_metadata_is_refused(fitted, tmp_path):
     assert info.error is not None  # listed, with the reason, not crashing the listing
 
 
-def test_delete(fitted, tmp_path):
-    checkpoint.save(fitted, "gone", tmp_path)
-    checkpoint.delete("gone", tmp_path)
-    assert checkpoint.list_checkpoints(tmp_path) == []
-    with pytest.raises(CheckpointError, match="no checkpoint named"):
-        checkpoint.delete("gone", tmp_path)
-
-
 def test_shipped_demo_checkpoint_loads_and_forecasts():
     from lstm_core.data import load_demo
 
