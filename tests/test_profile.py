@@ -52,7 +52,7 @@ def test_pure_noise_gets_no_change_point():
 
 def test_sensitivity_moves_the_learned_threshold():
     x = two_shapes()
-    nodes, _ = P.nodes_of(x)
+    nodes, _, _ = P.nodes_of(x)
     root = nodes[0]
     assert P.segment(x, sensitivity=passing(root.evidence)) == [root.index]
     assert P.segment(x, sensitivity=P.THRESHOLD / root.evidence * 0.9) == []

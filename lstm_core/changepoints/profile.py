@@ -12,11 +12,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from scipy.stats import norm
 
 from lstm_core.arrays import block_means
+from lstm_core.changepoints.search import place, series_features
 
 # -log10 p of the rank-sum test a split must reach (ClaSP ships p <= 1e-15, i.e. 15). Learned
 # across series (TCPD, TSSB and the synthetic suite, grouped folds): benchmarks/changepoints.py
@@ -26,6 +28,7 @@ K = 3  # neighbours per subsequence
 MAX_ROWS = 4000  # longer series are profiled on block means (the neighbour search is O(n^2))
 EDGE = 5  # fewest windows between two change points (and from either end), as ClaSP's radius
 MIN_WINDOW = 4
+Design = Literal["shape", "raw", "representation", "both"]
 
 
 @dataclass(frozen=True)
@@ -270,21 +273,26 @@ def prepared(values: np.ndarray, max_rows: int = MAX_ROWS) -> tuple[np.ndarray, 
 def nodes_of(
     values: np.ndarray,
     representation: np.ndarray | None = None,
-    design: str = "raw",
+    design: Design = "raw",
     floor: float = 0.0,
     k: int = K,
-) -> tuple[list[Node], int]:
-    """The segmentation tree of a design: "raw" (the series' subsequences by shape),
-    "representation" (subsequences of ``representation`` (T, D), e.g. the gate's main
-    directions, by value) or "both" (at each split the view whose profile peaks higher); and
-    the block length its rows are counted in (multiply to get the series' rows)."""
+) -> tuple[list[Node], int, int]:
+    """The segmentation tree of a design, the block length its rows are counted in (multiply
+    to get the series' rows) and the window.
+
+    Designs: "shape" (the series' subsequences, z-normalised), "raw" (those and the rolling
+    statistics of ``search.series_features`` by value: level, spread and roughness changes
+    leave shapes alone), "representation" (subsequences of ``representation`` (T, D), e.g. the
+    gate's main directions, by value; the series' views when it is None) or "both" (all three).
+    With several views each split is decided by the view whose profile peaks highest.
+    """
     x, block = prepared(values)
     w = max(MIN_WINDOW, window(x))
     views = []
     if design != "representation" or representation is None:
         views.append(View(x, True))
-        if design != "shape":
-            views.append(View(x, False))
+        if design != "shape":  # levels, spreads and roughness: what shapes alone cannot see
+            views.append(View(prepared(series_features(x))[0], False))
     if design in ("representation", "both") and representation is not None:
         r, _ = prepared(representation)
         views.append(View(r[: len(x)], False))
@@ -292,28 +300,35 @@ def nodes_of(
     if T - w + 1 < 2 * (EDGE * w + 1):  # too short for the window: shrink it
         w = max(MIN_WINDOW, (T - 2) // (2 * EDGE + 1) - 1)
         if T - w + 1 < 2 * (EDGE * w + 1):
-            return [], block
-    return tree(views, w, k, floor), block
+            return [], block, w
+    return tree(views, w, k, floor), block, w
 
 
 def path(
     values: np.ndarray,
     thresholds: Sequence[float],
     representation: np.ndarray | None = None,
-    design: str = "raw",
+    design: Design = "raw",
 ) -> dict[float, list[int]]:
     """Change points (rows) at each threshold multiplier (THRESHOLD x t in place of THRESHOLD),
-    from one tree: what the benchmark's folds pick the threshold from."""
+    from one tree, each placed within half a window where the series' values and steps split
+    best (``search.place``): what the benchmark's folds pick the threshold from."""
     floor = THRESHOLD * min(thresholds)
-    nodes, block = nodes_of(values, representation, design, floor)
-    T = len(values)
-    return {t: [min(r * block, T - 1) for r in select(nodes, THRESHOLD * t)] for t in thresholds}
+    nodes, block, w = nodes_of(values, representation, design, floor)
+    x = np.asarray(values, dtype=np.float64)
+    x = x[:, None] if x.ndim == 1 else x
+    T = len(x)
+    out = {}
+    for t in thresholds:
+        rows = [min(r * block, T - 1) for r in select(nodes, THRESHOLD * t)]
+        out[t] = place(rows, x, max(block, w * block // 2))
+    return out
 
 
 def segment(
     values: np.ndarray,
     representation: np.ndarray | None = None,
-    design: str = "raw",
+    design: Design = "raw",
     sensitivity: float = 1.0,
 ) -> list[int]:
     """Change points (rows where a new segment starts) of a series by its classification score
@@ -323,7 +338,7 @@ def segment(
         values: (T,) or (T, K) the series.
         representation: (T, D) a per-step representation (the model's gate components), read
             by the "representation" and "both" designs.
-        design: "raw", "representation" or "both" (see ``nodes_of``).
+        design: "shape", "raw", "representation" or "both" (see ``nodes_of``).
         sensitivity: > 1 finds more change points, < 1 fewer.
 
     Returns:
