@@ -28,6 +28,7 @@ What it prints:
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import subprocess
 import sys
@@ -43,12 +44,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lstm_core import changepoints as cp  # noqa: E402
-from lstm_core.changepoints import pipeline, search, synthetic  # noqa: E402
+from lstm_core.changepoints import pipeline, profile, search, synthetic  # noqa: E402
 from lstm_core.config import DataConfig  # noqa: E402
 from lstm_core.data import prepare  # noqa: E402
 
 PENALTIES = (0.5, 0.7, 1.0, 1.4, 2.0, 2.8, 4.0, 5.6, 8.0, 11.0, 16.0)
-VIEWS = ("raw", "representation", "both")
+VIEWS = ("raw", "representation", "both", "profile raw", "profile representation", "profile both")
+THRESHOLDS = (0.2, 0.35, 0.5, 0.7, 1.0, 1.4, 2.0, 3.0)  # x profile.THRESHOLD
+EDGES = (5, 2)  # fewest windows per segment: ClaSP's 5, or 2
 BASELINES = ("zero", "pelt", "binseg", "kernel", "tests")
 FOLDS = 5
 
@@ -307,6 +310,13 @@ def main(argv: list[str] | None = None) -> int:
         for view, feats in views(c).items():
             for pen, pts in search.path(feats, c.raw, PENALTIES, min_size(c)).items():
                 scores.setdefault((view, pen), {})[c.name] = f1_cover(c, pts)
+        rep = cp.gate_components(c.gate) if c.gate is not None else None
+        for design, edge in itertools.product(("raw", "representation", "both"), EDGES):
+            t0 = time.perf_counter()
+            for t, kept in profile.path(c.raw, THRESHOLDS, rep, design, edge).items():
+                pts = [n.index for n in kept]
+                scores.setdefault((f"profile {design}", (edge, t)), {})[c.name] = f1_cover(c, pts)
+            c.seconds[f"profile {design}"] = time.perf_counter() - t0  # the last edge's
         t0 = time.perf_counter()
         pipeline.detect(frame(c), detector="search")
         c.seconds["search"] = time.perf_counter() - t0
@@ -320,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
             base["tests"][c.name] = f1_cover(c, [p.index for p in found])
     print(f"{len(cases)} series scored in {time.perf_counter() - start:.0f} s")
     folds = fold_of(cases)
-    use = VIEWS if not args.no_representation else ("raw",)
+    use = VIEWS if not args.no_representation else ("raw", "profile raw")
     options = [o for o in scores if o[0] in use]
     best = max(options, key=lambda o: objective(scores[o], cases))
     oof, picks = out_of_fold(scores, options, cases, folds)
@@ -360,14 +370,17 @@ def main(argv: list[str] | None = None) -> int:
     for g, members in set_rows(cases):
         print(f"{g:12s} " + " ".join(f"{mean_pair(ablation[v][0], members):>16s}" for v in use))
     for v in use:
-        print(f"  {v}: penalty per fold {[p for _, p in ablation[v][1]]}")
+        print(
+            f"  {v}: penalty per fold {[p for _, p in ablation[v][1]]}, out-of-fold objective "
+            f"over the union {objective(ablation[v][0], cases):.3f}"
+        )
     print(
         "\n== times (seconds per series: detect without a model, both detectors; "
         "representation = training the detection model and tracing)"
     )
     for g in groups:
         members = [c for c in cases if c.group == g]
-        for key in ("search", "tests", "representation"):
+        for key in ("search", "tests", "representation", *VIEWS[3:]):
             t = [c.seconds[key] for c in members if key in c.seconds]
             if t:
                 worst = max(members, key=lambda c: c.seconds.get(key, -1))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -26,8 +26,10 @@ from lstm_core.changepoints.search import place, series_features
 THRESHOLD = 15.0
 K = 3  # neighbours per subsequence
 MAX_ROWS = 4000  # longer series are profiled on block means (the neighbour search is O(n^2))
-EDGE = 5  # fewest windows between two change points (and from either end), as ClaSP's radius
+EDGE = 2  # fewest windows between two change points and from either end (ClaSP: 5); the
+# benchmark's folds pick between 2 and 5 with the threshold
 MIN_WINDOW = 4
+ViewName = Literal["raw", "representation"]
 Design = Literal["shape", "raw", "representation", "both"]
 
 
@@ -38,6 +40,7 @@ class View:
 
     values: np.ndarray
     normalise: bool = True
+    method: ViewName = "raw"  # whose view: the series' own, or the model's representation
 
 
 @dataclass(frozen=True)
@@ -48,16 +51,17 @@ class Node:
     score: float  # the profile's maximum (macro F1 of the left/right classifier)
     evidence: float  # -log10 p of the rank-sum test on the classifier's labels
     parent: int  # position of the parent node in the tree's list, -1 for the root
+    method: ViewName = "raw"  # the view whose profile decided the split
 
 
-def window(x: np.ndarray, lower: int = 10, similarity: float = 0.89) -> int:
+def window(x: np.ndarray, lower: int = 10, similarity: float = 0.89, edge: int = EDGE) -> int:
     """Subsequence length from summary statistics (SuSS): twice the shortest window whose rolling
     mean, spread and range stay within ``similarity`` of the whole first column's, clipped to
-    MIN_WINDOW .. T / (4 EDGE)."""
+    MIN_WINDOW .. T / (4 edge)."""
     y = np.asarray(x, dtype=np.float64)
     y = y[:, 0] if y.ndim == 2 else y
     T = len(y)
-    top = max(MIN_WINDOW, T // (4 * EDGE))
+    top = max(MIN_WINDOW, T // (4 * edge))
     span = y.max() - y.min()
     if T < 2 * lower or span <= 0:
         return int(np.clip(lower, MIN_WINDOW, top))
@@ -205,25 +209,27 @@ def profile(values: np.ndarray, window: int, k: int = K, normalise: bool = True)
     return out
 
 
-def _best(views: Sequence[View], a: int, e: int, w: int, k: int) -> tuple[int, float, float] | None:
-    """The best split of rows a .. e over the views: (row, score, evidence), or None when the
-    range is too short. With several views the one whose profile peaks highest decides."""
-    edge = EDGE * w
+def _best(
+    views: Sequence[View], a: int, e: int, w: int, k: int, parent: int, edge: int
+) -> Node | None:
+    """The best split of rows a .. e over the views, or None when the range is too short. With
+    several views the one whose profile peaks highest decides."""
+    rows = edge * w  # fewest subsequences on either side
     n = e - a - w + 1
-    if n < 2 * edge + 2:
+    if n < 2 * rows + 2:
         return None
-    best = None
+    best: Node | None = None
     for v in views:
         nn = neighbours(v.values[a:e], w, k, v.normalise)
         f1, evidence = _scores(nn)
-        s = edge + int(np.argmax(f1[edge : n - edge + 1]))
-        if best is None or f1[s] > best[1]:
-            best = (a + s + w // 2, float(f1[s]), float(evidence[s]))
+        s = rows + int(np.argmax(f1[rows : n - rows + 1]))
+        if best is None or f1[s] > best.score:
+            best = Node(a + s + w // 2, float(f1[s]), float(evidence[s]), parent, v.method)
     return best
 
 
 def tree(
-    views: Sequence[View], w: int, k: int = K, floor: float = 0.0, depth: int = 12
+    views: Sequence[View], w: int, k: int = K, floor: float = 0.0, depth: int = 12, edge: int = EDGE
 ) -> list[Node]:
     """Binary segmentation down to the weakest split worth keeping (evidence >= ``floor``):
     every node tried, in the order tried. The points at a threshold t are the nodes whose
@@ -233,19 +239,20 @@ def tree(
     stack = [(0, T, -1, 0)]
     while stack:
         a, e, parent, level = stack.pop()
-        found = _best(views, a, e, w, k)
-        if found is None:
+        node = _best(views, a, e, w, k, parent, edge)
+        if node is None:
             continue
-        nodes.append(Node(found[0], found[1], found[2], parent))
-        if found[2] >= floor and level < depth:
+        nodes.append(node)
+        if node.evidence >= floor and level < depth:
             me = len(nodes) - 1
-            stack += [(a, found[0], me, level + 1), (found[0], e, me, level + 1)]
+            stack += [(a, node.index, me, level + 1), (node.index, e, me, level + 1)]
     return nodes
 
 
-def select(nodes: Sequence[Node], threshold: float) -> list[int]:
-    """Rows of the nodes kept at ``threshold``: their own and all ancestors' evidence reach it."""
-    kept: list[int] = []
+def select(nodes: Sequence[Node], threshold: float) -> list[Node]:
+    """The nodes kept at ``threshold`` (their own and all ancestors' evidence reach it), in
+    time order."""
+    kept: list[Node] = []
     for node in nodes:
         chain, ok = node, True
         while ok:
@@ -254,8 +261,8 @@ def select(nodes: Sequence[Node], threshold: float) -> list[int]:
                 break
             chain = nodes[chain.parent]
         if ok:
-            kept.append(node.index)
-    return sorted(kept)
+            kept.append(node)
+    return sorted(kept, key=lambda n: n.index)
 
 
 def prepared(values: np.ndarray, max_rows: int = MAX_ROWS) -> tuple[np.ndarray, int]:
@@ -275,6 +282,7 @@ def nodes_of(
     representation: np.ndarray | None = None,
     design: Design = "raw",
     floor: float = 0.0,
+    edge: int = EDGE,
     k: int = K,
 ) -> tuple[list[Node], int, int]:
     """The segmentation tree of a design, the block length its rows are counted in (multiply
@@ -287,7 +295,7 @@ def nodes_of(
     With several views each split is decided by the view whose profile peaks highest.
     """
     x, block = prepared(values)
-    w = max(MIN_WINDOW, window(x))
+    w = max(MIN_WINDOW, window(x, edge=edge))
     views = []
     if design != "representation" or representation is None:
         views.append(View(x, True))
@@ -295,13 +303,13 @@ def nodes_of(
             views.append(View(prepared(series_features(x))[0], False))
     if design in ("representation", "both") and representation is not None:
         r, _ = prepared(representation)
-        views.append(View(r[: len(x)], False))
+        views.append(View(r[: len(x)], False, "representation"))
     T = len(x)
-    if T - w + 1 < 2 * (EDGE * w + 1):  # too short for the window: shrink it
-        w = max(MIN_WINDOW, (T - 2) // (2 * EDGE + 1) - 1)
-        if T - w + 1 < 2 * (EDGE * w + 1):
+    if T - w + 1 < 2 * (edge * w + 1):  # too short for the window: shrink it
+        w = max(MIN_WINDOW, (T - 2) // (2 * edge + 1) - 1)
+        if T - w + 1 < 2 * (edge * w + 1):
             return [], block, w
-    return tree(views, w, k, floor), block, w
+    return tree(views, w, k, floor, edge=edge), block, w
 
 
 def path(
@@ -309,19 +317,22 @@ def path(
     thresholds: Sequence[float],
     representation: np.ndarray | None = None,
     design: Design = "raw",
-) -> dict[float, list[int]]:
-    """Change points (rows) at each threshold multiplier (THRESHOLD x t in place of THRESHOLD),
-    from one tree, each placed within half a window where the series' values and steps split
-    best (``search.place``): what the benchmark's folds pick the threshold from."""
+    edge: int = EDGE,
+) -> dict[float, list[Node]]:
+    """The kept splits at each threshold multiplier (THRESHOLD x t in place of THRESHOLD), from
+    one tree, each moved within half a window to where the series' values and steps split best
+    (``search.place``), its index in the series' rows: what the benchmark's folds pick the
+    threshold from."""
     floor = THRESHOLD * min(thresholds)
-    nodes, block, w = nodes_of(values, representation, design, floor)
+    nodes, block, w = nodes_of(values, representation, design, floor, edge)
     x = np.asarray(values, dtype=np.float64)
     x = x[:, None] if x.ndim == 1 else x
     T = len(x)
     out = {}
     for t in thresholds:
-        rows = [min(r * block, T - 1) for r in select(nodes, THRESHOLD * t)]
-        out[t] = place(rows, x, max(block, w * block // 2))
+        kept = select(nodes, THRESHOLD * t)
+        rows = place([min(n.index * block, T - 1) for n in kept], x, max(block, w * block // 2))
+        out[t] = [replace(n, index=r) for n, r in zip(kept, rows)]
     return out
 
 
@@ -342,7 +353,9 @@ def segment(
         sensitivity: > 1 finds more change points, < 1 fewer.
 
     Returns:
-        Sorted rows.
+        Sorted rows; ``path`` gives the splits themselves (evidence, the view that decided).
     """
     assert sensitivity > 0, "sensitivity must be positive"
-    return path(values, (1.0 / sensitivity,), representation, design)[1.0 / sensitivity]
+    return [
+        n.index for n in path(values, (1 / sensitivity,), representation, design)[1 / sensitivity]
+    ]
