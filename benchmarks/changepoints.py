@@ -13,13 +13,17 @@ What it prints:
    union of the sets. Each fold picks the design (which view the kernel search reads: the
    series' rolling statistics "raw", the model's gate "representation", or "both") and the
    penalty, by the objective on the other folds; every series is scored with its fold's pick.
+   The classification score profile's designs ("profile raw", "profile representation",
+   "profile both"; ``lstm_core/changepoints/profile.py``) compete too, their "penalty" being
+   (fewest windows per segment, threshold multiplier).
    The objective: the mean over sets of the mean (F1 + Cover) / 2; in the synthetic suite
    every kind weighs the same, so the no-change controls count as one kind of seven.
 2. Per set (and per set's TCPDBench-averaged series: "avg."), F1 / Cover in sample and out of fold, beside PELT, BinSeg and KernelCPD at their
    defaults, "zero" (no change point), last round's "tests" detector (series up to
    --tests-max-rows; its design was made on the TCPD series and the synthetic suite, so its
    figures there are in sample) and, on TSSB, the published ClaSP and PELT.
-3. The ablation per set (raw / representation / both, each at its own out-of-fold penalty).
+3. The ablation per set (each design at its own out-of-fold penalty, then in sample), with
+   each design's objective over the union.
 4. Per-series times of ``detect`` without a model (both detectors) and of the representation.
 5. With --timings-only: the CLI's import time and ``detect`` on a 1,500-step series (with and
    without a model, with the shipped checkpoint), as the previous ``tcpd.py`` printed them.
@@ -369,10 +373,18 @@ def main(argv: list[str] | None = None) -> int:
     }
     for g, members in set_rows(cases):
         print(f"{g:12s} " + " ".join(f"{mean_pair(ablation[v][0], members):>16s}" for v in use))
+    inside = {
+        v: max((o for o in options if o[0] == v), key=lambda o: objective(scores[o], cases))
+        for v in use
+    }
+    print("in sample (each view at its best penalty over all series)")
+    for g, members in set_rows(cases):
+        print(f"{g:12s} " + " ".join(f"{mean_pair(scores[inside[v]], members):>16s}" for v in use))
     for v in use:
         print(
             f"  {v}: penalty per fold {[p for _, p in ablation[v][1]]}, out-of-fold objective "
-            f"over the union {objective(ablation[v][0], cases):.3f}"
+            f"over the union {objective(ablation[v][0], cases):.3f}; in sample {inside[v][1]}, "
+            f"{objective(scores[inside[v]], cases):.3f}"
         )
     print(
         "\n== times (seconds per series: detect without a model, both detectors; "
