@@ -50,7 +50,7 @@ sys.path.insert(0, str(ROOT))
 from lstm_core import changepoints as cp  # noqa: E402
 from lstm_core.changepoints import pipeline, profile, search, synthetic  # noqa: E402
 from lstm_core.config import DataConfig  # noqa: E402
-from lstm_core.data import prepare  # noqa: E402
+from lstm_core.data.prepare import prepare  # noqa: E402
 
 PENALTIES = (0.5, 0.7, 1.0, 1.4, 2.0, 2.8, 4.0, 5.6, 8.0, 11.0, 16.0)
 VIEWS = ("raw", "representation", "both", "profile raw", "profile representation", "profile both")
@@ -220,7 +220,7 @@ def mean_pair(rows: dict, members: list[Case]) -> str:
 def timings() -> None:
     """Import time of the CLI, and detect() on a 1,500-step series three ways."""
     from lstm_core import checkpoint
-    from lstm_core.data import load_demo
+    from lstm_core.data.demos import load_demo
 
     cmd = [sys.executable, "-c", "import lstm_core.cli"]
     imports = min(_wall(cmd) for _ in range(3))
@@ -264,7 +264,7 @@ def timings() -> None:
 
 
 def synthetic_frame(n: int) -> pd.DataFrame:
-    from lstm_core.data import synthetic as regimes
+    from lstm_core.data.demos import synthetic as regimes
 
     df, _ = regimes(n=n)
     return df
@@ -276,7 +276,7 @@ def _wall(cmd: list[str]) -> float:
     return time.perf_counter() - start
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", action="append", default=[], help="a TCPD-format folder (repeat)")
     ap.add_argument("--no-synthetic", action="store_true")
@@ -294,15 +294,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="only the CLI's import time and detect() on a 1,500-step series",
     )
-    args = ap.parse_args(argv)
-    torch.set_num_threads(1)
-    if args.timings_only:
-        timings()
-        return 0
-    start = time.perf_counter()
-    cases = [c for d in args.data for c in folder_cases(Path(d))]
-    if not args.no_synthetic:
-        cases += synthetic_cases()
+    return ap.parse_args(argv)
+
+
+def score_cases(cases: list[Case], args: argparse.Namespace) -> tuple[dict, dict]:
+    """(F1 / Cover of each (view, penalty) per series, of each baseline per series); times
+    land in each case's ``seconds``."""
     cache = Path(args.cache) if args.cache else None
     if cache:
         cache.mkdir(parents=True, exist_ok=True)
@@ -332,24 +329,17 @@ def main(argv: list[str] | None = None) -> int:
             found = pipeline.detect(frame(c), detector="tests").change_points
             c.seconds["tests"] = time.perf_counter() - t0
             base["tests"][c.name] = f1_cover(c, [p.index for p in found])
-    print(f"{len(cases)} series scored in {time.perf_counter() - start:.0f} s")
-    folds = fold_of(cases)
-    use = VIEWS if not args.no_representation else ("raw", "profile raw")
-    options = [o for o in scores if o[0] in use]
-    best = max(options, key=lambda o: objective(scores[o], cases))
-    oof, picks = out_of_fold(scores, options, cases, folds)
-    print(
-        f"\n== design and penalty: in sample {best[0]} x {best[1]}; per fold "
-        + ", ".join(f"{v} x {p}" for v, p in picks)
-    )
-    groups = sorted({c.group for c in cases})
+    return scores, base
+
+
+def print_scores(
+    cases: list[Case], scores: dict, base: dict, best: tuple, oof: dict, max_rows: int
+) -> None:
+    """The main table: each set's F1 / Cover in sample, out of fold and of the baselines."""
     head = f"{'set':12s} {'n':>3s} {'in sample':>12s} {'out of fold':>12s} " + " ".join(
         f"{m:>12s}" for m in BASELINES
     )
-    print(
-        "F1 / Cover (tests: last round's detector, series <= "
-        f"{args.tests_max_rows} rows only)\n" + head
-    )
+    print(f"F1 / Cover (tests: last round's detector, series <= {max_rows} rows only)\n" + head)
     for g, members in set_rows(cases):
         print(
             f"{g:12s} {len(members):3d} {mean_pair(scores[best], members):>12s} "
@@ -366,6 +356,10 @@ def main(argv: list[str] | None = None) -> int:
         if members[0].published and not g.endswith("avg."):
             pub = {k: np.mean([c.published[k] for c in members]) for k in ("ClaSP", "PELT")}
             print(f"{'':12s} published Cover: ClaSP {pub['ClaSP']:.2f}, PELT {pub['PELT']:.2f}")
+
+
+def print_ablation(cases: list[Case], scores: dict, options: list, folds, use: tuple) -> None:
+    """Each view alone, out of fold, at the penalty its folds pick."""
     print("\n== ablation, out of fold (each view at the penalty its folds pick), F1 / Cover")
     print(f"{'set':12s} " + " ".join(f"{v:>16s}" for v in use))
     ablation = {
@@ -386,11 +380,15 @@ def main(argv: list[str] | None = None) -> int:
             f"over the union {objective(ablation[v][0], cases):.3f}; in sample {inside[v][1]}, "
             f"{objective(scores[inside[v]], cases):.3f}"
         )
+
+
+def print_times(cases: list[Case], every: bool) -> None:
+    """Seconds per series by set and step (every series' with ``every``)."""
     print(
         "\n== times (seconds per series: detect without a model, both detectors; "
         "representation = training the detection model and tracing)"
     )
-    for g in groups:
+    for g in sorted({c.group for c in cases}):
         members = [c for c in cases if c.group == g]
         for key in ("search", "tests", "representation", *VIEWS[3:]):
             t = [c.seconds[key] for c in members if key in c.seconds]
@@ -400,12 +398,38 @@ def main(argv: list[str] | None = None) -> int:
                     f"  {g:12s} {key:15s} mean {np.mean(t):6.2f}  max {max(t):6.2f} "
                     f"({worst.name}, {len(worst.raw)} rows)"
                 )
-    if args.times:
+    if every:
         for c in cases:
             print(
                 f"  {c.group:10s} {c.name:36s} {len(c.raw):6d} rows  "
                 + "  ".join(f"{k} {v:.2f}" for k, v in c.seconds.items())
             )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    torch.set_num_threads(1)
+    if args.timings_only:
+        timings()
+        return 0
+    start = time.perf_counter()
+    cases = [c for d in args.data for c in folder_cases(Path(d))]
+    if not args.no_synthetic:
+        cases += synthetic_cases()
+    scores, base = score_cases(cases, args)
+    print(f"{len(cases)} series scored in {time.perf_counter() - start:.0f} s")
+    folds = fold_of(cases)
+    use = VIEWS if not args.no_representation else ("raw", "profile raw")
+    options = [o for o in scores if o[0] in use]
+    best = max(options, key=lambda o: objective(scores[o], cases))
+    oof, picks = out_of_fold(scores, options, cases, folds)
+    print(
+        f"\n== design and penalty: in sample {best[0]} x {best[1]}; per fold "
+        + ", ".join(f"{v} x {p}" for v, p in picks)
+    )
+    print_scores(cases, scores, base, best, oof, args.tests_max_rows)
+    print_ablation(cases, scores, options, folds, use)
+    print_times(cases, args.times)
     print(f"\ntotal {time.perf_counter() - start:.0f} s")
     return 0
 

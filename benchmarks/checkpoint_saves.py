@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from lstm_core import checkpoint  # noqa: E402
 from lstm_core.config import Config  # noqa: E402
-from lstm_core.data import synthetic  # noqa: E402
+from lstm_core.data.demos import synthetic  # noqa: E402
 from lstm_core.errors import CheckpointError  # noqa: E402
 from lstm_core.forecaster import Forecaster  # noqa: E402
 

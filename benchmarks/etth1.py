@@ -33,12 +33,14 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lstm_core import forecast as fc  # noqa: E402
+from lstm_core import baselines  # noqa: E402
 from lstm_core.config import Config, DataConfig, resolve_hidden_size  # noqa: E402
-from lstm_core.data import Scaler, prepare, read_table  # noqa: E402
-from lstm_core.forecaster import fit_network, resolve_patch_len  # noqa: E402
+from lstm_core.data.prepare import prepare  # noqa: E402
+from lstm_core.data.readers import read_table  # noqa: E402
+from lstm_core.data.scaling import Scaler  # noqa: E402
+from lstm_core.model import resolve_patch_len  # noqa: E402
+from lstm_core.network import fit_network  # noqa: E402
 from lstm_core.train import pick_device  # noqa: E402
-
 
 
 def windows(x: np.ndarray, start: int, stop: int, L: int, H: int) -> tuple[np.ndarray, np.ndarray]:
@@ -60,18 +62,18 @@ def segments(split: tuple[int, int, int], parts: tuple[str, ...]) -> dict[str, t
     return {p: rows[p] for p in parts}
 
 
-def baselines(
+def baseline_scores(
     x: np.ndarray, split: tuple[int, int, int], L: int, H: int, parts, freq: str | None
 ) -> dict:
     """Linear, naive and seasonal-naive scores: {name: {part: (mse, mae)}}. The seasonal
-    period is the app's (``forecast.baseline_season``): 24 for the hourly files, 96 for the
+    period is the app's (``baselines.baseline_season``): 24 for the hourly files, 96 for the
     15-minute ones."""
     tr = split[0]
-    m = fc.baseline_season(freq, x[:tr, :1])
-    lin = fc.fit_linear(x[:tr, :1], L, H)  # the app's linear baseline and the model's start
+    m = baselines.baseline_season(freq, x[:tr, :1])
+    lin = baselines.fit_linear(x[:tr, :1], L, H)  # the app's linear baseline and the model's start
     fits = {f"linear (NLinear ridge, {lin.describe()})": lin}
     if len(lin.lookbacks) > 1:  # it is the mean: show the one ridge fit (plain NLinear) too
-        plain = fc.fit_linear(x[:tr, :1], L, H, nested=False)
+        plain = baselines.fit_linear(x[:tr, :1], L, H, nested=False)
         fits[f"linear, one fit ({plain.describe()})"] = plain
     seasonal = f"seasonal naive ({m})"
     out: dict[str, dict] = {name: {} for name in [*fits, "naive", seasonal]}
@@ -80,8 +82,8 @@ def baselines(
         origins = np.arange(a, b - H + 1)
         for name, fit in fits.items():
             out[name][part] = scores(fit.predict(xw[:, :, :1]), y)
-        out["naive"][part] = scores(fc.naive(x[:, :1], origins, H), y)
-        out[seasonal][part] = scores(fc.seasonal_naive(x[:, :1], origins, H, m), y)
+        out["naive"][part] = scores(baselines.naive(x[:, :1], origins, H), y)
+        out[seasonal][part] = scores(baselines.seasonal_naive(x[:, :1], origins, H, m), y)
     return out
 
 
@@ -145,7 +147,7 @@ def mean_sd(values: list[float]) -> str:
     return f"{v.mean():.4f} ± {v.std(ddof=1) if len(v) > 1 else 0.0:.4f}"
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", required=True, help="an ETT-format CSV (date, ..., OT)")
     ap.add_argument("--lookback", type=int, nargs="+", default=[96], help="one or more (a sweep)")
@@ -181,7 +183,60 @@ def main() -> None:
         action="store_true",
         help="score validation only, to make choices without seeing test",
     )
-    args = ap.parse_args()
+    return ap.parse_args()
+
+
+def setting_config(args: argparse.Namespace, lookback: int, horizon: int, n_cols: int) -> Config:
+    """The model's config for one setting: the overrides, then this lookback and horizon, the
+    hidden size and patch length resolved for ``n_cols`` inputs."""
+    cfg = Config().replace(**overrides(args.set)).replace(
+        data={"lookback": lookback, "horizon": horizon},
+        training={
+            "device": args.device,
+            **({"epochs": args.epochs} if args.epochs else {}),
+        },
+    )
+    return cfg.replace(
+        lstm={
+            "hidden_size": resolve_hidden_size(cfg.lstm, n_cols),
+            "patch_len": resolve_patch_len(cfg),
+        }
+    )
+
+
+def model_lines(
+    x: np.ndarray, split: tuple, cfg: Config, label: str, seeds: int, parts: tuple, base: list
+) -> list[tuple]:
+    """The table's rows for one setting: the model (mean ± sd over ``seeds``), the baselines
+    ``base``, then a line of training facts."""
+    L = cfg.data.lookback
+    runs = [
+        model_run(x, split, cfg.replace(training={"seed": s}), f"{label} L={L}", parts)
+        for s in range(seeds)
+    ]
+    model = (
+        label,
+        L,
+        "AttentiveLSTM",
+        *[mean_sd([r[p][i] for r in runs]) for p in parts for i in (0, 1)],
+    )
+    speed = np.mean([r["speed"] for r in runs])
+    secs = np.mean([r["seconds"] for r in runs])
+    epochs = ", ".join(f"{r['best_epoch']}/{r['epochs']}" for r in runs)
+    coverage = ", ".join(
+        f"{p} {np.mean([r[p + ' coverage'] for r in runs]):.3f}" for p in parts
+    )
+    facts = (
+        f"training: {speed:.0f} windows/s, {secs:.0f} s per model on {runs[0]['device']}; "
+        f"best epoch / epochs run: {epochs}; "
+        f"hidden {cfg.lstm.hidden_size}, patch {cfg.lstm.patch_len}; "
+        f"80% interval coverage (0.8 is calibrated): {coverage}"
+    )
+    return [model, *base, (label, L, facts)]
+
+
+def main() -> None:
+    args = parse_args()
     parts = ("val",) if args.val_only else ("val", "test")
     df = read_table(args.data)
     target = args.target
@@ -202,53 +257,15 @@ def main() -> None:
         values = df[cols].to_numpy(np.float64)
         x = Scaler.fit(values[: split[0]]).transform(values)
         for L in args.lookback:
-            cfg = Config().replace(**overrides(args.set)).replace(
-                data={"lookback": L, "horizon": H},
-                training={
-                    "device": args.device,
-                    **({"epochs": args.epochs} if args.epochs else {}),
-                },
-            )
-            cfg = cfg.replace(
-                lstm={
-                    "hidden_size": resolve_hidden_size(cfg.lstm, len(cols)),
-                    "patch_len": resolve_patch_len(cfg),
-                }
-            )
-            name = f"{label} L={L}"
+            cfg = setting_config(args, L, H, len(cols))
             base = [
                 (label, L, method, *[f"{r[p][i]:.4f}" for p in parts for i in (0, 1)])
-                for method, r in baselines(x, split, L, H, parts, freq).items()
+                for method, r in baseline_scores(x, split, L, H, parts, freq).items()
             ]
             if args.linear_only:
                 lines += base
                 continue
-            runs = [
-                model_run(x, split, cfg.replace(training={"seed": s}), name, parts)
-                for s in range(args.seeds)
-            ]
-            lines.append(
-                (
-                    label,
-                    L,
-                    "AttentiveLSTM",
-                    *[mean_sd([r[p][i] for r in runs]) for p in parts for i in (0, 1)],
-                )
-            )
-            lines += base
-            speed = np.mean([r["speed"] for r in runs])
-            secs = np.mean([r["seconds"] for r in runs])
-            epochs = ", ".join(f"{r['best_epoch']}/{r['epochs']}" for r in runs)
-            coverage = ", ".join(
-                f"{p} {np.mean([r[p + ' coverage'] for r in runs]):.3f}" for p in parts
-            )
-            facts = (
-                f"training: {speed:.0f} windows/s, {secs:.0f} s per model on {runs[0]['device']}; "
-                f"best epoch / epochs run: {epochs}; "
-                f"hidden {cfg.lstm.hidden_size}, patch {cfg.lstm.patch_len}; "
-                f"80% interval coverage (0.8 is calibrated): {coverage}"
-            )
-            lines.append((label, L, facts))
+            lines += model_lines(x, split, cfg, label, args.seeds, parts, base)
     print(
         f"\n{Path(args.data).name}, target {target}, horizon {H}, split {split}, scaled data, "
         + ("baselines only" if args.linear_only else f"{args.seeds} seed(s) (mean ± sd)")
@@ -263,7 +280,6 @@ def main() -> None:
         else:
             print(f"{row[0]:<13}{row[1]:>5}  {row[2]:<56}" + "".join(f"{v:>17}" for v in row[3:]))
     print(f"total {time.perf_counter() - t0:.0f} s")
-
 
 if __name__ == "__main__":
     main()

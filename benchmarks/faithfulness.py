@@ -36,12 +36,13 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lstm_core import summary
 from lstm_core.config import Config
-from lstm_core.data import load_demo, read_table
+from lstm_core.data.demos import load_demo
+from lstm_core.data.readers import read_table
 from lstm_core.errors import LstmCoreError
 from lstm_core.forecaster import Forecaster
 from lstm_core.interpret import faithfulness, gate_response, share, trace
+from lstm_core.interpret.readings import gate_reading
 
 TSSB_PAIR = ("Beef", "GunPoint")  # two short TSSB series (1,410 and 1,875 steps)
 VIEWS = faithfulness.VIEWS
@@ -85,7 +86,7 @@ def deletion_ratios(fc: Forecaster, frame: pd.DataFrame, n_origins: int) -> dict
 def responses(fc: Forecaster, frame: pd.DataFrame, points: list[int], seed: int = 0):
     """Gate responses at ``points`` and at as many random points of the same series."""
     tr = trace(fc, frame)
-    memory = summary.gate_reading(tr.gate).memory_share
+    memory = gate_reading(tr.gate).memory_share
     w = fc.config_.data.lookback
     at = gate_response.gate_response(memory, points, w, seed=seed)
     rng = np.random.default_rng(seed + 1)

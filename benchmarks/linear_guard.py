@@ -25,10 +25,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lstm_core import defaults
-from lstm_core import forecast as fc
+from lstm_core import baselines, defaults
 from lstm_core.config import Config
-from lstm_core.data import prepare
+from lstm_core.data.prepare import prepare
 from lstm_core.forecaster import LINEAR, Forecaster
 
 
@@ -59,10 +58,10 @@ def main() -> None:
         bt = model.score(held)
         L, H = cfg.data.lookback, cfg.data.horizon
         x = model.scaled_inputs(prep)[:, :1].double().numpy()
-        lin = fc.fit_linear(x[: model.split_], L, H)
+        lin = baselines.fit_linear(x[: model.split_], L, H)
         start = lin.predict(np.stack([x[o - L : o] for o in held.origins]))
         start = start * model.scaler_.std[0] + model.scaler_.mean[0]
-        start_mase = fc.metrics(held.actual, start, held.scale)["MASE"]
+        start_mase = baselines.metrics(held.actual, start, held.scale)["MASE"]
         h = model.history_
         rows.append({
             "series": sid, "rows": len(values), "lookback": L, "epochs": len(h.val_loss),

@@ -12,7 +12,7 @@ and std, standard split). Four rules, each fitted on the training rows only:
 - always mean: the mean of the ridge fits on the last L, L/2, ... (>= 48) steps;
 - holdout: the mean when it beats one fit on the last 20% of the training windows;
 - cv: the mean when it wins a 5-fold blocked cross-validation over the training windows (what
-  ``forecast.fit_linear`` ships).
+  ``baselines.fit_linear`` ships).
 
 Prints each rule's validation and test MSE relative to one fit, averaged over every (column,
 horizon, lookback) cell. Then, leaving out each column in turn, picks the rule with the lowest
@@ -30,37 +30,40 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lstm_core import forecast as fc
-from lstm_core.data import Scaler, read_table
+from lstm_core.data.readers import read_table
+from lstm_core.data.scaling import Scaler
 
 from etth1 import windows  # the benchmark's windows: targets inside each part
+
+from lstm_core import baselines
+from lstm_core.data import Scaler, read_table
 
 RULES = ("one fit", "always mean", "holdout", "cv")
 
 
-def rule_fits(x: np.ndarray, L: int, H: int) -> dict[str, fc.LinearFit]:
+def rule_fits(x: np.ndarray, L: int, H: int) -> dict[str, baselines.LinearFit]:
     """Each rule's fit on the training rows x (T, 1). Uses forecast's own normal equations, so
     the penalties are exactly those ``fit_linear`` chooses."""
-    early, late, every = fc._split_equations(x, L, H)
+    early, late, every = baselines._split_equations(x, L, H)
     on_early, on_all = [], []
-    for lb in fc.nested_lookbacks(L):
+    for lb in baselines.nested_lookbacks(L):
         cols = np.r_[L - lb : L]
-        sub = [fc._columns(eq, cols) for eq in (early, late, every)]
-        score = [fc._sse(fc._solve(sub[0], p), sub[1]) for p in fc.PENALTIES]
-        p = fc.PENALTIES[int(np.argmin(score))]
-        on_early.append(fc._pad(fc._solve(sub[0], p), cols, L))
-        on_all.append(fc._pad(fc._solve(sub[2], p), cols, L))
+        sub = [baselines._columns(eq, cols) for eq in (early, late, every)]
+        score = [baselines._sse(baselines._solve(sub[0], p), sub[1]) for p in baselines.PENALTIES]
+        p = baselines.PENALTIES[int(np.argmin(score))]
+        on_early.append(baselines._pad(baselines._solve(sub[0], p), cols, L))
+        on_all.append(baselines._pad(baselines._solve(sub[2], p), cols, L))
 
-    def as_fit(coef: np.ndarray) -> fc.LinearFit:
+    def as_fit(coef: np.ndarray) -> baselines.LinearFit:
         weight = np.zeros((H, L))
         weight[:, :-1] = coef[:-1].T
-        return fc.LinearFit(weight, coef[-1].copy(), 0.0)
+        return baselines.LinearFit(weight, coef[-1].copy(), 0.0)
 
     one, mean = as_fit(on_all[0]), as_fit(np.mean(on_all, axis=0))
-    holdout = len(on_all) > 1 and fc._sse(np.mean(on_early, axis=0), late) < fc._sse(
+    holdout = len(on_all) > 1 and baselines._sse(np.mean(on_early, axis=0), late) < baselines._sse(
         on_early[0], late
     )
-    cv = len(fc.fit_linear(x, L, H).lookbacks) > 1
+    cv = len(baselines.fit_linear(x, L, H).lookbacks) > 1
     return {
         "one fit": one,
         "always mean": mean,

@@ -226,7 +226,7 @@ def summary(samples: list[tuple[str, float]]) -> dict:
     return {"n": len(times), "p50": statistics.median(times), "p95": p95, "max": times[-1]}
 
 
-def main(argv: list[str] | None = None) -> dict:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--trainings", type=int, default=3, help="sessions that keep training")
     ap.add_argument("--browsers", type=int, default=2, help="sessions that load pages")
@@ -245,7 +245,79 @@ def main(argv: list[str] | None = None) -> dict:
         help="the checkout whose app.py to serve (default: this one), to compare",
     )
     ap.add_argument("--json", help="also write the figures to this file")
-    args = ap.parse_args(argv)
+    return ap.parse_args(argv)
+
+
+def figures(
+    args: argparse.Namespace,
+    pages: tuple[str, ...],
+    loads: list[tuple[str, str, float]],
+    rss_samples: list[tuple[str, float, float]],
+    errors: list[str],
+    started: int,
+) -> dict:
+    """The run's figures: page load times per block kind, their ratio, peak memory, errors."""
+    idle_s = summary([(p, t) for b, p, t in loads if b == "idle"])
+    loaded_s = summary([(p, t) for b, p, t in loads if b == "loaded"])
+    ratio = loaded_s.get("p50", float("nan")) / idle_s.get("p50", float("nan"))
+    per_block = args.browsers * len(pages) * args.rounds  # page loads per block, in order
+
+    def peak(name: str, column: int) -> float:
+        return max((r[column] for r in rss_samples if r[0] == name), default=0.0)
+
+    out = {
+        "trainings": args.trainings,
+        "browsers": args.browsers,
+        "rounds": args.rounds,
+        "blocks": args.blocks,
+        "poll": not args.no_poll,
+        "trainings_started": started,
+        "idle": idle_s,
+        "loaded": loaded_s,
+        "ratio_p50": ratio,
+        "errors": errors,
+        "server_rss_mb": {"idle": peak("idle", 1), "loaded": peak("loaded", 1)},
+        "children_rss_mb": {"idle": peak("idle", 2), "loaded": peak("loaded", 2)},
+        "block_p50": [
+            summary([(p, t) for b, p, t in loads[i : i + per_block]]).get("p50")
+            for i in range(args.browsers * len(pages), len(loads), per_block)
+        ],
+        "per_page_p50": {
+            p: [
+                summary([(q, t) for b, q, t in loads if b == name and q == p]).get("p50")
+                for name in ("idle", "loaded")
+            ]
+            for p in pages
+        },
+    }
+    return out
+
+
+def print_table(out: dict, args: argparse.Namespace) -> None:
+    """The figures as JSON, then as the README's table and ratio."""
+    print(json.dumps(out, indent=1))
+    print(
+        "\n| blocks | page loads | p50 (s) | p95 (s) | server RSS (MB) | training processes "
+        "RSS (MB) | errors |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name, st in (("idle", out["idle"]), ("loaded", out["loaded"])):
+        who = f"{args.browsers} browsing" + (
+            f" + {args.trainings} training" if name == "loaded" else ", nobody training"
+        )
+        print(
+            f"| {who} | {st['n']} | {st['p50']:.2f} | {st['p95']:.2f} | "
+            f"{out['server_rss_mb'][name]:.0f} | {out['children_rss_mb'][name]:.0f} | "
+            f"{len(out['errors']) if name == 'loaded' else ''} |"
+        )
+    print(
+        f"\nloaded / idle (p50): {out['ratio_p50']:.2f}x (target <= 2); trainings started: "
+        f"{out['trainings_started']}"
+    )
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
     pages = tuple(args.pages)
     port = free_port()
     server = start_server(port, args.app_dir)
@@ -305,58 +377,8 @@ def main(argv: list[str] | None = None) -> dict:
             server.wait(20)
         except subprocess.TimeoutExpired:
             server.kill()
-    idle_s = summary([(p, t) for b, p, t in loads if b == "idle"])
-    loaded_s = summary([(p, t) for b, p, t in loads if b == "loaded"])
-    ratio = loaded_s.get("p50", float("nan")) / idle_s.get("p50", float("nan"))
-    per_block = len(browsers) * len(pages) * args.rounds  # page loads per block, in order
-
-    def peak(name: str, column: int) -> float:
-        return max((r[column] for r in rss_samples if r[0] == name), default=0.0)
-
-    out = {
-        "trainings": args.trainings,
-        "browsers": args.browsers,
-        "rounds": args.rounds,
-        "blocks": args.blocks,
-        "poll": not args.no_poll,
-        "trainings_started": sum(t.started for t in trainers),
-        "idle": idle_s,
-        "loaded": loaded_s,
-        "ratio_p50": ratio,
-        "errors": errors,
-        "server_rss_mb": {"idle": peak("idle", 1), "loaded": peak("loaded", 1)},
-        "children_rss_mb": {"idle": peak("idle", 2), "loaded": peak("loaded", 2)},
-        "block_p50": [
-            summary([(p, t) for b, p, t in loads[i : i + per_block]]).get("p50")
-            for i in range(len(browsers) * len(pages), len(loads), per_block)
-        ],
-        "per_page_p50": {
-            p: [
-                summary([(q, t) for b, q, t in loads if b == name and q == p]).get("p50")
-                for name in ("idle", "loaded")
-            ]
-            for p in pages
-        },
-    }
-    print(json.dumps(out, indent=1))
-    print(
-        "\n| blocks | page loads | p50 (s) | p95 (s) | server RSS (MB) | training processes "
-        "RSS (MB) | errors |"
-    )
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for name, st in (("idle", idle_s), ("loaded", loaded_s)):
-        who = f"{args.browsers} browsing" + (
-            f" + {args.trainings} training" if name == "loaded" else ", nobody training"
-        )
-        print(
-            f"| {who} | {st['n']} | {st['p50']:.2f} | {st['p95']:.2f} | "
-            f"{out['server_rss_mb'][name]:.0f} | {out['children_rss_mb'][name]:.0f} | "
-            f"{len(errors) if name == 'loaded' else ''} |"
-        )
-    print(
-        f"\nloaded / idle (p50): {ratio:.2f}x (target <= 2); trainings started: "
-        f"{out['trainings_started']}"
-    )
+    out = figures(args, pages, loads, rss_samples, errors, sum(t.started for t in trainers))
+    print_table(out, args)
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1))
     return out

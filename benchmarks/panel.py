@@ -44,13 +44,14 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lstm_core import forecast as fc
-from lstm_core.config import Config
-from lstm_core.data import held_out_start
-from lstm_core.panel import Panel, read_panel, synthetic_panel
-from lstm_core.panel_forecaster import PanelForecaster
-
 from etth1 import overrides  # the same --set parsing (run as a script: benchmarks/ is on the path)
+
+from lstm_core import baselines
+from lstm_core.config import Config
+from lstm_core.data.demos import synthetic_panel
+from lstm_core.data.windows import held_out_start
+from lstm_core.panel import Panel, read_panel
+from lstm_core.panel_forecaster import PanelForecaster
 
 # lookback chosen on panel seed 1 by the model's best validation loss: 96 (0.1436) over 48
 # (0.1502); the global batch 256 (fewer steps per epoch on a CPU) and the default learning
@@ -78,7 +79,7 @@ def linear_scores(pf: PanelForecaster, panel: Panel, lookback: int, pooled: bool
     per-series scaler), on the backtest's test windows (those of the model's lookback)."""
     d = pf.config_.data
     H = d.horizon
-    views = {sid: pf.forecaster(sid) for sid in pf.ids_}
+    views = {sid: pf.for_series(sid) for sid in pf.series_ids}
     scaled = {
         sid: v.scaled_inputs(panel.select(sid)).double().numpy()[:, :1] for sid, v in views.items()
     }
@@ -87,18 +88,18 @@ def linear_scores(pf: PanelForecaster, panel: Panel, lookback: int, pooled: bool
         for sid, x in scaled.items()
     }
     if pooled:
-        shared = fc.fit_linear([scaled[s][: splits[s]] for s in views], lookback, H)
+        shared = baselines.fit_linear([scaled[s][: splits[s]] for s in views], lookback, H)
     out = {}
     for sid, view in views.items():
         x, split = scaled[sid], splits[sid]
-        lin = shared if pooled else fc.fit_linear(x[:split], lookback, H)
+        lin = shared if pooled else baselines.fit_linear(x[:split], lookback, H)
         values = panel.select(sid)[list(view.targets_)].to_numpy(np.float64)
         origins = np.arange(max(split, d.lookback, lookback), len(x) - H + 1)
         w = np.lib.stride_tricks.sliding_window_view(x, lookback, axis=0)[origins - lookback]
         pred = lin.predict(w.transpose(0, 2, 1)) * view.scaler_.std[0] + view.scaler_.mean[0]
         y = np.stack([values[o : o + H] for o in origins])
         scale = np.abs(np.diff(values[:split], axis=0)).mean(axis=0)
-        out[sid] = fc.metrics(y, pred, scale)["MASE"]
+        out[sid] = baselines.metrics(y, pred, scale)["MASE"]
     return pd.Series(out)
 
 

@@ -79,26 +79,16 @@ def fit_model(path: Path) -> None:
     checkpoint.save(Forecaster(cfg).fit(frame), path.stem, path.parent)
 
 
-def table(n: int):
-    """An ETT-like table: a date column and 7 random walks (HUFL ... OT), hourly."""
-    import numpy as np
-    import pandas as pd
-
-    rng = np.random.default_rng(0)
-    names = ["HUFL", "HULL", "MUFL", "MULL", "LUFL", "LULL", "OT"]
-    df = pd.DataFrame(rng.normal(size=(n, 7)).cumsum(axis=0), columns=names)
-    df.insert(0, "date", pd.date_range("2000-01-01", periods=n, freq="h"))
-    return df
-
-
 def one(n: int, model: Path, exact: bool, repeats: int, csv: bool = True) -> dict:
     """Every stage at ``n`` steps in this process; the best of ``repeats`` times for each."""
     import torch
+    from ett_like import table  # same folder
 
     from lstm_core import checkpoint, interpret
     from lstm_core.changepoints import detect
     from lstm_core.config import DataConfig
-    from lstm_core.data import prepare, read_table
+    from lstm_core.data.prepare import prepare
+    from lstm_core.data.readers import read_table
 
     fc = checkpoint.load(model)
     frame, bkps = series(n)

@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from lstm_core import threads
 from lstm_core.config import Config
-from lstm_core.forecaster import fit_network
+from lstm_core.network import fit_network
 
 
 def seconds_per_batch(cfg: Config, rows: torch.Tensor, batches: int) -> float:

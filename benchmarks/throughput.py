@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-# as in the app's training processes (jobs.Scheduler): idle OpenMP threads sleep rather than
+# as in the app's training processes (background.Scheduler): idle OpenMP threads sleep rather than
 # spin, which on shared cores made 2 threads 5-10x slower than 1 (set before torch loads)
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import torch
@@ -37,13 +37,17 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from lstm_core.config import Config, TrainConfig, resolve_hidden_size
-from lstm_core.data import Scaler, held_out_start, make_windows, prepare, read_table
-from lstm_core.forecaster import init_network, resolve_patch_len
+from lstm_core.data.prepare import prepare
+from lstm_core.data.readers import read_table
+from lstm_core.data.scaling import Scaler
+from lstm_core.data.windows import held_out_start, make_windows
+from lstm_core.model import resolve_patch_len
+from lstm_core.network import init_network
 from lstm_core.model import ForecastNet, pinball_loss
 from lstm_core.threads import cores
 from lstm_core.train import device_name, evaluate, pick_device, train
 
-from scale import table  # an ETTh1-shaped table of random walks (run as a script)
+from ett_like import table  # an ETTh1-shaped table of random walks (run as a script)
 
 # which profiler category each module belongs to (by its name in ForecastNet)
 CATEGORIES = {
@@ -182,27 +186,7 @@ def shares(net0: ForecastNet, train_xy, cfg: TrainConfig, device: torch.device, 
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.learning_rate)
     x, y = train_xy
     xb, yb = x[: cfg.batch_size].contiguous(), y[: cfg.batch_size].contiguous()
-    open_ranges: dict[str, object] = {}
-    handles = []
-    for name, module in net.named_modules():
-        if name in CATEGORIES:
-            label = "part::" + CATEGORIES[name]
-
-            def pre(m, args, label=label, name=name):
-                r = record_function(label)
-                r.__enter__()
-                open_ranges[name] = r
-
-            def post(m, args, out, name=name):
-                open_ranges.pop(name).__exit__(None, None, None)
-
-            handles += [module.register_forward_pre_hook(pre), module.register_forward_hook(post)]
-
-    for path, label in METHODS.items():  # parts computed by a method, not a module call
-        owner_name, method = path.rsplit(".", 1)
-        owner = net.get_submodule(owner_name)
-        if hasattr(owner, method):
-            setattr(owner, method, labelled(getattr(owner, method), "part::" + label))
+    handles = label_parts(net)
 
     def step():
         with record_function("part::forward"), autocast(device, cfg):
@@ -225,8 +209,43 @@ def shares(net0: ForecastNet, train_xy, cfg: TrainConfig, device: torch.device, 
         sync(device)
     for h in handles:
         h.remove()
-    events = prof.events()
-    use_device = device.type == "cuda"
+    total = tally(prof.events(), device.type == "cuda")
+    whole = sum(total.values())
+    return {k: total.get(k, 0.0) / whole for k in ORDER}, whole / steps / 1e3  # ms per step
+
+
+def label_parts(net: ForecastNet) -> list:
+    """Open a ``part::<name>`` profiler range around each part of ``net`` (CATEGORIES by module
+    hooks, METHODS by wrapping); returns the hooks' handles."""
+    from torch.profiler import record_function
+
+    open_ranges: dict[str, object] = {}
+    handles = []
+    for name, module in net.named_modules():
+        if name in CATEGORIES:
+            label = "part::" + CATEGORIES[name]
+
+            def pre(m, args, label=label, name=name):
+                r = record_function(label)
+                r.__enter__()
+                open_ranges[name] = r
+
+            def post(m, args, out, name=name):
+                open_ranges.pop(name).__exit__(None, None, None)
+
+            handles += [module.register_forward_pre_hook(pre), module.register_forward_hook(post)]
+
+    for path, label in METHODS.items():  # parts computed by a method, not a module call
+        owner_name, method = path.rsplit(".", 1)
+        owner = net.get_submodule(owner_name)
+        if hasattr(owner, method):
+            setattr(owner, method, labelled(getattr(owner, method), "part::" + label))
+    return handles
+
+
+def tally(events, use_device: bool) -> dict[str, float]:
+    """Time per part over the profiled ``events``: forward ops by their range, backward ops by
+    the label of the forward op with their sequence number, the rest as "other"."""
 
     def cost(e) -> float:
         return e.device_time_total if use_device else e.cpu_time_total
@@ -268,8 +287,7 @@ def shares(net0: ForecastNet, train_xy, cfg: TrainConfig, device: torch.device, 
             total[label] += cost(e)
             labelled_bwd += cost(e)
     total["other"] += max(0.0, backward - labelled_bwd)
-    whole = sum(total.values())
-    return {k: total.get(k, 0.0) / whole for k in ORDER}, whole / steps / 1e3  # ms per step
+    return total
 
 
 def commit() -> str:
@@ -291,7 +309,7 @@ def machine(device: torch.device) -> str:
     return f"{platform.processor() or platform.machine()}, {where}, torch {torch.__version__}"
 
 
-def main(argv: list[str] | None = None) -> dict:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", help="ETTh1.csv (default: an ETTh1-shaped synthetic table)")
     ap.add_argument("--device", default="auto", help="auto, cpu or cuda")
@@ -308,65 +326,51 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--no-profile", action="store_true")
     ap.add_argument("--json", help="also write the figures to this file")
-    args = ap.parse_args(argv)
-    device = pick_device(args.device)
-    threads = args.threads or [torch.get_num_threads()]
-    rows, profile_rows = [], []
-    print(f"# {time.strftime('%Y-%m-%d %H:%M')}, commit {commit()}, {machine(device)}")
-    for n_inputs in args.inputs:
-        cfg, net0, train_xy, val_xy = setting(
-            args.data, n_inputs, device, args.batch_size, args.epochs
-        )
-        tc = cfg.training
-        windows = len(train_xy[0]) * tc.epochs
-        for n_threads in threads if device.type == "cpu" else [torch.get_num_threads()]:
-            torch.set_num_threads(n_threads)  # this benchmark's own process
-            floor(
-                net0,
-                (train_xy[0][:2048], train_xy[1][:2048]),
-                tc.__class__(**{**tc.__dict__, "epochs": 1}),
-                device,
-            )  # warm-up
-            f_runs, t_runs = [], []
-            for _ in range(args.repeats):
-                f_runs.append(floor(net0, train_xy, tc, device))
-                t_runs.append(trainer(net0, train_xy, val_xy, tc, device))
-            val = validation_seconds(net0, val_xy, tc.epochs, device)
-            f_best, t_best = min(w for w, _ in f_runs), min(w for w, _, _ in t_runs)
-            row = {
-                "inputs": n_inputs,
-                "device": device.type,
-                "threads": n_threads,
-                "train_windows": len(train_xy[0]),
-                "epochs": tc.epochs,
-                "floor_us": 1e6 * f_best / windows,
-                "trainer_us": 1e6 * t_best / windows,
-                "ratio": t_best / f_best,
-                "ratio_cpu": min(c for _, c, _ in t_runs) / min(c for _, c in f_runs),
-                # the batch loops alone against the floor (CPU: the host's clock is the device's)
-                "steps_ratio": (
-                    min(loop for _, _, loop in t_runs) / f_best if device.type == "cpu" else None
-                ),
-                "floor_spread": max(w for w, _ in f_runs) / f_best,
-                "trainer_spread": max(w for w, _, _ in t_runs) / t_best,
-                "validation_share": val / t_best,
-                "floor_cpu_us": 1e6 * min(c for _, c in f_runs) / windows,
-                "trainer_cpu_us": 1e6 * min(c for _, c, _ in t_runs) / windows,
-            }
-            rows.append(row)
-            print(json.dumps(row), flush=True)
-        if not args.no_profile:
-            share, ms = shares(net0, train_xy, tc, device)
-            profile_rows.append(
-                {
-                    "inputs": n_inputs,
-                    "device": device.type,
-                    "threads": torch.get_num_threads(),
-                    "ms_per_step": ms,
-                    **share,
-                }
-            )
-            print(json.dumps(profile_rows[-1]), flush=True)
+    return ap.parse_args(argv)
+
+
+def measure(
+    net0: ForecastNet, train_xy, val_xy, tc: TrainConfig, device: torch.device, repeats: int
+) -> dict:
+    """One row: the floor and the trainer per window (best of ``repeats``), their ratios and
+    spreads, and validation's share of the trainer's time."""
+    windows = len(train_xy[0]) * tc.epochs
+    floor(
+        net0,
+        (train_xy[0][:2048], train_xy[1][:2048]),
+        tc.__class__(**{**tc.__dict__, "epochs": 1}),
+        device,
+    )  # warm-up
+    f_runs, t_runs = [], []
+    for _ in range(repeats):
+        f_runs.append(floor(net0, train_xy, tc, device))
+        t_runs.append(trainer(net0, train_xy, val_xy, tc, device))
+    val = validation_seconds(net0, val_xy, tc.epochs, device)
+    f_best, t_best = min(w for w, _ in f_runs), min(w for w, _, _ in t_runs)
+    row = {
+        "device": device.type,
+        "threads": torch.get_num_threads(),
+        "train_windows": len(train_xy[0]),
+        "epochs": tc.epochs,
+        "floor_us": 1e6 * f_best / windows,
+        "trainer_us": 1e6 * t_best / windows,
+        "ratio": t_best / f_best,
+        "ratio_cpu": min(c for _, c, _ in t_runs) / min(c for _, c in f_runs),
+        # the batch loops alone against the floor (CPU: the host's clock is the device's)
+        "steps_ratio": (
+            min(loop for _, _, loop in t_runs) / f_best if device.type == "cpu" else None
+        ),
+        "floor_spread": max(w for w, _ in f_runs) / f_best,
+        "trainer_spread": max(w for w, _, _ in t_runs) / t_best,
+        "validation_share": val / t_best,
+        "floor_cpu_us": 1e6 * min(c for _, c in f_runs) / windows,
+        "trainer_cpu_us": 1e6 * min(c for _, c, _ in t_runs) / windows,
+    }
+    return row
+
+
+def print_tables(rows: list[dict], profile_rows: list[dict]) -> None:
+    """The README's tables: throughput per setting, then the profiled shares per part."""
     print()
     print(
         "| inputs | device | threads | floor µs/window | trainer µs/window | ratio (wall) | "
@@ -391,6 +395,37 @@ def main(argv: list[str] | None = None) -> dict:
                 + " | ".join(f"{100 * r[k]:.1f}%" for k in ORDER)
                 + " |"
             )
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
+    device = pick_device(args.device)
+    threads = args.threads or [torch.get_num_threads()]
+    rows, profile_rows = [], []
+    print(f"# {time.strftime('%Y-%m-%d %H:%M')}, commit {commit()}, {machine(device)}")
+    for n_inputs in args.inputs:
+        cfg, net0, train_xy, val_xy = setting(
+            args.data, n_inputs, device, args.batch_size, args.epochs
+        )
+        tc = cfg.training
+        for n_threads in threads if device.type == "cpu" else [torch.get_num_threads()]:
+            torch.set_num_threads(n_threads)  # this benchmark's own process
+            row = {"inputs": n_inputs, **measure(net0, train_xy, val_xy, tc, device, args.repeats)}
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+        if not args.no_profile:
+            share, ms = shares(net0, train_xy, tc, device)
+            profile_rows.append(
+                {
+                    "inputs": n_inputs,
+                    "device": device.type,
+                    "threads": torch.get_num_threads(),
+                    "ms_per_step": ms,
+                    **share,
+                }
+            )
+            print(json.dumps(profile_rows[-1]), flush=True)
+    print_tables(rows, profile_rows)
     out = {
         "machine": machine(device),
         "commit": commit(),

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 
 def main(argv: list[str] | None = None) -> list[float]:
-    from scale import table  # same folder: the ETT-like table
+    from ett_like import table  # same folder: the ETT-like table
     from streamlit.testing.v1 import AppTest
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

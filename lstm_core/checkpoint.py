@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import math
 import os
 import re
 import time
@@ -20,23 +19,25 @@ import torch
 from safetensors.torch import load as read_safetensors  # parses tensors; never unpickles
 
 from lstm_core import safeio
-from lstm_core.config import MAX_NAME_CHARS, MAX_NAMES, Config, _is_frequency
-from lstm_core.data import Scaler
+from lstm_core.checkpoint_format import (
+    MAX_HEADER,
+    check_shapes,
+    metadata_parts,
+    panel_parts,
+    read_header,
+)
+from lstm_core.config import Config
 from lstm_core.errors import CheckpointError, CheckpointExists, ConfigError, DeleteRefused
-from lstm_core.forecaster import Forecaster, build_net
-from lstm_core.panel import MAX_ID_CHARS, MAX_SERIES
-from lstm_core.panel_forecaster import PanelForecaster, SeriesFit
+from lstm_core.fitted import Fittable, Fitted, SeriesFit, check_is_fitted
+from lstm_core.forecaster import Forecaster
+from lstm_core.network import build_net, load_network
+from lstm_core.panel_forecaster import PanelForecaster, forecaster_from
 from lstm_core.safeio import clip, quote
-from lstm_core.train import History
 
 FORMAT = "1"
 CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
 SUFFIX = ".safetensors"
 MAX_BYTES = 512 * 1024 * 1024
-MAX_HEADER = 8 * 1024 * 1024  # the JSON header: shapes + metadata; ours are a few KB
-_FLOAT_DTYPES = {"F16", "BF16", "F32", "F64"}
-_PICKLE_PROTOCOLS = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")
-_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # torch.save writes a zip holding a pickle
 DEMO = CHECKPOINT_DIR / "demo.safetensors"  # shipped: new visitors start with it; never deleted
 ADMIN_ENV = "STUDIO_ADMIN"  # "1": whoever runs the server may delete any checkpoint but the demo
 TRASH = ".trash"  # deleted checkpoints wait in this subfolder, for an undo, TRASH_KEEP_S at most
@@ -48,8 +49,7 @@ _TRASH_ID = re.compile(r"[0-9a-f]{32}-[A-Za-z0-9._-]{1,64}")  # uuid4 hex, "-", 
 def sanitize_name(name: str) -> str:
     """A safe file stem: letters, digits, '-', '_' and '.' only, no leading dots, <= 64 chars."""
     stem = Path(str(name)).name
-    if stem.endswith(SUFFIX):
-        stem = stem[: -len(SUFFIX)]
+    stem = stem.removesuffix(SUFFIX)
     stem = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._-")[:64]
     if not stem:
         raise CheckpointError(
@@ -94,7 +94,7 @@ def check_writable(name: str, directory: str | Path = CHECKPOINT_DIR) -> Path:
 
 
 def save(
-    forecaster: Forecaster | PanelForecaster,
+    forecaster: Fittable,
     name: str,
     directory: str | Path = CHECKPOINT_DIR,
     overwrite: bool = True,
@@ -116,13 +116,9 @@ def save(
         CheckpointError: the name is unusable, the panel's metadata is too large, or the file
             cannot be written (disk full, no permission); an existing file is then unchanged.
     """
-    forecaster._check_fitted()
-    panel = None
-    if isinstance(forecaster, PanelForecaster):
-        panel = _panel_metadata(forecaster)
-        metrics = forecaster.metrics_
-        forecaster = forecaster.forecaster(forecaster.ids_[0])
-        forecaster.metrics_ = metrics
+    state = check_is_fitted(forecaster)
+    first = next(iter(state.series.values()))
+    panel = _panel_metadata(state) if state.layout is not None else None
     path = target_path(name, directory)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -133,23 +129,19 @@ def save(
     taken = f"a checkpoint named {path.stem!r} exists; choose another name or delete it"
     if not overwrite and path.exists():  # a cheap early answer; the link below decides
         raise CheckpointExists(taken)
-    tensors = {k: v.detach().cpu().contiguous() for k, v in forecaster.model_.state_dict().items()}
+    tensors = {k: v.detach().cpu().contiguous() for k, v in state.model.state_dict().items()}
     metadata = {
         "format": FORMAT,
-        "config": forecaster.config_.to_yaml(),
-        "scaler": json.dumps({"mean": forecaster.scaler_.mean, "std": forecaster.scaler_.std}),
+        "config": state.config.to_yaml(),
+        "scaler": json.dumps({"mean": first.scaler.mean, "std": first.scaler.std}),
         "columns": json.dumps(
-            {
-                "inputs": forecaster.inputs_,
-                "targets": forecaster.targets_,
-                "time_col": forecaster.time_col_,
-            }
+            {"inputs": state.inputs, "targets": state.targets, "time_col": state.time_col}
         ),
-        "frequency": json.dumps(forecaster.freq_),
-        "split": json.dumps(int(forecaster.split_)),
-        "history": json.dumps(forecaster.history_.to_dict()),
-        "metrics": json.dumps(getattr(forecaster, "metrics_", None)),
-        "data_hash": forecaster.data_hash_,
+        "frequency": json.dumps(first.freq),
+        "split": json.dumps(int(first.split)),
+        "history": json.dumps(state.history.to_dict()),
+        "metrics": json.dumps(state.metrics),
+        "data_hash": state.data_hash,
         "versions": json.dumps(_versions()),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "weights_sha256": weights_digest(tensors),
@@ -189,7 +181,7 @@ def loads(data: bytes, name: str = "checkpoint") -> Forecaster | PanelForecaster
     name = clip(name, 80)
     if len(data) > MAX_BYTES:
         raise CheckpointError(f"{name} is larger than {MAX_BYTES >> 20} MB")
-    header = _header(data, name)
+    header = read_header(data, name)
     meta = header.pop("__metadata__", None)
     meta = meta if isinstance(meta, dict) else {}
     if meta.get("format") != FORMAT:
@@ -197,14 +189,14 @@ def loads(data: bytes, name: str = "checkpoint") -> Forecaster | PanelForecaster
             f"{name} is not an AttentiveLSTM Studio checkpoint (format "
             f"{quote(meta.get('format'), 20)}, expected {FORMAT!r})"
         )
-    parts = _parts(meta, name)
+    parts = metadata_parts(meta, name)
     cfg = parts["config"]
-    series = _panel_parts(meta, name, len(parts["inputs"])) if "panel" in meta else None
+    series = panel_parts(meta, name, len(parts["inputs"])) if "panel" in meta else None
     try:
         shape_net = build_net(cfg, len(parts["inputs"]), len(parts["targets"]), meta=True)
     except ConfigError as e:
         raise CheckpointError(f"{name}: its config is invalid: {e}") from None
-    _check_shapes(header, shape_net.state_dict(), name)
+    check_shapes(header, shape_net.state_dict(), name)
     try:
         tensors = read_safetensors(data)  # the sizes are known to match the config now
     except Exception as e:  # safetensors raises its own error types for corrupt files
@@ -222,218 +214,28 @@ def loads(data: bytes, name: str = "checkpoint") -> Forecaster | PanelForecaster
             f"{name}: the weights do not match the checksum stored with them (a torn or altered "
             "file); use another copy or retrain"
         )
-    if series is not None:
-        return PanelForecaster.restore(
-            cfg, tensors, **series, inputs=parts["inputs"], targets=parts["targets"],
-            time_col=parts["time_col"], history=parts["history"], metrics=parts["metrics"],
-            meta=parts["meta"],
+    one = {"": SeriesFit(parts.pop("scaler"), parts.pop("split"), parts.pop("freq"))}
+    return forecaster_from(
+        Fitted(
+            model=load_network(cfg, tensors, len(parts["inputs"]), len(parts["targets"])),
+            **{"series": one, **parts, **(series or {})},
         )
-    return Forecaster.restore(cfg, tensors, **{k: v for k, v in parts.items() if k != "config"})
+    )
 
 
-def _panel_metadata(pf: PanelForecaster) -> str:
+def _panel_metadata(state: Fitted) -> str:
     """The "panel" field: ids, id column, layout, and per series its scaler, held-out start
     and frequency (in the order of ``ids``)."""
-    fits = [pf.series_[i] for i in pf.ids_]
+    fits = list(state.series.values())
     return json.dumps({
-        "ids": list(pf.ids_),
-        "id_col": pf.id_col_,
-        "layout": pf.layout_,
+        "ids": list(state.series),
+        "id_col": state.id_col,
+        "layout": state.layout,
         "mean": [list(f.scaler.mean) for f in fits],
         "std": [list(f.scaler.std) for f in fits],
         "split": [int(f.split) for f in fits],
         "frequency": [f.freq for f in fits],
     })
-
-
-def _panel_parts(meta: dict, name: str, n_inputs: int) -> dict:
-    """The validated "panel" field, as PanelForecaster.restore's series-related keywords."""
-    panel = _json(meta, "panel", name, dict)
-    ids = _names(panel.get("ids"), name, "panel ids", MAX_SERIES, MAX_ID_CHARS, "series ids")
-    n = len(ids)
-    id_col = panel.get("id_col")
-    if id_col is not None and not (isinstance(id_col, str) and len(id_col) <= MAX_NAME_CHARS):
-        raise CheckpointError(f"{name}: metadata panel id_col is not a column name")
-    layout = panel.get("layout")
-    if layout not in ("long", "wide"):
-        raise CheckpointError(f"{name}: metadata panel layout must be long or wide")
-    columns = {}
-    for key in ("mean", "std", "split", "frequency"):
-        value = panel.get(key)
-        if not isinstance(value, list) or len(value) != n:
-            raise CheckpointError(f"{name}: metadata panel {key} must hold one entry per series")
-        columns[key] = value
-    series = {}
-    for i, sid in enumerate(ids):
-        split, freq = columns["split"][i], columns["frequency"][i]
-        if not (isinstance(split, int) and not isinstance(split, bool) and 0 <= split <= 10**9):
-            raise CheckpointError(f"{name}: metadata panel split of {quote(sid, 40)} is invalid")
-        if freq is not None and not (
-            isinstance(freq, str) and len(freq) <= 32 and _is_frequency(freq)
-        ):
-            raise CheckpointError(
-                f"{name}: metadata panel frequency of {quote(sid, 40)} is not a pandas frequency"
-            )
-        scaler = Scaler(
-            _numbers(columns["mean"][i], n_inputs, name, "mean"),
-            _numbers(columns["std"][i], n_inputs, name, "std", positive=True),
-        )
-        series[sid] = SeriesFit(scaler, split, freq)
-    return {"series": series, "id_col": id_col, "layout": layout}
-
-
-def _header(data: bytes, name: str) -> dict:
-    """The safetensors JSON header, identified by its structure (an 8-byte length, then JSON
-    that fits in the file); a pickle or a zip (torch.save) is named as such."""
-    n = int.from_bytes(data[:8], "little") if len(data) >= 8 else -1
-    if 2 <= n <= min(MAX_HEADER, len(data) - 8) and data[8:9] == b"{":
-        try:
-            header = json.loads(data[8 : 8 + n])
-        except (ValueError, RecursionError):
-            header = None
-        if isinstance(header, dict):
-            return header
-        raise CheckpointError(f"{name} is not a valid safetensors file (its header is not JSON)")
-    if data[:2] in _PICKLE_PROTOCOLS or data[:4] in _ZIP_MAGIC:
-        raise CheckpointError(
-            f"{name} looks like a pickle or torch.save file; only .safetensors checkpoints made "
-            "by AttentiveLSTM Studio are accepted (pickles can run code and are never loaded)"
-        )
-    raise CheckpointError(
-        f"{name} is not a valid safetensors file (no header of the right shape); only "
-        ".safetensors checkpoints made by AttentiveLSTM Studio are accepted"
-    )
-
-
-def _json(meta: dict, key: str, name: str, types: type | tuple, default=...) -> object:
-    """One JSON field of the metadata, of the given type(s)."""
-    if key not in meta and default is not ...:
-        return default
-    try:
-        value = json.loads(meta[key])
-    except (KeyError, TypeError, ValueError, RecursionError):
-        raise CheckpointError(f"{name}: metadata field {key!r} is missing or not JSON") from None
-    if not isinstance(value, types) or isinstance(value, bool) and bool not in _tuple(types):
-        raise CheckpointError(f"{name}: metadata field {key!r} has the wrong type")
-    return value
-
-
-def _tuple(types: type | tuple) -> tuple:
-    return types if isinstance(types, tuple) else (types,)
-
-
-def _names(
-    value: object,
-    name: str,
-    what: str,
-    most: int = MAX_NAMES,
-    chars: int = MAX_NAME_CHARS,
-    kind: str = "column names",
-) -> tuple[str, ...]:
-    if (
-        not isinstance(value, list)
-        or not 1 <= len(value) <= most
-        or not all(isinstance(v, str) and len(v) <= chars for v in value)
-        or len(set(value)) != len(value)
-    ):
-        raise CheckpointError(f"{name}: metadata {what} is not a list of distinct {kind}")
-    return tuple(value)
-
-
-def _numbers(value: object, n: int, name: str, what: str, positive: bool = False) -> tuple:
-    ok = (
-        isinstance(value, list)
-        and len(value) == n
-        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
-        and all(math.isfinite(v) and (v > 0 or not positive) for v in value)
-    )
-    if not ok:
-        kind = "positive finite numbers" if positive else "finite numbers"
-        raise CheckpointError(f"{name}: scaler {what} must be {n} {kind}")
-    return tuple(float(v) for v in value)
-
-
-def _parts(meta: dict, name: str) -> dict:
-    """The validated metadata, as the keyword arguments of Forecaster.restore plus "config"."""
-    text = meta.get("config")
-    if not isinstance(text, str):
-        raise CheckpointError(f"{name}: metadata field 'config' is missing")
-    try:
-        cfg = Config.from_yaml(text)
-    except ConfigError as e:
-        raise CheckpointError(f"{name}: its config is invalid: {e}") from None
-    if cfg.lstm.hidden_size is None:
-        raise CheckpointError(
-            f"{name}: its config is invalid: lstm.hidden_size is null, but a trained model has "
-            "a fixed size"
-        )
-    columns = _json(meta, "columns", name, dict)
-    inputs = _names(columns.get("inputs"), name, "inputs")
-    targets = _names(columns.get("targets"), name, "targets")
-    if inputs[: len(targets)] != targets:
-        raise CheckpointError(f"{name}: metadata inputs must start with the targets")
-    if cfg.data.targets + cfg.data.covariates != inputs:
-        raise CheckpointError(f"{name}: its config's targets and covariates differ from its inputs")
-    time_col = columns.get("time_col")
-    if time_col is not None and not (isinstance(time_col, str) and len(time_col) <= MAX_NAME_CHARS):
-        raise CheckpointError(f"{name}: metadata time_col is not a column name")
-    scaler = _json(meta, "scaler", name, dict)
-    mean = _numbers(scaler.get("mean"), len(inputs), name, "mean")
-    std = _numbers(scaler.get("std"), len(inputs), name, "std", positive=True)
-    freq = _json(meta, "frequency", name, (str, type(None)))
-    if freq is not None and (len(freq) > 32 or not _is_frequency(freq)):
-        raise CheckpointError(
-            f"{name}: metadata frequency {quote(freq, 32)} is not a pandas frequency"
-        )
-    split = _json(meta, "split", name, int)
-    if not 0 <= split <= 10**9:
-        raise CheckpointError(f"{name}: metadata split {quote(split)} is out of range")
-    raw_history = _json(meta, "history", name, dict)
-    try:
-        history = History.from_dict(raw_history)
-    except (TypeError, ValueError):
-        raise CheckpointError(f"{name}: metadata history is malformed") from None
-    data_hash = meta.get("data_hash", "")
-    if not isinstance(data_hash, str):
-        raise CheckpointError(f"{name}: metadata data_hash is not text")
-    return {
-        "config": cfg,
-        "scaler": Scaler(mean, std),
-        "inputs": inputs,
-        "targets": targets,
-        "time_col": time_col,
-        "freq": freq,
-        "split": split,
-        "history": history,
-        "metrics": _json(meta, "metrics", name, (dict, type(None)), None),
-        "data_hash": data_hash,
-        "meta": {
-            "created": clip(meta["created"], 40) if isinstance(meta.get("created"), str) else None,
-            "versions": _json(meta, "versions", name, dict, {}),
-        },
-    }
-
-
-def _check_shapes(header: dict, expected: dict[str, torch.Tensor], name: str) -> None:
-    """The file's tensor names and shapes (from its header) must be what the config builds."""
-    found = {}
-    for k, v in header.items():
-        shape = v.get("shape") if isinstance(v, dict) else None
-        if not (
-            isinstance(shape, list)
-            and all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape)
-            and v.get("dtype") in _FLOAT_DTYPES
-        ):
-            raise CheckpointError(f"{name}: tensor {quote(k, 40)} has no float dtype and shape")
-        found[k] = tuple(shape)
-    diff = sorted(set(found) ^ set(expected)) or [
-        f"{k} {found[k]} != {tuple(expected[k].shape)}"
-        for k in expected
-        if found[k] != tuple(expected[k].shape)
-    ]
-    if diff:
-        shown = "; ".join(clip(str(d), 60) for d in diff[:3])
-        raise CheckpointError(f"{name}: weights do not match its config ({shown})")
 
 
 @dataclass(frozen=True)
@@ -599,6 +401,8 @@ def trash(path: str | Path, owner: str | None, admin: bool | None = None) -> str
     except OSError as e:
         raise CheckpointError(f"{path.stem} was not deleted: {e.strerror}") from None
     if not _admin(admin) and not _owned_by(kept, owner):  # replaced since the check above
+        # back under its name, unless a newer save took the name meanwhile: that save then
+        # supersedes this one as any overwrite does, and this one waits in the trash
         _relink(kept, path)
         raise DeleteRefused(f"{path.stem} was saved by someone else: only its owner may delete it")
     return trash_id

@@ -13,109 +13,29 @@ import pandas as pd
 import torch
 
 from lstm_core import checkpoint, threads
-from lstm_core.config import Config, load_config
-from lstm_core.data import Prepared, few_windows, load_demo, prepare, read_table
+from lstm_core.cli_inputs import (
+    UsageError,
+    build_config,
+    choose_settings,
+    read_data,
+    read_panel_arg,
+)
+from lstm_core.config import load_config
+from lstm_core.data import few_windows
 from lstm_core.errors import LstmCoreError
 from lstm_core.forecaster import SCORED_ON, Forecaster
-from lstm_core.safeio import check_writable, clip, csv_text, quote, write_atomic
+from lstm_core.panel_forecaster import forecaster_for
+from lstm_core.safeio import check_writable, clip, quote, write_atomic
 
+# version of `backtest --json`: 2 added "schema" itself; "beats_naive" (one series) is kept as
+# the earlier name of "beats_baselines", with the same value, for scripts written before
+JSON_SCHEMA = 2
 MAX_ERROR_LINE = 300  # characters of the one `error:` line, the prefix included
-
-
-class UsageError(LstmCoreError):
-    """A command-line mistake."""
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # argparse's own errors follow the same one-line rule
         raise UsageError(f"{message} (see {self.prog} --help)")
-
-
-def read_data(spec: str, sheet: str | None = None) -> tuple[pd.DataFrame, Config | None]:
-    """DATA is a file path, or ``demo:NAME`` for a built-in dataset (with its own config).
-    ``sheet`` picks an Excel sheet; a workbook of several sheets gets a note saying which."""
-    if spec.startswith("demo:"):
-        demo = load_demo(spec[5:])
-        return demo.frame, demo.config
-    path = Path(spec)
-    if not os.path.exists(path):  # unlike Path.exists, False for a name too long to exist
-        raise UsageError(f"data file {clip(spec, 100)} not found (or use demo:regimes / demo:nile)")
-    df = read_table(path, sheet=sheet)
-    sheets = df.attrs.get("sheets", ())
-    if len(sheets) > 1:
-        print(f"note: read sheet {quote(df.attrs['sheet'], 40)} of {len(sheets)}; choose one "
-              "with --sheet NAME", file=sys.stderr)
-    return df, None
-
-
-def build_config(args: argparse.Namespace, default: Config | None) -> Config:
-    """The config file (or the demo's, or the defaults) with command-line overrides applied."""
-    cfg = load_config(args.config) if getattr(args, "config", None) else (default or Config())
-    data: dict = {}
-    if getattr(args, "time_col", None):
-        data["time_col"] = args.time_col
-    if getattr(args, "target", None):
-        data["targets"] = args.target
-    if getattr(args, "covariates", None):
-        data["covariates"] = args.covariates
-    for key in ("lookback", "horizon"):
-        if getattr(args, key, None) is not None:
-            data[key] = getattr(args, key)
-    training: dict = {}
-    if getattr(args, "epochs", None) is not None:
-        training["epochs"] = args.epochs
-    if getattr(args, "device", None):
-        training["device"] = args.device
-    if getattr(args, "threads", None) is not None:
-        training["threads"] = args.threads
-    return cfg.replace(data=data, training=training)
-
-
-def choose_settings(
-    args: argparse.Namespace, cfg: Config, demo: Config | None, data, say: bool = True
-) -> Config:
-    """Without --config (nor a demo's own config): the lookback, patch, epochs, patience and
-    held-out share chosen from the data (``defaults.choose``, as the app does), under the flags given; the
-    choice and its reasons go to stderr. ``data`` is the Prepared series or the Panel."""
-    if getattr(args, "config", None) or demo is not None:
-        return cfg
-    from lstm_core import defaults
-    from lstm_core.panel import Panel
-
-    choice = (defaults.for_panel(data, cfg) if isinstance(data, Panel)
-              else defaults.for_data(data, cfg))
-    lookback, epochs = getattr(args, "lookback", None), getattr(args, "epochs", None)
-    chosen = choice.apply(cfg)
-    if lookback is not None:  # the patch then follows the lookback given (lookback // 24)
-        chosen = chosen.replace(data={"lookback": lookback}, lstm={"patch_len": None})
-    if epochs is not None:
-        chosen = chosen.replace(training={"epochs": epochs})
-    given = (lookback, lookback, epochs, None)  # what each reason is about
-    reasons = [r for r, flag in zip(choice.reasons, given) if flag is None]
-    if say and reasons:
-        print("settings chosen from the data (--config, --lookback or --epochs set them):\n  "
-              + "\n  ".join(reasons), file=sys.stderr)
-    return chosen
-
-
-def read_panel_arg(args: argparse.Namespace, df: pd.DataFrame, saved=None):
-    """The panel that ``--id-col``/``--wide`` (or a panel checkpoint, ``saved``) asks for, else
-    None (one series)."""
-    id_col, wide = getattr(args, "id_col", None), getattr(args, "wide", False)
-    if id_col and wide:
-        raise UsageError("--id-col and --wide exclude each other: a long table has an id "
-                         "column, a wide one a column per series")
-    if not (id_col or wide or saved is not None):
-        return None
-    from lstm_core.panel import read_panel
-
-    if saved is not None and not (id_col or wide):  # the layout the model was trained on
-        id_col, wide = saved.id_col_, saved.layout_ == "wide"
-    time_col = getattr(args, "time_col", None) or getattr(saved, "time_col_", None)
-    columns = getattr(args, "columns", None)
-    return read_panel(df, None if wide else id_col, time_col=time_col,
-                      layout="wide" if wide else None,
-                      columns=[c.strip() for c in columns.split(",")] if columns else None)
 
 
 class Progress:
@@ -159,17 +79,13 @@ def cmd_train(args: argparse.Namespace) -> int:
         torch.manual_seed(cfg.training.seed)  # dropout's generator: this process trains alone
         bar = Progress(cfg.training.epochs)
         on_epoch, on_batch = (bar.epoch, bar.batch) if lead else (None, None)
-        if panel is not None:  # one model for every series
-            from lstm_core.panel_forecaster import PanelForecaster
-
-            fc = PanelForecaster(cfg).fit(panel, on_epoch=on_epoch, on_batch=on_batch)
-        else:
-            fc = Forecaster(cfg)
+        if panel is None:
             d = cfg.data
             loose = few_windows(len(prep.frame), d.lookback, d.horizon, cfg.training.val_fraction)
             if loose and lead:  # before the training it is about, not after
                 print(f"warning: {loose}", flush=True)
-            fc.fit(prep, on_epoch=on_epoch, on_batch=on_batch)
+        data = prep if panel is None else panel  # a panel: one model for every series
+        fc = forecaster_for(data, cfg).fit(data, on_epoch=on_epoch, on_batch=on_batch)
     finally:
         distributed.teardown()
     if not lead:
@@ -185,7 +101,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"speed: {h.windows_per_sec:.0f} windows/s{ranks} in {h.seconds:.1f} s on {h.device}")
     print(f"hidden size: {fc.config_.lstm.hidden_size}; checkpoint: {path}")
     if panel is not None:
-        print(f"series: {len(fc.ids_)} of {len(panel)}" + "".join(
+        print(f"series: {len(fc.series_ids)} of {len(panel)}" + "".join(
             f"; left out {quote(k, 40)}: {clip(v, 80)}" for k, v in list(fc.skipped_.items())[:3]))
     return 0
 
@@ -198,7 +114,10 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     panel = read_panel_arg(args, df, _panel_model(fc, args))
     out = fc.predict(panel, args.series) if panel is not None else fc.predict(df)
     if args.csv:
-        path = write_atomic(args.csv, csv_text(out).encode(), UsageError, "--csv")
+        from lstm_core.text import forecast_csv  # the app's CSV writer, only when asked for
+
+        text = forecast_csv(out, fc.config_.data.frequency)
+        path = write_atomic(args.csv, text.encode(), UsageError, "--csv")
         print(f"wrote {len(out)} rows to {path}", file=sys.stderr if args.json else sys.stdout)
     if args.json:
         if pd.api.types.is_datetime64_any_dtype(out["time"]):  # else to_json writes epoch ms
@@ -231,19 +150,16 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         prep = Forecaster(cfg).prepare(df) if panel is None else None
         cfg = choose_settings(args, cfg, demo_cfg, prep or panel)
         torch.manual_seed(cfg.training.seed)  # dropout's generator: this process trains alone
-        if panel is not None:
-            from lstm_core.panel_forecaster import PanelForecaster
-
-            fc = PanelForecaster(cfg).fit(panel)
-        else:
-            fc = Forecaster(cfg).fit(prep)
+        data = prep if panel is None else panel
+        fc = forecaster_for(data, cfg).fit(data)
     if panel is not None:
         if args.strong:
             raise UsageError("--strong scores one series; leave it out with --id-col/--wide")
         return _panel_backtest(fc, panel, args.json)
     bt = fc.backtest(prep if prep is not None else df, strong=args.strong)
     if args.json:
-        print(json.dumps({"metrics": bt.table.to_dict(orient="index"), "windows": bt.windows,
+        print(json.dumps({"schema": JSON_SCHEMA,
+                          "metrics": bt.table.to_dict(orient="index"), "windows": bt.windows,
                           "season": bt.season, "beats_baselines": bt.beats_baselines,
                           "beats_naive": bt.beats_baselines, "best_baseline": bt.best_baseline,
                           "verdict": bt.verdict, "scored_on": bt.scored_on,
@@ -258,9 +174,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
 def _panel_model(fc, args: argparse.Namespace):
     """``fc`` if it is a panel's model; refuses --id-col/--wide with one series' model."""
-    from lstm_core.panel_forecaster import PanelForecaster
-
-    if isinstance(fc, PanelForecaster):
+    if fc.per_series:
         return fc
     if getattr(args, "id_col", None) or getattr(args, "wide", False):
         raise UsageError("this checkpoint holds one series' model; train one for the panel "
@@ -272,7 +186,7 @@ def _panel_backtest(fc, panel, as_json: bool) -> int:
     """The backtest of every series: the summary over series, then (JSON) each series' rows."""
     bt = fc.backtest(panel)
     if as_json:
-        print(json.dumps({"summary": bt.summary.to_dict(orient="index"),
+        print(json.dumps({"schema": JSON_SCHEMA, "summary": bt.summary.to_dict(orient="index"),
                           "series": bt.table.to_dict(orient="records"),
                           "best_baseline": bt.best_baseline,
                           "beats_baselines": bt.beats_baselines, "verdict": bt.verdict,
@@ -286,7 +200,9 @@ def _panel_backtest(fc, panel, as_json: bool) -> int:
 
 def cmd_detect(args: argparse.Namespace) -> int:
     """`detect`: the change points with their kind and columns (JSON with --json, else a table)."""
-    from lstm_core import changepoints, summary
+    from lstm_core import changepoints
+    from lstm_core.changepoints.pipeline import detection_data
+    from lstm_core.changepoints.rows import candidate_rows, change_point_rows, detection_json
 
     if not math.isfinite(args.sensitivity) or args.sensitivity <= 0:
         raise UsageError(f"--sensitivity must be a number > 0, got {args.sensitivity}")
@@ -303,7 +219,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
     if demo_cfg is not None and config is None and fc is None:  # a demo's own columns
         time_col = time_col or demo_cfg.data.time_col
         columns = columns or [*demo_cfg.data.targets, *demo_cfg.data.covariates]
-    prep = _detection_data(df, fc, config, time_col, columns)
+    prep = detection_data(df, fc, config, time_col, columns)
     result = changepoints.detect(
         prep,
         fc,
@@ -317,7 +233,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
         candidates=args.candidates,
     )
     if args.json:
-        print(json.dumps(summary.detection_json(result, prep)))
+        print(json.dumps(detection_json(result, prep)))
         return 0
     for line in result.notes:
         print(f"note: {line}")
@@ -325,13 +241,13 @@ def cmd_detect(args: argparse.Namespace) -> int:
         print(f"note: rows are the file's own; the detector ran on {len(prep.frame)} rows with "
               f"{prep.report.gaps} inserted")
     if result.change_points:
-        table = summary.change_point_rows(result, prep)
+        table = change_point_rows(result, prep)
         print(table.to_string(index=False, float_format=lambda v: f"{v:.1f}"))
     else:
         print("no change points found")
     if args.candidates:
         print("candidates, strongest first:")
-        table = summary.candidate_rows(result, prep)
+        table = candidate_rows(result, prep)
         print(table.to_string(index=False, float_format=lambda v: f"{v:.2f}")
               if len(table) else "  none")
     print(
@@ -372,17 +288,6 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _detection_data(df: pd.DataFrame, fc: Forecaster | None, config: Config | None,
-                    time_col: str | None, columns: list[str] | None) -> Prepared:
-    """The series ``detect`` reads, prepared here so that its rows can be told in the file's."""
-    if fc is not None:
-        return fc.prepare(df)
-    changes = {"time_col": time_col} if time_col else {}
-    if columns:
-        changes |= {"targets": columns, "covariates": []}
-    return prepare(df, (config or Config()).replace(data=changes).data)
-
-
 def _detect_panel(args: argparse.Namespace, df: pd.DataFrame, known) -> int:
     """`detect --id-col`: every series, on local processes or a Ray cluster."""
     from lstm_core.changepoints.batch import detect_panel
@@ -415,6 +320,8 @@ def _detect_panel(args: argparse.Namespace, df: pd.DataFrame, known) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
+    """Every command and flag. One flat list on purpose: it is what ``--help`` prints, and a
+    flag is found by reading down one function, not across helpers."""
     p = _Parser(prog="python -m lstm_core", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 

@@ -380,3 +380,30 @@ def load_config(path: str) -> Config:
             f"position {e.start}); save it as UTF-8"
         ) from None
     return Config.from_yaml(text)
+
+
+# ---------------------------------------------------------------- one YAML text per section
+
+
+def config_sections(cfg: Config) -> dict[str, str]:
+    """The config as one YAML text per section (data, lstm, training), keys in field order."""
+    return {name: yaml.safe_dump(body, sort_keys=False) for name, body in cfg.to_dict().items()}
+
+def config_from_sections(texts: dict[str, str]) -> Config:
+    """Parse one YAML text per section into a validated Config.
+
+    Raises:
+        ConfigError: with ``key`` set to the offending key, or to the section whose text is not
+            valid YAML (the message then gives the line within that section).
+    """
+    raw = {name: parse_yaml(texts.get(name, "") or "{}", name) for name in SECTIONS}
+    return Config.from_dict(raw)
+
+def key_section(key: str | None) -> str | None:
+    """The section ("data", "lstm", "training") a ConfigError key belongs to, if any."""
+    head = (key or "").split(".")[0]
+    return head if head in SECTIONS else None
+
+def config_yaml(config: dict) -> str:
+    """A stored config (plain dict) as YAML in field order."""
+    return yaml.safe_dump(config, sort_keys=False)

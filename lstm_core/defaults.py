@@ -29,9 +29,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from lstm_core import data
+from lstm_core.baselines import CYCLES, season_period
 from lstm_core.config import Config
 from lstm_core.errors import DataError
-from lstm_core.forecast import season_period
+from lstm_core.text import freq_parts
 
 if TYPE_CHECKING:
     from lstm_core.panel import Panel
@@ -44,13 +45,6 @@ PATIENCE_STEPS = 1_500  # optimiser steps without a better validation loss befor
 MIN_PATIENCE, MAX_PATIENCE = 5, 20
 MAX_VAL_FRACTION = 0.3  # the most of a series the held-out end may take
 
-# the cycles of each time unit, in that unit, shortest first (a minute's hour, day and week ...)
-_CYCLES = {
-    "s": (86_400,), "min": (1_440, 10_080), "h": (24, 168), "D": (7, 365),
-    "B": (5, 260), "W": (52,), "M": (12,), "MS": (12,), "ME": (12,), "Q": (4,), "QS": (4,),
-    "QE": (4,),
-}
-_ALIASES = {"S": "s", "T": "min", "H": "h"}  # older pandas spellings
 _NAMES = {  # (unit, cycle) -> words
     ("s", 86_400): "a day", ("min", 1_440): "a day", ("min", 10_080): "a week",
     ("h", 24): "a day", ("h", 168): "a week", ("D", 7): "a week", ("D", 365): "a year",
@@ -85,12 +79,9 @@ def cycles(freq: str | None) -> tuple[tuple[int, str], ...]:
     (168, "a week")) for hours; () without a step or for steps with no cycle (years)."""
     if not freq:
         return ()
-    head = freq.split("-")[0]
-    unit = head.lstrip("0123456789")
-    step = int(head[: len(head) - len(unit)] or 1)
-    unit = _ALIASES.get(unit, unit)
+    step, unit = freq_parts(freq)
     out = []
-    for c in _CYCLES.get(unit, ()):
+    for c in CYCLES.get(unit, ()):
         if step and c % step == 0 and c // step >= 2:
             out.append((c // step, _NAMES.get((unit, c), "a year")))
     return tuple(out)

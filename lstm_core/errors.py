@@ -46,3 +46,8 @@ class TrainingError(LstmCoreError):
 
 class NonFiniteForecast(LstmCoreError):
     """The model produced NaN or infinite values; such a forecast is never returned."""
+
+
+class NotFittedError(LstmCoreError, ValueError, AttributeError):
+    """A forecaster was asked for what only fitting gives (scikit-learn's pattern: also a
+    ValueError and an AttributeError, so ``hasattr(fc, "model_")`` is false before ``fit``)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import hashlib
 from dataclasses import dataclass
@@ -11,39 +10,21 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 import torch
-from torch.overrides import TorchFunctionMode
 
-from lstm_core import forecast as fc
-from lstm_core import threads
+from lstm_core import baselines, threads
 from lstm_core.config import Config, resolve_hidden_size
-from lstm_core.data import (
-    Prepared,
-    Scaler,
-    check_length,
-    held_out_start,
-    make_windows,
-    prepare,
-)
+from lstm_core.data import Prepared, Scaler, check_length, held_out_start, prepare
 from lstm_core.defaults import cycles
-from lstm_core.errors import ConfigError, DataError, NonFiniteForecast, SeriesTooShort
-from lstm_core.model import QUANTILES, ForecastNet
-from lstm_core.train import (
-    History,
-    OnBatch,
-    OnEpoch,
-    RunningLoss,
-    evaluate,
-    pick_device,
-    train,
-)
+from lstm_core.errors import DataError, NonFiniteForecast, SeriesTooShort
+from lstm_core.fitted import Fittable, Fitted, SeriesFit, check_is_fitted, judge, unscale
+from lstm_core.model import QUANTILES, resolve_patch_len
+from lstm_core.network import check_memory, fit_network
+from lstm_core.train import OnBatch, OnEpoch, RunningLoss, pick_device
 
 LINEAR = "linear (NLinear ridge)"  # the linear baseline's row, at its own best lookback
 LINEAR_AT_L = "linear at the model's lookback"  # shown when that lookback differs and fits
-TIE = 1e-3  # relative MAE difference below which the model does not beat a baseline
 FEW_HELD_OUT = 10  # held-out windows below which the backtest says it cannot rank the methods
 STRONG_ORIGINS = 12  # rolling origins scored when MSTL and AutoETS join (seconds per origin)
-MAX_PARAMETERS = 50_000_000  # 200 MB of float32 weights (x4 with AdamW's state in training)
-MAX_BATCH_BYTES = 4 << 30  # one batch of windows and what the network keeps for it
 # where the backtest's windows lie: after the validation that chose the model ("test"), on
 # the validation windows themselves (a series too short for both, or a model trained before
 # there was a test part: optimistic), or at the end of data the model was not trained on
@@ -70,11 +51,6 @@ class Backtest:
     forecasts: pd.DataFrame
     scored_on: ScoredOn = "validation"  # which windows were scored (SCORED_ON says it in words)
     linear_lookback: int = 0  # the linear baseline's own lookback, chosen on validation
-
-    @property
-    def beats_naive(self) -> bool:
-        """The earlier name of ``beats_baselines`` (it always meant the best baseline)."""
-        return self.beats_baselines
 
 
 @dataclass(frozen=True)
@@ -110,12 +86,14 @@ class Explanation:
     forecast: pd.DataFrame  # as Forecaster.predict
 
 
-class Forecaster:
+class Forecaster(Fittable):
     """AttentiveLSTM forecaster of ``cfg.data.horizon`` steps with 0.1/0.5/0.9 quantiles.
 
-    ``fit`` sets the fitted attributes ``config_`` (hidden size resolved), ``model_``,
-    ``scaler_``, ``history_``, ``inputs_`` (targets first), ``targets_``, ``freq_``,
-    ``time_col_``, ``data_hash_``, ``split_`` (first row of the held-out end).
+    ``fit`` sets the fitted state (``fitted.Fitted``), read as the fitted attributes
+    ``config_`` (hidden size resolved), ``model_``, ``history_``, ``inputs_`` (targets first),
+    ``targets_``, ``time_col_``, ``metrics_`` and, of its one series, ``scaler_``, ``freq_``,
+    ``split_`` (first row of the held-out end) and ``data_hash_``. A panel's model hands out
+    one series' Forecaster with ``for_series``: the shared network with that series' scaling.
     """
 
     def __init__(self, cfg: Config | None = None):
@@ -172,68 +150,56 @@ class Forecaster:
             config, x[:split], x[split - L : val_end], k, device, on_epoch, on_batch, running,
             check_rows=x[val_end - L : test] if test > val_end else None,
         )
-        self.history_ = dataclasses.replace(history, test_start=test if test < n else 0)
-        self.model_ = net.cpu().eval()
-        self.config_, self.scaler_ = config, scaler
-        self.inputs_, self.targets_ = prep.columns, prep.targets
-        self.freq_, self.time_col_ = prep.freq, prep.time_col
-        self.data_hash_ = data_hash(prep.frame)
-        self.split_ = split
-        self.metrics_ = self.backtest(prep).table.to_dict(orient="index")
+        self._set(
+            Fitted(
+                config=config,
+                model=net.cpu().eval(),
+                history=dataclasses.replace(history, test_start=test if test < n else 0),
+                inputs=prep.columns,
+                targets=prep.targets,
+                time_col=prep.time_col,
+                series={"": SeriesFit(scaler, split, prep.freq)},
+                data_hash=data_hash(prep.frame),
+            )
+        )
+        metrics = self.backtest(prep).table.to_dict(orient="index")
+        self._set(dataclasses.replace(self.fitted_, metrics=metrics))
         return self
 
     @classmethod
-    def restore(
-        cls,
-        config: Config,
-        weights: dict[str, torch.Tensor] | ForecastNet,
-        *,
-        scaler: Scaler,
-        inputs: tuple[str, ...],
-        targets: tuple[str, ...],
-        time_col: str | None,
-        freq: str | None,
-        split: int,
-        history: History,
-        metrics: dict | None = None,
-        data_hash: str = "",
-        meta: dict | None = None,
-    ) -> Forecaster:
-        """A fitted Forecaster from validated parts (what a checkpoint holds): the network is
-        rebuilt from ``config`` (hidden size resolved) and given ``weights``; nothing is trained.
-        A ForecastNet given as ``weights`` is used as it is, shared (a panel's global network
-        seen through one series' scaling).
-
-        Raises:
-            ConfigError: the network would be too large; RuntimeError: ``weights`` do not fit it
-                (checkpoint.loads checks the shapes first and says so plainly).
-        """
-        fc = cls(config)
-        fc.model_ = load_network(config, weights, len(inputs), len(targets))
-        fc.config_, fc.scaler_, fc.history_ = config, scaler, history
-        fc.inputs_, fc.targets_ = tuple(inputs), tuple(targets)
-        fc.freq_, fc.time_col_, fc.split_ = freq, time_col, int(split)
-        fc.metrics_, fc.data_hash_, fc.meta_ = metrics, data_hash, meta or {}
+    def restore(cls, state: Fitted) -> Forecaster:
+        """A fitted Forecaster from its fitted state (what a checkpoint holds, or one series of
+        a panel's model: the network is shared, not copied); nothing is trained."""
+        assert len(state.series) == 1, "a Forecaster serves one series"
+        fc = cls(state.config)
+        fc._set(state)
         return fc
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "model_"):
-            raise RuntimeError("Forecaster is not fitted; call fit() or load a checkpoint")
+    # its one series' scaling, time step and held-out start; the data it was trained on
+    scaler_ = property(lambda self: self._one().scaler, doc="Scaling fitted on training rows.")
+    freq_ = property(lambda self: self._one().freq, doc="The time step (pandas frequency).")
+    split_ = property(lambda self: self._one().split, doc="First row of the held-out end.")
+    data_hash_ = property(lambda self: check_is_fitted(self).data_hash, doc="sha256 of its data.")
 
-    def fingerprint(self) -> str:
-        """sha256 of the fitted model's config and weights: equal models, equal fingerprint."""
-        self._check_fitted()
-        h = hashlib.sha256(self.config_.to_yaml().encode())
-        for name, tensor in self.model_.state_dict().items():
-            h.update(name.encode())
-            h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-        return h.hexdigest()
+    def _one(self) -> SeriesFit:
+        return next(iter(check_is_fitted(self).series.values()))
+
+    def for_series(self, series_id: str | None = None) -> Forecaster:
+        """This forecaster: it serves one series (``series_id`` None or its own id).
+
+        Raises:
+            DataError: another id was asked for.
+        """
+        own = self.series_ids[0]
+        if series_id is not None and str(series_id) != own:
+            raise DataError(f"this model forecasts one series and has no series {series_id!r}")
+        return self
 
     # ------------------------------------------------------------ inference
 
     def scaled_inputs(self, data: pd.DataFrame | Prepared) -> torch.Tensor:
         """The series as the model sees it: (T, F) float32, scaled with the training statistics."""
-        self._check_fitted()
+        check_is_fitted(self)
         prep = self.prepare(data)
         missing = [c for c in self.inputs_ if c not in prep.frame.columns]
         if missing:
@@ -250,10 +216,7 @@ class Forecaster:
             out = [
                 self.model_(windows[i : i + batch_size]) for i in range(0, len(windows), batch_size)
             ]
-        q = torch.cat(out).numpy().astype(np.float64)
-        k = len(self.targets_)
-        mean, std = np.asarray(self.scaler_.mean[:k]), np.asarray(self.scaler_.std[:k])
-        return _finite(q * std[None, None, :, None] + mean[None, None, :, None])
+        return _finite(unscale(torch.cat(out).numpy().astype(np.float64), self.scaler_, axis=2))
 
     def predict(self, data: pd.DataFrame | Prepared) -> pd.DataFrame:
         """Forecast the ``horizon`` steps after the end of ``data``.
@@ -283,31 +246,19 @@ class Forecaster:
     def score(self, held: HeldOut) -> Backtest:
         """The backtest table and verdict of ``held_out``'s forecasts (no model run again)."""
         y, q, m, naive = held.actual, held.model, held.season, "naive (last value)"
-        rows = {"AttentiveLSTM": fc.metrics(y, q[..., 1], held.scale, q[..., 0], q[..., 2])}
+        rows = {"AttentiveLSTM": baselines.metrics(y, q[..., 1], held.scale, q[..., 0], q[..., 2])}
         seasonal = f"seasonal naive (m={m})"
         strong = [name for name in held.baselines if name not in (naive, seasonal, LINEAR)]
         for name in (naive, seasonal, LINEAR, *strong):  # a seasonal row even at m = 1
-            rows[name] = fc.metrics(y, held.baselines.get(name, held.baselines[naive]), held.scale)
-        table = fc.metrics_table(rows)
-        model_mae = table.iloc[0]["MAE"]
-        best = str(table.iloc[1:]["MAE"].idxmin())
-        best_mae = table.loc[best, "MAE"]
-        # under 0.1% is a tie: a model that kept its linear start matches the linear row up to
-        # float32 rounding, and must not be reported as the winner
-        beats = bool(model_mae < best_mae * (1 - TIE))
-        if beats:
-            verdict = (
-                f"The model's MAE is {100 * (1 - model_mae / best_mae):.1f}% lower than the best "
-                f"baseline ({best}) on the held-out end."
-            )
-        else:
-            verdict = (
-                f"The model does not beat the best baseline ({best}) here: MAE {model_mae:.4g} "
-                f"vs {best_mae:.4g}. Use the baseline, or give the model more data or epochs."
-            )
-            h, margin = self.history_, self.config_.training.start_margin
-            reverted = len(h.check_loss) == 2 and h.check_loss[0] >= h.check_loss[1] * (1 - margin)
-            if h.best_epoch == 0 and reverted:  # the check's rule, margin included (_check_start)
+            forecast = held.baselines.get(name, held.baselines[naive])
+            rows[name] = baselines.metrics(y, forecast, held.scale)
+        table = baselines.metrics_table(rows)
+        best, beats, verdict = judge(table["MAE"], "MAE", "")
+        verdict += "."
+        if not beats:
+            verdict += " Use the baseline, or give the model more data or epochs."
+            h = self.history_
+            if h.kept_by_check:
                 verdict += (
                     " The trained network did not beat the linear fit it starts from on the "
                     "check windows after validation, so the model kept that fit: its forecast "
@@ -331,7 +282,7 @@ class Forecaster:
                 f" Only {n} held-out window{'s' if n > 1 else ''} "
                 "could be scored: too few to rank the methods with confidence."
             )
-        note = fc.interval_note(table.iloc[0]["coverage80"], n)
+        note = baselines.interval_note(table.iloc[0]["coverage80"], n)
         verdict += f" {note}" if note else ""
         last, H = held.origins[-1], y.shape[1]
         bt = _long_frame(held.index[last : last + H], self.targets_, q[-1])
@@ -341,11 +292,11 @@ class Forecaster:
     def held_out(self, data: pd.DataFrame | Prepared, strong: bool = False) -> HeldOut:
         """Every forecast ``backtest`` scores, kept window by window: the model's quantiles and
         the baselines' forecasts from each origin of the held-out end, with what happened.
-        ``score`` turns it into the backtest; ``forecast.error_by_step`` and
-        ``forecast.tiled_origins`` read it too (rolling-origin views).
+        ``score`` turns it into the backtest; ``baselines.error_by_step`` and
+        ``baselines.tiled_origins`` read it too (rolling-origin views).
 
         With ``strong``, statsforecast's MSTL and AutoETS join the baselines
-        (``forecast.strong_baselines``, fitted on the rows before the scored windows); they
+        (``baselines.strong_baselines``, fitted on the rows before the scored windows); they
         cost seconds per origin and target, so every method is then scored on at most
         ``STRONG_ORIGINS`` rolling origins, ``horizon`` steps apart, ending with the last.
 
@@ -361,28 +312,28 @@ class Forecaster:
         origins = np.arange(max(first, L), len(values) - H + 1)
         if len(origins) == 0:
             raise SeriesTooShort(f"no complete window of {L}+{H} rows in the held-out end", L + H)
-        m = fc.baseline_season(self.freq_, values[:split])
-        baselines = {"naive (last value)": fc.naive(values, origins, H)}
+        m = baselines.baseline_season(self.freq_, values[:split])
+        rivals = {"naive (last value)": baselines.naive(values, origins, H)}
         if m > 1:  # at m = 1 the seasonal naive is the naive: not repeated
-            baselines[f"seasonal naive (m={m})"] = fc.seasonal_naive(values, origins, H, m)
+            rivals[f"seasonal naive (m={m})"] = baselines.seasonal_naive(values, origins, H, m)
         own = linear_lookbacks(L, self.freq_) if first > split else [L]
-        baselines[LINEAR], lookback = self._linear_baseline(x, split, first, origins, own)
+        rivals[LINEAR], lookback = self._linear_baseline(x, split, first, origins, own)
         if lookback != L:  # the model's lookback too, where the rows afford it
             same, at = self._linear_baseline(x, split, first, origins, [L])
             if at == L:
-                baselines[LINEAR_AT_L] = same
+                rivals[LINEAR_AT_L] = same
         if strong:
-            keep = fc.tiled_origins(len(origins), H, most=STRONG_ORIGINS)
-            origins, baselines = origins[keep], {k: v[keep] for k, v in baselines.items()}
+            keep = baselines.tiled_origins(len(origins), H, most=STRONG_ORIGINS)
+            origins, rivals = origins[keep], {k: v[keep] for k, v in rivals.items()}
             seasons = [c for c, _ in cycles(self.freq_)] or ([m] if m > 1 else [])
-            baselines.update(fc.strong_baselines(values, first, origins, H, seasons))
+            rivals.update(baselines.strong_baselines(values, first, origins, H, seasons))
         return HeldOut(
             index=prep.frame.index,
             targets=self.targets_,
             origins=origins,
             actual=np.stack([values[o : o + H] for o in origins]),
             model=self._quantiles(x.unfold(0, L, 1).transpose(1, 2)[origins - L]),
-            baselines=baselines,
+            baselines=rivals,
             season=m,
             scale=np.abs(np.diff(values[:split], axis=0)).mean(axis=0),
             scored_on=scored_on,
@@ -393,7 +344,7 @@ class Forecaster:
         self, x: torch.Tensor, split: int, test: int, origins: np.ndarray, candidates: list[int]
     ) -> tuple[np.ndarray, int]:
         """The linear baseline at the best of the ``candidates`` lookbacks that the rows afford
-        (``forecast.linear_at_best_lookback``: chosen on the windows between ``split`` and
+        (``baselines.linear_at_best_lookback``: chosen on the windows between ``split`` and
         ``test``, refitted on the rows before ``test``) forecasting from ``origins`` of the
         scaled series x (T, F) -> ((N, H, K) in the data's units, its lookback)."""
         d, k = self.config_.data, len(self.targets_)
@@ -405,11 +356,9 @@ class Forecaster:
                 L + H,
             )
         candidates = [lb for lb in candidates if lb <= origins[0]]
-        lin, lookback = fc.linear_at_best_lookback(targets, split, test, H, candidates)
+        lin, lookback = baselines.linear_at_best_lookback(targets, split, test, H, candidates)
         windows = np.stack([targets[o - lookback : o] for o in origins])  # (N, L', K)
-        pred = lin.predict(windows)  # (N, H, K) scaled
-        scaled = pred * np.asarray(self.scaler_.std[:k]) + np.asarray(self.scaler_.mean[:k])
-        return scaled, lookback
+        return unscale(lin.predict(windows), self.scaler_, axis=2), lookback  # (N, H, K)
 
     def _scored_part(self, prep: Prepared, split: int) -> tuple[int, ScoredOn]:
         """First row of the windows the backtest scores, and which part that is."""
@@ -446,12 +395,7 @@ class Forecaster:
         window = x[origin - L : origin].unsqueeze(0)
         with threads.for_model(self.model_):
             y, internals = self.model_(window, return_internals=True)
-        k = len(self.targets_)
-        q = y[0].numpy().astype(np.float64)
-        q = _finite(
-            q * np.asarray(self.scaler_.std[:k])[None, :, None]
-            + np.asarray(self.scaler_.mean[:k])[None, :, None]
-        )
+        q = _finite(unscale(y[0].numpy().astype(np.float64), self.scaler_, axis=1))  # (H, K, Q)
         index = prep.frame.index
         H = self.config_.data.horizon
         times = (
@@ -468,96 +412,6 @@ class Forecaster:
         )
 
 
-def resolve_patch_len(config: Config) -> int:
-    """Steps per LSTM token: the configured ``lstm.patch_len``, or lookback // 24 (at least 1),
-    so a window is read as 24 to 47 tokens and lookbacks under 48 step by step."""
-    return config.lstm.patch_len or max(1, config.data.lookback // 24)
-
-
-def build_net(
-    config: Config, input_size: int, n_targets: int, meta: bool = False
-) -> ForecastNet:
-    """The network a config describes (``config.lstm.hidden_size`` already resolved).
-
-    It is first built on torch's "meta" device, which records shapes without allocating, so a
-    config that asks for too many weights is refused before any memory is taken. ``meta=True``
-    returns that shape-only network (what a checkpoint loader compares a file's tensors with).
-
-    Raises:
-        ConfigError: the network would have more than MAX_PARAMETERS weights.
-    """
-    lstm = config.lstm
-    if lstm.hidden_size is None:
-        raise ConfigError("lstm.hidden_size must be resolved before building", "lstm.hidden_size")
-
-    def make() -> ForecastNet:
-        return ForecastNet(
-            input_size,
-            n_targets,
-            config.data.lookback,
-            config.data.horizon,
-            hidden_size=lstm.hidden_size,
-            num_layers=lstm.num_layers,
-            dropout=lstm.dropout,
-            bidirectional=lstm.bidirectional,
-            use_attention=lstm.use_attention,
-            num_heads=lstm.num_heads,
-            quantiles=QUANTILES,
-            patch_len=resolve_patch_len(config),
-        )
-
-    with torch.device("meta"), _NoRandomNumbers():
-        shapes = make()
-    size = sum(p.numel() for p in shapes.parameters())
-    if size > MAX_PARAMETERS:
-        raise ConfigError(
-            f"lstm: this network would have {size:,} weights (hidden_size {lstm.hidden_size}, "
-            f"{lstm.num_layers} layers, {input_size} inputs, lookback {config.data.lookback}, "
-            f"horizon {config.data.horizon}), over the {MAX_PARAMETERS:,} allowed; make it smaller",
-            "lstm.hidden_size",
-        )
-    return shapes if meta else make()
-
-
-def check_memory(config: Config, n_inputs: int, n_train: int, n_held_out: int) -> None:
-    """Refuse sizes whose tensors would exceed MAX_BATCH_BYTES, before any is allocated.
-
-    An estimate: a training batch gathers (batch, lookback, inputs) windows and keeps ~12
-    floats per hidden unit, layer and step for the backward pass; validation (batches of 1024)
-    and backtest inference (2048) keep ~8 per hidden unit and step, one layer at a time, after
-    gathering every held-out window.
-
-    Raises:
-        ConfigError: naming the sizes to lower.
-    """
-    d, lstm, t = config.data, config.lstm, config.training
-    width = (lstm.hidden_size or 1) * (2 if lstm.bidirectional else 1)
-    steps = d.lookback * 4  # bytes per float32 and step
-    train = min(t.batch_size, max(n_train, 1)) * steps * (n_inputs + 12 * width * lstm.num_layers)
-    infer = min(2048, max(n_held_out, 1)) * steps * (n_inputs + 8 * width)
-    need = max(train, infer) + max(n_held_out, 0) * steps * n_inputs
-    if need > MAX_BATCH_BYTES:
-        raise ConfigError(
-            f"training.batch_size {t.batch_size} x data.lookback {d.lookback} x {n_inputs} "
-            f"inputs (hidden width {width}) would take about {need / 2**30:.1f} GB at once, "
-            f"over {MAX_BATCH_BYTES >> 30} GB; lower the batch size, the lookback or "
-            "lstm.hidden_size",
-            "training.batch_size",
-        )
-
-
-class _NoRandomNumbers(TorchFunctionMode):
-    """Shapes need no random numbers: under it ``torch.randn``/``rand`` return empty tensors.
-    On the meta device torch draws them through a Python decomposition that costs 0.5 s and
-    ~40 MB on first use; an empty tensor costs nothing."""
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        if func in (torch.randn, torch.rand):
-            return torch.empty(*args, **kwargs)
-        return func(*args, **kwargs)
-
-
 def _finite(q: np.ndarray) -> np.ndarray:
     """``q`` unchanged if every value is finite; a NaN forecast is never presented as a result."""
     if not np.isfinite(q).all():
@@ -567,34 +421,6 @@ def _finite(q: np.ndarray) -> np.ndarray:
             "data are unusable: retrain it, or check the data for extreme values"
         )
     return q
-
-
-def load_network(
-    config: Config, weights: dict[str, torch.Tensor] | ForecastNet, n_inputs: int, n_targets: int
-) -> ForecastNet:
-    """The network ``config`` describes holding ``weights`` (a state dict), in eval mode; a
-    ForecastNet given as ``weights`` is used as it is, shared.
-
-    Raises:
-        ConfigError: the network would be too large; RuntimeError: ``weights`` do not fit it.
-    """
-    if isinstance(weights, ForecastNet):
-        return weights.eval()
-    net = build_net(config, n_inputs, n_targets)
-    net.load_state_dict(weights)
-    return net.eval()
-
-
-def init_network(
-    config: Config, train_rows: torch.Tensor, n_targets: int, device: torch.device
-) -> ForecastNet:
-    """``start_network`` at the ridge fit on ``train_rows`` (T1, F)."""
-    L, H = config.data.lookback, config.data.horizon
-    lin = fc.fit_linear(train_rows[:, :n_targets].double().cpu().numpy(), L, H)
-    return start_network(
-        config, lin, make_windows(train_rows, L, H, n_targets), train_rows.shape[1], n_targets,
-        device,
-    )
 
 
 def held_out_parts(n_rows: int, split: int, horizon: int) -> tuple[int, int]:
@@ -616,100 +442,6 @@ def linear_lookbacks(lookback: int, freq: str | None) -> list[int]:
     out = {lookback, lookback // 2, 2 * lookback}
     out.update(k * c for c, _ in cycles(freq) for k in range(1, 5))
     return sorted(lb for lb in out if lb >= 2)
-
-
-def fit_network(
-    config: Config,
-    train_rows: torch.Tensor,
-    val_rows: torch.Tensor,
-    n_targets: int,
-    device: torch.device,
-    on_epoch: OnEpoch | None = None,
-    on_batch: OnBatch | None = None,
-    running: RunningLoss | None = None,
-    check_rows: torch.Tensor | None = None,
-) -> tuple[ForecastNet, History]:
-    """Build the network (``init_network``) and train it; with ``check_rows``, keep the linear
-    start unless the trained network beats it on their windows, which chose nothing.
-
-    Dropout masks come from the training process's own generator: ``jobs.Scheduler`` trains
-    each job in a process of its own, seeded with ``training.seed``.
-
-    Args:
-        config: resolved config (hidden size set).
-        train_rows: (T1, F) scaled training rows, targets first, on ``device``.
-        val_rows: (T2, F) scaled rows whose windows validate: the first ``lookback`` rows are
-            inputs only (they may be the last training rows).
-        n_targets: K.
-        check_rows: (T3, F) scaled rows after ``val_rows``, laid out the same way, or None.
-
-    Returns:
-        The trained network (best weights, on ``device``) and its History.
-    """
-    L, H = config.data.lookback, config.data.horizon
-    net = init_network(config, train_rows, n_targets, device)
-    train_xy = make_windows(train_rows, L, H, n_targets)
-    val_xy = make_windows(val_rows, L, H, n_targets)
-    start = copy.deepcopy(net.state_dict()) if check_rows is not None else None
-    history = train(
-        net, train_xy, val_xy, config.training, device, on_epoch, on_batch, running=running
-    )
-    if start is not None:
-        check_xy = make_windows(check_rows, L, H, n_targets)
-        history = _check_start(net, start, check_xy, history, config.training.start_margin)
-    return net, history
-
-
-def _check_start(
-    net: ForecastNet,
-    start: dict[str, torch.Tensor],
-    check_xy: tuple[torch.Tensor, torch.Tensor],
-    history: History,
-    margin: float = 0.0,
-) -> History:
-    """Put ``net`` back at its linear ``start`` unless its trained weights have a loss lower
-    by ``margin`` (a share; ``training.start_margin``, as on validation) on ``check_xy``:
-    validation chose the epoch, so only these windows can say, without that choice's luck,
-    whether the LSTM helps (the single series' "never worse than the linear fit")."""
-    if history.best_epoch == 0:  # the start was kept: nothing to check
-        return history
-    with threads.for_model(net):
-        trained = copy.deepcopy(net.state_dict())
-        model_loss = evaluate(net, *check_xy)
-        net.load_state_dict(start)
-        start_loss = evaluate(net, *check_xy)
-    if model_loss < start_loss * (1 - margin):
-        net.load_state_dict(trained)
-        return dataclasses.replace(history, check_loss=(model_loss, start_loss))
-    return dataclasses.replace(
-        history,
-        best_epoch=0,
-        check_loss=(model_loss, start_loss),
-        message=(
-            f"{history.message}; on the check windows after validation the trained model "
-            f"(loss {model_loss:.4g}) did not beat the linear fit it starts from "
-            f"({start_loss:.4g}) by {100 * margin:g}%, so the model is that fit"
-        ),
-    )
-
-
-def start_network(
-    config: Config,
-    lin: fc.LinearFit,
-    train_xy: tuple[torch.Tensor, torch.Tensor],
-    input_size: int,
-    n_targets: int,
-    device: torch.device,
-) -> ForecastNet:
-    """The untrained network on ``device``, its linear path at ``lin`` and its quantile spreads
-    at that fit's errors on the windows ``train_xy`` ((N, L, F), (N, H, K); a subsample will
-    do). The weights are drawn from a generator seeded with ``training.seed``, never torch's
-    process-wide one."""
-    net = build_net(config, input_size, n_targets)
-    net.reset_parameters(torch.Generator().manual_seed(config.training.seed))
-    net.to(device)
-    net.init_linear(torch.from_numpy(lin.weight), torch.from_numpy(lin.bias), *train_xy)
-    return net
 
 
 def _long_frame(times: pd.Index, targets: tuple[str, ...], q: np.ndarray) -> pd.DataFrame:

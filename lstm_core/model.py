@@ -7,6 +7,8 @@ import math
 import torch
 from torch import nn
 
+from lstm_core.config import Config
+
 QUANTILES: tuple[float, ...] = (0.1, 0.5, 0.9)
 INIT_WINDOWS = 4096  # training windows that set the quantile spreads' start (an even subsample)
 
@@ -194,7 +196,7 @@ class ForecastNet(nn.Module):
 
     - linear: NLinear form, ``y[h] = x[-1] + sum_j w[h, j] (x[j] - x[-1]) + b[h]`` on each target's
       own window (weights shared by the targets). ``init_linear`` starts it at the closed-form
-      ridge fit (``forecast.fit_linear``); untrained, it repeats the last value.
+      ridge fit (``baselines.fit_linear``); untrained, it repeats the last value.
     - LSTM: the window is normalised by its own mean and spread (reversible instance
       normalisation, Kim et al. 2022) and cut into tokens of ``patch_len`` steps with every
       column (segment-wise input, SegRNN, Lin et al. 2023), so a long lookback is a short
@@ -250,6 +252,38 @@ class ForecastNet(nn.Module):
         steps[0] -= self.pad
         self.register_buffer("step_token", token, persistent=False)
         self.register_buffer("step_share", 1.0 / steps[token], persistent=False)
+
+    @classmethod
+    def from_config(cls, config: Config, input_size: int, n_targets: int) -> ForecastNet:
+        """The network ``config`` describes, read whole (its ``lstm`` section, with
+        ``hidden_size`` resolved, and the data's lookback and horizon), for ``input_size``
+        columns of which the first ``n_targets`` are forecast."""
+        lstm = config.lstm
+        assert lstm.hidden_size is not None, "lstm.hidden_size must be resolved before building"
+        return cls(
+            input_size,
+            n_targets,
+            config.data.lookback,
+            config.data.horizon,
+            hidden_size=lstm.hidden_size,
+            num_layers=lstm.num_layers,
+            dropout=lstm.dropout,
+            bidirectional=lstm.bidirectional,
+            use_attention=lstm.use_attention,
+            num_heads=lstm.num_heads,
+            quantiles=QUANTILES,
+            patch_len=resolve_patch_len(config),
+        )
+
+    def param_groups(self, weight_decay: float) -> list[dict]:
+        """AdamW's parameter groups: weight decay on the LSTM and the heads, none on the linear
+        path, where it would pull the ridge fit towards "repeat the last value"."""
+        linear = {id(p) for p in self.nlinear.parameters()}
+        return [
+            {"params": [p for p in self.parameters() if id(p) not in linear],
+             "weight_decay": weight_decay},
+            {"params": list(self.nlinear.parameters()), "weight_decay": 0.0},
+        ]
 
     @torch.no_grad()
     def reset_parameters(self, generator: torch.Generator) -> None:
@@ -356,6 +390,12 @@ class ForecastNet(nn.Module):
                 "gate": internals["gate"][:, self.step_token],
             }
         return y, internals
+
+
+def resolve_patch_len(config: Config) -> int:
+    """Steps per LSTM token: the configured ``lstm.patch_len``, or lookback // 24 (at least 1),
+    so a window is read as 24 to 47 tokens and lookbacks under 48 step by step."""
+    return config.lstm.patch_len or max(1, config.data.lookback // 24)
 
 
 def pinball_loss(y_hat: torch.Tensor, y: torch.Tensor, quantiles: torch.Tensor) -> torch.Tensor:

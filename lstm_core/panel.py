@@ -1,165 +1,25 @@
-"""Panels (many series in one table): long or wide layout, the id column, a per-series summary
-with its gaps, one series at a time, and a seeded synthetic panel."""
+"""Panels (many series in one table): read in a long or wide layout (guessed in panel_layout), a
+per-series summary with its gaps, one series at a time."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from lstm_core.config import Config, DataConfig
-from lstm_core.data import (
-    TIME_NAMES,
-    Prepared,
-    _names,
-    detect_time_column,
-    numeric_columns,
-    prepare,
-    time_values,
-    whole_steps,
-)
+from lstm_core.data import Prepared, detect_time_column, numeric_columns, prepare, time_values
 from lstm_core.errors import DataError
-from lstm_core.safeio import clip, quote
+from lstm_core.panel_layout import Layout, guess_layout, once_per_series, step_columns
+from lstm_core.safeio import clip, listed, quote
+from lstm_core.text import fmt_times
 
-Layout = Literal["long", "wide"]
 VALUE = "value"  # the column that holds a wide table's series once selected
 MAX_SERIES = 100_000
 MAX_ID_CHARS = 200
-# names that suggest a column of series ids (lower case, matched as whole words or suffixes)
-ID_HINTS = (
-    "id",
-    "series",
-    "unique_id",
-    "item",
-    "store",
-    "sensor",
-    "meter",
-    "sku",
-    "station",
-    "key",
-    "name",
-    "group",
-    "site",
-    "region",
-    "product",
-    "customer",
-    "device",
-)
-
-
-# ---------------------------------------------------------------- layout
-
-
-@dataclass(frozen=True)
-class PanelGuess:
-    """How a table most likely holds its series (what the Data page preselects)."""
-
-    layout: Layout
-    id_col: str | None  # the likeliest id column (long layout), else None
-    time_col: str | None
-    candidates: tuple[str, ...]  # every column that could hold ids, likeliest first
-
-
-def id_candidates(
-    df: pd.DataFrame, time_col: str | None = None, times: pd.Series | None = None
-) -> list[str]:
-    """Columns that could hold series ids, likeliest first.
-
-    A candidate is text, categorical or whole numbers, repeats (at most half as many distinct
-    values as rows) and has at least two values; with a time column, the pair (id, time) must
-    be nearly unique (each series has each time once) while times repeat across series, or the
-    column is named as ids (series that never overlap in time). Text beats numbers, and a name
-    such as ``id``, ``series`` or ``store`` beats none. ``times``: ``time_col`` already parsed
-    (``time_values``), if the caller has it.
-    """
-    n = len(df)
-    if n < 4:
-        return []
-    if times is None:
-        try:
-            times = time_values(df, time_col)
-        except DataError:
-            times = None
-    scored = []
-    for c in df.columns:
-        if c == time_col:
-            continue
-        col = df[c]
-        text = is_text(col)
-        if not (text or is_whole(col)):
-            continue
-        if text and pd.to_numeric(col, errors="coerce").notna().mean() > 0.5 and not _hinted(c):
-            continue  # numbers stored as text are values, unless named as ids
-        k = col.nunique(dropna=True)
-        if not 2 <= k <= n // 2:
-            continue
-        if times is not None and not _once_per_series(col, times):
-            continue
-        if times is not None and times.nunique() >= n and not _hinted(c):
-            continue  # no time repeats: a label of rows (a regime, a weekday), unless named as ids
-        scored.append((not text, not _hinted(c), list(df.columns).index(c), c))
-    return [c for *_, c in sorted(scored)]
-
-
-def is_text(col: pd.Series) -> bool:
-    """Text or categories: a column that could name series."""
-    return (
-        col.dtype == object
-        or pd.api.types.is_string_dtype(col)
-        or isinstance(col.dtype, pd.CategoricalDtype)
-    )
-
-
-def is_whole(col: pd.Series) -> bool:
-    """Whole numbers (not booleans): a column that could number series."""
-    return pd.api.types.is_integer_dtype(col) and not pd.api.types.is_bool_dtype(col)
-
-
-def _hinted(name: str) -> bool:
-    low = str(name).lower()
-    words = low.replace("-", "_").replace(" ", "_").split("_")
-    return any(h in words or low.endswith(h) for h in ID_HINTS)
-
-
-def guess_layout(
-    df: pd.DataFrame, time_col: str | None = None, times: pd.Series | None = None
-) -> PanelGuess:
-    """Long (an id column was found) or wide (each numeric column one series).
-
-    Without a time column of dates or rising numbers, a time-named column of whole numbers
-    that holds each value once per series of some id column (steps that restart per series,
-    in any row order) is the time column, with that id column. ``times``: ``time_col``
-    already parsed, if the caller has it.
-    """
-    time_col = time_col or detect_time_column(df)
-    if time_col is None:
-        for steps in _step_columns(df):
-            candidates = tuple(id_candidates(df, steps))  # each holds every step once
-            if candidates:
-                return PanelGuess("long", candidates[0], steps, candidates)
-    candidates = tuple(id_candidates(df, time_col, times))
-    if candidates:
-        return PanelGuess("long", candidates[0], time_col, candidates)
-    return PanelGuess("wide", None, time_col, ())
-
-
-def _step_columns(df: pd.DataFrame) -> list[str]:
-    """Time-named columns of whole numbers (not years, which are dates)."""
-    return [
-        c
-        for c in df.columns
-        if str(c).lower() in TIME_NAMES and whole_steps(df[c]) is not None
-    ]
-
-
-def _once_per_series(ids: pd.Series, times: pd.Series) -> bool:
-    """Whether each series has each time once (duplicates in at most 1% of the rows)."""
-    pairs = pd.DataFrame({"id": ids.to_numpy(), "t": times.to_numpy()})
-    return bool(pairs.duplicated().mean() <= 0.01)
 
 
 # ---------------------------------------------------------------- the panel
@@ -200,7 +60,7 @@ class Panel:
         if frame is None:
             raise DataError(
                 f"no series {quote(series_id, 40)} in this panel; its {len(self.ids)} series "
-                f"include {_names(self.ids, 5)}"
+                f"include {listed(self.ids, 5)}"
             )
         return frame
 
@@ -258,12 +118,12 @@ def read_panel(
     for name, what in ((time_col, "time"), (None if id_col == "auto" else id_col, "id")):
         if name is not None and name not in df.columns:
             raise DataError(
-                f"{what} column {quote(name, 40)} not found; columns are {_names(df.columns)}"
+                f"{what} column {quote(name, 40)} not found; columns are {listed(df.columns)}"
             )
     time_col = time_col or detect_time_column(df)
     if time_col is None and id_col not in (None, "auto") and layout != "wide":
-        steps = [c for c in _step_columns(df) if c != id_col]  # restarting in every series
-        time_col = next((c for c in steps if _once_per_series(df[id_col], df[c])), None)
+        steps = [c for c in step_columns(df) if c != id_col]  # restarting in every series
+        time_col = next((c for c in steps if once_per_series(df[id_col], df[c])), None)
     parsed, times = time_col, None  # the time column is parsed once (it can be slow)
     if time_col is not None:
         try:
@@ -323,7 +183,7 @@ def _read_long(
         if c not in df.columns or c in (id_col, time_col):
             raise DataError(
                 f"value column {quote(c, 40)} not found among the value columns; columns are "
-                f"{_names(df.columns)}"
+                f"{listed(df.columns)}"
             )
     if not values:
         raise DataError(
@@ -354,7 +214,7 @@ def _read_wide(
     for c in names:
         if c not in df.columns or c == time_col:
             raise DataError(
-                f"series column {quote(c, 40)} not found; columns are {_names(df.columns)}"
+                f"series column {quote(c, 40)} not found; columns are {listed(df.columns)}"
             )
     if not names:
         raise DataError("no numeric column: a wide table needs one column of numbers per series")
@@ -402,14 +262,12 @@ class PanelSummary:
         n = len(t)
         bad = t[t["problem"] != ""]
         out = [
-            f"{n} series" + (f", {len(bad)} unusable ({_names(bad['id'], 3)})" if len(bad) else "")
+            f"{n} series" + (f", {len(bad)} unusable ({listed(bad['id'], 3)})" if len(bad) else "")
         ]
         ok = t[t["problem"] == ""]
         if len(ok):
             r = ok["steps"]
             out.append(f"length: {r.min()} to {r.max()} steps (median {int(r.median())})")
-            from lstm_core.summary import fmt_times  # summary imports torch: only here
-
             first, last = (fmt_times([ok[c].min(), ok[c].max()]) for c in ("start", "end"))
             out.append(f"starts from {first[0]} to {first[1]}; ends from {last[0]} to {last[1]}")
             gappy = ok[ok["gaps"] > 0]
@@ -504,77 +362,4 @@ def gaps(panel: Panel, series_id: str, data: DataConfig | None = None) -> pd.Dat
     index = prep.frame.index
     return pd.DataFrame(
         {"start": index[starts], "end": index[stops - 1], "steps": (stops - starts).astype(int)}
-    )
-
-
-# ---------------------------------------------------------------- synthetic data
-
-
-@dataclass(frozen=True)
-class SyntheticPanel:
-    """A seeded panel with known structure; ``frame`` is its long table (id, time, value)."""
-
-    frame: pd.DataFrame
-    breaks: Mapping[str, int]  # id -> row of a level break (only the series that have one)
-    shapes: Mapping[str, int]  # id -> which shared daily shape the series follows
-
-
-def synthetic_panel(
-    n_series: int = 300,
-    length: tuple[int, int] = (240, 480),
-    seed: int = 0,
-    n_shapes: int = 4,
-) -> SyntheticPanel:
-    """Hourly series that share a few daily shapes, with their own level, scale, trend, noise,
-    length and start; about a third have a level break.
-
-    Each series: level + scale x (amplitude x shape[k](hour) + AR(1) noise) + trend, where the
-    amplitude ramps with a slow weekly swell, so the daily pattern's size moves over time
-    (multiplicatively: a linear map of the window can follow it only partly).
-
-    Args:
-        n_series: how many series.
-        length: fewest and most rows of a series (inclusive).
-        seed: the random seed; equal seeds give equal panels.
-        n_shapes: shared daily shapes.
-    """
-    rng = np.random.default_rng(seed)
-    hours = np.arange(24)
-    shapes = []
-    for _ in range(n_shapes):  # smooth daily profiles: a few harmonics, zero mean, unit spread
-        s = sum(
-            rng.normal() / k * np.sin(2 * np.pi * k * (hours + rng.uniform(0, 24)) / 24)
-            for k in (1, 2, 3)
-        )
-        shapes.append((s - s.mean()) / s.std())
-    frames, breaks, kinds = [], {}, {}
-    origin = pd.Timestamp("2024-01-01")
-    for i in range(n_series):
-        sid = f"S{i:04d}"
-        n = int(rng.integers(length[0], length[1] + 1))
-        start = origin + pd.Timedelta(hours=int(rng.integers(0, 24 * 60)))
-        t = np.arange(n)
-        hour = (start.hour + t) % 24
-        k = int(rng.integers(n_shapes))
-        swell = 1 + 0.5 * np.sin(2 * np.pi * (t + rng.uniform(0, 168)) / 168)
-        e = rng.normal(size=n)
-        ar = np.zeros(n)
-        phi = rng.uniform(0.3, 0.8)
-        for j in range(1, n):
-            ar[j] = phi * ar[j - 1] + e[j]
-        body = rng.uniform(1.0, 3.0) * swell * shapes[k][hour] + 0.4 * ar
-        level = rng.lognormal(3, 1)
-        scale = rng.lognormal(0, 1)
-        trend = rng.normal(0, 0.01) * t if rng.random() < 0.3 else 0.0
-        y = level + scale * (body + trend)
-        if rng.random() < 1 / 3:
-            cp = int(rng.integers(n // 4, 3 * n // 4))
-            y[cp:] += scale * rng.choice([-1, 1]) * rng.uniform(2, 4)
-            breaks[sid] = cp
-        kinds[sid] = k
-        frames.append(
-            pd.DataFrame({"id": sid, "time": pd.date_range(start, periods=n, freq="h"), "value": y})
-        )
-    return SyntheticPanel(
-        pd.concat(frames, ignore_index=True), MappingProxyType(breaks), MappingProxyType(kinds)
     )

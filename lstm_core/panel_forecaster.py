@@ -5,84 +5,33 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import pandas as pd
-import torch
 
-from lstm_core import forecast as fc
+from lstm_core import baselines
 from lstm_core.config import Config, resolve_hidden_size
 from lstm_core.data import (
     Prepared,
     Scaler,
     check_length,
     held_out_start,
-    make_windows,
     prepare,
 )
 from lstm_core.errors import DataError, SeriesTooShort
-from lstm_core.forecaster import (
-    TIE,
-    Explanation,
-    Forecaster,
-    check_memory,
-    load_network,
-    resolve_patch_len,
-    start_network,
-)
-from lstm_core.model import INIT_WINDOWS, ForecastNet
-from lstm_core.panel import Layout, Panel
+from lstm_core.fitted import Fittable, Fitted, SeriesFit, check_is_fitted, judge
+from lstm_core.forecaster import Explanation, Forecaster, HeldOut
+from lstm_core.model import resolve_patch_len
+from lstm_core.panel import Panel
+from lstm_core.panel_windows import PanelWindows
 from lstm_core.safeio import clip, quote
-from lstm_core.train import History, OnBatch, OnEpoch, RunningLoss, pick_device, train
+from lstm_core.train import OnBatch, OnEpoch, RunningLoss
 
 MODEL = "AttentiveLSTM"  # the model's row in every per-series backtest table
 SeriesScale = Literal["std", "mase"]
-
-
-@dataclass(frozen=True)
-class SeriesFit:
-    """What the global model keeps of one series: its own scaling and where its held-out end
-    began."""
-
-    scaler: Scaler
-    split: int  # first row of the held-out end (its validation rows in training)
-    freq: str | None
-
-
-class FairOrder:
-    """The windows of one epoch (``train``'s ``order`` hook): every series gives ``share``
-    windows, a fresh random choice each epoch (a short series' windows repeat, a long one's
-    are subsampled), then all are shuffled. Positions only: no window is copied.
-
-    Args:
-        first: (S,) position of each series' first training window among all windows.
-        counts: (S,) training windows of each series.
-        share: windows per series and epoch (default: the mean count, rounded up, so an epoch
-            is about as long as one pass over every window).
-    """
-
-    def __init__(self, first: torch.Tensor, counts: torch.Tensor, share: int | None = None):
-        self.counts = counts.long()
-        self.share = share or math.ceil(int(self.counts.sum()) / len(self.counts))
-        owner = torch.repeat_interleave(torch.arange(len(counts)), self.counts)  # (N,)
-        begin = torch.cumsum(self.counts, 0) - self.counts  # (S,) first slot of each series
-        self.owner, self.begin = owner, begin
-        self.positions = first.long()[owner] + torch.arange(len(owner)) - begin[owner]  # (N,)
-
-    def __len__(self) -> int:
-        return self.share * len(self.counts)
-
-    def __call__(self, gen: torch.Generator) -> torch.Tensor:
-        keys = torch.rand(len(self.owner), generator=gen, dtype=torch.float64)
-        shuffled = torch.argsort(self.owner + keys)  # grouped by series, random within each
-        slot = torch.arange(self.share)
-        pick = self.begin[:, None] + slot[None, :] % self.counts[:, None]  # (S, share)
-        chosen = self.positions[shuffled[pick.reshape(-1)]]
-        return chosen[torch.randperm(len(chosen), generator=gen)]
 
 
 @dataclass(frozen=True)
@@ -108,14 +57,23 @@ class PanelBacktest:
         return wide.loc[list(dict.fromkeys(self.table["id"])), methods]
 
 
-class PanelForecaster:
+@dataclass(frozen=True)
+class PanelHeldOut:
+    """Every forecast of each series' held-out end (``Forecaster.held_out`` per series)."""
+
+    series: dict[str, HeldOut]  # id -> its held-out forecasts, in the panel's order
+    skipped: dict[str, str]  # series that could not be scored, and why
+
+
+class PanelForecaster(Fittable):
     """One AttentiveLSTM forecaster for every series of a panel.
 
-    ``fit`` sets ``config_``, ``model_``, ``history_``, ``ids_`` (the series it learnt from),
-    ``series_`` (id -> SeriesFit), ``inputs_``, ``targets_``, ``time_col_``, ``id_col_``,
-    ``layout_``, ``skipped_`` (id -> why a series was left out) and ``metrics_`` (the backtest
-    summary). ``forecaster(id)`` is that series' view as a plain Forecaster, sharing the
-    network, so everything that takes a Forecaster works on it.
+    ``fit`` sets the fitted state (``fitted.Fitted``), read as ``config_``, ``model_``,
+    ``history_``, ``series_`` (id -> SeriesFit, in the order learnt; ``series_ids``),
+    ``inputs_``, ``targets_``, ``time_col_``, ``id_col_``, ``layout_``, ``skipped_`` (id -> why
+    a series was left out) and ``metrics_`` (the backtest summary). ``for_series(id)`` is that
+    series' view as a plain Forecaster, sharing the network, so everything that takes a
+    Forecaster works on it.
     """
 
     def __init__(
@@ -149,8 +107,6 @@ class PanelForecaster:
             DataError: no series can be used; ConfigError: the model or batch is too large.
         """
         cfg = panel.config(self.cfg)
-        d, t = cfg.data, cfg.training
-        L, H = d.lookback, d.horizon
         preps, skipped = prepare_series(panel, cfg)
         if not preps:
             first = next(iter(skipped.items()), ("", "the panel is empty"))
@@ -159,14 +115,13 @@ class PanelForecaster:
                 f"{quote(first[0], 40)}: {clip(first[1], 160)})"
             )
         some = next(iter(preps.values()))
-        k, width = len(some.targets), len(some.columns)
-        series, rows = {}, []
+        series = {}
         for sid, prep in preps.items():
             values = prep.frame[list(some.columns)].to_numpy(np.float64)
-            split = held_out_start(len(values), H, t.val_fraction)
-            scaler = series_scaler(values[:split], self.scale, prep.freq)
-            series[sid] = SeriesFit(scaler, split, prep.freq)
-            rows.append(torch.as_tensor(scaler.transform(values), dtype=torch.float32))
+            split = held_out_start(len(values), cfg.data.horizon, cfg.training.val_fraction)
+            series[sid] = SeriesFit(
+                series_scaler(values[:split], self.scale, prep.freq), split, prep.freq
+            )
         freqs = {s.freq for s in series.values()}
         config = cfg.replace(
             data={
@@ -175,112 +130,56 @@ class PanelForecaster:
                 "frequency": freqs.pop() if len(freqs) == 1 else None,
             },
             lstm={
-                "hidden_size": resolve_hidden_size(cfg.lstm, width),
+                "hidden_size": resolve_hidden_size(cfg.lstm, len(some.columns)),
                 "patch_len": resolve_patch_len(cfg),
             },
         )
-        lengths = torch.tensor([len(r) for r in rows])
-        splits = torch.tensor([s.split for s in series.values()])
-        offsets = torch.cumsum(lengths, 0) - lengths  # first row of each series in ``stacked``
-        n_train = splits - L - H + 1  # windows whose targets end before the held-out end
-        check_memory(config, width, int(n_train.sum()), int((lengths - splits).sum()))
-        device = pick_device(t.device)
-        stacked = torch.cat(rows).to(device)  # (sum T, F): every series, end to end
-        x, y = make_windows(stacked, L, H, k)  # views; windows spanning two series are never used
-        order = FairOrder(offsets, n_train)
-        val = torch.cat(
-            [
-                torch.arange(o + s - L, o + n - L - H + 1)
-                for o, s, n in zip(offsets.tolist(), splits.tolist(), lengths.tolist())
-            ]
+        windows = PanelWindows(config, preps, series, some.columns, len(some.targets))
+        net, history = windows.train(config, held_out=False, run=(on_epoch, on_batch, running))
+        self._set(
+            Fitted(
+                config=config,
+                model=net,
+                history=history,
+                inputs=some.columns,
+                targets=some.targets,
+                time_col=panel.time_col,
+                series=series,
+                layout=panel.layout,
+                id_col=panel.id_col,
+                skipped=skipped,
+            )
         )
-        lin = fc.fit_linear(
-            [r[:s, :k].double().numpy() for r, s in zip(rows, splits.tolist())], L, H
-        )
-        sub = order.positions[
-            torch.linspace(
-                0, len(order.positions) - 1, min(INIT_WINDOWS, len(order.positions))
-            ).long()
-        ]
-        sub = sub.to(device)
-        net = start_network(config, lin, (x[sub], y[sub]), width, k, device)
-        val = val.to(device)
-        self.history_ = train(
-            net,
-            (x, y),
-            (x[val], y[val]),
-            config.training,
-            device,
-            on_epoch,
-            on_batch,
-            order=order,
-            running=running,
-        )
-        self.model_ = net.cpu().eval()
-        self.config_, self.series_ = config, series
-        self.ids_ = tuple(series)
-        self.inputs_, self.targets_ = some.columns, some.targets
-        self.time_col_, self.id_col_, self.layout_ = panel.time_col, panel.id_col, panel.layout
-        self.skipped_ = skipped
-        self.meta_: dict = {}
-        self.metrics_ = _summary_dict(self._backtest(preps).summary)
-        epochs = self.history_.best_epoch
-        if self.refit and epochs > 0:
+        summary = self.score(self._held_out(preps)).summary
+        self._set(dataclasses.replace(self.fitted_, metrics=_summary_dict(summary)))
+        if self.refit and history.best_epoch > 0:
             # the backtest above scored the validated network; the refit one has seen the
             # held-out ends, so it is not scored there again
-            n_all = lengths - L - H + 1
-            lin = fc.fit_linear([r[:, :k].double().numpy() for r in rows], L, H)
-            net = start_network(config, lin, (x[sub], y[sub]), width, k, device)
-            again = dataclasses.replace(config.training, epochs=epochs, patience=epochs)
-            self.refit_history_ = train(
-                net,
-                (x, y),
-                (x[val], y[val]),
-                again,
-                device,
-                on_epoch,
-                on_batch,
-                order=FairOrder(offsets, n_all, order.share),
-                running=running,
+            again = config.replace(
+                training={"epochs": history.best_epoch, "patience": history.best_epoch}
             )
-            self.model_ = net.cpu().eval()
+            net, self.refit_history_ = windows.train(
+                again, held_out=True, run=(on_epoch, on_batch, running)
+            )
+            self._set(dataclasses.replace(self.fitted_, model=net))
         return self
 
     @classmethod
-    def restore(
-        cls,
-        config: Config,
-        weights: dict[str, torch.Tensor] | ForecastNet,
-        *,
-        series: dict[str, SeriesFit],
-        inputs: tuple[str, ...],
-        targets: tuple[str, ...],
-        time_col: str | None,
-        id_col: str | None,
-        layout: Layout,
-        history: History,
-        metrics: dict | None = None,
-        meta: dict | None = None,
-    ) -> PanelForecaster:
-        """A fitted PanelForecaster from validated parts (what a panel checkpoint holds)."""
-        pf = cls(config)
-        pf.model_ = load_network(config, weights, len(inputs), len(targets))
-        pf.config_, pf.history_ = config, history
-        pf.series_, pf.ids_ = dict(series), tuple(series)
-        pf.inputs_, pf.targets_ = tuple(inputs), tuple(targets)
-        pf.time_col_, pf.id_col_, pf.layout_ = time_col, id_col, layout
-        pf.skipped_, pf.metrics_, pf.meta_ = {}, metrics, meta or {}
+    def restore(cls, state: Fitted) -> PanelForecaster:
+        """A fitted PanelForecaster from its fitted state (what a panel checkpoint holds)."""
+        pf = cls(state.config)
+        pf._set(state)
         return pf
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "model_"):
-            raise RuntimeError("PanelForecaster is not fitted; call fit() or load a checkpoint")
+    @property
+    def series_(self) -> dict[str, SeriesFit]:
+        """Each series it learnt (id -> its scaling, held-out start and time step)."""
+        return check_is_fitted(self).series
 
     def fingerprint(self) -> str:
         """sha256 of the shared network (config and weights) and every series' scaling: equal
         models, equal fingerprint (what the app keys its cached results by)."""
-        self._check_fitted()
-        h = hashlib.sha256(self.forecaster(self.ids_[0]).fingerprint().encode())
+        h = hashlib.sha256(super().fingerprint().encode())
         for sid, s in self.series_.items():
             h.update(sid.encode())
             h.update(repr((s.scaler.mean, s.scaler.std, s.split)).encode())
@@ -288,7 +187,7 @@ class PanelForecaster:
 
     # ------------------------------------------------------------ one series
 
-    def forecaster(self, series_id: str) -> Forecaster:
+    def for_series(self, series_id: str | None = None) -> Forecaster:
         """Series ``series_id`` as a fitted Forecaster: the shared network (not a copy) with
         that series' scaling, so ``predict``, ``backtest``, ``explain`` and
         ``interpret.trace`` work on ``panel.select(series_id)`` as on any single series.
@@ -296,34 +195,32 @@ class PanelForecaster:
         Raises:
             DataError: the model did not learn from this series.
         """
-        self._check_fitted()
-        s = self.series_.get(str(series_id))
-        if s is None:
-            why = getattr(self, "skipped_", {}).get(str(series_id))
+        state, ids = check_is_fitted(self), self.series_ids
+        fit = state.series.get(str(series_id))
+        if fit is None:
+            why = state.skipped.get(str(series_id))
             raise DataError(
                 f"the model did not learn from series {quote(series_id, 40)}"
                 + (
                     f" (left out: {clip(why, 120)})"
                     if why
-                    else f"; it knows {len(self.ids_)} series, e.g. {', '.join(self.ids_[:3])}"
+                    else f"; it knows {len(ids)} series, e.g. {', '.join(ids[:3])}"
                 )
             )
         return Forecaster.restore(
-            self.config_,
-            self.model_,
-            scaler=s.scaler,
-            inputs=self.inputs_,
-            targets=self.targets_,
-            time_col=self.time_col_,
-            freq=s.freq,
-            split=s.split,
-            history=self.history_,
-            meta=self.meta_,
+            dataclasses.replace(
+                state,
+                series={str(series_id): fit},
+                metrics=None,
+                layout=None,
+                id_col=None,
+                skipped={},
+            )
         )
 
     def explain(self, panel: Panel, series_id: str, origin: int | None = None) -> Explanation:
         """Attention and skip-gate activations of one series' window (see Forecaster.explain)."""
-        return self.forecaster(series_id).explain(panel.select(series_id), origin)
+        return self.for_series(series_id).explain(panel.select(series_id), origin)
 
     # ------------------------------------------------------------ every series
 
@@ -334,8 +231,8 @@ class PanelForecaster:
             Long table: id, time, target, q0.1, q0.5, q0.9.
         """
         out = []
-        for sid in ids or self.ids_:
-            one = self.forecaster(sid).predict(panel.select(sid))
+        for sid in ids or self.series_ids:
+            one = self.for_series(sid).predict(panel.select(sid))
             one.insert(0, "id", sid)
             out.append(one)
         return pd.concat(out, ignore_index=True)
@@ -349,31 +246,45 @@ class PanelForecaster:
         """Each series' held-out end scored for the model and its own baselines (naive,
         seasonal naive, the NLinear ridge fitted on that series alone), then averaged.
         ``on_series(done, total)`` follows the progress (it may raise to stop)."""
-        self._check_fitted()
+        return self.score(self.held_out(panel, ids, on_series))
+
+    def held_out(
+        self,
+        panel: Panel,
+        ids: list[str] | None = None,
+        on_series: Callable[[int, int], None] | None = None,
+    ) -> PanelHeldOut:
+        """Every forecast ``backtest`` scores, series by series (``Forecaster.held_out``); a
+        series that cannot be scored is named in ``skipped`` with the reason."""
         preps, skipped = {}, {}
-        for sid in ids or self.ids_:
+        for sid in ids or self.series_ids:
             try:
-                preps[sid] = self.forecaster(sid).prepare(panel.select(sid))
+                preps[sid] = self.for_series(sid).prepare(panel.select(sid))
             except DataError as e:
                 skipped[sid] = str(e)
-        return self._backtest(preps, skipped, on_series)
+        return self._held_out(preps, skipped, on_series)
 
-    def _backtest(
+    def _held_out(
         self,
         preps: dict[str, Prepared],
         skipped: dict | None = None,
         on_series: Callable[[int, int], None] | None = None,
-    ) -> PanelBacktest:
-        skipped = dict(skipped or {})
-        rows = []
+    ) -> PanelHeldOut:
+        skipped, held = dict(skipped or {}), {}
         for done, (sid, prep) in enumerate(preps.items()):
             if on_series is not None:
                 on_series(done, len(preps))
             try:
-                bt = self.forecaster(sid).backtest(prep)
+                held[sid] = self.for_series(sid).held_out(prep)
             except DataError as e:  # e.g. too short for the linear baseline's fit
                 skipped[sid] = str(e)
-                continue
+        return PanelHeldOut(held, skipped)
+
+    def score(self, held: PanelHeldOut) -> PanelBacktest:
+        """The per-series backtest tables of ``held_out``, averaged, and the verdict."""
+        rows = []
+        for sid, one in held.series.items():
+            bt = self.for_series(sid).score(one)
             for method, m in bt.table.iterrows():
                 rows.append(
                     {"id": sid, "method": _plain(str(method)), **m.to_dict(), "windows": bt.windows}
@@ -381,9 +292,22 @@ class PanelForecaster:
         if not rows:
             raise DataError(
                 "no series could be backtested: "
-                + "; ".join(f"{k}: {clip(v, 80)}" for k, v in list(skipped.items())[:3])
+                + "; ".join(f"{k}: {clip(v, 80)}" for k, v in list(held.skipped.items())[:3])
             )
-        return _panel_backtest(pd.DataFrame(rows), skipped)
+        return _panel_backtest(pd.DataFrame(rows), dict(held.skipped))
+
+
+def forecaster_for(
+    data: pd.DataFrame | Prepared | Panel, cfg: Config
+) -> Forecaster | PanelForecaster:
+    """The forecaster that learns ``data``: one network for every series of a Panel, else one
+    for the series."""
+    return PanelForecaster(cfg) if isinstance(data, Panel) else Forecaster(cfg)
+
+
+def forecaster_from(state: Fitted) -> Forecaster | PanelForecaster:
+    """The forecaster a fitted state describes: a panel's (it has a layout) or one series'."""
+    return (PanelForecaster if state.layout is not None else Forecaster).restore(state)
 
 
 def prepare_series(panel: Panel, cfg: Config) -> tuple[dict[str, Prepared], dict[str, str]]:
@@ -413,13 +337,13 @@ def series_scaler(values: np.ndarray, scale: SeriesScale, freq: str | None) -> S
     """One series' scaling from its training rows ``values`` (T, F): the mean, and as spread
     the standard deviation (``"std"``) or, for the targets and covariates alike, the mean
     absolute seasonal difference (``"mase"``: the MASE denominator, with the seasonal naive's
-    period ``forecast.baseline_season``), so that the training loss, an L1 at the median, is
+    period ``baselines.baseline_season``), so that the training loss, an L1 at the median, is
     the MASE each series is scored by. A spread of zero falls back to the standard deviation.
     """
     plain = Scaler.fit(values)
     if scale == "std":
         return plain
-    m = fc.baseline_season(freq, values)
+    m = baselines.baseline_season(freq, values)
     diff = np.abs(values[m:] - values[:-m]).mean(axis=0) if len(values) > m else np.zeros(0)
     spread = [d if np.isfinite(d) and d > 1e-12 else s for d, s in zip(diff, plain.std)]
     if len(spread) != len(plain.std):
@@ -453,25 +377,12 @@ def _panel_backtest(table: pd.DataFrame, skipped: dict[str, str]) -> PanelBackte
             "series": grouped["id"].nunique(),
         }
     ).loc[methods]
-    baselines = summary.drop(index=MODEL)
-    best = str(baselines["mean MASE"].idxmin())
-    model, best_mase = summary.loc[MODEL, "mean MASE"], baselines.loc[best, "mean MASE"]
-    beats = bool(model < best_mase * (1 - TIE))
     n = len(mase)
+    best, beats, verdict = judge(summary["mean MASE"], "mean MASE", f"Over {n} series ")
     wins = int(summary.loc[best, "model wins"])
-    if beats:
-        verdict = (
-            f"Over {n} series the model's mean MASE ({model:.3f}) is "
-            f"{100 * (1 - model / best_mase):.1f}% lower than the best baseline's ({best}, {best_mase:.3f}); it is better than "
-            f"{best} on {wins} of {n} series."
-        )
-    else:
-        verdict = (
-            f"Over {n} series the model does not beat the best baseline ({best}): mean MASE "
-            f"{model:.3f} vs {best_mase:.3f}; it is better than {best} on {wins} of {n} series."
-        )
+    verdict += f"; it is better than {best} on {wins} of {n} series."
     windows = int(table.loc[table["method"] == MODEL, "windows"].sum())
-    note = fc.interval_note(float(summary.loc[MODEL, "mean coverage80"]), windows)
+    note = baselines.interval_note(float(summary.loc[MODEL, "mean coverage80"]), windows)
     verdict += f" Averaged over series: {note}" if note else ""
     return PanelBacktest(table, summary, best, beats, verdict, skipped)
 
@@ -486,11 +397,12 @@ def _summary_dict(summary: pd.DataFrame) -> dict:
 
 __all__ = [
     "MODEL",
-    "FairOrder",
     "PanelBacktest",
     "PanelForecaster",
-    "SeriesFit",
+    "PanelHeldOut",
     "SeriesScale",
+    "forecaster_for",
+    "forecaster_from",
     "prepare_series",
     "series_scaler",
 ]

@@ -4,23 +4,35 @@ points, and a model card. Plotly's JavaScript is embedded once; the file fetches
 
 from __future__ import annotations
 
-import functools
+import dataclasses
 import html
 import importlib.metadata
-import json
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.offline
 
-from lstm_core import forecast as fcst
-from lstm_core import plots, summary
+from lstm_core import baselines, plots
+from lstm_core.changepoints.rows import change_point_rows
 from lstm_core.data import Prepared
 from lstm_core.forecaster import Forecaster, data_hash
 from lstm_core.interpret import Trace, faithfulness, gate_response, share
+from lstm_core.interpret.readings import GateReading, attention_reading, gate_reading
+from lstm_core.report_text import (
+    backtest_caption,
+    data_report_lines,
+    deletion_sentence,
+    detection_caption,
+    detection_table,
+    found_by,
+    gate_rate_sentence,
+    points_sentence,
+    training_summary,
+    withheld,
+)
+from lstm_core.text import MISSING, fmt_number, fmt_times, frequency_words, times_at
 
 HISTORY = 500  # observations of history drawn before the forecast
 ROLLING = 8  # forecasts shown in the rolling-origin chart
@@ -57,76 +69,10 @@ class Context:
     model_name: str = "model"
     trace: Trace | None = None  # the whole-series trace (gate views over the series)
     detection: object | None = None  # a changepoints.Detection
-    known: tuple[int, ...] = ()  # known change points (rows), drawn on the charts
+    known: tuple[int, ...] = ()  # known change points (rows of the prepared grid), drawn
     # the explanation model (start margin 0) and its trace, when the session trained one
     explainer: Forecaster | None = None
     explainer_trace: Trace | None = None
-
-
-GATE_RATES = Path(__file__).resolve().parent / "interpret" / "gate_rates.json"
-# how each change point was found, by the detection's features (``found_by``)
-FOUND_BY = {
-    "raw": "tests on the raw series",
-    "combined": "tests on the raw series (candidates from the series and the skip gate)",
-    "gate": "segmentation of the model's skip gate",
-    "search": "a kernel search on the raw series' rolling statistics",
-}
-
-
-@functools.cache  # a shipped file: read once per process, not on every page run
-def gate_rate_sentence(path: Path = GATE_RATES) -> str:
-    """How often the gate responds at annotated changes and at random points across the TCPD
-    and TSSB development series, as ``benchmarks/faithfulness.py --dev-sets`` measured and
-    stored it ("" when the file is missing)."""
-    try:
-        d = json.loads(path.read_text())
-        return (
-            f"Across the TCPD and TSSB development series (a small model trained on each), the "
-            f"gate responded (p < {d['alpha']:g}) at {d['annotated']:.0%} of {d['points']} "
-            f"annotated changes and at {d['random']:.0%} of as many random points "
-            "(benchmarks/faithfulness.py --dev-sets)."
-        )
-    except (OSError, ValueError, KeyError, TypeError):
-        return ""
-
-
-def deletion_sentence(score: faithfulness.ViewScore) -> str:
-    """A view's deletion test in one sentence (the report and the Interpret page share it)."""
-    lo, hi = score.interval
-    return (
-        f"Deleting its top {score.steps} steps moves the forecast {score.ratio:.2f}x as much as "
-        f"deleting {score.steps} random steps (95% interval {lo:.2f} to {hi:.2f}x; "
-        f"{score.draws} random draws)."
-    )
-
-
-def points_sentence(detection: object) -> str:
-    """What the red lines over the gate are: the detected change points and the detectors that
-    found them (per point, as ``found_by`` names them), or that there are none."""
-    points = getattr(detection, "change_points", None)
-    if detection is None:
-        return "No change points are drawn yet."
-    if not points:
-        return "Detection found no change points."
-    detectors = {found_by(c, detection) for c in points}
-    by = ", ".join(sorted(detectors))
-    gate = "" if FOUND_BY["gate"] in detectors else ", not by the gate"
-    return (
-        f"Red lines: the detected change points, found by {by}{gate} (named per point under "
-        "Change points, where the gate's response at each is measured)."
-    )
-
-
-def found_by(point: object, detection: object) -> str:
-    """Which detector found a change point, in words: the detection's ``detector`` and the
-    point's ``method`` (the view it read: the raw series or the model's representation)."""
-    method = getattr(point, "method", None)
-    if method == "representation" or getattr(point, "kind", None) == "dynamics":
-        return FOUND_BY["gate"]
-    if getattr(detection, "detector", "tests") == "search":
-        return FOUND_BY["search"]
-    features = getattr(detection, "features", "raw")
-    return FOUND_BY.get(features, f"{features} features")
 
 
 def _esc(text: object) -> str:
@@ -139,8 +85,8 @@ def _figure(fig: go.Figure) -> str:
 
 def _table(df: pd.DataFrame, index: bool = True) -> str:
     """A small table as HTML, every cell formatted and escaped."""
-    shown = df.apply(lambda col: col.map(summary.fmt_number)) if len(df.columns) else df
-    return shown.to_html(index=index, escape=True, border=0, na_rep=summary.MISSING)
+    shown = df.apply(lambda col: col.map(fmt_number)) if len(df.columns) else df
+    return shown.to_html(index=index, escape=True, border=0, na_rep=MISSING)
 
 
 def _lines(lines: list[str]) -> str:
@@ -157,7 +103,7 @@ def _versions() -> dict[str, str]:
         try:
             out[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
-            out[name] = summary.MISSING
+            out[name] = MISSING
     return out
 
 
@@ -178,9 +124,10 @@ def build(fc: Forecaster, data: pd.DataFrame | Prepared, context: Context = Cont
     parts.append(_data_section(prep, context))
     parts.append(_forecast_section(fc, prep, target))
     parts.append(_backtest_section(fc, prep, target))
-    parts.append(_explained_section(fc, prep, context))
-    parts.append(_interpret_section(fc, prep, target, context))
-    parts.append(_changes_section(prep, target, context))
+    views = _views(fc, prep, context)
+    parts.append(_explained_section(views, context))
+    parts.append(_interpret_section(views, prep, target, context))
+    parts.append(_changes_section(views, prep, target, context))
     parts.append(_card_section(fc, prep))
     body = "\n".join(parts)
     script = plotly.offline.get_plotlyjs()  # inline: the report opens with no network
@@ -203,10 +150,10 @@ def _header(fc: Forecaster, prep: Prepared, context: Context) -> str:
 
 
 def _data_section(prep: Prepared, context: Context) -> str:
-    known = summary.times_at(prep.frame.index, context.known)
+    known = times_at(prep.frame.index, context.known)
     return (
         "<h2 id='data'>Data</h2>"
-        + _lines(summary.data_report_lines(prep))
+        + _lines(data_report_lines(prep))
         + _figure(plots.series_figure(prep.frame, prep.targets, known))
     )
 
@@ -214,7 +161,7 @@ def _data_section(prep: Prepared, context: Context) -> str:
 def _forecast_section(fc: Forecaster, prep: Prepared, target: str) -> str:
     forecast = fc.predict(prep)
     table = forecast[forecast["target"] == target].drop(columns="target")
-    table = table.assign(time=summary.fmt_times(table["time"], fc.freq_)).set_index("time")
+    table = table.assign(time=fmt_times(table["time"], fc.freq_)).set_index("time")
     return (
         "<h2 id='forecast'>Forecast</h2>"
         + _note(
@@ -231,14 +178,14 @@ def _forecast_section(fc: Forecaster, prep: Prepared, target: str) -> str:
 def _backtest_section(fc: Forecaster, prep: Prepared, target: str) -> str:
     held = fc.held_out(prep)
     bt = fc.score(held)
-    windows = fcst.tiled_origins(len(held.origins), fc.config_.data.horizon, most=ROLLING)
-    steps = fcst.error_by_step(held.actual, held.medians())
+    windows = baselines.tiled_origins(len(held.origins), fc.config_.data.horizon, most=ROLLING)
+    steps = baselines.error_by_step(held.actual, held.medians())
     css = "verdict" if bt.beats_baselines else "verdict lose"
     return (
         "<h2 id='backtest'>Backtest</h2>"
         + f"<p class='{css}'>{_esc(bt.verdict)}</p>"
         + _table(bt.table)
-        + _note(summary.backtest_caption(bt, fc.config_.data.horizon))
+        + _note(backtest_caption(bt, fc.config_.data.horizon))
         + _figure(plots.rolling_origin_figure(held, target, windows))
         + _note(
             f"The last {len(windows)} of the {len(held.origins):,} scored forecasts, one horizon "
@@ -251,8 +198,35 @@ def _backtest_section(fc: Forecaster, prep: Prepared, target: str) -> str:
     )
 
 
-def _explained_section(fc: Forecaster, prep: Prepared, context: Context) -> str:
-    s = share.network_share(fc, prep)
+@dataclass(frozen=True)
+class _Views:
+    """What the interpretation sections read, computed once: the network's share of the model in
+    use, the model whose views are shown (the explanation model when there is one), whether
+    they may be described, its whole-series trace and that trace's gate reading."""
+
+    share: share.NetworkShare  # of the model in use
+    model: Forecaster
+    label: str
+    narrate: bool  # the network takes part in ``model``'s forecasts
+    trace: Trace | None
+    gate: GateReading | None  # of ``trace``
+
+
+def _views(fc: Forecaster, prep: Prepared, context: Context) -> _Views:
+    in_use = share.network_share(fc, prep)
+    if context.explainer is not None:
+        ex, tr = context.explainer, context.explainer_trace
+        narrate = not share.network_share(ex, prep).nil
+        views = _Views(in_use, ex, "the explanation model", narrate, tr, None)
+    else:
+        views = _Views(in_use, fc, "the model in use", not in_use.nil, context.trace, None)
+    if views.trace is None:
+        return views
+    return dataclasses.replace(views, gate=gate_reading(views.trace.gate))
+
+
+def _explained_section(views: _Views, context: Context) -> str:
+    s = views.share
     lines = [
         (
             f"The LSTM makes {s.at_origin:.1%} of the next forecast's move away from the last "
@@ -276,48 +250,75 @@ def _explained_section(fc: Forecaster, prep: Prepared, context: Context) -> str:
     return "<h2 id='explained'>What is explained</h2>" + _lines(lines)
 
 
-def _views(fc: Forecaster, prep: Prepared, context: Context) -> tuple[Forecaster, str, bool]:
-    """The model whose views the report shows, its label, and whether they may be described."""
-    if context.explainer is not None:
-        ex = context.explainer
-        return ex, "the explanation model", not share.network_share(ex, prep).nil
-    return fc, "the model in use", not share.network_share(fc, prep).nil
+WITHHELD = "Not described: the network takes no part in this model's forecasts."
 
 
-def _interpret_section(fc: Forecaster, prep: Prepared, target: str, context: Context) -> str:
-    model, label, narrate = _views(fc, prep, context)
-    ex = model.explain(prep)
-    L = model.config_.data.lookback
-    window = prep.frame[target].iloc[-L:]
+def _interpret_section(views: _Views, prep: Prepared, target: str, context: Context) -> str:
+    model, label = views.model, views.label
     att, scores = faithfulness.score_origin(model, prep, None, target)
-    withheld = "Not described: the network takes no part in this model's forecasts."
-
-    def reading(view: str, text: str) -> str:
-        sc = scores[view]
-        measured = deletion_sentence(sc)
-        if not narrate:
-            return _note(f"{withheld} {measured}")
-        if not sc.reliable:
-            return _note(f"Not a reliable guide for this forecast. {measured}")
-        return _note(f"{text} {measured}")
-
     parts = [
         "<h2 id='interpret'>Attention, attributions and skip gate</h2>",
         _note(f"Every view in this section comes from {label}."),
+        *_next_forecast(views, prep, target, att, scores),
+    ]
+    if views.trace is None:
+        parts.append(_note("The whole-series views were not computed for this report."))
+        return "\n".join(parts)
+    tr, known = views.trace, times_at(views.trace.index, context.known)
+
+    def over_series(view: str, text: str) -> str:
+        # the whole series has no deletion test: described only where the view is a guide
+        # at the next forecast, as on the Interpret page
+        why = withheld(scores[view], views.narrate)
+        if why == "nil":
+            return WITHHELD
+        if why == "unreliable":
+            return (
+                "Not described: this view is not a reliable guide at the next forecast "
+                f"({scores[view].ratio:.2f}x random)."
+            )
+        return text
+
+    title = f"Share of the skip gate's units leaning on memory ({label})"
+    memory = views.gate.memory_share
+    parts += [
+        _figure(plots.gate_share_figure(tr.index, memory, context.detection, known, title)),
+        _note(
+            over_series("gate", views.gate.sentence(tr.index, model.freq_))
+            + " "
+            + points_sentence(context.detection)
+        ),
+        _figure(plots.attention_heatmap(tr.index, tr.attention_map, tr.map_starts)),
+        _note(over_series("attention", attention_reading(tr.attention_map))),
+    ]
+    return "\n".join(parts)
+
+
+def _next_forecast(views: _Views, prep: Prepared, target: str, att, scores) -> list[str]:
+    """The next forecast's attention, Integrated Gradients and skip gate, each with its reading
+    and deletion test (or why the reading is withheld)."""
+    model, label = views.model, views.label
+    ex = model.explain(prep)
+    window = prep.frame[target].iloc[-model.config_.data.lookback :]
+
+    def reading(view: str, text: str) -> str:
+        measured = deletion_sentence(scores[view])
+        why = withheld(scores[view], views.narrate)
+        if why == "nil":
+            return _note(f"{WITHHELD} {measured}")
+        if why == "unreliable":
+            return _note(f"Not a reliable guide for this forecast. {measured}")
+        return _note(f"{text} {measured}")
+
+    title = f"Integrated Gradients of the next forecast ({label})"
+    return [
         _figure(
             plots.attention_figure(
                 window, ex.attention, ex.forecast, f"Attention of the next forecast ({label})"
             )
         ),
-        reading("attention", summary.attention_reading(ex.attention, ex.times, model.freq_)),
-        _figure(
-            plots.attribution_figure(
-                att.times,
-                att.integrated_gradients,
-                att.columns,
-                f"Integrated Gradients of the next forecast ({label})",
-            )
-        ),
+        reading("attention", attention_reading(ex.attention, ex.times, model.freq_)),
+        _figure(plots.attribution_figure(att.times, att.integrated_gradients, att.columns, title)),
         reading(
             "ig", "Blue cells raise the forecast, red cells lower it, against the window's mean."
         ),
@@ -325,61 +326,23 @@ def _interpret_section(fc: Forecaster, prep: Prepared, target: str, context: Con
         reading(
             "gate",
             "Blue (1) = the unit passes on the LSTM's memory of earlier steps; red (0) = the "
-            "current input's projection. "
-            + summary.gate_reading(ex.gate).sentence(ex.times, model.freq_),
+            "current input's projection. " + gate_reading(ex.gate).sentence(ex.times, model.freq_),
         ),
     ]
-    tr = context.explainer_trace if context.explainer is not None else context.trace
-    if tr is not None:
-        memory = summary.gate_reading(tr.gate).memory_share
-        known = summary.times_at(tr.index, context.known)
-
-        def over_series(view: str, text: str) -> str:
-            # the whole series has no deletion test: described only where the view is a guide
-            # at the next forecast, as on the Interpret page
-            if not narrate:
-                return withheld
-            if not scores[view].reliable:
-                return (
-                    "Not described: this view is not a reliable guide at the next forecast "
-                    f"({scores[view].ratio:.2f}x random)."
-                )
-            return text
-
-        parts += [
-            _figure(
-                plots.gate_share_figure(
-                    tr.index,
-                    memory,
-                    context.detection,
-                    known,
-                    f"Share of the skip gate's units leaning on memory ({label})",
-                )
-            ),
-            _note(
-                over_series("gate", summary.gate_reading(tr.gate).sentence(tr.index, model.freq_))
-                + " "
-                + points_sentence(context.detection)
-            ),
-            _figure(plots.attention_heatmap(tr.index, tr.attention_map, tr.map_starts)),
-            _note(over_series("attention", summary.attention_reading(tr.attention_map))),
-        ]
-    else:
-        parts.append(_note("The whole-series views were not computed for this report."))
-    return "\n".join(parts)
 
 
-def _point_lines(det, tr: Trace | None, prep: Prepared) -> list[str]:
+def _point_lines(det, views: _Views, prep: Prepared) -> list[str]:
     """One line per change point: where, what changed, which detector found it, the gate there."""
     responses = {}
-    if tr is not None:
-        memory = summary.gate_reading(tr.gate).memory_share
+    if views.trace is not None:
+        memory = views.gate.memory_share
         rows = [c.index for c in det.change_points]
-        responses = {r.index: r for r in gate_response.gate_response(memory, rows, tr.lookback)}
+        lag = views.trace.lookback
+        responses = {r.index: r for r in gate_response.gate_response(memory, rows, lag)}
     out = []
     user = prep.user_rows([c.index for c in det.change_points])  # the file's own rows
     for n, (c, row) in enumerate(zip(det.change_points, user), start=1):
-        when = summary.fmt_times(prep.frame.index[[c.index]], prep.freq)[0]
+        when = fmt_times(prep.frame.index[[c.index]], prep.freq)[0]
         what = f"{c.kind} change in {', '.join(c.columns)}" if c.kind else "a change"
         r = responses.get(c.index)
         gate = (
@@ -389,29 +352,26 @@ def _point_lines(det, tr: Trace | None, prep: Prepared) -> list[str]:
             if r is not None
             else ""
         )
-        out.append(
-            f"#{n}, row {row:,} ({when}): {what}, found by {found_by(c, det)}{gate}."
-        )
+        out.append(f"#{n}, row {row:,} ({when}): {what}, found by {found_by(c, det)}{gate}.")
     return out
 
 
-def _changes_section(prep: Prepared, target: str, context: Context) -> str:
+def _changes_section(views: _Views, prep: Prepared, target: str, context: Context) -> str:
     det = context.detection
     if det is None:
         return "<h2 id='changes'>Change points</h2>" + _note("Change points were not detected.")
-    kinds = summary.change_point_rows(det, prep)  # in the file's own rows
-    kinds["time"] = summary.fmt_times(kinds["time"], prep.freq)
+    kinds = change_point_rows(det, prep)  # in the file's own rows
+    kinds["time"] = fmt_times(kinds["time"], prep.freq)
     kinds.insert(2, "found by", [found_by(c, det) for c in det.change_points])
-    tr = context.explainer_trace if context.explainer is not None else context.trace
     scored = det.metrics is not None
     return (
         "<h2 id='changes'>Change points</h2>"
         + _figure(plots.detection_figure(prep.frame[target], det, list(context.known)))
         + (_table(kinds, index=False) if len(kinds) else _note("No change points were found."))
-        + (_lines(_point_lines(det, tr, prep)) if len(kinds) else "")
-        + (_note(gate_rate_sentence()) if len(kinds) and tr is not None else "")
-        + (_table(summary.detection_table(det)) if scored else "")
-        + (_note(summary.detection_caption(det)) if scored else "")
+        + (_lines(_point_lines(det, views, prep)) if len(kinds) else "")
+        + (_note(gate_rate_sentence()) if len(kinds) and views.trace is not None else "")
+        + (_table(detection_table(det)) if scored else "")
+        + (_note(detection_caption(det)) if scored else "")
     )
 
 
@@ -420,9 +380,7 @@ def _card_section(fc: Forecaster, prep: Prepared) -> str:
     meta = getattr(fc, "meta_", {}) or {}
     trained = meta.get("versions") or {}
     now = _versions()
-    versions = pd.DataFrame(
-        {"when trained": {k: trained.get(k, summary.MISSING) for k in now}, "now": now}
-    )
+    versions = pd.DataFrame({"when trained": {k: trained.get(k, MISSING) for k in now}, "now": now})
     same = data_hash(prep.frame[list(fc.inputs_)]) == fc.data_hash_
     return (
         "<h2 id='card'>Model card</h2>"
@@ -431,9 +389,9 @@ def _card_section(fc: Forecaster, prep: Prepared) -> str:
                 f"targets: {', '.join(fc.targets_)}; inputs: {', '.join(fc.inputs_)}",
                 (
                     f"lookback {fc.config_.data.lookback}, horizon {fc.config_.data.horizon}, "
-                    f"frequency {summary.frequency_words(fc.freq_)}"
+                    f"frequency {frequency_words(fc.freq_)}"
                 ),
-                f"created: {meta.get('created') or summary.MISSING}",
+                f"created: {meta.get('created') or MISSING}",
                 f"training data hash (sha256): {fc.data_hash_}",
                 (
                     "this report's data is the training data"
@@ -441,7 +399,7 @@ def _card_section(fc: Forecaster, prep: Prepared) -> str:
                     else "this report's data differs from the training data (hash "
                     f"{data_hash(prep.frame[list(fc.inputs_)])})"
                 ),
-                *summary.training_summary(h),
+                *training_summary(h),
             ]
         )
         + (

@@ -11,6 +11,7 @@ import reprlib
 import stat
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
@@ -31,6 +32,13 @@ def clip(text: str, limit: int = 120) -> str:
     """``text`` cut to ``limit`` characters, with '...' where it was cut."""
     text = str(text)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def listed(names: Iterable[object], limit: int = 8) -> str:
+    """Names for a message: the first ``limit``, each clipped, and how many more there are."""
+    shown = [clip(str(n), 40) for n in names]
+    more = f", ... ({len(shown) - limit} more)" if len(shown) > limit else ""
+    return ", ".join(shown[:limit]) + more
 
 
 def quote(value: object, limit: int = 60) -> str:

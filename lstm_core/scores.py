@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lstm_core import baselines
+
 # M4's seasonality test: the lag-m autocorrelation must exceed this many standard errors
 # (1.645: a one-sided 90% test)
 SEASONALITY_Z = 1.645
@@ -111,9 +113,10 @@ def naive2(insample: np.ndarray, horizon: int, m: int) -> np.ndarray:
 
 
 def seasonal_naive(insample: np.ndarray, horizon: int, m: int) -> np.ndarray:
-    """The last cycle repeated: step h (1-based) is y[n - m + (h-1) mod m] -> (horizon,)."""
+    """The last cycle repeated: step h (1-based) is y[n - m + (h-1) mod m] -> (horizon,); the
+    backtest's ``baselines.seasonal_naive`` from the one origin after the data."""
     x = np.asarray(insample, np.float64)
-    return x[len(x) - m + np.arange(horizon) % m]
+    return baselines.seasonal_naive(x, np.array([len(x)]), horizon, m)[0]
 
 
 @dataclass(frozen=True)

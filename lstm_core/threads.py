@@ -61,7 +61,7 @@ def free_cores(total: int | None = None, own: float = 0.0) -> int:
 
 def for_training(requested: int | None = None) -> int:
     """Threads a training uses: ``requested`` if given, else the free cores, at most the
-    count this process already has (a worker process's share, ``jobs.Scheduler``)."""
+    count this process already has (a training process's share, ``background.Scheduler``)."""
     if requested is not None:
         return max(1, int(requested))
     return max(1, min(torch.get_num_threads(), free_cores()))

@@ -4,6 +4,7 @@ included), progress callbacks."""
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import time
 from collections.abc import Callable
@@ -71,6 +72,12 @@ class History:
         """Validation loss of the weights kept."""
         return self.val_loss[self.best_epoch - 1] if self.best_epoch else self.initial_val_loss
 
+    @property
+    def kept_by_check(self) -> bool:
+        """Validation chose an epoch, but the check after validation put the model back at its
+        linear start (``network._check_start`` records both losses only when it checked)."""
+        return self.best_epoch == 0 and len(self.check_loss) == 2
+
     def to_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in self.__dict__.items()}
 
@@ -128,6 +135,20 @@ def evaluate(net: ForecastNet, x: torch.Tensor, y: torch.Tensor, batch_size: int
     return float(total) / 2 / max(y.numel(), 1)
 
 
+def _on_training_threads(loop: Callable[..., History]) -> Callable[..., History]:
+    """Run the training ``loop`` on the CPU threads ``threads.for_training`` grants (on a GPU,
+    as it is)."""
+
+    @functools.wraps(loop)
+    def run(net, train_xy, val_xy, cfg: TrainConfig, device: torch.device, *args, **kwargs):
+        on_cpu = device.type == "cpu"
+        with threads.limit(threads.for_training(cfg.threads)) if on_cpu else nullcontext():
+            return loop(net, train_xy, val_xy, cfg, device, *args, **kwargs)
+
+    return run
+
+
+@_on_training_threads
 def train(
     net: ForecastNet,
     train_xy: tuple[torch.Tensor, torch.Tensor],
@@ -152,30 +173,16 @@ def train(
     once per epoch, where a non-finite loss stops training (the best weights are kept), so a
     GPU is never stalled by the host. On the CPU the loop runs on ``cfg.threads`` threads, or
     by default on the cores other work leaves free (``threads.for_training``: never more than
-    the process's own count, which ``jobs.Scheduler`` sets for each training's process), so a
-    training never oversubscribes a busy machine.
+    the process's own count, which ``background.Scheduler`` sets for each training's
+    process), so a training never oversubscribes a busy machine.
+
+    It stays one function, as nanoGPT's loop does: batches, the epoch's one host sync, early
+    stopping against the linear start and the stop reasons share the same few variables, and
+    read top to bottom they are the whole training; split, each part would need them all.
 
     Raises:
         TrainingError: the loss became NaN or infinite before any epoch finished with a finite
-            validation loss; ``net`` keeps the weights it came with.
-    """
-    n_threads = threads.for_training(cfg.threads)
-    with threads.limit(n_threads) if device.type == "cpu" else nullcontext():
-        return _train(net, train_xy, val_xy, cfg, device, on_epoch, on_batch, order, running)
-
-
-def _train(
-    net: ForecastNet,
-    train_xy: tuple[torch.Tensor, torch.Tensor],
-    val_xy: tuple[torch.Tensor, torch.Tensor],
-    cfg: TrainConfig,
-    device: torch.device,
-    on_epoch: OnEpoch | None,
-    on_batch: OnBatch | None,
-    order: Order | None,
-    running: RunningLoss | None,
-) -> History:
-    """``train``'s loop, on the threads it chose."""
+            validation loss; ``net`` keeps the weights it came with."""
     x, y = train_xy
     vx, vy = val_xy
     net.to(device)
@@ -190,14 +197,7 @@ def _train(
         return group.mean(value, count) if group else value
 
     # --
-    # no weight decay on the linear path: it would pull the ridge fit to "repeat the last value"
-    linear = [p for name, p in net.named_parameters() if name.startswith("nlinear.")]
-    rest = [p for name, p in net.named_parameters() if not name.startswith("nlinear.")]
-    opt = torch.optim.AdamW(
-        [{"params": rest}, {"params": linear, "weight_decay": 0.0}],
-        lr=cfg.learning_rate,
-        weight_decay=cfg.weight_decay,
-    )
+    opt = torch.optim.AdamW(net.param_groups(cfg.weight_decay), lr=cfg.learning_rate)
     gen = torch.Generator().manual_seed(cfg.seed)
     autocast = device.type == "cuda" and cfg.mixed_precision
     # the start (the linear fit with its error quantiles) competes with every epoch

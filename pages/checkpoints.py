@@ -3,9 +3,12 @@ upload."""
 
 import streamlit as st
 
-from lstm_core import checkpoint, summary
+from lstm_core import checkpoint
+from lstm_core.config import config_yaml
 from lstm_core.errors import LstmCoreError
+from lstm_core.text import format_metrics
 from ui import actions, router
+from ui.labels import checkpoint_table, metrics_frame
 
 router.hand_over()
 st.title("Checkpoints")
@@ -23,7 +26,7 @@ if not infos:
     st.info("No checkpoints saved yet: train a model and save it, or upload a checkpoint below.")
     router.link("training", "Go to Train")
 else:
-    st.dataframe(summary.checkpoint_table(infos), hide_index=True)
+    st.dataframe(checkpoint_table(infos), hide_index=True)
     by_name = {i.name: i for i in infos}
     if st.session_state.get("checkpoints_name") not in by_name:  # deleted, or none chosen yet
         st.session_state["checkpoints_name"] = infos[0].name
@@ -34,8 +37,8 @@ else:
             "those series (by id) of a panel read on the Data page."
         )
     with st.expander(f"Details of {info.name}: config and backtest metrics"):
-        st.dataframe(summary.format_metrics(summary.metrics_frame(info.metrics)))
-        st.code(summary.config_yaml(info.config), language="yaml")
+        st.dataframe(format_metrics(metrics_frame(info.metrics)))
+        st.code(config_yaml(info.config), language="yaml")
     load, download, delete = st.columns(3)
     load.button(
         "Load and use",
@@ -83,7 +86,7 @@ if upload is not None:
     except Exception as e:  # noqa: BLE001 - an untrusted upload: say why, never a traceback
         st.error(f"Refused: {upload.name} could not be read as a checkpoint ({type(e).__name__}).")
         st.stop()
-    holds = f"one model for {len(fc.ids_):,} series; " if hasattr(fc, "ids_") else ""
+    holds = f"{fc.holds}; " if fc.holds else ""
     st.success(
         f"{upload.name} is valid: {holds}targets {', '.join(fc.targets_)}, inputs "
         f"{', '.join(fc.inputs_)}."

@@ -2,8 +2,11 @@
 
 import streamlit as st
 
-from lstm_core import data, plots, summary
+from lstm_core import data, plots
+from lstm_core.columns import column_choice
+from lstm_core.report_text import data_report_lines
 from ui import actions, guards, panels, router, state
+from ui.labels import inserted_rows_note
 
 router.hand_over()
 st.title("Data")
@@ -32,7 +35,7 @@ cfg = state.config()
 wide = panel is not None and panel.layout == "wide"
 # a long panel's id column is neither a time nor a value
 table = df if panel is None or panel.id_col is None else df.drop(columns=[panel.id_col])
-choice = summary.column_choice(table, cfg)
+choice = column_choice(table, cfg)
 # keyed by the data and the applied choice: a new upload or a loaded model resets the widgets
 key = f"{state.get(state.DATA_TOKEN)}_{hash((choice.time_col, choice.targets, choice.covariates))}"
 a, b, c, d = st.columns(4)
@@ -75,13 +78,13 @@ if error:
     what = "This data" if panel is None else f"Series {state.series()}"
     st.error(f"{what} cannot be used as configured: {error}. Choose other columns above.")
     st.stop()
-inserted = summary.inserted_rows_note(prep)
+inserted = inserted_rows_note(prep)
 if inserted:
     st.warning(inserted, icon=":material/table_rows:")
 known = prep.user_times(state.get(state.KNOWN_CPS, ()))
 st.plotly_chart(plots.series_figure(prep.frame, prep.targets, known), key="data_chart")
 with st.expander("Data report", expanded=True):
-    st.markdown("\n".join(f"- {line}" for line in summary.data_report_lines(prep)))
+    st.markdown("\n".join(f"- {line}" for line in data_report_lines(prep)))
 with st.expander("First rows of the table as uploaded"):
     st.dataframe(df.head(50))
 router.link("settings", "Next: model settings")

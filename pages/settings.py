@@ -2,17 +2,19 @@
 
 import streamlit as st
 
-from lstm_core import summary
+from lstm_core.config import key_section
+from lstm_core.model_size import summarize
 from ui import actions, router, settings_form, state
+from ui.labels import model_lines
 
 router.hand_over()
 st.title("Model settings")
 settings_form.sync()
-error = state.get(state.SETTINGS_ERROR)  # (message, key, source)
-at_key = error is not None and error[2] == "yaml" and summary.key_section(error[1]) is not None
+error = state.get(state.SETTINGS_ERROR)  # SettingsError
+at_key = error is not None and error.source == "yaml" and key_section(error.key) is not None
 if error:
     st.error(
-        f"Not applied; the last valid settings are kept. {'' if at_key else error[0]}",
+        f"Not applied; the last valid settings are kept. {'' if at_key else error.message}",
         icon=":material/error:",
     )
 
@@ -44,15 +46,15 @@ with yaml_col, st.form("settings_yaml"):
         st.text_area(
             f"{section}:", key=key, height={"data": 250, "lstm": 175, "training": 270}[section]
         )
-        if at_key and summary.key_section(error[1]) == section:
-            st.error(error[0], icon=":material/arrow_upward:")
+        if at_key and key_section(error.key) == section:
+            st.error(error.message, icon=":material/arrow_upward:")
     st.form_submit_button("Apply YAML", type="primary", on_click=settings_form.apply_yaml)
 
 cfg = state.config()
 prep, _ = actions.prepared()
 width = len(prep.columns) if prep else max(len(cfg.data.targets) + len(cfg.data.covariates), 1)
 st.subheader("The model these settings build")
-st.markdown("\n".join(f"- {line}" for line in summary.summarize(cfg, width).lines()))
+st.markdown("\n".join(f"- {line}" for line in model_lines(summarize(cfg, width))))
 down, up = st.columns(2)
 down.download_button("Download config.yaml", cfg.to_yaml(), "config.yaml", "text/yaml")
 up.file_uploader("Upload a config YAML", key="settings_upload", on_change=settings_form.upload_yaml)

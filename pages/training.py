@@ -2,9 +2,11 @@
 
 import streamlit as st
 
-from lstm_core import checkpoint, data, plots, summary
+from lstm_core import checkpoint, data, plots
 from lstm_core.errors import LstmCoreError
-from ui import actions, chosen_settings, guards, panels, router, settings_form, state, work
+from lstm_core.report_text import training_summary
+from ui import actions, background, chosen_settings, guards, panels, router, settings_form, state
+from ui.labels import checkpoint_stem, device_label
 
 router.hand_over()
 st.title("Train")
@@ -20,7 +22,7 @@ if error:
 device, error = settings_form.device(cfg)
 if error:
     guards.fail(error, "settings", "Choose another device in Model settings")
-st.badge(f"device: {summary.device_label(device)}", icon=":material/memory:", color="green")
+st.badge(f"device: {device_label(device)}", icon=":material/memory:", color="green")
 panel = state.panel()
 chosen_settings.show(cfg, prep, panel, actions.set_config)
 if panel is None:
@@ -55,25 +57,26 @@ else:  # one model over every series
             "settings",
             "Lower the lookback or horizon in Model settings",
         )
-if st.button("Train a new model", type="primary", disabled=work.training(), key="training_start"):
-    error = work.start_training(cfg, prep if panel is None else panel)
+busy = background.training()
+if st.button("Train a new model", type="primary", disabled=busy, key="training_start"):
+    error = background.start_training(cfg, prep if panel is None else panel)
     if error:
         guards.fail(error, "settings", "Change the lookback or horizon in Model settings")
     st.rerun()  # the sidebar and this page follow the new run
-st.caption(work.limits_text())
-running = work.training()
+st.caption(background.limits_text())
+running = background.training()
 
 
 @st.fragment(run_every=0.5 if running else None)
 def live() -> None:
-    job = work.job()
-    if job is None or not work.training():
+    job = background.job()
+    if job is None or not background.training():
         if running:  # it ended while shown: its model goes into use, the page is redrawn
-            work.collect_training()
+            background.collect_training()
             st.rerun()
         return
     snap = job.snapshot()
-    st.progress(snap.fraction, text=work.training_text(snap))
+    st.progress(snap.fraction, text=background.training_text(snap))
     st.button(
         "Cancel",
         help="Stops after the current batch and keeps the best weights so far; cancelled "
@@ -105,14 +108,14 @@ if fc is not None and not running:
     st.plotly_chart(
         plots.loss_figure(h.train_loss, h.val_loss, h.best_epoch), key="training_history"
     )
-    st.info("\n\n".join(summary.training_summary(h)))
-    job = work.job()
+    st.info("\n\n".join(training_summary(h)))
+    job = background.job()
     if job is not None and fc is job.result:  # trained here: offer to save it
         default = f"{state.get(state.DATA_NAME)} {' '.join(fc.targets_)} "
         default += f"{fc.config_.data.lookback}-{fc.config_.data.horizon}"
         name = st.text_input("Save this model as a checkpoint named", default, key="training_name")
         try:
-            stem = summary.checkpoint_stem(name)
+            stem = checkpoint_stem(name)
             st.caption(
                 f"It will be saved as **{stem}{checkpoint.SUFFIX}** in the checkpoint folder."
             )

@@ -123,7 +123,7 @@ def _warm_up() -> None:
     """Pay torch's lazy imports before any case is timed: the first network built on the meta
     device imports about 800 modules (sympy among them), start-up work that is not any case's."""
     from lstm_core.config import Config
-    from lstm_core.forecaster import build_net
+    from lstm_core.network import build_net
 
     build_net(Config().replace(lstm={"hidden_size": 8}), 1, 1, meta=True)
 

@@ -50,10 +50,10 @@ def test_hostile_input_is_refused_cleanly(name, results):
     assert r["rc"] == 2, r["stderr"]
     assert len(lines) == 1 and lines[0].startswith("error: "), lines
     assert len(lines[0]) <= 300 and "Traceback" not in r["stderr"]
-    # CPU time: the wall clock of a machine running other jobs says more about them; the bombs
-    # in this corpus took 40-72 s before the fixes, and the wall clock still guards a hang
+    # CPU time, not the wall clock: on a machine running other jobs the wall clock says more
+    # about them; the bombs in this corpus took 40-72 s before the fixes (a hang that uses no
+    # CPU, such as a read that blocks, ends at the run's timeout in `results`)
     assert r["cpu_seconds"] < 1.0, f"{name} took {r['cpu_seconds']:.2f} s of CPU"
-    assert r["seconds"] < 10.0, f"{name} took {r['seconds']:.2f} s"
     if r["rss_increase"] is not None:  # Linux: the peak over what was resident before
         assert r["rss_increase"] < 300 * MB, f"{name} took {r['rss_increase'] / MB:.0f} MB"
 

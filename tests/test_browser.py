@@ -96,7 +96,11 @@ def test_every_page_deep_links_refresh_and_live_training(playwright):
         wait_for_app(page, "Model settings")
         page.get_by_label("Epochs (most)").fill("6")
         page.get_by_role("button", name="Apply settings").click()
-        page.wait_for_timeout(1500)
+        page.wait_for_function(  # applied: the YAML of the config in use says so
+            "() => [...document.querySelectorAll('textarea')]"
+            ".some(t => /(^|\\n)epochs: 6(\\n|$)/.test(t.value))"
+        )
+        wait_for_app(page, "Model settings")
         page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Train").click()
         wait_for_app(page, "Train")
         page.get_by_role("button", name="Train a new model").click()

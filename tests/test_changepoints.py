@@ -225,9 +225,11 @@ def test_combined_reads_the_gate_and_tests_the_series(gated):
 def test_an_existing_trace_is_not_traced_again(gated, monkeypatch):
     monkeypatch.setattr(cp.pipeline, "trace", lambda *a, **k: pytest.fail("traced twice"))
     monkeypatch.setattr(cp.pipeline.Forecaster, "fit", lambda *a, **k: pytest.fail("trained"))
-    det = cp.detect(shifted(), trace=gated.trace, features="gate")
-    assert det.trace is gated.trace
-    assert all(c.kind == "dynamics" for c in det.change_points)
+    det = cp.detect(shifted(), trace=gated.trace, features="combined")
+    assert det.trace is gated.trace and near([c.index for c in det.change_points], SHIFTS)
+    assert det.change_points == gated.change_points, "the same points as the traced run"
+    gate = cp.detect(shifted(), trace=gated.trace, features="gate")
+    assert gate.trace is gated.trace and all(c.startswith("gate PC") for c in gate.columns)
 
 
 def test_short_series_take_the_classical_path():
@@ -320,7 +322,7 @@ def test_cli_missing_file_exits_2(capsys):
 
 def test_detection_reports_its_stages_and_can_be_stopped(series, fitted):
     """``on_progress`` (a Task's report) hears each stage in order, and raising stops it."""
-    from lstm_core.jobs import Cancelled
+    from lstm_core.background import Cancelled
 
     seen = []
     cp.detect(series, fitted, features="combined", on_progress=lambda f, t: seen.append((f, t)))
@@ -399,8 +401,8 @@ def test_candidates_are_ranked_and_a_score_peak_is_explained():
 def test_search_on_the_gate_says_the_representation_found_it(gated):
     det = cp.detect(shifted(), trace=gated.trace, features="gate", detector="search")
     assert det.detector == "search" and det.candidates
-    assert all(c.method == "representation" for c in det.change_points)
     assert all(c.method == "representation" for c in det.candidates)
+    assert {c.index for c in det.change_points} <= {k.index for k in det.candidates if k.kept}
 
 
 def test_search_handles_20000_rows_without_a_model():

@@ -170,9 +170,9 @@ def test_a_config_is_validated_against_the_file_before_anything_is_built(
     saved, changes, words, monkeypatch
 ):
     built = []
-    real = checkpoint.Forecaster.restore.__func__
-    monkeypatch.setattr(checkpoint.Forecaster, "restore",
-                        classmethod(lambda *a, **k: (built.append(1), real(*a, **k))[1]))
+    real = checkpoint.load_network
+    monkeypatch.setattr(checkpoint, "load_network",
+                        lambda *a, **k: (built.append(1), real(*a, **k))[1])
     tensors, meta = _parts(saved)
     data = safetensors.torch.save(tensors, metadata=_with_config(meta, **changes))
     with pytest.raises(CheckpointError, match=re.escape(words)) as e:
@@ -312,45 +312,103 @@ def test_stale_temp_files_are_removed_and_fresh_ones_kept(fitted, tmp_path):
     assert [i.name for i in checkpoint.list_checkpoints(tmp_path)] == ["new"]
 
 
-def test_kill_9_during_saves_leaves_the_old_file_or_the_new_one(tmp_path):
-    """A child saves a 34 MB model in a loop and is killed -9 at a random moment after its first
-    save. The target then loads (whichever version), and a leftover temp file is never listed."""
+def _untrained(seed: int):
+    """A small forecaster with seeded random weights (a save needs no training)."""
+    from lstm_core.config import Config
+    from lstm_core.data import Scaler
+    from lstm_core.fitted import Fitted, SeriesFit
+    from lstm_core.forecaster import Forecaster
+    from lstm_core.network import build_net
+    from lstm_core.train import History
+
+    cfg = Config().replace(data={"lookback": 8, "horizon": 2, "targets": ["y"]},
+                           lstm={"hidden_size": 64})
+    torch.manual_seed(seed)
+    net = build_net(cfg, 1, 1).eval()
+    history = History((1.0,), (1.0,), 1, "completed", "", "CPU", 0.0, 0.0)
+    series = {"": SeriesFit(Scaler((0.0,), (1.0,)), 10, None)}
+    return Forecaster.restore(Fitted(cfg, net, history, inputs=("y",), targets=("y",),
+                                     time_col=None, series=series))
+
+
+class _Torn:
+    """A file whose one write stops at byte ``cut`` and then pauses."""
+
+    def __init__(self, fh, cut: int, pause):
+        self.fh, self.cut, self.pause = fh, cut, pause
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return self.fh.__exit__(*exc)
+
+    def write(self, data):
+        self.fh.write(data[: self.cut])
+        self.fh.flush()
+        self.pause(f"wrote {self.cut} of {len(data)} bytes")
+
+    def __getattr__(self, name):
+        return getattr(self.fh, name)
+
+
+@pytest.mark.parametrize(
+    "stage, kept", [("torn", "old"), ("before rename", "old"), ("after rename", "new")]
+)
+def test_kill_9_during_a_save_leaves_the_old_file_or_the_new_one(tmp_path, stage, kept):
+    """A model is saved; a forked child saves another over it and is killed -9 at a known point
+    of that save: in the middle of the temp file (at a seeded byte), with the temp file whole
+    but not renamed, or just after the rename. The target then loads as the old model or as
+    the new one, whole, and the leftover temp file is never listed. No clock: the child says
+    where it is and waits for the kill."""
     import os
     import random
+    import select
     import signal
-    import subprocess
-    import sys
-    import time
 
-    code = f"""
-import sys
-sys.path.insert(0, {str(Path(__file__).resolve().parent.parent)!r})
-from lstm_core import checkpoint
-from lstm_core.config import Config
-from lstm_core.data import Scaler
-from lstm_core.forecaster import Forecaster, build_net
-from lstm_core.train import History
-cfg = Config().replace(data={{"lookback": 8, "horizon": 2, "targets": ["y"]}},
-                       lstm={{"hidden_size": 512}})
-weights = build_net(cfg, 1, 1).state_dict()  # untrained: a save needs no training
-history = History((1.0,), (1.0,), 1, "completed", "", "CPU", 0.0, 0.0)
-fc = Forecaster.restore(cfg, weights, scaler=Scaler((0.0,), (1.0,)), inputs=("y",),
-                        targets=("y",), time_col=None, freq=None, split=10, history=history)
-while True:
-    checkpoint.save(fc, "m", {str(tmp_path)!r})
-    print("saved", flush=True)
-"""
-    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    old, new = _untrained(1), _untrained(2)
+    assert old.fingerprint() != new.fingerprint()
+    checkpoint.save(old, "m", tmp_path)
+    size = len((tmp_path / "m.safetensors").read_bytes())
+    cut = random.Random(345).randrange(1, size)  # seeded: the same torn byte every run
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: hooks in its own copy of os, then the save
+        try:
+            os.close(read)
+
+            def pause(where: str) -> None:
+                os.write(write, f"{where}\n".encode())
+                while True:
+                    signal.pause()  # until the kill -9
+
+            real_fdopen, real_replace = os.fdopen, os.replace
+            if stage == "torn":
+                os.fdopen = lambda *a, **k: _Torn(real_fdopen(*a, **k), cut, pause)
+            else:
+                os.replace = lambda src, dst: (
+                    real_replace(src, dst) if stage == "after rename" else None,
+                    pause(stage),
+                )
+            checkpoint.save(new, "m", tmp_path)
+        finally:
+            os._exit(1)  # never back into pytest
+    os.close(write)
     try:
-        assert child.stdout.readline() == "saved\n"
-        time.sleep(random.uniform(0, 0.3))  # anywhere in the next save
-        os.kill(child.pid, signal.SIGKILL)
+        ready, _, _ = select.select([read], [], [], 60)  # a child stuck at fork fails, not hangs
+        assert ready, "the child did not reach the point of the kill"
+        with os.fdopen(read) as said:
+            where = said.readline()
+        expected = f"wrote {cut} of {size} bytes" if stage == "torn" else stage
+        assert where == f"{expected}\n", where
     finally:
-        child.kill()
-        child.wait()
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
     fc = checkpoint.load(tmp_path / "m.safetensors")
-    assert fc.config_.lstm.hidden_size == 512
+    assert fc.fingerprint() == {"old": old, "new": new}[kept].fingerprint()
     assert [i.name for i in checkpoint.list_checkpoints(tmp_path)] == ["m"]
+    leftover = kept == "old"  # a temp file, until a later save clears it once it is stale
+    assert len(list(tmp_path.glob(".tmp-*"))) == leftover
 
 
 def test_listing_skips_pipes_and_folders_named_like_checkpoints(fitted, tmp_path):

@@ -43,6 +43,12 @@ def test_train_then_forecast(csv_path, yaml_path, series, tmp_path, capsys):
     csv = tmp_path / "f.csv"
     assert main(["forecast", str(csv_path), "--checkpoint", str(out), "--csv", str(csv)]) == 0
     assert csv.read_text().startswith("time,target,q0.1,q0.5,q0.9")
+    # one CSV writer: the file is the app's download of the same forecast
+    from lstm_core.text import forecast_csv
+
+    model = checkpoint.load(out)
+    forecast = model.predict(read_table(csv_path))
+    assert csv.read_text() == forecast_csv(forecast, model.config_.data.frequency)
 
 
 def test_forecast_json_keeps_the_time_column_type(series, tiny_cfg, tmp_path, capsys):
@@ -81,6 +87,8 @@ def test_backtest_json(csv_path, yaml_path, capsys):
         result["linear_lookback"] != 16)
     assert isinstance(result["beats_baselines"], bool) and result["verdict"]
     assert result["best_baseline"] in result["metrics"]
+    # schema 2: the earlier name stays for older scripts, always equal to the new one
+    assert result["schema"] == 2 and result["beats_naive"] == result["beats_baselines"]
 
 
 def test_backtest_scores_a_checkpoint_without_training(csv_path, yaml_path, tmp_path, capsys):

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from lstm_core.cli import main
-from lstm_core.panel import synthetic_panel
+from lstm_core.data.demos import synthetic_panel
 from tests.test_panel_forecaster import TINY
 
 
@@ -36,6 +36,7 @@ def test_train_backtest_and_forecast_a_long_panel(files, capsys):
         "AttentiveLSTM" in result["summary"] and "mean MASE" in result["summary"]["AttentiveLSTM"]
     )
     assert result["best_baseline"] in result["summary"] and result["verdict"]
+    assert result["schema"] == 2 and isinstance(result["beats_baselines"], bool)
     # the checkpoint knows its id column: --id-col is not needed to forecast
     assert main(["forecast", str(data), "--checkpoint", model, "--series", "S0002", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)

@@ -12,6 +12,9 @@ from lstm_core.config import (
     MIN_HIDDEN,
     Config,
     LSTMConfig,
+    config_from_sections,
+    config_sections,
+    key_section,
     load_config,
     resolve_hidden_size,
 )
@@ -182,3 +185,31 @@ def test_config_files_that_are_devices_or_folders_are_refused(tmp_path):
     if Path("/dev/zero").exists():
         with pytest.raises(ConfigError, match="device or pipe"):
             load_config("/dev/zero")
+
+
+def test_sections_round_trip(tiny_cfg):
+    texts = config_sections(tiny_cfg)
+    assert list(texts) == ["data", "lstm", "training"]
+    assert config_from_sections(texts) == tiny_cfg
+
+
+def test_bad_yaml_names_its_section_and_line(tiny_cfg):
+    texts = config_sections(tiny_cfg) | {"lstm": "hidden_size: 4\nnum_layers: [1"}
+    with pytest.raises(ConfigError, match=r"lstm: invalid YAML at line \d+") as e:
+        config_from_sections(texts)
+    assert e.value.key == "lstm"
+
+
+@pytest.mark.parametrize(
+    "section, text, key",
+    [
+        ("lstm", "num_heads: 3\nhidden_size: 4", "lstm.num_heads"),
+        ("training", "epochs: -1", "training.epochs"),
+        ("data", "lookbak: 3", "data.lookbak"),
+    ],
+)
+def test_bad_values_name_the_key(tiny_cfg, section, text, key):
+    texts = config_sections(tiny_cfg) | {section: text}
+    with pytest.raises(ConfigError) as e:
+        config_from_sections(texts)
+    assert e.value.key == key and key_section(e.value.key) == section

@@ -16,19 +16,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lstm_core.config import DataConfig
-from lstm_core.data import (
-    Scaler,
+from lstm_core.data.demos import demo_names, load_demo, synthetic
+from lstm_core.data.prepare import prepare
+from lstm_core.data.readers import read_table
+from lstm_core.data.scaling import Scaler
+from lstm_core.data.times import detect_time_column
+from lstm_core.data.windows import (
     check_length,
-    demo_names,
-    detect_time_column,
     few_windows,
     held_out_start,
-    load_demo,
     make_windows,
-    prepare,
-    read_table,
     reliable_lookback,
-    synthetic,
     window_counts,
 )
 from lstm_core.errors import DataError, SeriesTooShort
@@ -209,7 +207,7 @@ def test_real_csv_bytes_round_trip():
 
 def test_content_hash_follows_content_not_identity():
     a, _ = synthetic(n=50, seed=1)
-    from lstm_core.data import content_hash
+    from lstm_core.data.prepare import content_hash
 
     assert content_hash(a) == content_hash(a.copy())
     b = a.copy()
@@ -224,7 +222,7 @@ DAYS = "time,value\n" + "".join(f"2024-01-{i + 1:02d},{i % 7 + 0.5}\n" for i in 
 
 
 def test_long_text_cells_are_never_date_parsed(monkeypatch):
-    from lstm_core import data
+    from lstm_core.data import times
 
     seen = []
     real = pd.to_datetime
@@ -234,24 +232,24 @@ def test_long_text_cells_are_never_date_parsed(monkeypatch):
             seen.append(int(arg.dropna().astype(str).str.len().max() or 0))
         return real(arg, *a, **k)
 
-    monkeypatch.setattr(data.pd, "to_datetime", spy)
+    monkeypatch.setattr(pd, "to_datetime", spy)
     df = read_table((DAYS + "2024-01-29 " + "a" * 800_000 + ",1\n").encode(), "x.csv")
     with pytest.raises(DataError, match="1 value\\(s\\) are not times, first at row 30") as e:
         prepare(df, DataConfig())
-    assert seen and max(seen) <= data.MAX_TIME_CHARS  # the 800 KB cell never reached the parser
+    assert seen and max(seen) <= times.MAX_TIME_CHARS  # the 800 KB cell never reached the parser
     assert len(str(e.value)) < 300
 
 
 def test_time_is_sniffed_on_a_sample_first(monkeypatch):
-    from lstm_core import data
+    from lstm_core.data import times
 
     sizes = []
     real = pd.to_datetime
-    monkeypatch.setattr(data.pd, "to_datetime", lambda arg, *a, **k: (sizes.append(len(arg)),
-                                                                      real(arg, *a, **k))[1])
+    monkeypatch.setattr(pd, "to_datetime", lambda arg, *a, **k: (sizes.append(len(arg)),
+                                                                 real(arg, *a, **k))[1])
     df = pd.DataFrame({"name": ["not a date"] * 50_000, "v": np.arange(50_000.0)})
     prepare(df, DataConfig())
-    assert sizes and max(sizes) <= data.SNIFF_ROWS  # a text column was tried on a sample only
+    assert sizes and max(sizes) <= times.SNIFF_ROWS  # a text column was tried on a sample only
 
 
 @pytest.mark.parametrize("value, row", [("inf", 5), ("-inf", 5), ("1e308", 5), ("-1e200", 5)])
@@ -280,16 +278,14 @@ def test_mixed_naive_and_zoned_times_are_refused_and_offsets_become_utc():
 
 
 def test_a_wrong_frequency_is_refused_before_the_grid_is_built(monkeypatch):
-    from lstm_core import data
-
     real = pd.date_range
     calls = []
-    monkeypatch.setattr(data.pd, "date_range", lambda *a, **k: (calls.append(k), real(*a, **k))[1])
+    monkeypatch.setattr(pd, "date_range", lambda *a, **k: (calls.append(k), real(*a, **k))[1])
     df = read_table(DAYS.encode(), "x.csv")
     for freq in ("ns", "us", "ms"):
         with pytest.raises(DataError, match=f"frequency '{freq}' would turn 28 rows into about"):
             prepare(df, DataConfig(frequency=freq))
-    assert all("periods" in k for k in calls)  # only the 8-step probe ran, never start..end
+    assert calls and all("periods" in k for k in calls)  # only the 8-step probe ran, never start..end
 
 
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-8-sig",
@@ -361,21 +357,21 @@ def test_a_far_cell_behind_a_lying_or_missing_dimension_is_found_while_streaming
 
 
 def test_the_sheet_cap_counts_cells_as_pandas_pads_them(monkeypatch):
-    from lstm_core import data
+    from lstm_core.data import excel
 
     with pytest.raises(DataError, match="1,048,576 rows x 6 columns, over the 10,000 columns or "
                                         "5,000,000 cells"):
         read_table(BAD / "data-padded-6M-cells.xlsx")
     raw = _workbook({"a": pd.DataFrame({"t": range(30), "v": range(30)})})
     assert read_table(raw, "x.xlsx").shape == (30, 2)
-    monkeypatch.setattr(data, "MAX_SHEET_CELLS", 50)  # 31 rows x 2 columns with the header
+    monkeypatch.setattr(excel, "MAX_SHEET_CELLS", 50)  # 31 rows x 2 columns with the header
     with pytest.raises(DataError, match=r"spans A1:B31 \(31 rows x 2 columns\), over the "
                                         "10,000 columns or 50 cells"):
         read_table(raw, "x.xlsx")
 
 
 def test_shared_strings_are_capped_by_the_zip_directory(monkeypatch):
-    from lstm_core import data
+    from lstm_core.data import excel
 
     with pytest.raises(DataError, match=r"sharedStrings.xml unpacks \d+ times its packed size "
                                         r"\(90 MB\).*zip bomb"):
@@ -383,10 +379,10 @@ def test_shared_strings_are_capped_by_the_zip_directory(monkeypatch):
     book = io.BytesIO(_workbook({"a": pd.DataFrame({"v": [1.0, 2.0]})}))
     with zipfile.ZipFile(book, "a") as z:
         z.writestr("xl/sharedStrings.xml", "<sst>" + "<si><t>x</t></si>" * 100 + "</sst>")
-    monkeypatch.setattr(data, "MAX_SHARED_STRINGS", 1000)
+    monkeypatch.setattr(excel, "MAX_SHARED_STRINGS", 1000)
     with pytest.raises(DataError, match="shared strings unpack to 0 MB, over 0 MB"):
         read_table(book.getvalue(), "x.xlsx")
-    monkeypatch.setattr(data, "MAX_XLSX_PART", 5000)  # its theme: 10 KB
+    monkeypatch.setattr(excel, "MAX_XLSX_PART", 5000)  # its theme: 10 KB
     with pytest.raises(DataError, match="part xl/theme/theme1.xml unpacks to 0 MB, over 0 MB for "
                                         "a part that holds no cells"):
         read_table(_workbook({"a": pd.DataFrame({"v": [1.0, 2.0]})}), "x.xlsx")
@@ -400,21 +396,21 @@ def test_json_keys_are_counted_while_parsing(name):
 
 
 def test_json_nesting_and_object_count_are_capped(monkeypatch):
-    from lstm_core import data
+    from lstm_core.data import readers
 
     with pytest.raises(DataError, match="nests JSON arrays or objects too deeply"):
         read_table(BAD / "data-deep-objects.json")
     columns = pd.DataFrame({"t": range(30_000), "v": range(30_000)}).to_json()  # {"t": {"0": ..
     assert read_table(columns.encode(), "x.json").shape == (30_000, 2)
-    monkeypatch.setattr(data, "MAX_JSON_OBJECTS", 10)
+    monkeypatch.setattr(readers, "MAX_JSON_OBJECTS", 10)
     with pytest.raises(DataError, match="over 10 JSON objects"):
         read_table(json.dumps([{"v": i} for i in range(20)]).encode(), "x.json")
 
 
 def test_cell_and_column_caps_apply_before_parsing(monkeypatch, tmp_path):
-    from lstm_core import data
+    from lstm_core.data import readers
 
-    monkeypatch.setattr(data, "MAX_CELLS", 100)
+    monkeypatch.setattr(readers, "MAX_CELLS", 100)
     with pytest.raises(DataError, match="about 60 rows x 2 columns, over the 100 cells"):
         read_table(("a,b\n" + "1,2\n" * 60).encode(), "x.csv")
     pd.DataFrame({"v": np.zeros(200)}).to_parquet(tmp_path / "x.parquet")
@@ -422,16 +418,16 @@ def test_cell_and_column_caps_apply_before_parsing(monkeypatch, tmp_path):
         read_table(tmp_path / "x.parquet")
     with pytest.raises(DataError, match="12000 columns; at most 10000"):
         read_table((",".join(["c"] * 12_000) + "\n").encode(), "x.csv")
-    monkeypatch.setattr(data, "MAX_PARQUET_FOOTER", 1024)  # 200 columns: ~40 KB of metadata
+    monkeypatch.setattr(readers, "MAX_PARQUET_FOOTER", 1024)  # 200 columns: ~40 KB of metadata
     pd.DataFrame({f"c{i}": [1.0] for i in range(200)}).to_parquet(tmp_path / "w.parquet")
     with pytest.raises(DataError, match="its Parquet metadata is 0 MB, over 0 MB"):
         read_table(tmp_path / "w.parquet")
 
 
 def test_a_long_header_line_is_refused_before_it_is_copied(monkeypatch):
-    from lstm_core import data
+    from lstm_core.data import readers
 
-    monkeypatch.setattr(data, "MAX_HEADER", 1000)
+    monkeypatch.setattr(readers, "MAX_HEADER", 1000)
     with pytest.raises(DataError, match="has 12001 columns; at most 10000"):
         read_table(("c;" * 12_000 + "c\n1\n").encode(), "x.csv")
     with pytest.raises(DataError, match="first line \\(the header\\) is 1,200 characters long, "
@@ -449,7 +445,7 @@ def test_messages_list_a_bounded_number_of_columns():
 
 
 def test_devices_pipes_and_oversized_files_are_refused(tmp_path, monkeypatch):
-    from lstm_core import data
+    from lstm_core.data import readers
 
     if Path("/dev/zero").exists():
         with pytest.raises(DataError, match="/dev/zero is a device or pipe"):
@@ -459,7 +455,7 @@ def test_devices_pipes_and_oversized_files_are_refused(tmp_path, monkeypatch):
         with pytest.raises(DataError, match="device or pipe"):  # and does not block
             read_table(tmp_path / "pipe.csv")
     (tmp_path / "big.csv").write_text("v\n" + "1\n" * 100)
-    monkeypatch.setattr(data, "MAX_BYTES", 50)
+    monkeypatch.setattr(readers, "MAX_BYTES", 50)
     with pytest.raises(DataError, match="larger than 0 KB"):
         read_table(tmp_path / "big.csv")
 
@@ -512,7 +508,7 @@ def test_time_and_an_empty_value_column_is_refused_not_trained_on_time():
 def test_csv_bytes_go_to_the_parser_with_a_bom_or_bad_bytes():
     """The CSV fast path parses the bytes themselves: a UTF-8 BOM is dropped, and a file with a
     byte that is not UTF-8 still reads (replaced), through the C engine."""
-    from lstm_core.data import read_table
+    from lstm_core.data.readers import read_table
 
     df = read_table(b"\xef\xbb\xbftime,y\n2020-01-01,1\n2020-01-02,2\n", "bom.csv")
     assert list(df.columns) == ["time", "y"] and df["y"].tolist() == [1, 2]
@@ -563,21 +559,23 @@ def test_sorted_and_duplicated_rows_keep_the_users_numbers():
 
 
 def test_detection_on_a_regridded_series_speaks_in_the_users_rows():
-    from lstm_core import changepoints, summary
+    from lstm_core import changepoints
+    from lstm_core.changepoints.rows import change_point_rows, detection_json
 
     df = _irregular()
     prep = prepare(df, DataConfig())
     det = changepoints.detect(prep, known=prep.grid_rows([120, 210]))
     assert det.metrics.sentence() == "found 2 of 2 known change points"
-    rows = summary.change_point_rows(det, prep)
+    rows = change_point_rows(det, prep)
     for k in (120, 210):  # each change seen at its row of the 300-row file, not of the grid
         assert min(abs(rows["row"] - k)) <= 2
     assert max(rows["row"]) < len(df)
     assert list(rows["time"]) == list(prep.user_times(rows["row"].tolist()))
     assert "index" not in rows and not any("n/a" in str(v) for v in rows.iloc[:, -1])
-    payload = summary.detection_json(det, prep)
+    payload = detection_json(det, prep)
     assert [p["index"] for p in payload["change_points"]] == rows["row"].tolist()
-    assert all(p["grid_index"] > p["index"] for p in payload["change_points"])
+    points = payload["change_points"]
+    assert points and all(p["grid_index"] > p["index"] for p in points)
     assert payload["n_rows"] == len(df)
     naive = changepoints.detect(prep, known=[120, 210])  # the grid's rows: the old mistake
     assert naive.metrics.found == 0

@@ -13,18 +13,23 @@ import torch
 
 from lstm_core import checkpoint
 from lstm_core.config import Config
-from lstm_core.data import synthetic
+from lstm_core.data.demos import synthetic, synthetic_panel
 from lstm_core.distributed import Group, current, setup
 from lstm_core.forecaster import Forecaster
-from lstm_core.panel import read_panel, synthetic_panel
+from lstm_core.panel import read_panel
 from lstm_core.panel_forecaster import PanelForecaster
 from tests.conftest import ROOT
 
 # 584 rows: 448 training windows of 16 + 4 steps, a multiple of the global batch 32, so that
 # no rank pads its share and both runs see exactly the same batches
 CFG = Config().replace(
-    data={"time_col": "time", "targets": ["y"], "covariates": ["x1", "x2"], "lookback": 16,
-          "horizon": 4},
+    data={
+        "time_col": "time",
+        "targets": ["y"],
+        "covariates": ["x1", "x2"],
+        "lookback": 16,
+        "horizon": 4,
+    },
     lstm={"hidden_size": 4, "num_layers": 1, "dropout": 0.0},
     training={"epochs": 3, "batch_size": 32, "device": "cpu"},
 )
@@ -95,6 +100,6 @@ def test_a_panel_on_two_processes_follows_the_single_process_loss_curve(tmp_path
     assert "series: 4 of 4" in run.stdout and run.stdout.count("checkpoint:") == 1
     two = checkpoint.load(tmp_path / "fleet.safetensors")
     one = PanelForecaster(cfg).fit(read_panel(frame, "id"))
-    assert two.ids_ == one.ids_ and len(two.history_.val_loss) == 3
+    assert two.series_ids == one.series_ids and len(two.history_.val_loss) == 3
     assert two.history_.train_loss == pytest.approx(one.history_.train_loss, rel=1e-4)
     assert two.history_.val_loss == pytest.approx(one.history_.val_loss, rel=1e-4)

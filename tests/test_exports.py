@@ -10,10 +10,12 @@ import json
 import pandas as pd
 import pytest
 
-from lstm_core import checkpoint, summary
+from lstm_core import checkpoint
 from lstm_core.cli import main
-from lstm_core.panel import read_panel, synthetic_panel
+from lstm_core.data.demos import synthetic_panel
+from lstm_core.panel import read_panel
 from lstm_core.safeio import csv_text, neutralise
+from lstm_core.text import forecast_csv
 from tests.test_panel_forecaster import TINY
 
 LINK, CALC = '=HYPERLINK("http://x")', "=cmd|' /C calc'!A0"
@@ -84,8 +86,9 @@ def test_the_cli_csv_neutralises_ids_and_target_names(hostile, tmp_path, capsys)
     data, model, _ = hostile
     capsys.readouterr()
     csv = tmp_path / "f.csv"
-    assert main(["forecast", str(data), "--checkpoint", str(model), "--csv", str(csv),
-                 "--json"]) == 0
+    assert (
+        main(["forecast", str(data), "--checkpoint", str(model), "--csv", str(csv), "--json"]) == 0
+    )
     raw = pd.DataFrame(json.loads(capsys.readouterr().out))  # the JSON keeps the names as given
     assert set(raw["id"]) == {LINK, CALC}
     _check(pd.read_csv(csv), raw)
@@ -95,11 +98,11 @@ def test_the_apps_csv_neutralises_ids_and_target_names(hostile):
     _, model, frame = hostile
     fc = checkpoint.load(model)
     panel = read_panel(frame, "id")
-    forecast, freq = fc.predict(panel), fc.forecaster(CALC).freq_
+    forecast, freq = fc.predict(panel), fc.for_series(CALC).freq_
     # what the Forecast page's download button serves
-    text = summary.forecast_csv(forecast, freq)
+    text = forecast_csv(forecast, freq)
     _check(pd.read_csv(io.StringIO(text)), forecast)
     assert not any(line.startswith(("=", "+", "-", "@")) for line in text.splitlines())
-    one = fc.forecaster(CALC).predict(panel.select(CALC))  # the page's view of one series
-    written = pd.read_csv(io.StringIO(summary.forecast_csv(one, freq)))
+    one = fc.for_series(CALC).predict(panel.select(CALC))  # the page's view of one series
+    written = pd.read_csv(io.StringIO(forecast_csv(one, freq)))
     assert set(written["target"]) == {"'" + TARGET} and (written["q0.5"] < 0).all()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from lstm_core import forecast as fc
+from lstm_core import baselines
 from lstm_core.errors import DataError, SeriesTooShort
+from lstm_core.fitted import TIE
 from lstm_core.forecaster import LINEAR, LINEAR_AT_L, Forecaster, future_index
 
 BASELINES = {"naive (last value)", "seasonal naive (m=24)", LINEAR}
@@ -41,11 +44,37 @@ def test_backtest_reports_model_and_baselines(fitted, series):
     assert {"AttentiveLSTM", *BASELINES} <= set(bt.table.index)
     assert (LINEAR_AT_L in bt.table.index) == (bt.linear_lookback != 16)
     assert bt.season == 24 and bt.windows > 0
-    assert 0 <= bt.table.loc["AttentiveLSTM", "coverage80"] <= 1
+    held = fitted.held_out(series)
+    inside = (held.actual >= held.model[..., 0]) & (held.actual <= held.model[..., 2])
+    coverage = bt.table.loc["AttentiveLSTM", "coverage80"]
+    assert coverage == pytest.approx(inside.mean()) and 0 < coverage < 1, "a real band, not all"
     assert np.isnan(bt.table.loc["naive (last value)", "coverage80"])
     assert bt.best_baseline == bt.table.drop("AttentiveLSTM")["MAE"].idxmin()
-    assert bt.beats_baselines == (bt.table["MAE"].idxmin() == "AttentiveLSTM") == bt.beats_naive
+    model, best = bt.table.loc["AttentiveLSTM", "MAE"], bt.table.loc[bt.best_baseline, "MAE"]
+    assert bt.beats_baselines == (model < best * (1 - TIE)), "a difference under TIE is a tie"
     assert f"({bt.best_baseline})" in bt.verdict and (("lower" in bt.verdict) == bt.beats_baselines)
+
+
+@pytest.mark.parametrize(
+    "toward_truth, beats",
+    [(0.0, False), (0.0005, False), (0.5, True)],
+    ids=["tie", "0.05%", "half"],
+)
+def test_the_model_beats_the_best_baseline_only_by_more_than_the_tie(
+    fitted, series, toward_truth, beats
+):
+    """The tie rule: a model whose MAE equals the best baseline's (one that kept its linear
+    start) or is lower by under TIE does not beat it, though it heads the MAE column; half the
+    baseline's error does."""
+    held = fitted.held_out(series)
+    best = fitted.score(held).best_baseline
+    median = held.baselines[best] + toward_truth * (held.actual - held.baselines[best])
+    model = np.stack([median - 1, median, median + 1], axis=-1)
+    bt = fitted.score(dataclasses.replace(held, model=model))
+    assert bt.best_baseline == best
+    ratio = bt.table.loc["AttentiveLSTM", "MAE"] / bt.table.loc[best, "MAE"]
+    assert ratio == pytest.approx(1 - toward_truth, rel=1e-6)
+    assert bt.beats_baselines is beats and (("lower" in bt.verdict) == beats)
 
 
 def test_linear_row_is_the_ridge_fit_at_its_own_best_lookback(fitted, series):
@@ -59,7 +88,7 @@ def test_linear_row_is_the_ridge_fit_at_its_own_best_lookback(fitted, series):
     z = (y - fitted.scaler_.mean[0]) / fitted.scaler_.std[0]
 
     def mae(lookback: int, rows: int, origins: np.ndarray) -> float:
-        lin = fc.fit_linear(z[:rows, None], lookback, H)
+        lin = baselines.fit_linear(z[:rows, None], lookback, H)
         windows = np.stack([z[o - lookback : o] for o in origins])[:, :, None]
         truth = np.stack([z[o : o + H] for o in origins])[:, :, None]
         return float(np.abs(lin.predict(windows) - truth).mean())
@@ -96,7 +125,7 @@ def test_the_start_is_kept_unless_the_lstm_wins_on_the_check_windows(fitted, ser
     import torch
 
     from lstm_core.data import make_windows
-    from lstm_core.forecaster import _check_start
+    from lstm_core.network import _check_start
 
     net = copy.deepcopy(fitted.model_)
     good = copy.deepcopy(net.state_dict())
@@ -167,13 +196,13 @@ def test_fit_is_repeatable_on_cpu(tiny_cfg, series):
 def test_baselines_by_hand():
     hist = np.arange(10.0)[:, None]
     origins = np.array([5, 8])
-    assert fc.naive(hist, origins, 2)[:, :, 0].tolist() == [[4, 4], [7, 7]]
-    assert fc.seasonal_naive(hist, origins, 3, m=2)[:, :, 0].tolist() == [[3, 4, 3], [6, 7, 6]]
-    m = fc.metrics(np.ones((1, 2, 1)), np.array([[[2.0], [1.0]]]), np.array([0.5]))
+    assert baselines.naive(hist, origins, 2)[:, :, 0].tolist() == [[4, 4], [7, 7]]
+    assert baselines.seasonal_naive(hist, origins, 3, m=2)[:, :, 0].tolist() == [[3, 4, 3], [6, 7, 6]]
+    m = baselines.metrics(np.ones((1, 2, 1)), np.array([[[2.0], [1.0]]]), np.array([0.5]))
     assert m["MAE"] == 0.5 and m["MASE"] == 1.0 and m["RMSE"] == pytest.approx(np.sqrt(0.5))
     assert m["sMAPE"] == pytest.approx(100 * (2 / 3) / 2)
-    assert fc.season_length("h") == 24 and fc.season_length("MS") == 12
-    assert fc.season_length(None) == 1
+    assert baselines.season_length("h") == 24 and baselines.season_length("MS") == 12
+    assert baselines.season_length(None) == 1
 
 
 @pytest.mark.parametrize(
@@ -184,7 +213,7 @@ def test_baselines_by_hand():
 def test_a_multiple_of_a_unit_divides_its_cycle(freq, m):
     """A day of 2-hour steps is 12 of them; a step that does not divide the cycle has none
     (a 4-year step read as 'D' once gave a 'weekly' season of 7 steps, 28 years)."""
-    assert fc.season_length(freq) == m
+    assert baselines.season_length(freq) == m
 
 
 def test_the_seasonal_baseline_finds_a_cycle_the_timestamps_do_not_name(tiny_cfg):
@@ -197,13 +226,13 @@ def test_the_seasonal_baseline_finds_a_cycle_the_timestamps_do_not_name(tiny_cfg
     assert bt.season == 7 and "seasonal naive (m=7)" in bt.table.index
     assert bt.table.loc["seasonal naive (m=7)", "MAE"] < 0.5 * bt.table.loc["naive (last value)", "MAE"]
     walk = np.cumsum(rng.normal(size=(400, 1)), axis=0)
-    assert fc.baseline_season(None, walk) == 1  # no cycle: the seasonal naive is the naive
+    assert baselines.baseline_season(None, walk) == 1  # no cycle: the seasonal naive is the naive
     short = weekly.to_numpy()[:40]  # "hourly" but under two days: the data's cycle is used
-    assert fc.baseline_season("h", short) == 7 and fc.baseline_season("h", walk[:40]) == 1
+    assert baselines.baseline_season("h", short) == 7 and baselines.baseline_season("h", walk[:40]) == 1
 
 
 def test_without_a_cycle_the_seasonal_naive_is_named_the_naive_and_drawn_once(tiny_cfg):
-    from lstm_core import summary
+    from lstm_core.report_text import backtest_caption
 
     walk = pd.DataFrame({"v": np.cumsum(np.random.default_rng(4).normal(size=300))})
     cfg = tiny_cfg.replace(data={"time_col": None, "targets": ["v"], "covariates": []},
@@ -212,7 +241,7 @@ def test_without_a_cycle_the_seasonal_naive_is_named_the_naive_and_drawn_once(ti
     bt, held = model.backtest(walk), model.held_out(walk)
     assert bt.season == 1 and "seasonal naive (m=1)" in bt.table.index  # the table keeps it
     assert set(held.baselines) - {LINEAR_AT_L} == {"naive (last value)", LINEAR}  # drawn once
-    assert "no seasonal cycle was found" in summary.backtest_caption(bt, 4)
+    assert "no seasonal cycle was found" in backtest_caption(bt, 4)
 
 
 def test_future_index_without_time_uses_row_numbers():
@@ -254,19 +283,20 @@ def test_several_targets(series, tiny_cfg):
 def test_a_model_that_is_the_linear_fit_is_a_tie_not_a_win(fitted, series):
     """The network before training is the ridge fit: the verdict must not call it a winner,
     and says the model kept its start."""
-    import copy
     import dataclasses
 
     import torch
 
-    from lstm_core.forecaster import build_net
+    from lstm_core.network import build_net
 
-    start = copy.copy(fitted)
     x = fitted.scaled_inputs(series)
-    lin = fc.fit_linear(x[: fitted.split_, :1].double().numpy(), 16, 4)
-    start.model_ = build_net(fitted.config_, 3, 1).eval()
-    start.model_.init_linear(torch.from_numpy(lin.weight), torch.from_numpy(lin.bias))
-    start.history_ = dataclasses.replace(fitted.history_, best_epoch=0)  # the start was kept
+    lin = baselines.fit_linear(x[: fitted.split_, :1].double().numpy(), 16, 4)
+    net = build_net(fitted.config_, 3, 1).eval()
+    net.init_linear(torch.from_numpy(lin.weight), torch.from_numpy(lin.bias))
+    start = Forecaster.restore(dataclasses.replace(
+        fitted.fitted_, model=net,
+        history=dataclasses.replace(fitted.history_, best_epoch=0),  # the start was kept
+    ))
     held = start.held_out(series)
     bt = start.score(held)
     windows = np.stack([x[o - 16 : o, :1].double().numpy() for o in held.origins])
@@ -304,7 +334,7 @@ def test_data_far_outside_the_training_scale_is_refused(fitted, series):
 def test_a_failed_refit_keeps_the_previous_model(fitted, series, monkeypatch):
     import copy
 
-    from lstm_core import forecaster
+    from lstm_core import network
     from lstm_core.errors import TrainingError
 
     fc = copy.deepcopy(fitted)
@@ -313,26 +343,30 @@ def test_a_failed_refit_keeps_the_previous_model(fitted, series, monkeypatch):
     def nan_loss(*args, **kwargs):
         raise TrainingError("the loss became nan in epoch 1")
 
-    monkeypatch.setattr(forecaster, "train", nan_loss)
+    monkeypatch.setattr(network, "train", nan_loss)
     with pytest.raises(TrainingError):
         fc.fit(series)
     assert fc.fingerprint() == before
 
 
 def test_restore_rebuilds_a_fitted_forecaster_from_its_parts(fitted, series):
-    again = Forecaster.restore(
-        fitted.config_, fitted.model_.state_dict(), scaler=fitted.scaler_,
-        inputs=fitted.inputs_, targets=fitted.targets_, time_col=fitted.time_col_,
-        freq=fitted.freq_, split=fitted.split_, history=fitted.history_,
+    from lstm_core.fitted import Fitted, SeriesFit
+    from lstm_core.network import load_network
+
+    net = load_network(fitted.config_, fitted.model_.state_dict(), 3, 1)
+    again = Forecaster.restore(Fitted(
+        fitted.config_, net, fitted.history_, inputs=fitted.inputs_, targets=fitted.targets_,
+        time_col=fitted.time_col_, series={"": SeriesFit(fitted.scaler_, fitted.split_,
+                                                          fitted.freq_)},
         metrics=fitted.metrics_, data_hash=fitted.data_hash_,
-    )
+    ))
     pd.testing.assert_frame_equal(again.predict(series), fitted.predict(series))
     assert again.fingerprint() == fitted.fingerprint() and again.model_ is not fitted.model_
 
 
 def test_a_network_too_large_is_refused_before_allocation(tiny_cfg):
     from lstm_core.errors import ConfigError
-    from lstm_core.forecaster import MAX_PARAMETERS, build_net
+    from lstm_core.network import MAX_PARAMETERS, build_net
 
     big = tiny_cfg.replace(lstm={"hidden_size": 1024, "num_layers": 8},
                            data={"lookback": 10_000, "horizon": 2000})
@@ -343,13 +377,13 @@ def test_a_network_too_large_is_refused_before_allocation(tiny_cfg):
 
 
 def test_batches_too_large_for_memory_are_refused_before_training(tiny_cfg, monkeypatch):
-    from lstm_core import forecaster
+    from lstm_core import network
     from lstm_core.errors import ConfigError
 
     def no_training(*args, **kwargs):
         raise AssertionError("training started")
 
-    monkeypatch.setattr(forecaster, "train", no_training)
+    monkeypatch.setattr(network, "train", no_training)
     wide = pd.DataFrame(np.random.default_rng(0).normal(size=(3000, 200)),
                         columns=[f"c{i}" for i in range(200)])
     cfg = tiny_cfg.replace(
@@ -362,7 +396,7 @@ def test_batches_too_large_for_memory_are_refused_before_training(tiny_cfg, monk
 
 
 def test_held_out_holds_every_window_the_backtest_scores(fitted, series):
-    from lstm_core import forecast as fcst
+    from lstm_core import baselines
 
     bt, held = fitted.backtest(series), fitted.held_out(series)
     H = fitted.config_.data.horizon
@@ -374,7 +408,7 @@ def test_held_out_holds_every_window_the_backtest_scores(fitted, series):
     last = held.origins[-1]
     np.testing.assert_allclose(held.actual[-1, :, 0], bt.forecasts["actual"])
     assert held.index[last] == bt.forecasts["time"].iloc[0]
-    steps = fcst.error_by_step(held.actual, {"model": held.model[..., 1]})
+    steps = baselines.error_by_step(held.actual, {"model": held.model[..., 1]})
     assert steps["model"].mean() == pytest.approx(model_mae)
 
 
@@ -382,6 +416,27 @@ def test_strong_baselines_join_the_backtest_on_rolling_origins(fitted, series):
     from lstm_core.forecaster import STRONG_ORIGINS
 
     plain, bt = fitted.backtest(series), fitted.backtest(series, strong=True)
-    assert {fc.MSTL_NAME, fc.ETS_NAME} <= set(bt.table.index)
+    assert {baselines.MSTL_NAME, baselines.ETS_NAME} <= set(bt.table.index)
     assert bt.windows <= min(STRONG_ORIGINS, plain.windows) and bt.scored_on == "test"
     assert bt.best_baseline == bt.table.drop("AttentiveLSTM")["MAE"].idxmin()
+
+
+def test_an_unfitted_forecaster_says_so_and_has_no_fitted_attributes(tiny_cfg, series):
+    """scikit-learn's pattern: one NotFittedError, which is also an AttributeError."""
+    from lstm_core.errors import LstmCoreError, NotFittedError
+    from lstm_core.panel_forecaster import PanelForecaster
+
+    for fresh in (Forecaster(tiny_cfg), PanelForecaster(tiny_cfg)):
+        assert not hasattr(fresh, "model_") and not hasattr(fresh, "config_")
+        with pytest.raises(NotFittedError, match="not fitted; call fit"):
+            fresh.predict(series)
+        with pytest.raises(LstmCoreError):
+            fresh.fingerprint()
+
+
+def test_one_series_keeps_the_contract_of_a_panel(fitted, series):
+    """The same questions for either kind: how many series, which, and one series' view."""
+    assert fitted.n_series == 1 and not fitted.per_series and fitted.holds == ""
+    assert fitted.for_series(None) is fitted and fitted.for_series(fitted.series_ids[0]) is fitted
+    with pytest.raises(DataError, match="forecasts one series"):
+        fitted.for_series("other")

@@ -39,7 +39,8 @@ def test_bf16_autocast_runs_the_lstm_in_bf16_and_training_learns(series, cuda_cf
     fc = Forecaster(cuda_cfg).fit(series)
     h = fc.history_
     assert torch.cuda.get_device_name(0) in h.device and h.stopped == "completed"
-    assert all(np.isfinite(h.train_loss)) and h.train_loss[-1] <= h.train_loss[0] * 1.05
+    # it learns: the last epoch's training loss is below the first's (on the CPU, fp32: -0.8%)
+    assert all(np.isfinite(h.train_loss)) and h.train_loss[-1] < h.train_loss[0]
     net = copy.deepcopy(fc.model_).cuda().train()
     L = cuda_cfg.data.lookback
     x = fc.scaled_inputs(series).unfold(0, L, 1).transpose(1, 2)[:32].cuda()
@@ -67,13 +68,13 @@ def test_a_checkpoint_saved_on_the_gpu_forecasts_the_same_on_the_cpu(series, cud
 
 
 def test_the_apps_training_and_detection_on_cuda(series, cuda_cfg):
+    from lstm_core.background import Scheduler
     from lstm_core.changepoints import detect
-    from lstm_core.jobs import Scheduler
 
     job = Scheduler().train(cuda_cfg, prepare(series, cuda_cfg.data))
-    assert job.wait(300), job.snapshot().text
+    assert job.wait(300), job.snapshot().error
     snap = job.snapshot()
-    assert snap.status == "done", snap.text
+    assert snap.status == "done", snap.error
     assert torch.cuda.get_device_name(0) in job.result.history_.device
     det = detect(series, job.result, features="combined", known=[100, 200, 300])
     assert det.trace is not None and det.trace.gate.shape[0] == len(series)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import tracemalloc
+from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
-from lstm_core.interpret import coverage, stitch, trace
+from lstm_core.interpret import coverage, last_steps, stitch, trace
+from lstm_core.interpret.readings import attention_reading, gate_reading
 
 
 def naive_average(windows: np.ndarray, n_steps: int) -> np.ndarray:
@@ -258,3 +261,61 @@ def test_gate_response_measures_a_shift_against_random_points():
     assert response_rate([at, flat]) == 0.5
     still = gate_response(np.full(200, 0.5), [100], w=10)[0]
     assert still.shift == 0 and still.p == 1 and not still.responds
+
+
+def test_gate_reading_is_the_share_of_units_leaning_on_memory():
+    gate = np.array([[0.9, 0.8, 0.2, 0.6], [0.1, 0.2, 0.3, 0.6], [0.9, 0.9, 0.9, 0.9]])
+    r = gate_reading(gate)
+    np.testing.assert_allclose(r.memory_share, [0.75, 0.25, 1.0])
+    assert (r.low, r.high) == (1, 2) and r.mean_share == pytest.approx(2 / 3)
+    times = pd.date_range("2020-01-01", periods=3, freq="D")
+    text = r.sentence(times, "D")
+    assert "67% of the gate's units lean on the LSTM's memory" in text
+    assert "25% (at 2020-01-02" in text and "100% (at 2020-01-03)" in text
+    flat = gate_reading(np.full((5, 4), 0.7))
+    assert "the mix hardly changes" in flat.sentence()
+
+
+def test_attention_reading_says_where_forecasts_look():
+    attention = np.zeros((2, 20))
+    attention[:, -2:] = 0.5  # all attention on the last two steps
+    text = attention_reading(attention)
+    assert text.startswith("100% of the attention goes to the latest 2 of 20 steps (more than")
+    assert "the most attended lag is 2 steps back" in text
+    times = pd.date_range("2020-01-01", periods=20, freq="h")
+    assert "the step it weighs most is 2020-01-01 18:00" in attention_reading(
+        attention[0], times, "h"
+    )
+
+
+def test_last_steps_keeps_the_windows_that_end_in_the_span(fitted, series):
+    from lstm_core.interpret import trace
+
+    tr = trace(fitted, series)
+    short = last_steps(tr, 100)
+    assert len(short.index) == 100 and short.gate.shape == (100, tr.gate.shape[1])
+    assert short.index[-1] == tr.index[-1]
+    ends = short.map_starts + tr.lookback - 1  # relative to the span's first step
+    assert ends.min() >= 0 and ends.max() <= 99 + tr.map_block
+    assert last_steps(tr, None) is tr
+
+
+def test_the_banner_says_which_check_kept_the_linear_start():
+    """Validation keeping the start and the check after validation reverting to it are two
+    different stories; the banner tells the one that happened."""
+    from lstm_core.interpret.share import NetworkShare
+    from lstm_core.train import History
+    from ui.interpret_text import nil_banner
+
+    on_validation = History((1.0,), (1.0,), 0, "completed", "", "CPU", 0.0, 0.0, 0.9)
+    on_check = replace(on_validation, check_loss=(0.8, 0.7))  # validation chose epoch 1
+    assert not on_validation.kept_by_check and on_check.kept_by_check
+    assert not replace(on_check, best_epoch=1).kept_by_check  # the check kept the network
+
+    def banner(h: History) -> str:
+        share = NetworkShare(0, 0.0, 0.0, 10, 0.0, True, h.kept_by_check)
+        return nil_banner(share)
+
+    assert banner(on_validation).startswith("No training epoch beat the linear fit")
+    assert banner(on_check).startswith("The trained network did not beat the linear fit it "
+                                       "starts from on the check windows after validation")

@@ -35,7 +35,7 @@ def linear_start(series, tiny_cfg) -> Forecaster:
 
 def test_a_linear_start_is_said_at_the_top_and_nothing_is_narrated(series, linear_start):
     at = seed(app(empty=True), series, linear_start)
-    at.switch_page(PAGES["explain"]).run()
+    at.switch_page(PAGES["interpret"]).run()
     wait_for_tasks(at)
     assert not at.exception, at.exception
     assert "No training epoch beat the linear fit" in texts(at.warning)
@@ -51,7 +51,7 @@ def test_a_linear_start_is_said_at_the_top_and_nothing_is_narrated(series, linea
 
 def test_one_click_trains_an_explanation_model_that_labels_every_view(series, linear_start):
     at = seed(app(empty=True), series, linear_start)
-    at.switch_page(PAGES["explain"]).run()
+    at.switch_page(PAGES["interpret"]).run()
     at.button(key="explain_train_explainer").click().run()
     wait_for_tasks(at)
     wait_for_tasks(at)
@@ -73,16 +73,28 @@ def test_views_of_a_network_in_use_are_scored_and_withheld_below_random(series, 
     with torch.no_grad():
         fc.model_.head.bias.fill_(0.3)  # the network takes part in every forecast
     at = seed(app(empty=True), series, fc)
-    at.switch_page(PAGES["explain"]).run()
+    at.switch_page(PAGES["interpret"]).run()
     wait_for_tasks(at)
     assert not at.exception, at.exception
     assert "The LSTM makes" in texts(at.info) and not at.warning
+    assert _narrated_views(at) == [True, True, True], "all three above random here"
+    demo = app()  # the shipped demo model: attention and the gate fall short of the bar there
+    demo.switch_page(PAGES["interpret"]).run()
+    wait_for_tasks(demo)
+    assert not demo.exception, demo.exception
+    assert _narrated_views(demo) == [False, True, False]
+
+
+def _narrated_views(at) -> list[bool]:
+    """Per view (attention, IG, gate): whether its caption narrates it, which it does exactly
+    when its deletion test does not call it unreliable."""
     captions = [str(c.value) for c in at.caption]
     scored = [c for c in captions if "Deleting its top" in c]
     assert len(scored) == 3, "attention, IG and the gate each carry their deletion test"
-    for caption in scored:
-        if interpret_text.UNRELIABLE in caption:
-            assert not any(s in caption for s in NARRATION), caption
+    narrated = [any(s in caption for s in NARRATION) for caption in scored]
+    reliable = [interpret_text.UNRELIABLE not in caption for caption in scored]
+    assert narrated == reliable, scored
+    return narrated
 
 
 def test_a_linear_start_in_the_browser(tmp_path):

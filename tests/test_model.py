@@ -7,8 +7,14 @@ import pytest
 import torch
 from torch import nn
 
-from lstm_core.forecast import fit_linear
+from lstm_core.baselines import fit_linear
 from lstm_core.model import QUANTILES, AttentiveLSTM, BiLSTMModule, ForecastNet, pinball_loss
+
+
+@pytest.fixture(autouse=True)
+def _seeded():
+    """Every test draws its random inputs and weights from the same seed: a failure repeats."""
+    torch.manual_seed(0)
 
 
 # ---- the spec's code, verbatim (../shared/spec/seed-attentive-lstm.md) ----
@@ -238,3 +244,17 @@ def test_reset_parameters_draws_from_the_generator_only():
     c = ForecastNet(2, 1, 12, 3, hidden_size=8)
     c.reset_parameters(torch.Generator().manual_seed(6))
     assert not torch.equal(c.encoder.query, a.encoder.query)
+
+
+def test_the_model_owns_its_optimizer_groups(tiny_cfg):
+    """Every weight in exactly one group; the linear path (the ridge start) is never decayed."""
+    from lstm_core.model import resolve_patch_len
+
+    cfg = tiny_cfg.replace(lstm={"hidden_size": 4})
+    net = ForecastNet.from_config(cfg, 2, 1)
+    assert net.lookback == cfg.data.lookback and net.patch_len == resolve_patch_len(cfg)
+    decayed, plain = net.param_groups(0.1)
+    assert decayed["weight_decay"] == 0.1 and plain["weight_decay"] == 0.0
+    ids = [id(p) for g in (decayed, plain) for p in g["params"]]
+    assert sorted(ids) == sorted(id(p) for p in net.parameters())
+    assert {id(p) for p in plain["params"]} == {id(p) for p in net.nlinear.parameters()}

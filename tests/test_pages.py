@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 
 import numpy as np
 import pandas as pd
@@ -18,19 +17,19 @@ from lstm_core import changepoints
 from lstm_core.checkpoint import loads, save
 from lstm_core.errors import DataError
 from tests.conftest import ROOT
-from ui import actions, router, sessions, settings_form, work
+from ui import actions, background, router, sessions, settings_form
 from ui import state as ui
 
 PAGES = {name: spec.file for name, spec in router.PAGES.items()}
-CHARTS_ON_DEMO = {  # explain draws 3 more when its whole-series run finishes (see below)
+CHARTS_ON_DEMO = {  # once the page's background tasks have ended (interpret: 4, then 7)
     "data": 1,
     "settings": 0,
     "training": 1,
     "forecast": 4,
-    "explain": 4,
+    "interpret": 7,
     "checkpoints": 0,
 }
-GUIDES_WHEN_EMPTY = {"data", "training", "forecast", "explain"}  # the others need nothing
+GUIDES_WHEN_EMPTY = {"data", "training", "forecast", "interpret"}  # the others need nothing
 
 
 def app(empty: bool = False, sid: str | None = None) -> AppTest:
@@ -58,8 +57,8 @@ def progress(at: AppTest) -> list[str]:
 
 
 def held(at: AppTest, slot: str):
-    """The task a session holds in ``slot`` (see ui.work.task)."""
-    return (at.session_state[ui.TASKS] or {})[slot][1]
+    """The task a session holds in ``slot`` (see ui.background.task)."""
+    return (at.session_state[ui.TASKS] or {})[slot].task
 
 
 def sidebar(at: AppTest) -> str:
@@ -83,8 +82,9 @@ def seed(at: AppTest, frame, forecaster, known=()) -> AppTest:
 
 def wait_for_tasks(at: AppTest) -> None:
     """Let this session's background tasks finish, then rerun to draw their results."""
-    for _, task, _ in (at.session_state[ui.TASKS] or {}).values():
-        assert task.wait(60)
+    tasks = at.session_state[ui.TASKS] if ui.TASKS in at.session_state else None  # noqa: SIM401
+    for held in (tasks or {}).values():  # (session_state has no .get in AppTest)
+        assert held.task.wait(60)
     at.run()
 
 
@@ -100,8 +100,10 @@ def test_page_runs_empty_and_on_the_demo(page):
     at.switch_page(PAGES[page]).run()
     assert not at.exception, at.exception
     assert not at.error, texts(at.error)
+    wait_for_tasks(at)
+    assert not at.exception and not at.error, texts(at.error)
     charts = at.get("plotly_chart")
-    assert len(charts) >= CHARTS_ON_DEMO[page]
+    assert len(charts) == CHARTS_ON_DEMO[page]
     for chart in charts:
         assert '"data":[{' in chart.proto.spec.replace(" ", ""), "a chart with no traces"
 
@@ -260,7 +262,7 @@ def test_csv_upload_flows_through_to_a_forecast(tmp_path, monkeypatch):
 
 
 def test_forecast_csv_is_rounded_and_dated():
-    from lstm_core import summary
+    from lstm_core.text import forecast_csv
 
     forecast = pd.DataFrame(
         {
@@ -269,7 +271,7 @@ def test_forecast_csv_is_rounded_and_dated():
             "q0.5": [432.123456789012, 0.1 + 0.2],
         }
     )
-    text = summary.forecast_csv(forecast, "MS")
+    text = forecast_csv(forecast, "MS")
     assert text.splitlines()[1:] == ["1960-01,passengers,432.123", "1960-02,passengers,0.3"]
 
 
@@ -363,7 +365,7 @@ def test_cancel_before_the_first_epoch_keeps_the_previous_model():
 
 
 def test_training_text_says_validating_and_queued():
-    from lstm_core.jobs import Progress
+    from lstm_core.background import Progress
 
     base = {
         "status": "running",
@@ -378,8 +380,10 @@ def test_training_text_says_validating_and_queued():
         "error": None,
         "queued": False,
     }
-    assert "epoch 3/10: validating" in work.training_text(Progress(**base, phase="validating"))
-    text = work.training_text(Progress(**base | {"queued": True}, phase="queued", queue_position=2))
+    text = background.training_text(Progress(**base, phase="validating"))
+    assert "epoch 3/10: validating" in text
+    queued = Progress(**base | {"queued": True}, phase="queued", queue_position=2)
+    text = background.training_text(queued)
     assert "waiting for a free training slot (number 2 in the queue)" in text
     assert Progress(**base, phase="training").fraction == pytest.approx(0.3)
 
@@ -540,7 +544,7 @@ def test_checkpoint_ownership_goes_by_identity_not_by_name(fitted, tmp_path, mon
 
 def test_interpret_whole_series_readings_and_change_points(series, fitted):
     at = seed(app(empty=True), series, fitted, known=(100, 200))
-    at.switch_page(PAGES["explain"]).run()
+    at.switch_page(PAGES["interpret"]).run()
     assert not at.exception
     wait_for_tasks(at)
     assert not at.exception and len(at.get("plotly_chart")) == 7
@@ -556,7 +560,7 @@ def test_interpret_whole_series_readings_and_change_points(series, fitted):
     at.text_input[0].set_value("100; 200 300")  # semicolons and spaces separate too
     at.button(key="FormSubmitter:explain_detect_1-Detect change points").click().run()
     assert not at.exception
-    assert at.session_state[ui.DETECTION][2] == [100, 200, 300]
+    assert at.session_state[ui.DETECTION].known == (100, 200, 300)
     wait_for_tasks(at)
     assert not at.exception and not at.error, texts(at.error)
     spec = at.get("plotly_chart")[-1].proto.spec
@@ -577,57 +581,79 @@ def test_interpret_whole_series_readings_and_change_points(series, fitted):
 def test_history_shown_applies_to_interpret(series, fitted):
     at = seed(app(empty=True), series, fitted)
     at.session_state["history_points"] = 200
-    at.switch_page(PAGES["explain"]).run()
+    at.switch_page(PAGES["interpret"]).run()
     wait_for_tasks(at)
     share = json.loads(at.get("plotly_chart")[4].proto.spec)["data"][0]
     assert len(share["x"]) == 200, "the last 200 observations, not all 400"
 
 
-def _slow_trace(stopped: threading.Event):
-    def trace(fc, data, on_chunk):
-        for i in range(600):  # 60 s at most
-            on_chunk(i, 600)
-            time.sleep(0.1)
-        stopped.set()
+class SlowTrace:
+    """A whole-series trace that reports 1 of 600 windows, then waits for the test before its
+    next report (which raises once the task was cancelled): no sleeps, no clock."""
 
-    return trace
+    def __init__(self):
+        self.reported = threading.Event()  # some run has made its first report
+        self.releases: list[threading.Event] = []  # one per run, set by the test
+
+    def __call__(self, fc, data, on_chunk):
+        release = threading.Event()
+        self.releases.append(release)
+        on_chunk(1, 600)
+        self.reported.set()
+        release.wait(60)
+        on_chunk(2, 600)
+
+    def release(self):
+        for event in self.releases:
+            event.set()
 
 
 def test_a_whole_series_trace_can_be_cancelled_and_run_again(series, fitted, monkeypatch):
-    stopped = threading.Event()
-    monkeypatch.setattr(work.interpret, "trace", _slow_trace(stopped))
+    slow = SlowTrace()
+    monkeypatch.setattr(background.interpret, "trace", slow)
     at = seed(app(empty=True), series, fitted)
-    at.switch_page(PAGES["explain"]).run()
-    time.sleep(0.5)
+    at.switch_page(PAGES["interpret"]).run()
+    assert slow.reported.wait(30)
     at.run()
     bar = " ".join(progress(at))
-    assert "of 600 windows" in bar and "left" in bar, "progress and a time estimate"
+    assert "1 of 600 windows" in bar and "left" in bar, "progress and a time estimate"
     at.button(key="trace_cancel").click().run()
     assert "cancelled" in texts(at.info) and at.button(key="trace_again")
     first = held(at, "trace")
     assert first.status == "cancelled"
+    slow.release()  # its next report raises: the thread ends
+    assert first.wait(30) and first.status == "cancelled" and first.result is None
     at.button(key="trace_again").click().run()
     assert held(at, "trace") is not first, "a new run"
     assert held(at, "trace").status in ("queued", "running")
     held(at, "trace").cancel()
+    slow.release()
 
 
 @pytest.mark.parametrize("reports", [True, False])
 def test_a_task_is_stopped_at_the_time_limit(series, fitted, monkeypatch, reports):
-    """A task that reports is stopped by its own report; one that never reports, by the page."""
-    stopped = threading.Event()
-    slow = _slow_trace(stopped)
-    monkeypatch.setattr(work, "TASK_LIMIT_S", 0.5)
-    monkeypatch.setattr(
-        work.interpret, "trace", slow if reports else lambda fc, data, on_chunk: stopped.wait(30)
-    )
+    """A task that reports is stopped by its own report (it fails with the limit's words);
+    one that never reports, by the page (cancelled, with the same words). A limit of 0 s:
+    any time at all is past it, so nothing waits on the clock."""
+    never = threading.Event()
+    monkeypatch.setattr(background, "TASK_LIMIT_S", 0.0)
+
+    def silent(fc, data, on_chunk):  # never reports
+        return never.wait(60)
+
+    monkeypatch.setattr(background.interpret, "trace", SlowTrace() if reports else silent)
     at = seed(app(empty=True), series, fitted)
-    at.switch_page(PAGES["explain"]).run()
-    time.sleep(1.0)
+    at.switch_page(PAGES["interpret"]).run()
+    trace = held(at, "trace")
+    if reports:
+        assert trace.wait(30) and trace.status == "failed"
+        assert trace.error == "stopped at the time limit (0 s)"
+    else:
+        assert trace.status == "cancelled" and not trace.wait(0), "the page stopped it"
     at.run()
     assert not at.exception
     assert "stopped at the time limit (0 s)" in everything(at)
-    stopped.set()
+    never.set()
 
 
 def test_a_new_detection_cancels_the_older(series, fitted, monkeypatch):
@@ -639,7 +665,7 @@ def test_a_new_detection_cancels_the_older(series, fitted, monkeypatch):
 
     monkeypatch.setattr(changepoints, "detect", slow_detect)
     at = seed(app(empty=True), series, fitted)
-    at.switch_page(PAGES["explain"]).run()
+    at.switch_page(PAGES["interpret"]).run()
     submit = "FormSubmitter:explain_detect_1-Detect change points"
     at.button(key=submit).click().run()
     first = held(at, "detection")
@@ -702,12 +728,12 @@ class _FinishesMidRun:
 
 def test_detected_points_reach_the_gate_chart_in_the_same_run(series, fitted, monkeypatch):
     at = seed(app(empty=True), series, fitted)
-    at.switch_page(PAGES["explain"]).run()
+    at.switch_page(PAGES["interpret"]).run()
     wait_for_tasks(at)  # the whole-series trace: the gate chart is drawn
     det = changepoints.detect(series, fitted)
     assert det.change_points
     task = _FinishesMidRun(det)
-    monkeypatch.setattr(work, "detection", lambda: (task, []))
+    monkeypatch.setattr(background, "detection", lambda: background.DetectionRun(task, []))
     at.run()
     assert not at.exception
     share = next(c.proto.spec for c in at.get("plotly_chart") if "leaning on" in c.proto.spec)

@@ -9,11 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lstm_core import checkpoint, panel_view
+from lstm_core import checkpoint
 from lstm_core.config import Config
-from lstm_core.panel import read_panel, synthetic_panel
+from lstm_core.data.demos import synthetic_panel
+from lstm_core.panel import read_panel
 from lstm_core.panel_forecaster import PanelForecaster
 from tests.test_pages import PAGES, app, everything, sidebar, texts
+from ui import panel_view
 from ui import state as ui
 
 TINY = {
@@ -82,12 +84,14 @@ def test_a_long_table_is_read_as_a_panel_and_any_series_can_be_viewed():
 def test_a_long_table_of_restarting_steps_is_proposed_as_a_panel_as_the_cli_finds_it():
     # M4's layout (series, t, value): t restarts in every series, so it is no time column of
     # the whole table; `--id-col auto` finds the panel, and so must the upload (issue 20.6)
-    from lstm_core.panel import guess_layout
+    from lstm_core.panel_layout import guess_layout
 
     rng = np.random.default_rng(0)
     table = pd.concat(
-        [pd.DataFrame({"series": f"H{k}", "t": np.arange(200), "value": rng.normal(size=200)})
-         for k in range(3)],
+        [
+            pd.DataFrame({"series": f"H{k}", "t": np.arange(200), "value": rng.normal(size=200)})
+            for k in range(3)
+        ],
         ignore_index=True,
     )
     assert guess_layout(table).id_col == "series"
@@ -136,7 +140,7 @@ def test_train_a_panel_then_forecast_and_interpret_a_chosen_series(tmp_path, mon
     assert at.session_state[ui.JOB].wait(60)
     at.run()
     model = at.session_state[ui.FORECASTER]
-    assert isinstance(model, PanelForecaster) and len(model.ids_) == 4
+    assert isinstance(model, PanelForecaster) and len(model.series_ids) == 4
     assert "one model for 4 series" in texts(at.success)
     at.button(key="training_save").click().run()
     assert not at.error and len(list(tmp_path.glob("*.safetensors"))) == 1
@@ -144,22 +148,22 @@ def test_train_a_panel_then_forecast_and_interpret_a_chosen_series(tmp_path, mon
     at.switch_page(PAGES["forecast"]).run()
     assert not at.exception and not at.error, texts(at.error)
     picker = _series(at, "forecast")
-    assert [o.split(" · ")[0] for o in picker.options] == list(model.ids_), "what it learnt"
+    assert [o.split(" · ")[0] for o in picker.options] == list(model.series_ids), "what it learnt"
     picker.set_value("S0003").run()
     assert "series S0003" in texts(at.caption)
-    task = at.session_state[ui.TASKS]["panel_backtest"][1]
+    task = at.session_state[ui.TASKS]["panel_backtest"].task
     assert task.wait(60)
     at.run()
     frames = [f.value for f in at.dataframe]
     summary = next(f for f in frames if "mean MASE" in f.columns)
     assert list(summary.index[:1]) == ["AttentiveLSTM"] and "seasonal naive" in summary.index
     per_series = next(f for f in frames if "model beats the best baseline" in f.columns)
-    assert list(per_series.index) == list(model.ids_)
+    assert list(per_series.index) == list(model.series_ids)
     assert "Over 4 series" in everything(at)
     spec = at.get("plotly_chart")[0].proto.spec
     assert "forecast (median)" in spec
 
-    at.switch_page(PAGES["explain"]).run()
+    at.switch_page(PAGES["interpret"]).run()
     assert not at.exception and not at.error, texts(at.error)
     assert _series(at, "explain").value == "S0003", "the series chosen stays chosen"
     assert len(at.get("plotly_chart")) >= 2
@@ -169,7 +173,7 @@ def test_train_a_panel_then_forecast_and_interpret_a_chosen_series(tmp_path, mon
     )
     assert "Deletion test" in " ".join(c.proto.spec for c in at.get("plotly_chart"))
     assert "Deleting its top" in texts(at.caption)
-    _series(at, "explain").set_value(model.ids_[0]).run()
+    _series(at, "explain").set_value(model.series_ids[0]).run()
     assert not at.exception, at.exception
     other = next(
         c.proto.spec for c in at.get("plotly_chart") if "Integrated Gradients" in c.proto.spec
@@ -206,7 +210,7 @@ def test_panel_checkpoints_say_what_they_hold_and_refuse_the_wrong_data(
 
 def test_a_one_series_model_on_a_panel_says_what_to_do():
     at = _upload(app())  # the demo checkpoint is in use
-    at.switch_page(PAGES["explain"]).run()
+    at.switch_page(PAGES["interpret"]).run()
     assert not at.exception
     assert "forecasts one series, and the data in use is a panel of 5" in texts(at.warning)
 

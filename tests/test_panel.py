@@ -8,16 +8,10 @@ import pandas as pd
 import pytest
 
 from lstm_core.config import Config, DataConfig
+from lstm_core.data.demos import synthetic_panel
 from lstm_core.errors import DataError
-from lstm_core.panel import (
-    VALUE,
-    describe,
-    gaps,
-    guess_layout,
-    id_candidates,
-    read_panel,
-    synthetic_panel,
-)
+from lstm_core.panel import VALUE, describe, gaps, read_panel
+from lstm_core.panel_layout import guess_layout, id_candidates
 
 
 def long_table() -> pd.DataFrame:
@@ -216,18 +210,25 @@ def test_a_time_column_of_neither_times_nor_steps_is_refused():
 
 
 def test_an_id_column_is_found_when_the_series_never_overlap_in_time_if_named_so():
-    from lstm_core.panel import id_candidates
+    from lstm_core.panel_layout import id_candidates
 
     times = pd.date_range("2024-01-01", periods=40, freq="h")
-    df = pd.DataFrame({"time": times, "store": ["a"] * 20 + ["b"] * 20,
-                       "regime": ["calm"] * 20 + ["busy"] * 20, "v": np.arange(40.0)})
+    df = pd.DataFrame(
+        {
+            "time": times,
+            "store": ["a"] * 20 + ["b"] * 20,
+            "regime": ["calm"] * 20 + ["busy"] * 20,
+            "v": np.arange(40.0),
+        }
+    )
     assert id_candidates(df, "time") == ["store"]  # a label of rows is not taken for ids
 
 
 def test_a_panel_pickles_for_the_apps_own_training_process():
     import pickle
 
-    from lstm_core.panel import read_panel, synthetic_panel
+    from lstm_core.data.demos import synthetic_panel
+    from lstm_core.panel import read_panel
 
     p = read_panel(synthetic_panel(3, seed=0).frame, "id")
     q = pickle.loads(pickle.dumps(p))

@@ -14,10 +14,12 @@ import torch
 from lstm_core import checkpoint, interpret
 from lstm_core.config import Config
 from lstm_core.data import Scaler, held_out_start
+from lstm_core.data.demos import synthetic_panel
 from lstm_core.errors import CheckpointError, DataError
 from lstm_core.forecaster import Forecaster
-from lstm_core.panel import read_panel, synthetic_panel
-from lstm_core.panel_forecaster import MODEL, FairOrder, PanelForecaster, series_scaler
+from lstm_core.panel import read_panel
+from lstm_core.panel_forecaster import MODEL, PanelForecaster, series_scaler
+from lstm_core.panel_windows import FairOrder
 
 TINY = Config().replace(
     data={"lookback": 16, "horizon": 4},
@@ -71,16 +73,16 @@ def test_every_series_gets_an_equal_share_of_each_epoch_without_crossing_series(
 
 
 def test_the_model_learns_from_the_usable_series_and_names_the_others(model, panel):
-    assert set(model.ids_) == set(panel.ids) - {"short", "flat"}
+    assert set(model.series_ids) == set(panel.ids) - {"short", "flat"}
     assert "rows" in model.skipped_["short"] and "constant" in model.skipped_["flat"]
     with pytest.raises(DataError, match="did not learn from series 'flat'.*constant"):
-        model.forecaster("flat")
+        model.for_series("flat")
     with pytest.raises(DataError, match="did not learn from series 'nope'"):
-        model.forecaster("nope")
+        model.for_series("nope")
 
 
 def test_each_series_is_scaled_on_its_own_training_rows(model, panel):
-    for sid in model.ids_:
+    for sid in model.series_ids:
         values = panel.select(sid)["value"].to_numpy()[:, None]
         split = held_out_start(len(values), 4, TINY.training.val_fraction)
         fit = model.series_[sid]
@@ -103,13 +105,13 @@ def test_the_mase_scale_divides_by_the_mean_seasonal_difference():
 
 def test_the_mase_scale_trains_and_forecasts_in_the_data_units(panel):
     pf = PanelForecaster(TINY, scale="mase").fit(panel)
-    for sid in pf.ids_:
+    for sid in pf.series_ids:
         values = panel.select(sid)["value"].to_numpy()[:, None]
         fit = pf.series_[sid]
         want = series_scaler(values[: fit.split], "mase", fit.freq)
         assert fit.scaler == want and fit.scaler.std != Scaler.fit(values[: fit.split]).std
-    out = pf.predict(panel, [pf.ids_[0]])
-    level = panel.select(pf.ids_[0])["value"]
+    out = pf.predict(panel, [pf.series_ids[0]])
+    level = panel.select(pf.series_ids[0])["value"]
     # in the series' own units: within its range, give or take its spread
     assert out["q0.5"].between(level.min() - level.std(), level.max() + level.std()).all()
 
@@ -126,8 +128,8 @@ def test_a_series_in_other_units_gets_the_same_forecast_in_its_units():
 
 
 def test_any_series_is_a_forecaster_that_shares_the_network(model, panel):
-    sid = model.ids_[1]
-    one = model.forecaster(sid)
+    sid = model.series_ids[1]
+    one = model.for_series(sid)
     assert isinstance(one, Forecaster) and one.model_ is model.model_
     frame = panel.select(sid)
     mine = model.predict(panel, [sid])
@@ -137,24 +139,26 @@ def test_any_series_is_a_forecaster_that_shares_the_network(model, panel):
     assert explanation.attention.shape[-1] == 16 and explanation.gate.shape[0] == 16
     tr = interpret.trace(one, frame)
     assert tr.gate.shape[0] == len(frame) and np.isfinite(tr.attention).all()
-    assert len(model.predict(panel)) == 4 * len(model.ids_)
+    assert len(model.predict(panel)) == 4 * len(model.series_ids)
 
 
 def test_the_backtest_scores_every_series_and_averages(model, panel):
     bt = model.backtest(panel)
     methods = [MODEL, "naive (last value)", "seasonal naive", "linear (NLinear ridge)"]
     assert list(bt.summary.index) == methods
-    assert len(bt.table) == 4 * len(model.ids_) and set(bt.table["id"]) == set(model.ids_)
+    assert len(bt.table) == 4 * len(model.series_ids) and set(bt.table["id"]) == set(
+        model.series_ids
+    )
     wide = bt.by_series()
-    assert list(wide.columns) == methods and list(wide.index) == list(model.ids_)
+    assert list(wide.columns) == methods and list(wide.index) == list(model.series_ids)
     np.testing.assert_allclose(bt.summary["mean MASE"], wide.mean().to_numpy())
-    one = model.forecaster(model.ids_[0]).backtest(panel.select(model.ids_[0]))
+    one = model.for_series(model.series_ids[0]).backtest(panel.select(model.series_ids[0]))
     assert wide.iloc[0, 0] == pytest.approx(one.table.loc[MODEL, "MASE"])
     best = bt.summary.drop(index=MODEL)["mean MASE"].idxmin()
     assert (
         bt.best_baseline == best
         and best in bt.verdict
-        and f"{len(model.ids_)} series" in bt.verdict
+        and f"{len(model.series_ids)} series" in bt.verdict
     )
     wins = int((wide[MODEL] < wide[best]).sum())
     assert bt.summary.loc[best, "model wins"] == wins and pd.isna(
@@ -164,12 +168,14 @@ def test_the_backtest_scores_every_series_and_averages(model, panel):
 
 
 def test_the_panel_verdict_flags_an_interval_far_from_80_percent(model, panel):
-    from lstm_core import forecast as fc
+    from lstm_core import baselines
     from lstm_core.panel_forecaster import _panel_backtest
 
     bt = model.backtest(panel)
     mean = float(bt.summary.loc[MODEL, "mean coverage80"])
-    note = fc.interval_note(mean, int(bt.table.loc[bt.table["method"] == MODEL, "windows"].sum()))
+    note = baselines.interval_note(
+        mean, int(bt.table.loc[bt.table["method"] == MODEL, "windows"].sum())
+    )
     assert (note in bt.verdict) if note else "80% interval" not in bt.verdict
     narrow = bt.table.assign(  # the model's band held a tenth of the values in every series
         coverage80=np.where(bt.table["method"] == MODEL, 0.1, bt.table["coverage80"])
@@ -180,8 +186,8 @@ def test_the_panel_verdict_flags_an_interval_far_from_80_percent(model, panel):
 def test_same_seed_same_model(panel, model):
     again = PanelForecaster(TINY).fit(panel)
     assert (
-        again.forecaster(again.ids_[0]).fingerprint()
-        == model.forecaster(model.ids_[0]).fingerprint()
+        again.for_series(again.series_ids[0]).fingerprint()
+        == model.for_series(model.series_ids[0]).fingerprint()
     )
 
 
@@ -201,11 +207,15 @@ def test_a_panel_checkpoint_records_the_ids_and_forecasts_identically(model, pan
     path = checkpoint.save(model, "fleet", tmp_path)
     loaded = checkpoint.load(path)
     assert isinstance(loaded, PanelForecaster)
-    assert loaded.ids_ == model.ids_ and loaded.id_col_ == "id" and loaded.layout_ == "long"
+    assert (
+        loaded.series_ids == model.series_ids
+        and loaded.id_col_ == "id"
+        and loaded.layout_ == "long"
+    )
     assert loaded.series_ == model.series_
     pd.testing.assert_frame_equal(loaded.predict(panel), model.predict(panel))
     (info,) = checkpoint.list_checkpoints(tmp_path)
-    assert info.series == len(model.ids_) and info.error is None
+    assert info.series == len(model.series_ids) and info.error is None
 
 
 def test_a_reader_without_panels_gets_the_first_series_model(model, panel, tmp_path):
@@ -214,10 +224,10 @@ def test_a_reader_without_panels_gets_the_first_series_model(model, panel, tmp_p
     del meta["panel"]
     (tmp_path / "one.safetensors").write_bytes(safetensors.torch.save(tensors, metadata=meta))
     one = checkpoint.load(tmp_path / "one.safetensors")
-    first = model.ids_[0]
+    first = model.series_ids[0]
     assert isinstance(one, Forecaster)
     pd.testing.assert_frame_equal(
-        one.predict(panel.select(first)), model.forecaster(first).predict(panel.select(first))
+        one.predict(panel.select(first)), model.for_series(first).predict(panel.select(first))
     )
 
 
@@ -265,8 +275,8 @@ def test_covariates_are_read_from_every_series(table):
     cfg = TINY.replace(data={"targets": ["value"], "covariates": ["price"]})
     pf = PanelForecaster(cfg).fit(panel)
     assert pf.inputs_ == ("value", "price") and pf.targets_ == ("value",)
-    assert len(pf.series_[pf.ids_[0]].scaler.mean) == 2
-    out = pf.predict(panel, [pf.ids_[0]])
+    assert len(pf.series_[pf.series_ids[0]].scaler.mean) == 2
+    out = pf.predict(panel, [pf.series_ids[0]])
     assert list(out["target"].unique()) == ["value"] and len(out) == 4
 
 
@@ -282,5 +292,28 @@ def test_refit_trains_again_on_every_window_for_the_chosen_epochs(panel):
     a = torch.cat([p.flatten() for p in again.model_.parameters()])
     b = torch.cat([p.flatten() for p in first.model_.parameters()])
     assert not torch.equal(a, b)
-    sid = again.ids_[0]
+    sid = again.series_ids[0]
     assert len(again.predict(panel, [sid])) == cfg.data.horizon
+
+
+def test_a_panel_model_keeps_the_same_contract_as_one_series(model, panel):
+    """Callers ask the model, never its kind: how many series, which, one series' view, and
+    the class that learns some data (forecaster_for) or that a fitted state makes."""
+    from lstm_core.panel_forecaster import forecaster_for, forecaster_from
+
+    assert model.per_series and model.n_series == len(model.series_ids) == 5
+    assert model.holds == "one model for 5 series"
+    assert model.series_ids == tuple(model.series_) and set(model.skipped_) == {"short", "flat"}
+    one = model.for_series(model.series_ids[2])
+    assert one.model_ is model.model_, "a series' view shares the network"
+    assert one.n_series == 1 and not one.per_series and one.holds == ""
+    assert one.for_series(model.series_ids[2]) is one
+    assert isinstance(forecaster_for(panel, TINY), PanelForecaster)
+    assert isinstance(forecaster_for(panel.select(model.series_ids[0]), TINY), Forecaster)
+    assert isinstance(forecaster_from(model.fitted_), PanelForecaster)
+    assert isinstance(forecaster_from(one.fitted_), Forecaster)
+    held = model.held_out(panel, list(model.series_ids[:2]))
+    assert list(held.series) == list(model.series_ids[:2]) and not held.skipped
+    pd.testing.assert_frame_equal(
+        model.score(held).table, model.backtest(panel, list(model.series_ids[:2])).table
+    )

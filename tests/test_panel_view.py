@@ -7,11 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lstm_core import panel_view as pv
+from lstm_core.data.demos import synthetic_panel
 from lstm_core.errors import DataError
-from lstm_core.panel import read_panel, synthetic_panel
+from lstm_core.panel import read_panel
 from lstm_core.panel_forecaster import MODEL, PanelForecaster
 from tests.test_panel_forecaster import TINY
+from ui import panel_view as pv
 
 
 @pytest.fixture(scope="module")
@@ -103,19 +104,22 @@ def test_the_per_series_table_says_where_the_model_beats_the_best_baseline(model
 
 
 def test_the_gaps_line_names_the_first_runs_and_counts_the_rest():
-    from lstm_core.panel_view import gaps_line
+    from ui.panel_view import gaps_line
 
     assert gaps_line("S1", pd.DataFrame({"start": [], "end": []})) is None
     starts = pd.date_range("2024-01-01 03:00", periods=12, freq="D")
     holes = pd.DataFrame({"start": starts, "end": starts + pd.Timedelta(hours=5)})
     line = gaps_line("S1", holes, most=2)
-    assert line == ("Where S1's values are missing (12 run(s), filled as Missing values says): "
-                    "2024-01-01 03:00 to 2024-01-01 08:00, 2024-01-02 03:00 to 2024-01-02 08:00 "
-                    "and 10 more.")
+    assert line == (
+        "Where S1's values are missing (12 run(s), filled as Missing values says): "
+        "2024-01-01 03:00 to 2024-01-01 08:00, 2024-01-02 03:00 to 2024-01-02 08:00 "
+        "and 10 more."
+    )
 
     # a run from midnight to 05:00 shows both ends with their hours
-    day = pd.DataFrame({"start": starts.normalize()[:1], "end": starts.normalize()[:1]
-                        + pd.Timedelta(hours=5)})
+    day = pd.DataFrame(
+        {"start": starts.normalize()[:1], "end": starts.normalize()[:1] + pd.Timedelta(hours=5)}
+    )
     assert "2024-01-01 00:00 to 2024-01-01 05:00." in gaps_line("S1", day)
 
 

@@ -14,7 +14,7 @@ from lstm_core import plots
 
 @pytest.fixture(scope="module")
 def prepared(series, tiny_cfg):
-    from lstm_core.data import prepare
+    from lstm_core.data.prepare import prepare
 
     return prepare(series, tiny_cfg.data)
 
@@ -192,17 +192,17 @@ def test_gate_share_figure_marks_change_points_inside_its_span():
 
 
 def test_rolling_origin_and_error_by_step_figures(fitted, series):
-    from lstm_core import forecast as fcst
+    from lstm_core import baselines
 
     held = fitted.held_out(series)
-    windows = fcst.tiled_origins(len(held.origins), 4, most=3)
+    windows = baselines.tiled_origins(len(held.origins), 4, most=3)
     fig = plots.rolling_origin_figure(held, "y", windows)
     medians = [t for t in fig.data if t.name == "forecast (median)"]
     assert len(medians) == 3 and sum(t.showlegend for t in medians) == 1
     actual = fig.data[-1]
     assert actual.name == "actual" and len(actual.x) == 3 * 4
     assert pd.Timestamp(actual.x[-1]) == held.index[-1]
-    steps = fcst.error_by_step(held.actual, {"AttentiveLSTM": held.model[..., 1], **held.baselines})
+    steps = baselines.error_by_step(held.actual, {"AttentiveLSTM": held.model[..., 1], **held.baselines})
     fig = plots.error_by_step_figure(steps)
     assert _names(fig)[0] == "AttentiveLSTM" and len(fig.data) == 1 + len(held.baselines)
     assert list(fig.data[0].x) == [1, 2, 3, 4]

@@ -14,6 +14,8 @@ from lstm_core import changepoints, report
 from lstm_core.checkpoint import save
 from lstm_core.cli import main
 from lstm_core.interpret import trace
+from lstm_core.report_text import backtest_caption, data_report_lines, training_summary
+from lstm_core.train import History
 
 
 @pytest.fixture(scope="module")
@@ -162,3 +164,38 @@ def test_the_explanation_model_labels_the_views_it_gives(fitted, series):
     assert "against the linear fit" in doc
     assert "Every view in this section comes from the explanation model" in doc
     assert doc.count("(the explanation model)") >= 4, "attention, IG, gate, gate share"
+
+
+def test_training_summary_says_where_early_stopping_fired():
+    h = History(
+        (1.0, 0.9, 0.95),
+        (1.0, 0.8, 0.85),
+        2,
+        "early_stopping",
+        "early stopping at epoch 3",
+        "CPU",
+        1.0,
+        100.0,
+    )
+    lines = training_summary(h)
+    assert (
+        lines[0] == "early stopping at epoch 3" and "best epoch 2: validation loss 0.8000" in lines
+    )
+
+
+def test_training_summary_when_the_linear_start_was_kept():
+    h = History((1.0, 0.9), (0.7, 0.8), 0, "completed", "kept the start", "CPU", 1.0, 100.0, 0.6)
+    assert "best epoch 0: validation loss 0.6000" in training_summary(h)
+
+
+def test_data_report_lines_in_words(series, tiny_cfg):
+    from lstm_core.data import prepare
+
+    lines = data_report_lines(prepare(series, tiny_cfg.data))
+    assert lines[0] == "400 rows from 2024-01-01 00:00 to 2024-01-17 15:00"
+    assert lines[1] == "frequency: hourly"
+
+
+def test_backtest_caption_does_not_call_mase_above_one_a_loss(fitted, series):
+    text = backtest_caption(fitted.backtest(series), 4)
+    assert "usually score above 1 even when they beat every baseline" in text

@@ -5,12 +5,14 @@ by inactivity, never while work runs, new sessions per client), and the schedule
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 import pytest
 
-from lstm_core.data import prepare
-from lstm_core.jobs import Owner, Scheduler
-from ui import sessions
+from lstm_core.background import Owner, Progress, Scheduler
+from lstm_core.data.prepare import prepare
+from ui import background, sessions
+from ui.keys import HeldTask
 from ui import state as ui
 
 A, B = sessions.key_hash("browser-a"), sessions.key_hash("browser-b")
@@ -52,7 +54,7 @@ def test_idle_sessions_expire_and_the_least_recently_seen_go_first_beyond_the_ca
 def test_seventy_new_sessions_do_not_evict_a_session_with_running_work(blocked):
     _, task = blocked
     store = sessions.SessionStore(idle_limit_s=60, max_sessions=64)
-    store.save("busy", A, {ui.TASKS: {"detection": ("key", task, "")}}, now=0)
+    store.save("busy", A, {ui.TASKS: {"detection": HeldTask("key", task)}}, now=0)
     for i in range(70):
         store.save(f"new{i}", B, {}, now=1 + i)
     assert store.load("busy", A, now=100) is not None, "running work keeps its session"
@@ -66,7 +68,7 @@ def test_dropping_a_session_cancels_its_work(blocked):
     task = blocked[1]
     owner = Owner()
     store = sessions.SessionStore(idle_limit_s=10, busy=lambda values: False)
-    store.save("gone", A, {ui.TASKS: {"trace": ("key", task, "")}, ui.WORK_OWNER: owner}, now=0)
+    store.save("gone", A, {ui.TASKS: {"trace": HeldTask("key", task)}, ui.WORK_OWNER: owner}, now=0)
     assert store.load("gone", A, now=20) is None
     assert task.status == "cancelled" and owner.closed
 
@@ -85,9 +87,7 @@ def test_a_closed_sessions_training_stops(series, tiny_cfg):
     owner = Owner()
     cfg = tiny_cfg.replace(training={**SLOW, "start_margin": 0.0})
     job = scheduler.train(cfg, prepare(series, cfg.data), owner=owner)
-    epoch_ended = threading.Event()
-    while not job.snapshot().epoch:  # the first epoch's end (progress has no event to wait on)
-        epoch_ended.wait(0.05)
+    assert job.wait_for(lambda snap: snap.epoch >= 1, 60)  # the first epoch's end
     assert scheduler.reap() == 0, "a live owner's work runs on"
     owner.close()
     assert scheduler.reap() == 1
@@ -120,4 +120,23 @@ def test_a_training_stops_at_the_servers_time_limit(series, tiny_cfg):
     assert job.wait(60)
     snap = job.snapshot()
     assert snap.timed_out and snap.limit_s == 1.0 and snap.epoch < 3000
-    assert "time limit" in snap.text
+    assert background.training_text(snap).startswith(
+        f"stopped at this server's time limit (1 s) after {snap.epoch} epoch(s); "
+    )
+
+
+def test_training_text_says_how_a_run_ended():
+    """The app's one progress text (the engine gives numbers) for each way a run ends."""
+    run = Progress("done", 4, 10, 0, 40, (1.0,) * 4, (1.0,) * 4, 95.0, False, None)
+    assert background.training_text(run) == "finished 4 epoch(s) in 95 s"
+    assert background.training_text(replace(run, epoch=0, cancelling=True)) == (
+        "cancelled before the first epoch finished; the previous model is kept"
+    )
+    stopped = replace(run, timed_out=True, limit_s=1800.0)
+    assert background.training_text(stopped) == (
+        "stopped at this server's time limit (30 min) after 4 epoch(s); the best weights so "
+        "far are kept"
+    )
+    assert background.training_text(replace(stopped, epoch=0)).endswith("no model came of it")
+    failed = replace(run, status="failed", error="out of memory")
+    assert background.training_text(failed) == "failed: out of memory"

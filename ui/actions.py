@@ -12,13 +12,15 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from lstm_core import checkpoint, data, panel_view, summary
+from lstm_core import checkpoint, data
+from lstm_core.columns import default_columns
 from lstm_core.config import Config
 from lstm_core.errors import ConfigError, LstmCoreError
 from lstm_core.forecaster import Forecaster
 from lstm_core.panel import Panel, describe
 from lstm_core.panel_forecaster import PanelForecaster
-from ui import chosen_settings, loaders
+from ui import chosen_settings, loaders, panel_view
+from ui.labels import checkpoint_stem
 from ui.state import (
     CONFIG,
     DATA_NAME,
@@ -149,7 +151,7 @@ def use_upload() -> None:
     put({UPLOAD_ID: upload.file_id})  # a refused file is not read again on every run
     try:
         df = loaders.read_upload(upload.getvalue(), upload.name)
-        time_col, target = summary.default_columns(df)
+        time_col, target = default_columns(df)
         cfg = config().replace(data={"time_col": time_col, "targets": [target], "covariates": []})
     except LstmCoreError as e:
         notify("error", f"{upload.name} was not loaded: {e}. The data you had is kept.")
@@ -257,7 +259,7 @@ def open_checkpoint(path: Path, quiet: bool = False) -> None:
         put({JOB: None})
     if quiet:
         return
-    holds = f" (one model for {len(fc.ids_):,} series)" if isinstance(fc, PanelForecaster) else ""
+    holds = f" ({fc.holds})" if fc.holds else ""
     why = panel_view.mismatch(fc, panel())
     if why:
         notify("warning", f"Loaded {path.stem}{holds}. {why}")
@@ -289,7 +291,7 @@ def save_checkpoint(fc: Forecaster | PanelForecaster, name: str) -> tuple[Path |
     file records this session's owner id (as a token), so its owner may delete it later."""
     try:
         path = checkpoint.save(
-            fc, summary.checkpoint_stem(name), checkpoint_dir(), overwrite=False, owner=owner_id()
+            fc, checkpoint_stem(name), checkpoint_dir(), overwrite=False, owner=owner_id()
         )
     except (LstmCoreError, OSError) as e:
         return None, f"not saved: {e}"

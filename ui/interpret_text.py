@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from lstm_core import report
+from lstm_core import report_text
 from lstm_core.interpret.faithfulness import ViewScore
 from lstm_core.interpret.gate_response import ALPHA, GateResponse
 from lstm_core.interpret.share import NIL_SHARE, NetworkShare
@@ -45,7 +45,10 @@ def origin_line(at_origin: float, which: str) -> str:
 def nil_banner(s: NetworkShare) -> str:
     """The top of the page when the network adds nothing to the forecast."""
     why = (
-        "No training epoch beat the linear fit it starts from, so the model kept that fit"
+        "The trained network did not beat the linear fit it starts from on the check windows "
+        "after validation, so the model kept that fit"
+        if s.kept_by_check
+        else "No training epoch beat the linear fit it starts from, so the model kept that fit"
         if s.kept_start
         else f"The network's correction is under {NIL_SHARE:.0%} of the forecast"
     )
@@ -80,10 +83,11 @@ def source(which: str) -> str:
 
 def view_reading(view: str, score: ViewScore, narrate: bool, description: str) -> str:
     """One view's caption: its deletion score, then its reading, or why there is none."""
-    measured = report.deletion_sentence(score)
-    if not narrate:
+    measured = report_text.deletion_sentence(score)
+    why = report_text.withheld(score, narrate)
+    if why == "nil":
         return f"{VIEW_NAMES[view]}: {measured} Not narrated: the network adds nothing here."
-    if not score.reliable:
+    if why == "unreliable":
         return f"{VIEW_NAMES[view]}: {UNRELIABLE}. {measured}"
     return f"{description} {measured}"
 
@@ -116,7 +120,7 @@ def response_caption(responses: list[GateResponse]) -> str:
     return (
         f"The gate responds at {n} of {len(responses)} points: its share of units leaning on "
         f"memory shifts across the point (±{w} steps) more than at {1 - ALPHA:.0%} of random "
-        "points of this series. " + report.gate_rate_sentence()
+        "points of this series. " + report_text.gate_rate_sentence()
     )
 
 
@@ -130,7 +134,7 @@ def points_on_gate(detection) -> str:
     """What the gate chart's change point lines are, or why there are none."""
     if detection is None:
         return "No change points are drawn yet: press Detect change points below."
-    return report.points_sentence(detection)
+    return report_text.points_sentence(detection)
 
 
 GATE_MAP = (

@@ -9,12 +9,14 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from lstm_core import plots, report, summary
+from lstm_core import plots, report_text
 from lstm_core.data import Prepared
 from lstm_core.forecaster import Forecaster
 from lstm_core.interpret import Trace, faithfulness, gate_response, share
+from lstm_core.interpret.readings import attention_reading, gate_reading
+from lstm_core.text import fmt_times, format_metrics
+from ui import background, loaders
 from ui import interpret_text as text
-from ui import loaders, work
 
 
 @dataclass(frozen=True)
@@ -35,21 +37,21 @@ def what_is_explained(fc: Forecaster, prep: Prepared) -> Explained:
         st.info(f"{text.share_line(s)} The views below explain {text.IN_USE}.")
         return Explained(fc, text.IN_USE, True)
     st.warning(text.nil_banner(s), icon=":material/info:")
-    t = work.explainer_task(fc, prep)
+    t = background.explainer_task(fc, prep)
     if t is None or t.status in ("cancelled", "failed"):  # none yet, or one to start again
         if t is not None:
-            work.follow("explainer", t, "Training an explanation model", lambda _: None)
+            background.follow("explainer", t, "Training an explanation model", lambda _: None)
         st.button(
             "Train an explanation model",
             key="explain_train_explainer",
-            on_click=work.explainer_task,
+            on_click=background.explainer_task,
             args=(fc, prep, True),
             help="The same network and settings, trained with no start margin: the first epoch "
             "that beats the linear fit on validation replaces it. The model in use is unchanged.",
         )
         return Explained(fc, text.IN_USE, False)
-    work.follow("explainer", t, "Training an explanation model", lambda _: None)
-    done = work.finished(t)
+    background.follow("explainer", t, "Training an explanation model", lambda _: None)
+    done = background.finished(t)
     if done is None:
         return Explained(fc, text.IN_USE, False)
     ex, tr = done
@@ -70,10 +72,10 @@ def scored(e: Explained, prep: Prepared, target: str, origin: int):
 def whole_series_caption(e: Explained, prep: Prepared, target: str, view: str, text_: str) -> str:
     """A whole-series view's reading, withheld where the view is not above random at the next
     forecast (the whole series has no deletion test of its own) or the network adds nothing."""
-    if not e.narrate:
+    if not e.narrate:  # no deletion test to run: the network takes no part
         return text.NOT_NARRATED
     _, scores = scored(e, prep, target, len(prep.frame))
-    if not scores[view].reliable:
+    if report_text.withheld(scores[view], e.narrate) == "unreliable":
         return (
             f"{text.VIEW_NAMES[view]} is {text.UNRELIABLE} at the next forecast (deletion test "
             f"{scores[view].ratio:.2f}x random), so its picture over the series is not described."
@@ -97,7 +99,7 @@ def one_origin(e: Explained, prep: Prepared, target: str, origin: int) -> None:
         key="explain_attention",
     )
     even_max = float(att.attention.max() * L)
-    reading = f"{text.flatness(even_max)} {summary.attention_reading(ex.attention, ex.times, freq)}"
+    reading = f"{text.flatness(even_max)} {attention_reading(ex.attention, ex.times, freq)}"
     st.caption(text.view_reading("attention", scores["attention"], e.narrate, reading))
     title = f"Integrated Gradients of this forecast{src}: each input column at each step"
     st.plotly_chart(
@@ -107,13 +109,13 @@ def one_origin(e: Explained, prep: Prepared, target: str, origin: int) -> None:
     top = att.times[int(np.argmax(att.ig_steps))]
     reading = (
         f"Blue cells raise the forecast, red cells lower it, against the window's mean; the step "
-        f"that moves it most is {summary.fmt_times(pd.Index([top]), freq)[0]}. "
+        f"that moves it most is {fmt_times(pd.Index([top]), freq)[0]}. "
         f"{text.rank_line(att.rank_ig, att.rank_ablation)}"
     )
     st.caption(text.view_reading("ig", scores["ig"], e.narrate, reading))
     title = f"Skip gate in this window{src}: each row a unit, each column a step"
     st.plotly_chart(plots.gate_heatmap(ex.times, ex.gate, title), key="explain_gate")
-    reading = summary.gate_reading(ex.gate).sentence(ex.times, freq)
+    reading = gate_reading(ex.gate).sentence(ex.times, freq)
     st.caption(text.view_reading("gate", scores["gate"], e.narrate, reading))
     names = {text.VIEW_NAMES[k]: v for k, v in scores.items()}
     st.plotly_chart(
@@ -137,14 +139,14 @@ def one_origin(e: Explained, prep: Prepared, target: str, origin: int) -> None:
 def gate_at_points(e: Explained, tr: Trace, det, prep: Prepared) -> None:
     """Per detected point (numbered as on the chart, in the user's rows): who found it, and
     the gate's shift there with its p-value."""
-    memory = summary.gate_reading(tr.gate).memory_share
+    memory = gate_reading(tr.gate).memory_share
     rows = [c.index for c in det.change_points]
     responses = {r.index: r for r in gate_response.gate_response(memory, rows, tr.lookback)}
     table = pd.DataFrame(
         {
             "#": range(1, len(rows) + 1),
             "row": prep.user_rows(rows),
-            "found by": [report.found_by(c, det) for c in det.change_points],
+            "found by": [report_text.found_by(c, det) for c in det.change_points],
             "gate shift": [responses[i].shift if i in responses else np.nan for i in rows],
             "p (vs random points)": [responses[i].p if i in responses else np.nan for i in rows],
             "gate responds": [
@@ -154,5 +156,5 @@ def gate_at_points(e: Explained, tr: Trace, det, prep: Prepared) -> None:
         }
     ).set_index("#")
     st.caption(f"The skip gate at each change point{text.source(e.label)}")
-    st.table(summary.format_metrics(table))
+    st.table(format_metrics(table))
     st.caption(text.response_caption(list(responses.values())))

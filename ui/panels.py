@@ -8,13 +8,12 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
-from lstm_core import panel_view
+from lstm_core.background import Task
 from lstm_core.errors import LstmCoreError
 from lstm_core.forecaster import Forecaster
-from lstm_core.jobs import Task
 from lstm_core.panel import Panel, gaps
-from lstm_core.panel_forecaster import PanelBacktest, PanelForecaster
-from ui import actions, loaders, work
+from lstm_core.panel_forecaster import PanelBacktest
+from ui import actions, background, loaders, panel_view
 from ui.router import link
 from ui.state import (
     DATA_TOKEN,
@@ -99,7 +98,6 @@ def view(page: str) -> tuple[Forecaster, pd.DataFrame]:
         st.stop()
     if p is None:
         return fc, df
-    assert isinstance(fc, PanelForecaster)
     ids = panel_view.shared_ids(fc, p)
     sid = series_picker(ids, page, check(p).summary.labels())
     return panel_view.view(fc, df, p, sid)
@@ -143,4 +141,4 @@ def backtest_task(restart: bool = False) -> Task:
         )
 
     key = (data_key(per_series=False), get(MODEL_TOKEN))
-    return work.task("panel_backtest", key, score, "backtesting every series", restart)
+    return background.task("panel_backtest", key, score, "backtesting every series", restart)

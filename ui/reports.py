@@ -7,7 +7,7 @@ import streamlit as st
 
 from lstm_core import data, report
 from lstm_core.forecaster import Forecaster
-from ui import work
+from ui import background, loaders
 from ui.state import DATA_NAME, KNOWN_CPS, MODEL_NAME, MODEL_TOKEN, data_key, get
 
 DEMO_PREFIX = "demo: "
@@ -32,14 +32,19 @@ def download_button(page: str, fc: Forecaster, df: pd.DataFrame) -> None:
     It includes the whole-series trace and the change points when this session has them.
     ``fc`` and ``df``: the model and table the page shows (a panel: its series shown)."""
     tokens = (data_key(), get(MODEL_TOKEN))
-    found = work.detection()
-    ex, ex_trace = work.explainer() or (None, None)
+    found = background.detection()
+    if found:
+        known = tuple(found.known)  # the detection's: already grid rows
+    else:  # a demo's known points are the file's rows; the report counts grid rows
+        prep = loaders.memo("forecast:prepare", lambda: fc.prepare(df))
+        known = tuple(prep.grid_rows(get(KNOWN_CPS, ())))
+    ex, ex_trace = background.explainer() or (None, None)
     context = report.Context(
         data_name=get(DATA_NAME) or "data",
         model_name=get(MODEL_NAME) or "model",
-        trace=work.finished(work.current("trace", tokens)),
-        detection=work.finished(found[0]) if found else None,
-        known=tuple(found[1]) if found else tuple(get(KNOWN_CPS, ())),
+        trace=background.finished(background.current("trace", tokens)),
+        detection=background.finished(found.task) if found else None,
+        known=known,
         explainer=ex,
         explainer_trace=ex_trace,
     )

@@ -37,7 +37,7 @@ class PageSpec:
 
 SECTIONS = {
     "Prepare": ("data", "settings", "training"),
-    "Results": ("forecast", "explain"),
+    "Results": ("forecast", "interpret"),
     "Manage": ("checkpoints",),
 }
 PAGES = {
@@ -49,8 +49,8 @@ PAGES = {
     "forecast": PageSpec(
         "pages/forecast.py", "Forecast", ":material/show_chart:", "", ("forecast",)
     ),
-    "explain": PageSpec(
-        "pages/explain.py", "Interpret", ":material/visibility:", "interpret", ("explain",)
+    "interpret": PageSpec(
+        "pages/interpret.py", "Interpret", ":material/visibility:", "interpret", ("explain",)
     ),
     "checkpoints": PageSpec(
         "pages/checkpoints.py", "Checkpoints", ":material/save:", "checkpoints"

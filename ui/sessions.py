@@ -16,7 +16,7 @@ Who can see what:
 
 Lifetime: entries go after ``IDLE_LIMIT_S`` without a visit, and beyond ``MAX_SESSIONS`` the
 least recently seen go first; a session with work queued or running is never dropped (its open
-tab keeps it seen; ``ui.work`` cancels the work of a closed tab). Dropping a session cancels
+tab keeps it seen; ``ui.background`` cancels the work of a closed tab). Dropping a session cancels
 whatever it still had running. Each client address may open ``NEW_PER_CLIENT`` new sessions per
 ``NEW_WINDOW_S``, so nobody can flood the store.
 """
@@ -36,7 +36,7 @@ from typing import Any
 
 import streamlit as st
 
-from lstm_core.jobs import Task, TrainingJob
+from lstm_core.background import Task, TrainingJob
 from ui.keys import BROWSER_KEY, JOB, KEPT, NOTICE, SESSION_ID, TASKS, WORK_OWNER
 
 PARAM = "s"
@@ -61,7 +61,7 @@ def key_hash(key: str) -> str:
 def running_work(values: dict[str, Any]) -> list[TrainingJob | Task]:
     """The session's training and tasks (``values[JOB]``, ``values[TASKS]``) that are queued
     or running."""
-    tasks = [held[1] for held in (values.get(TASKS) or {}).values()]
+    tasks = [held.task for held in (values.get(TASKS) or {}).values()]
     job = values.get(JOB)
     running = [t for t in tasks if t.status in RUNNING]
     if job is not None and job.snapshot().status == "running":  # "running" includes queued

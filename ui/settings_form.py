@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lstm_core import summary, train
-from lstm_core.config import Config
+from lstm_core import train
+from lstm_core.config import Config, config_from_sections, config_sections
 from lstm_core.errors import ConfigError
 from ui.actions import set_config
+from ui.keys import SettingsError
 from ui.state import SETTINGS_ERROR, SETTINGS_SYNCED, config, get
 
 FORM_FIELDS = {  # widget key -> (section, field)
@@ -63,7 +64,7 @@ def sync() -> None:
     for key, (section, name) in FORM_FIELDS.items():
         value = raw[section][name]
         st.session_state[key] = 0 if value is None else value  # hidden size 0 = automatic
-    for section, text in summary.config_sections(cfg).items():
+    for section, text in config_sections(cfg).items():
         st.session_state[YAML_KEYS[section]] = text
     st.session_state[SETTINGS_SYNCED] = cfg
     st.session_state.pop(SETTINGS_ERROR, None)  # the text it was about is gone
@@ -73,7 +74,7 @@ def _accept(cfg: Config, source: str) -> None:
     """Apply ``cfg`` unless its device is missing on this machine (refused here, not on Train)."""
     _, error = device(cfg)
     if error:
-        st.session_state[SETTINGS_ERROR] = (error, "training.device", source)
+        st.session_state[SETTINGS_ERROR] = SettingsError(error, "training.device", source)
         return
     set_config(cfg)
     sync()
@@ -89,15 +90,15 @@ def apply_form() -> None:
     except ConfigError as e:
         field = FIELD_KEYS.get(e.key or "")
         said = f'"{LABELS[field]}": {e}' if field else str(e)  # the field as the form names it
-        st.session_state[SETTINGS_ERROR] = (said, e.key, "form")
+        st.session_state[SETTINGS_ERROR] = SettingsError(said, e.key, "form")
 
 
 def apply_yaml() -> None:
     texts = {section: st.session_state[key] for section, key in YAML_KEYS.items()}
     try:
-        _accept(summary.config_from_sections(texts), "yaml")
+        _accept(config_from_sections(texts), "yaml")
     except ConfigError as e:
-        st.session_state[SETTINGS_ERROR] = (str(e), e.key, "yaml")
+        st.session_state[SETTINGS_ERROR] = SettingsError(str(e), e.key, "yaml")
 
 
 def upload_yaml() -> None:
@@ -107,6 +108,6 @@ def upload_yaml() -> None:
     try:
         cfg = Config.from_yaml(up.getvalue().decode("utf-8", errors="replace"))
     except ConfigError as e:
-        st.session_state[SETTINGS_ERROR] = (f"{up.name}: {e}", e.key, "upload")
+        st.session_state[SETTINGS_ERROR] = SettingsError(f"{up.name}: {e}", e.key, "upload")
         return
     _accept(cfg, "upload")

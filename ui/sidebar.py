@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lstm_core import panel_view
-from ui import work
+from ui import background, panel_view
 from ui.state import (
     DATA_NAME,
     HISTORY,
@@ -24,16 +23,16 @@ HISTORY_OPTIONS = [200, 500, 2000, 10_000, "all"]
 def _training_status() -> None:
     """Live on every page while this session trains; when the run ends, its model goes into
     use and the whole page is redrawn with it."""
-    polling = work.training()
+    polling = background.training()
 
     @st.fragment(run_every=1.0 if polling else None)
     def body() -> None:
-        j = work.job()
-        if j is not None and work.training():
+        j = background.job()
+        if j is not None and background.training():
             snap = j.snapshot()
-            st.progress(snap.fraction, text=f"Training: {work.training_text(snap)}")
+            st.progress(snap.fraction, text=f"Training: {background.training_text(snap)}")
         elif polling:
-            work.collect_training()
+            background.collect_training()
             st.rerun()
 
     body()

@@ -12,9 +12,10 @@ import numpy as np
 import pandas as pd
 import ruptures as rpt
 
+import lstm_core.changepoints.search as ks
+import lstm_core.changepoints.segment as seg
 from lstm_core.arrays import block_means
-from lstm_core.changepoints import search as ks
-from lstm_core.changepoints import segment as seg
+from lstm_core.baselines import season_length
 from lstm_core.changepoints.features import change_features, change_score, standardise
 from lstm_core.changepoints.metrics import MARGIN, Annotations, agreement, score
 from lstm_core.changepoints.results import (
@@ -27,10 +28,10 @@ from lstm_core.changepoints.results import (
     Kind,
     Method,
 )
+from lstm_core.changepoints.robust import season_periods
 from lstm_core.config import Config
 from lstm_core.data import Prepared, prepare
 from lstm_core.errors import DataError
-from lstm_core.forecast import season_length
 from lstm_core.forecaster import Forecaster
 from lstm_core.interpret import OnChunk, Trace, trace
 from lstm_core.train import OnEpoch
@@ -165,29 +166,6 @@ def detection_config(n_rows: int, cfg: Config | None = None) -> tuple[Config, li
     return cfg, notes
 
 
-def known_from_column(frame: pd.DataFrame, column: str) -> list[int]:
-    """Rows (0-based, in the frame's order) where ``column`` is set (non-zero, true)."""
-    if column not in frame.columns:
-        raise DataError(f"known change point column {column!r} not found")
-    flags = pd.to_numeric(frame[column], errors="coerce").fillna(0).to_numpy() != 0
-    return [int(i) for i in np.flatnonzero(flags)]
-
-
-def parse_rows(text: str) -> list[int]:
-    """Row numbers typed by a user ("100, 250 400", "100; 250") -> sorted unique ints.
-
-    Raises:
-        DataError: something that is not a non-negative whole number (in ASCII digits), named.
-    """
-    rows = []
-    for part in text.replace(",", " ").replace(";", " ").split():
-        if not (part.isascii() and part.isdigit()) or len(part) > 12:
-            shown = part if len(part) <= 20 else part[:20] + "..."
-            raise DataError(f"{shown!r} is not a row number; type whole numbers like 100, 250")
-        rows.append(int(part))
-    return sorted(set(rows))
-
-
 def _model_trace(
     prep: Prepared,
     forecaster: Forecaster | None,
@@ -259,7 +237,7 @@ def detect(
         on_epoch: training progress callback (only when a model is trained).
         settings: the detector's constants.
         on_progress: called as ``on_progress(fraction done, stage in words)`` at each stage
-            (``jobs.Task``'s report: raising from it, e.g. ``jobs.Cancelled``, stops detection).
+            (``background.Task``'s report: raising from it, e.g. ``background.Cancelled``, stops detection).
         detector: "tests" (candidates confirmed by local tests of each kind) or "search" (one
             kernel search on rolling statistics, or on the gate, at a learned penalty; it also
             ranks candidates with the sensitivity each needs).
@@ -273,26 +251,12 @@ def detect(
     Raises:
         DataError / SeriesTooShort: unusable data or settings; ConfigError: bad settings.
     """
+    # Long for its documented keyword arguments (the CLI's and the app's one entry point); the
+    # body reads in order: prepare, read the gate, segment, the classical reference, scores.
     progress = on_progress or (lambda fraction, text: None)
     progress(0.0, "preparing the series")
     notes: list[str] = []
-    if forecaster is not None and not hasattr(forecaster, "model_"):
-        raise DataError("the forecaster is not fitted; fit it or pass none to train one")
-    if forecaster is not None:
-        if columns and tuple(columns) != tuple(forecaster.inputs_):
-            raise DataError(
-                f"columns {', '.join(columns)} differ from the model's inputs "
-                f"{', '.join(forecaster.inputs_)}"
-            )
-        prep = forecaster.prepare(data)
-    else:
-        changes: dict = {}
-        if time_col:
-            changes["time_col"] = time_col
-        if columns:
-            changes["targets"], changes["covariates"] = list(columns), []
-        base = (config or Config()).replace(data=changes)
-        prep = data if isinstance(data, Prepared) else prepare(data, base.data)
+    prep = detection_data(data, forecaster, config, time_col, columns)
     T = len(prep.frame)
     if T < MIN_ROWS:
         raise DataError(f"the series has {T} rows; detection needs at least {MIN_ROWS}")
@@ -362,6 +326,33 @@ def detect(
     )
 
 
+def detection_data(
+    data: pd.DataFrame | Prepared,
+    forecaster: Forecaster | None,
+    config: Config | None,
+    time_col: str | None,
+    columns: Sequence[str] | None,
+) -> Prepared:
+    """The series as ``detect`` reads it: prepared as the forecaster's inputs when one is
+    given, else with ``config``'s data settings and the time column and columns asked for."""
+    if forecaster is not None and not hasattr(forecaster, "model_"):
+        raise DataError("the forecaster is not fitted; fit it or pass none to train one")
+    if forecaster is not None:
+        if columns and tuple(columns) != tuple(forecaster.inputs_):
+            raise DataError(
+                f"columns {', '.join(columns)} differ from the model's inputs "
+                f"{', '.join(forecaster.inputs_)}"
+            )
+        return forecaster.prepare(data)
+    changes: dict = {}
+    if time_col:
+        changes["time_col"] = time_col
+    if columns:
+        changes["targets"], changes["covariates"] = list(columns), []
+    base = (config or Config()).replace(data=changes)
+    return data if isinstance(data, Prepared) else prepare(data, base.data)
+
+
 def _point(
     f: seg.Found, index: pd.Index, curve: np.ndarray, labels: tuple[str, ...], n_series: int
 ) -> ChangePoint:
@@ -418,7 +409,7 @@ def _searched(
         views.append(gate_feats)
     found = ks.search(np.column_stack(views), raw, sensitivity, size, _peaks(curve, size))
     z = seg._scaled(raw, settings)
-    periods = seg.season_periods(z, run.period_hint, settings.harmonics, settings.season_share)
+    periods = season_periods(z, run.period_hint, settings.harmonics, settings.season_share)
     kept = [k.index for k in found.candidates if k.kept]
     n_raw = views[0].shape[1] if features == "combined" else 0
     both = standardise(np.column_stack(views))
@@ -433,7 +424,7 @@ def _searched(
             method = "raw" if jump[:n_raw].mean() >= jump[n_raw:].mean() else "representation"
         if min(c - a, e - c) < 3:
             return None, (), method
-        t = seg.test_split(z, a, c, e, periods, settings.strength, settings)
+        t = seg.weigh_split(z, a, c, e, periods, settings.strength, settings)
         if t.evidence <= 0 and method == "representation":
             return "dynamics", (), method
         cols = t.columns or tuple(range(len(names)))
@@ -464,7 +455,7 @@ def _tested(run: _Run, points: tuple[ChangePoint, ...]) -> tuple[Candidate, ...]
     block = max(1, -(-T // seg.MAX_POINTS))
     z = seg._scaled(block_means(raw, block) if block > 1 else raw, settings)
     hint = period_hint // block if period_hint and period_hint >= 2 * block else None
-    periods = seg.season_periods(z, hint, settings.harmonics, settings.season_share)
+    periods = season_periods(z, hint, settings.harmonics, settings.season_share)
     kept = [p.index for p in points]
     liberal = ks.search(ks.series_features(raw), raw, ks.LIBERAL, size).points
     rows = set(kept) | set(_peaks(curve, size)) | set(liberal)
@@ -479,7 +470,7 @@ def _tested(run: _Run, points: tuple[ChangePoint, ...]) -> tuple[Candidate, ...]
             continue
         needed, best = math.inf, None
         for level in NEEDED_LADDER:
-            t = seg.test_split(z, a, b, e, periods, settings.strength / level, settings)
+            t = seg.weigh_split(z, a, b, e, periods, settings.strength / level, settings)
             best = best or t
             if t.evidence > 0:
                 needed, best = level, t

@@ -6,10 +6,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal
 
-import numpy as np
 import pandas as pd
 
 from lstm_core.interpret import Trace
+from lstm_core.text import plain_time
 
 Features = Literal["combined", "raw", "gate"]
 Classical = Literal["pelt", "binseg", "kernel"]
@@ -20,15 +20,6 @@ Detector = Literal["tests", "search"]
 Method = Literal["raw", "representation"]
 # what changed: the segmentation's kinds, or "dynamics" when only the model's gate changed
 Kind = Literal["level", "trend", "spread", "seasonality", "correlation", "dynamics"]
-
-
-def _plain_time(t: object) -> object:
-    """A time label as JSON: ISO text for timestamps, int for row numbers, else text."""
-    if hasattr(t, "isoformat"):
-        return t.isoformat()
-    if isinstance(t, (int, np.integer)):
-        return int(t)
-    return str(t)
 
 
 @dataclass(frozen=True)
@@ -49,7 +40,7 @@ class ChangePoint:
     method: Method | None = None  # which view found it (None for the classical detectors)
 
     def to_dict(self) -> dict:
-        out = {"index": self.index, "time": _plain_time(self.time), "score": round(self.score, 6)}
+        out = {"index": self.index, "time": plain_time(self.time), "score": round(self.score, 6)}
         if self.kind is not None:
             out |= {
                 "kind": self.kind,
@@ -87,7 +78,7 @@ class Candidate:
     def to_dict(self, sensitivity: float) -> dict:
         return {
             "index": self.index,
-            "time": _plain_time(self.time),
+            "time": plain_time(self.time),
             "score": round(self.score, 6),
             "needed": None if self.needed == math.inf else round(self.needed, 4),
             "kept": self.kept,

@@ -11,7 +11,7 @@ import numpy as np
 import ruptures as rpt
 
 from lstm_core.arrays import block_means
-from lstm_core.changepoints.segment import robust_scale
+from lstm_core.changepoints.robust import robust_scale
 
 # x log n: the price of one change point. Learned across series (TCPD, TSSB and the synthetic
 # suite together, grouped folds by series): benchmarks/changepoints.py prints the choice per fold.
@@ -22,8 +22,8 @@ PEAKS = 5  # highest peaks of the change score always listed as candidates
 
 
 @dataclass(frozen=True)
-class Candidate:
-    """A place that could be a change point, with the evidence for it.
+class Cut:
+    """A place the kernel search could cut (a candidate change point), with its evidence.
 
     ``needed`` is the sensitivity at which this point alone pays its penalty between its
     neighbours (its gain is PENALTY x log n / needed): a kept point needs at most the
@@ -152,7 +152,7 @@ class Search:
     """The segmentation of some features and the ranked candidates behind it."""
 
     points: tuple[int, ...]  # kept change points (rows), in time order
-    candidates: tuple[Candidate, ...]  # strongest first
+    candidates: tuple[Cut, ...]  # strongest first
 
 
 def search(
@@ -209,13 +209,13 @@ def search(
             continue
         gain = cost(a, e) - cost(a, c) - cost(c, e)
         needed = unit / gain if gain > 0 else math.inf
-        out.append(Candidate(min(c * block, T - 1), gain, needed, c in kept))
+        out.append(Cut(min(c * block, T - 1), gain, needed, c in kept))
     out.sort(key=lambda k: k.needed)
     # one candidate per place: a peak within min_size rows of a stronger candidate repeats it
     rows = [min(p * block, T - 1) for p in kept]
     placed = dict(zip(rows, place(rows, x, max(block, window_length(x)))))
     out = [replace(k, index=placed[k.index]) if k.kept else k for k in out]
-    ranked: list[Candidate] = []
+    ranked: list[Cut] = []
     for k in out:
         if k.kept or all(abs(k.index - r.index) > min_size for r in ranked):
             ranked.append(k)

@@ -13,7 +13,13 @@ import numpy as np
 import ruptures as rpt
 
 from lstm_core.arrays import block_means
-from lstm_core.forecast import season_period
+from lstm_core.changepoints.robust import (
+    clip_outliers,
+    residuals,
+    robust_scale,
+    season_periods,
+    seasonal_terms,
+)
 
 Kind = Literal["level", "trend", "spread", "seasonality", "correlation"]
 KINDS: tuple[Kind, ...] = ("level", "trend", "spread", "seasonality", "correlation")
@@ -48,88 +54,7 @@ class Found:
     kinds: tuple[Kind, ...]  # every kind whose test passed, strongest first
 
 
-# ---------------------------------------------------------------- preparing the columns
-
-
-def robust_scale(x: np.ndarray) -> np.ndarray:
-    """(T, K) -> (K,) noise spread per column: the MAD of first differences / sqrt 2 (so level
-    shifts and trends do not inflate it), else the standard deviation, else 1."""
-    if len(x) < 3:
-        sd = x.std(axis=0)
-        return np.where(sd > 1e-12, sd, 1.0)
-    d = np.diff(x, axis=0)
-    mad = 1.4826 * np.median(np.abs(d - np.median(d, axis=0)), axis=0) / math.sqrt(2)
-    sd = x.std(axis=0)
-    return np.where(mad > 1e-12 * np.maximum(sd, 1e-300), mad, np.where(sd > 1e-12, sd, 1.0))
-
-
-def running_median(y: np.ndarray, width: int) -> np.ndarray:
-    """(T,) centred running median, the ends padded with the end values."""
-    h = width // 2
-    pad = np.concatenate([np.full(h, y[0]), y, np.full(h, y[-1])])
-    return np.median(np.lib.stride_tricks.sliding_window_view(pad, 2 * h + 1), axis=-1)
-
-
-def clip_outliers(x: np.ndarray, c: float = 4.0, width: int = 7, span: int = 41) -> np.ndarray:
-    """(T, K) with isolated outliers pulled in to ``c`` local robust spreads of a running median.
-
-    A spike of up to ``width // 2`` rows is an outlier; a shift that lasts longer moves the
-    median with it and is kept. The spread is the running MAD over ``span`` rows, so a regime of
-    wider spread is not clipped more than its neighbours (which would blur a change of spread).
-    """
-    out = x.astype(np.float64, copy=True)
-    if len(x) < span:
-        return out
-    for j in range(x.shape[1]):
-        med = running_median(x[:, j], width)
-        r = x[:, j] - med
-        s = 1.4826 * running_median(np.abs(r), span)
-        ok = s > 0
-        out[ok, j] = med[ok] + np.clip(r[ok], -c * s[ok], c * s[ok])
-    return out
-
-
-def season_periods(
-    x: np.ndarray, hint: int | None = None, harmonics: int = 2, min_share: float = 0.5
-) -> tuple[int, ...]:
-    """The seasonal periods of the whole series and of each half (a change of period or of
-    amplitude shows in one half), at most three and none within 10% of another. A period counts
-    only where its seasonal terms explain ``min_share`` of that part's detrended variance: a
-    weak or irregular cycle is better left to the noise than fitted with sines."""
-    half = len(x) // 2
-    periods: list[int] = []
-    for part in (x, x[:half], x[half:]):
-        p = season_period(part, hint)
-        if p and all(abs(p - q) > 0.1 * q for q in periods) and _season_share(part, p, harmonics) >= min_share:
-            periods.append(p)
-    return tuple(periods)
-
-
-def _season_share(x: np.ndarray, period: int, harmonics: int) -> float:
-    """Share of the detrended variance of ``x`` that the period's seasonal terms explain."""
-    rows = np.arange(len(x))
-    line = np.column_stack([np.ones(len(x)), rows / len(x)])
-    terms = seasonal_terms(rows, [period], harmonics)
-    if terms is None:
-        return 0.0
-    r0 = _fit(line, x)
-    r1 = _fit(np.column_stack([line, terms]), x)
-    return 1 - float((r1**2).sum()) / max(float((r0**2).sum()), 1e-300)
-
-
 # ---------------------------------------------------------------- candidates
-
-
-def seasonal_terms(
-    rows: np.ndarray, periods: Sequence[int], harmonics: int
-) -> np.ndarray | None:
-    """(n, 2F) sines and cosines at rows ``rows`` of every distinct frequency k / period
-    (k = 1 .. harmonics, below the Nyquist frequency), or None without a period."""
-    freqs = sorted({round(k / p, 9) for p in periods for k in range(1, harmonics + 1) if 2 * k < p})
-    if not freqs:
-        return None
-    w = 2 * np.pi * np.outer(rows, freqs)
-    return np.column_stack([np.sin(w), np.cos(w)])
 
 
 def kernel_candidates(z: np.ndarray, min_size: int, penalty: float) -> list[int]:
@@ -212,18 +137,13 @@ def _lag1(r: np.ndarray) -> np.ndarray:
     return np.clip(np.where(den > 0, num / np.where(den > 0, den, 1), 0.0), 0.0, 0.98)
 
 
-def _fit(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Least-squares residuals of y (n, K) on x (n, p)."""
-    return y - x @ np.linalg.lstsq(x, y, rcond=None)[0]
-
-
 def _logdet_corr(u: np.ndarray) -> float:
     c = np.corrcoef(u, rowvar=False)
     return float(np.linalg.slogdet(c + 1e-9 * np.eye(len(c)))[1])
 
 
 @dataclass(frozen=True)
-class Test:
+class Split:
     """The local tests of one split: the best kind's net evidence and what passed."""
 
     evidence: float  # best kind's statistic minus penalty (< 0: not a change)
@@ -233,7 +153,7 @@ class Test:
     total: float = 0.0  # summed net evidence of every kind that passed
 
 
-def test_split(
+def weigh_split(
     z: np.ndarray,
     a: int,
     b: int,
@@ -242,7 +162,7 @@ def test_split(
     strength: float,
     settings: Settings,
     prewhiten: bool = False,
-) -> Test:
+) -> Split:
     """Is there a change at row ``b`` of the window [a, e)? One likelihood-ratio test per kind.
 
     Every test compares, column by column, the window's model (a line plus the seasonal pattern)
@@ -263,7 +183,7 @@ def test_split(
             but smooth series look rough; ``refine`` uses it, the decision does not).
     """
     y = z[a:e]
-    n, d = y.shape
+    n = len(y)
     t = np.arange(n, dtype=np.float64) / n
     left = (np.arange(n) < b - a).astype(np.float64)
     base = [np.ones(n), t]
@@ -274,36 +194,58 @@ def test_split(
     x0 = np.column_stack(base)
     step = left[:, None]
     hinge = np.maximum(t - (b - a) / n, 0.0)[:, None]
-    logn = math.log(n)
-    r0 = _fit(x0, y)
-    rss0 = np.maximum((r0**2).sum(axis=0), 1e-12)
-    scores: dict[Kind, np.ndarray] = {}  # per column: statistic - penalty
-    models = {"level": step, "trend": hinge}
     k = b - a
     side = min(k, n - k)
+    models = {"level": step, "trend": hinge}
     if four is not None and side >= max(2 * max(periods), x0.shape[1] + 4):
         models["seasonality"] = four * step
     models = {name: v for name, v in models.items() if name in settings.kinds}
+    scores = _shape_scores(y, x0, t, models, strength)
+    # spread and correlation: on the innovations of the residuals of the model that lets level,
+    # slope and season change (prewhitened, so an AR process's change of spread is as sharp as
+    # the change of its shocks)
+    full = [x0, step, hinge] + ([four * step] if "seasonality" in models else [])
+    r = residuals(np.column_stack(full), y)
+    if prewhiten:
+        rho = _lag1(r)
+        r = np.vstack([r[:1], r[1:] - rho * r[:-1]])
+    scores |= _noise_scores(r, k, strength, settings)
+    return _best(scores, r, k, settings)
+
+
+def _shape_scores(
+    y: np.ndarray, x0: np.ndarray, t: np.ndarray, models: dict, strength: float
+) -> dict[Kind, np.ndarray]:
+    """Per column, statistic minus penalty of each change of shape in ``models`` (level, trend,
+    seasonality: the extra regressors (n, p) that let it change) against the base ``x0``."""
+    n = len(y)
+    logn = math.log(n)
+    rss0 = np.maximum((residuals(x0, y) ** 2).sum(axis=0), 1e-12)
     # a jump or a kink must beat a smooth bend with as many parameters, not just a line: the
     # curves of growth series are not change points
-    rq = _fit(np.column_stack([x0, (t - 0.5) ** 2]), y)
+    rq = residuals(np.column_stack([x0, (t - 0.5) ** 2]), y)
     rssq = np.maximum((rq**2).sum(axis=0), 1e-12)
+    scores: dict[Kind, np.ndarray] = {}
     for kind, extra in models.items():
-        r = _fit(np.column_stack([x0, extra]), y)
+        r = residuals(np.column_stack([x0, extra]), y)
         rss = np.maximum((r**2).sum(axis=0), 1e-12)
         rho = _lag1(r)
         null = rssq if kind in ("level", "trend") else rss0
         stat = n * (1 - rho) / (1 + rho) * np.log(null / rss)
         scores[kind] = stat - strength * extra.shape[1] * logn
-    # spread and correlation: on the innovations of the residuals of the model that lets level,
-    # slope and season change (prewhitened, so an AR process's change of spread is as sharp as
-    # the change of its shocks)
-    full = [x0, step, hinge] + ([four * step] if "seasonality" in models else [])
-    r = _fit(np.column_stack(full), y)
+    return scores
+
+
+def _noise_scores(
+    r: np.ndarray, k: int, strength: float, settings: Settings
+) -> dict[Kind, np.ndarray]:
+    """Per column, statistic minus penalty of a change of spread, and (one joint statistic, in
+    the first slot) of correlation, of the residuals ``r`` (n, d) at row ``k``."""
+    n, d = r.shape
+    side = min(k, n - k)
+    logn = math.log(n)
     rho = _lag1(r)
-    if prewhiten:
-        r = np.vstack([r[:1], r[1:] - rho * r[:-1]])
-        rho = _lag1(r)
+    scores: dict[Kind, np.ndarray] = {}
     if side >= MIN_SIDE and "spread" in settings.kinds:
         var0 = np.maximum((r**2).mean(axis=0), 1e-12)
         var1 = np.maximum((r[:k] ** 2).mean(axis=0), 1e-12)
@@ -323,6 +265,13 @@ def test_split(
         corr = stat * (1 - rs) / (1 + rs) - strength * extra * logn
         scores["correlation"] = np.full(d, -np.inf)
         scores["correlation"][0] = corr  # one joint statistic, kept in the first slot
+    return scores
+
+
+def _best(scores: dict[Kind, np.ndarray], r: np.ndarray, k: int, settings: Settings) -> Split:
+    """The kind with the most net evidence (summed over the columns where it passes), the
+    columns that carry it, and every kind that passed."""
+    d = r.shape[1]
     ranked = []
     for kind, s in scores.items():
         if kind == "correlation":
@@ -333,13 +282,13 @@ def test_split(
             cols = tuple(int(j) for j in np.flatnonzero(s > 0))
         ranked.append((value, kind, cols))
     if not ranked:  # the window is too short for the tests asked for
-        return Test(-math.inf, settings.kinds[0], (), ())
+        return Split(-math.inf, settings.kinds[0], (), ())
     ranked.sort(key=lambda v: -v[0])
     value, kind, cols = ranked[0]
     if kind == "correlation" and value > 0:
         cols = _correlated_columns(r, k)
     passed = tuple(kd for v, kd, _ in ranked if v > 0)
-    return Test(value, kind, cols, passed, sum(v for v, _, _ in ranked if v > 0))
+    return Split(value, kind, cols, passed, sum(v for v, _, _ in ranked if v > 0))
 
 
 def _correlated_columns(r: np.ndarray, k: int) -> tuple[int, ...]:
@@ -372,27 +321,27 @@ def confirm(
     """
     pools = [sorted({int(c) for c in pool if 0 < c < len(z)}) for pool in pools]
     union = sorted(set().union(*pools)) if pools else []
-    cache: dict[tuple[int, int, int], Test] = {}
+    cache: dict[tuple[int, int, int], Split] = {}
 
-    def test(a: int, b: int, e: int) -> Test:
+    def weigh(a: int, b: int, e: int) -> Split:
         if (a, b, e) not in cache:
-            cache[a, b, e] = test_split(z, a, b, e, periods, strength, settings)
+            cache[a, b, e] = weigh_split(z, a, b, e, periods, strength, settings)
         return cache[a, b, e]
 
     if mode == "forward":
-        kept = _forward(union, len(z), test)
+        kept = _forward(union, len(z), weigh)
     elif mode == "backward":
         kept = union
     else:
-        kept = set(_forward(union, len(z), test))
+        kept = set(_forward(union, len(z), weigh))
         for pool in pools:
-            kept |= {f.index for f in _backward(pool, len(z), test)}
+            kept |= {f.index for f in _backward(pool, len(z), weigh)}
         kept = sorted(kept)
-    return _backward(kept, len(z), test)
+    return _backward(kept, len(z), weigh)
 
 
-def _forward(pool: list[int], n: int, test) -> list[int]:
-    """Forward selection over ``pool`` (see ``confirm``); ``test(a, b, e)`` gives a Test."""
+def _forward(pool: list[int], n: int, weigh) -> list[int]:
+    """Forward selection over ``pool`` (see ``confirm``); ``weigh(a, b, e)`` gives a Split."""
     kept: list[int] = []
     while True:
         edges = [0, *kept, n]
@@ -401,7 +350,7 @@ def _forward(pool: list[int], n: int, test) -> list[int]:
             i = int(np.searchsorted(edges, c))
             if edges[i] == c:
                 continue
-            r = test(edges[i - 1], c, edges[i])
+            r = weigh(edges[i - 1], c, edges[i])
             if r.evidence > best:
                 best, pick = r.evidence, c
         if pick is None:
@@ -409,12 +358,12 @@ def _forward(pool: list[int], n: int, test) -> list[int]:
         kept = sorted(kept + [pick])
 
 
-def _backward(kept: list[int], n: int, test) -> list[Found]:
+def _backward(kept: list[int], n: int, weigh) -> list[Found]:
     """Backward elimination from ``kept`` (see ``confirm``): the survivors with their tests."""
     kept = list(kept)
     while kept:
         edges = [0, *kept, n]
-        tests = [test(edges[i - 1], edges[i], edges[i + 1]) for i in range(1, len(edges) - 1)]
+        tests = [weigh(edges[i - 1], edges[i], edges[i + 1]) for i in range(1, len(edges) - 1)]
         worst = int(np.argmin([t.evidence for t in tests]))
         if tests[worst].evidence > 0:
             return [Found(c, t.kind, t.columns, t.evidence, t.passed) for c, t in zip(kept, tests)]
@@ -444,7 +393,7 @@ def refine(
             continue
         only = Settings(**{**settings.__dict__, "kinds": kinds[i]})
         scores = [
-            test_split(z, a, b, e, periods, strength, only, prewhiten=True).total
+            weigh_split(z, a, b, e, periods, strength, only, prewhiten=True).total
             for b in range(lo, hi + 1)
         ]
         points[i] = lo + int(np.argmax(scores))

@@ -73,84 +73,118 @@ def pw_change(
     rng = np.random.default_rng(seed)
     phi = float(rng.uniform(0.0, 0.5))
     d = n_features
-    gap = max(n // 8, 40)
-    bkps = _bkps(n, n_bkps, rng, gap) if kind in KINDS else []
-    seg = _segments(n, bkps)
-    t = np.arange(n)
-    cols: list[tuple[int, ...]] = []
-    if kind == "level":
-        noise = _ar1(n, d, phi, rng)
-        jumps = rng.choice([-1, 1], size=(len(bkps), d)) * rng.uniform(1.5, 3.0, size=(len(bkps), d))
-        means = np.vstack([np.zeros(d), np.cumsum(jumps, axis=0)])
-        x = means[seg] + noise
-        cols = [tuple(range(d))] * len(bkps)
-    elif kind == "partial":
-        d = max(d, 3)
-        x = _ar1(n, d, phi, rng)
-        means = np.zeros((len(bkps) + 1, d))
-        for i in range(len(bkps)):
-            which = tuple(sorted(rng.choice(d, size=int(rng.integers(1, d)), replace=False)))
-            means[i + 1] = means[i]
-            means[i + 1, list(which)] += rng.choice([-1, 1]) * rng.uniform(2.0, 3.0)
-            cols.append(tuple(int(c) for c in which))
-        x = x + means[seg]
-    elif kind == "spread":
-        ratio = rng.choice([-1, 1], len(bkps)) * np.log(rng.uniform(2.5, 4, len(bkps)))
-        sd = np.exp(np.cumsum(np.r_[0, ratio]))
-        x = _ar1(n, d, phi, rng) * sd[seg][:, None]
-        cols = [tuple(range(d))] * len(bkps)
-    elif kind == "trend":
-        slopes = np.r_[rng.uniform(-1, 1), np.zeros(len(bkps))] * 0.02
-        for i in range(len(bkps)):
-            slopes[i + 1] = slopes[i] + rng.choice([-1, 1]) * rng.uniform(0.03, 0.06)
-        level = np.cumsum(slopes[seg])  # continuous: the slope changes, not the level
-        x = level[:, None] + _ar1(n, d, phi, rng)
-        cols = [tuple(range(d))] * len(bkps)
-    elif kind == "seasonality":
-        period = np.full(len(bkps) + 1, 24.0)
-        amp = np.full(len(bkps) + 1, 2.0)
-        for i in range(len(bkps)):
-            period[i + 1], amp[i + 1] = period[i], amp[i]
-            if rng.random() < 0.5:
-                period[i + 1] = 12.0 if period[i] == 24 else 24.0
-            else:
-                amp[i + 1] = amp[i] * 3 if amp[i] <= 2 else amp[i] / 3
-        phase = np.zeros(n)  # continuous phase across a change of period
-        phase[1:] = np.cumsum(2 * np.pi / period[seg][1:])
-        x = (amp[seg] * np.sin(phase))[:, None] + _ar1(n, d, phi, rng)
-        cols = [tuple(range(d))] * len(bkps)
-    elif kind == "correlation":
-        d = max(d, 2)
-        x = np.zeros((n, d))
-        rho = np.r_[rng.choice([-0.8, 0.8]), np.zeros(len(bkps))]
-        for i in range(len(bkps)):
-            rho[i + 1] = -rho[i]
-        z = _ar1(n, d, phi, rng)
-        for s in range(len(bkps) + 1):
-            r = rho[s]
-            m = seg == s
-            # column 0 and 1 correlated with r; others independent
-            x[m] = z[m]
-            x[m, 1] = r * z[m, 0] + np.sqrt(1 - r**2) * z[m, 1]
-        cols = [(0, 1)] * len(bkps)
-    elif kind == "trending":
-        x = (rng.uniform(0.01, 0.03) * rng.choice([-1, 1]) * t)[:, None] + _ar1(n, d, phi, rng)
-    elif kind == "seasonal":
-        x = (2 * np.sin(2 * np.pi * t / 24))[:, None] + _ar1(n, d, phi, rng)
-    elif kind == "ar1":
-        x = _ar1(n, d, 0.95, rng)
-    elif kind == "heavy_tailed":
-        x = _ar1(n, d, phi, rng, df=3.0)
-    elif kind == "correlated":
-        d = max(d, 2)
-        z = _ar1(n, d, phi, rng)
-        x = z.copy()
-        x[:, 1] = 0.8 * z[:, 0] + 0.6 * z[:, 1]
+    bkps = _bkps(n, n_bkps, rng, max(n // 8, 40)) if kind in KINDS else []
+    if kind in _CHANGES:
+        x, cols = _CHANGES[kind](n, d, bkps, _segments(n, bkps), phi, rng)
+    elif kind in _CONTROLS:
+        x, cols = _CONTROLS[kind](n, d, phi, rng), []
     else:
         raise ValueError(f"unknown kind {kind!r}; choose from {KINDS + CONTROLS}")
     name = f"{kind}_d{x.shape[1]}_s{seed}"
     period = 24 if kind in ("seasonality", "seasonal") else None
     return Synthetic(name, kind if kind in KINDS else "none", x, tuple(bkps), tuple(cols), period)
+
+
+# Each kind of change: (n, d, bkps, seg (n,) segment of each row, phi, rng) -> (signal (n, d),
+# the columns that change at each change point). The draws from ``rng`` come in a fixed order:
+# the benchmark's figures depend on the very numbers.
+Columns = list[tuple[int, ...]]
+
+
+def _level(n, d, bkps, seg, phi, rng) -> tuple[np.ndarray, Columns]:
+    noise = _ar1(n, d, phi, rng)
+    jumps = rng.choice([-1, 1], size=(len(bkps), d)) * rng.uniform(1.5, 3.0, size=(len(bkps), d))
+    means = np.vstack([np.zeros(d), np.cumsum(jumps, axis=0)])
+    return means[seg] + noise, [tuple(range(d))] * len(bkps)
+
+
+def _partial(n, d, bkps, seg, phi, rng) -> tuple[np.ndarray, Columns]:
+    d = max(d, 3)
+    x = _ar1(n, d, phi, rng)
+    means = np.zeros((len(bkps) + 1, d))
+    cols: Columns = []
+    for i in range(len(bkps)):
+        which = tuple(sorted(rng.choice(d, size=int(rng.integers(1, d)), replace=False)))
+        means[i + 1] = means[i]
+        means[i + 1, list(which)] += rng.choice([-1, 1]) * rng.uniform(2.0, 3.0)
+        cols.append(tuple(int(c) for c in which))
+    return x + means[seg], cols
+
+
+def _spread(n, d, bkps, seg, phi, rng) -> tuple[np.ndarray, Columns]:
+    ratio = rng.choice([-1, 1], len(bkps)) * np.log(rng.uniform(2.5, 4, len(bkps)))
+    sd = np.exp(np.cumsum(np.r_[0, ratio]))
+    return _ar1(n, d, phi, rng) * sd[seg][:, None], [tuple(range(d))] * len(bkps)
+
+
+def _trend(n, d, bkps, seg, phi, rng) -> tuple[np.ndarray, Columns]:
+    slopes = np.r_[rng.uniform(-1, 1), np.zeros(len(bkps))] * 0.02
+    for i in range(len(bkps)):
+        slopes[i + 1] = slopes[i] + rng.choice([-1, 1]) * rng.uniform(0.03, 0.06)
+    level = np.cumsum(slopes[seg])  # continuous: the slope changes, not the level
+    return level[:, None] + _ar1(n, d, phi, rng), [tuple(range(d))] * len(bkps)
+
+
+def _seasonality(n, d, bkps, seg, phi, rng) -> tuple[np.ndarray, Columns]:
+    period = np.full(len(bkps) + 1, 24.0)
+    amp = np.full(len(bkps) + 1, 2.0)
+    for i in range(len(bkps)):
+        period[i + 1], amp[i + 1] = period[i], amp[i]
+        if rng.random() < 0.5:
+            period[i + 1] = 12.0 if period[i] == 24 else 24.0
+        else:
+            amp[i + 1] = amp[i] * 3 if amp[i] <= 2 else amp[i] / 3
+    phase = np.zeros(n)  # continuous phase across a change of period
+    phase[1:] = np.cumsum(2 * np.pi / period[seg][1:])
+    x = (amp[seg] * np.sin(phase))[:, None] + _ar1(n, d, phi, rng)
+    return x, [tuple(range(d))] * len(bkps)
+
+
+def _correlation(n, d, bkps, seg, phi, rng) -> tuple[np.ndarray, Columns]:
+    d = max(d, 2)
+    x = np.zeros((n, d))
+    rho = np.r_[rng.choice([-0.8, 0.8]), np.zeros(len(bkps))]
+    for i in range(len(bkps)):
+        rho[i + 1] = -rho[i]
+    z = _ar1(n, d, phi, rng)
+    for s in range(len(bkps) + 1):
+        r = rho[s]
+        m = seg == s
+        # column 0 and 1 correlated with r; others independent
+        x[m] = z[m]
+        x[m, 1] = r * z[m, 0] + np.sqrt(1 - r**2) * z[m, 1]
+    return x, [(0, 1)] * len(bkps)
+
+
+def _correlated(n, d, phi, rng) -> np.ndarray:
+    d = max(d, 2)
+    z = _ar1(n, d, phi, rng)
+    x = z.copy()
+    x[:, 1] = 0.8 * z[:, 0] + 0.6 * z[:, 1]
+    return x
+
+
+_CHANGES = {
+    "level": _level,
+    "partial": _partial,
+    "spread": _spread,
+    "trend": _trend,
+    "seasonality": _seasonality,
+    "correlation": _correlation,
+}
+# the no-change controls: (n, d, phi, rng) -> signal (n, d)
+_CONTROLS = {
+    "trending": lambda n, d, phi, rng: (
+        (rng.uniform(0.01, 0.03) * rng.choice([-1, 1]) * np.arange(n))[:, None]
+        + _ar1(n, d, phi, rng)
+    ),
+    "seasonal": lambda n, d, phi, rng: (
+        (2 * np.sin(2 * np.pi * np.arange(n) / 24))[:, None] + _ar1(n, d, phi, rng)
+    ),
+    "ar1": lambda n, d, phi, rng: _ar1(n, d, 0.95, rng),
+    "heavy_tailed": lambda n, d, phi, rng: _ar1(n, d, phi, rng, df=3.0),
+    "correlated": _correlated,
+}
 
 
 def suite(seed: int = 0, per_kind: int = 4) -> list[Synthetic]:

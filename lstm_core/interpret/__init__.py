@@ -1,6 +1,7 @@
 """Interpretation of a fitted model: what it did (``trace``), how much of each forecast the
 network makes (``share``), what drives a forecast (``attributions``), whether each view
-reflects that (``faithfulness``), and the gate at change points (``gate_response``)."""
+reflects that (``faithfulness``), the gate at change points (``gate_response``), and the gate
+and attention summed up in words (``readings``)."""
 
 from lstm_core.interpret.trace import (
     CHUNK,
@@ -9,6 +10,7 @@ from lstm_core.interpret.trace import (
     OnChunk,
     Trace,
     coverage,
+    last_steps,
     stitch,
     trace,
     window_starts,
@@ -21,6 +23,7 @@ __all__ = [
     "OnChunk",
     "Trace",
     "coverage",
+    "last_steps",
     "stitch",
     "trace",
     "window_starts",

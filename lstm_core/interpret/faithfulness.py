@@ -20,7 +20,7 @@ SHARE = 0.1  # the top 10% of the window's steps are deleted
 DRAWS = 100  # random deletions of as many steps, the reference
 Z = 1.96  # a view is above random when its ratio's 95% interval (random's mean) is above 1
 MIN_RATIO = 1.5  # ... and its ratio is at least this: a 1.1x view is no guide worth describing
-VIEWS = ("attention", "ig", "gate")  # what the page shows, in that order
+VIEWS = ("attention", "ig", "gate")  # the views scored, in the order they are shown
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,7 @@ def score_views(
     draws: int = DRAWS,
     seed: int = 0,
 ) -> dict[str, ViewScore]:
-    """The deletion test of the page's three views at one origin: attention, |IG| and the
+    """The deletion test of the three views at one origin: attention, |IG| and the
     gate's change (``VIEWS``), for the window (L, F) scaled that ``attribution`` describes."""
     scores = {
         "attention": attribution.attention,
@@ -163,7 +163,7 @@ def score_origin(
     draws: int = DRAWS,
 ) -> tuple[Attribution, dict[str, ViewScore]]:
     """Attributions of the forecast from ``origin`` (default: the next one) and every view's
-    deletion test there: what the Interpret page shows for one origin.
+    deletion test there: every view of one forecast, with its score.
 
     Raises:
         DataError: ``origin`` outside [lookback, rows] or an unknown ``target``.

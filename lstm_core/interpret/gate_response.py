@@ -44,7 +44,7 @@ def gate_response(
     """The gate's shift at each point, with its p-value against ``n_random`` random points.
 
     Args:
-        share: (T,) share of gate units leaning on memory (``summary.gate_reading``).
+        share: (T,) share of gate units leaning on memory (``readings.gate_reading``).
         points: rows of the change points; those closer than ``w`` to an end are left out.
         w: steps on each side (the trace averages each step over ``lookback`` windows, so a
             lookback is a fair width).

@@ -67,7 +67,8 @@ class NetworkShare:
     held_out: float  # share over every window of the held-out end
     windows: int  # held-out windows scored
     correction: float  # mean |correction| at the origin, in the first target's units
-    kept_start: bool  # training kept the linear start (no epoch beat it)
+    kept_start: bool  # training kept the linear start (no epoch beat it, or the check reverted)
+    kept_by_check: bool = False  # the check after validation, not validation, kept the start
 
     @property
     def nil(self) -> bool:
@@ -105,6 +106,7 @@ def network_share(
         windows=len(origins),
         correction=float(here.correction[..., 0].abs().mean()) * std,
         kept_start=fc.history_.best_epoch == 0 and zero_head,
+        kept_by_check=fc.history_.kept_by_check and zero_head,
     )
 
 

@@ -131,7 +131,7 @@ def trace(
         chunk: windows per forward pass.
         map_rows: most rows of the attention heatmap; longer series average consecutive windows.
         on_chunk: called as ``on_chunk(windows done, windows in all)`` after every chunk, in
-            the calling thread (a progress bar; raising from it, e.g. ``jobs.Cancelled``, stops
+            the calling thread (a progress bar; raising from it, e.g. ``background.Cancelled``, stops
             the trace after the chunks already running).
         max_windows: above this many windows, run every k-th window only (``Trace.stride``);
             None runs every window.
@@ -143,6 +143,8 @@ def trace(
     Raises:
         SeriesTooShort: the series has fewer rows than the lookback.
     """
+    # Whole on purpose past its docstring: the windows, the jobs and ``run`` share the sums
+    # (attention, gate), their lock and the heatmap's block size, read top to bottom.
     prep = forecaster.prepare(data)
     x = forecaster.scaled_inputs(prep)  # (T, F)
     lookback = forecaster.config_.data.lookback
@@ -181,23 +183,8 @@ def trace(
                 stitch(g, T, at, gate, step)
         return None if first is None else block_means(a.numpy(), block)  # (B / block, L)
 
-    rows: list[np.ndarray] = []  # heatmap rows, in window order (the jobs' order)
     n_workers = max(1, min(workers or threads.cores(), len(jobs)))
-    with ThreadPoolExecutor(n_workers, thread_name_prefix="lstm-trace") as pool:
-        futures = [pool.submit(run, job) for job in jobs]
-        done = 0
-        try:
-            for job, future in zip(jobs, futures):
-                result = future.result()
-                if result is not None:
-                    rows.append(result)
-                done += len(job[1])
-                if on_chunk is not None:
-                    on_chunk(done, len(starts))
-        except BaseException:
-            for f in futures:
-                f.cancel()
-            raise
+    rows = _run_in_order(jobs, run, n_workers, on_chunk, len(starts))  # the heatmap's rows
     cov = torch.from_numpy(coverage(T, lookback, stride))
     return Trace(
         index=prep.frame.index,
@@ -209,4 +196,51 @@ def trace(
         map_starts=np.arange(-(-N // block)) * block * stride,
         map_block=block,
         stride=stride,
+    )
+
+
+def _run_in_order(
+    jobs: list, run: Callable, n_workers: int, on_chunk: OnChunk | None, total: int
+) -> list[np.ndarray]:
+    """``run(job)`` for every job on ``n_workers`` threads; the results that are not None in
+    the jobs' order, with ``on_chunk(windows done, total)`` after each. An exception (from a
+    job or from ``on_chunk``) cancels the jobs not started and propagates."""
+    out: list[np.ndarray] = []
+    with ThreadPoolExecutor(n_workers, thread_name_prefix="lstm-trace") as pool:
+        futures = [pool.submit(run, job) for job in jobs]
+        done = 0
+        try:
+            for job, future in zip(jobs, futures):
+                result = future.result()
+                if result is not None:
+                    out.append(result)
+                done += len(job[1])
+                if on_chunk is not None:
+                    on_chunk(done, total)
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise
+    return out
+
+
+def last_steps(tr: Trace, n: int | None) -> Trace:
+    """The trace of the last ``n`` steps only (all when None), for charts that show only
+    the recent history. Heatmap rows are kept when their window
+    ends inside that span."""
+    T = len(tr.index)
+    if n is None or n >= T:
+        return tr
+    start = T - n
+    ends = tr.map_starts + tr.lookback - 1
+    rows = ends >= start
+    return Trace(
+        index=tr.index[start:],
+        lookback=tr.lookback,
+        attention=tr.attention[start:],
+        gate=tr.gate[start:],
+        coverage=tr.coverage[start:],
+        attention_map=tr.attention_map[rows],
+        map_starts=tr.map_starts[rows] - start,
+        map_block=tr.map_block,
     )

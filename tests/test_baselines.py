@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lstm_core import forecast as fc
+from lstm_core import baselines
 
 
 def ar_series(n=500, seed=0, k=1):
@@ -29,7 +29,7 @@ def windows(x, L, H):
 def test_without_penalty_it_is_least_squares_relative_to_the_last_value():
     x = ar_series()
     L, H = 10, 3
-    lin = fc.fit_linear(x, L, H, penalties=(0.0,))
+    lin = baselines.fit_linear(x, L, H, penalties=(0.0,))
     xw, y = windows(x, L, H)
     last = xw[:, -1:, 0]
     features = np.hstack([xw[:, :-1, 0] - last, np.ones((len(xw), 1))])
@@ -43,7 +43,7 @@ def test_without_penalty_it_is_least_squares_relative_to_the_last_value():
 def test_it_beats_the_naive_forecast_and_follows_a_level_shift():
     x = ar_series(800)
     L, H = 48, 12
-    lin = fc.fit_linear(x[:600], L, H)
+    lin = baselines.fit_linear(x[:600], L, H)
     xw, y = windows(x[600 - L :], L, H)
     naive = np.repeat(xw[:, -1:], H, axis=1)
     assert ((lin.predict(xw) - y) ** 2).mean() < 0.7 * ((naive - y) ** 2).mean()
@@ -52,11 +52,11 @@ def test_it_beats_the_naive_forecast_and_follows_a_level_shift():
 
 def test_targets_share_one_map_and_blocks_do_not_change_the_fit(monkeypatch):
     x = ar_series(400, k=2)
-    whole = fc.fit_linear(x, 16, 4)
-    monkeypatch.setattr(fc, "CHUNK", 7)  # many small blocks of windows
-    blocks = fc.fit_linear(x, 16, 4)
+    whole = baselines.fit_linear(x, 16, 4)
+    monkeypatch.setattr(baselines, "CHUNK", 7)  # many small blocks of windows
+    blocks = baselines.fit_linear(x, 16, 4)
     np.testing.assert_allclose(blocks.weight, whole.weight, atol=1e-8)
-    assert whole.penalty == blocks.penalty and whole.penalty in fc.PENALTIES
+    assert whole.penalty == blocks.penalty and whole.penalty in baselines.PENALTIES
     xw, _ = windows(x, 16, 4)
     pred = whole.predict(xw)
     assert pred.shape == (len(xw), 4, 2)
@@ -68,7 +68,7 @@ def test_noise_gets_a_larger_penalty_than_a_clean_signal():
     t = np.arange(600)
     clean = np.sin(2 * np.pi * t / 24)[:, None]
     noise = rng.normal(size=(600, 1))
-    assert fc.fit_linear(clean, 48, 6).penalty < fc.fit_linear(noise, 48, 6).penalty
+    assert baselines.fit_linear(clean, 48, 6).penalty < baselines.fit_linear(noise, 48, 6).penalty
 
 
 def drifting_series(n, seed):
@@ -83,13 +83,13 @@ def drifting_series(n, seed):
 
 
 def test_nested_lookbacks_halve_down_to_the_shortest():
-    assert fc.nested_lookbacks(720) == (720, 360, 180, 90)
-    assert fc.nested_lookbacks(336) == (336, 168, 84)
-    assert fc.nested_lookbacks(96) == (96, 48)
-    assert fc.nested_lookbacks(60) == (60,)
+    assert baselines.nested_lookbacks(720) == (720, 360, 180, 90)
+    assert baselines.nested_lookbacks(336) == (336, 168, 84)
+    assert baselines.nested_lookbacks(96) == (96, 48)
+    assert baselines.nested_lookbacks(60) == (60,)
     # too few windows to cross-validate the choice in FOLDS blocks: the single fit
-    short = drifting_series(96 + 24 + fc.FOLDS * 25 - 2, 0)
-    assert fc.fit_linear(short, 96, 24).lookbacks == (96,)
+    short = drifting_series(96 + 24 + baselines.FOLDS * 25 - 2, 0)
+    assert baselines.fit_linear(short, 96, 24).lookbacks == (96,)
 
 
 def test_a_long_lookback_averages_nested_fits_where_far_lags_mislead():
@@ -98,16 +98,17 @@ def test_a_long_lookback_averages_nested_fits_where_far_lags_mislead():
     for seed in range(8):
         x = drifting_series(2500, seed)
         xw, y = windows(x[1200:], L, H)
-        one = fc.fit_linear(x[:1200], L, H, nested=False)
-        mean = fc.fit_linear(x[:1200], L, H)
-        assert one.lookbacks == (L,) and mean.lookbacks in ((L,), fc.nested_lookbacks(L))
+        one = baselines.fit_linear(x[:1200], L, H, nested=False)
+        mean = baselines.fit_linear(x[:1200], L, H)
+        assert one.lookbacks == (L,) and mean.lookbacks in ((L,), baselines.nested_lookbacks(L))
         kept += len(mean.lookbacks) > 1
         plain.append(((one.predict(xw) - y) ** 2).mean())
         nested.append(((mean.predict(xw) - y) ** 2).mean())
         assert nested[-1] <= plain[-1] * 1.02  # the held-out windows guard each choice
         if len(mean.lookbacks) == 1:
             np.testing.assert_allclose(mean.weight, one.weight)
-    assert kept >= 4  # chosen on most series
+    # chosen on most series, and at least one keeps the single fit (its weights checked above)
+    assert 4 <= kept < 8
     assert np.mean(nested) < 0.95 * np.mean(plain)  # and it pays on the unseen rows
 
 
@@ -116,9 +117,9 @@ def test_short_or_flat_series(rows):
     L, H = 4, 3
     if rows < L + H:
         with pytest.raises(ValueError, match="no window"):
-            fc.fit_linear(np.ones((rows, 1)), L, H)
+            baselines.fit_linear(np.ones((rows, 1)), L, H)
         return
-    lin = fc.fit_linear(np.ones((rows, 1)), L, H)  # three windows, all flat
+    lin = baselines.fit_linear(np.ones((rows, 1)), L, H)  # three windows, all flat
     assert np.isfinite(lin.weight).all()
     np.testing.assert_allclose(lin.predict(np.ones((1, L, 1))), 1.0)
 
@@ -126,29 +127,29 @@ def test_short_or_flat_series(rows):
 def test_error_by_step_is_the_mae_at_each_step():
     actual = np.zeros((3, 2, 1))
     model = np.array([[[1.0], [2.0]], [[1.0], [4.0]], [[1.0], [0.0]]])  # (N=3, H=2, K=1)
-    table = fc.error_by_step(actual, {"model": model, "zero": actual})
+    table = baselines.error_by_step(actual, {"model": model, "zero": actual})
     assert list(table.index) == [1, 2] and table.index.name == "step"
     np.testing.assert_allclose(table["model"], [1.0, 2.0])
     np.testing.assert_allclose(table["zero"], [0.0, 0.0])
 
 
 def test_tiled_origins_end_with_the_last_window_one_horizon_apart():
-    np.testing.assert_array_equal(fc.tiled_origins(10, 3), [0, 3, 6, 9])
-    np.testing.assert_array_equal(fc.tiled_origins(10, 3, most=2), [6, 9])
-    np.testing.assert_array_equal(fc.tiled_origins(2, 5), [1])
+    np.testing.assert_array_equal(baselines.tiled_origins(10, 3), [0, 3, 6, 9])
+    np.testing.assert_array_equal(baselines.tiled_origins(10, 3, most=2), [6, 9])
+    np.testing.assert_array_equal(baselines.tiled_origins(2, 5), [1])
 
 
 def test_a_panel_fit_is_one_map_over_every_series_windows():
     a, b = ar_series(300, seed=1), ar_series(300, seed=2) + 4
     L, H = 12, 3
     # series of one length are the same samples as the columns of one table
-    pooled = fc.fit_linear([a, b], L, H)
-    stacked = fc.fit_linear(np.hstack([a, b]), L, H)
+    pooled = baselines.fit_linear([a, b], L, H)
+    stacked = baselines.fit_linear(np.hstack([a, b]), L, H)
     np.testing.assert_allclose(pooled.weight, stacked.weight, atol=1e-10)
     assert pooled.penalty == stacked.penalty
     # of different lengths: least squares over each series' own windows, none spanning two
     short = b[:80]
-    lin = fc.fit_linear([a, short], L, H, penalties=(0.0,))
+    lin = baselines.fit_linear([a, short], L, H, penalties=(0.0,))
     xs, ys = zip(*(windows(x, L, H) for x in (a, short)))
     xw, y = np.concatenate(xs), np.concatenate(ys)
     last = xw[:, -1:, 0]
@@ -156,10 +157,10 @@ def test_a_panel_fit_is_one_map_over_every_series_windows():
     coef = np.linalg.lstsq(features, y[:, :, 0] - last, rcond=None)[0]
     np.testing.assert_allclose(lin.weight[:, :-1], coef[:-1].T, atol=1e-6)
     # a series too short for any window adds nothing; none at all is an error
-    np.testing.assert_allclose(fc.fit_linear([a, b[:5]], L, H).weight,
-                               fc.fit_linear(a, L, H).weight)
+    np.testing.assert_allclose(baselines.fit_linear([a, b[:5]], L, H).weight,
+                               baselines.fit_linear(a, L, H).weight)
     with pytest.raises(ValueError, match="no window"):
-        fc.fit_linear([b[:5], b[:9]], L, H)
+        baselines.fit_linear([b[:5], b[:9]], L, H)
 
 
 @pytest.mark.parametrize(
@@ -173,7 +174,7 @@ def test_a_panel_fit_is_one_map_over_every_series_windows():
     ],
 )
 def test_an_80_interval_far_from_its_coverage_is_flagged(coverage, windows, said):
-    note = fc.interval_note(coverage, windows)
+    note = baselines.interval_note(coverage, windows)
     assert (note is None) if said is None else (said in note and f"{coverage:.0%}" in note)
 
 
@@ -196,14 +197,14 @@ def test_strong_baselines_forecast_every_origin_with_fixed_parameters():
     y = (10 + np.sin(2 * np.pi * t / 24) + 0.05 * np.random.default_rng(0).normal(size=400))
     values = y[:, None]
     origins = np.array([300, 324, 348])
-    out = fc.strong_baselines(values, 300, origins, 24, [24])
-    assert set(out) == {fc.MSTL_NAME, fc.ETS_NAME}
+    out = baselines.strong_baselines(values, 300, origins, 24, [24])
+    assert set(out) == {baselines.MSTL_NAME, baselines.ETS_NAME}
     truth = np.stack([values[o : o + 24] for o in origins])
-    naive = np.abs(fc.naive(values, origins, 24) - truth).mean()
+    naive = np.abs(baselines.naive(values, origins, 24) - truth).mean()
     for forecast in out.values():
         assert forecast.shape == (3, 24, 1) and np.abs(forecast - truth).mean() < naive / 3
     changed = values.copy()
     changed[348:] += 100.0  # the future of the last origin: its forecast must not move
-    again = fc.strong_baselines(changed, 300, origins, 24, [24])
+    again = baselines.strong_baselines(changed, 300, origins, 24, [24])
     assert all(np.allclose(again[k][-1], out[k][-1]) for k in out)
-    assert set(fc.strong_baselines(values, 300, origins, 24, [])) == {fc.ETS_NAME}  # no cycle
+    assert set(baselines.strong_baselines(values, 300, origins, 24, [])) == {baselines.ETS_NAME}  # no cycle

@@ -8,18 +8,20 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 import streamlit as st
 
-from lstm_core import changepoints, data, interpret, summary
+from lstm_core import changepoints, data, interpret
+from lstm_core.background import Owner, Progress, Scheduler, Task, TrainingJob, check_trainable
 from lstm_core.config import Config
 from lstm_core.errors import LstmCoreError
 from lstm_core.forecaster import Forecaster
 from lstm_core.interpret import share
-from lstm_core.jobs import Owner, Scheduler, Task, TrainingJob, check_trainable, duration
 from lstm_core.panel import Panel
 from ui import actions, sessions
+from ui.keys import DetectionRequest, HeldTask
 from ui.state import (
     DATA_NAME,
     DETECTION,
@@ -142,14 +144,14 @@ def collect_training() -> None:
     if j.result is not None:
         name = f"trained at {time.strftime('%H:%M:%S')} on {get(DATA_NAME)}"
         actions.set_forecaster(j.result, name)
-        every = f"one model for {len(j.result.ids_)} series; " if hasattr(j.result, "ids_") else ""
-        limit = f" Training {snap.text}." if snap.timed_out else ""
+        every = f"{j.result.holds}; " if j.result.holds else ""
+        limit = f" Training {training_text(snap)}." if snap.timed_out else ""
         notify("success", f"The new model is in use ({every}{j.result.history_.message}).{limit}")
         return
     kept = get(MODEL_NAME)
     keeping = f"the previous model ({kept}) is still in use." if kept else "no model is in use."
     if snap.timed_out:
-        notify("warning", f"Training {snap.text}; {keeping}")
+        notify("warning", f"Training {training_text(snap)}; {keeping}")
     elif snap.cancelling:
         notify(
             "warning",
@@ -189,30 +191,29 @@ def task(
     if cancelled), unless ``restart``; else a new one, and the slot's older task is cancelled."""
     tasks = dict(get(TASKS) or {})
     held = tasks.get(slot)
-    if held is not None and held[0] == key and not restart:
-        return held[1]
+    if held is not None and held.key == key and not restart:
+        return held.task
     if held is not None:
-        held[1].cancel()
-    tasks[slot] = (key, scheduler().run(_limited(fn), label, owner=owner()), "")
+        held.task.cancel()
+    tasks[slot] = HeldTask(key, scheduler().run(_limited(fn), label, owner=owner()))
     put({TASKS: tasks})
-    return tasks[slot][1]
+    return tasks[slot].task
 
 
 def current(slot: str, key: Any = None) -> Task | None:
     """The task held in ``slot`` (for ``key`` when given), if any."""
     held = (get(TASKS) or {}).get(slot)
-    if held is None or (key is not None and held[0] != key):
+    if held is None or (key is not None and held.key != key):
         return None
-    return held[1]
+    return held.task
 
 
 def cancel(slot: str, why: str = "cancelled") -> None:
     """Cancel the slot's task; ``why`` is what the page says about it afterwards."""
     tasks = dict(get(TASKS) or {})
     if slot in tasks:
-        key, t, _ = tasks[slot]
-        t.cancel()
-        tasks[slot] = (key, t, why)
+        tasks[slot].task.cancel()
+        tasks[slot] = replace(tasks[slot], why=why)
         put({TASKS: tasks})
 
 
@@ -268,7 +269,7 @@ def start_detection(
     cancelled); returns why not (bad known points). Uses the finished trace, if any. Known
     points are typed in the file's own rows; they are scored in the series' (re-gridded) rows."""
     try:
-        known = prep.grid_rows(summary.parse_rows(known_text))
+        known = prep.grid_rows(changepoints.parse_rows(known_text))
     except LstmCoreError as e:
         return str(e)
     tokens = (data_key(), get(MODEL_TOKEN))
@@ -280,17 +281,25 @@ def start_detection(
         return changepoints.detect(prep, fc, trace=trace, known=known or None, **options)
 
     task("detection", key, fn, "detecting change points", restart=True)
-    put({DETECTION: (*tokens, known)})
+    put({DETECTION: DetectionRequest(*tokens, tuple(known))})
     return None
 
 
-def detection() -> tuple[Task, list[int]] | None:
+@dataclass(frozen=True)
+class DetectionRun:
+    """This session's detection task and the known rows it scores."""
+
+    task: Task
+    known: list[int]  # in the series' (grid) rows
+
+
+def detection() -> DetectionRun | None:
     """This session's detection for the data and model in use, with the known rows it scored."""
     held = get(DETECTION)
-    if held is None or tuple(held[:2]) != (data_key(), get(MODEL_TOKEN)):
+    if held is None or (held.data_token, held.model_token) != (data_key(), get(MODEL_TOKEN)):
         return None
     t = current("detection")
-    return None if t is None else (t, list(held[2]))
+    return None if t is None else DetectionRun(t, list(held.known))
 
 
 def status_text(t: Task, doing: str) -> str:
@@ -326,7 +335,8 @@ def follow(
         if polling:
             st.rerun()  # redraw the whole page once, without polling
         if t.status == "cancelled":
-            why = (get(TASKS) or {}).get(slot, (None, None, ""))[2] or "cancelled"
+            held = (get(TASKS) or {}).get(slot)
+            why = (held.why if held is not None else "") or "cancelled"
             st.info(f"{doing}: {why}.", icon=":material/cancel:")
             if again is not None:
                 st.button("Run again", key=f"{slot}_again", on_click=again)
@@ -338,12 +348,20 @@ def follow(
     body()
 
 
-def training_text(snap: Any) -> str:
-    """Where a run is, in words: queued, the epoch and batch, validating, cancelling, done."""
+def duration(seconds: float | None) -> str:
+    """A span of time in words: seconds below two minutes, else minutes ("none" for None)."""
+    if seconds is None:
+        return "none"
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+
+
+def training_text(snap: Progress) -> str:
+    """Where a run is, in words: queued, the epoch and batch, validating, cancelling; and how it
+    ended: failed, stopped at the time limit, cancelled before its first epoch, finished."""
     if snap.status == "failed":
         return f"failed: {snap.error}"
     if snap.status not in RUNNING:
-        return f"finished {snap.epoch} epoch(s) in {duration(snap.seconds)}"
+        return _ended_text(snap)
     if snap.cancelling:
         return "cancelling: finishing the current batch"
     if snap.phase == "queued":
@@ -356,3 +374,16 @@ def training_text(snap: Any) -> str:
         f"epoch {epoch}/{snap.epochs}, batch {snap.batch}/{snap.batches or '?'} "
         f"({duration(snap.seconds)})"
     )
+
+
+def _ended_text(snap: Progress) -> str:
+    """How a run that did not fail ended."""
+    if snap.timed_out:
+        kept = "the best weights so far are kept" if snap.epoch else "no model came of it"
+        return (
+            f"stopped at this server's time limit ({duration(snap.limit_s)}) after "
+            f"{snap.epoch} epoch(s); {kept}"
+        )
+    if snap.epoch == 0:
+        return "cancelled before the first epoch finished; the previous model is kept"
+    return f"finished {snap.epoch} epoch(s) in {duration(snap.seconds)}"

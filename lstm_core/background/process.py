@@ -1,7 +1,7 @@
-"""Trainings in processes of their own, forked by a warm process that ``jobs.Scheduler``
-starts once.
+"""Trainings in processes of their own, forked by a warm process that ``background.Scheduler``
+starts once (through ``background.forker``).
 
-    python -m lstm_core.worker --serve FD [--nice N]
+    python -m lstm_core.background.process --serve FD [--nice N]
 
 The serving process lowers its CPU priority by N (its trainings inherit it: page rendering in
 the server comes first), imports torch and lstm_core once (about 4 s) and then, for each socket the
@@ -45,9 +45,7 @@ import torch
 from lstm_core import checkpoint, threads
 from lstm_core.config import Config
 from lstm_core.errors import LstmCoreError
-from lstm_core.forecaster import Forecaster
-from lstm_core.panel import Panel
-from lstm_core.panel_forecaster import PanelForecaster
+from lstm_core.panel_forecaster import forecaster_for
 from lstm_core.train import RunningLoss, StopTraining
 
 PROGRESS_EVERY = 0.1  # seconds between batch messages
@@ -110,7 +108,7 @@ def run(conn: Connection) -> None:
         except StopTraining:  # cancelled before it started
             control.send(cancelled=True)
             return
-        model = PanelForecaster(cfg) if isinstance(job["data"], Panel) else Forecaster(cfg)
+        model = forecaster_for(job["data"], cfg)
         fc = model.fit(job["data"], control.on_epoch, control.on_batch, running=control.running)
         if control.cancelled and not fc.history_.train_loss:
             control.send(cancelled=True)
@@ -163,8 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     if ok and len(argv) == 4:
         ok = argv[2] == "--nice" and argv[3].isdigit()
     if not ok:
-        print(f"usage: python -m lstm_core.worker --serve FD [--nice N] ({Path(__file__).name} "
-              "is started by lstm_core.jobs.Scheduler, not by hand)", file=sys.stderr)
+        print(f"usage: python -m lstm_core.background.process --serve FD [--nice N] "
+              f"({Path(__file__).name} is started by lstm_core.background.Scheduler, not by "
+              "hand)", file=sys.stderr)
         return 2
     if len(argv) == 4:
         os.nice(int(argv[3]))  # before the imports: they are work too

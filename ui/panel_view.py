@@ -9,21 +9,14 @@ from dataclasses import dataclass
 import pandas as pd
 
 from lstm_core.config import Config
-from lstm_core.data import _names, detect_time_column
+from lstm_core.data import detect_time_column
 from lstm_core.errors import DataError
 from lstm_core.forecaster import Forecaster
-from lstm_core.panel import (
-    Panel,
-    PanelSummary,
-    describe,
-    guess_layout,
-    is_text,
-    is_whole,
-    read_panel,
-)
+from lstm_core.panel import Panel, PanelSummary, describe, read_panel
 from lstm_core.panel_forecaster import MODEL, PanelBacktest, PanelForecaster, prepare_series
-from lstm_core.safeio import clip, quote
-from lstm_core.summary import MISSING, fmt_times, frequency_words
+from lstm_core.panel_layout import guess_layout, is_text, is_whole
+from lstm_core.safeio import clip, listed, quote
+from lstm_core.text import MISSING, fmt_times, frequency_words
 
 ONE = "one"  # the table is one series
 WIDE = "wide"  # each numeric column is a series
@@ -92,7 +85,7 @@ def read_choice(df: pd.DataFrame, option: str, time_col: str | None) -> Panel | 
     col = option.removeprefix(ID)
     if col not in map(str, df.columns):
         raise BadPanelChoice(
-            f"there is no column {quote(col, 40)}; columns are {_names(df.columns)}"
+            f"there is no column {quote(col, 40)}; columns are {listed(df.columns)}"
         )
     col = next(c for c in df.columns if str(c) == col)
     ids = df[col].dropna()
@@ -162,17 +155,17 @@ def mismatch(model: Forecaster | PanelForecaster | None, panel: Panel | None) ->
     when it can."""
     if model is None:
         return None
-    if isinstance(model, PanelForecaster):
+    if model.per_series:
         if panel is None:
             return (
-                f"The model in use was trained on a panel of {len(model.ids_)} series, and the "
+                f"The model in use was trained on a panel of {model.n_series} series, and the "
                 "data in use is one series. On the Data page, choose the id column of a panel "
                 "(or load the panel it learnt from), or train a model on this data."
             )
         if not shared_ids(model, panel):
             return (
-                f"The model in use learnt {len(model.ids_)} series ({_names(model.ids_, 3)}), "
-                f"and none of them is in the data in use ({_names(panel.ids, 3)}). Load the panel "
+                f"The model in use learnt {model.n_series} series ({listed(model.series_ids, 3)}), "
+                f"and none of them is in the data in use ({listed(panel.ids, 3)}). Load the panel "
                 "it learnt from, or train a model on this panel."
             )
         return None
@@ -187,7 +180,7 @@ def mismatch(model: Forecaster | PanelForecaster | None, panel: Panel | None) ->
 
 def shared_ids(model: PanelForecaster, panel: Panel) -> list[str]:
     """The series the model learnt that the panel holds, in the panel's order."""
-    known = set(model.ids_)
+    known = set(model.series_ids)
     return [sid for sid in panel.ids if sid in known]
 
 
@@ -210,7 +203,7 @@ def view(
         raise DataError(why)
     if panel is None:
         return model, data
-    return model.forecaster(series), panel.select(series)
+    return model.for_series(series), panel.select(series)
 
 
 def series_table(bt: PanelBacktest) -> pd.DataFrame:
@@ -227,7 +220,7 @@ def series_table(bt: PanelBacktest) -> pd.DataFrame:
 
 def summary_table(panel_summary: PanelSummary, timed: bool = True) -> pd.DataFrame:
     """The per-series summary as people read it (indexed by id): starts and ends in one format
-    (``summary.fmt_times``; row numbers when not ``timed``), frequencies in words, problems
+    (``text.fmt_times``; row numbers when not ``timed``), frequencies in words, problems
     in short."""
     t = panel_summary.table.set_index("id")
     # steps, not times (refused series have no start: they say nothing either way)

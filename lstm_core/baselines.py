@@ -10,12 +10,16 @@ import numpy as np
 import pandas as pd
 
 from lstm_core.errors import LstmCoreError
+from lstm_core.text import freq_parts
 
-# the natural cycle of each time unit, counted in that unit: a day for sub-daily steps, a week
-# for days (5 business days), a year for weeks, months and quarters
-_CYCLE = {"s": 86_400, "min": 1_440, "h": 24, "D": 7, "B": 5, "W": 52, "M": 12, "MS": 12,
-          "ME": 12, "Q": 4, "QS": 4, "QE": 4}
-_ALIASES = {"S": "s", "T": "min", "H": "h"}  # older pandas spellings
+# the cycles of each time unit, counted in that unit, shortest first: a day for sub-daily steps
+# (and a week for minutes and hours), a week and a year for days (5 and 260 business days), a
+# year for weeks, months and quarters. The first is the baselines' season.
+CYCLES = {
+    "s": (86_400,), "min": (1_440, 10_080), "h": (24, 168), "D": (7, 365),
+    "B": (5, 260), "W": (52,), "M": (12,), "MS": (12,), "ME": (12,), "Q": (4,), "QS": (4,),
+    "QE": (4,),
+}
 
 
 def season_length(freq: str | None) -> int:
@@ -24,10 +28,8 @@ def season_length(freq: str | None) -> int:
     when there is none or the step does not divide the cycle (e.g. 5-hour or 4-year steps)."""
     if not freq:
         return 1
-    head = freq.split("-")[0]
-    unit = head.lstrip("0123456789")
-    step = int(head[: len(head) - len(unit)] or 1)
-    cycle = _CYCLE.get(_ALIASES.get(unit, unit), 1)
+    step, unit = freq_parts(freq)
+    cycle = CYCLES.get(unit, (1,))[0]
     return cycle // step if step and cycle % step == 0 and cycle // step >= 2 else 1
 
 

@@ -1,0 +1,48 @@
+"""Per-column standardisation fitted on the training part only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lstm_core.data.limits import MAX_SCALED
+from lstm_core.errors import DataError
+
+
+@dataclass(frozen=True)
+class Scaler:
+    """Per-column standardisation fitted on the training part only."""
+
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+
+    @classmethod
+    def fit(cls, values: np.ndarray) -> Scaler:
+        """values (T, F) -> Scaler; a constant column gets std 1."""
+        mean = values.mean(axis=0)
+        std = values.std(axis=0)
+        std = np.where(std > 1e-12, std, 1.0)
+        return cls(tuple(map(float, mean)), tuple(map(float, std)))
+
+    def transform(self, values: np.ndarray) -> np.ndarray:
+        """values (T, F) -> standardised (T, F).
+
+        Raises:
+            DataError: a value lies more than MAX_SCALED standard deviations from the mean: the
+                model computes in float32, where such values overflow into NaN.
+        """
+        z = (values - np.asarray(self.mean)) / np.asarray(self.std)
+        far = np.abs(z) > MAX_SCALED
+        if far.any():
+            i, j = np.argwhere(far)[0]
+            raise DataError(
+                f"input column {j + 1} at row {i + 1} of the series is {abs(z[i, j]):.3g} "
+                "standard deviations from the training rows' mean: the data is on another scale "
+                "than the model learnt (or has an outlier); fix that row or retrain"
+            )
+        return z
+
+    def inverse(self, values: np.ndarray, columns: slice | list[int] = slice(None)) -> np.ndarray:
+        """Undo the scaling of the given columns (the last axis of ``values``)."""
+        return values * np.asarray(self.std)[columns] + np.asarray(self.mean)[columns]

@@ -1,0 +1,133 @@
+"""The windows one network learns a panel from: every series scaled on its own rows and laid
+end to end, each epoch drawing the same number of windows from every series."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from lstm_core import baselines
+from lstm_core.config import Config
+from lstm_core.data import Prepared, make_windows
+from lstm_core.fitted import SeriesFit
+from lstm_core.model import INIT_WINDOWS, ForecastNet
+from lstm_core.network import check_memory, start_network
+from lstm_core.train import History, OnBatch, OnEpoch, RunningLoss, pick_device, train
+
+
+class FairOrder:
+    """The windows of one epoch (``train``'s ``order`` hook): every series gives ``share``
+    windows, a fresh random choice each epoch (a short series' windows repeat, a long one's
+    are subsampled), then all are shuffled. Positions only: no window is copied.
+
+    Args:
+        first: (S,) position of each series' first training window among all windows.
+        counts: (S,) training windows of each series.
+        share: windows per series and epoch (default: the mean count, rounded up, so an epoch
+            is about as long as one pass over every window).
+    """
+
+    def __init__(self, first: torch.Tensor, counts: torch.Tensor, share: int | None = None):
+        self.counts = counts.long()
+        self.share = share or math.ceil(int(self.counts.sum()) / len(self.counts))
+        owner = torch.repeat_interleave(torch.arange(len(counts)), self.counts)  # (N,)
+        begin = torch.cumsum(self.counts, 0) - self.counts  # (S,) first slot of each series
+        self.owner, self.begin = owner, begin
+        self.positions = first.long()[owner] + torch.arange(len(owner)) - begin[owner]  # (N,)
+
+    def __len__(self) -> int:
+        return self.share * len(self.counts)
+
+    def __call__(self, gen: torch.Generator) -> torch.Tensor:
+        keys = torch.rand(len(self.owner), generator=gen, dtype=torch.float64)
+        shuffled = torch.argsort(self.owner + keys)  # grouped by series, random within each
+        slot = torch.arange(self.share)
+        pick = self.begin[:, None] + slot[None, :] % self.counts[:, None]  # (S, share)
+        chosen = self.positions[shuffled[pick.reshape(-1)]]
+        return chosen[torch.randperm(len(chosen), generator=gen)]
+
+
+class PanelWindows:
+    """Every series' scaled rows end to end, and the windows a panel's network trains and
+    validates on (views: windows spanning two series are never used)."""
+
+    def __init__(
+        self,
+        config: Config,
+        preps: dict[str, Prepared],
+        series: dict[str, SeriesFit],
+        columns: tuple[str, ...],
+        k: int,
+    ):
+        L, H = config.data.lookback, config.data.horizon
+        self.k, self.width = k, len(columns)
+        self.rows = [
+            torch.as_tensor(
+                s.scaler.transform(prep.frame[list(columns)].to_numpy(np.float64)),
+                dtype=torch.float32,
+            )
+            for prep, s in zip(preps.values(), series.values())
+        ]
+        self.lengths = torch.tensor([len(r) for r in self.rows])
+        self.splits = torch.tensor([s.split for s in series.values()])
+        self.offsets = torch.cumsum(self.lengths, 0) - self.lengths  # first row of each series
+        self.n_train = self.splits - L - H + 1  # windows whose targets end before the held-out end
+        check_memory(
+            config, self.width, int(self.n_train.sum()), int((self.lengths - self.splits).sum())
+        )
+        self.device = pick_device(config.training.device)
+        stacked = torch.cat(self.rows).to(self.device)  # (sum T, F): every series, end to end
+        self.x, self.y = make_windows(stacked, L, H, k)
+        self.order = FairOrder(self.offsets, self.n_train)
+        self.val = torch.cat(
+            [
+                torch.arange(o + s - L, o + n - L - H + 1)
+                for o, s, n in zip(
+                    self.offsets.tolist(), self.splits.tolist(), self.lengths.tolist()
+                )
+            ]
+        ).to(self.device)
+        positions = self.order.positions
+        self.sub = positions[
+            torch.linspace(0, len(positions) - 1, min(INIT_WINDOWS, len(positions))).long()
+        ].to(self.device)  # the windows that set the quantile spreads' start
+
+    def train(
+        self,
+        config: Config,
+        held_out: bool,
+        run: tuple[OnEpoch | None, OnBatch | None, RunningLoss | None],
+    ) -> tuple[ForecastNet, History]:
+        """A network started at the ridge fit of every series' training rows (with
+        ``held_out``, of all their rows) and trained on their windows in equal shares; early
+        stopping watches the validation windows. ``run``: on_epoch, on_batch, running.
+
+        Returns:
+            The trained network (CPU, eval mode) and its History.
+        """
+        L, H, k = config.data.lookback, config.data.horizon, self.k
+        ends = self.lengths.tolist() if held_out else self.splits.tolist()
+        lin = baselines.fit_linear([r[:e, :k].double().numpy() for r, e in zip(self.rows, ends)], L, H)
+        net = start_network(
+            config, lin, (self.x[self.sub], self.y[self.sub]), self.width, k, self.device
+        )
+        order = (
+            FairOrder(self.offsets, self.lengths - L - H + 1, self.order.share)
+            if held_out
+            else self.order
+        )
+        on_epoch, on_batch, running = run
+        history = train(
+            net,
+            (self.x, self.y),
+            (self.x[self.val], self.y[self.val]),
+            config.training,
+            self.device,
+            on_epoch,
+            on_batch,
+            order=order,
+            running=running,
+        )
+        return net.cpu().eval(), history

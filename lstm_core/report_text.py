@@ -1,0 +1,182 @@
+"""The sentences the CLI's HTML report writes and the pages quote as well, written once: the data
+report, the training run, the backtest's caption, the detectors' scores, who found each change
+point, a view's deletion test and the gate's measured response rate."""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+
+from lstm_core.data import Prepared
+from lstm_core.interpret import faithfulness
+from lstm_core.text import MISSING, fmt_times, frequency_words
+
+
+def training_summary(history) -> list[str]:
+    """What a finished training run did, as short lines for the Train page and the
+    report's model card."""
+    if not history.train_loss:
+        return [history.message]
+    best = history.best_val_loss  # epoch 0: the linear fit the network starts from
+    lines = [
+        history.message,
+        f"best epoch {history.best_epoch}: validation loss {best:.4f}",
+        (
+            f"{len(history.train_loss)} epoch(s) in {history.seconds:.1f} s on {history.device}, "
+            f"{history.windows_per_sec:,.0f} windows/s"
+        ),
+    ]
+    return lines
+
+
+def data_report_lines(prep: Prepared) -> list[str]:
+    """The data report of a prepared series, in words: rows, span, frequency, what was done."""
+    r, index = prep.report, prep.frame.index
+    start, end = fmt_times(index[[0, -1]], prep.freq)
+    missing = ", ".join(f"{k} {v:,}" for k, v in r.missing.items() if v) or "none"
+    return [
+        f"{r.rows:,} rows from {start} to {end}",
+        f"frequency: {frequency_words(prep.freq)}",
+        f"duplicate timestamps: {r.duplicates:,}",
+        f"gaps (missing timestamps): {r.gaps:,}",
+        f"missing values: {missing}",
+        *r.actions,
+    ]
+
+
+def backtest_caption(backtest, horizon: int) -> str:
+    """What the backtest table's columns mean, without promising what MASE cannot."""
+    return (
+        f"{backtest.windows:,} forecast windows in the held-out end, every step and target. "
+        "MASE divides each error by the in-sample error of a one-step naive forecast, so "
+        f"forecasts {horizon} steps ahead usually score above 1 even when they beat every "
+        "baseline: compare the rows (lower is better) rather than reading 1 as the bar. "
+        "coverage80 is the share of actual values inside the 80% interval (0.8 is calibrated; "
+        f"{MISSING} for methods without an interval); "
+        + (
+            f"seasonal period m={backtest.season}."
+            if backtest.season > 1
+            else "no seasonal cycle was found (the time step names none and the training rows "
+            "show none), so the seasonal naive is the naive."
+        )
+    )
+
+
+def detection_table(detection) -> pd.DataFrame:
+    """One row per detector of a ``changepoints.Detection``: how many change points it found
+    and, when known change points were given, "found k of K", F1, precision, recall, covering."""
+    rows = {}
+    for name, points, m in (
+        (f"this detector ({detection.features})", detection.change_points, detection.metrics),
+        (
+            f"classical ({detection.classical_method}, raw series)",
+            detection.classical,
+            detection.classical_metrics,
+        ),
+    ):
+        row: dict = {"change points": len(points)}
+        if m is not None:
+            row |= {
+                "known change points": m.sentence(),
+                "F1": m.f1,
+                "precision": m.precision,
+                "recall": m.recall,
+                "covering": m.covering,
+            }
+        rows[name] = row
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def detection_caption(detection) -> str:
+    """The count behind the benchmark scores, and why finding nothing does not score 0 ("" when
+    no known change points were given, so nothing was scored)."""
+    m = detection.metrics
+    if m is None:
+        return ""
+    return (
+        f"This detector {m.sentence()}; the classical one "
+        f"{detection.classical_metrics.sentence()}. F1 and precision follow TCPDBench, which "
+        "counts the series' start as a change point both sides always share, so a detector "
+        "that finds nothing still scores above 0."
+    )
+
+
+GATE_RATES = Path(__file__).resolve().parent / "interpret" / "gate_rates.json"
+
+# how each change point was found, by the detection's features (``found_by``)
+FOUND_BY = {
+    "raw": "tests on the raw series",
+    "combined": "tests on the raw series (candidates from the series and the skip gate)",
+    "gate": "segmentation of the model's skip gate",
+    "search": "a kernel search on the raw series' rolling statistics",
+}
+
+
+@functools.cache  # a shipped file: read once per process, not on every page run
+def gate_rate_sentence(path: Path = GATE_RATES) -> str:
+    """How often the gate responds at annotated changes and at random points across the TCPD
+    and TSSB development series, as ``benchmarks/faithfulness.py --dev-sets`` measured and
+    stored it ("" when the file is missing)."""
+    try:
+        d = json.loads(path.read_text())
+        return (
+            f"Across the TCPD and TSSB development series (a small model trained on each), the "
+            f"gate responded (p < {d['alpha']:g}) at {d['annotated']:.0%} of {d['points']} "
+            f"annotated changes and at {d['random']:.0%} of as many random points "
+            "(benchmarks/faithfulness.py --dev-sets)."
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+
+
+def deletion_sentence(score: faithfulness.ViewScore) -> str:
+    """A view's deletion test in one sentence (the report and the Interpret page share it)."""
+    lo, hi = score.interval
+    return (
+        f"Deleting its top {score.steps} steps moves the forecast {score.ratio:.2f}x as much as "
+        f"deleting {score.steps} random steps (95% interval {lo:.2f} to {hi:.2f}x; "
+        f"{score.draws} random draws)."
+    )
+
+
+def withheld(score: faithfulness.ViewScore, narrate: bool) -> Literal["nil", "unreliable"] | None:
+    """Why a view's reading is withheld, for the report and the Interpret page alike: "nil" when
+    the network takes no part in the forecasts (``narrate`` False), "unreliable" when deleting
+    the view's top steps moves the forecast no more than random deletions; None when it may be
+    described."""
+    if not narrate:
+        return "nil"
+    return None if score.reliable else "unreliable"
+
+
+def points_sentence(detection: object) -> str:
+    """What the red lines over the gate are: the detected change points and the detectors that
+    found them (per point, as ``found_by`` names them), or that there are none."""
+    points = getattr(detection, "change_points", None)
+    if detection is None:
+        return "No change points are drawn yet."
+    if not points:
+        return "Detection found no change points."
+    detectors = {found_by(c, detection) for c in points}
+    by = ", ".join(sorted(detectors))
+    gate = "" if FOUND_BY["gate"] in detectors else ", not by the gate"
+    return (
+        f"Red lines: the detected change points, found by {by}{gate} (named per point under "
+        "Change points, where the gate's response at each is measured)."
+    )
+
+
+def found_by(point: object, detection: object) -> str:
+    """Which detector found a change point, in words: the detection's ``detector`` and the
+    point's ``method`` (the view it read: the raw series or the model's representation)."""
+    method = getattr(point, "method", None)
+    if method == "representation" or getattr(point, "kind", None) == "dynamics":
+        return FOUND_BY["gate"]
+    if getattr(detection, "detector", "tests") == "search":
+        return FOUND_BY["search"]
+    features = getattr(detection, "features", "raw")
+    return FOUND_BY.get(features, f"{features} features")
