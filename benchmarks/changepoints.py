@@ -13,13 +13,17 @@ What it prints:
    union of the sets. Each fold picks the design (which view the kernel search reads: the
    series' rolling statistics "raw", the model's gate "representation", or "both") and the
    penalty, by the objective on the other folds; every series is scored with its fold's pick.
+   The classification score profile's designs ("profile raw", "profile representation",
+   "profile both"; ``lstm_core/changepoints/profile.py``) compete too, their "penalty" being
+   (fewest windows per segment, threshold multiplier).
    The objective: the mean over sets of the mean (F1 + Cover) / 2; in the synthetic suite
    every kind weighs the same, so the no-change controls count as one kind of seven.
 2. Per set (and per set's TCPDBench-averaged series: "avg."), F1 / Cover in sample and out of fold, beside PELT, BinSeg and KernelCPD at their
    defaults, "zero" (no change point), last round's "tests" detector (series up to
    --tests-max-rows; its design was made on the TCPD series and the synthetic suite, so its
    figures there are in sample) and, on TSSB, the published ClaSP and PELT.
-3. The ablation per set (raw / representation / both, each at its own out-of-fold penalty).
+3. The ablation per set (each design at its own out-of-fold penalty, then in sample), with
+   each design's objective over the union.
 4. Per-series times of ``detect`` without a model (both detectors) and of the representation.
 5. With --timings-only: the CLI's import time and ``detect`` on a 1,500-step series (with and
    without a model, with the shipped checkpoint), as the previous ``tcpd.py`` printed them.
@@ -28,6 +32,7 @@ What it prints:
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import subprocess
 import sys
@@ -43,12 +48,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lstm_core import changepoints as cp  # noqa: E402
-from lstm_core.changepoints import pipeline, search, synthetic  # noqa: E402
+from lstm_core.changepoints import pipeline, profile, search, synthetic  # noqa: E402
 from lstm_core.config import DataConfig  # noqa: E402
 from lstm_core.data.prepare import prepare  # noqa: E402
 
 PENALTIES = (0.5, 0.7, 1.0, 1.4, 2.0, 2.8, 4.0, 5.6, 8.0, 11.0, 16.0)
-VIEWS = ("raw", "representation", "both")
+VIEWS = ("raw", "representation", "both", "profile raw", "profile representation", "profile both")
+THRESHOLDS = (0.2, 0.35, 0.5, 0.7, 1.0, 1.4, 2.0, 3.0)  # x profile.THRESHOLD
+EDGES = (5, 2)  # fewest windows per segment: ClaSP's 5, or 2
 BASELINES = ("zero", "pelt", "binseg", "kernel", "tests")
 FOLDS = 5
 
@@ -304,6 +311,13 @@ def score_cases(cases: list[Case], args: argparse.Namespace) -> tuple[dict, dict
         for view, feats in views(c).items():
             for pen, pts in search.path(feats, c.raw, PENALTIES, min_size(c)).items():
                 scores.setdefault((view, pen), {})[c.name] = f1_cover(c, pts)
+        rep = cp.gate_components(c.gate) if c.gate is not None else None
+        for design, edge in itertools.product(("raw", "representation", "both"), EDGES):
+            t0 = time.perf_counter()
+            for t, kept in profile.path(c.raw, THRESHOLDS, rep, design, edge).items():
+                pts = [n.index for n in kept]
+                scores.setdefault((f"profile {design}", (edge, t)), {})[c.name] = f1_cover(c, pts)
+            c.seconds[f"profile {design}"] = time.perf_counter() - t0  # the last edge's
         t0 = time.perf_counter()
         pipeline.detect(frame(c), detector="search")
         c.seconds["search"] = time.perf_counter() - t0
@@ -325,10 +339,7 @@ def print_scores(
     head = f"{'set':12s} {'n':>3s} {'in sample':>12s} {'out of fold':>12s} " + " ".join(
         f"{m:>12s}" for m in BASELINES
     )
-    print(
-        "F1 / Cover (tests: last round's detector, series <= "
-        f"{max_rows} rows only)\n" + head
-    )
+    print(f"F1 / Cover (tests: last round's detector, series <= {max_rows} rows only)\n" + head)
     for g, members in set_rows(cases):
         print(
             f"{g:12s} {len(members):3d} {mean_pair(scores[best], members):>12s} "
@@ -356,8 +367,19 @@ def print_ablation(cases: list[Case], scores: dict, options: list, folds, use: t
     }
     for g, members in set_rows(cases):
         print(f"{g:12s} " + " ".join(f"{mean_pair(ablation[v][0], members):>16s}" for v in use))
+    inside = {
+        v: max((o for o in options if o[0] == v), key=lambda o: objective(scores[o], cases))
+        for v in use
+    }
+    print("in sample (each view at its best penalty over all series)")
+    for g, members in set_rows(cases):
+        print(f"{g:12s} " + " ".join(f"{mean_pair(scores[inside[v]], members):>16s}" for v in use))
     for v in use:
-        print(f"  {v}: penalty per fold {[p for _, p in ablation[v][1]]}")
+        print(
+            f"  {v}: penalty per fold {[p for _, p in ablation[v][1]]}, out-of-fold objective "
+            f"over the union {objective(ablation[v][0], cases):.3f}; in sample {inside[v][1]}, "
+            f"{objective(scores[inside[v]], cases):.3f}"
+        )
 
 
 def print_times(cases: list[Case], every: bool) -> None:
@@ -368,7 +390,7 @@ def print_times(cases: list[Case], every: bool) -> None:
     )
     for g in sorted({c.group for c in cases}):
         members = [c for c in cases if c.group == g]
-        for key in ("search", "tests", "representation"):
+        for key in ("search", "tests", "representation", *VIEWS[3:]):
             t = [c.seconds[key] for c in members if key in c.seconds]
             if t:
                 worst = max(members, key=lambda c: c.seconds.get(key, -1))
@@ -397,7 +419,7 @@ def main(argv: list[str] | None = None) -> int:
     scores, base = score_cases(cases, args)
     print(f"{len(cases)} series scored in {time.perf_counter() - start:.0f} s")
     folds = fold_of(cases)
-    use = VIEWS if not args.no_representation else ("raw",)
+    use = VIEWS if not args.no_representation else ("raw", "profile raw")
     options = [o for o in scores if o[0] in use]
     best = max(options, key=lambda o: objective(scores[o], cases))
     oof, picks = out_of_fold(scores, options, cases, folds)
@@ -410,6 +432,7 @@ def main(argv: list[str] | None = None) -> int:
     print_times(cases, args.times)
     print(f"\ntotal {time.perf_counter() - start:.0f} s")
     return 0
+
 
 if __name__ == "__main__":
     sys.exit(main())
