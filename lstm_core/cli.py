@@ -390,9 +390,11 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--sensitivity", type=float, default=1.0,
                    help="> 1 finds more, < 1 fewer (default 1: the penalty chosen by "
                    "cross-validation, benchmarks/changepoints.py)")
-    d.add_argument("--detector", choices=["tests", "search"], default="tests",
+    # changepoints.DETECTOR_CHOICES, spelled out: the CLI imports the detector lazily
+    d.add_argument("--detector", choices=["tests", "search", "profile"], default="tests",
                    help="tests: candidates confirmed by tests of each kind (default); search: "
-                   "one kernel search at a learned penalty, with ranked candidates")
+                   "one kernel search at a learned penalty, with ranked candidates; profile: a "
+                   "classification score profile (changes of shape too), with ranked candidates")
     d.add_argument("--candidates", action="store_true",
                    help="also rank candidates (the change score's peaks, the search's points) "
                    "and say why each was kept or not")

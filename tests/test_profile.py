@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import math
+
 import numpy as np
+import pandas as pd
 import pytest
 
+from lstm_core import changepoints as cp
 from lstm_core.changepoints import profile as P
+from lstm_core.cli import main
+from lstm_core.config import DataConfig
+from lstm_core.data import load_demo
+from lstm_core.data.prepare import prepare
 
 
 def two_shapes(n: int = 1200, change: int = 700, seed: int = 0) -> np.ndarray:
@@ -79,3 +88,49 @@ def test_too_short_a_series_is_left_alone():
     assert P.segment(np.arange(12.0)) == []
     with pytest.raises(ValueError):
         P.neighbours(np.arange(10.0), 8)
+
+
+# ---------------------------------------------------------------- detect(detector="profile")
+
+
+def test_detect_profile_finds_a_change_of_shape_with_the_same_mean_and_spread():
+    x = two_shapes()
+    prep = prepare(pd.DataFrame({"y": x}), DataConfig(targets=("y",)))
+    det = cp.detect(prep, detector="profile")
+    assert det.detector == "profile"
+    assert [abs(p.index - 700) <= 2 * P.window(x) for p in det.change_points] == [True]
+    point = det.change_points[0]
+    assert point.method == "raw" and point.columns == ("y",) and point.evidence > 0
+    # ranked candidates: the kept point first, each with the sensitivity it needs
+    first, *rest = det.candidates
+    assert first.kept and first.index == point.index and first.needed <= 1.0
+    assert rest and all(not k.kept and k.needed > 1.0 for k in rest)
+    assert [k.needed for k in det.candidates] == sorted(k.needed for k in det.candidates)
+    # a sensitivity above a candidate's need keeps it
+    k = rest[0]
+    if math.isfinite(k.needed):
+        more = cp.detect(prep, detector="profile", sensitivity=k.needed * 1.05)
+        assert len(more.change_points) == 2
+
+
+def test_detect_profile_on_the_gate_says_the_representation_found_it():
+    x = two_shapes(n=600, change=350)
+    det = cp.detect(pd.DataFrame({"y": x}), detector="profile", features="gate")
+    assert det.trace is not None and det.change_points
+    assert {p.method for p in det.change_points} == {"representation"}
+
+
+def test_cli_accepts_the_profile_detector(tmp_path, capsys):
+    pd.DataFrame({"y": two_shapes()}).to_csv(tmp_path / "s.csv", index=False)
+    assert main(["detect", str(tmp_path / "s.csv"), "--detector", "profile", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["detector"] == "profile" and len(out["change_points"]) == 1
+    assert out["change_points"][0]["method"] == "raw" and out["candidates"]
+
+
+def test_the_default_detector_still_gives_the_regimes_demo():
+    assert cp.DEFAULT_DETECTOR == "tests" and "profile" in cp.DETECTOR_CHOICES
+    regimes = load_demo("regimes")
+    det = cp.detect(regimes.frame, config=regimes.config)
+    assert det.detector == "tests"
+    assert [p.index for p in det.change_points] == [300, 597, 899]

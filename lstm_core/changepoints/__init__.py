@@ -3,8 +3,10 @@ the series and in the model's skip gate, a classical reference, and TCPDBench's 
 
 Modules: ``results`` (what is returned), ``metrics`` (one matcher for F1, covering and
 agreement), ``features`` (series and gate columns), ``robust`` (the columns made ready),
-``segment`` (searches and confirmation tests), ``pipeline`` (``detect``), ``rows`` (known points
-as given, a detection in the user's rows), ``synthetic`` (seeded series of every kind).
+``segment`` (searches and confirmation tests), ``search`` and ``profile`` (a kernel search, a
+classification score profile), ``detectors`` (those as detectors; ranked candidates),
+``pipeline`` (``detect``), ``rows`` (known points as given, a detection in the user's rows),
+``synthetic`` (seeded series of every kind).
 """
 
 from lstm_core.changepoints.features import change_features, change_score, gate_components
@@ -33,7 +35,7 @@ from lstm_core.changepoints.rows import known_from_column, parse_rows
 from lstm_core.changepoints.segment import KINDS, Settings
 
 FEATURE_CHOICES = ("raw", "combined", "gate")
-DETECTOR_CHOICES = ("tests", "search")
+DETECTOR_CHOICES = ("tests", "search", "profile")
 
 __all__ = [
     "DEFAULT_DETECTOR", "DEFAULT_FEATURES", "DETECTOR_CHOICES", "FEATURE_CHOICES", "KINDS", "MARGIN", "Agreement", "Candidate", "ChangePoint", "Classical", "Detection",

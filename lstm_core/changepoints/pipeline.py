@@ -6,13 +6,12 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import ruptures as rpt
 
-import lstm_core.changepoints.search as ks
+import lstm_core.changepoints.detectors as dt
 import lstm_core.changepoints.segment as seg
 from lstm_core.arrays import block_means
 from lstm_core.baselines import season_length
@@ -25,10 +24,8 @@ from lstm_core.changepoints.results import (
     Detection,
     Detector,
     Features,
-    Kind,
     Method,
 )
-from lstm_core.changepoints.robust import season_periods
 from lstm_core.config import Config
 from lstm_core.data import Prepared, prepare
 from lstm_core.errors import DataError
@@ -38,8 +35,6 @@ from lstm_core.train import OnEpoch
 
 MIN_ROWS = 8  # fewer rows than this cannot hold two segments worth testing
 MIN_ROWS_MODEL = 40  # a shorter series is segmented without a network (the classical path)
-SENSITIVITY_LADDER = (0.25, 0.5, 1.0, 2.0, 4.0)  # the app's choices; see ``locate``
-NEEDED_LADDER = (*SENSITIVITY_LADDER, 8.0, 16.0)  # where a "tests" candidate's need is read
 DETECTION_WINDOWS = 6_000  # window passes a detection model trains for (seconds on a CPU)
 # The shipped features: benchmarks/tcpd.py found the gate's proposals change nothing out of fold
 # (combined scored exactly as raw) and the gate alone below the series, so detection reads the
@@ -63,7 +58,7 @@ def locate(
     """Change points of the analysed columns (the detector without the model).
 
     A higher sensitivity never drops a change: the result is the segmentation at
-    ``sensitivity``, plus the points of every rung of SENSITIVITY_LADDER below it that are
+    ``sensitivity``, plus the points of every rung of ``detectors.SENSITIVITY_LADDER`` below it that are
     more than ``2 min_size`` rows from those already kept (a point may move by a few rows
     between sensitivities, as its neighbours change, but it is not lost).
 
@@ -83,7 +78,7 @@ def locate(
     """
     if not (isinstance(sensitivity, (int, float)) and math.isfinite(sensitivity)) or sensitivity <= 0:
         raise DataError(f"sensitivity must be a number > 0, got {sensitivity!r}")
-    levels = sorted({s for s in SENSITIVITY_LADDER if s < sensitivity} | {sensitivity})
+    levels = sorted({s for s in dt.SENSITIVITY_LADDER if s < sensitivity} | {sensitivity})
     strengths = [settings.strength / level for level in reversed(levels)]
     found: list[seg.Found] = []
     for run in seg.segment(columns, strengths, min_size, period_hint, settings, proposals):
@@ -238,12 +233,16 @@ def detect(
         settings: the detector's constants.
         on_progress: called as ``on_progress(fraction done, stage in words)`` at each stage
             (``background.Task``'s report: raising from it, e.g. ``background.Cancelled``, stops detection).
-        detector: "tests" (candidates confirmed by local tests of each kind) or "search" (one
+        detector: "tests" (candidates confirmed by local tests of each kind), "search" (one
             kernel search on rolling statistics, or on the gate, at a learned penalty; it also
-            ranks candidates with the sensitivity each needs).
+            ranks candidates with the sensitivity each needs) or "profile" (a classification
+            score profile, ClaSP-style: where a nearest-neighbour classifier tells the
+            subsequences before a row from those after it, so changes of shape too; on the
+            series, the gate's main directions or both as ``features`` says; it ranks its
+            splits with the sensitivity each needs).
         candidates: with "tests", also rank candidates (the change score's peaks and the
             search's liberal points) by the sensitivity at which their tests pass (about 0.5 s
-            more); "search" always ranks them.
+            more); "search" and "profile" always rank them.
 
     Returns:
         Detection.
@@ -286,9 +285,11 @@ def detect(
     index = prep.frame.index
     hint = period if period > 1 else None
     ranked: tuple[Candidate, ...] = ()
-    run = _Run(raw, names, sensitivity, size, hint, curve, index, settings)
+    run = dt.Run(raw, names, sensitivity, size, hint, curve, index, settings)
     if detector == "search":
-        points, ranked = _searched(run, feats[:, n_raw:], features)
+        points, ranked = dt.searched(run, feats[:, n_raw:], features)
+    elif detector == "profile":
+        points, ranked = dt.profiled(run, feats[:, n_raw:], features)
     else:
         tested, proposals = (
             (feats[:, :n_raw], feats[:, n_raw:]) if features == "combined" else (feats, None)
@@ -297,7 +298,7 @@ def detect(
         points = tuple(_point(f, index, curve, labels, n_raw) for f in found)
         if candidates and features != "gate":
             progress(0.85, "ranking candidates")
-            ranked = _tested(run, points)
+            ranked = dt.tested(run, points)
     progress(0.9, f"running the classical reference ({classical_method})")
     ref = classical(raw, classical_method, sensitivity, size)
     ref_points = tuple(ChangePoint(i, index[i], float(curve[i])) for i in ref)
@@ -365,117 +366,3 @@ def _point(
     return ChangePoint(
         f.index, index[f.index], float(curve[f.index]), kind, cols, f.evidence, also, method
     )
-
-
-def _peaks(curve: np.ndarray, width: int, count: int = ks.PEAKS) -> tuple[int, ...]:
-    """Rows of the ``count`` highest local maxima of the change score, ``width`` rows apart."""
-    order = np.argsort(-curve, kind="stable")
-    out: list[int] = []
-    for i in order:
-        if curve[i] <= 0 or len(out) == count:
-            break
-        if all(abs(int(i) - j) > width for j in out):
-            out.append(int(i))
-    return tuple(out)
-
-
-@dataclass(frozen=True)
-class _Run:
-    """What both detectors' candidate rankings read: the series and the detection's settings."""
-
-    raw: np.ndarray  # (T, K) the series' columns
-    names: tuple[str, ...]
-    sensitivity: float
-    size: int  # fewest rows between change points
-    period_hint: int | None
-    curve: np.ndarray  # (T,) the change score
-    index: pd.Index
-    settings: seg.Settings
-
-
-def _searched(
-    run: _Run, gate_feats: np.ndarray, features: Features
-) -> tuple[tuple[ChangePoint, ...], tuple[Candidate, ...]]:
-    """The "search" detector: the kernel search on the series' rolling statistics ("raw"), on
-    the gate's main directions ("gate") or on both side by side ("combined"); each point and
-    candidate named by the local tests (kind, columns) and by the view that moved most there."""
-    raw, names, sensitivity, size, curve, index, settings = (
-        run.raw, run.names, run.sensitivity, run.size, run.curve, run.index, run.settings
-    )
-    views = []
-    if features != "gate":
-        views.append(ks.series_features(raw))
-    if features != "raw":
-        views.append(gate_feats)
-    found = ks.search(np.column_stack(views), raw, sensitivity, size, _peaks(curve, size))
-    z = seg._scaled(raw, settings)
-    periods = season_periods(z, run.period_hint, settings.harmonics, settings.season_share)
-    kept = [k.index for k in found.candidates if k.kept]
-    n_raw = views[0].shape[1] if features == "combined" else 0
-    both = standardise(np.column_stack(views))
-
-    def named(c: int) -> tuple[Kind | None, tuple[str, ...], Method]:
-        edges = [0, *[p for p in kept if p != c], len(raw)]
-        i = int(np.searchsorted(edges, c))
-        a, e = edges[i - 1], edges[i]
-        method: Method = "raw" if features == "raw" else "representation"
-        if features == "combined":  # the view whose columns moved most across the point
-            jump = np.abs(both[c:e].mean(axis=0) - both[a:c].mean(axis=0))
-            method = "raw" if jump[:n_raw].mean() >= jump[n_raw:].mean() else "representation"
-        if min(c - a, e - c) < 3:
-            return None, (), method
-        t = seg.weigh_split(z, a, c, e, periods, settings.strength, settings)
-        if t.evidence <= 0 and method == "representation":
-            return "dynamics", (), method
-        cols = t.columns or tuple(range(len(names)))
-        return t.kind, tuple(names[j] for j in cols), method
-
-    points, candidates = [], []
-    for k in found.candidates:
-        kind, cols, method = named(k.index)
-        candidates.append(
-            Candidate(k.index, index[k.index], float(curve[k.index]), k.needed, k.kept, kind,
-                      cols, method)
-        )
-        if k.kept:
-            net = float(k.gain * (1 - k.needed / sensitivity))  # gain minus the penalty paid
-            points.append(ChangePoint(k.index, index[k.index], float(curve[k.index]), kind,
-                                      cols, net, (), method))
-    return tuple(sorted(points, key=lambda p: p.index)), tuple(candidates)
-
-
-def _tested(run: _Run, points: tuple[ChangePoint, ...]) -> tuple[Candidate, ...]:
-    """Candidates for the "tests" detector: its points, the change score's peaks and the
-    kernel search's liberal points, each tested between the kept points around it at every
-    sensitivity of NEEDED_LADDER; ``needed`` is the lowest at which its test passes (inf: none).
-    Long series are tested on block means, as ``segment`` tests them."""
-    raw, names, size, curve, settings = run.raw, run.names, run.size, run.curve, run.settings
-    period_hint = run.period_hint
-    T = len(raw)
-    block = max(1, -(-T // seg.MAX_POINTS))
-    z = seg._scaled(block_means(raw, block) if block > 1 else raw, settings)
-    hint = period_hint // block if period_hint and period_hint >= 2 * block else None
-    periods = season_periods(z, hint, settings.harmonics, settings.season_share)
-    kept = [p.index for p in points]
-    liberal = ks.search(ks.series_features(raw), raw, ks.LIBERAL, size).points
-    rows = set(kept) | set(_peaks(curve, size)) | set(liberal)
-    rows = {r for r in rows if r in kept or all(abs(r - k) > size for k in kept)}
-    out = []
-    for c in sorted(rows):
-        others = [k for k in kept if k != c]
-        edges = [0, *others, T]
-        i = int(np.searchsorted(edges, c))
-        a, b, e = edges[i - 1] // block, c // block, -(-edges[i] // block)
-        if min(b - a, e - b) < 3:
-            continue
-        needed, best = math.inf, None
-        for level in NEEDED_LADDER:
-            t = seg.weigh_split(z, a, b, e, periods, settings.strength / level, settings)
-            best = best or t
-            if t.evidence > 0:
-                needed, best = level, t
-                break
-        cols = tuple(names[j] for j in (best.columns or range(len(names))))
-        out.append(Candidate(c, run.index[c], float(curve[c]), needed, c in kept, best.kind,
-                             cols, "raw"))
-    return tuple(sorted(out, key=lambda k: (not k.kept, k.needed, -k.score)))

@@ -359,3 +359,50 @@ def segment(
     return [
         n.index for n in path(values, (1 / sensitivity,), representation, design)[1 / sensitivity]
     ]
+
+
+@dataclass(frozen=True)
+class Split:
+    """A split the profile tried, as a candidate change point: ``needed`` is the sensitivity at
+    which it and every split above it in the tree pass (THRESHOLD / the weakest evidence on its
+    chain), so a kept split needs at most the sensitivity used."""
+
+    node: Node  # its ``index`` in the series' rows (kept splits placed as ``path`` places them)
+    needed: float
+    kept: bool
+
+
+def splits(
+    values: np.ndarray,
+    representation: np.ndarray | None = None,
+    design: Design = "raw",
+    sensitivity: float = 1.0,
+    liberal: float = 4.0,
+    edge: int = EDGE,
+) -> list[Split]:
+    """Every split of the tree grown down to sensitivity ``max(liberal, sensitivity)``, with the
+    sensitivity each needs, strongest first; the kept ones (``needed <= sensitivity``) are the
+    points ``segment`` returns at ``sensitivity``."""
+    assert sensitivity > 0 and liberal > 0, "sensitivities must be positive"
+    floor = THRESHOLD / max(liberal, sensitivity)
+    nodes, block, w = nodes_of(values, representation, design, floor, edge)
+    x = np.asarray(values, dtype=np.float64)
+    x = x[:, None] if x.ndim == 1 else x
+    T = len(x)
+    needed = []
+    for node in nodes:
+        weakest, chain = node.evidence, node
+        while chain.parent >= 0:
+            chain = nodes[chain.parent]
+            weakest = min(weakest, chain.evidence)
+        needed.append(THRESHOLD / weakest if weakest > 0 else math.inf)
+    kept = select(nodes, THRESHOLD / sensitivity)
+    rows = place([min(n.index * block, T - 1) for n in kept], x, max(block, w * block // 2))
+    placed = {id(n): r for n, r in zip(kept, rows)}
+    out = [
+        Split(
+            replace(n, index=placed.get(id(n), min(n.index * block, T - 1))), need, id(n) in placed
+        )
+        for n, need in zip(nodes, needed)
+    ]
+    return sorted(out, key=lambda s: (s.needed, -s.node.score))

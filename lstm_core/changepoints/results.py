@@ -13,9 +13,10 @@ from lstm_core.text import plain_time
 
 Features = Literal["combined", "raw", "gate"]
 Classical = Literal["pelt", "binseg", "kernel"]
-# which search segments: "tests" (candidates confirmed by local tests of each kind) or "search"
-# (one kernel search on rolling statistics at a learned penalty)
-Detector = Literal["tests", "search"]
+# which search segments: "tests" (candidates confirmed by local tests of each kind), "search"
+# (one kernel search on rolling statistics at a learned penalty) or "profile" (a classification
+# score profile at a learned threshold: changes of shape too)
+Detector = Literal["tests", "search", "profile"]
 # which view of the series found a point: its own columns, or the model's representation (gate)
 Method = Literal["raw", "representation"]
 # what changed: the segmentation's kinds, or "dynamics" when only the model's gate changed
@@ -33,8 +34,8 @@ class ChangePoint:
     score: float  # the change score curve at this row
     kind: Kind | None = None
     columns: tuple[str, ...] = ()
-    # the winning test's statistic minus its penalty ("tests"), or the kernel cost's drop
-    # minus its penalty ("search")
+    # the winning test's statistic minus its penalty ("tests"), the kernel cost's drop minus
+    # its penalty ("search"), or the rank-sum evidence (-log10 p) minus the threshold ("profile")
     evidence: float = math.nan
     also: tuple[Kind, ...] = ()  # other kinds whose tests passed here too
     method: Method | None = None  # which view found it (None for the classical detectors)
@@ -133,7 +134,8 @@ class Detection:
     columns: tuple[str, ...]  # what was analysed: series columns, then gate components
     notes: tuple[str, ...] = field(default=())
     detector: Detector = "tests"
-    # ranked, strongest first: always with "search"; with "tests" when detect(candidates=True)
+    # ranked, strongest first: always with "search" and "profile"; with "tests" when
+    # detect(candidates=True)
     candidates: tuple[Candidate, ...] = ()
 
     def candidate_table(self) -> pd.DataFrame:

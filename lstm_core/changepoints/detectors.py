@@ -1,0 +1,207 @@
+"""The detectors ``detect`` runs beside the tests' segmentation ("search", "profile"), and the
+ranked candidates of all three, each with the sensitivity it needs."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+import lstm_core.changepoints.profile as prof
+import lstm_core.changepoints.search as ks
+import lstm_core.changepoints.segment as seg
+from lstm_core.arrays import block_means
+from lstm_core.changepoints.features import standardise
+from lstm_core.changepoints.results import Candidate, ChangePoint, Features, Kind, Method
+from lstm_core.changepoints.robust import season_periods
+
+SENSITIVITY_LADDER = (0.25, 0.5, 1.0, 2.0, 4.0)  # the app's choices; see ``pipeline.locate``
+NEEDED_LADDER = (*SENSITIVITY_LADDER, 8.0, 16.0)  # where a "tests" candidate's need is read
+
+
+def peaks(curve: np.ndarray, width: int, count: int = ks.PEAKS) -> tuple[int, ...]:
+    """Rows of the ``count`` highest local maxima of the change score, ``width`` rows apart."""
+    order = np.argsort(-curve, kind="stable")
+    out: list[int] = []
+    for i in order:
+        if curve[i] <= 0 or len(out) == count:
+            break
+        if all(abs(int(i) - j) > width for j in out):
+            out.append(int(i))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class Run:
+    """What both detectors' candidate rankings read: the series and the detection's settings."""
+
+    raw: np.ndarray  # (T, K) the series' columns
+    names: tuple[str, ...]
+    sensitivity: float
+    size: int  # fewest rows between change points
+    period_hint: int | None
+    curve: np.ndarray  # (T,) the change score
+    index: pd.Index
+    settings: seg.Settings
+
+
+def searched(
+    run: Run, gate_feats: np.ndarray, features: Features
+) -> tuple[tuple[ChangePoint, ...], tuple[Candidate, ...]]:
+    """The "search" detector: the kernel search on the series' rolling statistics ("raw"), on
+    the gate's main directions ("gate") or on both side by side ("combined"); each point and
+    candidate named by the local tests (kind, columns) and by the view that moved most there."""
+    raw, sensitivity, size, curve, index = run.raw, run.sensitivity, run.size, run.curve, run.index
+    views = []
+    if features != "gate":
+        views.append(ks.series_features(raw))
+    if features != "raw":
+        views.append(gate_feats)
+    found = ks.search(np.column_stack(views), raw, sensitivity, size, peaks(curve, size))
+    kept = [k.index for k in found.candidates if k.kept]
+    n_raw = views[0].shape[1] if features == "combined" else 0
+    both = standardise(np.column_stack(views))
+    namer = Namer.of(run)
+
+    def named(c: int) -> tuple[Kind | None, tuple[str, ...], Method]:
+        method: Method = "raw" if features == "raw" else "representation"
+        if features == "combined":  # the view whose columns moved most across the point
+            a, e = around(kept, c, len(raw))
+            jump = np.abs(both[c:e].mean(axis=0) - both[a:c].mean(axis=0))
+            method = "raw" if jump[:n_raw].mean() >= jump[n_raw:].mean() else "representation"
+        return (*namer.name(kept, c, method), method)
+
+    points, candidates = [], []
+    for k in found.candidates:
+        kind, cols, method = named(k.index)
+        candidates.append(
+            Candidate(
+                k.index, index[k.index], float(curve[k.index]), k.needed, k.kept, kind, cols, method
+            )
+        )
+        if k.kept:
+            net = float(k.gain * (1 - k.needed / sensitivity))  # gain minus the penalty paid
+            points.append(
+                ChangePoint(
+                    k.index, index[k.index], float(curve[k.index]), kind, cols, net, (), method
+                )
+            )
+    return tuple(sorted(points, key=lambda p: p.index)), tuple(candidates)
+
+
+@dataclass(frozen=True)
+class Namer:
+    """Names a point found by a search that does not say what changed ("search", "profile"):
+    the local tests' best kind between the kept points around it, and their columns."""
+
+    z: np.ndarray  # (T, K) the series scaled as the tests read it
+    periods: tuple[int, ...]
+    run: Run
+
+    @staticmethod
+    def of(run: Run) -> Namer:
+        z = seg._scaled(run.raw, run.settings)
+        periods = season_periods(
+            z, run.period_hint, run.settings.harmonics, run.settings.season_share
+        )
+        return Namer(z, tuple(periods), run)
+
+    def name(
+        self, kept: Sequence[int], c: int, method: Method
+    ) -> tuple[Kind | None, tuple[str, ...]]:
+        a, e = around(kept, c, len(self.z))
+        if min(c - a, e - c) < 3:
+            return None, ()
+        settings = self.run.settings
+        t = seg.weigh_split(self.z, a, c, e, list(self.periods), settings.strength, settings)
+        if t.evidence <= 0 and method == "representation":
+            return "dynamics", ()
+        cols = t.columns or tuple(range(len(self.run.names)))
+        return t.kind, tuple(self.run.names[j] for j in cols)
+
+
+def around(kept: Sequence[int], c: int, T: int) -> tuple[int, int]:
+    """The kept points (or the ends) either side of row ``c``, ``c`` itself left out."""
+    edges = [0, *sorted(p for p in kept if p != c), T]
+    i = int(np.searchsorted(edges, c))
+    return edges[i - 1], edges[i]
+
+
+# what the "profile" detector reads for each of detect's ``features``
+PROFILE_DESIGNS: dict[Features, prof.Design] = {
+    "raw": "raw",
+    "gate": "representation",
+    "combined": "both",
+}
+
+
+def profiled(
+    run: Run, gate_feats: np.ndarray, features: Features
+) -> tuple[tuple[ChangePoint, ...], tuple[Candidate, ...]]:
+    """The "profile" detector: binary segmentation at the classification score profile's
+    peaks (``profile.splits``) on the series ("raw": its subsequences' shapes and rolling
+    statistics), on the gate's main directions ("gate") or on both ("combined"), each split
+    kept while its rank-sum evidence reaches profile.THRESHOLD / sensitivity; each point named
+    by the local tests (kind, columns) and by the view whose profile decided it."""
+    rep = gate_feats if features != "raw" and gate_feats.shape[1] else None
+    found = prof.splits(run.raw, rep, PROFILE_DESIGNS[features], run.sensitivity, ks.LIBERAL)
+    kept = [s.node.index for s in found if s.kept]
+    namer = Namer.of(run)
+    points, candidates = [], []
+    T = len(run.raw)
+    for s in found:
+        c = min(max(s.node.index, 0), T - 1)
+        method: Method = s.node.method
+        kind, cols = namer.name(kept, c, method)
+        if not s.kept and any(abs(c - k.index) <= run.size for k in candidates):
+            continue  # one candidate per place
+        candidates.append(
+            Candidate(c, run.index[c], float(run.curve[c]), s.needed, s.kept, kind, cols, method)
+        )
+        if s.kept:  # the weakest evidence on its chain minus the threshold used
+            net = prof.THRESHOLD / s.needed - prof.THRESHOLD / run.sensitivity
+            points.append(
+                ChangePoint(c, run.index[c], float(run.curve[c]), kind, cols, net, (), method)
+            )
+    return tuple(sorted(points, key=lambda p: p.index)), tuple(candidates)
+
+
+def tested(run: Run, points: tuple[ChangePoint, ...]) -> tuple[Candidate, ...]:
+    """Candidates for the "tests" detector: its points, the change score's peaks and the
+    kernel search's liberal points, each tested between the kept points around it at every
+    sensitivity of NEEDED_LADDER; ``needed`` is the lowest at which its test passes (inf: none).
+    Long series are tested on block means, as ``segment`` tests them."""
+    raw, names, size, curve, settings = run.raw, run.names, run.size, run.curve, run.settings
+    period_hint = run.period_hint
+    T = len(raw)
+    block = max(1, -(-T // seg.MAX_POINTS))
+    z = seg._scaled(block_means(raw, block) if block > 1 else raw, settings)
+    hint = period_hint // block if period_hint and period_hint >= 2 * block else None
+    periods = season_periods(z, hint, settings.harmonics, settings.season_share)
+    kept = [p.index for p in points]
+    liberal = ks.search(ks.series_features(raw), raw, ks.LIBERAL, size).points
+    rows = set(kept) | set(peaks(curve, size)) | set(liberal)
+    rows = {r for r in rows if r in kept or all(abs(r - k) > size for k in kept)}
+    out = []
+    for c in sorted(rows):
+        others = [k for k in kept if k != c]
+        edges = [0, *others, T]
+        i = int(np.searchsorted(edges, c))
+        a, b, e = edges[i - 1] // block, c // block, -(-edges[i] // block)
+        if min(b - a, e - b) < 3:
+            continue
+        needed, best = math.inf, None
+        for level in NEEDED_LADDER:
+            t = seg.weigh_split(z, a, b, e, periods, settings.strength / level, settings)
+            best = best or t
+            if t.evidence > 0:
+                needed, best = level, t
+                break
+        cols = tuple(names[j] for j in (best.columns or range(len(names))))
+        out.append(
+            Candidate(c, run.index[c], float(curve[c]), needed, c in kept, best.kind, cols, "raw")
+        )
+    return tuple(sorted(out, key=lambda k: (not k.kept, k.needed, -k.score)))
