@@ -15,7 +15,9 @@ What it prints:
    penalty, by the objective on the other folds; every series is scored with its fold's pick.
    The classification score profile's designs ("profile raw", "profile representation",
    "profile both"; ``lstm_core/changepoints/profile.py``) compete too, their "penalty" being
-   (fewest windows per segment, threshold multiplier).
+   (fewest windows per segment, threshold multiplier), and so do the unions "raw + profile raw"
+   and "raw + profile representation" (the raw search's points, and the profile's more than one
+   profile window from all of them), on the joint grid (penalty, windows, threshold).
    The objective: the mean over sets of the mean (F1 + Cover) / 2; in the synthetic suite
    every kind weighs the same, so the no-change controls count as one kind of seven.
 2. Per set (and per set's TCPDBench-averaged series: "avg."), F1 / Cover in sample and out of fold, beside PELT, BinSeg and KernelCPD at their
@@ -53,7 +55,10 @@ from lstm_core.config import DataConfig  # noqa: E402
 from lstm_core.data.prepare import prepare  # noqa: E402
 
 PENALTIES = (0.5, 0.7, 1.0, 1.4, 2.0, 2.8, 4.0, 5.6, 8.0, 11.0, 16.0)
-VIEWS = ("raw", "representation", "both", "profile raw", "profile representation", "profile both")
+VIEWS = (
+    "raw", "representation", "both", "profile raw", "profile representation", "profile both",
+    "raw + profile raw", "raw + profile representation",
+)  # fmt: skip
 THRESHOLDS = (0.2, 0.35, 0.5, 0.7, 1.0, 1.4, 2.0, 3.0)  # x profile.THRESHOLD
 EDGES = (5, 2)  # fewest windows per segment: ClaSP's 5, or 2
 BASELINES = ("zero", "pelt", "binseg", "kernel", "tests")
@@ -109,6 +114,12 @@ def synthetic_cases() -> list[Case]:
         Case(s.name, "synthetic", s.kind, s.signal, list(s.change_points))
         for s in synthetic.suite()
     ]
+
+
+def union(search_points: list[int], profile_points: list[int], margin: int) -> list[int]:
+    """The search's points, and the profile's more than ``margin`` rows from all of them."""
+    extra = [p for p in profile_points if all(abs(p - q) > margin for q in search_points)]
+    return sorted([*search_points, *extra])
 
 
 def averaged(case: Case) -> bool:
@@ -308,15 +319,24 @@ def score_cases(cases: list[Case], args: argparse.Namespace) -> tuple[dict, dict
     for c in cases:
         if not args.no_representation:
             representation(c, cache)
+        searched: dict = {}  # the raw search's points per penalty, for the unions
         for view, feats in views(c).items():
             for pen, pts in search.path(feats, c.raw, PENALTIES, min_size(c)).items():
                 scores.setdefault((view, pen), {})[c.name] = f1_cover(c, pts)
+                if view == "raw":
+                    searched[pen] = pts
         rep = cp.gate_components(c.gate) if c.gate is not None else None
         for design, edge in itertools.product(("raw", "representation", "both"), EDGES):
             t0 = time.perf_counter()
+            width = profile.span(c.raw, edge)  # a profile point this close to a search's repeats it
             for t, kept in profile.path(c.raw, THRESHOLDS, rep, design, edge).items():
                 pts = [n.index for n in kept]
                 scores.setdefault((f"profile {design}", (edge, t)), {})[c.name] = f1_cover(c, pts)
+                if design == "both":
+                    continue
+                for pen, sp in searched.items():  # the joint grid: (penalty, edge, threshold)
+                    key = (f"raw + profile {design}", (pen, edge, t))
+                    scores.setdefault(key, {})[c.name] = f1_cover(c, union(sp, pts, width))
             c.seconds[f"profile {design}"] = time.perf_counter() - t0  # the last edge's
         t0 = time.perf_counter()
         pipeline.detect(frame(c), detector="search")

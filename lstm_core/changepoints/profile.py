@@ -277,6 +277,12 @@ def prepared(values: np.ndarray, max_rows: int = MAX_ROWS) -> tuple[np.ndarray, 
     return (x - x.mean(axis=0)) / np.where(sd > 1e-12, sd, 1.0), block
 
 
+def span(values: np.ndarray, edge: int = EDGE) -> int:
+    """The profile's window in the series' rows (the window of ``nodes_of`` times its block)."""
+    x, block = prepared(values)
+    return max(MIN_WINDOW, window(x, edge=edge)) * block
+
+
 def nodes_of(
     values: np.ndarray,
     representation: np.ndarray | None = None,
