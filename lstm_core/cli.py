@@ -391,10 +391,13 @@ def parser() -> argparse.ArgumentParser:
                    help="> 1 finds more, < 1 fewer (default 1: the penalty chosen by "
                    "cross-validation, benchmarks/changepoints.py)")
     # changepoints.DETECTOR_CHOICES, spelled out: the CLI imports the detector lazily
-    d.add_argument("--detector", choices=["tests", "search", "profile"], default="tests",
+    d.add_argument("--detector", default="tests",
+                   choices=["tests", "search", "profile", "combined"],
                    help="tests: candidates confirmed by tests of each kind (default); search: "
                    "one kernel search at a learned penalty, with ranked candidates; profile: a "
-                   "classification score profile (changes of shape too), with ranked candidates")
+                   "classification score profile (changes of shape too); combined: search plus "
+                   "the profile's other points (on the skip gate with --features gate or "
+                   "combined); all but tests rank candidates")
     d.add_argument("--candidates", action="store_true",
                    help="also rank candidates (the change score's peaks, the search's points) "
                    "and say why each was kept or not")

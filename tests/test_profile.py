@@ -134,3 +134,21 @@ def test_the_default_detector_still_gives_the_regimes_demo():
     det = cp.detect(regimes.frame, config=regimes.config)
     assert det.detector == "tests"
     assert [p.index for p in det.change_points] == [300, 597, 899]
+
+
+def test_combined_keeps_the_searchs_points_and_adds_no_repeat_of_them(tmp_path, capsys):
+    x = two_shapes()
+    x[300:] += 3.0  # a level shift the search finds too, then the change of shape at 700
+    df = pd.DataFrame({"y": x})
+    searched = [p.index for p in cp.detect(df, detector="search").change_points]
+    det = cp.detect(df, detector="combined")
+    rows = [p.index for p in det.change_points]
+    assert set(searched) <= set(rows) and det.detector == "combined"
+    assert any(abs(r - 300) <= 5 for r in rows) and any(abs(r - 700) <= 30 for r in rows)
+    width = P.span(x, 2)  # the profile's points more than a window from all of the search's
+    assert all(abs(r - q) > width for r in set(rows) - set(searched) for q in searched)
+    assert sorted(k.index for k in det.candidates if k.kept) == rows
+    assert all(p.method == "raw" for p in det.change_points)
+    df.to_csv(tmp_path / "s.csv", index=False)
+    assert main(["detect", str(tmp_path / "s.csv"), "--detector", "combined", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["detector"] == "combined"

@@ -15,7 +15,9 @@ DETECTOR_HELP = (
     "(benchmarks/changepoints.py scores both out of fold); profile: where a nearest-neighbour "
     "classifier tells what comes before a row from what comes after it, so changes of shape "
     "with the same level and spread too (ClaSP-style; out of fold TSSB Cover 0.80 on the "
-    "series, 0.83 on the gate). All list the candidates below."
+    "series, 0.83 on the gate); combined: search plus the profile's other points (the profile "
+    "reads the skip gate unless the features are raw; best out of fold over all three sets). "
+    "All list the candidates below."
 )
 CANDIDATES_CAPTION = (
     "Candidates, strongest first: the change points, the change score's highest peaks and "

@@ -58,9 +58,9 @@ def locate(
     """Change points of the analysed columns (the detector without the model).
 
     A higher sensitivity never drops a change: the result is the segmentation at
-    ``sensitivity``, plus the points of every rung of ``detectors.SENSITIVITY_LADDER`` below it that are
-    more than ``2 min_size`` rows from those already kept (a point may move by a few rows
-    between sensitivities, as its neighbours change, but it is not lost).
+    ``sensitivity``, plus the points of every rung of ``detectors.SENSITIVITY_LADDER`` below it
+    that are more than ``2 min_size`` rows from those already kept (a point may move by a few
+    rows between sensitivities, as its neighbours change, but it is not lost).
 
     Args:
         columns: (T, D) features, e.g. from ``change_features``.
@@ -239,10 +239,12 @@ def detect(
             score profile, ClaSP-style: where a nearest-neighbour classifier tells the
             subsequences before a row from those after it, so changes of shape too; on the
             series, the gate's main directions or both as ``features`` says; it ranks its
-            splits with the sensitivity each needs).
+            splits with the sensitivity each needs) or "combined" (the search on the series'
+            rolling statistics, plus the profile's points away from them: the profile reads
+            the series with ``features`` "raw", the gate otherwise).
         candidates: with "tests", also rank candidates (the change score's peaks and the
             search's liberal points) by the sensitivity at which their tests pass (about 0.5 s
-            more); "search" and "profile" always rank them.
+            more); the other detectors always rank them.
 
     Returns:
         Detection.
@@ -290,6 +292,8 @@ def detect(
         points, ranked = dt.searched(run, feats[:, n_raw:], features)
     elif detector == "profile":
         points, ranked = dt.profiled(run, feats[:, n_raw:], features)
+    elif detector == "combined":
+        points, ranked = dt.combined(run, feats[:, n_raw:], features)
     else:
         tested, proposals = (
             (feats[:, :n_raw], feats[:, n_raw:]) if features == "combined" else (feats, None)

@@ -14,9 +14,9 @@ from lstm_core.text import plain_time
 Features = Literal["combined", "raw", "gate"]
 Classical = Literal["pelt", "binseg", "kernel"]
 # which search segments: "tests" (candidates confirmed by local tests of each kind), "search"
-# (one kernel search on rolling statistics at a learned penalty) or "profile" (a classification
-# score profile at a learned threshold: changes of shape too)
-Detector = Literal["tests", "search", "profile"]
+# (one kernel search on rolling statistics at a learned penalty), "profile" (a classification
+# score profile at a learned threshold: changes of shape too) or "combined" (search + profile)
+Detector = Literal["tests", "search", "profile", "combined"]
 # which view of the series found a point: its own columns, or the model's representation (gate)
 Method = Literal["raw", "representation"]
 # what changed: the segmentation's kinds, or "dynamics" when only the model's gate changed
@@ -134,8 +134,8 @@ class Detection:
     columns: tuple[str, ...]  # what was analysed: series columns, then gate components
     notes: tuple[str, ...] = field(default=())
     detector: Detector = "tests"
-    # ranked, strongest first: always with "search" and "profile"; with "tests" when
-    # detect(candidates=True)
+    # ranked, strongest first: always with "search", "profile" and "combined"; with "tests"
+    # when detect(candidates=True)
     candidates: tuple[Candidate, ...] = ()
 
     def candidate_table(self) -> pd.DataFrame:
