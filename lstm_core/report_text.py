@@ -113,7 +113,11 @@ FOUND_BY = {
     "combined": "tests on the raw series (candidates from the series and the skip gate)",
     "gate": "segmentation of the model's skip gate",
     "search": "a kernel search on the raw series' rolling statistics",
+    "profile": "a classification score profile of the raw series",
+    "profile gate": "a classification score profile of the model's skip gate",
+    "combined detector": "a kernel search or a classification score profile of the raw series",
 }
+GATE_FOUND = (FOUND_BY["gate"], FOUND_BY["profile gate"])  # the phrases that name the gate
 
 
 @functools.cache  # a shipped file: read once per process, not on every page run
@@ -163,7 +167,7 @@ def points_sentence(detection: object) -> str:
         return "Detection found no change points."
     detectors = {found_by(c, detection) for c in points}
     by = ", ".join(sorted(detectors))
-    gate = "" if FOUND_BY["gate"] in detectors else ", not by the gate"
+    gate = "" if detectors & set(GATE_FOUND) else ", not by the gate"
     return (
         f"Red lines: the detected change points, found by {by}{gate} (named per point under "
         "Change points, where the gate's response at each is measured)."
@@ -174,9 +178,11 @@ def found_by(point: object, detection: object) -> str:
     """Which detector found a change point, in words: the detection's ``detector`` and the
     point's ``method`` (the view it read: the raw series or the model's representation)."""
     method = getattr(point, "method", None)
+    detector = getattr(detection, "detector", "tests")
+    profiles = detector in ("profile", "combined")  # their gate points are the profile's
     if method == "representation" or getattr(point, "kind", None) == "dynamics":
-        return FOUND_BY["gate"]
-    if getattr(detection, "detector", "tests") == "search":
-        return FOUND_BY["search"]
+        return FOUND_BY["profile gate" if profiles else "gate"]
+    if detector in ("search", "profile", "combined"):
+        return FOUND_BY["combined detector" if detector == "combined" else detector]
     features = getattr(detection, "features", "raw")
     return FOUND_BY.get(features, f"{features} features")

@@ -152,3 +152,18 @@ def test_combined_keeps_the_searchs_points_and_adds_no_repeat_of_them(tmp_path, 
     df.to_csv(tmp_path / "s.csv", index=False)
     assert main(["detect", str(tmp_path / "s.csv"), "--detector", "combined", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["detector"] == "combined"
+
+
+def test_the_report_names_the_profile_as_the_finder():
+    from types import SimpleNamespace as NS
+
+    from lstm_core.report_text import found_by, points_sentence
+
+    raw, gate = NS(method="raw", kind="level"), NS(method="representation", kind="dynamics")
+    for detector in ("profile", "combined"):
+        det = NS(detector=detector, features="combined", change_points=(raw, gate))
+        assert "classification score profile" in found_by(raw, det)
+        assert found_by(gate, det).endswith("profile of the model's skip gate")
+        assert "not by the gate" not in points_sentence(det)
+    det = NS(detector="profile", features="raw", change_points=(raw,))
+    assert "not by the gate" in points_sentence(det)
