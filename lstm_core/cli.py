@@ -392,7 +392,7 @@ def parser() -> argparse.ArgumentParser:
                    "cross-validation, benchmarks/changepoints.py)")
     # changepoints.DETECTOR_CHOICES, spelled out: the CLI imports the detector lazily
     d.add_argument("--detector", default="tests",
-                   choices=["tests", "search", "profile", "combined"],
+                   choices=["tests", "search", "profile", "union"],
                    help="tests: candidates confirmed by tests of each kind (default); search: "
                    "one kernel search at a learned penalty, with ranked candidates; profile: a "
                    "classification score profile (changes of shape too); combined: search plus "

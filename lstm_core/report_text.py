@@ -115,7 +115,7 @@ FOUND_BY = {
     "search": "a kernel search on the raw series' rolling statistics",
     "profile": "a classification score profile of the raw series",
     "profile gate": "a classification score profile of the model's skip gate",
-    "combined detector": "a kernel search or a classification score profile of the raw series",
+    "union": "a kernel search or a classification score profile of the raw series",
 }
 GATE_FOUND = (FOUND_BY["gate"], FOUND_BY["profile gate"])  # the phrases that name the gate
 
@@ -179,10 +179,10 @@ def found_by(point: object, detection: object) -> str:
     point's ``method`` (the view it read: the raw series or the model's representation)."""
     method = getattr(point, "method", None)
     detector = getattr(detection, "detector", "tests")
-    profiles = detector in ("profile", "combined")  # their gate points are the profile's
+    profiles = detector in ("profile", "union")  # their gate points are the profile's
     if method == "representation" or getattr(point, "kind", None) == "dynamics":
         return FOUND_BY["profile gate" if profiles else "gate"]
-    if detector in ("search", "profile", "combined"):
-        return FOUND_BY["combined detector" if detector == "combined" else detector]
+    if detector in ("search", "profile", "union"):
+        return FOUND_BY[detector]
     features = getattr(detection, "features", "raw")
     return FOUND_BY.get(features, f"{features} features")

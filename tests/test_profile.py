@@ -141,17 +141,17 @@ def test_combined_keeps_the_searchs_points_and_adds_no_repeat_of_them(tmp_path, 
     x[300:] += 3.0  # a level shift the search finds too, then the change of shape at 700
     df = pd.DataFrame({"y": x})
     searched = [p.index for p in cp.detect(df, detector="search").change_points]
-    det = cp.detect(df, detector="combined")
+    det = cp.detect(df, detector="union")
     rows = [p.index for p in det.change_points]
-    assert set(searched) <= set(rows) and det.detector == "combined"
+    assert set(searched) <= set(rows) and det.detector == "union"
     assert any(abs(r - 300) <= 5 for r in rows) and any(abs(r - 700) <= 30 for r in rows)
     width = P.span(x, 2)  # the profile's points more than a window from all of the search's
     assert all(abs(r - q) > width for r in set(rows) - set(searched) for q in searched)
     assert sorted(k.index for k in det.candidates if k.kept) == rows
     assert all(p.method == "raw" for p in det.change_points)
     df.to_csv(tmp_path / "s.csv", index=False)
-    assert main(["detect", str(tmp_path / "s.csv"), "--detector", "combined", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["detector"] == "combined"
+    assert main(["detect", str(tmp_path / "s.csv"), "--detector", "union", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["detector"] == "union"
 
 
 def test_the_report_names_the_profile_as_the_finder():
@@ -160,7 +160,7 @@ def test_the_report_names_the_profile_as_the_finder():
     from lstm_core.report_text import found_by, points_sentence
 
     raw, gate = NS(method="raw", kind="level"), NS(method="representation", kind="dynamics")
-    for detector in ("profile", "combined"):
+    for detector in ("profile", "union"):
         det = NS(detector=detector, features="combined", change_points=(raw, gate))
         assert "classification score profile" in found_by(raw, det)
         assert found_by(gate, det).endswith("profile of the model's skip gate")

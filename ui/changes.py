@@ -15,7 +15,7 @@ DETECTOR_HELP = (
     "(benchmarks/changepoints.py scores both out of fold); profile: where a nearest-neighbour "
     "classifier tells what comes before a row from what comes after it, so changes of shape "
     "with the same level and spread too (ClaSP-style; out of fold TSSB Cover 0.80 on the "
-    "series, 0.83 on the gate); combined: search plus the profile's other points (the profile "
+    "series, 0.83 on the gate); union: search plus the profile's other points (the profile "
     "reads the skip gate unless the features are raw; best out of fold over all three sets). "
     "All list the candidates below."
 )
@@ -42,7 +42,7 @@ GATE_EVIDENCE = (
     "above show where the model's state moves. Read by a classification score profile "
     "(detector 'profile', which tells what comes before a row from what comes after it), the "
     "same gate does see the pattern changes: TSSB Cover 0.83 out of fold (the series' own "
-    "0.80), and the search plus the gate's profile (detector 'combined') scores best over the "
+    "0.80), and the search plus the gate's profile (detector 'union') scores best over the "
     "three sets (0.71 / 0.70, 0.52 / 0.82 and 0.82 / 0.83)."
 )
 

@@ -35,7 +35,7 @@ from lstm_core.changepoints.rows import known_from_column, parse_rows
 from lstm_core.changepoints.segment import KINDS, Settings
 
 FEATURE_CHOICES = ("raw", "combined", "gate")
-DETECTOR_CHOICES = ("tests", "search", "profile", "combined")
+DETECTOR_CHOICES = ("tests", "search", "profile", "union")
 
 __all__ = [
     "DEFAULT_DETECTOR", "DEFAULT_FEATURES", "DETECTOR_CHOICES", "FEATURE_CHOICES", "KINDS", "MARGIN", "Agreement", "Candidate", "ChangePoint", "Classical", "Detection",

@@ -176,27 +176,27 @@ def profiled(
     return tuple(sorted(points, key=lambda p: p.index)), tuple(candidates)
 
 
-# The "combined" detector's profile: (fewest windows per segment, threshold multiplier) beside
+# The "union" detector's profile: (fewest windows per segment, threshold multiplier) beside
 # the search's PENALTY, picked on the joint grid by benchmarks/changepoints.py's grouped folds
 # ("raw + profile representation": (4.0, 5, 3.0) in sample and in 2 of 5 folds, penalty 4.0 in
 # 4 of 5, threshold 3.0 in 4 of 5; "raw + profile raw": (4.0, 2, 3.0) in sample).
-COMBINED_PROFILE: dict[prof.Design, tuple[int, float]] = {
+UNION_PROFILE: dict[prof.Design, tuple[int, float]] = {
     "raw": (2, 3.0),
     "representation": (5, 3.0),
 }
 
 
-def combined(
+def union(
     run: Run, gate_feats: np.ndarray, features: Features
 ) -> tuple[tuple[ChangePoint, ...], tuple[Candidate, ...]]:
-    """The "combined" detector: the kernel search on the series' rolling statistics, plus the
+    """The "union" detector: the kernel search on the series' rolling statistics, plus the
     classification score profile's points more than one profile window from all of the
     search's (the profile on the series for ``features`` "raw", on the gate's main directions
     otherwise); each point says which found it (``method``: the profile on the gate is
     "representation"). Candidates of both, kept first, then by the sensitivity each needs."""
     s_points, s_cands = searched(run, gate_feats, "raw")
     view: Features = "raw" if features == "raw" else "gate"
-    edge, scale = COMBINED_PROFILE[PROFILE_DESIGNS[view]]
+    edge, scale = UNION_PROFILE[PROFILE_DESIGNS[view]]
     p_points, p_cands = profiled(run, gate_feats, view, edge, scale)
     width = prof.span(run.raw, edge)
     rows = [p.index for p in s_points]

@@ -239,7 +239,7 @@ def detect(
             score profile, ClaSP-style: where a nearest-neighbour classifier tells the
             subsequences before a row from those after it, so changes of shape too; on the
             series, the gate's main directions or both as ``features`` says; it ranks its
-            splits with the sensitivity each needs) or "combined" (the search on the series'
+            splits with the sensitivity each needs) or "union" (the search on the series'
             rolling statistics, plus the profile's points away from them: the profile reads
             the series with ``features`` "raw", the gate otherwise).
         candidates: with "tests", also rank candidates (the change score's peaks and the
@@ -292,8 +292,8 @@ def detect(
         points, ranked = dt.searched(run, feats[:, n_raw:], features)
     elif detector == "profile":
         points, ranked = dt.profiled(run, feats[:, n_raw:], features)
-    elif detector == "combined":
-        points, ranked = dt.combined(run, feats[:, n_raw:], features)
+    elif detector == "union":
+        points, ranked = dt.union(run, feats[:, n_raw:], features)
     else:
         tested, proposals = (
             (feats[:, :n_raw], feats[:, n_raw:]) if features == "combined" else (feats, None)

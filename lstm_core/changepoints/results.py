@@ -15,8 +15,8 @@ Features = Literal["combined", "raw", "gate"]
 Classical = Literal["pelt", "binseg", "kernel"]
 # which search segments: "tests" (candidates confirmed by local tests of each kind), "search"
 # (one kernel search on rolling statistics at a learned penalty), "profile" (a classification
-# score profile at a learned threshold: changes of shape too) or "combined" (search + profile)
-Detector = Literal["tests", "search", "profile", "combined"]
+# score profile at a learned threshold: changes of shape too) or "union" (search + profile)
+Detector = Literal["tests", "search", "profile", "union"]
 # which view of the series found a point: its own columns, or the model's representation (gate)
 Method = Literal["raw", "representation"]
 # what changed: the segmentation's kinds, or "dynamics" when only the model's gate changed
@@ -134,7 +134,7 @@ class Detection:
     columns: tuple[str, ...]  # what was analysed: series columns, then gate components
     notes: tuple[str, ...] = field(default=())
     detector: Detector = "tests"
-    # ranked, strongest first: always with "search", "profile" and "combined"; with "tests"
+    # ranked, strongest first: always with "search", "profile" and "union"; with "tests"
     # when detect(candidates=True)
     candidates: tuple[Candidate, ...] = ()
 
