@@ -104,15 +104,15 @@ def ridge(x: np.ndarray) -> np.ndarray:
 def ours(
     insample: dict[str, np.ndarray],
     cfg: Config,
-    seeds: int,
+    seeds: range,
     scale: SeriesScale = "std",
     refit: bool = False,
     lookbacks: tuple[int, ...] = (),
     phase: bool = False,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], str]:
-    """The panel model's quantiles (id -> (H, 3): 0.1, 0.5, 0.9) averaged over ``seeds``
-    models for each of ``lookbacks`` (default: the config's), those of the first alone, and a
-    line on each training. ``phase``: sin and cos of the step's place in a 24- and a
+    """The panel model's quantiles (id -> (H, 3): 0.1, 0.5, 0.9) averaged over a model per
+    seed of ``seeds`` for each of ``lookbacks`` (default: the config's), those of the first
+    alone, and a line on each training. ``phase``: sin and cos of the step's place in a 24- and a
     168-step cycle, counted from each series' first row, as covariates."""
     frame = pd.concat(
         [pd.DataFrame({"id": s, "t": np.arange(len(x)), "value": x}) for s, x in insample.items()]
@@ -124,14 +124,15 @@ def ours(
         cfg = cfg.replace(data={"covariates": [c for c in frame if c[:3] in ("sin", "cos")]})
     panel = read_panel(frame, "id", time_col="t")
     runs, notes = [], []
-    for L, seed in [(L, seed) for L in lookbacks or (cfg.data.lookback,) for seed in range(seeds)]:
+    for L, seed in [(L, seed) for L in lookbacks or (cfg.data.lookback,) for seed in seeds]:
         torch.manual_seed(seed)  # dropout's generator: this process's own
         run = cfg.replace(data={"lookback": L}, training={"seed": seed})
         pf = PanelForecaster(run, scale=scale, refit=refit)
         pf.fit(panel)
         h = pf.history_
         notes.append(
-            f"L {L} seed {seed}: {h.seconds:.0f} s, {len(h.val_loss)} epochs, best {h.best_epoch}, "
+            f"L {L} seed {seed}: {h.seconds:.0f} s, {len(h.val_loss)} epochs, "
+            f"best {h.best_epoch}, "
             f"val {h.best_val_loss:.4f} (start {h.initial_val_loss:.4f})"
             + (
                 f"; refit {pf.refit_history_.seconds:.0f} s"
@@ -250,7 +251,8 @@ def run_stage(stage: str, train: dict, test: dict, cfg: Config, args: argparse.N
     if not args.no_model:
         start = time.perf_counter()
         looks = tuple(args.lookbacks or ())
-        f, first, note = ours(insample, cfg, args.model_seeds, args.scale, args.refit, looks, args.phase)
+        seeds = range(args.first_seed, args.first_seed + args.model_seeds)
+        f, first, note = ours(insample, cfg, seeds, args.scale, args.refit, looks, args.phase)
         sec = time.perf_counter() - start
         L = "+".join(map(str, looks)) if looks else cfg.data.lookback
         label = f"ours: AttentiveLSTM, one model, L {L}, {args.scale} scale"
@@ -263,7 +265,7 @@ def run_stage(stage: str, train: dict, test: dict, cfg: Config, args: argparse.N
         if len(looks) > 1:
             label += ", mean of the lookbacks"
         if args.model_seeds > 1 or len(looks) > 1:
-            head = f"L {looks[0]} seed 0" if looks else "seed 0"
+            head = (f"L {looks[0]} " if looks else "") + f"seed {args.first_seed}"
             print(row(label.split(", mean of")[0] + f", {head}", insample, actual, first, None))
         print(row(label, insample, actual, f, sec), flush=True)
         print(f"\n{note}")
@@ -278,6 +280,7 @@ def main() -> None:
     )
     ap.add_argument("--set", nargs="*", help="config overrides, e.g. data.lookback=336")
     ap.add_argument("--model-seeds", type=int, default=1)
+    ap.add_argument("--first-seed", type=int, default=0, help="seeds from this one on")
     ap.add_argument(
         "--lookbacks", type=int, nargs="*", help="one model per lookback, forecasts averaged"
     )
