@@ -18,7 +18,9 @@ Methods:
   the error on that series' last 48 fitted steps (fitted on the steps before), then refitted.
 - ours: ``PanelForecaster`` on every series at once (one model), its own validation split and
   early stopping inside the fitted steps; ``--set section.key=value`` changes the config,
-  ``--model-seeds`` averages the median forecasts (and quantiles) of several seeds.
+  ``--model-seeds`` averages the median forecasts (and quantiles) of several seeds (from
+  ``--first-seed``), ``--lookbacks`` of one model per lookback; ``--phase`` adds the row's
+  place in a 24- and 168-step cycle as covariates.
 """
 
 from __future__ import annotations
