@@ -18,7 +18,9 @@ Methods:
   the error on that series' last 48 fitted steps (fitted on the steps before), then refitted.
 - ours: ``PanelForecaster`` on every series at once (one model), its own validation split and
   early stopping inside the fitted steps; ``--set section.key=value`` changes the config,
-  ``--model-seeds`` averages the median forecasts (and quantiles) of several seeds.
+  ``--model-seeds`` averages the median forecasts (and quantiles) of several seeds (from
+  ``--first-seed``), ``--lookbacks`` of one model per lookback; ``--phase`` adds the row's
+  place in a 24- and 168-step cycle as covariates.
 """
 
 from __future__ import annotations
@@ -104,24 +106,35 @@ def ridge(x: np.ndarray) -> np.ndarray:
 def ours(
     insample: dict[str, np.ndarray],
     cfg: Config,
-    seeds: int,
+    seeds: range,
     scale: SeriesScale = "std",
     refit: bool = False,
+    lookbacks: tuple[int, ...] = (),
+    phase: bool = False,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], str]:
-    """The panel model's quantiles (id -> (H, 3): 0.1, 0.5, 0.9) averaged over ``seeds``
-    models, those of the first seed alone, and a line on its training."""
+    """The panel model's quantiles (id -> (H, 3): 0.1, 0.5, 0.9) averaged over a model per
+    seed of ``seeds`` for each of ``lookbacks`` (default: the config's), those of the first
+    alone, and a line on each training. ``phase``: sin and cos of the step's place in a 24- and a
+    168-step cycle, counted from each series' first row, as covariates."""
     frame = pd.concat(
         [pd.DataFrame({"id": s, "t": np.arange(len(x)), "value": x}) for s, x in insample.items()]
     )
+    if phase:  # the step's place in the day and week, from its row (the files have no times)
+        for period in (24, 168):
+            angle = 2 * np.pi * frame["t"].to_numpy() / period
+            frame[f"sin{period}"], frame[f"cos{period}"] = np.sin(angle), np.cos(angle)
+        cfg = cfg.replace(data={"covariates": [c for c in frame if c[:3] in ("sin", "cos")]})
     panel = read_panel(frame, "id", time_col="t")
     runs, notes = [], []
-    for seed in range(seeds):
+    for L, seed in [(L, seed) for L in lookbacks or (cfg.data.lookback,) for seed in seeds]:
         torch.manual_seed(seed)  # dropout's generator: this process's own
-        pf = PanelForecaster(cfg.replace(training={"seed": seed}), scale=scale, refit=refit)
+        run = cfg.replace(data={"lookback": L}, training={"seed": seed})
+        pf = PanelForecaster(run, scale=scale, refit=refit)
         pf.fit(panel)
         h = pf.history_
         notes.append(
-            f"seed {seed}: {h.seconds:.0f} s, {len(h.val_loss)} epochs, best {h.best_epoch}, "
+            f"L {L} seed {seed}: {h.seconds:.0f} s, {len(h.val_loss)} epochs, "
+            f"best {h.best_epoch}, "
             f"val {h.best_val_loss:.4f} (start {h.initial_val_loss:.4f})"
             + (
                 f"; refit {pf.refit_history_.seconds:.0f} s"
@@ -239,15 +252,23 @@ def run_stage(stage: str, train: dict, test: dict, cfg: Config, args: argparse.N
             print(row(name, insample, actual, f, sec), flush=True)
     if not args.no_model:
         start = time.perf_counter()
-        f, first, note = ours(insample, cfg, args.model_seeds, args.scale, args.refit)
+        looks = tuple(args.lookbacks or ())
+        seeds = range(args.first_seed, args.first_seed + args.model_seeds)
+        f, first, note = ours(insample, cfg, seeds, args.scale, args.refit, looks, args.phase)
         sec = time.perf_counter() - start
-        label = f"ours: AttentiveLSTM, one model, L {cfg.data.lookback}, {args.scale} scale"
+        L = "+".join(map(str, looks)) if looks else cfg.data.lookback
+        label = f"ours: AttentiveLSTM, one model, L {L}, {args.scale} scale"
         if args.refit:
             label += ", refitted on all windows"
+        if args.phase:
+            label += ", phase covariates"
         if args.model_seeds > 1:
             label += f", mean of {args.model_seeds} seeds"
-        if args.model_seeds > 1:
-            print(row(label.split(", mean of")[0] + ", seed 0", insample, actual, first, None))
+        if len(looks) > 1:
+            label += ", mean of the lookbacks"
+        if args.model_seeds > 1 or len(looks) > 1:
+            head = (f"L {looks[0]} " if looks else "") + f"seed {args.first_seed}"
+            print(row(label.split(", mean of")[0] + f", {head}", insample, actual, first, None))
         print(row(label, insample, actual, f, sec), flush=True)
         print(f"\n{note}")
 
@@ -261,8 +282,13 @@ def main() -> None:
     )
     ap.add_argument("--set", nargs="*", help="config overrides, e.g. data.lookback=336")
     ap.add_argument("--model-seeds", type=int, default=1)
+    ap.add_argument("--first-seed", type=int, default=0, help="seeds from this one on")
+    ap.add_argument(
+        "--lookbacks", type=int, nargs="*", help="one model per lookback, forecasts averaged"
+    )
     ap.add_argument("--scale", choices=("std", "mase"), default="std", help="series scaling")
     ap.add_argument("--refit", action="store_true", help="refit on every window after validation")
+    ap.add_argument("--phase", action="store_true", help="day and week phase covariates")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     ap.add_argument("--peers", action="store_true", help="statsforecast/neuralforecast rows")
     ap.add_argument("--no-model", action="store_true", help="baselines only")

@@ -17,6 +17,12 @@ from lstm_core.safeio import clip, quote, read_capped
 
 MissingPolicy = Literal["interpolate", "ffill", "refuse"]
 Device = Literal["auto", "cpu", "cuda", "mps"]
+# how the loss weighs windows: "none" scales each series by its mean and spread (the loss is in
+# series spreads); "series" divides each series by its level (mean absolute value), so the loss
+# is relative to the series' level; "level" also divides each window's targets by the window's
+# own level (its mean absolute value) and multiplies the forecast back, so the network forecasts
+# the ratio to the level and the loss is relative to each window's level (as ES-RNN)
+WindowNorm = Literal["none", "series", "level"]
 MIN_HIDDEN = 32  # floor of the automatic hidden size: 1.5 x one variable would be useless
 # Upper bounds keep a few bytes of config from allocating gigabytes: a hidden size of 1024 with
 # 8 layers is already ~100M weights, far beyond what this app trains on a CPU in minutes.
@@ -37,6 +43,7 @@ class DataConfig:
     horizon: int = 24  # steps forecast
     frequency: str | None = None  # pandas offset alias; None: inferred
     missing: MissingPolicy = "interpolate"
+    window_norm: WindowNorm = "none"  # see WindowNorm
 
 
 @dataclass(frozen=True)

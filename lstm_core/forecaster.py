@@ -127,7 +127,7 @@ class Forecaster(Fittable):
         n = len(values)
         check_length(n, d.lookback, d.horizon, t.val_fraction)
         split = held_out_start(n, d.horizon, t.val_fraction)
-        scaler = Scaler.fit(values[:split])
+        scaler = (Scaler.fit if d.window_norm == "none" else Scaler.fit_level)(values[:split])
         hidden = resolve_hidden_size(self.cfg.lstm, values.shape[1])
         config = self.cfg.replace(
             data={

@@ -221,6 +221,7 @@ class ForecastNet(nn.Module):
         num_heads: int = 4,
         quantiles: tuple[float, ...] = QUANTILES,
         patch_len: int = 1,
+        window_level: bool = False,
     ):
         super().__init__()
         if len(quantiles) % 2 == 0 or quantiles[len(quantiles) // 2] != 0.5:
@@ -231,6 +232,9 @@ class ForecastNet(nn.Module):
             raise ValueError(f"patch_len must be >= 1, got {patch_len}")
         self.n_targets, self.lookback, self.horizon = n_targets, lookback, horizon
         self.patch_len = patch_len
+        # data.window_norm "level": each window's targets are divided by the window's level
+        # and the forecast multiplied back (the network forecasts the ratio to the level)
+        self.window_level = window_level
         n_tokens = -(-lookback // patch_len)
         self.pad = n_tokens * patch_len - lookback  # steps repeated before the window's start
         self.register_buffer("quantiles", torch.tensor(quantiles, dtype=torch.float32))
@@ -273,6 +277,7 @@ class ForecastNet(nn.Module):
             num_heads=lstm.num_heads,
             quantiles=QUANTILES,
             patch_len=resolve_patch_len(config),
+            window_level=config.data.window_norm == "level",
         )
 
     def param_groups(self, weight_decay: float) -> list[dict]:
@@ -351,6 +356,24 @@ class ForecastNet(nn.Module):
         self.spread.weight.zero_()
         self.spread.bias.copy_((gaps + torch.log(-torch.expm1(-gaps))).reshape(-1))
 
+    def level(self, x: torch.Tensor) -> torch.Tensor | None:
+        """x (B, T, F) -> each window's level (B, 1, K): the mean absolute value of each
+        target over the window (a whole number of cycles when the lookback is), or None
+        without ``window_level``."""
+        if not self.window_level:
+            return None
+        return x[:, :, : self.n_targets].abs().mean(dim=1, keepdim=True).clamp_min(1e-3)
+
+    def relative(
+        self, x: torch.Tensor, y_hat: torch.Tensor, y: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Forecasts y_hat (B, H, K[, Q]) and targets y (B, H, K) of windows x in the units the
+        loss is taken in: divided by each window's level with ``window_level``, else as given."""
+        level = self.level(x)
+        if level is None:
+            return y_hat, y
+        return y_hat / level.view(*level.shape, *[1] * (y_hat.dim() - 3)), y / level
+
     def _linear(self, x: torch.Tensor) -> torch.Tensor:
         """x (B, T, F) -> the linear path's forecast (B, H, K)."""
         targets = x[:, :, : self.n_targets].transpose(1, 2)  # (B, K, T)
@@ -367,6 +390,9 @@ class ForecastNet(nn.Module):
         """
         B, _, F = x.shape
         K, H, P = self.n_targets, self.horizon, self.patch_len
+        level = self.level(x)  # (B, 1, K) or None
+        if level is not None:
+            x = torch.cat([x[:, :, :K] / level, x[:, :, K:]], dim=2)  # targets as ratios
         mu = x.mean(dim=1, keepdim=True)  # (B, 1, F)
         sd = x.std(dim=1, keepdim=True, unbiased=False).clamp_min(1e-3)
         z = (x - mu) / sd
@@ -382,6 +408,8 @@ class ForecastNet(nn.Module):
         below = gaps[..., :mid].flip(-1).cumsum(-1).flip(-1)
         above = gaps[..., mid:].cumsum(-1)
         y = torch.cat([centre - below, centre, centre + above], dim=-1)  # (B, H, K, Q)
+        if level is not None:
+            y = y * level.unsqueeze(-1)  # back to the series' units
         if not return_internals:
             return y
         if P > 1:

@@ -120,7 +120,9 @@ class PanelForecaster(Fittable):
             values = prep.frame[list(some.columns)].to_numpy(np.float64)
             split = held_out_start(len(values), cfg.data.horizon, cfg.training.val_fraction)
             series[sid] = SeriesFit(
-                series_scaler(values[:split], self.scale, prep.freq), split, prep.freq
+                series_scaler(values[:split], self.scale, prep.freq, cfg.data.window_norm),
+                split,
+                prep.freq,
             )
         freqs = {s.freq for s in series.values()}
         config = cfg.replace(
@@ -333,13 +335,18 @@ def prepare_series(panel: Panel, cfg: Config) -> tuple[dict[str, Prepared], dict
     return preps, skipped
 
 
-def series_scaler(values: np.ndarray, scale: SeriesScale, freq: str | None) -> Scaler:
+def series_scaler(
+    values: np.ndarray, scale: SeriesScale, freq: str | None, window_norm: str = "none"
+) -> Scaler:
     """One series' scaling from its training rows ``values`` (T, F): the mean, and as spread
     the standard deviation (``"std"``) or, for the targets and covariates alike, the mean
     absolute seasonal difference (``"mase"``: the MASE denominator, with the seasonal naive's
     period ``baselines.baseline_season``), so that the training loss, an L1 at the median, is
     the MASE each series is scored by. A spread of zero falls back to the standard deviation.
+    With ``data.window_norm`` "series" or "level", the level alone (``Scaler.fit_level``).
     """
+    if window_norm != "none":
+        return Scaler.fit_level(values)
     plain = Scaler.fit(values)
     if scale == "std":
         return plain

@@ -130,8 +130,10 @@ def evaluate(net: ForecastNet, x: torch.Tensor, y: torch.Tensor, batch_size: int
     net.eval()
     total = torch.zeros((), dtype=torch.float64, device=x.device)
     for i in range(0, len(x), batch_size):
-        median = net(x[i : i + batch_size]).float()[..., len(net.quantiles) // 2]
-        total += (median - y[i : i + batch_size]).abs().sum(dtype=torch.float64)
+        xb = x[i : i + batch_size]
+        median = net(xb).float()[..., len(net.quantiles) // 2]
+        median, yb = net.relative(xb, median, y[i : i + batch_size])
+        total += (median - yb).abs().sum(dtype=torch.float64)
     return float(total) / 2 / max(y.numel(), 1)
 
 
@@ -221,7 +223,7 @@ def train(
                 idx = perm[b * batch_size : (b + 1) * batch_size]
                 xb, yb = x[idx], y[idx]  # gathers only this batch
                 with torch.autocast("cuda", dtype=torch.bfloat16, enabled=autocast):
-                    loss = pinball_loss(model(xb).float(), yb, net.quantiles)
+                    loss = pinball_loss(*net.relative(xb, model(xb).float(), yb), net.quantiles)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)

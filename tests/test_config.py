@@ -66,6 +66,7 @@ lstm:
         ("training: {learning_rate: -1}", "training.learning_rate", "(0, 1]"),
         ("data: {lookback: 1}", "data.lookback", "from 2 to"),
         ("data: {missing: drop}", "data.missing", "interpolate"),
+        ("data: {window_norm: log}", "data.window_norm", "none, series, level"),
         ("lstm: {hidden_size: 7}", "lstm.num_heads", "divide"),
         ("data: {targets: [a], covariates: [a]}", "data.covariates", "also listed"),
     ],

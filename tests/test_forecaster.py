@@ -440,3 +440,14 @@ def test_one_series_keeps_the_contract_of_a_panel(fitted, series):
     assert fitted.for_series(None) is fitted and fitted.for_series(fitted.series_ids[0]) is fitted
     with pytest.raises(DataError, match="forecasts one series"):
         fitted.for_series("other")
+
+
+def test_window_norm_level_divides_by_the_level_and_forecasts_in_the_data_units(tiny_cfg, series):
+    cfg = tiny_cfg.replace(data={"window_norm": "level"})
+    fc = Forecaster(cfg).fit(series)
+    train = series[["y", "x1", "x2"]].to_numpy()[: fc.split_]
+    assert fc.scaler_.mean == (0.0, 0.0, 0.0)
+    assert np.allclose(fc.scaler_.std, np.abs(train).mean(0)) and fc.model_.window_level
+    out = fc.predict(series)
+    y = series["y"]
+    assert out["q0.5"].between(y.min() - y.std(), y.max() + y.std()).all()

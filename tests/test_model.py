@@ -258,3 +258,22 @@ def test_the_model_owns_its_optimizer_groups(tiny_cfg):
     ids = [id(p) for g in (decayed, plain) for p in g["params"]]
     assert sorted(ids) == sorted(id(p) for p in net.parameters())
     assert {id(p) for p in plain["params"]} == {id(p) for p in net.nlinear.parameters()}
+
+
+def test_window_level_forecasts_the_ratio_and_takes_the_loss_relative_to_it():
+    torch.manual_seed(0)
+    plain = ForecastNet(1, 1, 48, 12, hidden_size=8, patch_len=4).eval()
+    net = ForecastNet(1, 1, 48, 12, hidden_size=8, patch_len=4, window_level=True).eval()
+    for m in (plain, net):
+        nn.init.normal_(m.nlinear.bias)  # a bias is what is not scale-free without the level
+    x = torch.rand(5, 48, 1) + 1
+    with torch.no_grad():
+        torch.testing.assert_close(net(3 * x), 3 * net(x))  # the forecast scales with the level
+        assert not torch.allclose(plain(3 * x), 3 * plain(x))
+        y_hat, y = net(x), torch.rand(5, 12, 1)
+    level = x.abs().mean(dim=1, keepdim=True)  # (B, 1, K)
+    rel_hat, rel_y = net.relative(x, y_hat, y)
+    torch.testing.assert_close(rel_y, y / level)
+    torch.testing.assert_close(rel_hat, y_hat / level.unsqueeze(-1))
+    torch.testing.assert_close(net.relative(x, y_hat[..., 1], y)[0], y_hat[..., 1] / level)
+    assert plain.level(x) is None and plain.relative(x, y_hat, y) == (y_hat, y)

@@ -317,3 +317,25 @@ def test_a_panel_model_keeps_the_same_contract_as_one_series(model, panel):
     pd.testing.assert_frame_equal(
         model.score(held).table, model.backtest(panel, list(model.series_ids[:2])).table
     )
+
+
+def test_the_level_scale_only_divides_by_the_mean_absolute_value():
+    x = np.array([[2.0, 0.0], [-4.0, 0.0], [6.0, 0.0]])
+    s = Scaler.fit_level(x)
+    assert s.mean == (0.0, 0.0) and s.std == (4.0, 1.0)  # a zero column: the plain fit's 1
+    assert series_scaler(x, "std", "h", "level") == s == series_scaler(x, "std", "h", "series")
+    assert series_scaler(x, "std", "h") == Scaler.fit(x)  # window_norm "none": as before
+
+
+@pytest.mark.parametrize("norm", ["series", "level"])
+def test_a_window_norm_forecasts_a_series_in_other_units_in_its_units(norm):
+    base = synthetic_panel(3, length=(100, 120), seed=5).frame
+    a = base[base["id"] == "S0000"]
+    copy = a.assign(id="big", value=1000 * a["value"])  # the level is a ratio: no offset
+    panel = read_panel(pd.concat([base, copy], ignore_index=True), "id")
+    pf = PanelForecaster(TINY.replace(data={"window_norm": norm})).fit(panel)
+    assert pf.config_.data.window_norm == norm and pf.model_.window_level == (norm == "level")
+    fa, fb = pf.predict(panel, ["S0000"]), pf.predict(panel, ["big"])
+    for q in ("q0.1", "q0.5", "q0.9"):
+        np.testing.assert_allclose(fb[q], 1000 * fa[q], rtol=1e-4)
+    assert np.isfinite(fa["q0.5"]).all()

@@ -25,6 +25,18 @@ class Scaler:
         std = np.where(std > 1e-12, std, 1.0)
         return cls(tuple(map(float, mean)), tuple(map(float, std)))
 
+    @classmethod
+    def fit_level(cls, values: np.ndarray) -> Scaler:
+        """values (T, F) -> Scaler that only divides, by each column's mean absolute value
+        (its level), so scaled values are ratios to the level and a window's own level means
+        something (``data.window_norm``); a column of zeros falls back to ``fit``."""
+        plain = cls.fit(values)
+        level = np.abs(values).mean(axis=0)
+        return cls(
+            tuple(0.0 if lv > 1e-12 else m for lv, m in zip(level, plain.mean)),
+            tuple(float(lv) if lv > 1e-12 else s for lv, s in zip(level, plain.std)),
+        )
+
     def transform(self, values: np.ndarray) -> np.ndarray:
         """values (T, F) -> standardised (T, F).
 
