@@ -105,7 +105,7 @@ st.caption(changes.GATE_EVIDENCE)
 shown = "" if state.panel() is None else f"_{state.series()}"  # a form per series
 with st.form(f"explain_detect_{state.get(state.DATA_TOKEN)}{shown}"):
     a, b, c, d, e = st.columns(5)
-    sensitivity = a.select_slider(changes.SENSITIVITY_LABEL, [0.25, 0.5, 1.0, 2.0, 4.0], value=1.0)
+    sensitivity = changes.sensitivity_choice(a)
     min_size = b.number_input("Minimum segment (rows; 0 = automatic)", min_value=0, value=0)
     choices = list(changepoints.FEATURE_CHOICES)
     features = c.selectbox(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from lstm_core import changepoints
+from lstm_core.changepoints.detectors import SENSITIVITY_LADDER
 from lstm_core.changepoints.rows import candidate_rows
 from lstm_core.text import fmt_times
 
@@ -74,3 +75,8 @@ def show_candidates(det, prep, freq) -> None:
     table["time"] = fmt_times(table["time"], freq)
     st.caption(CANDIDATES_CAPTION)
     st.dataframe(table.set_index("row"))
+
+
+def sensitivity_choice(container) -> float:
+    """The sensitivity slider: the engine's ladder, the cross-validated 1 preselected."""
+    return container.select_slider(SENSITIVITY_LABEL, list(SENSITIVITY_LADDER), value=1.0)

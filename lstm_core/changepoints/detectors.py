@@ -49,7 +49,7 @@ class Run:
 
 
 def searched(
-    run: Run, gate_feats: np.ndarray, features: Features
+    run: Run, gate_feats: np.ndarray, features: Features, namer: Namer | None = None
 ) -> tuple[tuple[ChangePoint, ...], tuple[Candidate, ...]]:
     """The "search" detector: the kernel search on the series' rolling statistics ("raw"), on
     the gate's main directions ("gate") or on both side by side ("combined"); each point and
@@ -60,11 +60,12 @@ def searched(
         views.append(ks.series_features(raw))
     if features != "raw":
         views.append(gate_feats)
-    found = ks.search(np.column_stack(views), raw, sensitivity, size, peaks(curve, size))
+    stacked = np.column_stack(views)
+    found = ks.search(stacked, raw, sensitivity, size, peaks(curve, size))
     kept = [k.index for k in found.candidates if k.kept]
     n_raw = views[0].shape[1] if features == "combined" else 0
-    both = standardise(np.column_stack(views))
-    namer = Namer.of(run)
+    both = standardise(stacked) if features == "combined" else stacked
+    namer = namer or Namer.of(run)
 
     def named(c: int) -> tuple[Kind | None, tuple[str, ...], Method]:
         method: Method = "raw" if features == "raw" else "representation"
@@ -144,6 +145,7 @@ def profiled(
     features: Features,
     edge: int = prof.EDGE,
     scale: float = 1.0,
+    namer: Namer | None = None,
 ) -> tuple[tuple[ChangePoint, ...], tuple[Candidate, ...]]:
     """The "profile" detector: binary segmentation at the classification score profile's
     peaks (``profile.splits``) on the series ("raw": its subsequences' shapes and rolling
@@ -155,15 +157,15 @@ def profiled(
     design = PROFILE_DESIGNS[features]
     found = prof.splits(run.raw, rep, design, run.sensitivity / scale, ks.LIBERAL, edge)
     kept = [s.node.index for s in found if s.kept]
-    namer = Namer.of(run)
+    namer = namer or Namer.of(run)
     points, candidates = [], []
     T = len(run.raw)
     for s in found:
         c = min(max(s.node.index, 0), T - 1)
         method: Method = s.node.method
-        kind, cols = namer.name(kept, c, method)
         if not s.kept and any(abs(c - k.index) <= run.size for k in candidates):
             continue  # one candidate per place
+        kind, cols = namer.name(kept, c, method)
         needed = s.needed * scale
         candidates.append(
             Candidate(c, run.index[c], float(run.curve[c]), needed, s.kept, kind, cols, method)
@@ -194,10 +196,11 @@ def union(
     search's (the profile on the series for ``features`` "raw", on the gate's main directions
     otherwise); each point says which found it (``method``: the profile on the gate is
     "representation"). Candidates of both, kept first, then by the sensitivity each needs."""
-    s_points, s_cands = searched(run, gate_feats, "raw")
+    namer = Namer.of(run)  # the local tests' scaling, shared by both parts
+    s_points, s_cands = searched(run, gate_feats, "raw", namer)
     view: Features = "raw" if features == "raw" else "gate"
     edge, scale = UNION_PROFILE[PROFILE_DESIGNS[view]]
-    p_points, p_cands = profiled(run, gate_feats, view, edge, scale)
+    p_points, p_cands = profiled(run, gate_feats, view, edge, scale, namer)
     width = prof.span(run.raw, edge)
     rows = [p.index for p in s_points]
 

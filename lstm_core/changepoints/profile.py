@@ -18,6 +18,7 @@ import numpy as np
 from scipy.stats import norm
 
 from lstm_core.arrays import block_means
+from lstm_core.changepoints.features import standardise
 from lstm_core.changepoints.search import place, series_features
 
 # -log10 p of the rank-sum test a split must reach (ClaSP ships p <= 1e-15, i.e. 15). Learned
@@ -273,8 +274,7 @@ def prepared(values: np.ndarray, max_rows: int = MAX_ROWS) -> tuple[np.ndarray, 
     block = max(1, -(-len(x) // max_rows))
     if block > 1:
         x = block_means(x, block)
-    sd = x.std(axis=0)
-    return (x - x.mean(axis=0)) / np.where(sd > 1e-12, sd, 1.0), block
+    return standardise(x), block
 
 
 def span(values: np.ndarray, edge: int = EDGE) -> int:

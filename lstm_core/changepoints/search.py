@@ -11,6 +11,7 @@ import numpy as np
 import ruptures as rpt
 
 from lstm_core.arrays import block_means
+from lstm_core.changepoints.features import standardise
 from lstm_core.changepoints.robust import robust_scale
 
 # x log n: the price of one change point. Learned across series (TCPD, TSSB and the synthetic
@@ -82,8 +83,7 @@ def _fitted(feats: np.ndarray, min_size: int) -> tuple[rpt.KernelCPD, int, int] 
     block = max(1, -(-len(f) // MAX_POINTS))
     if block > 1:
         f = block_means(f, block)
-    sd = f.std(axis=0)
-    f = (f - f.mean(axis=0)) / np.where(sd > 1e-12, sd, 1.0)
+    f = standardise(f)
     size = max(2, -(-min_size // block))
     if len(f) < 2 * size:
         return None
@@ -130,8 +130,7 @@ def place(points: list[int], x: np.ndarray, radius: int) -> list[int]:
     z = (x - np.median(x, axis=0)) / robust_scale(x)
     steps = np.vstack([np.zeros((1, z.shape[1])), np.abs(np.diff(z, axis=0))])
     g = np.column_stack([z, steps])
-    sd = g.std(axis=0)
-    g = (g - g.mean(axis=0)) / np.where(sd > 1e-12, sd, 1.0)
+    g = standardise(g)
     c = np.vstack([np.zeros(g.shape[1]), np.cumsum(g, axis=0)])  # (T+1, 2K)
     out = list(points)
     for i, p in enumerate(out):

@@ -13,6 +13,7 @@ import numpy as np
 import ruptures as rpt
 
 from lstm_core.arrays import block_means
+from lstm_core.changepoints.features import standardise
 from lstm_core.changepoints.robust import (
     clip_outliers,
     residuals,
@@ -407,8 +408,7 @@ def _scaled(x: np.ndarray, settings: Settings) -> np.ndarray:
     """Columns scaled by their noise spread, isolated outliers clipped, then standardised."""
     z = (x - np.median(x, axis=0)) / robust_scale(x)
     z = clip_outliers(z, settings.clip)
-    sd = z.std(axis=0)
-    return (z - z.mean(axis=0)) / np.where(sd > 1e-12, sd, 1.0)
+    return standardise(z)
 
 
 def segment(
