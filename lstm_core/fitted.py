@@ -88,6 +88,7 @@ class Fittable:
     layout_ = _state("layout", "A panel's layout ('long' or 'wide'); None for one series.")
     id_col_ = _state("id_col", "A long panel's id column; None otherwise.")
     skipped_ = _state("skipped", "Series left out of training, and why.")
+    data_hash_ = _state("data_hash", "sha256 of a single series' cleaned data; '' for a panel.")
 
     fitted_: Fitted
 

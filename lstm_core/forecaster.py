@@ -127,7 +127,7 @@ class Forecaster(Fittable):
         n = len(values)
         check_length(n, d.lookback, d.horizon, t.val_fraction)
         split = held_out_start(n, d.horizon, t.val_fraction)
-        scaler = (Scaler.fit if d.window_norm == "none" else Scaler.fit_level)(values[:split])
+        scaler = Scaler.for_norm(values[:split], d.window_norm)
         hidden = resolve_hidden_size(self.cfg.lstm, values.shape[1])
         config = self.cfg.replace(
             data={
@@ -179,7 +179,6 @@ class Forecaster(Fittable):
     scaler_ = property(lambda self: self._one().scaler, doc="Scaling fitted on training rows.")
     freq_ = property(lambda self: self._one().freq, doc="The time step (pandas frequency).")
     split_ = property(lambda self: self._one().split, doc="First row of the held-out end.")
-    data_hash_ = property(lambda self: check_is_fitted(self).data_hash, doc="sha256 of its data.")
 
     def _one(self) -> SeriesFit:
         return next(iter(check_is_fitted(self).series.values()))

@@ -345,10 +345,8 @@ def series_scaler(
     the MASE each series is scored by. A spread of zero falls back to the standard deviation.
     With ``data.window_norm`` "series" or "level", the level alone (``Scaler.fit_level``).
     """
-    if window_norm != "none":
-        return Scaler.fit_level(values)
-    plain = Scaler.fit(values)
-    if scale == "std":
+    plain = Scaler.for_norm(values, window_norm)
+    if window_norm != "none" or scale == "std":
         return plain
     m = baselines.baseline_season(freq, values)
     diff = np.abs(values[m:] - values[:-m]).mean(axis=0) if len(values) > m else np.zeros(0)

@@ -37,6 +37,11 @@ class Scaler:
             tuple(float(lv) if lv > 1e-12 else s for lv, s in zip(level, plain.std)),
         )
 
+    @classmethod
+    def for_norm(cls, values: np.ndarray, window_norm: str = "none") -> Scaler:
+        """The scaling ``data.window_norm`` asks for: standardised ("none") or by the level."""
+        return cls.fit(values) if window_norm == "none" else cls.fit_level(values)
+
     def transform(self, values: np.ndarray) -> np.ndarray:
         """values (T, F) -> standardised (T, F).
 
