@@ -55,7 +55,8 @@ def what_is_explained(fc: Forecaster, prep: Prepared) -> Explained:
     if done is None:
         return Explained(fc, text.IN_USE, False)
     ex, tr = done
-    es = loaders.memo("explain:share:explainer", lambda: share.network_share(ex, prep))
+    # keyed by the explanation model itself: one trained again after a failure is another
+    es = loaders.memo(f"explain:share:explainer:{id(ex)}", lambda: share.network_share(ex, prep))
     st.info(f"{text.explainer_line(ex.history_)} {text.share_line(es)}")
     return Explained(ex, text.EXPLAINER, not es.nil, tr)
 
@@ -64,7 +65,7 @@ def scored(e: Explained, prep: Prepared, target: str, origin: int):
     """Attributions and deletion scores at ``origin``: (Attribution, {view: ViewScore}), kept
     in the session's memo per model, data, target and origin, so the page stays fast."""
     return loaders.memo(
-        f"explain:views:{e.label}:{target}:{origin}",
+        f"explain:views:{e.label}:{id(e.fc)}:{target}:{origin}",
         lambda: faithfulness.score_origin(e.fc, prep, origin, target),
     )
 
@@ -88,10 +89,14 @@ def one_origin(e: Explained, prep: Prepared, target: str, origin: int) -> None:
     (cached per model, data and origin) and a reading only where the view beats random."""
     L, freq = e.fc.config_.data.lookback, e.fc.freq_
     att, scores = scored(e, prep, target, origin)
-    ex = e.fc.explain(prep, origin)
+    key = f"{e.label}:{id(e.fc)}:{origin}"  # both kept per model and origin: a rerun is free
+    ex = loaders.memo(f"explain:origin:{key}", lambda: e.fc.explain(prep, origin))
     window = prep.frame[target].iloc[origin - L : origin]
     src = text.source(e.label)
-    st.caption(text.origin_line(share.origin_share(e.fc, prep, origin), e.label))
+    at_origin = loaders.memo(
+        f"explain:origin_share:{key}", lambda: share.origin_share(e.fc, prep, origin)
+    )
+    st.caption(text.origin_line(at_origin, e.label))
     st.plotly_chart(
         plots.attention_figure(
             window, ex.attention, ex.forecast, f"Attention of this forecast{src}"
