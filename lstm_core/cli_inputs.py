@@ -70,10 +70,8 @@ def choose_settings(
     if getattr(args, "config", None) or demo is not None:
         return cfg
     from lstm_core import defaults
-    from lstm_core.panel import Panel
 
-    choice = (defaults.for_panel(data, cfg) if isinstance(data, Panel)
-              else defaults.for_data(data, cfg))
+    choice = defaults.for_any(data, cfg)
     lookback, epochs = getattr(args, "lookback", None), getattr(args, "epochs", None)
     chosen = choice.apply(cfg)
     if lookback is not None:  # the patch then follows the lookback given (lookback // 24)

@@ -24,7 +24,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -32,10 +31,8 @@ from lstm_core import data
 from lstm_core.baselines import CYCLES, season_period
 from lstm_core.config import Config
 from lstm_core.errors import DataError
+from lstm_core.panel import Panel
 from lstm_core.text import freq_parts
-
-if TYPE_CHECKING:
-    from lstm_core.panel import Panel
 
 MIN_LOOKBACK = 48  # steps: the linear start's nested lookbacks start here (forecast.MIN_LOOKBACK)
 MIN_TOKENS = 24  # LSTM tokens per window the patch size leaves
@@ -182,6 +179,11 @@ def for_data(prep: data.Prepared, cfg: Config) -> Choice:
         batch_size=cfg.training.batch_size,
         values=prep.frame[list(prep.targets)].to_numpy(np.float64),
     )
+
+
+def for_any(data: data.Prepared | Panel, cfg: Config) -> Choice:
+    """``for_panel`` for a panel, ``for_data`` for one prepared series."""
+    return for_panel(data, cfg) if isinstance(data, Panel) else for_data(data, cfg)
 
 
 def for_panel(panel: Panel, cfg: Config) -> Choice:

@@ -39,7 +39,7 @@ def choice(cfg: Config, prep: Prepared, many: Panel | None) -> defaults.Choice |
     """The settings the data calls for with ``cfg``'s horizon, or None when it has none
     (too short: the page says so elsewhere)."""
     try:
-        return defaults.for_panel(many, cfg) if many is not None else defaults.for_data(prep, cfg)
+        return defaults.for_any(many if many is not None else prep, cfg)
     except LstmCoreError:
         return None
 
