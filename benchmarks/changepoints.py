@@ -17,7 +17,11 @@ What it prints:
    "profile both"; ``lstm_core/changepoints/profile.py``) compete too, their "penalty" being
    (fewest windows per segment, threshold multiplier), and so do the unions "raw + profile raw"
    and "raw + profile representation" (the raw search's points, and the profile's more than one
-   profile window from all of them), on the joint grid (penalty, windows, threshold).
+   profile window from all of them), on the joint grid (penalty, windows, threshold), "pelt"
+   (PELT on the mean at the MBIC penalty / factor) and the three-part unions "pelt + raw +
+   profile ..." (PELT's points, then the search's, then the profile's, each more than one
+   profile window from those before; the shipped "union" detector) on the joint grid
+   (factor, penalty, windows, threshold).
    The objective: the mean over sets of the mean (F1 + Cover) / 2; in the synthetic suite
    every kind weighs the same, so the no-change controls count as one kind of seven.
 2. Per set (and per set's TCPDBench-averaged series: "avg."), F1 / Cover in sample and out of fold, beside PELT, BinSeg and KernelCPD at their
@@ -26,7 +30,8 @@ What it prints:
    figures there are in sample) and, on TSSB, the published ClaSP and PELT.
 3. The ablation per set (each design at its own out-of-fold penalty, then in sample), with
    each design's objective over the union.
-4. Per-series times of ``detect`` without a model (both detectors) and of the representation.
+4. Per-series times of ``detect`` without a model (union, search, tests) and of the
+   representation.
 5. With --timings-only: the CLI's import time and ``detect`` on a 1,500-step series (with and
    without a model, with the shipped checkpoint), as the previous ``tcpd.py`` printed them.
 """
@@ -57,8 +62,10 @@ from lstm_core.data.prepare import prepare  # noqa: E402
 PENALTIES = (0.5, 0.7, 1.0, 1.4, 2.0, 2.8, 4.0, 5.6, 8.0, 11.0, 16.0)
 VIEWS = (
     "raw", "representation", "both", "profile raw", "profile representation", "profile both",
-    "raw + profile raw", "raw + profile representation",
+    "raw + profile raw", "raw + profile representation", "pelt",
+    "pelt + raw + profile raw", "pelt + raw + profile representation",
 )  # fmt: skip
+PELT_FACTORS = (0.18, 0.25, 0.35, 0.5, 0.7)  # x the sensitivity: PELT's penalty / factor
 THRESHOLDS = (0.2, 0.35, 0.5, 0.7, 1.0, 1.4, 2.0, 3.0)  # x profile.THRESHOLD
 EDGES = (5, 2)  # fewest windows per segment: ClaSP's 5, or 2
 BASELINES = ("zero", "pelt", "binseg", "kernel", "tests")
@@ -255,11 +262,12 @@ def timings() -> None:
         {"y": np.where(np.arange(20_000) < 12_000, 0.0, 2.0) + rng.normal(size=20_000)}
     )
     for label, kwargs in (
+        ("detect 20,000 steps, union (default), no model", {"detector": "union"}),
         ("detect 20,000 steps, search, no model", {"detector": "search"}),
-        ("detect 20,000 steps, tests (default), no model", {"detector": "tests"}),
+        ("detect 20,000 steps, tests, no model", {"detector": "tests"}),
         (
-            "detect 20,000 steps, search on the gate, model trained",
-            {"detector": "search", "features": "gate"},
+            "detect 20,000 steps, union on the gate, model trained",
+            {"detector": "union", "features": "gate"},
         ),
     ):
         start = time.perf_counter()
@@ -326,6 +334,9 @@ def score_cases(cases: list[Case], args: argparse.Namespace) -> tuple[dict, dict
                 if view == "raw":
                     searched[pen] = pts
         rep = cp.gate_components(c.gate) if c.gate is not None else None
+        pelt = {f: cp.classical(c.raw, "pelt", f, min_size(c)) for f in PELT_FACTORS}
+        for f, pts in pelt.items():
+            scores.setdefault(("pelt", f), {})[c.name] = f1_cover(c, pts)
         for design, edge in itertools.product(("raw", "representation", "both"), EDGES):
             t0 = time.perf_counter()
             width = profile.span(c.raw, edge)  # a profile point this close to a search's repeats it
@@ -337,10 +348,15 @@ def score_cases(cases: list[Case], args: argparse.Namespace) -> tuple[dict, dict
                 for pen, sp in searched.items():  # the joint grid: (penalty, edge, threshold)
                     key = (f"raw + profile {design}", (pen, edge, t))
                     scores.setdefault(key, {})[c.name] = f1_cover(c, union(sp, pts, width))
+                    for f, pp in pelt.items():  # (factor, penalty, edge, threshold)
+                        three = union(union(pp, sp, width), pts, width)
+                        key = (f"pelt + raw + profile {design}", (f, pen, edge, t))
+                        scores.setdefault(key, {})[c.name] = f1_cover(c, three)
             c.seconds[f"profile {design}"] = time.perf_counter() - t0  # the last edge's
-        t0 = time.perf_counter()
-        pipeline.detect(frame(c), detector="search")
-        c.seconds["search"] = time.perf_counter() - t0
+        for det in ("search", "union"):
+            t0 = time.perf_counter()
+            pipeline.detect(frame(c), detector=det)
+            c.seconds[det] = time.perf_counter() - t0
         for m in BASELINES[:4]:
             pts = [] if m == "zero" else cp.classical(c.raw, m, min_size=2)
             base[m][c.name] = f1_cover(c, pts)
@@ -405,12 +421,12 @@ def print_ablation(cases: list[Case], scores: dict, options: list, folds, use: t
 def print_times(cases: list[Case], every: bool) -> None:
     """Seconds per series by set and step (every series' with ``every``)."""
     print(
-        "\n== times (seconds per series: detect without a model, both detectors; "
+        "\n== times (seconds per series: detect without a model: union, search, tests; "
         "representation = training the detection model and tracing)"
     )
     for g in sorted({c.group for c in cases}):
         members = [c for c in cases if c.group == g]
-        for key in ("search", "tests", "representation", *VIEWS[3:]):
+        for key in ("union", "search", "tests", "representation", *VIEWS[3:]):
             t = [c.seconds[key] for c in members if key in c.seconds]
             if t:
                 worst = max(members, key=lambda c: c.seconds.get(key, -1))
@@ -439,7 +455,11 @@ def main(argv: list[str] | None = None) -> int:
     scores, base = score_cases(cases, args)
     print(f"{len(cases)} series scored in {time.perf_counter() - start:.0f} s")
     folds = fold_of(cases)
-    use = VIEWS if not args.no_representation else ("raw", "profile raw")
+    use = (
+        VIEWS
+        if not args.no_representation
+        else ("raw", "profile raw", "raw + profile raw", "pelt", "pelt + raw + profile raw")
+    )
     options = [o for o in scores if o[0] in use]
     best = max(options, key=lambda o: objective(scores[o], cases))
     oof, picks = out_of_fold(scores, options, cases, folds)

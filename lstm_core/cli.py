@@ -391,13 +391,14 @@ def parser() -> argparse.ArgumentParser:
                    help="> 1 finds more, < 1 fewer (default 1: the penalty chosen by "
                    "cross-validation, benchmarks/changepoints.py)")
     # changepoints.DETECTOR_CHOICES, spelled out: the CLI imports the detector lazily
-    d.add_argument("--detector", default="tests",
+    d.add_argument("--detector", default="union",
                    choices=["tests", "search", "profile", "union"],
-                   help="tests: candidates confirmed by tests of each kind (default); search: "
-                   "one kernel search at a learned penalty, with ranked candidates; profile: a "
-                   "classification score profile (changes of shape too); combined: search plus "
-                   "the profile's other points (on the skip gate with --features gate or "
-                   "combined); all but tests rank candidates")
+                   help="union (default, the best out of fold over TCPD, TSSB and the synthetic "
+                   "suite): PELT on the mean, a kernel search on rolling statistics and a "
+                   "classification score profile (on the skip gate with --features gate or "
+                   "combined), each point saying which found it; tests: last round's "
+                   "candidates confirmed by tests of each kind; search, profile: one part "
+                   "alone; all but tests rank candidates")
     d.add_argument("--candidates", action="store_true",
                    help="also rank candidates (the change score's peaks, the search's points) "
                    "and say why each was kept or not")

@@ -116,6 +116,7 @@ FOUND_BY = {
     "profile": "a classification score profile of the raw series",
     "profile gate": "a classification score profile of the model's skip gate",
     "union": "a kernel search or a classification score profile of the raw series",
+    "pelt": "PELT on the raw series' mean",
 }
 GATE_FOUND = (FOUND_BY["gate"], FOUND_BY["profile gate"])  # the phrases that name the gate
 
@@ -175,13 +176,17 @@ def points_sentence(detection: object) -> str:
 
 
 def found_by(point: object, detection: object) -> str:
-    """Which detector found a change point, in words: the detection's ``detector`` and the
-    point's ``method`` (the view it read: the raw series or the model's representation)."""
+    """Which detector found a change point, in words: the detection's ``detector``, the point's
+    ``part`` of it ("union": PELT, the search or the profile) and its ``method`` (the view it
+    read: the raw series or the model's representation)."""
     method = getattr(point, "method", None)
     detector = getattr(detection, "detector", "tests")
+    part = getattr(point, "part", None)  # the part of "union" that found it
     profiles = detector in ("profile", "union")  # their gate points are the profile's
     if method == "representation" or getattr(point, "kind", None) == "dynamics":
         return FOUND_BY["profile gate" if profiles else "gate"]
+    if detector == "union" and part in ("pelt", "search", "profile"):
+        return FOUND_BY[part]
     if detector in ("search", "profile", "union"):
         return FOUND_BY[detector]
     features = getattr(detection, "features", "raw")

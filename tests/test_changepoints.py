@@ -191,8 +191,10 @@ def test_classical_references_find_a_clear_shift():
 
 
 def test_demos_give_their_known_change_points():
-    regimes = load_demo("regimes")
-    det = cp.detect(regimes.frame, config=regimes.config, known=list(regimes.change_points))
+    regimes = load_demo("regimes")  # the default's points: tests/test_profile.py
+    det = cp.detect(
+        regimes.frame, config=regimes.config, known=list(regimes.change_points), detector="tests"
+    )
     assert near([c.index for c in det.change_points], regimes.change_points)
     assert [c.kind for c in det.change_points][0] == "level"
     assert det.change_points[0].columns == ("y",)
@@ -427,9 +429,9 @@ def test_cli_search_prints_ranked_candidates(files, capsys):
 
 def test_the_tests_detector_ranks_candidates_when_asked(monkeypatch):
     frame = pd.DataFrame({"y": steps()[:, 0]})
-    plain = cp.detect(frame)
-    assert plain.candidates == ()  # only on request: the default detection does no more work
-    det = cp.detect(frame, candidates=True)
+    plain = cp.detect(frame, detector="tests")
+    assert plain.candidates == ()  # only on request: "tests" does no more work by default
+    det = cp.detect(frame, candidates=True, detector="tests")
     assert [c.index for c in det.change_points] == [c.index for c in plain.change_points]
     kept = [k for k in det.candidates if k.kept]
     assert sorted(k.index for k in kept) == [c.index for c in det.change_points]

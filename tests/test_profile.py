@@ -128,30 +128,74 @@ def test_cli_accepts_the_profile_detector(tmp_path, capsys):
     assert out["change_points"][0]["method"] == "raw" and out["candidates"]
 
 
-def test_the_default_detector_still_gives_the_regimes_demo():
-    assert cp.DEFAULT_DETECTOR == "tests" and "profile" in cp.DETECTOR_CHOICES
+def test_the_tests_detector_still_gives_the_regimes_demo():
     regimes = load_demo("regimes")
-    det = cp.detect(regimes.frame, config=regimes.config)
-    assert det.detector == "tests"
+    det = cp.detect(regimes.frame, config=regimes.config, detector="tests")
     assert [p.index for p in det.change_points] == [300, 597, 899]
+    assert {p.part for p in det.change_points} == {"tests"}
 
 
-def test_combined_keeps_the_searchs_points_and_adds_no_repeat_of_them(tmp_path, capsys):
+def test_the_default_union_on_the_demos_says_which_part_found_each_point():
+    """The default (the out-of-fold winner) finds the regimes demo's level shift by PELT and
+    its spread and correlation changes by the profile, the third 38 rows early (a correlation
+    flip that leaves the level alone; "tests", designed on this demo, puts it at 899); the
+    Nile's 1899 by PELT."""
+    assert cp.DEFAULT_DETECTOR == "union" and "profile" in cp.DETECTOR_CHOICES
+    regimes, nile = load_demo("regimes"), load_demo("nile")
+    det = cp.detect(regimes.frame, config=regimes.config)
+    assert det.detector == "union"
+    assert [(p.index, p.part) for p in det.change_points] == [
+        (300, "pelt"), (601, "profile"), (862, "profile")
+    ]
+    assert det.change_points[0].kind == "level"
+    det = cp.detect(nile.frame, config=nile.config)
+    assert [(p.time.year, p.part, p.kind) for p in det.change_points] == [(1899, "pelt", "level")]
+
+
+def test_the_union_is_pelt_then_the_search_then_the_profile_as_the_benchmark_scores_it():
+    """detect's "union" equals the three-part union benchmarks/changepoints.py scores (PELT at
+    UNION_PELT, the search at UNION_PENALTY, the profile at UNION_PROFILE, each part adding
+    only points more than one profile window from those before)."""
+    from lstm_core.changepoints import detectors as D
+    from lstm_core.changepoints import search as S
+
     x = two_shapes()
-    x[300:] += 3.0  # a level shift the search finds too, then the change of shape at 700
+    x[300:] += 3.0
+    size = 5
+    edge, t = D.UNION_PROFILE["raw"]
+    width = P.span(x[:, None], edge)
+    parts = [
+        cp.classical(x[:, None], "pelt", D.UNION_PELT, size),
+        S.path(S.series_features(x[:, None]), x[:, None], (D.UNION_PENALTY,), size)[
+            D.UNION_PENALTY
+        ],
+        [n.index for n in P.path(x[:, None], (t,), None, "raw", edge)[t]],
+    ]
+    expected: list[int] = []
+    for part in parts:
+        expected += [r for r in part if all(abs(r - q) > width for q in expected)]
+    det = cp.detect(pd.DataFrame({"y": x}))
+    assert [p.index for p in det.change_points] == sorted(expected) and expected
+
+
+def test_the_union_keeps_pelts_points_and_adds_no_repeat_of_them(tmp_path, capsys):
+    x = two_shapes()
+    x[300:] += 3.0  # a level shift PELT finds, then the change of shape at 700
     df = pd.DataFrame({"y": x})
-    searched = [p.index for p in cp.detect(df, detector="search").change_points]
     det = cp.detect(df, detector="union")
     rows = [p.index for p in det.change_points]
-    assert set(searched) <= set(rows) and det.detector == "union"
-    assert any(abs(r - 300) <= 5 for r in rows) and any(abs(r - 700) <= 30 for r in rows)
-    width = P.span(x, 2)  # the profile's points more than a window from all of the search's
-    assert all(abs(r - q) > width for r in set(rows) - set(searched) for q in searched)
+    by = {p.index: p.part for p in det.change_points}
+    assert det.detector == "union"
+    assert any(abs(r - 300) <= 5 and by[r] == "pelt" for r in rows)
+    assert any(abs(r - 700) <= 30 and by[r] != "pelt" for r in rows)
+    width = P.span(x, 5)  # no two points within a profile window: no repeats across parts
+    assert all(b - a > width for a, b in zip(rows, rows[1:]))
     assert sorted(k.index for k in det.candidates if k.kept) == rows
     assert all(p.method == "raw" for p in det.change_points)
     df.to_csv(tmp_path / "s.csv", index=False)
-    assert main(["detect", str(tmp_path / "s.csv"), "--detector", "union", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["detector"] == "union"
+    assert main(["detect", str(tmp_path / "s.csv"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["detector"] == "union" and out["change_points"][0]["part"] == "pelt"
 
 
 def test_the_report_names_the_profile_as_the_finder():
@@ -160,6 +204,9 @@ def test_the_report_names_the_profile_as_the_finder():
     from lstm_core.report_text import found_by, points_sentence
 
     raw, gate = NS(method="raw", kind="level"), NS(method="representation", kind="dynamics")
+    pelt = NS(method="raw", kind="level", part="pelt")
+    det = NS(detector="union", features="raw", change_points=(pelt,))
+    assert found_by(pelt, det) == "PELT on the raw series' mean"
     for detector in ("profile", "union"):
         det = NS(detector=detector, features="combined", change_points=(raw, gate))
         assert "classification score profile" in found_by(raw, det)

@@ -47,13 +47,16 @@ def test_the_report_holds_every_section(document, fitted):
 
 
 def test_the_report_says_how_each_point_was_found_and_what_the_gate_did(document):
-    """Issue 20: per point, the detector that found it (today: tests on the raw series) and
-    the gate's measured response; no input the report lacks, nothing implying the gate found
-    the points."""
+    """Issue 20: per point, the detector that found it (the default "union": the part of it, on
+    the raw series) and the gate's measured response; no input the report lacks, nothing
+    implying the gate found the points."""
+    from lstm_core.report_text import FOUND_BY
+
     points = re.findall(r"<li>(#\d+, row [\d,]+ \([^<]*)</li>", document)
     assert points, "one line per change point"
+    parts = [FOUND_BY[k] for k in ("pelt", "search", "profile")]
     for line in points:
-        assert "found by tests on the raw series" in html.unescape(line)
+        assert any(f"found by {p}" in html.unescape(line) for p in parts)
         assert re.search(r"the skip gate (responds|does not respond) there", line)
         assert "permutation p = " in line
     assert "found by</th>" in document, "the points' table names the detector too"

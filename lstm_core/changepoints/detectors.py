@@ -1,11 +1,12 @@
-"""The detectors ``detect`` runs beside the tests' segmentation ("search", "profile"), and the
-ranked candidates of all three, each with the sensitivity it needs."""
+"""The detectors ``detect`` runs beside the tests' segmentation ("search", "profile" and their
+union with PELT, the default), and the ranked candidates of each, with the sensitivity each
+needs."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -14,6 +15,7 @@ import lstm_core.changepoints.profile as prof
 import lstm_core.changepoints.search as ks
 import lstm_core.changepoints.segment as seg
 from lstm_core.arrays import block_means
+from lstm_core.changepoints.classical import classical
 from lstm_core.changepoints.features import standardise
 from lstm_core.changepoints.results import Candidate, ChangePoint, Features, Kind, Method
 from lstm_core.changepoints.robust import season_periods
@@ -49,12 +51,18 @@ class Run:
 
 
 def searched(
-    run: Run, gate_feats: np.ndarray, features: Features, namer: Namer | None = None
+    run: Run,
+    gate_feats: np.ndarray,
+    features: Features,
+    namer: Namer | None = None,
+    scale: float = 1.0,
 ) -> tuple[tuple[ChangePoint, ...], tuple[Candidate, ...]]:
     """The "search" detector: the kernel search on the series' rolling statistics ("raw"), on
-    the gate's main directions ("gate") or on both side by side ("combined"); each point and
-    candidate named by the local tests (kind, columns) and by the view that moved most there."""
-    raw, sensitivity, size, curve, index = run.raw, run.sensitivity, run.size, run.curve, run.index
+    the gate's main directions ("gate") or on both side by side ("combined"), at ``scale`` x
+    the sensitivity (the penalty divided by it); each point and candidate named by the local
+    tests (kind, columns) and by the view that moved most there."""
+    raw, size, curve, index = run.raw, run.size, run.curve, run.index
+    sensitivity = run.sensitivity * scale
     views = []
     if features != "gate":
         views.append(ks.series_features(raw))
@@ -80,14 +88,30 @@ def searched(
         kind, cols, method = named(k.index)
         candidates.append(
             Candidate(
-                k.index, index[k.index], float(curve[k.index]), k.needed, k.kept, kind, cols, method
+                k.index,
+                index[k.index],
+                float(curve[k.index]),
+                k.needed / scale,
+                k.kept,
+                kind,
+                cols,
+                method,
+                "search",
             )
         )
         if k.kept:
             net = float(k.gain * (1 - k.needed / sensitivity))  # gain minus the penalty paid
             points.append(
                 ChangePoint(
-                    k.index, index[k.index], float(curve[k.index]), kind, cols, net, (), method
+                    k.index,
+                    index[k.index],
+                    float(curve[k.index]),
+                    kind,
+                    cols,
+                    net,
+                    (),
+                    method,
+                    "search",
                 )
             )
     return tuple(sorted(points, key=lambda p: p.index)), tuple(candidates)
@@ -168,48 +192,105 @@ def profiled(
         kind, cols = namer.name(kept, c, method)
         needed = s.needed * scale
         candidates.append(
-            Candidate(c, run.index[c], float(run.curve[c]), needed, s.kept, kind, cols, method)
+            Candidate(
+                c, run.index[c], float(run.curve[c]), needed, s.kept, kind, cols, method, "profile"
+            )
         )
         if s.kept:  # the weakest evidence on its chain minus the threshold used
             net = prof.THRESHOLD / s.needed - prof.THRESHOLD * scale / run.sensitivity
             points.append(
-                ChangePoint(c, run.index[c], float(run.curve[c]), kind, cols, net, (), method)
+                ChangePoint(
+                    c, run.index[c], float(run.curve[c]), kind, cols, net, (), method, "profile"
+                )
             )
     return tuple(sorted(points, key=lambda p: p.index)), tuple(candidates)
 
 
-# The "union" detector's profile: (fewest windows per segment, threshold multiplier) beside
-# the search's PENALTY, picked on the joint grid by benchmarks/changepoints.py's grouped folds
-# ("raw + profile representation": (4.0, 5, 3.0) in sample and in 2 of 5 folds, penalty 4.0 in
-# 4 of 5, threshold 3.0 in 4 of 5; "raw + profile raw": (4.0, 2, 3.0) in sample).
+# The "union" detector's parts, picked on the joint grid (PELT's sensitivity factor, the search's
+# penalty, the profile's fewest windows per segment and threshold multiplier) by
+# benchmarks/changepoints.py's grouped folds over TCPD, TSSB and the synthetic suite: in sample
+# (0.35, 5.6, 5, 3.0) for both profiles; the folds' picks are printed there.
+UNION_PELT = 0.35  # PELT at this x the sensitivity: its penalty (2 + columns) log n / 0.35
+UNION_PENALTY = 5.6  # the search's penalty (x log n) in place of search.PENALTY
 UNION_PROFILE: dict[prof.Design, tuple[int, float]] = {
-    "raw": (2, 3.0),
+    "raw": (5, 3.0),
     "representation": (5, 3.0),
 }
+
+
+def pelted(
+    run: Run, factor: float = UNION_PELT, namer: Namer | None = None
+) -> tuple[tuple[ChangePoint, ...], tuple[Candidate, ...]]:
+    """PELT on the columns' mean (``classical.classical``) at ``factor`` x the sensitivity, each
+    point named by the local tests; candidates are its points at every sensitivity of
+    SENSITIVITY_LADDER, each with the lowest at which PELT keeps one within ``run.size`` rows."""
+    namer = namer or Namer.of(run)
+    at = {s: classical(run.raw, "pelt", factor * s, run.size) for s in SENSITIVITY_LADDER}
+    kept = classical(run.raw, "pelt", factor * run.sensitivity, run.size)
+    needed: dict[int, float] = {i: run.sensitivity for i in kept}
+    for s in sorted(at):
+        for i in at[s]:
+            if all(abs(i - j) > run.size for j in needed):
+                needed[i] = s
+    z = standardise(np.asarray(run.raw, dtype=np.float64))
+    sums = np.vstack([np.zeros(z.shape[1]), np.cumsum(z, axis=0)])
+    n = min(len(z), seg.MAX_POINTS)  # PELT's n: block means beyond MAX_POINTS rows
+    penalty = (2 + z.shape[1]) * math.log(n) / (factor * run.sensitivity)
+    points, candidates = [], []
+    for i, need in needed.items():
+        kind, cols = namer.name(kept, i, "raw")
+        score = float(run.curve[i])
+        candidates.append(
+            Candidate(i, run.index[i], score, need, i in kept, kind, cols, "raw", "pelt")
+        )
+        if i in kept:  # the mean-shift cost's drop here, between its neighbours, less the penalty
+            a, e = around(kept, i, len(z))
+            jump = (sums[i] - sums[a]) / (i - a) - (sums[e] - sums[i]) / (e - i)
+            gain = (i - a) * (e - i) / (e - a) * float(jump @ jump)
+            points.append(
+                ChangePoint(i, run.index[i], score, kind, cols, gain - penalty, (), "raw", "pelt")
+            )
+    return tuple(sorted(points, key=lambda p: p.index)), tuple(candidates)
 
 
 def union(
     run: Run, gate_feats: np.ndarray, features: Features
 ) -> tuple[tuple[ChangePoint, ...], tuple[Candidate, ...]]:
-    """The "union" detector: the kernel search on the series' rolling statistics, plus the
-    classification score profile's points more than one profile window from all of the
-    search's (the profile on the series for ``features`` "raw", on the gate's main directions
-    otherwise); each point says which found it (``method``: the profile on the gate is
-    "representation"). Candidates of both, kept first, then by the sensitivity each needs."""
-    namer = Namer.of(run)  # the local tests' scaling, shared by both parts
-    s_points, s_cands = searched(run, gate_feats, "raw", namer)
+    """The "union" detector (the default): PELT on the columns' mean, then the kernel search's
+    points on the series' rolling statistics, then the classification score profile's points
+    (on the series for ``features`` "raw", on the gate's main directions otherwise), each part
+    adding only points more than one profile window from all those before it; each point says
+    which part found it (``part``) and which view (``method``: the profile on the gate is
+    "representation"). Candidates of all three, kept first, then by the sensitivity each
+    needs."""
+    namer = Namer.of(run)  # the local tests' scaling, shared by the parts
     view: Features = "raw" if features == "raw" else "gate"
     edge, scale = UNION_PROFILE[PROFILE_DESIGNS[view]]
-    p_points, p_cands = profiled(run, gate_feats, view, edge, scale, namer)
     width = prof.span(run.raw, edge)
-    rows = [p.index for p in s_points]
+    parts = [
+        pelted(run, UNION_PELT, namer),
+        searched(run, gate_feats, "raw", namer, ks.PENALTY / UNION_PENALTY),
+        profiled(run, gate_feats, view, edge, scale, namer),
+    ]
+    points: list[ChangePoint] = []
+    cands: list[Candidate] = []
+    for p_points, p_cands in parts:
+        rows = [p.index for p in points]
 
-    def new(i: int) -> bool:
-        return all(abs(i - r) > width for r in rows)
+        def new(i: int, rows: list[int] = rows) -> bool:
+            return all(abs(i - r) > width for r in rows)
 
-    points = sorted([*s_points, *(p for p in p_points if new(p.index))], key=lambda p: p.index)
-    cands = [*s_cands, *(k for k in p_cands if new(k.index))]  # kept ones: the points added
-    return tuple(points), tuple(sorted(cands, key=lambda k: (not k.kept, k.needed, -k.score)))
+        cands += [k for k in p_cands if new(k.index)]  # kept ones: the points added
+        points += [p for p in p_points if new(p.index)]
+    kept = sorted(p.index for p in points)  # each named again between the union's points
+
+    def named(c: ChangePoint | Candidate) -> ChangePoint | Candidate:
+        kind, cols = namer.name(kept, c.index, c.method)
+        return replace(c, kind=kind, columns=cols)
+
+    points = sorted(map(named, points), key=lambda p: p.index)
+    cands = sorted(map(named, cands), key=lambda k: (not k.kept, k.needed, -k.score))
+    return tuple(points), tuple(cands)
 
 
 def tested(run: Run, points: tuple[ChangePoint, ...]) -> tuple[Candidate, ...]:

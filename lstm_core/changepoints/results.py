@@ -15,10 +15,14 @@ Features = Literal["combined", "raw", "gate"]
 Classical = Literal["pelt", "binseg", "kernel"]
 # which search segments: "tests" (candidates confirmed by local tests of each kind), "search"
 # (one kernel search on rolling statistics at a learned penalty), "profile" (a classification
-# score profile at a learned threshold: changes of shape too) or "union" (search + profile)
+# score profile at a learned threshold: changes of shape too) or "union" (PELT on the mean +
+# search + profile, the default: benchmarks/changepoints.py)
 Detector = Literal["tests", "search", "profile", "union"]
 # which view of the series found a point: its own columns, or the model's representation (gate)
 Method = Literal["raw", "representation"]
+# which part of a detector found a point: the local tests, PELT on the mean, the kernel search
+# on rolling statistics or the classification score profile ("union" runs the last three)
+Part = Literal["tests", "pelt", "search", "profile"]
 # what changed: the segmentation's kinds, or "dynamics" when only the model's gate changed
 Kind = Literal["level", "trend", "spread", "seasonality", "correlation", "dynamics"]
 
@@ -39,6 +43,7 @@ class ChangePoint:
     evidence: float = math.nan
     also: tuple[Kind, ...] = ()  # other kinds whose tests passed here too
     method: Method | None = None  # which view found it (None for the classical detectors)
+    part: Part | None = None  # which part of the detector found it (None: classical)
 
     def to_dict(self) -> dict:
         out = {"index": self.index, "time": plain_time(self.time), "score": round(self.score, 6)}
@@ -49,6 +54,7 @@ class ChangePoint:
                 "evidence": round(self.evidence, 3),
                 "also": list(self.also),
                 "method": self.method,
+                "part": self.part,
             }
         return out
 
@@ -65,6 +71,7 @@ class Candidate:
     kind: Kind | None  # what changed most there (the local tests' best kind)
     columns: tuple[str, ...]
     method: Method
+    part: Part = "tests"
 
     def reason(self, sensitivity: float) -> str:
         """Why it is, or is not, a change point, in words."""
@@ -86,6 +93,7 @@ class Candidate:
             "kind": self.kind,
             "columns": list(self.columns),
             "method": self.method,
+            "part": self.part,
             "reason": self.reason(sensitivity),
         }
 
