@@ -506,3 +506,18 @@ def test_the_start_takes_the_baselines_choice_among_lookbacks_that_fit_the_windo
     )
     only = linear_start(x[:320], 320, 16, 4, 1, [16])  # no rows to choose on: the refit is the fit
     assert only.lookback == 16 and only.refit is only.fit
+
+
+def test_a_history_from_before_the_chosen_start_reads_as_a_start_at_the_models_lookback(
+    fitted, series
+):
+    """Checkpoints saved before ``start_lookback`` existed load as before (0: the plain fit at
+    the model's lookback), and their verdict never claims the start is the baseline."""
+    from lstm_core.train import History
+
+    old = fitted.history_.to_dict()
+    assert old.pop("start_lookback") in (8, 16)  # the lookbacks up to 16 the baseline tries
+    history = dataclasses.replace(History.from_dict(old), best_epoch=0)
+    assert history.start_lookback == 0
+    kept = Forecaster.restore(dataclasses.replace(fitted.fitted_, history=history))
+    assert "the two forecasts are the same" not in kept.backtest(series).verdict
