@@ -272,8 +272,10 @@ class Forecaster(Fittable):
                     f"{100 * self.config_.training.start_margin:g}% on validation, so the model "
                     "kept that fit: its forecast is a linear one."
                 )
+            # network.linear_start: one choice, one fit (with window_norm "level" the network
+            # scales the bias by each window's level, so the forecasts differ a little)
             same = h.start_lookback == held.linear_lookback and held.scored_on != "other data"
-            if h.best_epoch == 0 and same:  # network.linear_start: one choice, one fit
+            if h.best_epoch == 0 and same and self.config_.data.window_norm == "none":
                 verdict += " That fit is the linear baseline's, so the two forecasts are the same."
         if held.linear_lookback != self.config_.data.lookback:
             verdict += (
