@@ -8,7 +8,10 @@ first numeric column, at the given lookback and horizon, leaves fewer than
 0): at the given lookback and at the lookback the warning offers (``data.reliable_lookback``).
 Both are scored on the same held-out end, as the Forecast page scores them: MASE, and the 80%
 interval's coverage (0.8 is calibrated). Series too short for the given lookback are trained at
-the offered one only; series with enough windows are listed and skipped.
+the offered one only; series with enough windows are listed and skipped. The last lines count
+the trainings whose MAE is not above the linear baseline's (its own best lookback: the rule
+"never worse than the plain NLinear fit"; within ``TIE``, float32 rounding, counts as equal) and
+name the others, with whether the trained LSTM or the linear start was kept there.
 """
 
 from __future__ import annotations
@@ -30,19 +33,24 @@ from lstm_core.errors import LstmCoreError  # noqa: E402
 from lstm_core.forecaster import LINEAR, Forecaster  # noqa: E402
 
 VAL = Config().training.val_fraction
+TIE = 1e-6  # relative MAE difference read as float32 rounding: a model that is its linear start
 
 
-def score(frame, prep, lookback: int, horizon: int) -> tuple[float, float, float]:
-    """(MASE, coverage80) of the model trained at ``lookback`` on its held-out end, and the
-    MASE of the linear fit (the strongest simple baseline) at the same lookback."""
+def score(frame, prep, lookback: int, horizon: int) -> tuple[float, float, float, str | None]:
+    """(MASE, coverage80) of the model trained at ``lookback`` on its held-out end, the MASE
+    of the linear baseline (at its own best lookback), and, where the model's MAE is above the
+    baseline's, what the model kept ("LSTM" or "start")."""
     cfg = Config().replace(
         data={"time_col": prep.time_col, "targets": [prep.targets[0]], "covariates": [],
               "lookback": lookback, "horizon": horizon}
     )
     torch.manual_seed(0)  # dropout's generator
-    table = Forecaster(cfg).fit(frame).backtest(frame).table
+    fc = Forecaster(cfg).fit(frame)
+    table = fc.backtest(frame).table
     row = table.iloc[0]
-    return float(row["MASE"]), float(row["coverage80"]), float(table.loc[LINEAR, "MASE"])
+    worse = row["MAE"] > table.loc[LINEAR, "MAE"] * (1 + TIE)
+    kept = ("LSTM" if fc.history_.best_epoch else "start") if worse else None
+    return float(row["MASE"]), float(row["coverage80"]), float(table.loc[LINEAR, "MASE"]), kept
 
 
 def main() -> None:
@@ -58,6 +66,7 @@ def main() -> None:
           "windows | MASE (linear) | coverage |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     ratios, closer, beaten = [], [], []
+    scored, worse = 0, []  # trainings; those worse than the linear baseline
     for path in sorted(p for p in args.data.iterdir() if p.stem != "annotations"):
         try:
             frame = data.read_table(path)
@@ -84,6 +93,10 @@ def main() -> None:
         ]
         print(f"| {path.stem} | {n} | {data.window_counts(n, L, H, VAL)[0]} | " + " | ".join(cells)
               + " |", flush=True)
+        for run, at in ((given, L), (better, offered)):
+            scored += run is not None
+            if run and run[3]:
+                worse.append(f"{path.stem} at {at} ({run[3]})")
         if given and better:
             beaten.append((given[0] / given[2], better[0] / better[2]))
             ratios.append(better[0] / given[0])
@@ -94,6 +107,8 @@ def main() -> None:
               f"at lookback {L}, {np.median(b[:, 1]):.3f} at the offered one; lower than the "
               f"linear fit on {(b[:, 0] < 1 - 1e-3).sum()} and {(b[:, 1] < 1 - 1e-3).sum()} "
               f"of {len(b)}")
+    print(f"model MAE <= linear MAE on {scored - len(worse)} of {scored} trainings; above it: "
+          f"{', '.join(worse) or 'none'}")
     if ratios:
         r = np.array(ratios)
         print(f"\nwarned and trainable at both: {len(r)}; MASE at the offered lookback relative "

@@ -122,6 +122,15 @@ class LinearFit:
         last = windows[:, -1:, :]
         return np.einsum("hl,nlk->nhk", self.weight, windows - last) + self.bias[:, None] + last
 
+    def padded(self, lookback: int) -> LinearFit:
+        """The same map over a longer window of ``lookback`` steps: zero weights on the older
+        steps, so its forecasts are this fit's exactly (a model's linear path can hold it)."""
+        H, L = self.weight.shape
+        assert lookback >= L, f"a map over {L} steps cannot be cut to {lookback}"
+        weight = np.zeros((H, lookback))
+        weight[:, lookback - L :] = self.weight
+        return LinearFit(weight, self.bias, self.penalty, self.lookbacks)
+
     def describe(self) -> str:
         """A short label: the penalty and, when averaged, the lookbacks."""
         if len(self.lookbacks) > 1:
@@ -302,27 +311,24 @@ def _sse(coef: np.ndarray, eq) -> float:
     return float(np.sum(coef * (G @ coef)) - 2 * np.sum(coef * R) + S)
 
 
-def linear_at_best_lookback(
+def choose_lookback(
     targets: np.ndarray,
     split: int,
     test: int,
     horizon: int,
     candidates: Sequence[int],
     per_step: int = 2,
-) -> tuple[LinearFit, int]:
-    """The linear baseline at its own best lookback: each candidate lookback that rows
-    ``[0, split)`` afford (``per_step`` windows per lookback step, so that no ridge has fewer
-    windows than weights) is fitted there and scored (MAE) on the windows whose targets lie in
-    ``[split, test)``; the best is refitted on every row before ``test``.
+) -> int:
+    """The linear fit's best lookback: each candidate that rows ``[0, split)`` afford
+    (``per_step`` windows per lookback step, so that no ridge has fewer windows than weights)
+    is fitted there and scored (MAE) on the windows whose targets lie in ``[split, test)``;
+    rows from ``test`` on are never read. Ties go to the shorter lookback.
 
     Args:
         targets: (T, K) target values (scaled or not: one map serves every target).
         split, test: first row of the validation part and of the test part (``test == split``:
             no validation part; the longest affordable candidate is taken, unscored).
-        candidates: lookbacks to try.
-
-    Returns:
-        The fit on rows ``[0, test)`` and its lookback.
+        candidates: lookbacks to try; none affordable: the longest lookback the rows afford.
     """
     H = horizon
     afford = [lb for lb in sorted(set(candidates))
@@ -342,7 +348,7 @@ def linear_at_best_lookback(
             mae = float(np.abs(lin.predict(windows) - truth).mean())
             if mae < best_mae:
                 best, best_mae = lb, mae
-    return fit_linear(targets[:test], best, H), best
+    return best
 
 
 MSTL_NAME, ETS_NAME = "MSTL (statsforecast)", "AutoETS (statsforecast)"

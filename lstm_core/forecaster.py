@@ -18,7 +18,7 @@ from lstm_core.defaults import cycles
 from lstm_core.errors import DataError, NonFiniteForecast, SeriesTooShort
 from lstm_core.fitted import Fittable, Fitted, SeriesFit, check_is_fitted, judge, unscale
 from lstm_core.model import QUANTILES, resolve_patch_len
-from lstm_core.network import check_memory, fit_network
+from lstm_core.network import check_memory, fit_network, linear_start
 from lstm_core.train import OnBatch, OnEpoch, RunningLoss, pick_device
 
 LINEAR = "linear (NLinear ridge)"  # the linear baseline's row, at its own best lookback
@@ -146,9 +146,12 @@ class Forecaster(Fittable):
         # model against its linear start) and test (the backtest), each after the last
         val_end, test = held_out_parts(n, split, d.horizon)
         k, L = len(prep.targets), d.lookback
+        first = test if test < n else split  # the backtest's first window (``_scored_part``)
+        candidates = linear_lookbacks(L, prep.freq) if first > split else [L]
         net, history = fit_network(
             config, x[:split], x[split - L : val_end], k, device, on_epoch, on_batch, running,
             check_rows=x[val_end - L : test] if test > val_end else None,
+            start=linear_start(x[:first], split, L, d.horizon, k, candidates),
         )
         self._set(
             Fitted(
@@ -269,6 +272,11 @@ class Forecaster(Fittable):
                     f"{100 * self.config_.training.start_margin:g}% on validation, so the model "
                     "kept that fit: its forecast is a linear one."
                 )
+            # network.linear_start: one choice, one fit (with window_norm "level" the network
+            # scales the bias by each window's level, so the forecasts differ a little)
+            same = h.start_lookback == held.linear_lookback and held.scored_on != "other data"
+            if h.best_epoch == 0 and same and self.config_.data.window_norm == "none":
+                verdict += " That fit is the linear baseline's, so the two forecasts are the same."
         if held.linear_lookback != self.config_.data.lookback:
             verdict += (
                 f" The linear baseline uses its own best lookback, {held.linear_lookback} "
@@ -343,8 +351,8 @@ class Forecaster(Fittable):
         self, x: torch.Tensor, split: int, test: int, origins: np.ndarray, candidates: list[int]
     ) -> tuple[np.ndarray, int]:
         """The linear baseline at the best of the ``candidates`` lookbacks that the rows afford
-        (``baselines.linear_at_best_lookback``: chosen on the windows between ``split`` and
-        ``test``, refitted on the rows before ``test``) forecasting from ``origins`` of the
+        (``baselines.choose_lookback``: chosen on the windows between ``split`` and ``test``),
+        refitted on the rows before ``test``, forecasting from ``origins`` of the
         scaled series x (T, F) -> ((N, H, K) in the data's units, its lookback)."""
         d, k = self.config_.data, len(self.targets_)
         targets = x[:, :k].double().numpy()
@@ -355,7 +363,8 @@ class Forecaster(Fittable):
                 L + H,
             )
         candidates = [lb for lb in candidates if lb <= origins[0]]
-        lin, lookback = baselines.linear_at_best_lookback(targets, split, test, H, candidates)
+        lookback = baselines.choose_lookback(targets, split, test, H, candidates)
+        lin = baselines.fit_linear(targets[:test], lookback, H)  # refitted before the test
         windows = np.stack([targets[o - lookback : o] for o in origins])  # (N, L', K)
         return unscale(lin.predict(windows), self.scaler_, axis=2), lookback  # (N, H, K)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 from torch.overrides import TorchFunctionMode
@@ -99,12 +101,55 @@ def load_network(
     return net.eval()
 
 
+@dataclass(frozen=True)
+class LinearStart:
+    """Where the network's linear path starts, and what it becomes if the start is kept: the
+    backtest's linear baseline itself where its lookback fits in the model's (``linear_start``)."""
+
+    lookback: int  # the map's own lookback (its weights on older steps of the window are zero)
+    fit: baselines.LinearFit  # (H, L) on the training rows: the network's start
+    refit: baselines.LinearFit  # (H, L) the same map on every row of ``rows``: a kept start's
+    rows: torch.Tensor  # (T, F) scaled rows before the test part (the refit's spreads' windows)
+
+
+def linear_start(
+    rows: torch.Tensor, split: int, lookback: int, horizon: int, n_targets: int,
+    candidates: Sequence[int],
+) -> LinearStart:
+    """The linear baseline at its own best lookback among ``candidates`` up to the model's
+    (``baselines.choose_lookback``: fitted on rows ``[0, split)``, chosen on the windows after
+    them, the same choice the backtest's linear row makes), as a map over ``lookback`` steps.
+    A linear map over L' <= L steps is a map over L with zero weights on the older steps.
+
+    Args:
+        rows: (T, F) scaled rows before the test part, targets first (T == split: no part to
+            choose on; the longest affordable candidate is taken).
+        candidates: lookbacks the backtest's linear baseline tries; those above ``lookback``
+            do not fit in the model's window and are left out.
+    """
+    targets = rows[:, :n_targets].double().cpu().numpy()
+    own = [lb for lb in candidates if lb <= lookback] or [lookback]
+    best = baselines.choose_lookback(targets, split, len(rows), horizon, own)
+    fit = baselines.fit_linear(targets[:split], best, horizon).padded(lookback)
+    if len(rows) > split:  # the same choice refitted on every row before the test part
+        refit = baselines.fit_linear(targets, best, horizon).padded(lookback)
+    else:
+        refit = fit
+    return LinearStart(best, fit, refit, rows)
+
+
 def init_network(
-    config: Config, train_rows: torch.Tensor, n_targets: int, device: torch.device
+    config: Config,
+    train_rows: torch.Tensor,
+    n_targets: int,
+    device: torch.device,
+    lin: baselines.LinearFit | None = None,
 ) -> ForecastNet:
-    """``start_network`` at the ridge fit on ``train_rows`` (T1, F)."""
+    """``start_network`` at the ridge fit ``lin`` (default: the plain fit on ``train_rows``
+    (T1, F) at the model's lookback)."""
     L, H = config.data.lookback, config.data.horizon
-    lin = baselines.fit_linear(train_rows[:, :n_targets].double().cpu().numpy(), L, H)
+    if lin is None:
+        lin = baselines.fit_linear(train_rows[:, :n_targets].double().cpu().numpy(), L, H)
     return start_network(
         config,
         lin,
@@ -125,6 +170,7 @@ def fit_network(
     on_batch: OnBatch | None = None,
     running: RunningLoss | None = None,
     check_rows: torch.Tensor | None = None,
+    start: LinearStart | None = None,
 ) -> tuple[ForecastNet, History]:
     """Build the network (``init_network``) and train it; with ``check_rows``, keep the linear
     start unless the trained network beats it on their windows, which chose nothing.
@@ -139,21 +185,31 @@ def fit_network(
             inputs only (they may be the last training rows).
         n_targets: K.
         check_rows: (T3, F) scaled rows after ``val_rows``, laid out the same way, or None.
+        start: the linear start (``linear_start``); where the start is kept, the linear path
+            ends at its refit, on every row before the test part. None: the plain ridge fit
+            on ``train_rows`` at the model's lookback, kept as it is.
 
     Returns:
         The trained network (best weights, on ``device``) and its History.
     """
     L, H = config.data.lookback, config.data.horizon
-    net = init_network(config, train_rows, n_targets, device)
+    net = init_network(config, train_rows, n_targets, device, start.fit if start else None)
     train_xy = make_windows(train_rows, L, H, n_targets)
     val_xy = make_windows(val_rows, L, H, n_targets)
-    start = copy.deepcopy(net.state_dict()) if check_rows is not None else None
+    initial = copy.deepcopy(net.state_dict()) if check_rows is not None else None
     history = train(
         net, train_xy, val_xy, config.training, device, on_epoch, on_batch, running=running
     )
-    if start is not None:
+    if initial is not None:
         check_xy = make_windows(check_rows, L, H, n_targets)
-        history = _check_start(net, start, check_xy, history, config.training.start_margin)
+        history = _check_start(net, initial, check_xy, history, config.training.start_margin)
+    if start is not None:
+        history = dataclasses.replace(history, start_lookback=start.lookback)
+        if history.best_epoch == 0 and start.refit is not start.fit:  # the start was kept
+            lin, rows = start.refit, start.rows.to(device)
+            with threads.for_model(net):
+                net.init_linear(torch.from_numpy(lin.weight), torch.from_numpy(lin.bias),
+                                *make_windows(rows, L, H, n_targets))
     return net, history
 
 

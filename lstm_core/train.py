@@ -66,6 +66,9 @@ class History:
     # which chose nothing (empty: no check part); the start is kept unless the model wins there
     check_loss: tuple[float, ...] = ()
     test_start: int = 0  # first row of the test windows after validation (0: none)
+    # the linear start's own lookback (its map has zero weights on the older steps of the
+    # window; ``network.linear_start``); 0: the plain fit at the model's lookback (before it)
+    start_lookback: int = 0
 
     @property
     def best_val_loss(self) -> float:

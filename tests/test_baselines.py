@@ -208,3 +208,32 @@ def test_strong_baselines_forecast_every_origin_with_fixed_parameters():
     again = baselines.strong_baselines(changed, 300, origins, 24, [24])
     assert all(np.allclose(again[k][-1], out[k][-1]) for k in out)
     assert set(baselines.strong_baselines(values, 300, origins, 24, [])) == {baselines.ETS_NAME}  # no cycle
+
+
+def test_a_map_padded_to_a_longer_window_forecasts_the_same():
+    """A linear map over L' steps is a map over L >= L' with zero weights on the older steps."""
+    x = ar_series()
+    lin = baselines.fit_linear(x[:400], 24, 6)
+    wide = lin.padded(72)
+    assert wide.weight.shape == (6, 72) and not wide.weight[:, :48].any()
+    long_windows, _ = windows(x[400:], 72, 6)
+    assert np.allclose(wide.predict(long_windows), lin.predict(long_windows[:, -24:]), atol=1e-12)
+
+
+def test_the_lookback_is_chosen_without_reading_the_test_rows():
+    """Fitted on rows before ``split``, scored on the windows whose targets end before
+    ``test``: rows from ``test`` on may be anything."""
+    x = ar_series()
+    hidden = x.copy()
+    hidden[440:] = np.nan
+    chosen = baselines.choose_lookback(x, 360, 440, 6, [12, 24, 48])
+    assert baselines.choose_lookback(hidden, 360, 440, 6, [12, 24, 48]) == chosen
+
+    def mae(lb: int) -> float:
+        lin = baselines.fit_linear(x[:360], lb, 6)
+        w, y = windows(x[360 - lb : 440], lb, 6)
+        return float(np.abs(lin.predict(w) - y).mean())
+
+    assert chosen == min([12, 24, 48], key=mae)
+    # 2 windows per weight: 100 rows afford 24 (71 windows) but not 48 (47)
+    assert baselines.choose_lookback(x, 100, 140, 6, [48]) == (100 - 6 + 1) // 3

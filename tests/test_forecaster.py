@@ -451,3 +451,73 @@ def test_window_norm_level_divides_by_the_level_and_forecasts_in_the_data_units(
     out = fc.predict(series)
     y = series["y"]
     assert out["q0.5"].between(y.min() - y.std(), y.max() + y.std()).all()
+
+
+# ------------------------------------------ single series stay safe (issue 21, item 7)
+
+
+def ar_frame(n: int = 120, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    v = np.zeros(n)
+    for t in range(1, n):
+        v[t] = 0.8 * v[t - 1] + rng.normal()
+    return pd.DataFrame({"v": v})
+
+
+def test_the_linear_start_is_the_baseline_where_a_shorter_lookback_is_best(tiny_cfg):
+    """On 120 rows a lookback of 32 leaves fewer than 2 training windows per weight, so the
+    linear baseline takes 16, the longest these rows afford. The model's linear start is that
+    same fit over its 32 steps (zero weights on the older 16); where the start is kept it ends
+    refitted on the same rows as the baseline, and the two forecasts are the same."""
+    df = ar_frame()
+    cfg = tiny_cfg.replace(
+        data={"time_col": None, "targets": ["v"], "covariates": [], "lookback": 32},
+        training={"start_margin": 0.99},  # no epoch can replace the start
+    )
+    fc = Forecaster(cfg).fit(df)
+    h, held = fc.history_, fc.held_out(df)
+    assert h.best_epoch == 0 and h.start_lookback == held.linear_lookback == 16
+    assert held.scored_on == "test" and not fc.model_.nlinear.weight[:, :16].any()
+    std = fc.scaler_.std[0]
+    assert np.allclose(held.model[..., 1], held.baselines[LINEAR], rtol=0, atol=1e-5 * std)
+    bt = fc.score(held)
+    assert bt.table.loc["AttentiveLSTM", "MAE"] == pytest.approx(bt.table.loc[LINEAR, "MAE"])
+    assert not bt.beats_baselines and "the two forecasts are the same" in bt.verdict
+
+
+def test_the_start_takes_the_baselines_choice_among_lookbacks_that_fit_the_window():
+    """Candidates longer than the model's lookback do not fit its window: the start chooses
+    among the others, as the baseline's choice would if it had only those."""
+    import torch
+
+    from lstm_core.network import linear_start
+
+    x = torch.as_tensor(ar_frame(400, seed=2).to_numpy(), dtype=torch.float32)
+    targets = x.double().numpy()
+    start = linear_start(x[:360], 320, 16, 4, 1, [8, 16, 32])
+    assert start.lookback == baselines.choose_lookback(targets, 320, 360, 4, [8, 16])
+    assert start.fit.weight.shape == start.refit.weight.shape == (4, 16)
+    lb = start.lookback
+    windows = targets[None, 360 - 16 : 360]
+    assert np.allclose(
+        start.refit.predict(windows),
+        baselines.fit_linear(targets[:360], lb, 4).predict(windows[:, -lb:]),
+        atol=1e-12,
+    )
+    only = linear_start(x[:320], 320, 16, 4, 1, [16])  # no rows to choose on: the refit is the fit
+    assert only.lookback == 16 and only.refit is only.fit
+
+
+def test_a_history_from_before_the_chosen_start_reads_as_a_start_at_the_models_lookback(
+    fitted, series
+):
+    """Checkpoints saved before ``start_lookback`` existed load as before (0: the plain fit at
+    the model's lookback), and their verdict never claims the start is the baseline."""
+    from lstm_core.train import History
+
+    old = fitted.history_.to_dict()
+    assert old.pop("start_lookback") in (8, 16)  # the lookbacks up to 16 the baseline tries
+    history = dataclasses.replace(History.from_dict(old), best_epoch=0)
+    assert history.start_lookback == 0
+    kept = Forecaster.restore(dataclasses.replace(fitted.fitted_, history=history))
+    assert "the two forecasts are the same" not in kept.backtest(series).verdict
