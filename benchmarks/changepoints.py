@@ -32,7 +32,9 @@ What it prints:
    each design's objective over the union.
 4. Per-series times of ``detect`` without a model (union, search, tests) and of the
    representation.
-5. With --timings-only: the CLI's import time and ``detect`` on a 1,500-step series (with and
+5. Each design's out-of-fold objective over --fold-seeds deals of the folds (mean +- sd), and
+   that of letting every design compete: how large a gap the folds alone make.
+6. With --timings-only: the CLI's import time and ``detect`` on a 1,500-step series (with and
    without a model, with the shipped checkpoint), as the previous ``tcpd.py`` printed them.
 """
 
@@ -207,11 +209,11 @@ def objective(rows: dict[str, tuple[float, float]], cases: list[Case]) -> float:
     return float(np.mean(parts))
 
 
-def fold_of(cases: list[Case]) -> dict[str, int]:
+def fold_of(cases: list[Case], seed: int = 0) -> dict[str, int]:
     out = {}
     for group in sorted({c.group for c in cases}):
         members = [c for c in cases if c.group == group]
-        order = np.random.default_rng(0).permutation(len(members))
+        order = np.random.default_rng(seed).permutation(len(members))
         for j, i in enumerate(order):
             out[members[i].name] = j % FOLDS
     return out
@@ -308,6 +310,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="last round's detector runs on series up to this many rows",
     )
     ap.add_argument("--times", action="store_true", help="print every series' times")
+    ap.add_argument(
+        "--fold-seeds",
+        type=int,
+        default=6,
+        help="deals of the grouped folds for the objective's spread (0: skip)",
+    )
     ap.add_argument(
         "--timings-only",
         action="store_true",
@@ -418,6 +426,30 @@ def print_ablation(cases: list[Case], scores: dict, options: list, folds, use: t
         )
 
 
+def print_fold_seeds(cases: list[Case], scores: dict, options: list, use: tuple, n: int) -> None:
+    """Each design's out-of-fold objective (and per set) over ``n`` deals of the folds: how much
+    of a gap between two designs the choice of folds alone makes."""
+    print(f"\n== out-of-fold objective over {n} deals of the grouped folds: mean +- sd")
+    groups = sorted({c.group for c in cases})
+    print(f"{'design':40s} {'objective':>14s} " + " ".join(f"{g:>10s}" for g in groups))
+    results: dict[str, list] = {}
+    for seed in range(n):
+        folds = fold_of(cases, seed)
+        for v in (*use, "every design competing"):
+            opts = options if v == "every design competing" else [o for o in options if o[0] == v]
+            rows, _ = out_of_fold(scores, opts, cases, folds)
+            per_set = [
+                np.mean([sum(rows[c.name]) / 2 for c in cases if c.group == g]) for g in groups
+            ]
+            results.setdefault(v, []).append([objective(rows, cases), *per_set])
+    for v, r in results.items():
+        a = np.array(r)
+        print(
+            f"{v:40s} {a[:, 0].mean():.3f} +- {a[:, 0].std():.3f} "
+            + " ".join(f"{x:10.3f}" for x in a[:, 1:].mean(axis=0))
+        )
+
+
 def print_times(cases: list[Case], every: bool) -> None:
     """Seconds per series by set and step (every series' with ``every``)."""
     print(
@@ -469,6 +501,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print_scores(cases, scores, base, best, oof, args.tests_max_rows)
     print_ablation(cases, scores, options, folds, use)
+    if args.fold_seeds:
+        print_fold_seeds(cases, scores, options, use, args.fold_seeds)
     print_times(cases, args.times)
     print(f"\ntotal {time.perf_counter() - start:.0f} s")
     return 0

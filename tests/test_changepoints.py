@@ -363,8 +363,11 @@ def crashes(n: int = 1500, seed: int = 0) -> pd.DataFrame:
     return pd.DataFrame({"price": 100 * np.exp(np.cumsum(r))})
 
 
-def test_search_finds_both_crashes_of_a_random_walk():
-    det = cp.detect(crashes(), detector="search")
+@pytest.mark.parametrize(
+    ("detector", "seed"), [("search", 0), ("union", 0), ("union", 1), ("union", 2)]
+)
+def test_the_search_and_the_default_find_both_crashes_of_a_random_walk(detector, seed):
+    det = cp.detect(crashes(seed=seed), detector=detector)
     for start, end in ((500, 520), (1100, 1120)):
         assert any(start - cp.MARGIN <= c.index <= end + cp.MARGIN for c in det.change_points)
     assert all(c.method == "raw" for c in det.change_points)
