@@ -288,6 +288,36 @@ def test_ig_deletes_the_steps_that_push_one_way_not_those_that_cancel(fitted):
     assert scores["ig"].ratio > 3 * scores["|IG|"].ratio
 
 
+def test_ig_is_gradient_times_input_for_this_network(fitted, series):
+    """The LSTM reads the window normalised by its own mean and spread and its correction is
+    scaled back by the spread; the linear path is linear: so the forecast is linear along IG's
+    straight path from the mean window, and IG is the gradient at the window times (window -
+    mean), its path integral exact (benchmarks/README.md, faithfulness)."""
+    import copy
+
+    from captum.attr import IntegratedGradients
+
+    from lstm_core.interpret.attributions import attribute_window, forecast_sum, neutral
+
+    fc = copy.deepcopy(fitted)
+    with torch.no_grad():  # an LSTM correction that is far from zero
+        fc.model_.head.weight.normal_(generator=torch.Generator().manual_seed(0))
+    window = fc.scaled_inputs(series)[100:116]
+    ig, _, _ = attribute_window(fc.model_, window, 0)
+    x = window.unsqueeze(0).clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(forecast_sum(fc.model_)(x).sum(), x)
+    gxi = (grad[0] * (window - neutral(window))).double().numpy()
+    np.testing.assert_allclose(ig, gxi, atol=2e-3 * np.abs(gxi).max())
+    # not so from a baseline that is not flat in time (the window reversed): the path bends
+    back = window.flip(0).unsqueeze(0)
+    with torch.inference_mode(False), torch.enable_grad():
+        ig_back = IntegratedGradients(forecast_sum(fc.model_)).attribute(
+            x.detach().clone().requires_grad_(True), baselines=back, n_steps=64
+        )
+    gxi_back = grad * (x.detach() - back)
+    assert (ig_back - gxi_back).abs().max() > 0.05 * gxi_back.abs().max()
+
+
 def test_deletion_measures_the_target_explained():
     from lstm_core.interpret.faithfulness import deleted, moves
     from lstm_core.model import ForecastNet
