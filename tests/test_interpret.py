@@ -248,6 +248,89 @@ def test_deletion_test_finds_the_only_step_that_matters(fitted, series):
     assert att.delta < 1e-3
 
 
+def test_one_way_keeps_the_direction_whose_top_steps_add_up_to_more():
+    from lstm_core.interpret.faithfulness import one_way, top_steps
+
+    totals = np.array([3.0, -3.5, 2.0, 0.0, -1.0])
+    np.testing.assert_array_equal(one_way(totals, 2), totals)  # up 3 + 2 against down 3.5 + 1
+    assert set(top_steps(one_way(totals, 2), 2)) == {0, 2}
+    assert set(top_steps(one_way(totals, 1), 1)) == {1}  # one step: the largest |total|
+    np.testing.assert_array_equal(one_way(-totals, 2), totals)
+
+
+def test_ig_deletes_the_steps_that_push_one_way_not_those_that_cancel(fitted):
+    """A model whose forecast is (x_a + x_b + x_c) / 3 of the target: step b pulls against a
+    and c. Ranked by |IG| the top two steps are a and b, whose deletions cancel; IG's totals
+    taken one way delete a and c, and the move is what IG predicts for them together."""
+    from lstm_core.interpret.attributions import attribute_window
+    from lstm_core.interpret.faithfulness import deletion_test, one_way
+
+    fc = _only_step(fitted, 0)
+    L, H = fc.config_.data.lookback, fc.config_.data.horizon  # 16 (10%: 2 steps), 4
+    a, b, c = 3, 8, 12
+    with torch.no_grad():
+        fc.model_.nlinear.weight.zero_()
+        fc.model_.nlinear.weight[:, [a, b, c]] = 1 / 3
+    window = torch.zeros(L, 3)
+    window[[a, b, c], 0] = torch.tensor([3.0, -3.5, 2.0])
+    window[:, 1] = torch.linspace(-1, 1, L)  # a covariate the forecast ignores
+    d = window[:, 0] - window[:, 0].mean()  # each step against the window's mean
+    ig, _, delta = attribute_window(fc.model_, window, 0)
+    totals = ig.sum(axis=1)
+    np.testing.assert_allclose(totals[[a, b, c]], H * d[[a, b, c]].numpy() / 3, rtol=1e-4)
+    assert np.abs(np.delete(totals, [a, b, c])).max() < 1e-5 and delta < 1e-4
+    scores = deletion_test(
+        fc.model_, window, {"|IG|": np.abs(ig).sum(axis=1), "ig": one_way(totals, 2)}, target=0
+    )
+    assert scores["|IG|"].effect == pytest.approx(abs(d[a] + d[b]).item() / 3, rel=1e-4)
+    assert scores["ig"].effect == pytest.approx((d[a] + d[c]).item() / 3, rel=1e-4)
+    assert scores["ig"].effect == pytest.approx((totals[a] + totals[c]) / H, rel=1e-4)
+    assert scores["ig"].ratio > 3 * scores["|IG|"].ratio
+
+
+def test_ig_is_gradient_times_input_for_this_network(fitted, series):
+    """The LSTM reads the window normalised by its own mean and spread and its correction is
+    scaled back by the spread; the linear path is linear: so the forecast is linear along IG's
+    straight path from the mean window, and IG is the gradient at the window times (window -
+    mean), its path integral exact (benchmarks/README.md, faithfulness)."""
+    import copy
+
+    from captum.attr import IntegratedGradients
+
+    from lstm_core.interpret.attributions import attribute_window, forecast_sum, neutral
+
+    fc = copy.deepcopy(fitted)
+    with torch.no_grad():  # an LSTM correction that is far from zero
+        fc.model_.head.weight.normal_(generator=torch.Generator().manual_seed(0))
+    window = fc.scaled_inputs(series)[100:116]
+    ig, _, _ = attribute_window(fc.model_, window, 0)
+    x = window.unsqueeze(0).clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(forecast_sum(fc.model_)(x).sum(), x)
+    gxi = (grad[0] * (window - neutral(window))).double().numpy()
+    np.testing.assert_allclose(ig, gxi, atol=2e-3 * np.abs(gxi).max())
+    # not so from a baseline that is not flat in time (the window reversed): the path bends
+    back = window.flip(0).unsqueeze(0)
+    with torch.inference_mode(False), torch.enable_grad():
+        ig_back = IntegratedGradients(forecast_sum(fc.model_)).attribute(
+            x.detach().clone().requires_grad_(True), baselines=back, n_steps=64
+        )
+    gxi_back = grad * (x.detach() - back)
+    assert (ig_back - gxi_back).abs().max() > 0.05 * gxi_back.abs().max()
+
+
+def test_deletion_measures_the_target_explained():
+    from lstm_core.interpret.faithfulness import deleted, moves
+    from lstm_core.model import ForecastNet
+
+    net = ForecastNet(2, 2, lookback=8, horizon=2).eval()  # untrained: repeats the last value
+    window = torch.stack([torch.ones(8), torch.arange(8.0)], dim=1)  # target 0 flat, 1 a ramp
+    last = deleted(window, [np.array([7])])
+    move = 7 - 3.5  # target 1's last value against its window's mean
+    assert moves(net, window, last, target=0)[0] == 0
+    assert moves(net, window, last, target=1)[0] == pytest.approx(move)
+    assert moves(net, window, last)[0] == pytest.approx(move / 2)
+
+
 def test_gate_response_measures_a_shift_against_random_points():
     from lstm_core.interpret.gate_response import gate_response, response_rate, shifts
 
@@ -317,5 +400,7 @@ def test_the_banner_says_which_check_kept_the_linear_start():
         return nil_banner(share)
 
     assert banner(on_validation).startswith("No training epoch beat the linear fit")
-    assert banner(on_check).startswith("The trained network did not beat the linear fit it "
-                                       "starts from on the check windows after validation")
+    assert banner(on_check).startswith(
+        "The trained network did not beat the linear fit it "
+        "starts from on the check windows after validation"
+    )

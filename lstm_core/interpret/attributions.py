@@ -49,6 +49,12 @@ class Attribution:
         return np.abs(self.integrated_gradients).sum(axis=1)
 
     @property
+    def ig_step_totals(self) -> np.ndarray:
+        """(L,) signed IG of each step, its columns together: what IG says deleting that whole
+        step takes off the forecast (IG adds up over any group of cells)."""
+        return self.integrated_gradients.sum(axis=1)
+
+    @property
     def ablation_steps(self) -> np.ndarray:
         """(L,) |ablation effect| summed over columns."""
         return np.abs(self.ablation).sum(axis=1)
@@ -119,12 +125,35 @@ def attribute(
     if target not in fc.targets_:
         raise DataError(f"{target!r} is not one of the model's targets {', '.join(fc.targets_)}")
     window, ex = scaled_window(fc, prep, origin)
+    ig, ablation, delta = attribute_window(fc.model_, window, fc.targets_.index(target), ig_steps)
+    return Attribution(
+        origin=ex.origin,
+        target=target,
+        times=ex.times,
+        columns=tuple(fc.inputs_),
+        integrated_gradients=ig,
+        ablation=ablation,
+        attention=ex.attention.mean(axis=0).astype(np.float64),
+        gate=ex.gate.astype(np.float64),
+        delta=delta,
+    )
+
+
+def attribute_window(
+    net: ForecastNet, window: torch.Tensor, target: int = 0, ig_steps: int = IG_STEPS
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Integrated Gradients and feature ablation of ``net``'s forecast sum for target index
+    ``target`` over one scaled window (L, F), both against the window's mean.
+
+    Returns:
+        (ig (L, F), ablation (L, F), IG's completeness error).
+    """
     window = window.unsqueeze(0)  # (1, L, F)
-    net = fc.model_  # in eval mode (fit and restore leave it so); never switched here
     base = neutral(window)
-    f = forecast_sum(net, fc.targets_.index(target))
+    f = forecast_sum(net, target)
     _, L, F = window.shape
     mask = torch.arange(L * F).view(1, L, F)  # every cell its own feature
+    # net stays in eval mode (fit and restore leave it so); never switched here
     with threads.for_model(net), torch.inference_mode(False), torch.enable_grad():
         ig, delta = IntegratedGradients(f).attribute(
             window.clone().requires_grad_(True),
@@ -136,14 +165,8 @@ def attribute(
             ablation = FeatureAblation(f).attribute(
                 window, baselines=base, feature_mask=mask, perturbations_per_eval=ABLATIONS_PER_PASS
             )
-    return Attribution(
-        origin=ex.origin,
-        target=target,
-        times=ex.times,
-        columns=tuple(fc.inputs_),
-        integrated_gradients=ig[0].detach().double().numpy(),
-        ablation=ablation[0].double().numpy(),
-        attention=ex.attention.mean(axis=0).astype(np.float64),
-        gate=ex.gate.astype(np.float64),
-        delta=float(delta.abs().max()),
+    return (
+        ig[0].detach().double().numpy(),
+        ablation[0].double().numpy(),
+        float(delta.abs().max()),
     )

@@ -57,6 +57,25 @@ class ViewScore:
         return bool(self.ratio >= MIN_RATIO and self.interval[0] > 1)
 
 
+def n_deleted(lookback: int, share: float = SHARE) -> int:
+    """How many of a window's ``lookback`` steps the test deletes (at least one)."""
+    return max(1, round(share * lookback))
+
+
+def one_way(totals: np.ndarray, k: int) -> np.ndarray:
+    """Signed per-step totals (L,) turned into a score whose top ``k`` steps all push the
+    forecast the same way: the way whose ``k`` largest totals add up to more.
+
+    An additive attribution (IG) predicts that deleting a set of steps moves the forecast by
+    the sum of their totals, so the ``k`` steps it predicts move it most when deleted together
+    are its ``k`` largest or its ``k`` smallest totals. Ranking by |total| instead mixes steps
+    that push up with steps that push down, which IG itself predicts cancel.
+    """
+    t = np.asarray(totals, dtype=np.float64)
+    s = np.sort(t)
+    return t if s[-k:].sum() >= -s[:k].sum() else -t
+
+
 def top_steps(score: np.ndarray, k: int) -> np.ndarray:
     """Rows of the ``k`` highest scores (ties: the later step first, as the latest data)."""
     order = np.argsort(-np.asarray(score, dtype=np.float64)[::-1], kind="stable")[:k]
@@ -74,11 +93,16 @@ def deleted(window: torch.Tensor, rows: list[np.ndarray]) -> torch.Tensor:
 
 
 @torch.no_grad()
-def moves(net: ForecastNet, window: torch.Tensor, variants: torch.Tensor) -> np.ndarray:
-    """(B,) mean |median forecast of each variant - the window's|, over steps and targets."""
+def moves(
+    net: ForecastNet, window: torch.Tensor, variants: torch.Tensor, target: int | None = None
+) -> np.ndarray:
+    """(B,) mean |median forecast of each variant - the window's| over the horizon, for the
+    target of index ``target`` (default: the mean over every target)."""
     mid = len(net.quantiles) // 2
     with threads.for_model(net):
         y = net(torch.cat([window.unsqueeze(0), variants]))[..., mid]  # (1 + B, H, K)
+    if target is not None:
+        y = y[..., target : target + 1]
     return (y[1:] - y[:1]).abs().mean(dim=(1, 2)).double().numpy()
 
 
@@ -96,6 +120,7 @@ def deletion_test(
     share: float = SHARE,
     draws: int = DRAWS,
     seed: int = 0,
+    target: int | None = None,
 ) -> dict[str, ViewScore]:
     """Score each view by deleting its top ``share`` of steps from ``window`` (L, F) scaled.
 
@@ -105,14 +130,15 @@ def deletion_test(
     Args:
         net: the network; window: (L, F) the window the views describe.
         scores: view name -> (L,) score of each step (higher = more important by that view).
+        target: index of the target whose forecast is measured (default: every target's).
     """
     L = window.shape[0]
-    k = max(1, round(share * L))
+    k = n_deleted(L, share)
     rng = np.random.default_rng(seed)
     random_rows = [rng.choice(L, k, replace=False) for _ in range(draws)]
     names = list(scores)
     rows = [top_steps(scores[n], k) for n in names] + random_rows
-    m = moves(net, window, deleted(window, rows))
+    m = moves(net, window, deleted(window, rows), target)
     ref = m[len(names) :]
     return {
         n: ViewScore(
@@ -135,14 +161,17 @@ def score_views(
     draws: int = DRAWS,
     seed: int = 0,
 ) -> dict[str, ViewScore]:
-    """The deletion test of the three views at one origin: attention, |IG| and the
-    gate's change (``VIEWS``), for the window (L, F) scaled that ``attribution`` describes."""
+    """The deletion test of the three views at one origin (``VIEWS``), for the window (L, F)
+    scaled that ``attribution`` describes, measured on the forecast of the target it explains:
+    attention, IG (its steps' totals, one way: ``one_way``) and the gate's change."""
+    k = n_deleted(window.shape[0], share)
     scores = {
         "attention": attribution.attention,
-        "ig": attribution.ig_steps,
+        "ig": one_way(attribution.ig_step_totals, k),
         "gate": gate_change(attribution.gate),
     }
-    return deletion_test(net, window, scores, share, draws, seed)
+    target = attribution.columns.index(attribution.target)  # the inputs start with the targets
+    return deletion_test(net, window, scores, share, draws, seed, target)
 
 
 def window_at(fc: Forecaster, data: pd.DataFrame | Prepared, origin: int) -> torch.Tensor:
