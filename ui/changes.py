@@ -41,7 +41,7 @@ GATE_EVIDENCE = (
     "series' own columns 0.74 / 0.72, 0.49 / 0.82 and 0.79 / 0.81; the same union with its "
     "profile reading the skip gate of the small model detection trains for itself (hidden 16, "
     "2 layers; not the model in use) 0.73 / 0.72, 0.52 / 0.83 and 0.79 / 0.80, a tie with the "
-    "series' own view (over 6 deals of the folds 0.733 against 0.734), so the default reads "
+    "series' own view (over 6 deals of the folds 0.737 each), so the default reads "
     "the series and trains no model. The gate alone, read by the kernel search, scores at the "
     "level of reporting no change point (0.63 / 0.58, 0.51 / 0.41, 0.75 / 0.71 against "
     "0.69 / 0.60, 0.52 / 0.41, 0.76 / 0.72); read by the profile, it sees TSSB's pattern "

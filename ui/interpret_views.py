@@ -133,7 +133,10 @@ def one_origin(e: Explained, prep: Prepared, target: str, origin: int) -> None:
     )
     st.caption(
         f"Each view's top {scores['ig'].steps} steps (10% of the window) are set to the window's "
-        f"mean, against {scores['ig'].draws} random draws of as many steps. A view is described "
+        f"mean, against {scores['ig'].draws} random draws of as many steps. IG's top steps are "
+        "those it says push the forecast most one way (its largest or its smallest signed "
+        "totals, whichever sum is larger: IG's contributions add up, and steps pushing both ways "
+        "would cancel when deleted together). A view is described "
         f"only where it moves the forecast at least {faithfulness.MIN_RATIO:g}x as much as random "
         "steps, beyond the draws' noise; grey bars are views that are "
         f"{text.UNRELIABLE}"
