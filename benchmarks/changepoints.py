@@ -302,14 +302,15 @@ def score_cases(cases: list[Case], args: argparse.Namespace) -> tuple[dict, dict
             c.seconds[f"profile {design}"] = time.perf_counter() - t0  # the last edge's
         for det in ("search", "union"):
             t0 = time.perf_counter()
-            pipeline.detect(frame(c), detector=det)
+            pipeline.detect(frame(c), columns=list(frame(c).columns), detector=det)
             c.seconds[det] = time.perf_counter() - t0
         for m in BASELINES[:4]:
             pts = [] if m == "zero" else cp.classical(c.raw, m, min_size=2)
             base[m][c.name] = f1_cover(c, pts)
         if len(c.raw) <= args.tests_max_rows:
             t0 = time.perf_counter()
-            found = pipeline.detect(frame(c), detector="tests").change_points
+            cols = list(frame(c).columns)  # every column, as the designs above read them
+            found = pipeline.detect(frame(c), columns=cols, detector="tests").change_points
             c.seconds["tests"] = time.perf_counter() - t0
             base["tests"][c.name] = f1_cover(c, [p.index for p in found])
     return scores, base

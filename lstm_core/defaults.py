@@ -12,7 +12,8 @@ The rules, each with the reason ``Choice.reasons`` gives:
   cycle, so that tokens tile the day (or week) evenly: 6 hours for 168 hourly steps.
 - **validation share**: at least ``training.val_fraction``, and enough for the held-out end to
   hold three parts of a window each (validation, check, test: ``forecaster.held_out_parts``),
-  so that the fallback to the linear start is judged on windows that chose nothing, up to
+  so that the fallback to the linear start is judged on windows that chose nothing of the
+  network (they help choose the start's lookback, which favours the start), up to
   ``MAX_VAL_FRACTION``.
 - **epochs**: enough passes for ``STEPS`` optimiser steps over the training windows, between
   ``MIN_EPOCHS`` and ``MAX_EPOCHS``; early stopping ends the run when validation has not

@@ -173,7 +173,9 @@ def fit_network(
     start: LinearStart | None = None,
 ) -> tuple[ForecastNet, History]:
     """Build the network (``init_network``) and train it; with ``check_rows``, keep the linear
-    start unless the trained network beats it on their windows, which chose nothing.
+    start unless the trained network beats it on their windows, which chose nothing of the
+    network (with ``start`` they also chose the start's lookback, as they choose the backtest
+    baseline's: a bias towards keeping the start, the safe side).
 
     Dropout masks come from the training process's own generator: ``background.Scheduler`` trains
     each job in a process of its own, seeded with ``training.seed``.

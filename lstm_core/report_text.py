@@ -115,7 +115,7 @@ FOUND_BY = {
     "search": "a kernel search on the raw series' rolling statistics",
     "profile": "a classification score profile of the raw series",
     "profile gate": "a classification score profile of the model's skip gate",
-    "union": "a kernel search or a classification score profile of the raw series",
+    "union": "PELT, a kernel search or a classification score profile of the raw series",
     "pelt": "PELT on the raw series' mean",
 }
 GATE_FOUND = (FOUND_BY["gate"], FOUND_BY["profile gate"])  # the phrases that name the gate

@@ -63,7 +63,8 @@ class History:
     windows_per_sec: float
     initial_val_loss: float = math.nan  # validation loss before the first epoch
     # the trained model's and its linear start's loss on the check windows after validation,
-    # which chose nothing (empty: no check part); the start is kept unless the model wins there
+    # which chose nothing of the network (they help choose the start's own lookback, which
+    # favours the start) (empty: no check part); the start is kept unless the model wins there
     check_loss: tuple[float, ...] = ()
     test_start: int = 0  # first row of the test windows after validation (0: none)
     # the linear start's own lookback (its map has zero weights on the older steps of the

@@ -258,6 +258,15 @@ def test_one_way_keeps_the_direction_whose_top_steps_add_up_to_more():
     np.testing.assert_array_equal(one_way(-totals, 2), totals)
 
 
+def test_the_lead_step_is_in_the_scored_set_and_says_its_way():
+    from lstm_core.interpret.faithfulness import lead
+
+    totals = np.array([3.0, -3.5, 2.0, 0.0, -1.0])
+    assert lead(totals, 2) == (0, 1)  # the set raises it; -3.5 is the largest |total| but not in it
+    assert lead(-totals, 2) == (0, -1)
+    assert lead(totals, 1) == (1, -1)
+
+
 def test_ig_deletes_the_steps_that_push_one_way_not_those_that_cancel(fitted):
     """A model whose forecast is (x_a + x_b + x_c) / 3 of the target: step b pulls against a
     and c. Ranked by |IG| the top two steps are a and b, whose deletions cancel; IG's totals

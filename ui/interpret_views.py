@@ -111,11 +111,12 @@ def one_origin(e: Explained, prep: Prepared, target: str, origin: int) -> None:
         plots.attribution_figure(att.times, att.integrated_gradients, att.columns, title),
         key="explain_ig",
     )
-    top = att.times[int(np.argmax(att.ig_steps))]
+    row, way = faithfulness.lead(att.ig_step_totals, scores["ig"].steps)
+    top = fmt_times(pd.Index([att.times[row]]), freq)[0]
     reading = (
-        f"Blue cells raise the forecast, red cells lower it, against the window's mean; the step "
-        f"that moves it most is {fmt_times(pd.Index([top]), freq)[0]}. "
-        f"{text.rank_line(att.rank_ig, att.rank_ablation)}"
+        f"Blue cells raise the forecast, red cells lower it, against the window's mean; the "
+        f"{scores['ig'].steps} steps IG says move it most together {('lower', 'raise')[way > 0]} "
+        f"it, the strongest at {top}. {text.rank_line(att.rank_ig, att.rank_ablation)}"
     )
     st.caption(text.view_reading("ig", scores["ig"], e.narrate, reading))
     title = f"Skip gate in this window{src}: each row a unit, each column a step"

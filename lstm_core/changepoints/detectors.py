@@ -187,16 +187,22 @@ def profiled(
     for s in found:
         c = min(max(s.node.index, 0), T - 1)
         method: Method = s.node.method
-        if not s.kept and any(abs(c - k.index) <= run.size for k in candidates):
+        # the fewest rows between change points (``run.size``) holds for the profile too
+        keep = (
+            s.kept
+            and min(c, T - c) >= run.size
+            and all(abs(c - p.index) >= run.size for p in points)
+        )
+        if not keep and any(abs(c - k.index) <= run.size for k in candidates):
             continue  # one candidate per place
         kind, cols = namer.name(kept, c, method)
         needed = s.needed * scale
         candidates.append(
             Candidate(
-                c, run.index[c], float(run.curve[c]), needed, s.kept, kind, cols, method, "profile"
+                c, run.index[c], float(run.curve[c]), needed, keep, kind, cols, method, "profile"
             )
         )
-        if s.kept:  # the weakest evidence on its chain minus the threshold used
+        if keep:  # the weakest evidence on its chain minus the threshold used
             net = prof.THRESHOLD / s.needed - prof.THRESHOLD * scale / run.sensitivity
             points.append(
                 ChangePoint(
@@ -226,8 +232,15 @@ def pelted(
     SENSITIVITY_LADDER, each with the lowest at which PELT keeps one within ``run.size`` rows."""
     namer = namer or Namer.of(run)
     at = {s: classical(run.raw, "pelt", factor * s, run.size) for s in SENSITIVITY_LADDER}
-    kept = classical(run.raw, "pelt", factor * run.sensitivity, run.size)
-    needed: dict[int, float] = {i: run.sensitivity for i in kept}
+    kept = at.get(run.sensitivity) or classical(run.raw, "pelt", factor * run.sensitivity, run.size)
+    needed: dict[int, float] = {}
+    for i in kept:  # the lowest rung that keeps it (or one within run.size rows of it)
+        rungs = [
+            s
+            for s in sorted(at)
+            if s <= run.sensitivity and any(abs(i - j) <= run.size for j in at[s])
+        ]
+        needed[i] = rungs[0] if rungs else run.sensitivity
     for s in sorted(at):
         for i in at[s]:
             if all(abs(i - j) > run.size for j in needed):
@@ -289,8 +302,11 @@ def union(
         return replace(c, kind=kind, columns=cols)
 
     points = sorted(map(named, points), key=lambda p: p.index)
-    cands = sorted(map(named, cands), key=lambda k: (not k.kept, k.needed, -k.score))
-    return tuple(points), tuple(cands)
+    ranked: list[Candidate] = []  # strongest first, one per place (a profile window)
+    for k in sorted(cands, key=lambda k: (not k.kept, k.needed, -k.score)):
+        if k.kept or all(abs(k.index - r.index) > width for r in ranked):
+            ranked.append(k)
+    return tuple(points), tuple(map(named, ranked))
 
 
 def tested(run: Run, points: tuple[ChangePoint, ...]) -> tuple[Candidate, ...]:

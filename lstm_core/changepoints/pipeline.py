@@ -202,9 +202,11 @@ def detect(
             score profile, ClaSP-style: where a nearest-neighbour classifier tells the
             subsequences before a row from those after it, so changes of shape too; on the
             series, the gate's main directions or both as ``features`` says; it ranks its
-            splits with the sensitivity each needs) or "union" (the search on the series'
-            rolling statistics, plus the profile's points away from them: the profile reads
-            the series with ``features`` "raw", the gate otherwise).
+            splits with the sensitivity each needs) or "union" (the default: PELT on the mean,
+            then the search on the series' rolling statistics, then the profile, each part
+            adding the points more than one profile window from those before; the profile
+            reads the series with ``features`` "raw", the gate otherwise; each point's
+            ``part`` says which found it).
         candidates: with "tests", also rank candidates (the change score's peaks and the
             search's liberal points) by the sensitivity at which their tests pass (about 0.5 s
             more); the other detectors always rank them.

@@ -76,6 +76,14 @@ def one_way(totals: np.ndarray, k: int) -> np.ndarray:
     return t if s[-k:].sum() >= -s[:k].sum() else -t
 
 
+def lead(totals: np.ndarray, k: int) -> tuple[int, int]:
+    """The step of the deletion test's ``k`` IG steps (``one_way``) that IG says moves the
+    forecast most, and the way that set pushes it (+1 up, -1 down)."""
+    t = np.asarray(totals, dtype=np.float64)
+    way = 1 if np.array_equal(one_way(t, k), t) else -1
+    return int(top_steps(way * t, 1)[0]), way
+
+
 def top_steps(score: np.ndarray, k: int) -> np.ndarray:
     """Rows of the ``k`` highest scores (ties: the later step first, as the latest data)."""
     order = np.argsort(-np.asarray(score, dtype=np.float64)[::-1], kind="stable")[:k]
