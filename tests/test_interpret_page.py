@@ -21,7 +21,7 @@ NARRATION = (  # sentences that describe the network's views as its reasoning
     "the most attended lag",
     "of the gate's units lean on the LSTM's memory",
     "of the attention goes to the latest",
-    "the step that moves it most",
+    "steps IG says move it most",
 )
 
 
