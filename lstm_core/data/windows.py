@@ -72,9 +72,10 @@ def reliable_lookback(n_rows: int, horizon: int, val_fraction: float) -> int | N
 
 def few_windows(n_rows: int, lookback: int, horizon: int, val_fraction: float) -> str | None:
     """A warning when training would see fewer than ``WINDOWS_PER_STEP`` windows per lookback
-    step: the linear start has a weight per step and horizon step, so with fewer windows it fits
-    them almost exactly, and its in-sample errors, which set the 80% interval, are too small.
-    None when the series is long enough for these settings."""
+    step: the network reads every step of the window, so with fewer windows it can fit them
+    almost exactly, and its in-sample errors, which set the 80% interval, are too small (the
+    linear start itself takes a lookback the rows afford: ``network.linear_start``). None when
+    the series is long enough for these settings."""
     train, _ = window_counts(n_rows, lookback, horizon, val_fraction)
     if train >= WINDOWS_PER_STEP * lookback:
         return None
@@ -87,8 +88,8 @@ def few_windows(n_rows: int, lookback: int, horizon: int, val_fraction: float) -
     )
     return (
         f"only {train} training window{'s' if train != 1 else ''} for a lookback of {lookback} "
-        f"steps, under the {WINDOWS_PER_STEP * lookback} a reliable fit needs (the linear start "
-        f"alone has {lookback} weights per forecast step), so forecasts are loose and the 80% "
+        f"steps, under the {WINDOWS_PER_STEP * lookback} a reliable fit needs (the network "
+        f"reads all {lookback} steps of each window), so forecasts are loose and the 80% "
         f"intervals likely too narrow; {offer}"
     )
 
