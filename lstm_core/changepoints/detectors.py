@@ -54,7 +54,7 @@ def searched(
     run: Run,
     gate_feats: np.ndarray,
     features: Features,
-    namer: Namer | None = None,
+    namer: Namer | Unnamed | None = None,
     scale: float = 1.0,
 ) -> tuple[tuple[ChangePoint, ...], tuple[Candidate, ...]]:
     """The "search" detector: the kernel search on the series' rolling statistics ("raw"), on
@@ -148,6 +148,14 @@ class Namer:
         return t.kind, tuple(self.run.names[j] for j in cols)
 
 
+class Unnamed:
+    """A ``Namer`` that names nothing: for parts whose points are named again after a merge."""
+
+    @staticmethod
+    def name(kept: Sequence[int], c: int, method: Method) -> tuple[Kind | None, tuple[str, ...]]:
+        return None, ()
+
+
 def around(kept: Sequence[int], c: int, T: int) -> tuple[int, int]:
     """The kept points (or the ends) either side of row ``c``, ``c`` itself left out."""
     edges = [0, *sorted(p for p in kept if p != c), T]
@@ -169,7 +177,7 @@ def profiled(
     features: Features,
     edge: int = prof.EDGE,
     scale: float = 1.0,
-    namer: Namer | None = None,
+    namer: Namer | Unnamed | None = None,
 ) -> tuple[tuple[ChangePoint, ...], tuple[Candidate, ...]]:
     """The "profile" detector: binary segmentation at the classification score profile's
     peaks (``profile.splits``) on the series ("raw": its subsequences' shapes and rolling
@@ -225,7 +233,7 @@ UNION_PROFILE: dict[prof.Design, tuple[int, float]] = {
 
 
 def pelted(
-    run: Run, factor: float = UNION_PELT, namer: Namer | None = None
+    run: Run, factor: float = UNION_PELT, namer: Namer | Unnamed | None = None
 ) -> tuple[tuple[ChangePoint, ...], tuple[Candidate, ...]]:
     """PELT on the columns' mean (``classical.classical``) at ``factor`` x the sensitivity, each
     point named by the local tests; candidates are its points at every sensitivity of
@@ -276,14 +284,14 @@ def union(
     which part found it (``part``) and which view (``method``: the profile on the gate is
     "representation"). Candidates of all three, kept first, then by the sensitivity each
     needs."""
-    namer = Namer.of(run)  # the local tests' scaling, shared by the parts
+    namer = Namer.of(run)  # names the merged points; the parts leave them unnamed
     view: Features = "raw" if features == "raw" else "gate"
     edge, scale = UNION_PROFILE[PROFILE_DESIGNS[view]]
     width = prof.span(run.raw, edge)
     parts = [
-        pelted(run, UNION_PELT, namer),
-        searched(run, gate_feats, "raw", namer, ks.PENALTY / UNION_PENALTY),
-        profiled(run, gate_feats, view, edge, scale, namer),
+        pelted(run, UNION_PELT, Unnamed()),
+        searched(run, gate_feats, "raw", Unnamed(), ks.PENALTY / UNION_PENALTY),
+        profiled(run, gate_feats, view, edge, scale, Unnamed()),
     ]
     points: list[ChangePoint] = []
     cands: list[Candidate] = []
