@@ -104,6 +104,22 @@ def test_year_column_becomes_annual_time():
     assert p.frame.index[0].year == 1871 and p.freq.startswith("YS")
 
 
+def test_yearly_dates_over_three_centuries_are_kept():
+    """TCPD's children_per_woman: 1800-2100, a span whose nanoseconds overflow a Timedelta; it
+    was refused as 'YS-JAN is not a usable pandas frequency'."""
+    years = [f"{y}-01-01" for y in range(1800, 2101)]
+    text = pd.DataFrame({"time": years, "v": np.arange(301.0)}).to_csv(index=False)
+    p = prepare(read_table(text.encode(), "x.csv"), DataConfig(time_col="time", targets=("v",)))
+    assert len(p.frame) == 301 and p.freq.startswith("YS") and p.frame.index[-1].year == 2100
+
+
+@pytest.mark.parametrize("first", ["1600-01-15", "1990-01-15"])
+def test_dates_pandas_cannot_hold_say_how_to_give_them(first):
+    df = pd.DataFrame({"time": [first, "1604-01-15", "1995-01-15"], "v": [1.0, 2.0, 3.0]})
+    with pytest.raises(DataError, match="from 1677 to 2262 only: write times outside that"):
+        prepare(df, DataConfig(time_col="time", targets=("v",)))
+
+
 @pytest.mark.parametrize(
     "frame, cfg, message",
     [

@@ -68,7 +68,7 @@ def searched(
         views.append(ks.series_features(raw))
     if features != "raw":
         views.append(gate_feats)
-    stacked = np.column_stack(views)
+    stacked = views[0] if len(views) == 1 else np.column_stack(views)
     found = ks.search(stacked, raw, sensitivity, size, peaks(curve, size))
     kept = [k.index for k in found.candidates if k.kept]
     n_raw = views[0].shape[1] if features == "combined" else 0
@@ -120,28 +120,34 @@ def searched(
 @dataclass(frozen=True)
 class Namer:
     """Names a point found by a search that does not say what changed ("search", "profile"):
-    the local tests' best kind between the kept points around it, and their columns."""
+    the local tests' best kind between the kept points around it, and their columns. Series
+    longer than ``seg.MAX_POINTS`` rows are tested on block means, as the tests segment them."""
 
-    z: np.ndarray  # (T, K) the series scaled as the tests read it
+    z: np.ndarray  # (T / block, K) the series (or its block means) scaled as the tests read it
     periods: tuple[int, ...]
     run: Run
+    block: int = 1  # rows per block mean
 
     @staticmethod
     def of(run: Run) -> Namer:
-        z = seg._scaled(run.raw, run.settings)
-        periods = season_periods(
-            z, run.period_hint, run.settings.harmonics, run.settings.season_share
-        )
-        return Namer(z, tuple(periods), run)
+        T = len(run.raw)
+        block = max(1, -(-T // seg.MAX_POINTS))
+        raw = block_means(run.raw, block) if block > 1 else run.raw
+        z = seg._scaled(raw, run.settings)
+        hint = run.period_hint
+        hint = hint // block if hint and hint >= 2 * block else None
+        periods = season_periods(z, hint, run.settings.harmonics, run.settings.season_share)
+        return Namer(z, tuple(periods), run, block)
 
     def name(
         self, kept: Sequence[int], c: int, method: Method
     ) -> tuple[Kind | None, tuple[str, ...]]:
-        a, e = around(kept, c, len(self.z))
-        if min(c - a, e - c) < 3:
+        a, e = around(kept, c, len(self.run.raw))
+        a, b, e = a // self.block, c // self.block, -(-e // self.block)
+        if min(b - a, e - b) < 3:
             return None, ()
         settings = self.run.settings
-        t = seg.weigh_split(self.z, a, c, e, list(self.periods), settings.strength, settings)
+        t = seg.weigh_split(self.z, a, b, e, list(self.periods), settings.strength, settings)
         if t.evidence <= 0 and method == "representation":
             return "dynamics", ()
         cols = t.columns or tuple(range(len(self.run.names)))

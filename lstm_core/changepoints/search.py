@@ -56,11 +56,15 @@ def window_length(x: np.ndarray) -> int:
 
 
 def rolling_mean(y: np.ndarray, w: int) -> np.ndarray:
-    """(T, K) centred mean over ``w`` rows, the ends padded with the end rows."""
+    """(T, K) centred mean over ``w`` rows, the ends padded with the end rows (in place where it
+    can: a million-row series holds one padded copy at a time)."""
     h = w // 2
-    pad = np.concatenate([np.repeat(y[:1], h, 0), y, np.repeat(y[-1:], w - h - 1, 0)])
-    c = np.vstack([np.zeros(y.shape[1]), np.cumsum(pad, axis=0)])
-    return (c[w:] - c[:-w]) / w
+    zero = np.zeros((1, y.shape[1]))
+    c = np.concatenate([zero, np.repeat(y[:1], h, 0), y, np.repeat(y[-1:], w - h - 1, 0)])
+    np.cumsum(c, axis=0, out=c)
+    out = c[w:] - c[:-w]
+    out /= w
+    return out
 
 
 def series_features(x: np.ndarray) -> np.ndarray:
@@ -69,11 +73,24 @@ def series_features(x: np.ndarray) -> np.ndarray:
     ``window_length`` rows, after scaling each column by its noise spread."""
     z = (x - np.median(x, axis=0)) / robust_scale(x)
     w = window_length(z)
-    mean = rolling_mean(z, w)
-    spread = np.sqrt(np.maximum(rolling_mean(z**2, w) - mean**2, 0.0))
-    steps = np.vstack([np.zeros((1, z.shape[1])), np.abs(np.diff(z, axis=0))])
-    rough = rolling_mean(steps, w)
-    return np.column_stack([mean, np.log(spread + 1e-3), np.log(rough + 1e-3)])
+    K = z.shape[1]
+    out = np.empty((len(z), 3 * K))
+    mean = out[:, :K]
+    mean[:] = rolling_mean(z, w)
+    spread = out[:, K : 2 * K]
+    spread[:] = rolling_mean(z**2, w)
+    spread -= mean**2
+    np.maximum(spread, 0.0, out=spread)
+    np.sqrt(spread, out=spread)
+    spread += 1e-3
+    np.log(spread, out=spread)
+    steps = np.abs(np.diff(z, axis=0, prepend=z[:1]))  # 0 at the first row
+    del z
+    rough = out[:, 2 * K :]
+    rough[:] = rolling_mean(steps, w)
+    rough += 1e-3
+    np.log(rough, out=rough)
+    return out
 
 
 def _fitted(feats: np.ndarray, min_size: int) -> tuple[rpt.KernelCPD, int, int] | None:

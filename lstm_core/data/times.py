@@ -139,16 +139,32 @@ def parse_time_column(df: pd.DataFrame, time_col: str) -> pd.Series:
     if t is None:
         raise DataError(
             f"time column {quote(time_col, 40)} does not hold dates or times "
-            f"(first value {quote(df[time_col].iloc[0], 40)}); pick another time column or none"
+            f"(first value {quote(df[time_col].iloc[0], 40)}); pick another time column or "
+            f"none{_out_of_range(df[time_col])}"
         )
     bad = int(t.isna().sum())
     if bad:
         row = int(np.flatnonzero(t.isna().to_numpy())[0])
         raise DataError(
             f"time column {quote(time_col, 40)}: {bad} value(s) are not times, first at row "
-            f"{row + 2} ({quote(df[time_col].iloc[row], 40)}); fix or remove those rows"
+            f"{row + 2} ({quote(df[time_col].iloc[row], 40)}); fix or remove those "
+            f"rows{_out_of_range(df[time_col])}"
         )
     return t
+
+
+def _out_of_range(col: pd.Series) -> str:
+    """A hint when some values read as dates whose year pandas cannot hold (or are already
+    NaT, as a reader leaves such dates), else ""."""
+    years = pd.to_numeric(col.astype(str).str.extract(r"^\s*(\d{4})-", expand=False), "coerce")
+    read_as_nat = pd.api.types.is_datetime64_any_dtype(col) and col.isna().any()
+    outside = ((years < 1678) | (years > 2261)).any() or read_as_nat
+    return (
+        " (pandas holds dates from 1677 to 2262 only: write times outside that as whole numbers, "
+        "e.g. the year, or drop the column)"
+        if outside
+        else ""
+    )
 
 
 def regular_index(
@@ -164,7 +180,8 @@ def regular_index(
         step = (steps[1:] - steps[:-1]).min()  # the shortest step bounds the count from above
         if step <= pd.Timedelta(0):
             raise ValueError(freq)
-        count = (index[-1] - index[0]) / step + 1
+        # in Python integers: over 292 years of nanoseconds overflow a Timedelta (yearly data)
+        count = (int(index[-1].value) - int(index[0].value)) / int(step.value) + 1
         if count > cap:
             raise DataError(
                 f"frequency {quote(freq, 20)} would turn {n} rows into about {count:.3g}; set "
