@@ -363,6 +363,7 @@ def _changes_section(views: _Views, prep: Prepared, target: str, context: Contex
     kinds = change_point_rows(det, prep)  # in the file's own rows
     kinds["time"] = fmt_times(kinds["time"], prep.freq)
     kinds.insert(2, "found by", [found_by(c, det) for c in det.change_points])
+    kinds = kinds.drop(columns="part")  # "found by" says it in words
     scored = det.metrics is not None
     return (
         "<h2 id='changes'>Change points</h2>"

@@ -61,6 +61,11 @@ def main(out: Path) -> None:
         wait_for_app(page, "Interpret", PAGES["explain"][2])
         page.get_by_role("button", name="Detect change points").click()
         wait_for_app(page, "Interpret", PAGES["explain"][2] + 1, timeout_ms=400_000)
+        page.wait_for_function(  # the detection's table and ranked candidates, not its progress
+            "() => document.querySelector('[data-testid=\"stMain\"]').innerText"
+            ".includes('Candidates, strongest first')",
+            timeout=400_000,
+        )
         save(page, out, "explain", "Interpret", PAGES["explain"][2] + 1)
 
         # two states worth seeing: a rejected YAML edit, and training in progress

@@ -147,8 +147,9 @@ class Detection:
     candidates: tuple[Candidate, ...] = ()
 
     def candidate_table(self) -> pd.DataFrame:
-        """Candidates as rows, strongest first: index, time, kind, columns, method, needed
-        sensitivity, score, and whether it was kept or why not."""
+        """Candidates as rows, strongest first: index, time, kind, columns, method, the part of
+        the detector that proposed it, needed sensitivity, score, and whether it was kept or
+        why not."""
         c = self.candidates
         return pd.DataFrame(
             {
@@ -157,6 +158,7 @@ class Detection:
                 "kind": [k.kind for k in c],
                 "columns": [", ".join(k.columns) for k in c],
                 "method": [k.method for k in c],
+                "part": [k.part for k in c],
                 "needed sensitivity": [k.needed for k in c],
                 "score": [k.score for k in c],
                 "kept or why not": [k.reason(self.sensitivity) for k in c],
@@ -164,7 +166,8 @@ class Detection:
         )
 
     def table(self) -> pd.DataFrame:
-        """Change points as rows: index, time, kind, columns, evidence, score, classical match."""
+        """Change points as rows: index, time, kind, columns, evidence, method, the part of the
+        detector that found it, score, classical match."""
         matched = dict(self.agreement.pairs)
         return pd.DataFrame(
             {
@@ -174,6 +177,7 @@ class Detection:
                 "columns": [", ".join(c.columns) for c in self.change_points],
                 "evidence": [c.evidence for c in self.change_points],
                 "method": [c.method for c in self.change_points],
+                "part": [c.part for c in self.change_points],
                 "score": [c.score for c in self.change_points],
                 "classical match": pd.array(
                     [matched.get(c.index) for c in self.change_points], dtype="Int64"
