@@ -214,3 +214,19 @@ def test_the_report_names_the_profile_as_the_finder():
         assert "not by the gate" not in points_sentence(det)
     det = NS(detector="profile", features="raw", change_points=(raw,))
     assert "not by the gate" in points_sentence(det)
+
+
+def test_every_peak_of_the_change_score_has_a_point_or_a_reason_under_the_default():
+    """Issue 19: where the page's change score peaks, the user sees a point there or a
+    candidate saying why none was kept (within one profile window: the union lists one
+    candidate per place)."""
+    from lstm_core.changepoints.detectors import peaks
+
+    regimes = load_demo("regimes")
+    det = cp.detect(regimes.frame, config=regimes.config)
+    raw = regimes.frame[["y", "x1", "x2"]].to_numpy(float)
+    width = P.span(raw, 5)
+    for peak in peaks(det.score.to_numpy(), det.min_size):
+        near = [k for k in det.candidates if abs(k.index - peak) <= width]
+        assert near, f"no point or candidate near the score's peak at {peak}"
+        assert all(k.reason(det.sensitivity) for k in near)
