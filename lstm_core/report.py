@@ -21,6 +21,7 @@ from lstm_core.forecaster import Forecaster, data_hash
 from lstm_core.interpret import Trace, faithfulness, gate_response, share
 from lstm_core.interpret.readings import GateReading, attention_reading, gate_reading
 from lstm_core.report_text import (
+    ABLATION,
     backtest_caption,
     data_report_lines,
     deletion_sentence,
@@ -371,6 +372,7 @@ def _changes_section(views: _Views, prep: Prepared, target: str, context: Contex
         + (_table(kinds, index=False) if len(kinds) else _note("No change points were found."))
         + (_lines(_point_lines(det, views, prep)) if len(kinds) else "")
         + (_note(gate_rate_sentence()) if len(kinds) and views.trace is not None else "")
+        + _note(ABLATION)
         + (_table(detection_table(det)) if scored else "")
         + (_note(detection_caption(det)) if scored else "")
     )

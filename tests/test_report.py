@@ -60,6 +60,7 @@ def test_the_report_says_how_each_point_was_found_and_what_the_gate_did(document
         assert re.search(r"the skip gate (responds|does not respond) there", line)
         assert "permutation p = " in line
     assert "found by</th>" in document, "the points' table names the detector too"
+    assert "Which view finds change points, out of fold" in document, "the ablation, quoted"
     assert "not by the gate" in document
     assert "annotated changes and at" in document, "the measured rate, from the shipped JSON"
     assert "Give known change points" not in document and "above to score" not in document

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lstm_core import changepoints
+from lstm_core import changepoints, report_text
 from lstm_core.changepoints.detectors import SENSITIVITY_LADDER
 from lstm_core.changepoints.rows import candidate_rows
 from lstm_core.text import fmt_times
@@ -31,23 +31,11 @@ CANDIDATES_CAPTION = (
 )
 UNSCORED = "Give known change points above to score the detectors against them."
 
-# What the model's view adds, as measured by benchmarks/changepoints.py (out of fold over the
-# union of 20 TCPD, 38 TSSB and 44 synthetic series, every design competing; the run of
-# 2026-12-05 that made "union" the default). The Interpret page quotes this so nobody reads more
-# into the gate than the measurements support.
+# What the model's view adds, as measured (``report_text.ABLATION``, which the report quotes
+# too), and what the page's own gate views are.
 GATE_EVIDENCE = (
-    "Which view finds change points, out of fold on 20 annotated real series (TCPD), 38 "
-    "pattern-change series (TSSB) and 44 synthetic ones (F1 / Cover): the default union on the "
-    "series' own columns 0.74 / 0.72, 0.49 / 0.82 and 0.79 / 0.81; the same union with its "
-    "profile reading the skip gate of the small model detection trains for itself (hidden 16, "
-    "2 layers; not the model in use) 0.73 / 0.72, 0.52 / 0.83 and 0.79 / 0.80, a tie with the "
-    "series' own view (over 6 deals of the folds 0.737 each), so the default reads "
-    "the series and trains no model. The gate alone, read by the kernel search, scores at the "
-    "level of reporting no change point (0.63 / 0.58, 0.51 / 0.41, 0.75 / 0.71 against "
-    "0.69 / 0.60, 0.52 / 0.41, 0.76 / 0.72); read by the profile, it sees TSSB's pattern "
-    "changes (Cover 0.83; ClaSP published 0.84) but not TCPD's (0.68 / 0.60). Each point says "
-    "which part found it; the gate views above show where the model's state moves. The gate "
-    "of the model in use was not measured this way."
+    f"{report_text.ABLATION} Each point says which part found it; the gate views above show "
+    "where the model's state moves. The gate of the model in use was not measured this way."
 )
 
 
