@@ -246,7 +246,11 @@ def pelted(
     SENSITIVITY_LADDER, each with the lowest at which PELT keeps one within ``run.size`` rows."""
     namer = namer or Namer.of(run)
     at = {s: classical(run.raw, "pelt", factor * s, run.size) for s in SENSITIVITY_LADDER}
-    kept = at.get(run.sensitivity) or classical(run.raw, "pelt", factor * run.sensitivity, run.size)
+    kept = (
+        at[run.sensitivity]
+        if run.sensitivity in at
+        else classical(run.raw, "pelt", factor * run.sensitivity, run.size)
+    )
     needed: dict[int, float] = {}
     for i in kept:  # the lowest rung that keeps it (or one within run.size rows of it)
         rungs = [
@@ -272,8 +276,7 @@ def pelted(
         )
         if i in kept:  # the mean-shift cost's drop here, between its neighbours, less the penalty
             a, e = around(kept, i, len(z))
-            jump = (sums[i] - sums[a]) / (i - a) - (sums[e] - sums[i]) / (e - i)
-            gain = (i - a) * (e - i) / (e - a) * float(jump @ jump)
+            gain = float(ks.split_gains(sums, a, i, e)[0])
             points.append(
                 ChangePoint(i, run.index[i], score, kind, cols, gain - penalty, (), "raw", "pelt")
             )
@@ -329,22 +332,16 @@ def tested(run: Run, points: tuple[ChangePoint, ...]) -> tuple[Candidate, ...]:
     sensitivity of NEEDED_LADDER; ``needed`` is the lowest at which its test passes (inf: none).
     Long series are tested on block means, as ``segment`` tests them."""
     raw, names, size, curve, settings = run.raw, run.names, run.size, run.curve, run.settings
-    period_hint = run.period_hint
-    T = len(raw)
-    block = max(1, -(-T // seg.MAX_POINTS))
-    z = seg._scaled(block_means(raw, block) if block > 1 else raw, settings)
-    hint = period_hint // block if period_hint and period_hint >= 2 * block else None
-    periods = season_periods(z, hint, settings.harmonics, settings.season_share)
+    namer = Namer.of(run)  # the series (block means beyond MAX_POINTS) as the tests read it
+    z, periods, block = namer.z, list(namer.periods), namer.block
     kept = [p.index for p in points]
     liberal = ks.search(ks.series_features(raw), raw, ks.LIBERAL, size).points
     rows = set(kept) | set(peaks(curve, size)) | set(liberal)
     rows = {r for r in rows if r in kept or all(abs(r - k) > size for k in kept)}
     out = []
     for c in sorted(rows):
-        others = [k for k in kept if k != c]
-        edges = [0, *others, T]
-        i = int(np.searchsorted(edges, c))
-        a, b, e = edges[i - 1] // block, c // block, -(-edges[i] // block)
+        a, e = around(kept, c, len(raw))
+        a, b, e = a // block, c // block, -(-e // block)
         if min(b - a, e - b) < 3:
             continue
         needed, best = math.inf, None

@@ -156,11 +156,18 @@ def place(points: list[int], x: np.ndarray, radius: int) -> list[int]:
         b = np.arange(max(a + 2, p - radius), min(e - 2, p + radius) + 1)
         if len(b) < 2:
             continue
-        left = (c[b] - c[a]) / (b - a)[:, None]
-        right = (c[e] - c[b]) / (e - b)[:, None]
-        gain = (b - a) * (e - b) / (e - a) * ((left - right) ** 2).sum(axis=1)
-        out[i] = int(b[np.argmax(gain)])
+        out[i] = int(b[np.argmax(split_gains(c, a, b, e))])
     return out
+
+
+def split_gains(sums: np.ndarray, a: int, b: np.ndarray | int, e: int) -> np.ndarray:
+    """The drop of the mean-shift (L2) cost of rows [a, e) when cut at each row of ``b``: the
+    between-segment sum of squares, from the columns' running sums ``sums`` (T+1, K, a zero row
+    first) -> (len(b),)."""
+    b = np.atleast_1d(b)
+    left = (sums[b] - sums[a]) / (b - a)[:, None]
+    right = (sums[e] - sums[b]) / (e - b)[:, None]
+    return (b - a) * (e - b) / (e - a) * ((left - right) ** 2).sum(axis=1)
 
 
 @dataclass(frozen=True)

@@ -72,15 +72,20 @@ def one_way(totals: np.ndarray, k: int) -> np.ndarray:
     that push up with steps that push down, which IG itself predicts cancel.
     """
     t = np.asarray(totals, dtype=np.float64)
+    return _way(t, k) * t
+
+
+def _way(t: np.ndarray, k: int) -> int:
+    """+1 when the ``k`` largest totals add up to at least the ``k`` smallest's magnitude."""
     s = np.sort(t)
-    return t if s[-k:].sum() >= -s[:k].sum() else -t
+    return 1 if s[-k:].sum() >= -s[:k].sum() else -1
 
 
 def lead(totals: np.ndarray, k: int) -> tuple[int, int]:
     """The step of the deletion test's ``k`` IG steps (``one_way``) that IG says moves the
     forecast most, and the way that set pushes it (+1 up, -1 down)."""
     t = np.asarray(totals, dtype=np.float64)
-    way = 1 if np.array_equal(one_way(t, k), t) else -1
+    way = _way(t, k)
     return int(top_steps(way * t, 1)[0]), way
 
 
