@@ -22,8 +22,10 @@ What it prints:
    profile ..." (PELT's points, then the search's, then the profile's, each more than one
    profile window from those before; the shipped "union" detector) on the joint grid
    (factor, penalty, windows, threshold). The "union placed ..." designs (``PLACEMENTS``) are
-   "pelt + raw + profile raw" with its points then moved to where a Gaussian cost with each
-   segment's own mean and covariance drops most (``placement.relocate``), on the same grid.
+   "pelt + raw + profile raw" ("gate union ...": "... profile representation") with some of
+   its points then moved to where a Gaussian cost with each segment's own mean and covariance
+   drops most (``placement.relocate``), on the same grid; "union placed, window, profile's"
+   is the shipped "union" detector (the profile's points, within one profile window).
    The objective: the mean over sets of the mean (F1 + Cover) / 2; in the synthetic suite
    every kind weighs the same, so the no-change controls count as one kind of seven.
 2. Per set (and per set's TCPDBench-averaged series: "avg."), F1 / Cover in sample and out of fold, beside PELT, BinSeg and KernelCPD at their
@@ -64,16 +66,17 @@ from lstm_core.config import DataConfig
 from lstm_core.data.prepare import prepare
 
 PENALTIES = (0.5, 0.7, 1.0, 1.4, 2.0, 2.8, 4.0, 5.6, 8.0, 11.0, 16.0)
-# the three-part union on the series ("pelt + raw + profile raw") with its points moved by
-# ``placement.relocate``: (within one profile window, else between neighbours; reading the
-# steps beside the values; whose points move: every part's, all but PELT's, the profile's)
+# the three-part unions with their points moved by ``placement.relocate``: (the profile's
+# design; within one profile window, else between neighbours; reading the steps beside the
+# values; whose points move: every part's, all but PELT's, the profile's)
 PLACEMENTS = {
-    "union placed": (False, True, "all"),
-    "union placed, values": (False, False, "all"),
-    "union placed, one window": (True, True, "all"),
-    "union placed, not PELT's": (False, True, "not pelt"),
-    "union placed, window, not PELT's": (True, True, "not pelt"),
-    "union placed, window, profile's": (True, True, "profile"),
+    "union placed": ("raw", False, True, "all"),
+    "union placed, values": ("raw", False, False, "all"),
+    "union placed, one window": ("raw", True, True, "all"),
+    "union placed, not PELT's": ("raw", False, True, "not pelt"),
+    "union placed, window, not PELT's": ("raw", True, True, "not pelt"),
+    "union placed, window, profile's": ("raw", True, True, "profile"),
+    "gate union placed, window, profile's": ("representation", True, True, "profile"),
 }
 VIEWS = (
     "raw", "representation", "both", "profile raw", "profile representation", "profile both",
@@ -153,7 +156,7 @@ def placer(case: Case):
     size = min_size(case)
 
     def placed(points: list[int], name: str, width: int, pelt: list[int], searched: list[int]):
-        window, steps, moves = PLACEMENTS[name]
+        _, window, steps, moves = PLACEMENTS[name]
         stay = {"all": (), "not pelt": pelt, "profile": [*pelt, *searched]}[moves]
         fixed = tuple(p for p in points if p in stay)
         radius = width if window else None
@@ -335,7 +338,7 @@ def score_cases(cases: list[Case], args: argparse.Namespace) -> tuple[dict, dict
                         three = union(union(pp, sp, width), pts, width)
                         key = (f"pelt + raw + profile {design}", (f, pen, edge, t))
                         scores.setdefault(key, {})[c.name] = f1_cover(c, three)
-                        for name in PLACEMENTS if design == "raw" else ():
+                        for name in (n for n, o in PLACEMENTS.items() if o[0] == design):
                             moved = placed(three, name, width, pp, sp)
                             key = (name, (f, pen, edge, t))
                             scores.setdefault(key, {})[c.name] = f1_cover(c, moved)
@@ -473,17 +476,9 @@ def main(argv: list[str] | None = None) -> int:
     scores, base = score_cases(cases, args)
     print(f"{len(cases)} series scored in {time.perf_counter() - start:.0f} s")
     folds = fold_of(cases)
+    raw = ("raw", "profile raw", "raw + profile raw", "pelt", "pelt + raw + profile raw")
     use = (
-        VIEWS
-        if not args.no_representation
-        else (
-            "raw",
-            "profile raw",
-            "raw + profile raw",
-            "pelt",
-            "pelt + raw + profile raw",
-            *PLACEMENTS,
-        )
+        VIEWS if not args.no_representation else (*raw, *(n for n in PLACEMENTS if "gate" not in n))
     )
     options = [o for o in scores if o[0] in use]
     best = max(options, key=lambda o: objective(scores[o], cases))
