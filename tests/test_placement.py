@@ -20,6 +20,14 @@ def test_gains_equal_the_cost_computed_segment_by_segment():
     assert np.allclose(PL.gains(g, a, b, e), direct)
 
 
+def test_gains_built_in_slices_equal_those_built_at_once(monkeypatch):
+    g = np.random.default_rng(1).normal(size=(200, 2))
+    b = np.arange(30, 170)
+    whole = PL.gains(g, 10, b, 190)
+    monkeypatch.setattr(PL, "MAX_FLOATS", 4 * 7)  # 7 rows at a time
+    assert np.allclose(PL.gains(g, 10, b, 190), whole)
+
+
 def changed(kind: str, n: int = 600, at: int = 350, seed: int = 0) -> np.ndarray:
     """(n, 2) noise whose ``kind`` changes at row ``at``: level, spread, the correlation of the
     two columns (level and spread of each alike), or roughness (the same spread, persistence)."""

@@ -12,6 +12,7 @@ from lstm_core.changepoints.robust import robust_scale
 
 RIDGE = 1e-3  # added to each covariance's diagonal (columns in noise units): short segments
 # and constant stretches would otherwise have no log determinant
+MAX_FLOATS = 1 << 22  # running sums of outer products held at once (32 MB)
 
 
 def columns(x: np.ndarray, steps: bool = True) -> np.ndarray:
@@ -29,12 +30,9 @@ def columns(x: np.ndarray, steps: bool = True) -> np.ndarray:
 def gains(g: np.ndarray, a: int, b: np.ndarray, e: int) -> np.ndarray:
     """The drop of the Gaussian cost (rows x log det of the segment's covariance) of rows
     [a, e) of ``g`` (T, D) when cut at each row of ``b`` (consecutive rows) -> (len(b),).
-    Running sums of outer products span ``b`` only: (len(b), D, D) memory, not (e - a, D, D)."""
+    Running sums of outer products are built MAX_FLOATS at a time: a wide series cut across a
+    long window holds (len(b), D, D) floats only in slices."""
     D = g.shape[1]
-    lo, hi = int(b[0]), int(b[-1])
-    head, mid, seg = g[a:lo], g[lo:hi], g[a:e]
-    s1 = np.vstack([head.sum(axis=0), mid]).cumsum(axis=0)  # (len(b), D): rows [a, b)
-    s2 = np.concatenate([(head.T @ head)[None], mid[:, :, None] * mid[:, None, :]]).cumsum(0)
     ridge = RIDGE * np.eye(D)
 
     def cost(count: np.ndarray, first: np.ndarray, second: np.ndarray) -> np.ndarray:
@@ -42,10 +40,22 @@ def gains(g: np.ndarray, a: int, b: np.ndarray, e: int) -> np.ndarray:
         cov = second / count[:, None, None] - mean[:, :, None] * mean[:, None, :] + ridge
         return count * np.linalg.slogdet(cov)[1]
 
-    n = np.asarray(b, dtype=np.float64) - a
+    seg, lo = g[a:e], int(b[0])
     t1, t2 = seg.sum(axis=0), seg.T @ seg
     whole = cost(np.array([e - a], dtype=np.float64), t1[None], t2[None])
-    return whole - cost(n, s1, s2) - cost(e - a - n, t1 - s1, t2 - s2)
+    head = g[a:lo]
+    base1, base2 = head.sum(axis=0), head.T @ head  # rows [a, lo)
+    out = np.empty(len(b))
+    step = max(1, MAX_FLOATS // (D * D))
+    for i in range(0, len(b), step):
+        rows = g[lo + i : lo + min(i + step, len(b))]  # cuts lo + i ... lo + i + len(rows) - 1
+        s1 = base1 + np.vstack([np.zeros(D), rows[:-1]]).cumsum(axis=0)  # rows [a, cut)
+        outer = rows[:-1, :, None] * rows[:-1, None, :]
+        s2 = base2 + np.concatenate([np.zeros((1, D, D)), outer]).cumsum(axis=0)
+        n = np.arange(lo + i, lo + i + len(rows), dtype=np.float64) - a
+        out[i : i + len(rows)] = whole - cost(n, s1, s2) - cost(e - a - n, t1 - s1, t2 - s2)
+        base1, base2 = s1[-1] + rows[-1], s2[-1] + np.outer(rows[-1], rows[-1])
+    return out
 
 
 def relocate(
