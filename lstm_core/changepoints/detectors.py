@@ -328,8 +328,8 @@ def union(
     def named(c: ChangePoint | Candidate) -> ChangePoint | Candidate:
         i = c.index if isinstance(c, Candidate) and not c.kept else moved[c.index]
         kind, cols = namer.name(kept, i, c.method)
-        at = {"index": i, "time": run.index[i], "score": float(run.curve[i])}
-        return replace(c, **at, kind=kind, columns=cols)
+        score = float(run.curve[i])
+        return replace(c, index=i, time=run.index[i], score=score, kind=kind, columns=cols)
 
     points = sorted(map(named, points), key=lambda p: p.index)
     ranked: list[Candidate] = []  # strongest first, one per place (a profile window)
