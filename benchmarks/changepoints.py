@@ -21,7 +21,11 @@ What it prints:
    (PELT on the mean at the MBIC penalty / factor) and the three-part unions "pelt + raw +
    profile ..." (PELT's points, then the search's, then the profile's, each more than one
    profile window from those before; the shipped "union" detector) on the joint grid
-   (factor, penalty, windows, threshold).
+   (factor, penalty, windows, threshold). The "union placed ..." designs (``PLACEMENTS``) are
+   "pelt + raw + profile raw" ("gate union ...": "... profile representation") with some of
+   its points then moved to where a Gaussian cost with each segment's own mean and covariance
+   drops most (``placement.relocate``), on the same grid; "union placed, window, profile's"
+   is the shipped "union" detector (the profile's points, within one profile window).
    The objective: the mean over sets of the mean (F1 + Cover) / 2; in the synthetic suite
    every kind weighs the same, so the no-change controls count as one kind of seven.
 2. Per set (and per set's TCPDBench-averaged series: "avg."), F1 / Cover in sample and out of fold, beside PELT, BinSeg and KernelCPD at their
@@ -32,8 +36,9 @@ What it prints:
    each design's objective over the union.
 4. Per-series times of ``detect`` without a model (union, search, tests) and of the
    representation.
-5. Each design's out-of-fold objective over --fold-seeds deals of the folds (mean +- sd), and
-   that of letting every design compete: how large a gap the folds alone make.
+5. Each design's out-of-fold objective over --fold-seeds deals of the folds (mean +- sd), with
+   its per-set F1 / Cover (means over the deals), and that of letting every design compete:
+   how large a gap the folds alone make.
 6. With --timings-only: the CLI's import time and ``detect`` on a 1,500-step series (with and
    without a model, with the shipped checkpoint), as the previous ``tcpd.py`` printed them.
 """
@@ -56,15 +61,28 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lstm_core import changepoints as cp
-from lstm_core.changepoints import pipeline, profile, search, synthetic
+from lstm_core.changepoints import pipeline, placement, profile, search, synthetic
 from lstm_core.config import DataConfig
 from lstm_core.data.prepare import prepare
 
 PENALTIES = (0.5, 0.7, 1.0, 1.4, 2.0, 2.8, 4.0, 5.6, 8.0, 11.0, 16.0)
+# the three-part unions with their points moved by ``placement.relocate``: (the profile's
+# design; within one profile window, else between neighbours; reading the steps beside the
+# values; whose points move: every part's, all but PELT's, the profile's)
+PLACEMENTS = {
+    "union placed": ("raw", False, True, "all"),
+    "union placed, values": ("raw", False, False, "all"),
+    "union placed, one window": ("raw", True, True, "all"),
+    "union placed, not PELT's": ("raw", False, True, "not pelt"),
+    "union placed, window, not PELT's": ("raw", True, True, "not pelt"),
+    "union placed, window, profile's": ("raw", True, True, "profile"),
+    "gate union placed, window, profile's": ("representation", True, True, "profile"),
+}
 VIEWS = (
     "raw", "representation", "both", "profile raw", "profile representation", "profile both",
     "raw + profile raw", "raw + profile representation", "pelt",
     "pelt + raw + profile raw", "pelt + raw + profile representation",
+    *PLACEMENTS,
 )  # fmt: skip
 PELT_FACTORS = (0.18, 0.25, 0.35, 0.5, 0.7)  # x the sensitivity: PELT's penalty / factor
 THRESHOLDS = (0.2, 0.35, 0.5, 0.7, 1.0, 1.4, 2.0, 3.0)  # x profile.THRESHOLD
@@ -128,6 +146,26 @@ def union(search_points: list[int], profile_points: list[int], margin: int) -> l
     """The search's points, and the profile's more than ``margin`` rows from all of them."""
     extra = [p for p in profile_points if all(abs(p - q) > margin for q in search_points)]
     return sorted([*search_points, *extra])
+
+
+def placer(case: Case):
+    """``placed(points, name, width, pelt, searched)``: the union's points moved as
+    PLACEMENTS[name] says (``width`` rows: one profile window; ``pelt`` and ``searched``: the
+    points of PELT and of the search, the rest being the profile's), cached per point set."""
+    cache: dict = {}
+    size = min_size(case)
+
+    def placed(points: list[int], name: str, width: int, pelt: list[int], searched: list[int]):
+        _, window, steps, moves = PLACEMENTS[name]
+        stay = {"all": (), "not pelt": pelt, "profile": [*pelt, *searched]}[moves]
+        fixed = tuple(p for p in points if p in stay)
+        radius = width if window else None
+        key = (tuple(points), radius, steps, fixed)
+        if key not in cache:
+            cache[key] = placement.relocate(points, case.raw, radius, size, steps, fixed)
+        return cache[key]
+
+    return placed
 
 
 def averaged(case: Case) -> bool:
@@ -281,6 +319,7 @@ def score_cases(cases: list[Case], args: argparse.Namespace) -> tuple[dict, dict
                 if view == "raw":
                     searched[pen] = pts
         rep = cp.gate_components(c.gate) if c.gate is not None else None
+        placed = placer(c)
         pelt = {f: cp.classical(c.raw, "pelt", f, min_size(c)) for f in PELT_FACTORS}
         for f, pts in pelt.items():
             scores.setdefault(("pelt", f), {})[c.name] = f1_cover(c, pts)
@@ -299,6 +338,10 @@ def score_cases(cases: list[Case], args: argparse.Namespace) -> tuple[dict, dict
                         three = union(union(pp, sp, width), pts, width)
                         key = (f"pelt + raw + profile {design}", (f, pen, edge, t))
                         scores.setdefault(key, {})[c.name] = f1_cover(c, three)
+                        for name in (n for n, o in PLACEMENTS.items() if o[0] == design):
+                            moved = placed(three, name, width, pp, sp)
+                            key = (name, (f, pen, edge, t))
+                            scores.setdefault(key, {})[c.name] = f1_cover(c, moved)
             c.seconds[f"profile {design}"] = time.perf_counter() - t0  # the last edge's
         for det in ("search", "union"):
             t0 = time.perf_counter()
@@ -371,7 +414,10 @@ def print_fold_seeds(cases: list[Case], scores: dict, options: list, use: tuple,
     of a gap between two designs the choice of folds alone makes."""
     print(f"\n== out-of-fold objective over {n} deals of the grouped folds: mean +- sd")
     groups = sorted({c.group for c in cases})
-    print(f"{'design':40s} {'objective':>14s} " + " ".join(f"{g:>10s}" for g in groups))
+    print(
+        f"{'design':40s} {'objective':>14s} "
+        + " ".join(f"{g + ' F1 / Cover':>22s}" for g in groups)
+    )
     results: dict[str, list] = {}
     for seed in range(n):
         folds = fold_of(cases, seed)
@@ -379,14 +425,15 @@ def print_fold_seeds(cases: list[Case], scores: dict, options: list, use: tuple,
             opts = options if v == "every design competing" else [o for o in options if o[0] == v]
             rows, _ = out_of_fold(scores, opts, cases, folds)
             per_set = [
-                np.mean([sum(rows[c.name]) / 2 for c in cases if c.group == g]) for g in groups
+                np.mean([rows[c.name] for c in cases if c.group == g], axis=0) for g in groups
             ]
-            results.setdefault(v, []).append([objective(rows, cases), *per_set])
+            results.setdefault(v, []).append([objective(rows, cases), *np.ravel(per_set)])
     for v, r in results.items():
         a = np.array(r)
+        m = a[:, 1:].mean(axis=0)
         print(
             f"{v:40s} {a[:, 0].mean():.3f} +- {a[:, 0].std():.3f} "
-            + " ".join(f"{x:10.3f}" for x in a[:, 1:].mean(axis=0))
+            + " ".join(f"{m[2 * j]:10.3f} / {m[2 * j + 1]:.3f}" for j in range(len(groups)))
         )
 
 
@@ -429,10 +476,9 @@ def main(argv: list[str] | None = None) -> int:
     scores, base = score_cases(cases, args)
     print(f"{len(cases)} series scored in {time.perf_counter() - start:.0f} s")
     folds = fold_of(cases)
+    raw = ("raw", "profile raw", "raw + profile raw", "pelt", "pelt + raw + profile raw")
     use = (
-        VIEWS
-        if not args.no_representation
-        else ("raw", "profile raw", "raw + profile raw", "pelt", "pelt + raw + profile raw")
+        VIEWS if not args.no_representation else (*raw, *(n for n in PLACEMENTS if "gate" not in n))
     )
     options = [o for o in scores if o[0] in use]
     best = max(options, key=lambda o: objective(scores[o], cases))

@@ -137,15 +137,17 @@ def test_the_tests_detector_still_gives_the_regimes_demo():
 
 def test_the_default_union_on_the_demos_says_which_part_found_each_point():
     """The default (the out-of-fold winner) finds the regimes demo's level shift by PELT and
-    its spread and correlation changes by the profile, the third 38 rows early (a correlation
-    flip that leaves the level alone; "tests", designed on this demo, puts it at 899); the
-    Nile's 1899 by PELT."""
+    its spread and correlation changes by the profile, placed by the Gaussian cost (the profile
+    alone put the correlation flip at 862, 38 rows early: its placement on the values and their
+    absolute steps cannot see a correlation); the Nile's 1899 by PELT."""
     assert cp.DEFAULT_DETECTOR == "union" and "profile" in cp.DETECTOR_CHOICES
     regimes, nile = load_demo("regimes"), load_demo("nile")
     det = cp.detect(regimes.frame, config=regimes.config)
     assert det.detector == "union"
     assert [(p.index, p.part) for p in det.change_points] == [
-        (300, "pelt"), (601, "profile"), (862, "profile")
+        (300, "pelt"),
+        (597, "profile"),
+        (899, "profile"),
     ]
     assert det.change_points[0].kind == "level"
     det = cp.detect(nile.frame, config=nile.config)
@@ -155,8 +157,10 @@ def test_the_default_union_on_the_demos_says_which_part_found_each_point():
 def test_the_union_is_pelt_then_the_search_then_the_profile_as_the_benchmark_scores_it():
     """detect's "union" equals the three-part union benchmarks/changepoints.py scores (PELT at
     UNION_PELT, the search at UNION_PENALTY, the profile at UNION_PROFILE, each part adding
-    only points more than one profile window from those before)."""
+    only points more than one profile window from those before; the profile's points then
+    placed within one profile window)."""
     from lstm_core.changepoints import detectors as D
+    from lstm_core.changepoints import placement as PL
     from lstm_core.changepoints import search as S
 
     x = two_shapes()
@@ -174,8 +178,10 @@ def test_the_union_is_pelt_then_the_search_then_the_profile_as_the_benchmark_sco
     expected: list[int] = []
     for part in parts:
         expected += [r for r in part if all(abs(r - q) > width for q in expected)]
+    fixed = [r for r in expected if r in parts[0] or r in parts[1]]
+    expected = PL.relocate(sorted(expected), x[:, None], width, size, fixed=fixed)
     det = cp.detect(pd.DataFrame({"y": x}))
-    assert [p.index for p in det.change_points] == sorted(expected) and expected
+    assert [p.index for p in det.change_points] == expected and expected
 
 
 def test_the_union_keeps_pelts_points_and_adds_no_repeat_of_them(tmp_path, capsys):

@@ -4,7 +4,8 @@ the series and in the model's skip gate, a classical reference, and TCPDBench's 
 Modules: ``results`` (what is returned), ``metrics`` (one matcher for F1, covering and
 agreement), ``features`` (series and gate columns), ``robust`` (the columns made ready),
 ``segment`` (searches and confirmation tests), ``search`` and ``profile`` (a kernel search, a
-classification score profile), ``detectors`` (those as detectors; ranked candidates),
+classification score profile), ``placement`` (where a found point sits: a Gaussian cost),
+``detectors`` (those as detectors; ranked candidates),
 ``pipeline`` (``detect``), ``rows`` (known points as given, a detection in the user's rows),
 ``synthetic`` (seeded series of every kind).
 """

@@ -1,0 +1,98 @@
+"""Where a change point sits once a detector has decided it exists: each point moved to the row
+where a Gaussian cost with each segment's own mean and covariance drops most, a cost that sees
+changes of level, spread, correlation and roughness alike."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+
+import numpy as np
+
+from lstm_core.changepoints.robust import robust_scale
+
+RIDGE = 1e-3  # added to each covariance's diagonal (columns in noise units): short segments
+# and constant stretches would otherwise have no log determinant
+MAX_FLOATS = 1 << 22  # running sums of outer products held at once (32 MB)
+
+
+def columns(x: np.ndarray, steps: bool = True) -> np.ndarray:
+    """(T, K) series -> (T, K) or (T, 2K) what the cost reads: each column in units of its noise
+    spread and, with ``steps``, its first differences beside it (their joint covariance holds
+    the spread of the steps and their correlation with the values: roughness and persistence)."""
+    x = np.asarray(x, dtype=np.float64)
+    x = x[:, None] if x.ndim == 1 else x
+    z = (x - np.median(x, axis=0)) / robust_scale(x)
+    if not steps:
+        return z
+    return np.column_stack([z, np.diff(z, axis=0, prepend=z[:1])])
+
+
+def gains(g: np.ndarray, a: int, b: np.ndarray, e: int) -> np.ndarray:
+    """The drop of the Gaussian cost (rows x log det of the segment's covariance) of rows
+    [a, e) of ``g`` (T, D) when cut at each row of ``b`` (consecutive rows) -> (len(b),).
+    Running sums of outer products are built MAX_FLOATS at a time: a wide series cut across a
+    long window holds (len(b), D, D) floats only in slices."""
+    D = g.shape[1]
+    ridge = RIDGE * np.eye(D)
+
+    def cost(count: np.ndarray, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+        mean = first / count[:, None]
+        cov = second / count[:, None, None] - mean[:, :, None] * mean[:, None, :] + ridge
+        return count * np.linalg.slogdet(cov)[1]
+
+    seg, lo = g[a:e], int(b[0])
+    t1, t2 = seg.sum(axis=0), seg.T @ seg
+    whole = cost(np.array([e - a], dtype=np.float64), t1[None], t2[None])
+    head = g[a:lo]
+    base1, base2 = head.sum(axis=0), head.T @ head  # rows [a, lo)
+    out = np.empty(len(b))
+    step = max(1, MAX_FLOATS // (D * D))
+    for i in range(0, len(b), step):
+        rows = g[lo + i : lo + min(i + step, len(b))]  # cuts lo + i ... lo + i + len(rows) - 1
+        s1 = base1 + np.vstack([np.zeros(D), rows[:-1]]).cumsum(axis=0)  # rows [a, cut)
+        outer = rows[:-1, :, None] * rows[:-1, None, :]
+        s2 = base2 + np.concatenate([np.zeros((1, D, D)), outer]).cumsum(axis=0)
+        n = np.arange(lo + i, lo + i + len(rows), dtype=np.float64) - a
+        out[i : i + len(rows)] = whole - cost(n, s1, s2) - cost(e - a - n, t1 - s1, t2 - s2)
+        base1, base2 = s1[-1] + rows[-1], s2[-1] + np.outer(rows[-1], rows[-1])
+    return out
+
+
+def relocate(
+    points: Sequence[int],
+    x: np.ndarray,
+    radius: int | None = None,
+    size: int = 2,
+    steps: bool = True,
+    fixed: Collection[int] = (),
+) -> list[int]:
+    """Each change point moved, between its neighbours (and within ``radius`` rows, if given), to
+    the row where the Gaussian cost of ``columns(x, steps)`` drops most.
+
+    Args:
+        points: change points (rows), in time order.
+        x: (T, K) the series.
+        radius: rows a point may move; None: anywhere between its neighbours.
+        size: fewest rows left either side of a moved point.
+        steps: read the columns' first differences too.
+        fixed: points left where they are (still the neighbours of the others).
+
+    Returns:
+        The moved points, in the order given.
+    """
+    g = columns(x, steps)
+    T = len(g)
+    out = list(points)
+    for i, p in enumerate(out):
+        if p in fixed:
+            continue
+        a = out[i - 1] if i else 0  # the left neighbour as already moved
+        e = points[i + 1] if i + 1 < len(points) else T
+        lo, hi = a + size, e - size
+        if radius is not None:
+            lo, hi = max(lo, p - radius), min(hi, p + radius)
+        if hi <= lo:
+            continue
+        b = np.arange(lo, hi + 1)
+        out[i] = int(b[np.argmax(gains(g, a, b, e))])
+    return out
