@@ -289,7 +289,7 @@ def run_stage(
         L = "+".join(map(str, looks)) if looks else cfg.data.lookback
         label = f"ours: AttentiveLSTM, one model, L {L}, {args.scale} scale"
         if args.auto:
-            label += ", the CLI's settings" + f" ({', '.join(args.set)})" * bool(args.set)
+            label += ", the CLI's settings" + "".join(f", {o}" for o in args.set or ())
         if args.refit:
             label += ", refitted on all windows"
         if args.phase:
