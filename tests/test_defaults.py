@@ -138,3 +138,9 @@ def test_a_panel_looks_for_cycles_in_a_sample(monkeypatch):
     panel = _stepped_panel(lambda t, rng: rng.normal(size=len(t)), n_series=100, rows=300)
     defaults.for_panel(panel, Config().replace(data={"horizon": 24}))
     assert calls == [defaults.SAMPLE_SERIES]  # 64 of the 100 series, spread evenly
+
+
+def test_a_panels_held_out_end_says_its_backtest_scores_the_validation_windows():
+    one, many = defaults.choose(960, "h", 48), defaults.choose([960] * 3, "h", 48)
+    assert one.val_fraction == many.val_fraction == 0.2
+    assert "test windows" in one.reasons[3] and "backtest scores again" in many.reasons[3]
