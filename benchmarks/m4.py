@@ -22,6 +22,9 @@ Methods:
   ``--first-seed``), ``--lookbacks`` of one model per lookback; ``--phase`` adds the row's
   place in a 24- and 168-step cycle as covariates; ``--combine`` adds the equal-weight mean
   of ours and the per-series ridge (our 80% interval moved with the median).
+- ``--split-validation``: early stopping watches every other series' held-out end only (a
+  measurement: the other series' ends would be a backtest that chose nothing, with a held-out
+  end as short as validation alone needs; the product splits rows, not series).
 - ``--auto``: the product's own settings instead of ``SETTINGS``: those the CLI chooses from
   the panel being trained with only ``--horizon 48`` (and ``--threads``), by the CLI's own
   functions (``cli_inputs.build_config``, ``choose_settings``), printed with their reasons;
@@ -36,6 +39,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pandas as pd
@@ -45,11 +49,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from etth1 import overrides  # the same --set parsing (run as a script: benchmarks/ is on the path)
 
-from lstm_core import scores
+from lstm_core import panel_forecaster, scores
 from lstm_core.cli_inputs import build_config, choose_settings
 from lstm_core.config import Config
 from lstm_core.panel import Panel, read_panel
 from lstm_core.panel_forecaster import PanelForecaster, SeriesScale
+from lstm_core.panel_windows import PanelWindows
 
 H, M = 48, 24  # M4 Hourly's horizon and seasonal period
 RIDGE_LOOKBACKS = (24, 48, 96, 168, 336)
@@ -124,6 +129,19 @@ def panel_of(insample: dict[str, np.ndarray], phase: bool = False) -> tuple[Pane
     return read_panel(frame, "id", time_col="t"), [c for c in frame if c[:3] in ("sin", "cos")]
 
 
+class SplitValidation(PanelWindows):
+    """``PanelWindows`` whose validation windows are those of every other series (the 1st,
+    3rd, ...): the others' held-out ends choose nothing."""
+
+    def __init__(self, config: Config, *args, **kwargs):
+        super().__init__(config, *args, **kwargs)
+        L, H = config.data.lookback, config.data.horizon
+        ends = zip(self.offsets.tolist(), self.splits.tolist(), self.lengths.tolist())
+        self.val = torch.cat(
+            [torch.arange(o + s - L, o + n - L - H + 1) for o, s, n in list(ends)[::2]]
+        ).to(self.device)
+
+
 def automatic(panel: Panel, threads: int) -> Config:
     """The config the CLI trains ``panel`` with when given only ``--horizon 48 --threads N``:
     its own ``build_config`` and ``choose_settings`` (``defaults.for_any``), whose reasons are
@@ -140,16 +158,19 @@ def ours(
     scale: SeriesScale = "std",
     refit: bool = False,
     lookbacks: tuple[int, ...] = (),
+    split_validation: bool = False,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], str]:
     """The panel model's quantiles (id -> (H, 3): 0.1, 0.5, 0.9) averaged over a model per
     seed of ``seeds`` for each of ``lookbacks`` (default: the config's), those of the first
-    alone, and a line on each training."""
+    alone, and a line on each training. ``split_validation``: ``SplitValidation``'s windows."""
     runs, notes = [], []
     for L, seed in [(L, seed) for L in lookbacks or (cfg.data.lookback,) for seed in seeds]:
         torch.manual_seed(seed)  # dropout's generator: this process's own
         run = cfg.replace(data={"lookback": L}, training={"seed": seed})
         pf = PanelForecaster(run, scale=scale, refit=refit)
-        pf.fit(panel)
+        windows = SplitValidation if split_validation else PanelWindows
+        with mock.patch.object(panel_forecaster, "PanelWindows", windows):
+            pf.fit(panel)
         h = pf.history_
         notes.append(
             f"L {L} seed {seed}: {h.seconds:.0f} s, {len(h.val_loss)} epochs, "
@@ -284,7 +305,9 @@ def run_stage(
         start = time.perf_counter()
         looks = tuple(args.lookbacks or ())
         seeds = range(args.first_seed, args.first_seed + args.model_seeds)
-        f, first, note = ours(panel, cfg, seeds, args.scale, args.refit, looks)
+        f, first, note = ours(
+            panel, cfg, seeds, args.scale, args.refit, looks, args.split_validation
+        )
         sec = time.perf_counter() - start
         L = "+".join(map(str, looks)) if looks else cfg.data.lookback
         label = f"ours: AttentiveLSTM, one model, L {L}, {args.scale} scale"
@@ -292,6 +315,8 @@ def run_stage(
             label += ", the CLI's settings" + "".join(f", {o}" for o in args.set or ())
         if args.refit:
             label += ", refitted on all windows"
+        if args.split_validation:
+            label += ", validated on every other series"
         if args.phase:
             label += ", phase covariates"
         if args.model_seeds > 1:
@@ -325,6 +350,9 @@ def main() -> None:
     ap.add_argument("--scale", choices=("std", "mase"), default="std", help="series scaling")
     ap.add_argument("--refit", action="store_true", help="refit on every window after validation")
     ap.add_argument("--phase", action="store_true", help="day and week phase covariates")
+    ap.add_argument(
+        "--split-validation", action="store_true", help="validate on every other series' end"
+    )
     ap.add_argument(
         "--auto", action="store_true", help="the CLI's settings for --horizon 48 (then --set)"
     )
