@@ -222,7 +222,7 @@ def for_panel(panel: Panel, cfg: Config) -> Choice:
         except DataError:
             continue
     found: tuple[tuple[int, str], ...] = ()
-    if not cycles(freq):
+    if not cycles(freq) and panel.ids:
         ids = panel.ids
         picks = sorted({ids[i] for i in np.linspace(0, len(ids) - 1, SAMPLE_SERIES).astype(int)})
         columns = []
