@@ -22,15 +22,24 @@ Methods:
   ``--first-seed``), ``--lookbacks`` of one model per lookback; ``--phase`` adds the row's
   place in a 24- and 168-step cycle as covariates; ``--combine`` adds the equal-weight mean
   of ours and the per-series ridge (our 80% interval moved with the median).
+- ``--split-validation``: early stopping watches every other series' held-out end only (a
+  measurement: the other series' ends would be a backtest that chose nothing, with a held-out
+  end as short as validation alone needs; the product splits rows, not series).
+- ``--auto``: the product's own settings instead of ``SETTINGS``: those the CLI chooses from
+  the panel being trained with only ``--horizon 48`` (and ``--threads``), by the CLI's own
+  functions (``cli_inputs.build_config``, ``choose_settings``), printed with their reasons;
+  ``--set`` then changes them.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pandas as pd
@@ -40,10 +49,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from etth1 import overrides  # the same --set parsing (run as a script: benchmarks/ is on the path)
 
-from lstm_core import scores
+from lstm_core import panel_forecaster, scores
+from lstm_core.cli_inputs import build_config, choose_settings
 from lstm_core.config import Config
-from lstm_core.panel import read_panel
+from lstm_core.panel import Panel, read_panel
 from lstm_core.panel_forecaster import PanelForecaster, SeriesScale
+from lstm_core.panel_windows import PanelWindows
 
 H, M = 48, 24  # M4 Hourly's horizon and seasonal period
 RIDGE_LOOKBACKS = (24, 48, 96, 168, 336)
@@ -104,19 +115,10 @@ def ridge(x: np.ndarray) -> np.ndarray:
     return ridge_forecast(x, *choice)
 
 
-def ours(
-    insample: dict[str, np.ndarray],
-    cfg: Config,
-    seeds: range,
-    scale: SeriesScale = "std",
-    refit: bool = False,
-    lookbacks: tuple[int, ...] = (),
-    phase: bool = False,
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], str]:
-    """The panel model's quantiles (id -> (H, 3): 0.1, 0.5, 0.9) averaged over a model per
-    seed of ``seeds`` for each of ``lookbacks`` (default: the config's), those of the first
-    alone, and a line on each training. ``phase``: sin and cos of the step's place in a 24- and a
-    168-step cycle, counted from each series' first row, as covariates."""
+def panel_of(insample: dict[str, np.ndarray], phase: bool = False) -> tuple[Panel, list[str]]:
+    """The panel the model trains on (columns id, t, value: the M4 files have a step index, no
+    times) and its covariates. ``phase``: sin and cos of the step's place in a 24- and a
+    168-step cycle, counted from each series' first row."""
     frame = pd.concat(
         [pd.DataFrame({"id": s, "t": np.arange(len(x)), "value": x}) for s, x in insample.items()]
     )
@@ -124,14 +126,51 @@ def ours(
         for period in (24, 168):
             angle = 2 * np.pi * frame["t"].to_numpy() / period
             frame[f"sin{period}"], frame[f"cos{period}"] = np.sin(angle), np.cos(angle)
-        cfg = cfg.replace(data={"covariates": [c for c in frame if c[:3] in ("sin", "cos")]})
-    panel = read_panel(frame, "id", time_col="t")
+    return read_panel(frame, "id", time_col="t"), [c for c in frame if c[:3] in ("sin", "cos")]
+
+
+class SplitValidation(PanelWindows):
+    """``PanelWindows`` whose validation windows are those of every other series (the 1st,
+    3rd, ...): the others' held-out ends choose nothing."""
+
+    def __init__(self, config: Config, *args, **kwargs):
+        super().__init__(config, *args, **kwargs)
+        L, H = config.data.lookback, config.data.horizon
+        ends = zip(self.offsets.tolist(), self.splits.tolist(), self.lengths.tolist())
+        self.val = torch.cat(
+            [torch.arange(o + s - L, o + n - L - H + 1) for o, s, n in list(ends)[::2]]
+        ).to(self.device)
+
+
+def automatic(panel: Panel, threads: int) -> Config:
+    """The config the CLI trains ``panel`` with when given only ``--horizon 48 --threads N``:
+    its own ``build_config`` and ``choose_settings`` (``defaults.for_any``), whose reasons are
+    printed here as the CLI prints them."""
+    args = argparse.Namespace(horizon=H, threads=threads)
+    with contextlib.redirect_stderr(sys.stdout):
+        return choose_settings(args, build_config(args, None), None, panel)
+
+
+def ours(
+    panel: Panel,
+    cfg: Config,
+    seeds: range,
+    scale: SeriesScale = "std",
+    refit: bool = False,
+    lookbacks: tuple[int, ...] = (),
+    split_validation: bool = False,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], str]:
+    """The panel model's quantiles (id -> (H, 3): 0.1, 0.5, 0.9) averaged over a model per
+    seed of ``seeds`` for each of ``lookbacks`` (default: the config's), those of the first
+    alone, and a line on each training. ``split_validation``: ``SplitValidation``'s windows."""
     runs, notes = [], []
     for L, seed in [(L, seed) for L in lookbacks or (cfg.data.lookback,) for seed in seeds]:
         torch.manual_seed(seed)  # dropout's generator: this process's own
         run = cfg.replace(data={"lookback": L}, training={"seed": seed})
         pf = PanelForecaster(run, scale=scale, refit=refit)
-        pf.fit(panel)
+        windows = SplitValidation if split_validation else PanelWindows
+        with mock.patch.object(panel_forecaster, "PanelWindows", windows):
+            pf.fit(panel)
         h = pf.history_
         notes.append(
             f"L {L} seed {seed}: {h.seconds:.0f} s, {len(h.val_loss)} epochs, "
@@ -150,7 +189,7 @@ def ours(
                 for sid, g in pred.groupby("id", sort=False)
             }
         )
-    out = {s: np.mean([r[s] for r in runs], axis=0) for s in insample}
+    out = {s: np.mean([r[s] for r in runs], axis=0) for s in runs[0]}
     return out, runs[0], "; ".join(notes)
 
 
@@ -222,12 +261,23 @@ def row(
     return f"| {name} | {s.smape:.2f} | {s.mase:.3f} | {s.owa:.3f} | {cover} | {secs} |"
 
 
-def run_stage(stage: str, train: dict, test: dict, cfg: Config, args: argparse.Namespace) -> None:
+def run_stage(
+    stage: str, train: dict, test: dict, cfg: Config, extra: dict, args: argparse.Namespace
+) -> None:
+    """One stage's table; ``cfg`` is the model's hand-set config (``SETTINGS`` with ``extra``,
+    the ``--set`` overrides), which ``--auto`` replaces with the CLI's choice on this stage's
+    panel (``extra`` on top)."""
     if stage == "val":
         insample = {s: x[:-H] for s, x in train.items()}
         actual = {s: x[-H:] for s, x in train.items()}
     else:
         insample, actual = train, test
+    panel, covariates = panel_of(insample, args.phase)
+    if args.auto and not args.no_model:
+        print(f"\n{stage}: the CLI's settings for this panel with only --horizon {H}:")
+        cfg = automatic(panel, args.threads).replace(**extra)
+    if covariates:
+        cfg = cfg.replace(data={"covariates": covariates})
     print(
         f"\n## {stage}: {len(insample)} series, scored on "
         f"{'the last 48 training steps' if stage == 'val' else 'test.csv'}\n"
@@ -255,12 +305,18 @@ def run_stage(stage: str, train: dict, test: dict, cfg: Config, args: argparse.N
         start = time.perf_counter()
         looks = tuple(args.lookbacks or ())
         seeds = range(args.first_seed, args.first_seed + args.model_seeds)
-        f, first, note = ours(insample, cfg, seeds, args.scale, args.refit, looks, args.phase)
+        f, first, note = ours(
+            panel, cfg, seeds, args.scale, args.refit, looks, args.split_validation
+        )
         sec = time.perf_counter() - start
         L = "+".join(map(str, looks)) if looks else cfg.data.lookback
         label = f"ours: AttentiveLSTM, one model, L {L}, {args.scale} scale"
+        if args.auto:
+            label += ", the CLI's settings" + "".join(f", {o}" for o in args.set or ())
         if args.refit:
             label += ", refitted on all windows"
+        if args.split_validation:
+            label += ", validated on every other series"
         if args.phase:
             label += ", phase covariates"
         if args.model_seeds > 1:
@@ -294,6 +350,12 @@ def main() -> None:
     ap.add_argument("--scale", choices=("std", "mase"), default="std", help="series scaling")
     ap.add_argument("--refit", action="store_true", help="refit on every window after validation")
     ap.add_argument("--phase", action="store_true", help="day and week phase covariates")
+    ap.add_argument(
+        "--split-validation", action="store_true", help="validate on every other series' end"
+    )
+    ap.add_argument(
+        "--auto", action="store_true", help="the CLI's settings for --horizon 48 (then --set)"
+    )
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     ap.add_argument("--peers", action="store_true", help="statsforecast/neuralforecast rows")
     ap.add_argument("--no-model", action="store_true", help="baselines only")
@@ -315,7 +377,7 @@ def main() -> None:
         cfg = cfg.replace(**extra)
     print(f"M4 Hourly from {args.data}: {len(train)} series; config {json.dumps(extra or {})}")
     for stage in ("val", "test") if args.stage == "both" else (args.stage,):
-        run_stage(stage, train, test, cfg, args)
+        run_stage(stage, train, test, cfg, extra, args)
 
 
 if __name__ == "__main__":

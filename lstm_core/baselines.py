@@ -33,6 +33,26 @@ def season_length(freq: str | None) -> int:
     return cycle // step if step and cycle % step == 0 and cycle // step >= 2 else 1
 
 
+def autocorrelation(x: np.ndarray, max_lag: int) -> np.ndarray | None:
+    """(max_lag + 1,) autocorrelation of a (T, K) series' detrended columns, averaged over the
+    columns (each lag's sum over the whole series' variance, so long lags shrink by
+    ``(T - lag) / T``), or None when no column varies about its trend."""
+    T = len(x)
+    t = np.arange(T, dtype=np.float64)
+    a = np.column_stack([np.ones(T), t])
+    r = x - a @ np.linalg.lstsq(a, x, rcond=None)[0]
+    r = r - r.mean(axis=0)
+    den = (r**2).sum(axis=0)
+    ok = den > 1e-12
+    if not ok.any():
+        return None
+    r, den = r[:, ok], den[ok]
+    # autocorrelation of every column by FFT, averaged over columns
+    size = 1 << (2 * T - 1).bit_length()
+    f = np.fft.rfft(r, size, axis=0)
+    return (np.fft.irfft(f * np.conj(f), size, axis=0)[: max_lag + 1] / den).mean(axis=1)
+
+
 def season_period(x: np.ndarray, hint: int | None = None) -> int | None:
     """The seasonal period of a (T, K) series, or None: ``hint`` (from the time frequency) when
     the data bear it out, else the strongest autocorrelation peak of the detrended columns.
@@ -43,20 +63,10 @@ def season_period(x: np.ndarray, hint: int | None = None) -> int | None:
     T = len(x)
     if T < 16:
         return None
-    t = np.arange(T, dtype=np.float64)
-    a = np.column_stack([np.ones(T), t])
-    r = x - a @ np.linalg.lstsq(a, x, rcond=None)[0]
-    r = r - r.mean(axis=0)
-    den = (r**2).sum(axis=0)
-    ok = den > 1e-12
-    if not ok.any():
-        return None
-    r, den = r[:, ok], den[ok]
     max_lag = T // 4
-    # autocorrelation of every column by FFT, averaged over columns
-    size = 1 << (2 * T - 1).bit_length()
-    f = np.fft.rfft(r, size, axis=0)
-    acf = (np.fft.irfft(f * np.conj(f), size, axis=0)[: max_lag + 1] / den).mean(axis=1)
+    acf = autocorrelation(x, max_lag)
+    if acf is None:
+        return None
     if hint and 2 <= hint <= max_lag and acf[hint] > 0.3:
         return int(hint)
     # first peak after the autocorrelation first turns negative (trends and AR wander never do)

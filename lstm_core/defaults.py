@@ -7,14 +7,24 @@ The rules, each with the reason ``Choice.reasons`` gives:
   of months) that the data can afford, i.e. that leaves ``data.WINDOWS_PER_STEP`` training
   windows per lookback step (``data.reliable_lookback``; a panel: its median series); as many
   cycles as reach twice the horizon (and ``MIN_LOOKBACK`` steps), no more. Without a cycle,
-  twice the horizon (at least ``MIN_LOOKBACK``), as the data affords.
+  twice the horizon (at least ``MIN_LOOKBACK``), as the data affords. Without a time step
+  that has cycles (row numbers, a step index), the cycles come from the values: a series' own
+  autocorrelation peak (``baselines.season_period``); a panel's commonest such period and a
+  longer multiple of it that its series bear out (``panel_cycles``: 7 x 24 steps on M4 Hourly,
+  whose files give a step index only).
 - **patch size**: the largest that still leaves ``MIN_TOKENS`` tokens and divides the shortest
   cycle, so that tokens tile the day (or week) evenly: 6 hours for 168 hourly steps.
 - **validation share**: at least ``training.val_fraction``, and enough for the held-out end to
   hold three parts of a window each (validation, check, test: ``forecaster.held_out_parts``),
   so that the fallback to the linear start is judged on windows that chose nothing of the
   network (they help choose the start's lookback, which favours the start), up to
-  ``MAX_VAL_FRACTION``.
+  ``MAX_VAL_FRACTION``. A panel's network is not cut so: it validates on every window of its
+  series' held-out ends, and its backtest scores those same windows (``PanelWindows``), which
+  its reason says. On M4 Hourly that share is what costs accuracy (``benchmarks/README.md``,
+  M4 round 5: OWA 0.587 at 0.2, 0.582 at 0.161, the least that holds three parts of a window,
+  0.503 at 0.07), so a smaller share is not taken as it is: an honest panel backtest with a
+  short end would split the series, not the rows (some series' ends validate, the others'
+  are the test), which the panel's training does not do yet.
 - **epochs**: enough passes for ``STEPS`` optimiser steps over the training windows, between
   ``MIN_EPOCHS`` and ``MAX_EPOCHS``; early stopping ends the run when validation has not
   improved for ``PATIENCE_STEPS`` steps (``MIN_PATIENCE`` to ``MAX_PATIENCE`` epochs).
@@ -23,13 +33,14 @@ The rules, each with the reason ``Choice.reasons`` gives:
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from lstm_core import data
-from lstm_core.baselines import CYCLES, season_period
+from lstm_core.baselines import CYCLES, autocorrelation, season_period
 from lstm_core.config import Config
 from lstm_core.errors import DataError
 from lstm_core.panel import Panel
@@ -42,6 +53,10 @@ MIN_EPOCHS, MAX_EPOCHS = 10, 100
 PATIENCE_STEPS = 1_500  # optimiser steps without a better validation loss before stopping
 MIN_PATIENCE, MAX_PATIENCE = 5, 20
 MAX_VAL_FRACTION = 0.3  # the most of a series the held-out end may take
+SAMPLE_SERIES = 64  # series of a panel its cycles are looked for in (evenly spread)
+SAMPLE_ROWS = 10_000  # the last rows of each, at most
+CYCLE_SHARE = 0.25  # of the sampled series that must show a cycle for the panel to have it
+PEAK_MARGIN = 0.02  # autocorrelation a longer cycle must have above its neighbouring multiples
 
 _NAMES = {  # (unit, cycle) -> words
     ("s", 86_400): "a day", ("min", 1_440): "a day", ("min", 10_080): "a week",
@@ -93,6 +108,7 @@ def choose(
     val_fraction: float = 0.2,
     batch_size: int = 64,
     values: np.ndarray | None = None,
+    found: Sequence[tuple[int, str]] = (),
 ) -> Choice:
     """Lookback, patch size, epochs and patience for series of ``lengths`` rows at time step
     ``freq`` (see the module docstring for the rules).
@@ -102,6 +118,8 @@ def choose(
         freq: the pandas time step, or None (row numbers).
         horizon: steps to forecast.
         values: (T, K) values of one series, to find a cycle when there is no time step.
+        found: cycles found in the data (``panel_cycles``), shortest first, with their names:
+            used when the time step gives none.
 
     Raises:
         SeriesTooShort: no series can hold a training and a validation window.
@@ -112,11 +130,13 @@ def choose(
     if typical:  # room for validation, check and test parts of a window each
         need = math.ceil(1000 * 3 * (horizon + 1) / typical) / 1000
         val_fraction = max(val_fraction, min(MAX_VAL_FRACTION, need))
-    found = list(cycles(freq))
+    given_cycles = list(cycles(freq))
+    found = given_cycles or list(found)
     if not found and values is not None:
         period = season_period(np.asarray(values, dtype=np.float64).reshape(len(values), -1))
         if period:
-            found = [(period, f"{period} steps (found in the data)")]
+            found = [(period, "a cycle")]
+    source = "of this time step" if given_cycles else "found in the data"
     afford = data.reliable_lookback(typical, horizon, val_fraction)
     want = max(2 * horizon, MIN_LOOKBACK)
     if afford is None:
@@ -134,7 +154,7 @@ def choose(
             lookback = k * cycle
             unfit = [n for c, n in found if c > afford]
             why = (f"lookback {lookback}: {k} x {name} ({cycle} steps), the longest cycle "
-                   f"of this time step" + (f" that {typical} rows can afford (not {unfit[-1]})"
+                   f"{source}" + (f" that {typical} rows can afford (not {unfit[-1]})"
                                            if unfit else "")
                    + f"; it covers twice the horizon ({2 * horizon})" * (lookback >= 2 * horizon))
         else:
@@ -150,8 +170,10 @@ def choose(
     epochs_why = (f"up to {epochs} epochs of {batches:,} batch{'es' * (batches > 1)} (at most "
                   f"{STEPS:,} steps, {MIN_EPOCHS} to {MAX_EPOCHS} epochs); training stops after "
                   f"{patience} epochs without a better validation loss")
-    held_why = (f"the last {val_fraction:.0%} of rows held out: validation, a check of the "
-                f"LSTM against its linear start, and the backtest's test windows"
+    parts = ("validation, a check of the LSTM against its linear start, and the backtest's "
+             "test windows" if isinstance(lengths, (int, np.integer)) else "validation (the "
+             "epoch, or the linear start), which the panel's backtest scores again")
+    held_why = (f"the last {val_fraction:.0%} of rows held out: {parts}"
                 + (f" (more than {given:.0%}, for a window in each part)"
                    if val_fraction > given else ""))
     return Choice(lookback, patch, epochs, patience, val_fraction, cycle,
@@ -189,7 +211,9 @@ def for_any(data: data.Prepared | Panel, cfg: Config) -> Choice:
 
 def for_panel(panel: Panel, cfg: Config) -> Choice:
     """``choose`` for a panel: its series' lengths, the time step of its first usable series
-    (one that cannot be used, as training would skip it, does not stop the choice)."""
+    (one that cannot be used, as training would skip it, does not stop the choice); without a
+    time step that has cycles, the cycles its series' values bear out (``panel_cycles``, on
+    ``SAMPLE_SERIES`` of them spread evenly)."""
     freq = None
     for sid in panel.ids:
         try:
@@ -197,7 +221,53 @@ def for_panel(panel: Panel, cfg: Config) -> Choice:
             break
         except DataError:
             continue
+    found: tuple[tuple[int, str], ...] = ()
+    if not cycles(freq) and panel.ids:
+        ids = panel.ids
+        picks = sorted({ids[i] for i in np.linspace(0, len(ids) - 1, SAMPLE_SERIES).astype(int)})
+        columns = []
+        for sid in picks:
+            try:
+                prep = panel.prepared(sid, cfg)
+            except DataError:
+                continue
+            columns.append(prep.frame[list(prep.targets)].to_numpy(np.float64)[-SAMPLE_ROWS:])
+        found = panel_cycles(columns)
     return choose(
         [len(f) for f in panel.frames.values()], freq, cfg.data.horizon,
-        val_fraction=cfg.training.val_fraction, batch_size=cfg.training.batch_size,
+        val_fraction=cfg.training.val_fraction, batch_size=cfg.training.batch_size, found=found,
     )
+
+
+def panel_cycles(columns: Sequence[np.ndarray]) -> tuple[tuple[int, str], ...]:
+    """The cycles a panel's series bear out, shortest first, with their names: () or the
+    commonest period (``season_period``) when at least ``CYCLE_SHARE`` of the series have it;
+    then the commonest longer cycle that is a multiple of it (7 days of 24 hours), when it is a
+    peak of the autocorrelation among the multiples (above both neighbours by ``PEAK_MARGIN``)
+    in ``CYCLE_SHARE`` of the series, and fits three times in them.
+
+    Args:
+        columns: each series' (T, K) values (K targets).
+    """
+    xs = [np.asarray(c, dtype=np.float64).reshape(len(c), -1) for c in columns]
+    periods = [season_period(x) for x in xs]
+    counts = Counter(p for p in periods if p)
+    if not counts or counts.most_common(1)[0][1] < CYCLE_SHARE * len(xs):
+        return ()
+    p = counts.most_common(1)[0][0]
+    found = [(p, "a cycle")]
+    peaks: Counter[int] = Counter()
+    for x in xs:
+        T = len(x)
+        acf = autocorrelation(x, T // 3) if T // 3 >= 3 * p else None
+        if acf is None:
+            continue
+        acf = acf * T / (T - np.arange(len(acf)))  # each lag's mean: long lags not shrunk
+        k = np.arange(1, (T // 3) // p + 1)
+        r = acf[k * p]  # (K,) at the multiples of p
+        peaks.update(int(k[i]) for i in range(1, len(k) - 1)
+                     if r[i] > 0.3 and r[i] - max(r[i - 1], r[i + 1]) > PEAK_MARGIN)
+    if peaks and peaks.most_common(1)[0][1] >= CYCLE_SHARE * len(xs):
+        k = peaks.most_common(1)[0][0]
+        found.append((k * p, f"{k} cycles of {p} steps"))
+    return tuple(found)

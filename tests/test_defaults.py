@@ -91,3 +91,56 @@ def test_the_held_out_end_holds_validation_check_and_test():
     assert split < val_end < test < 700 and 700 - test >= 49
     assert defaults.choose(17_420, "h", 24).val_fraction == 0.2  # long: the default share
     assert defaults.choose(200, "h", 48).val_fraction == defaults.MAX_VAL_FRACTION
+
+
+def _stepped_panel(make, n_series=12, rows=900):
+    """A long panel of ``make(t, rng)`` series with a step index and no timestamps."""
+    from lstm_core.panel import read_panel
+
+    rng = np.random.default_rng(0)
+    t = np.arange(rows)
+    frames = [pd.DataFrame({"id": f"s{i}", "t": t, "y": make(t + 5 * i, rng)})
+              for i in range(n_series)]
+    return read_panel(pd.concat(frames), "id", time_col="t")
+
+
+def test_a_panel_without_a_time_step_finds_its_day_and_week():
+    def daily_weekly(t, rng):
+        week = np.where((t // 24) % 7 >= 5, 0.4, 1.0)  # quieter weekends
+        return 10 + week * np.sin(2 * np.pi * t / 24) + 0.1 * rng.normal(size=len(t))
+
+    panel = _stepped_panel(daily_weekly)
+    c = defaults.for_panel(panel, Config().replace(data={"horizon": 48}))
+    assert (c.lookback, c.cycle, c.patch_len) == (168, 168, 6)  # a week of 7 days, 4 to a day
+    assert "7 cycles of 24 steps" in c.reasons[0] and "found in the data" in c.reasons[0]
+
+
+def test_a_panel_of_one_cycle_finds_no_longer_one():
+    def daily(t, rng):
+        return np.sin(2 * np.pi * t / 24) + 0.1 * rng.normal(size=len(t))
+
+    found = defaults.panel_cycles([daily(np.arange(900), np.random.default_rng(i))
+                                   for i in range(8)])
+    assert found == ((24, "a cycle"),)
+
+
+def test_a_panel_of_noise_has_no_cycle():
+    panel = _stepped_panel(lambda t, rng: rng.normal(size=len(t)))
+    c = defaults.for_panel(panel, Config().replace(data={"horizon": 48}))
+    assert c.cycle is None and "no cycle" in c.reasons[0]
+    assert c.lookback == 96  # twice the horizon
+
+
+def test_a_panel_looks_for_cycles_in_a_sample(monkeypatch):
+    calls = []
+    real = defaults.panel_cycles
+    monkeypatch.setattr(defaults, "panel_cycles", lambda cols: calls.append(len(cols)) or real(cols))
+    panel = _stepped_panel(lambda t, rng: rng.normal(size=len(t)), n_series=100, rows=300)
+    defaults.for_panel(panel, Config().replace(data={"horizon": 24}))
+    assert calls == [defaults.SAMPLE_SERIES]  # 64 of the 100 series, spread evenly
+
+
+def test_a_panels_held_out_end_says_its_backtest_scores_the_validation_windows():
+    one, many = defaults.choose(960, "h", 48), defaults.choose([960] * 3, "h", 48)
+    assert one.val_fraction == many.val_fraction == 0.2
+    assert "test windows" in one.reasons[3] and "backtest scores again" in many.reasons[3]
