@@ -162,7 +162,8 @@ def placer(case: Case):
         radius = width if window else None
         key = (tuple(points), radius, steps, fixed)
         if key not in cache:
-            cache[key] = placement.relocate(points, case.raw, radius, size, steps, fixed)
+            gap = width if window else 0  # as the union: one window from the others
+            cache[key] = placement.relocate(points, case.raw, radius, size, steps, fixed, gap)
         return cache[key]
 
     return placed

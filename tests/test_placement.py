@@ -64,3 +64,16 @@ def test_points_stay_in_order_within_their_radius_and_fixed_ones_stay_put():
     assert PL.relocate([320, 930], x, size=5, fixed=(320,))[0] == 320
     assert PL.relocate([], x) == []
     assert PL.relocate([3], x[:8], size=5) == [3]  # no room to move
+
+
+@pytest.mark.parametrize("k", [1, 3, 7])
+def test_a_moved_point_keeps_its_gap_from_the_other_points_and_segments_their_columns(k):
+    # one level change at 300; a second point near it must not be moved onto it (the union
+    # would report one change twice), and no segment is left shorter than the cost's columns
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(600, k))
+    x[300:] += 3
+    moved = PL.relocate([300, 343], x, 40, 5, fixed=[300], gap=40)
+    assert moved[0] == 300 and moved[1] - 300 > 40
+    first = PL.relocate([30, 345], x, 40, 5, gap=40)
+    assert first[0] >= 2 * k + 1 and first[1] - first[0] > 40

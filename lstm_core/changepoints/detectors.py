@@ -322,7 +322,7 @@ def union(
     # point named between the union's points
     rows = sorted(p.index for p in points)
     fixed = [p.index for p in points if p.part != "profile"]
-    kept = pl.relocate(rows, run.raw, width, run.size, fixed=fixed)
+    kept = pl.relocate(rows, run.raw, width, run.size, fixed=fixed, gap=width)
     moved = dict(zip(rows, kept))
 
     def named(c: ChangePoint | Candidate) -> ChangePoint | Candidate:
@@ -332,11 +332,12 @@ def union(
         return replace(c, index=i, time=run.index[i], score=score, kind=kind, columns=cols)
 
     points = sorted(map(named, points), key=lambda p: p.index)
-    ranked: list[Candidate] = []  # strongest first, one per place (a profile window)
-    for k in sorted(cands, key=lambda k: (not k.kept, k.needed, -k.score)):
+    ranked: list[Candidate] = []  # strongest first, one per place (a profile window), the
+    # kept ones where their points were moved
+    for k in sorted(map(named, cands), key=lambda k: (not k.kept, k.needed, -k.score)):
         if k.kept or all(abs(k.index - r.index) > width for r in ranked):
             ranked.append(k)
-    return tuple(points), tuple(map(named, ranked))
+    return tuple(points), tuple(ranked)
 
 
 def tested(run: Run, points: tuple[ChangePoint, ...]) -> tuple[Candidate, ...]:

@@ -65,6 +65,7 @@ def relocate(
     size: int = 2,
     steps: bool = True,
     fixed: Collection[int] = (),
+    gap: int = 0,
 ) -> list[int]:
     """Each change point moved, between its neighbours (and within ``radius`` rows, if given), to
     the row where the Gaussian cost of ``columns(x, steps)`` drops most.
@@ -76,6 +77,12 @@ def relocate(
         size: fewest rows left either side of a moved point.
         steps: read the columns' first differences too.
         fixed: points left where they are (still the neighbours of the others).
+        gap: rows a moved point keeps beyond its neighbouring points (not the series' ends):
+            the union keeps its parts' points more than one profile window apart, and a point
+            moved next to another would report one change twice.
+
+    Each segment keeps at least D + 1 rows (D: the cost's columns), the fewest whose
+    covariance is not the ridge alone: a shorter one would look like a large drop.
 
     Returns:
         The moved points, in the order given.
@@ -88,7 +95,9 @@ def relocate(
             continue
         a = out[i - 1] if i else 0  # the left neighbour as already moved
         e = points[i + 1] if i + 1 < len(points) else T
-        lo, hi = a + size, e - size
+        least = max(size, g.shape[1] + 1)
+        lo = a + (max(least, gap + 1) if i else least)
+        hi = e - (max(least, gap + 1) if i + 1 < len(points) else least)
         if radius is not None:
             lo, hi = max(lo, p - radius), min(hi, p + radius)
         if hi <= lo:
