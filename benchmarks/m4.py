@@ -276,6 +276,8 @@ def run_stage(
     if args.auto and not args.no_model:
         print(f"\n{stage}: the CLI's settings for this panel with only --horizon {H}:")
         cfg = automatic(panel, args.threads).replace(**extra)
+        if extra:  # the reasons above are the CLI's; these replace some of its choices
+            print(f"  then --set {json.dumps(extra)}: not a choice the CLI makes by itself")
     if covariates:
         cfg = cfg.replace(data={"covariates": covariates})
     print(
