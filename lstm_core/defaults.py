@@ -131,6 +131,8 @@ def choose(
         need = math.ceil(1000 * 3 * (horizon + 1) / typical) / 1000
         val_fraction = max(val_fraction, min(MAX_VAL_FRACTION, need))
     given_cycles = list(cycles(freq))
+    # a single series' values, or a panel's (``for_panel`` looks when its time step has none)
+    searched = values is not None or not isinstance(lengths, (int, np.integer))
     found = given_cycles or list(found)
     if not found and values is not None:
         period = season_period(np.asarray(values, dtype=np.float64).reshape(len(values), -1))
@@ -160,14 +162,14 @@ def choose(
         else:
             cycle, lookback = None, min(afford, want)
             why = (f"lookback {lookback}: " + ("no cycle fits in" if found else "no cycle in this "
-                   "time step for") + f" {typical} rows, so twice the horizon (at least "
+                   "time step" + (" or its values" if searched else "") + " for") + f" {typical} rows, so twice the horizon (at least "
                    f"{MIN_LOOKBACK} steps)" + (", as far as they afford" if afford < want else ""))
     patch, patch_why = _patch(lookback, found)
     windows = sum(max(0, data.window_counts(n, lookback, horizon, val_fraction)[0]) for n in sizes)
     batches = max(1, math.ceil(windows / batch_size))
     epochs = min(MAX_EPOCHS, max(MIN_EPOCHS, math.ceil(STEPS / batches)))
     patience = min(MAX_PATIENCE, max(MIN_PATIENCE, math.ceil(PATIENCE_STEPS / batches)))
-    epochs_why = (f"up to {epochs} epochs of {batches:,} batch{'es' * (batches > 1)} (at most "
+    epochs_why = (f"up to {epochs} epochs of {batches:,} batch{'es' * (batches > 1)} (about "
                   f"{STEPS:,} steps, {MIN_EPOCHS} to {MAX_EPOCHS} epochs); training stops after "
                   f"{patience} epochs without a better validation loss")
     parts = ("validation, a check of the LSTM against its linear start, and the backtest's "
@@ -241,7 +243,8 @@ def for_panel(panel: Panel, cfg: Config) -> Choice:
 
 def panel_cycles(columns: Sequence[np.ndarray]) -> tuple[tuple[int, str], ...]:
     """The cycles a panel's series bear out, shortest first, with their names: () or the
-    commonest period (``season_period``) when at least ``CYCLE_SHARE`` of the series have it;
+    period (one of the series' ``season_period``) that most series bear out (their own period a
+    multiple of it, their autocorrelation there above 0.3), when at least ``CYCLE_SHARE`` do;
     then the commonest longer cycle that is a multiple of it (7 days of 24 hours), when it is a
     peak of the autocorrelation among the multiples (above both neighbours by ``PEAK_MARGIN``)
     in ``CYCLE_SHARE`` of the series, and fits three times in them.
@@ -250,17 +253,26 @@ def panel_cycles(columns: Sequence[np.ndarray]) -> tuple[tuple[int, str], ...]:
         columns: each series' (T, K) values (K targets).
     """
     xs = [np.asarray(c, dtype=np.float64).reshape(len(c), -1) for c in columns]
+    acfs = [autocorrelation(x, len(x) // 3) if len(x) >= 16 else None for x in xs]
     periods = [season_period(x) for x in xs]
-    counts = Counter(p for p in periods if p)
-    if not counts or counts.most_common(1)[0][1] < CYCLE_SHARE * len(xs):
+
+    def bears(p: int, q: int | None, acf: np.ndarray | None) -> bool:
+        # a series bears period p when its own period q is a multiple of p (to a lag) and its
+        # autocorrelation at p passes season_period's bar: on a noisy cycle every multiple
+        # peaks about as high, so q may be 2 or 3 times the cycle while p is the cycle
+        return bool(q and min(q % p, p - q % p) <= 1 and acf is not None and len(acf) > p
+                    and acf[p] > 0.3)
+
+    support = Counter({p: sum(bears(p, q, a) for q, a in zip(periods, acfs))
+                       for p in sorted({q for q in periods if q})})
+    if not support or max(support.values()) < CYCLE_SHARE * len(xs):
         return ()
-    p = counts.most_common(1)[0][0]
+    p = min(support, key=lambda c: (-support[c], c))  # the most borne out, the shortest on ties
     found = [(p, "a cycle")]
     peaks: Counter[int] = Counter()
-    for x in xs:
+    for x, acf in zip(xs, acfs):
         T = len(x)
-        acf = autocorrelation(x, T // 3) if T // 3 >= 3 * p else None
-        if acf is None:
+        if acf is None or T // 3 < 3 * p:
             continue
         acf = acf * T / (T - np.arange(len(acf)))  # each lag's mean: long lags not shrunk
         k = np.arange(1, (T // 3) // p + 1)

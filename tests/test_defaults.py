@@ -124,10 +124,19 @@ def test_a_panel_of_one_cycle_finds_no_longer_one():
     assert found == ((24, "a cycle"),)
 
 
+def test_a_noisy_cycle_is_found_though_each_series_peaks_at_a_different_multiple():
+    # a day in noise as strong as the cycle: each series' strongest peak falls on 24, 48, 72...
+    # by chance, but every one of them bears out 24
+    t = np.arange(10_000)
+    cols = [np.sin(2 * np.pi * t / 24) + np.random.default_rng(i).normal(size=len(t))
+            for i in range(32)]
+    assert defaults.panel_cycles(cols) == ((24, "a cycle"),)
+
+
 def test_a_panel_of_noise_has_no_cycle():
     panel = _stepped_panel(lambda t, rng: rng.normal(size=len(t)))
     c = defaults.for_panel(panel, Config().replace(data={"horizon": 48}))
-    assert c.cycle is None and "no cycle" in c.reasons[0]
+    assert c.cycle is None and "no cycle in this time step or its values" in c.reasons[0]
     assert c.lookback == 96  # twice the horizon
 
 
