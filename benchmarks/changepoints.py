@@ -159,10 +159,9 @@ def placer(case: Case):
         _, window, steps, moves = PLACEMENTS[name]
         stay = {"all": (), "not pelt": pelt, "profile": [*pelt, *searched]}[moves]
         fixed = tuple(p for p in points if p in stay)
-        radius = width if window else None
+        radius, gap = (width, width) if window else (None, 0)  # gap: as the union's
         key = (tuple(points), radius, steps, fixed)
         if key not in cache:
-            gap = width if window else 0  # as the union: one window from the others
             cache[key] = placement.relocate(points, case.raw, radius, size, steps, fixed, gap)
         return cache[key]
 
