@@ -159,14 +159,16 @@ class PanelForecaster(Fittable):
         self._set(dataclasses.replace(self.fitted_, metrics=_summary_dict(summary)))
         if self.refit and history.best_epoch > 0:
             # the backtest above scored the validated network; the refit one has seen the
-            # held-out ends, so it is not scored there again
+            # held-out ends, so it is not scored there again, and a later backtest of it
+            # drops the test parts: it scores whole ends, said to be optimistic
             again = config.replace(
                 training={"epochs": history.best_epoch, "patience": history.best_epoch}
             )
             net, self.refit_history_ = windows.train(
                 again, held_out=True, run=(on_epoch, on_batch, running)
             )
-            self._set(dataclasses.replace(self.fitted_, model=net))
+            seen = {sid: dataclasses.replace(s, test=0) for sid, s in series.items()}
+            self._set(dataclasses.replace(self.fitted_, model=net, series=seen))
         return self
 
     @classmethod
