@@ -171,8 +171,7 @@ def choose(
                   f"{patience} epochs without a better validation loss")
     parts = ("validation, a check of the LSTM against its linear start, and the backtest's "
              "test windows" + ("" if isinstance(lengths, (int, np.integer)) else ", in each "
-                               "series long enough for them (a shorter one: validation alone, "
-                               "which its backtest scores again)"))
+                               "series long enough for them (else validation, scored again)"))
     held_why = (f"the last {val_fraction:.0%} of rows held out: {parts}"
                 + (f" (more than {given:.0%}, for a window in each part)"
                    if val_fraction > given else ""))
