@@ -109,7 +109,7 @@ def save(
 
     A panel's model is saved with its first series in the fields every checkpoint has (so a
     reader that knows no panels loads that series' model), plus a "panel" field: the ids, the
-    id column and each series' scaling and held-out start.
+    id column and each series' scaling, held-out start and test start.
 
     Raises:
         CheckpointExists: ``overwrite`` is false and the name is taken (the file is unchanged).
@@ -224,8 +224,8 @@ def loads(data: bytes, name: str = "checkpoint") -> Forecaster | PanelForecaster
 
 
 def _panel_metadata(state: Fitted) -> str:
-    """The "panel" field: ids, id column, layout, and per series its scaler, held-out start
-    and frequency (in the order of ``ids``)."""
+    """The "panel" field: ids, id column, layout, and per series its scaler, held-out start,
+    frequency, test start and data hash (in the order of ``ids``)."""
     fits = list(state.series.values())
     return json.dumps({
         "ids": list(state.series),
@@ -235,6 +235,8 @@ def _panel_metadata(state: Fitted) -> str:
         "std": [list(f.scaler.std) for f in fits],
         "split": [int(f.split) for f in fits],
         "frequency": [f.freq for f in fits],
+        "test": [int(f.test) for f in fits],
+        "data_hash": [f.data_hash for f in fits],
     })
 
 

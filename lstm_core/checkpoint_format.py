@@ -34,16 +34,27 @@ def panel_parts(meta: dict, name: str, n_inputs: int) -> dict:
     if layout not in ("long", "wide"):
         raise CheckpointError(f"{name}: metadata panel layout must be long or wide")
     columns = {}
-    for key in ("mean", "std", "split", "frequency"):
-        value = panel.get(key)
+    # a panel saved before its backtest had a test part holds no test starts nor data hashes
+    # (it then scores the validation windows, as it did)
+    before = {"test": [0] * n, "data_hash": [""] * n}
+    for key in ("mean", "std", "split", "frequency", "test", "data_hash"):
+        value = panel.get(key, before.get(key))
         if not isinstance(value, list) or len(value) != n:
             raise CheckpointError(f"{name}: metadata panel {key} must hold one entry per series")
         columns[key] = value
     series = {}
     for i, sid in enumerate(ids):
         split, freq = columns["split"][i], columns["frequency"][i]
-        if not (isinstance(split, int) and not isinstance(split, bool) and 0 <= split <= 10**9):
-            raise CheckpointError(f"{name}: metadata panel split of {quote(sid, 40)} is invalid")
+        test, digest = columns["test"][i], columns["data_hash"][i]
+        for key, ok in (
+            ("split", _is_row(split)),
+            ("test", _is_row(test)),
+            ("data_hash", isinstance(digest, str) and len(digest) <= 64),
+        ):
+            if not ok:
+                raise CheckpointError(
+                    f"{name}: metadata panel {key} of {quote(sid, 40)} is invalid"
+                )
         if freq is not None and not (
             isinstance(freq, str) and len(freq) <= 32 and _is_frequency(freq)
         ):
@@ -54,8 +65,13 @@ def panel_parts(meta: dict, name: str, n_inputs: int) -> dict:
             _numbers(columns["mean"][i], n_inputs, name, "mean"),
             _numbers(columns["std"][i], n_inputs, name, "std", positive=True),
         )
-        series[sid] = SeriesFit(scaler, split, freq)
+        series[sid] = SeriesFit(scaler, split, freq, test, digest)
     return {"series": series, "id_col": id_col, "layout": layout}
+
+
+def _is_row(value: object) -> bool:
+    """A row number as a checkpoint may hold one (not a bool)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 10**9
 
 
 def read_header(data: bytes, name: str) -> dict:

@@ -18,13 +18,12 @@ The rules, each with the reason ``Choice.reasons`` gives:
   hold three parts of a window each (validation, check, test: ``forecaster.held_out_parts``),
   so that the fallback to the linear start is judged on windows that chose nothing of the
   network (they help choose the start's lookback, which favours the start), up to
-  ``MAX_VAL_FRACTION``. A panel's network is not cut so: it validates on every window of its
-  series' held-out ends, and its backtest scores those same windows (``PanelWindows``), which
-  its reason says. On M4 Hourly that share is what costs accuracy (``benchmarks/README.md``,
-  M4 round 5: OWA 0.587 at 0.2, 0.582 at 0.161, the least that holds three parts of a window,
-  0.503 at 0.07), so a smaller share is not taken as it is: an honest panel backtest with a
-  short end would split the series, not the rows (some series' ends validate, the others'
-  are the test), which the panel's training does not do yet.
+  ``MAX_VAL_FRACTION``. A panel's series are cut so too, each its own held-out end
+  (``panel_forecaster.series_fits``, ``PanelWindows``): the network validates and is checked
+  before each series' test part, which its backtest scores. On M4 Hourly that share is what
+  costs accuracy (``benchmarks/README.md``, M4 rounds 5 and 6: OWA 0.587 at 0.2, 0.582 at
+  0.161, the least that holds three parts of a window, 0.503 at 0.07, with every window of the
+  held-out end validating), so a smaller share is not taken as it is.
 - **epochs**: enough passes for ``STEPS`` optimiser steps over the training windows, between
   ``MIN_EPOCHS`` and ``MAX_EPOCHS``; early stopping ends the run when validation has not
   improved for ``PATIENCE_STEPS`` steps (``MIN_PATIENCE`` to ``MAX_PATIENCE`` epochs).
@@ -173,8 +172,8 @@ def choose(
                   f"{STEPS:,} steps, {MIN_EPOCHS} to {MAX_EPOCHS} epochs); training stops after "
                   f"{patience} epochs without a better validation loss")
     parts = ("validation, a check of the LSTM against its linear start, and the backtest's "
-             "test windows" if isinstance(lengths, (int, np.integer)) else "validation (the "
-             "epoch, or the linear start), which the panel's backtest scores again")
+             "test windows" + ("" if isinstance(lengths, (int, np.integer)) else ", in each "
+                               "series long enough for them (else validation, scored again)"))
     held_why = (f"the last {val_fraction:.0%} of rows held out: {parts}"
                 + (f" (more than {given:.0%}, for a window in each part)"
                    if val_fraction > given else ""))

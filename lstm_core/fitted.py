@@ -26,6 +26,9 @@ class SeriesFit:
     scaler: Scaler
     split: int  # first row of the held-out end (its validation rows in training)
     freq: str | None
+    # a panel's series (a single series keeps both in ``History.test_start``/``Fitted.data_hash``):
+    test: int = 0  # first row of its test part, which chose nothing (0: none, or saved before)
+    data_hash: str = ""  # sha256 of its cleaned rows (``forecaster.data_hash``; "": unknown)
 
 
 @dataclass(frozen=True)

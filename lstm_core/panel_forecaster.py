@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -23,7 +24,16 @@ from lstm_core.data import (
 )
 from lstm_core.errors import DataError, SeriesTooShort
 from lstm_core.fitted import Fittable, Fitted, SeriesFit, check_is_fitted, judge
-from lstm_core.forecaster import Explanation, Forecaster, HeldOut
+from lstm_core.forecaster import (
+    LINEAR_AT_L,
+    SCORED_ON,
+    Explanation,
+    Forecaster,
+    HeldOut,
+    ScoredOn,
+    data_hash,
+    held_out_parts,
+)
 from lstm_core.model import resolve_patch_len
 from lstm_core.panel import Panel
 from lstm_core.panel_windows import PanelWindows
@@ -98,7 +108,8 @@ class PanelForecaster(Fittable):
         follows the current epoch's training loss (a live chart), as in ``Forecaster.fit``.
 
         Each series is cleaned with the data config, scaled with its own training rows' mean
-        and spread, and split like a single series (its last ``val_fraction`` validates). Each
+        and spread, and split like a single series (``series_fits``: its last ``val_fraction``
+        is held out and cut into validation, check and test parts where it is long enough). Each
         epoch draws the same number of training windows from every series (``FairOrder``).
         Series that cannot be used (too short, constant, no values) are left out and named in
         ``skipped_``.
@@ -115,15 +126,7 @@ class PanelForecaster(Fittable):
                 f"{quote(first[0], 40)}: {clip(first[1], 160)})"
             )
         some = next(iter(preps.values()))
-        series = {}
-        for sid, prep in preps.items():
-            values = prep.frame[list(some.columns)].to_numpy(np.float64)
-            split = held_out_start(len(values), cfg.data.horizon, cfg.training.val_fraction)
-            series[sid] = SeriesFit(
-                series_scaler(values[:split], self.scale, prep.freq, cfg.data.window_norm),
-                split,
-                prep.freq,
-            )
+        series = series_fits(preps, some.columns, cfg, self.scale)
         freqs = {s.freq for s in series.values()}
         config = cfg.replace(
             data={
@@ -156,14 +159,16 @@ class PanelForecaster(Fittable):
         self._set(dataclasses.replace(self.fitted_, metrics=_summary_dict(summary)))
         if self.refit and history.best_epoch > 0:
             # the backtest above scored the validated network; the refit one has seen the
-            # held-out ends, so it is not scored there again
+            # held-out ends, so it is not scored there again, and a later backtest of it
+            # drops the test parts: it scores whole ends, said to be optimistic
             again = config.replace(
                 training={"epochs": history.best_epoch, "patience": history.best_epoch}
             )
             net, self.refit_history_ = windows.train(
                 again, held_out=True, run=(on_epoch, on_batch, running)
             )
-            self._set(dataclasses.replace(self.fitted_, model=net))
+            seen = {sid: dataclasses.replace(s, test=0) for sid, s in series.items()}
+            self._set(dataclasses.replace(self.fitted_, model=net, series=seen))
         return self
 
     @classmethod
@@ -184,7 +189,7 @@ class PanelForecaster(Fittable):
         h = hashlib.sha256(super().fingerprint().encode())
         for sid, s in self.series_.items():
             h.update(sid.encode())
-            h.update(repr((s.scaler.mean, s.scaler.std, s.split)).encode())
+            h.update(repr((s.scaler.mean, s.scaler.std, s.split, s.test)).encode())
         return h.hexdigest()
 
     # ------------------------------------------------------------ one series
@@ -212,6 +217,10 @@ class PanelForecaster(Fittable):
         return Forecaster.restore(
             dataclasses.replace(
                 state,
+                # a single series keeps where its test part starts, and what it was trained
+                # on, in these two (``Forecaster._scored_part``)
+                history=dataclasses.replace(state.history, test_start=fit.test),
+                data_hash=fit.data_hash,
                 series={str(series_id): fit},
                 metrics=None,
                 layout=None,
@@ -284,10 +293,14 @@ class PanelForecaster(Fittable):
 
     def score(self, held: PanelHeldOut) -> PanelBacktest:
         """The per-series backtest tables of ``held_out``, averaged, and the verdict."""
-        rows = []
+        rows, scored = [], {}
         for sid, one in held.series.items():
+            scored[sid] = one.scored_on
             bt = self.for_series(sid).score(one)
-            for method, m in bt.table.iterrows():
+            # a series scored on its test part also shows the linear baseline at the model's
+            # lookback where its own differs: kept out, since it would be averaged over only
+            # those series, and the verdict compares means over every series
+            for method, m in bt.table.drop(LINEAR_AT_L, errors="ignore").iterrows():
                 rows.append(
                     {"id": sid, "method": _plain(str(method)), **m.to_dict(), "windows": bt.windows}
                 )
@@ -296,7 +309,7 @@ class PanelForecaster(Fittable):
                 "no series could be backtested: "
                 + "; ".join(f"{k}: {clip(v, 80)}" for k, v in list(held.skipped.items())[:3])
             )
-        return _panel_backtest(pd.DataFrame(rows), dict(held.skipped))
+        return _panel_backtest(pd.DataFrame(rows), dict(held.skipped), scored)
 
 
 def forecaster_for(
@@ -335,6 +348,30 @@ def prepare_series(panel: Panel, cfg: Config) -> tuple[dict[str, Prepared], dict
     return preps, skipped
 
 
+def series_fits(
+    preps: dict[str, Prepared], columns: tuple[str, ...], cfg: Config, scale: SeriesScale
+) -> dict[str, SeriesFit]:
+    """What the model keeps of each series: its scaling (``series_scaler``) on its training
+    rows, and where its held-out end starts and is cut, as a single series' is
+    (``held_out_parts``: validation chooses the epoch, check tests the LSTM against its
+    linear start, test is the backtest's), with the hash of its rows ``columns``."""
+    series, H = {}, cfg.data.horizon
+    for sid, prep in preps.items():
+        frame = prep.frame[list(columns)]
+        values = frame.to_numpy(np.float64)
+        n = len(values)
+        split = held_out_start(n, H, cfg.training.val_fraction)
+        test = held_out_parts(n, split, H)[1]
+        series[sid] = SeriesFit(
+            series_scaler(values[:split], scale, prep.freq, cfg.data.window_norm),
+            split,
+            prep.freq,
+            test=test if test < n else 0,
+            data_hash=data_hash(frame),
+        )
+    return series
+
+
 def series_scaler(
     values: np.ndarray, scale: SeriesScale, freq: str | None, window_norm: str = "none"
 ) -> Scaler:
@@ -361,8 +398,11 @@ def _plain(method: str) -> str:
     return method.split(" (m=")[0]
 
 
-def _panel_backtest(table: pd.DataFrame, skipped: dict[str, str]) -> PanelBacktest:
-    """The per-series table averaged per method, and the verdict on mean MASE."""
+def _panel_backtest(
+    table: pd.DataFrame, skipped: dict[str, str], scored: dict[str, ScoredOn] | None = None
+) -> PanelBacktest:
+    """The per-series table averaged per method, and the verdict on mean MASE; ``scored``:
+    which windows each series was scored on (said in the verdict)."""
     methods = list(dict.fromkeys(table["method"]))
     mase = table.pivot(index="id", columns="method", values="MASE")
     grouped = table.groupby("method", sort=False)
@@ -389,6 +429,15 @@ def _panel_backtest(table: pd.DataFrame, skipped: dict[str, str]) -> PanelBackte
     windows = int(table.loc[table["method"] == MODEL, "windows"].sum())
     note = baselines.interval_note(float(summary.loc[MODEL, "mean coverage80"]), windows)
     verdict += f" Averaged over series: {note}" if note else ""
+    kinds = Counter((scored or {}).values())
+    if len(kinds) == 1:
+        verdict += f" Scored on {SCORED_ON[next(iter(kinds))]}."
+    elif kinds:
+        verdict += (
+            " Scored on "
+            + "; ".join(f"{SCORED_ON[k]} for {c} of {n} series" for k, c in kinds.most_common())
+            + "."
+        )
     return PanelBacktest(table, summary, best, beats, verdict, skipped)
 
 
@@ -409,5 +458,6 @@ __all__ = [
     "forecaster_for",
     "forecaster_from",
     "prepare_series",
+    "series_fits",
     "series_scaler",
 ]

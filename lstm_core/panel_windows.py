@@ -3,6 +3,7 @@ end to end, each epoch drawing the same number of windows from every series."""
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -12,8 +13,9 @@ from lstm_core import baselines
 from lstm_core.config import Config
 from lstm_core.data import Prepared, make_windows
 from lstm_core.fitted import SeriesFit
+from lstm_core.forecaster import held_out_parts
 from lstm_core.model import INIT_WINDOWS, ForecastNet
-from lstm_core.network import check_memory, start_network
+from lstm_core.network import _check_start, check_memory, start_network
 from lstm_core.train import History, OnBatch, OnEpoch, RunningLoss, pick_device, train
 
 
@@ -50,8 +52,8 @@ class FairOrder:
 
 
 class PanelWindows:
-    """Every series' scaled rows end to end, and the windows a panel's network trains and
-    validates on (views: windows spanning two series are never used)."""
+    """Every series' scaled rows end to end, and the windows a panel's network trains,
+    validates and is checked on (views: windows spanning two series are never used)."""
 
     def __init__(
         self,
@@ -81,14 +83,17 @@ class PanelWindows:
         stacked = torch.cat(self.rows).to(self.device)  # (sum T, F): every series, end to end
         self.x, self.y = make_windows(stacked, L, H, k)
         self.order = FairOrder(self.offsets, self.n_train)
-        self.val = torch.cat(
-            [
-                torch.arange(o + s - L, o + n - L - H + 1)
-                for o, s, n in zip(
-                    self.offsets.tolist(), self.splits.tolist(), self.lengths.tolist()
-                )
-            ]
-        ).to(self.device)
+        # each series' held-out end is cut as a single series' is (``held_out_parts``):
+        # validation windows' targets lie in its validation part, check windows' in its check
+        # part; its test part is the backtest's alone (a window at position p forecasts from
+        # row p + L of the rows laid end to end)
+        val, check = [], []
+        for o, s, n in zip(self.offsets.tolist(), self.splits.tolist(), self.lengths.tolist()):
+            val_end, test = held_out_parts(n, s, H)
+            val.append(torch.arange(o + s - L, o + val_end - L - H + 1))
+            check.append(o + val_end - L + torch.arange(max(0, test - val_end - H + 1)))
+        self.val = torch.cat(val).to(self.device)
+        self.check = torch.cat(check).to(self.device)  # empty: no series has a check part
         positions = self.order.positions
         self.sub = positions[
             torch.linspace(0, len(positions) - 1, min(INIT_WINDOWS, len(positions))).long()
@@ -102,7 +107,10 @@ class PanelWindows:
     ) -> tuple[ForecastNet, History]:
         """A network started at the ridge fit of every series' training rows (with
         ``held_out``, of all their rows) and trained on their windows in equal shares; early
-        stopping watches the validation windows. ``run``: on_epoch, on_batch, running.
+        stopping watches the validation windows. Without ``held_out``, where series have a
+        check part, the start is kept unless the trained network beats it there by
+        ``training.start_margin`` (``network._check_start``, as for a single series).
+        ``run``: on_epoch, on_batch, running.
 
         Returns:
             The trained network (CPU, eval mode) and its History.
@@ -119,6 +127,8 @@ class PanelWindows:
             else self.order
         )
         on_epoch, on_batch, running = run
+        check = len(self.check) > 0 and not held_out
+        initial = copy.deepcopy(net.state_dict()) if check else None
         history = train(
             net,
             (self.x, self.y),
@@ -130,4 +140,7 @@ class PanelWindows:
             order=order,
             running=running,
         )
+        if initial is not None:  # as a single series': the linear start unless the LSTM wins
+            xy = (self.x[self.check], self.y[self.check])
+            history = _check_start(net, initial, xy, history, config.training.start_margin)
         return net.cpu().eval(), history

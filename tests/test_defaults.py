@@ -149,7 +149,8 @@ def test_a_panel_looks_for_cycles_in_a_sample(monkeypatch):
     assert calls == [defaults.SAMPLE_SERIES]  # 64 of the 100 series, spread evenly
 
 
-def test_a_panels_held_out_end_says_its_backtest_scores_the_validation_windows():
+def test_a_panels_held_out_end_is_cut_in_each_series_as_a_single_series_is():
     one, many = defaults.choose(960, "h", 48), defaults.choose([960] * 3, "h", 48)
     assert one.val_fraction == many.val_fraction == 0.2
-    assert "test windows" in one.reasons[3] and "backtest scores again" in many.reasons[3]
+    assert "test windows" in one.reasons[3] and "scored again" not in one.reasons[3]
+    assert "test windows, in each series long enough" in many.reasons[3]

@@ -281,14 +281,20 @@ def test_covariates_are_read_from_every_series(table):
 
 
 def test_refit_trains_again_on_every_window_for_the_chosen_epochs(panel):
-    cfg = TINY.replace(training={"epochs": 3, "learning_rate": 1e-2, "start_margin": 0.0})
+    cfg = TINY.replace(
+        training={"epochs": 6, "learning_rate": 1e-2, "start_margin": 0.0, "seed": 1}
+    )
     first = PanelForecaster(cfg).fit(panel)
     again = PanelForecaster(cfg, refit=True).fit(panel)
     # the validated run is the same; the refit one trains best_epoch epochs on all windows
     assert again.history_.val_loss == first.history_.val_loss
     assert again.metrics_ == first.metrics_  # the backtest scores the validated network
-    assert first.history_.best_epoch > 0  # (epoch 3 with this seed and learning rate)
+    assert first.history_.best_epoch > 0  # (epoch 6 with this seed and learning rate)
     assert len(again.refit_history_.train_loss) == first.history_.best_epoch
+    # it trained on the test parts too: a later backtest scores whole ends, as validation
+    assert all(s.test for s in first.series_.values())
+    assert not any(s.test for s in again.series_.values())
+    assert "optimistic" in again.backtest(panel).verdict
     a = torch.cat([p.flatten() for p in again.model_.parameters()])
     b = torch.cat([p.flatten() for p in first.model_.parameters()])
     assert not torch.equal(a, b)
