@@ -63,10 +63,16 @@ def season_period(x: np.ndarray, hint: int | None = None) -> int | None:
     T = len(x)
     if T < 16:
         return None
+    return period_of(autocorrelation(x, T // 4), T, hint)
+
+
+def period_of(acf: np.ndarray | None, T: int, hint: int | None = None) -> int | None:
+    """``season_period`` of a series of ``T`` rows from its ``autocorrelation`` (to at least
+    lag T // 4; longer is cut), for callers that need the autocorrelation beyond it too."""
     max_lag = T // 4
-    acf = autocorrelation(x, max_lag)
-    if acf is None:
+    if acf is None or T < 16:
         return None
+    acf = acf[: max_lag + 1]
     if hint and 2 <= hint <= max_lag and acf[hint] > 0.3:
         return int(hint)
     # first peak after the autocorrelation first turns negative (trends and AR wander never do)

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lstm_core import data
-from lstm_core.baselines import CYCLES, autocorrelation, season_period
+from lstm_core.baselines import CYCLES, autocorrelation, period_of, season_period
 from lstm_core.config import Config
 from lstm_core.errors import DataError
 from lstm_core.panel import Panel
@@ -253,7 +253,7 @@ def panel_cycles(columns: Sequence[np.ndarray]) -> tuple[tuple[int, str], ...]:
     """
     xs = [np.asarray(c, dtype=np.float64).reshape(len(c), -1) for c in columns]
     acfs = [autocorrelation(x, len(x) // 3) if len(x) >= 16 else None for x in xs]
-    periods = [season_period(x) for x in xs]
+    periods = [period_of(a, len(x)) for x, a in zip(xs, acfs)]  # season_period, acf once
 
     def bears(p: int, q: int | None, acf: np.ndarray | None) -> bool:
         # a series bears period p when its own period q is a multiple of p (to a lag) and its

@@ -16,7 +16,7 @@ from lstm_core.config import Config
 from lstm_core.data import make_windows
 from lstm_core.errors import ConfigError
 from lstm_core.model import ForecastNet
-from lstm_core.train import History, OnBatch, OnEpoch, RunningLoss, evaluate, train
+from lstm_core.train import History, OnBatch, OnEpoch, Order, RunningLoss, evaluate, train
 
 MAX_PARAMETERS = 50_000_000  # 200 MB of float32 weights (x4 with AdamW's state in training)
 MAX_BATCH_BYTES = 4 << 30  # one batch of windows and what the network keeps for it
@@ -198,13 +198,10 @@ def fit_network(
     net = init_network(config, train_rows, n_targets, device, start.fit if start else None)
     train_xy = make_windows(train_rows, L, H, n_targets)
     val_xy = make_windows(val_rows, L, H, n_targets)
-    initial = copy.deepcopy(net.state_dict()) if check_rows is not None else None
-    history = train(
-        net, train_xy, val_xy, config.training, device, on_epoch, on_batch, running=running
+    check_xy = make_windows(check_rows, L, H, n_targets) if check_rows is not None else None
+    history = train_checked(
+        net, train_xy, val_xy, check_xy, config, device, (on_epoch, on_batch, running)
     )
-    if initial is not None:
-        check_xy = make_windows(check_rows, L, H, n_targets)
-        history = _check_start(net, initial, check_xy, history, config.training.start_margin)
     if start is not None:
         history = dataclasses.replace(history, start_lookback=start.lookback)
         if history.best_epoch == 0 and start.refit is not start.fit:  # the start was kept
@@ -213,6 +210,29 @@ def fit_network(
                 net.init_linear(torch.from_numpy(lin.weight), torch.from_numpy(lin.bias),
                                 *make_windows(rows, L, H, n_targets))
     return net, history
+
+
+def train_checked(
+    net: ForecastNet,
+    train_xy: tuple[torch.Tensor, torch.Tensor],
+    val_xy: tuple[torch.Tensor, torch.Tensor],
+    check_xy: tuple[torch.Tensor, torch.Tensor] | None,
+    config: Config,
+    device: torch.device,
+    run: tuple[OnEpoch | None, OnBatch | None, RunningLoss | None] = (None, None, None),
+    order: Order | None = None,
+) -> History:
+    """``train.train`` ``net`` from where it starts (its linear start); with ``check_xy``, put
+    it back there unless the trained network beats it on those windows (``_check_start``).
+    ``run``: on_epoch, on_batch, running. A single series' and a panel's training alike."""
+    on_epoch, on_batch, running = run
+    initial = copy.deepcopy(net.state_dict()) if check_xy is not None else None
+    history = train(
+        net, train_xy, val_xy, config.training, device, on_epoch, on_batch, order, running
+    )
+    if initial is not None and check_xy is not None:
+        history = _check_start(net, initial, check_xy, history, config.training.start_margin)
+    return history
 
 
 def _check_start(

@@ -3,7 +3,6 @@ end to end, each epoch drawing the same number of windows from every series."""
 
 from __future__ import annotations
 
-import copy
 import math
 
 import numpy as np
@@ -15,8 +14,8 @@ from lstm_core.data import Prepared, make_windows
 from lstm_core.fitted import SeriesFit
 from lstm_core.forecaster import held_out_parts
 from lstm_core.model import INIT_WINDOWS, ForecastNet
-from lstm_core.network import _check_start, check_memory, start_network
-from lstm_core.train import History, OnBatch, OnEpoch, RunningLoss, pick_device, train
+from lstm_core.network import check_memory, start_network, train_checked
+from lstm_core.train import History, OnBatch, OnEpoch, RunningLoss, pick_device
 
 
 class FairOrder:
@@ -109,7 +108,7 @@ class PanelWindows:
         ``held_out``, of all their rows) and trained on their windows in equal shares; early
         stopping watches the validation windows. Without ``held_out``, where series have a
         check part, the start is kept unless the trained network beats it there by
-        ``training.start_margin`` (``network._check_start``, as for a single series).
+        ``training.start_margin`` (``network.train_checked``, as for a single series).
         ``run``: on_epoch, on_batch, running.
 
         Returns:
@@ -126,21 +125,16 @@ class PanelWindows:
             if held_out
             else self.order
         )
-        on_epoch, on_batch, running = run
+        # as a single series': the linear start unless the LSTM beats it on the check part
         check = len(self.check) > 0 and not held_out
-        initial = copy.deepcopy(net.state_dict()) if check else None
-        history = train(
+        history = train_checked(
             net,
             (self.x, self.y),
             (self.x[self.val], self.y[self.val]),
-            config.training,
+            (self.x[self.check], self.y[self.check]) if check else None,
+            config,
             self.device,
-            on_epoch,
-            on_batch,
-            order=order,
-            running=running,
+            run,
+            order,
         )
-        if initial is not None:  # as a single series': the linear start unless the LSTM wins
-            xy = (self.x[self.check], self.y[self.check])
-            history = _check_start(net, initial, xy, history, config.training.start_margin)
         return net.cpu().eval(), history

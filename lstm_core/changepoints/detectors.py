@@ -325,8 +325,11 @@ def union(
     kept = pl.relocate(rows, run.raw, width, run.size, fixed=fixed, gap=width)
     moved = dict(zip(rows, kept))
 
+    def at(c: ChangePoint | Candidate) -> int:  # its row once the points are moved
+        return c.index if isinstance(c, Candidate) and not c.kept else moved[c.index]
+
     def named(c: ChangePoint | Candidate) -> ChangePoint | Candidate:
-        i = c.index if isinstance(c, Candidate) and not c.kept else moved[c.index]
+        i = at(c)
         kind, cols = namer.name(kept, i, c.method)
         score = float(run.curve[i])
         return replace(c, index=i, time=run.index[i], score=score, kind=kind, columns=cols)
@@ -334,10 +337,10 @@ def union(
     points = sorted(map(named, points), key=lambda p: p.index)
     ranked: list[Candidate] = []  # strongest first, one per place (a profile window), the
     # kept ones where their points were moved
-    for k in sorted(map(named, cands), key=lambda k: (not k.kept, k.needed, -k.score)):
-        if k.kept or all(abs(k.index - r.index) > width for r in ranked):
+    for k in sorted(cands, key=lambda k: (not k.kept, k.needed, -float(run.curve[at(k)]))):
+        if k.kept or all(abs(at(k) - at(r)) > width for r in ranked):
             ranked.append(k)
-    return tuple(points), tuple(ranked)
+    return tuple(points), tuple(map(named, ranked))
 
 
 def tested(run: Run, points: tuple[ChangePoint, ...]) -> tuple[Candidate, ...]:
