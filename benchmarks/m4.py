@@ -156,7 +156,6 @@ def ours(
     cfg: Config,
     seeds: range,
     scale: SeriesScale = "std",
-    refit: bool = False,
     lookbacks: tuple[int, ...] = (),
     split_validation: bool = False,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], str]:
@@ -167,7 +166,7 @@ def ours(
     for L, seed in [(L, seed) for L in lookbacks or (cfg.data.lookback,) for seed in seeds]:
         torch.manual_seed(seed)  # dropout's generator: this process's own
         run = cfg.replace(data={"lookback": L}, training={"seed": seed})
-        pf = PanelForecaster(run, scale=scale, refit=refit)
+        pf = PanelForecaster(run, scale=scale)
         windows = SplitValidation if split_validation else PanelWindows
         with mock.patch.object(panel_forecaster, "PanelWindows", windows):
             pf.fit(panel)
@@ -177,7 +176,8 @@ def ours(
             f"best {h.best_epoch}, "
             f"val {h.best_val_loss:.4f} (start {h.initial_val_loss:.4f})"
             + (
-                f"; refit {pf.refit_history_.seconds:.0f} s"
+                f"; trained again {pf.refit_history_.seconds:.0f} s"
+                + ("" if pf.fitted_.validated is not None else " (not used)")
                 if hasattr(pf, "refit_history_")
                 else ""
             )
@@ -308,15 +308,15 @@ def run_stage(
         looks = tuple(args.lookbacks or ())
         seeds = range(args.first_seed, args.first_seed + args.model_seeds)
         f, first, note = ours(
-            panel, cfg, seeds, args.scale, args.refit, looks, args.split_validation
+            panel, cfg, seeds, args.scale, looks, args.split_validation
         )
         sec = time.perf_counter() - start
         L = "+".join(map(str, looks)) if looks else cfg.data.lookback
         label = f"ours: AttentiveLSTM, one model, L {L}, {args.scale} scale"
         if args.auto:
             label += ", the CLI's settings" + "".join(f", {o}" for o in args.set or ())
-        if args.refit:
-            label += ", refitted on all windows"
+        if cfg.training.refit:  # the default; --set training.refit=false turns it off
+            label += ", trained again on every row"
         if args.split_validation:
             label += ", validated on every other series"
         if args.phase:
@@ -350,7 +350,6 @@ def main() -> None:
         "--lookbacks", type=int, nargs="*", help="one model per lookback, forecasts averaged"
     )
     ap.add_argument("--scale", choices=("std", "mase"), default="std", help="series scaling")
-    ap.add_argument("--refit", action="store_true", help="refit on every window after validation")
     ap.add_argument("--phase", action="store_true", help="day and week phase covariates")
     ap.add_argument(
         "--split-validation", action="store_true", help="validate on every other series' end"

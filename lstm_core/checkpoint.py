@@ -37,6 +37,7 @@ from lstm_core.safeio import clip, quote
 FORMAT = "1"
 CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
 SUFFIX = ".safetensors"
+VALIDATED = "validated."  # prefix of the validated network's tensors (``Fitted.validated``)
 MAX_BYTES = 512 * 1024 * 1024
 DEMO = CHECKPOINT_DIR / "demo.safetensors"  # shipped: new visitors start with it; never deleted
 ADMIN_ENV = "STUDIO_ADMIN"  # "1": whoever runs the server may delete any checkpoint but the demo
@@ -130,6 +131,11 @@ def save(
     if not overwrite and path.exists():  # a cheap early answer; the link below decides
         raise CheckpointExists(taken)
     tensors = {k: v.detach().cpu().contiguous() for k, v in state.model.state_dict().items()}
+    if state.validated is not None:  # a model trained again after validation keeps both
+        tensors |= {
+            VALIDATED + k: v.detach().cpu().contiguous()
+            for k, v in state.validated.state_dict().items()
+        }
     metadata = {
         "format": FORMAT,
         "config": state.config.to_yaml(),
@@ -196,7 +202,10 @@ def loads(data: bytes, name: str = "checkpoint") -> Forecaster | PanelForecaster
         shape_net = build_net(cfg, len(parts["inputs"]), len(parts["targets"]), meta=True)
     except ConfigError as e:
         raise CheckpointError(f"{name}: its config is invalid: {e}") from None
-    check_shapes(header, shape_net.state_dict(), name)
+    expected = shape_net.state_dict()
+    if any(k.startswith(VALIDATED) for k in header):  # the validated network too
+        expected |= {VALIDATED + k: v for k, v in expected.items()}
+    check_shapes(header, expected, name)
     try:
         tensors = read_safetensors(data)  # the sizes are known to match the config now
     except Exception as e:  # safetensors raises its own error types for corrupt files
@@ -215,9 +224,13 @@ def loads(data: bytes, name: str = "checkpoint") -> Forecaster | PanelForecaster
             "file); use another copy or retrain"
         )
     one = {"": SeriesFit(parts.pop("scaler"), parts.pop("split"), parts.pop("freq"))}
+    own = {k: v for k, v in tensors.items() if not k.startswith(VALIDATED)}
+    validated = {k.removeprefix(VALIDATED): v for k, v in tensors.items() if k not in own}
+    sizes = (len(parts["inputs"]), len(parts["targets"]))
     return forecaster_from(
         Fitted(
-            model=load_network(cfg, tensors, len(parts["inputs"]), len(parts["targets"])),
+            model=load_network(cfg, own, *sizes),
+            validated=load_network(cfg, validated, *sizes) if validated else None,
             **{"series": one, **parts, **(series or {})},
         )
     )

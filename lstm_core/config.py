@@ -69,6 +69,10 @@ class TrainConfig:
     # at least this share: a tie within noise keeps the simpler model
     start_margin: float = 0.01
     val_fraction: float = 0.2
+    # a panel's model, once validation has chosen its epochs (and the check kept the LSTM):
+    # trained again from its start on every row for those epochs, so the forecasts learn each
+    # series' latest rows; the backtest scores the validated network (one series: not used)
+    refit: bool = True
     seed: int = 0
     device: Device = "auto"
     threads: int | None = None  # CPU threads; None: the cores other work leaves free

@@ -17,6 +17,11 @@ from lstm_core.model import ForecastNet
 from lstm_core.train import History
 
 TIE = 1e-3  # relative error difference below which the model does not beat a baseline
+# said after a backtest of a model trained again on every row (``Fitted.validated``)
+REFITTED = (
+    " The model scored is the validated network; the forecasts come from the same network "
+    "trained again on every row for the epochs validation chose, which no held-out window scores."
+)
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,9 @@ class Fitted:
     layout: Literal["long", "wide"] | None = None  # a panel's table layout; None: one series
     id_col: str | None = None  # a long panel's id column
     skipped: dict[str, str] = field(default_factory=dict)  # series left out of training, and why
+    # where ``model`` was trained again on every row after validation (``training.refit``):
+    # the validated network, which the backtest scores (it never saw the test parts)
+    validated: ForecastNet | None = None
 
 
 def check_is_fitted(forecaster: object) -> Fitted:
@@ -99,6 +107,11 @@ class Fittable:
         self.fitted_ = state
 
     @property
+    def _refitted(self) -> bool:
+        """True where the model was trained again on every row after validation."""
+        return check_is_fitted(self).validated is not None
+
+    @property
     def series_ids(self) -> tuple[str, ...]:
         """The series this model forecasts, in the order it learnt them."""
         return tuple(check_is_fitted(self).series)
@@ -122,9 +135,10 @@ class Fittable:
         """sha256 of the fitted model's config and weights: equal models, equal fingerprint."""
         state = check_is_fitted(self)
         h = hashlib.sha256(state.config.to_yaml().encode())
-        for name, tensor in state.model.state_dict().items():
-            h.update(name.encode())
-            h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+        for net in (state.model, state.validated):
+            for name, tensor in (net.state_dict() if net is not None else {}).items():
+                h.update(name.encode())
+                h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
         return h.hexdigest()
 
 

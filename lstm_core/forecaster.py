@@ -16,8 +16,10 @@ from lstm_core.config import Config, resolve_hidden_size
 from lstm_core.data import Prepared, Scaler, check_length, held_out_start, prepare
 from lstm_core.defaults import cycles
 from lstm_core.errors import DataError, NonFiniteForecast, SeriesTooShort
-from lstm_core.fitted import Fittable, Fitted, SeriesFit, check_is_fitted, judge, unscale
-from lstm_core.model import QUANTILES, resolve_patch_len
+from lstm_core.fitted import (
+    REFITTED, Fittable, Fitted, SeriesFit, check_is_fitted, judge, unscale
+)
+from lstm_core.model import QUANTILES, ForecastNet, resolve_patch_len
 from lstm_core.network import check_memory, fit_network, linear_start
 from lstm_core.train import OnBatch, OnEpoch, RunningLoss, pick_device
 
@@ -212,12 +214,14 @@ class Forecaster(Fittable):
         return torch.as_tensor(self.scaler_.transform(values), dtype=torch.float32)
 
     @torch.no_grad()
-    def _quantiles(self, windows: torch.Tensor, batch_size: int = 2048) -> np.ndarray:
-        """windows (N, L, F) scaled -> (N, H, K, Q) in the data's units."""
-        with threads.for_model(self.model_):  # this thread only
-            out = [
-                self.model_(windows[i : i + batch_size]) for i in range(0, len(windows), batch_size)
-            ]
+    def _quantiles(
+        self, windows: torch.Tensor, batch_size: int = 2048, net: ForecastNet | None = None
+    ) -> np.ndarray:
+        """windows (N, L, F) scaled -> (N, H, K, Q) in the data's units, forecast by ``net``
+        (default: the model)."""
+        net = net or self.model_
+        with threads.for_model(net):  # this thread only
+            out = [net(windows[i : i + batch_size]) for i in range(0, len(windows), batch_size)]
         return _finite(unscale(torch.cat(out).numpy().astype(np.float64), self.scaler_, axis=2))
 
     def predict(self, data: pd.DataFrame | Prepared) -> pd.DataFrame:
@@ -282,7 +286,7 @@ class Forecaster(Fittable):
                 f" The linear baseline uses its own best lookback, {held.linear_lookback} "
                 f"(the model's: {self.config_.data.lookback})."
             )
-        verdict += f" Scored on {SCORED_ON[held.scored_on]}."
+        verdict += f" Scored on {SCORED_ON[held.scored_on]}." + REFITTED * self._refitted
         n = len(held.origins)
         if n < FEW_HELD_OUT:
             verdict += (
@@ -339,7 +343,11 @@ class Forecaster(Fittable):
             targets=self.targets_,
             origins=origins,
             actual=np.stack([values[o : o + H] for o in origins]),
-            model=self._quantiles(x.unfold(0, L, 1).transpose(1, 2)[origins - L]),
+            # a model trained again on every row has seen these windows: the validated
+            # network forecasts them (``Fitted.validated``)
+            model=self._quantiles(
+                x.unfold(0, L, 1).transpose(1, 2)[origins - L], net=self.fitted_.validated
+            ),
             baselines=rivals,
             season=m,
             scale=np.abs(np.diff(values[:split], axis=0)).mean(axis=0),

@@ -23,7 +23,7 @@ from lstm_core.data import (
     prepare,
 )
 from lstm_core.errors import DataError, SeriesTooShort
-from lstm_core.fitted import Fittable, Fitted, SeriesFit, check_is_fitted, judge
+from lstm_core.fitted import REFITTED, Fittable, Fitted, SeriesFit, check_is_fitted, judge
 from lstm_core.forecaster import (
     LINEAR_AT_L,
     SCORED_ON,
@@ -38,7 +38,7 @@ from lstm_core.model import resolve_patch_len
 from lstm_core.panel import Panel
 from lstm_core.panel_windows import PanelWindows
 from lstm_core.safeio import clip, quote
-from lstm_core.train import OnBatch, OnEpoch, RunningLoss
+from lstm_core.train import History, OnBatch, OnEpoch, RunningLoss
 
 MODEL = "AttentiveLSTM"  # the model's row in every per-series backtest table
 SeriesScale = Literal["std", "mase"]
@@ -86,14 +86,9 @@ class PanelForecaster(Fittable):
     Forecaster works on it.
     """
 
-    def __init__(
-        self, cfg: Config | None = None, *, scale: SeriesScale = "std", refit: bool = False
-    ):
+    def __init__(self, cfg: Config | None = None, *, scale: SeriesScale = "std"):
         self.cfg = cfg or Config()
         self.scale = scale  # each series' spread: see series_scaler
-        # after early stopping, train a fresh network on every window (the held-out ends too)
-        # for the epochs validation chose, so the forecast learns from the latest rows
-        self.refit = refit
 
     # ------------------------------------------------------------ fitting
 
@@ -157,19 +152,46 @@ class PanelForecaster(Fittable):
         )
         summary = self.score(self._held_out(preps)).summary
         self._set(dataclasses.replace(self.fitted_, metrics=_summary_dict(summary)))
-        if self.refit and history.best_epoch > 0:
-            # the backtest above scored the validated network; the refit one has seen the
-            # held-out ends, so it is not scored there again, and a later backtest of it
-            # drops the test parts: it scores whole ends, said to be optimistic
-            again = config.replace(
-                training={"epochs": history.best_epoch, "patience": history.best_epoch}
-            )
-            net, self.refit_history_ = windows.train(
-                again, held_out=True, run=(on_epoch, on_batch, running)
-            )
-            seen = {sid: dataclasses.replace(s, test=0) for sid, s in series.items()}
-            self._set(dataclasses.replace(self.fitted_, model=net, series=seen))
+        if config.training.refit and history.best_epoch > 0:
+            self._refit(windows, config, history, (on_batch, running))
         return self
+
+    def _refit(
+        self,
+        windows: PanelWindows,
+        config: Config,
+        history: History,
+        run: tuple[OnBatch | None, RunningLoss | None],
+    ) -> None:
+        """``training.refit``: a fresh network from the linear start of every row, trained on
+        every window (the held-out ends too) for the epochs validation chose, so the forecasts
+        learn each series' latest rows (M4 Hourly: ``benchmarks/README.md``, M4 round 7). It
+        is the model; the validated network stays as ``validated``, which the backtest scores,
+        since the new one has seen the test parts. Batches are reported (progress, cancel),
+        numbered on from the validated run's epochs; epochs not: their losses are on windows it
+        trains on. Cancelled, the validated network stays the model."""
+        epochs, done = history.best_epoch, len(history.train_loss)
+        again = config.replace(training={"epochs": epochs, "patience": epochs})
+        on_batch, running = run
+
+        def later(epoch: int, batch: int, batches: int) -> None:  # after the validated epochs
+            on_batch(done + epoch, batch, batches)
+
+        net, self.refit_history_ = windows.train(
+            again, held_out=True, run=(None, later if on_batch else None, running)
+        )
+        if self.refit_history_.stopped != "completed" or self.refit_history_.best_epoch == 0:
+            return  # cancelled, or no better than the start on its own windows: not used
+        told = (f"{history.message}; then trained again on every row for {epochs} epoch"
+                f"{'s' * (epochs > 1)} ({self.refit_history_.seconds:.0f} s)")
+        self._set(
+            dataclasses.replace(
+                self.fitted_,
+                model=net,
+                validated=self.fitted_.model,
+                history=dataclasses.replace(history, message=told),
+            )
+        )
 
     @classmethod
     def restore(cls, state: Fitted) -> PanelForecaster:
@@ -309,7 +331,8 @@ class PanelForecaster(Fittable):
                 "no series could be backtested: "
                 + "; ".join(f"{k}: {clip(v, 80)}" for k, v in list(held.skipped.items())[:3])
             )
-        return _panel_backtest(pd.DataFrame(rows), dict(held.skipped), scored)
+        bt = _panel_backtest(pd.DataFrame(rows), dict(held.skipped), scored)
+        return dataclasses.replace(bt, verdict=bt.verdict + REFITTED * self._refitted)
 
 
 def forecaster_for(

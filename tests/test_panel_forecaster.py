@@ -280,26 +280,60 @@ def test_covariates_are_read_from_every_series(table):
     assert list(out["target"].unique()) == ["value"] and len(out) == 4
 
 
-def test_refit_trains_again_on_every_window_for_the_chosen_epochs(panel):
+def test_refit_trains_again_on_every_window_and_the_backtest_scores_the_validated_net(
+    panel, tmp_path
+):
     cfg = TINY.replace(
         training={"epochs": 6, "learning_rate": 1e-2, "start_margin": 0.0, "seed": 1}
     )
-    first = PanelForecaster(cfg).fit(panel)
-    again = PanelForecaster(cfg, refit=True).fit(panel)
+    first = PanelForecaster(cfg.replace(training={"refit": False})).fit(panel)
+    again = PanelForecaster(cfg).fit(panel)  # training.refit: the default
+    assert first.fitted_.validated is None and again.fitted_.validated is not None
     # the validated run is the same; the refit one trains best_epoch epochs on all windows
     assert again.history_.val_loss == first.history_.val_loss
-    assert again.metrics_ == first.metrics_  # the backtest scores the validated network
     assert first.history_.best_epoch > 0  # (epoch 6 with this seed and learning rate)
     assert len(again.refit_history_.train_loss) == first.history_.best_epoch
-    # it trained on the test parts too: a later backtest scores whole ends, as validation
-    assert all(s.test for s in first.series_.values())
-    assert not any(s.test for s in again.series_.values())
-    assert "optimistic" in again.backtest(panel).verdict
+    assert "trained again on every row" in again.history_.message
     a = torch.cat([p.flatten() for p in again.model_.parameters()])
     b = torch.cat([p.flatten() for p in first.model_.parameters()])
     assert not torch.equal(a, b)
+    # the backtest scores the validated network on the test parts, which chose nothing
+    assert again.metrics_ == first.metrics_
+    bt, plain = again.backtest(panel), first.backtest(panel)
+    pd.testing.assert_frame_equal(bt.summary, plain.summary)
+    assert "Scored on the held-out end after validation" in bt.verdict
+    assert "validated network" in bt.verdict
+    assert "validated network" not in plain.verdict
     sid = again.series_ids[0]
+    one = again.for_series(sid).backtest(panel.select(sid))
+    assert one.scored_on == "test" and "validated network" in one.verdict
+    # the forecasts are the refit network's, and a checkpoint keeps both networks
     assert len(again.predict(panel, [sid])) == cfg.data.horizon
+    back = checkpoint.load(checkpoint.save(again, "refit", tmp_path))
+    assert back.fingerprint() == again.fingerprint() != first.fingerprint()
+    pd.testing.assert_frame_equal(back.predict(panel), again.predict(panel))
+    pd.testing.assert_frame_equal(back.backtest(panel).summary, bt.summary)
+
+
+def test_a_refit_cancelled_keeps_the_validated_network_as_the_model(panel):
+    from lstm_core.train import StopTraining
+
+    cfg = TINY.replace(
+        training={"epochs": 6, "learning_rate": 1e-2, "start_margin": 0.0, "seed": 1}
+    )
+    plain = PanelForecaster(cfg.replace(training={"refit": False})).fit(panel)
+    seen = []
+
+    def on_batch(epoch: int, batch: int, batches: int) -> None:
+        seen.append(epoch)
+        if epoch > len(plain.history_.train_loss):  # the refit's batches are numbered on
+            raise StopTraining
+
+    cut = PanelForecaster(cfg).fit(panel, on_batch=on_batch)
+    assert max(seen) == len(plain.history_.train_loss) + 1
+    assert cut.refit_history_.stopped == "cancelled" and cut.fitted_.validated is None
+    for a, b in zip(cut.model_.parameters(), plain.model_.parameters(), strict=True):
+        assert torch.equal(a, b)
 
 
 def test_a_panel_model_keeps_the_same_contract_as_one_series(model, panel):
