@@ -46,10 +46,10 @@ class Progress:
         self.tty = stream.isatty()
 
     def batch(self, epoch: int, b: int, n: int) -> None:
-        if self.tty:
-            done = (epoch - 1 + b / n) / self.epochs
-            bar = "#" * int(30 * done)
-            self.stream.write(f"\r[{bar:<30}] epoch {epoch}/{self.epochs} batch {b}/{n}")
+        if self.tty:  # a panel's refit numbers its epochs on, past the configured count
+            total = max(self.epochs, epoch)
+            bar = "#" * int(30 * (epoch - 1 + b / n) / total)
+            self.stream.write(f"\r[{bar:<30}] epoch {epoch}/{total} batch {b}/{n}")
             self.stream.flush()
 
     def epoch(self, epoch: int, train: float, val: float) -> None:

@@ -245,9 +245,10 @@ def for_panel(panel: Panel, cfg: Config) -> Choice:
     if not cfg.training.refit:
         return choice
     *first, held = choice.reasons
-    return dataclasses.replace(choice, reasons=(*first, held + "; then the network is trained "
-                               "again on every row for the epochs validation chose, and the "
-                               "backtest scores the validated one (training.refit)"))
+    return dataclasses.replace(choice, reasons=(*first, held + "; then, if the LSTM beat its "
+                               "linear start, the network is trained again on every row for the "
+                               "epochs validation chose, and the backtest scores the validated "
+                               "one (training.refit)"))
 
 
 def panel_cycles(columns: Sequence[np.ndarray]) -> tuple[tuple[int, str], ...]:

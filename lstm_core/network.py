@@ -221,14 +221,17 @@ def train_checked(
     device: torch.device,
     run: tuple[OnEpoch | None, OnBatch | None, RunningLoss | None] = (None, None, None),
     order: Order | None = None,
+    keep_last: bool = False,
 ) -> History:
     """``train.train`` ``net`` from where it starts (its linear start); with ``check_xy``, put
     it back there unless the trained network beats it on those windows (``_check_start``).
-    ``run``: on_epoch, on_batch, running. A single series' and a panel's training alike."""
+    ``run``: on_epoch, on_batch, running. A single series' and a panel's training alike;
+    ``keep_last``: a refit for epochs chosen before (``train.train``)."""
     on_epoch, on_batch, running = run
     initial = copy.deepcopy(net.state_dict()) if check_xy is not None else None
     history = train(
-        net, train_xy, val_xy, config.training, device, on_epoch, on_batch, order, running
+        net, train_xy, val_xy, config.training, device, on_epoch, on_batch, order, running,
+        keep_last,
     )
     if initial is not None and check_xy is not None:
         history = _check_start(net, initial, check_xy, history, config.training.start_margin)

@@ -22,7 +22,7 @@ from lstm_core.data import (
     held_out_start,
     prepare,
 )
-from lstm_core.errors import DataError, SeriesTooShort
+from lstm_core.errors import DataError, SeriesTooShort, TrainingError
 from lstm_core.fitted import REFITTED, Fittable, Fitted, SeriesFit, check_is_fitted, judge
 from lstm_core.forecaster import (
     LINEAR_AT_L,
@@ -41,6 +41,7 @@ from lstm_core.safeio import clip, quote
 from lstm_core.train import History, OnBatch, OnEpoch, RunningLoss
 
 MODEL = "AttentiveLSTM"  # the model's row in every per-series backtest table
+FINISHED = ("completed", "early_stopping")  # a validated run that may be refitted
 SeriesScale = Literal["std", "mase"]
 
 
@@ -152,7 +153,8 @@ class PanelForecaster(Fittable):
         )
         summary = self.score(self._held_out(preps)).summary
         self._set(dataclasses.replace(self.fitted_, metrics=_summary_dict(summary)))
-        if config.training.refit and history.best_epoch > 0:
+        # not after a cancel or the time limit: the run the user stopped ends here
+        if config.training.refit and history.best_epoch > 0 and history.stopped in FINISHED:
             self._refit(windows, config, history, (on_batch, running))
         return self
 
@@ -164,12 +166,13 @@ class PanelForecaster(Fittable):
         run: tuple[OnBatch | None, RunningLoss | None],
     ) -> None:
         """``training.refit``: a fresh network from the linear start of every row, trained on
-        every window (the held-out ends too) for the epochs validation chose, so the forecasts
-        learn each series' latest rows (M4 Hourly: ``benchmarks/README.md``, M4 round 7). It
-        is the model; the validated network stays as ``validated``, which the backtest scores,
-        since the new one has seen the test parts. Batches are reported (progress, cancel),
-        numbered on from the validated run's epochs; epochs not: their losses are on windows it
-        trains on. Cancelled, the validated network stays the model."""
+        every window (the held-out ends too) for the epochs validation chose, its last epoch
+        kept, so the forecasts learn each series' latest rows (M4 Hourly:
+        ``benchmarks/README.md``, M4 round 7). It is the model; the validated network stays as
+        ``validated``, which the backtest scores, since the new one has seen the test parts.
+        Batches are reported (progress, cancel), numbered on from the validated run's epochs;
+        epochs not: their losses are on windows it trains on. Cancelled, or stopped by a
+        non-finite loss, the validated network stays the model."""
         epochs, done = history.best_epoch, len(history.train_loss)
         again = config.replace(training={"epochs": epochs, "patience": epochs})
         on_batch, running = run
@@ -177,11 +180,14 @@ class PanelForecaster(Fittable):
         def later(epoch: int, batch: int, batches: int) -> None:  # after the validated epochs
             on_batch(done + epoch, batch, batches)
 
-        net, self.refit_history_ = windows.train(
-            again, held_out=True, run=(None, later if on_batch else None, running)
-        )
-        if self.refit_history_.stopped != "completed" or self.refit_history_.best_epoch == 0:
-            return  # cancelled, or no better than the start on its own windows: not used
+        try:
+            net, self.refit_history_ = windows.train(
+                again, held_out=True, run=(None, later if on_batch else None, running)
+            )
+        except TrainingError:  # non-finite before its first epoch ended
+            return
+        if self.refit_history_.stopped != "completed":
+            return  # cancelled, or non-finite after an epoch: the validated network stays
         told = (f"{history.message}; then trained again on every row for {epochs} epoch"
                 f"{'s' * (epochs > 1)} ({self.refit_history_.seconds:.0f} s)")
         self._set(

@@ -108,8 +108,9 @@ class PanelWindows:
         ``held_out``, of all their rows) and trained on their windows in equal shares; early
         stopping watches the validation windows. Without ``held_out``, where series have a
         check part, the start is kept unless the trained network beats it there by
-        ``training.start_margin`` (``network.train_checked``, as for a single series).
-        ``run``: on_epoch, on_batch, running.
+        ``training.start_margin`` (``network.train_checked``, as for a single series); with
+        ``held_out`` (a refit for the epochs validation chose) every epoch runs and the last
+        one's weights are kept. ``run``: on_epoch, on_batch, running.
 
         Returns:
             The trained network (CPU, eval mode) and its History.
@@ -136,5 +137,6 @@ class PanelWindows:
             self.device,
             run,
             order,
+            keep_last=held_out,  # a refit: for the epochs validation chose, the last kept
         )
         return net.cpu().eval(), history

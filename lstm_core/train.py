@@ -165,8 +165,10 @@ def train(
     on_batch: OnBatch | None = None,
     order: Order | None = None,
     running: RunningLoss | None = None,
+    keep_last: bool = False,
 ) -> History:
-    """Train ``net`` in place on windows already on ``device``; restore the best weights.
+    """Train ``net`` in place on windows already on ``device``; restore the best weights (with
+    ``keep_last``, a run of epochs chosen before: the last epoch's, once every epoch has run).
 
     Each batch starts from a fresh (zero) LSTM state. A callback may raise StopTraining.
     ``order`` picks the windows of each epoch (default: every window once, shuffled);
@@ -270,6 +272,8 @@ def train(
         if stopped != "non_finite":
             stopped = "cancelled"
             message = f"cancelled after {len(losses)} epoch(s); kept the best weights so far"
+    if keep_last and stopped == "completed":  # epochs chosen before: none is picked here
+        best, best_epoch = copy.deepcopy(net.state_dict()), len(losses)
     net.load_state_dict(best)
     net.eval()
     if stopped == "non_finite" and best_epoch == 0:  # nothing learnt: no model to present

@@ -293,6 +293,7 @@ def test_refit_trains_again_on_every_window_and_the_backtest_scores_the_validate
     assert again.history_.val_loss == first.history_.val_loss
     assert first.history_.best_epoch > 0  # (epoch 6 with this seed and learning rate)
     assert len(again.refit_history_.train_loss) == first.history_.best_epoch
+    assert again.refit_history_.best_epoch == first.history_.best_epoch  # its last epoch kept
     assert "trained again on every row" in again.history_.message
     a = torch.cat([p.flatten() for p in again.model_.parameters()])
     b = torch.cat([p.flatten() for p in first.model_.parameters()])
@@ -313,6 +314,52 @@ def test_refit_trains_again_on_every_window_and_the_backtest_scores_the_validate
     assert back.fingerprint() == again.fingerprint() != first.fingerprint()
     pd.testing.assert_frame_equal(back.predict(panel), again.predict(panel))
     pd.testing.assert_frame_equal(back.backtest(panel).summary, bt.summary)
+    # a file read as one series (no panel field) forecasts with, and scores, the model alone
+    tensors, meta = _parts(tmp_path / "refit.safetensors")
+    del meta["panel"]
+    one = checkpoint.loads(safetensors.torch.save(tensors, metadata=meta))
+    assert one.fitted_.validated is None and "validated network" not in one.backtest(
+        panel.select(sid)
+    ).verdict
+
+
+def test_a_refit_that_fails_or_a_cancelled_run_keeps_the_validated_network(panel, monkeypatch):
+    from lstm_core.errors import TrainingError
+    from lstm_core.panel_windows import PanelWindows
+    from lstm_core.train import StopTraining
+
+    cfg = TINY.replace(
+        training={"epochs": 6, "learning_rate": 1e-2, "start_margin": 0.0, "seed": 1}
+    )
+    plain = PanelForecaster(cfg.replace(training={"refit": False})).fit(panel)
+    calls = []
+
+    def stop(epoch: int, batch: int, batches: int) -> None:  # cancelled in epoch 5
+        if epoch == 5:
+            raise StopTraining
+
+    stopped = PanelForecaster(cfg)
+    real = PanelWindows.train
+    monkeypatch.setattr(
+        PanelWindows, "train", lambda self, c, held_out, run: calls.append(held_out) or real(
+            self, c, held_out, run
+        )
+    )
+    stopped.fit(panel, on_batch=stop)
+    assert stopped.history_.stopped == "cancelled" and stopped.history_.best_epoch > 0
+    assert calls == [False]  # no refit after a cancel
+    assert stopped.fitted_.validated is None
+
+    def fails(self, c, held_out, run):
+        if held_out:
+            raise TrainingError("the loss became nan in epoch 1")
+        return real(self, c, held_out, run)
+
+    monkeypatch.setattr(PanelWindows, "train", fails)
+    kept = PanelForecaster(cfg).fit(panel)
+    assert kept.fitted_.validated is None
+    for a, b in zip(kept.model_.parameters(), plain.model_.parameters(), strict=True):
+        assert torch.equal(a, b)
 
 
 def test_a_refit_cancelled_keeps_the_validated_network_as_the_model(panel):
