@@ -160,6 +160,9 @@ def test_train_a_panel_then_forecast_and_interpret_a_chosen_series(tmp_path, mon
     per_series = next(f for f in frames if "model beats the best baseline" in f.columns)
     assert list(per_series.index) == list(model.series_ids)
     assert "Over 4 series" in everything(at)
+    # a refit model (training.refit, the default) is scored by its validated network, said so
+    refit = model.fitted_.validated is not None
+    assert ("The model scored is the validated network" in everything(at)) == refit
     spec = at.get("plotly_chart")[0].proto.spec
     assert "forecast (median)" in spec
 
