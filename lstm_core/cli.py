@@ -26,6 +26,7 @@ from lstm_core.errors import LstmCoreError
 from lstm_core.forecaster import SCORED_ON, Forecaster
 from lstm_core.panel_forecaster import forecaster_for
 from lstm_core.safeio import check_writable, clip, quote, write_atomic
+from lstm_core.train import RunningLoss
 
 # version of `backtest --json`: 2 added "schema" itself; "beats_naive" (one series) is kept as
 # the earlier name of "beats_baselines", with the same value, for scripts written before
@@ -44,12 +45,15 @@ class Progress:
     def __init__(self, epochs: int, stream=sys.stderr):
         self.epochs, self.stream = epochs, stream
         self.tty = stream.isatty()
+        self.running = RunningLoss()  # what the training says of itself (a panel's refit)
 
     def batch(self, epoch: int, b: int, n: int) -> None:
-        if self.tty:  # a panel's refit numbers its epochs on, past the configured count
-            total = max(self.epochs, epoch)
-            bar = "#" * int(30 * (epoch - 1 + b / n) / total)
-            self.stream.write(f"\r[{bar:<30}] epoch {epoch}/{total} batch {b}/{n}")
+        if self.tty:  # a panel's refit counts its own epochs (``running.refit_epochs``)
+            total, what = self.running.refit_epochs or self.epochs, ""
+            if self.running.refit_epochs:
+                what = "trained again on every row: "
+            bar = "#" * min(30, int(30 * (epoch - 1 + b / n) / total))
+            self.stream.write(f"\r[{bar:<30}] {what}epoch {epoch}/{total} batch {b}/{n}")
             self.stream.flush()
 
     def epoch(self, epoch: int, train: float, val: float) -> None:
@@ -85,7 +89,9 @@ def cmd_train(args: argparse.Namespace) -> int:
             if loose and lead:  # before the training it is about, not after
                 print(f"warning: {loose}", flush=True)
         data = prep if panel is None else panel  # a panel: one model for every series
-        fc = forecaster_for(data, cfg).fit(data, on_epoch=on_epoch, on_batch=on_batch)
+        fc = forecaster_for(data, cfg).fit(
+            data, on_epoch=on_epoch, on_batch=on_batch, running=bar.running
+        )
     finally:
         distributed.teardown()
     if not lead:

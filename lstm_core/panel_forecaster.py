@@ -170,19 +170,18 @@ class PanelForecaster(Fittable):
         kept, so the forecasts learn each series' latest rows (M4 Hourly:
         ``benchmarks/README.md``, M4 round 7). It is the model; the validated network stays as
         ``validated``, which the backtest scores, since the new one has seen the test parts.
-        Batches are reported (progress, cancel), numbered on from the validated run's epochs;
-        epochs not: their losses are on windows it trains on. Cancelled, or stopped by a
-        non-finite loss, the validated network stays the model."""
-        epochs, done = history.best_epoch, len(history.train_loss)
+        Batches are reported (progress, cancel), their epochs counted from 1 again, with
+        ``running.refit_epochs`` set to how many there are (the app and the CLI say a refit
+        runs); epochs not: their losses are on windows it trains on. Cancelled, or stopped by
+        a non-finite loss, the validated network stays the model."""
+        epochs = history.best_epoch
         again = config.replace(training={"epochs": epochs, "patience": epochs})
         on_batch, running = run
-
-        def later(epoch: int, batch: int, batches: int) -> None:  # after the validated epochs
-            on_batch(done + epoch, batch, batches)
-
+        if running is not None:
+            running.refit_epochs = epochs
         try:
             net, self.refit_history_ = windows.train(
-                again, held_out=True, run=(None, later if on_batch else None, running)
+                again, held_out=True, run=(None, on_batch, running)
             )
         except TrainingError:  # non-finite before its first epoch ended
             return

@@ -35,6 +35,9 @@ class RunningLoss:
     def __init__(self) -> None:
         self._total: torch.Tensor | None = None
         self._count = 0
+        # while a panel's model is trained again on every row (``PanelForecaster._refit``):
+        # the epochs it runs, its batches numbered from 1 again; 0 otherwise
+        self.refit_epochs = 0
 
     def update(self, total: torch.Tensor, count: int) -> None:
         self._total, self._count = total, count
@@ -261,7 +264,7 @@ def train(
                 bad_epochs += 1
             if on_epoch:
                 on_epoch(epoch, losses[-1], vals[-1])
-            if bad_epochs >= cfg.patience:
+            if bad_epochs >= cfg.patience and not keep_last:
                 stopped = "early_stopping"
                 message = (
                     f"early stopping at epoch {epoch}: no validation improvement for "

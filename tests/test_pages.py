@@ -387,6 +387,11 @@ def test_training_text_says_validating_and_queued():
     text = background.training_text(queued)
     assert "waiting for a free training slot (number 2 in the queue)" in text
     assert Progress(**base, phase="training").fraction == pytest.approx(0.3)
+    # a panel's refit after validation: its own epochs, said in words
+    refit = Progress(**base | {"batch": 10}, phase="refitting", refit=(2, 4))
+    assert "training again on every row for the 4 epochs validation chose: epoch 2/4, " \
+        "batch 10/40" in background.training_text(refit)
+    assert refit.fraction == pytest.approx((1 + 10 / 40) / 4)
 
 
 def test_loading_a_checkpoint_updates_the_sidebar_and_the_data_columns(

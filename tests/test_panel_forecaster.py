@@ -363,7 +363,7 @@ def test_a_refit_that_fails_or_a_cancelled_run_keeps_the_validated_network(panel
 
 
 def test_a_refit_cancelled_keeps_the_validated_network_as_the_model(panel):
-    from lstm_core.train import StopTraining
+    from lstm_core.train import RunningLoss, StopTraining
 
     cfg = TINY.replace(
         training={"epochs": 6, "learning_rate": 1e-2, "start_margin": 0.0, "seed": 1}
@@ -373,11 +373,14 @@ def test_a_refit_cancelled_keeps_the_validated_network_as_the_model(panel):
 
     def on_batch(epoch: int, batch: int, batches: int) -> None:
         seen.append(epoch)
-        if epoch > len(plain.history_.train_loss):  # the refit's batches are numbered on
+        if running.refit_epochs:  # the refit has begun
             raise StopTraining
 
-    cut = PanelForecaster(cfg).fit(panel, on_batch=on_batch)
-    assert max(seen) == len(plain.history_.train_loss) + 1
+    running = RunningLoss()
+    cut = PanelForecaster(cfg).fit(panel, on_batch=on_batch, running=running)
+    # the refit counts its own epochs from 1 and says how many it runs
+    assert running.refit_epochs == plain.history_.best_epoch
+    assert seen[-1] == 1  # the batch that stopped it: the refit's first epoch
     assert cut.refit_history_.stopped == "cancelled" and cut.fitted_.validated is None
     for a, b in zip(cut.model_.parameters(), plain.model_.parameters(), strict=True):
         assert torch.equal(a, b)

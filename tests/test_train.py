@@ -106,6 +106,22 @@ def test_the_linear_start_is_kept_when_no_epoch_beats_it():
         assert torch.equal(v, before[k]), k
 
 
+def test_keep_last_runs_every_epoch_and_keeps_the_last_weights():
+    """A refit for epochs chosen before (``keep_last``): no early stopping, even where no
+    epoch beats the start, and the last epoch's weights, not the best on validation."""
+    from lstm_core.baselines import fit_linear
+    from lstm_core.train import evaluate
+
+    (x, y), va = sine_windows()
+    lin = fit_linear(sine()[:SPLIT].double().numpy(), 16, 4)
+    m = net()
+    m.init_linear(torch.from_numpy(lin.weight), torch.from_numpy(lin.bias), x, y)
+    cfg = TrainConfig(epochs=3, patience=1, batch_size=32, learning_rate=0.5)
+    h = train(m, (x, y), va, cfg, CPU, keep_last=True)
+    assert h.stopped == "completed" and len(h.train_loss) == 3 and h.best_epoch == 3
+    assert evaluate(m, *va) == pytest.approx(h.val_loss[-1])  # the third epoch's weights
+
+
 def test_callback_can_cancel_and_keeps_best_weights():
     tr, va = sine_windows()
     seen = []

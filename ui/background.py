@@ -367,6 +367,12 @@ def training_text(snap: Progress) -> str:
     if snap.phase == "queued":
         place = f" (number {snap.queue_position} in the queue)" if snap.queue_position else ""
         return f"waiting for a free training slot{place}; {snap.slots} run at once here"
+    if snap.phase == "refitting":
+        e, n = snap.refit
+        return (
+            f"training again on every row for the {n} epochs validation chose: epoch {e}/{n}, "
+            f"batch {snap.batch}/{snap.batches or '?'} ({duration(snap.seconds)})"
+        )
     epoch = min(snap.epoch + 1, snap.epochs)
     if snap.phase == "validating":
         return f"epoch {epoch}/{snap.epochs}: validating ({duration(snap.seconds)})"

@@ -16,7 +16,9 @@ the server unpickles nothing that came from here:
 
 - ``{"batch": [epoch, batch, batches], "loss": running loss}`` at most every PROGRESS_EVERY
   seconds, and at the end of each epoch's batches (the loss is the epoch's so far, read only
-  then: one host synchronisation per message, none per batch);
+  then: one host synchronisation per message, none per batch), with ``"refit": epochs`` while
+  a panel's model is trained again on every row (``PanelForecaster._refit``: its own epochs,
+  counted from 1);
 - ``{"epoch": [epoch, train loss, val loss]}`` after each epoch;
 - then one of ``{"result": n_bytes}`` followed by the checkpoint, ``{"cancelled": true}`` (stopped
   before one full epoch: no model), or ``{"error": message}``.
@@ -86,7 +88,10 @@ class _Control:
         if batch == batches or now - self.last >= PROGRESS_EVERY:
             self.last = now
             loss = self.running.value()
-            self.send(batch=[epoch, batch, batches], loss=loss if math.isfinite(loss) else None)
+            refit = {"refit": self.running.refit_epochs} if self.running.refit_epochs else {}
+            self.send(
+                batch=[epoch, batch, batches], loss=loss if math.isfinite(loss) else None, **refit
+            )
         self.poll()
 
     def on_epoch(self, epoch: int, train_loss: float, val_loss: float) -> None:

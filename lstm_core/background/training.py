@@ -25,7 +25,7 @@ from lstm_core.panel import Panel
 from lstm_core.panel_forecaster import PanelForecaster, prepare_series
 
 Status = Literal["running", "done", "failed"]
-Phase = Literal["queued", "training", "validating", "done"]
+Phase = Literal["queued", "training", "validating", "refitting", "done"]
 MAX_LIVE_POINTS = 2000  # points of the live loss curve kept (thinned when more arrive)
 KILL_AFTER = 30.0  # seconds a cancelled training may take to stop before it is killed
 
@@ -52,6 +52,8 @@ class Progress:
     batch_loss: tuple[tuple[float, float], ...] = ()
     limit_s: float | None = None  # the server stops a training after this long (None: never)
     timed_out: bool = False  # it was stopped at that limit (best weights so far kept)
+    # a panel's model trained again on every row after validation: (its epoch, its epochs)
+    refit: tuple[int, int] = (0, 0)
 
     @property
     def fraction(self) -> float:
@@ -59,6 +61,8 @@ class Progress:
         if self.status != "running":
             return 1.0
         within = self.batch / self.batches if self.batches else 0.0
+        if self.phase == "refitting":  # its own epochs
+            return min(1.0, (self.refit[0] - 1 + within) / max(self.refit[1], 1))
         return min(1.0, (self.epoch + within) / max(self.epochs, 1))
 
 
@@ -98,6 +102,7 @@ class TrainingJob:
         self._status: Status = "running"
         self._phase: Phase = "queued"
         self._epoch = self._batch = self._batches = 0
+        self._refit = (0, 0)  # (epoch, epochs) of a panel's refit once it runs
         self._train: list[float] = []
         self._val: list[float] = []
         self._batch_loss: list[tuple[float, float]] = []
@@ -160,6 +165,7 @@ class TrainingJob:
                 tuple(self._batch_loss),
                 self._scheduler.training_limit_s,
                 self._timed_out,
+                self._refit,
             )
 
     # ------------------------------------------------------------ the runner's side
@@ -238,7 +244,13 @@ class TrainingJob:
                 msg = json.loads(self._conn.recv_bytes())
             except (EOFError, OSError):
                 return
-            if "batch" in msg:
+            if "batch" in msg and msg.get("refit"):  # the refit: its own epochs, no curve
+                epoch, batch, batches = msg["batch"]
+                with self._lock:
+                    self._refit = (epoch, int(msg["refit"]))
+                    self._batch, self._batches, self._phase = batch, batches, "refitting"
+                self._notify()
+            elif "batch" in msg:
                 epoch, batch, batches = msg["batch"]
                 with self._lock:
                     self._batch, self._batches = batch, batches
