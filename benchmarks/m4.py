@@ -178,7 +178,7 @@ def ours(
             + (
                 f"; trained again {pf.refit_history_.seconds:.0f} s"
                 + ("" if pf.fitted_.validated is not None else " (not used)")
-                if hasattr(pf, "refit_history_")
+                if pf.refit_history_ is not None
                 else ""
             )
         )

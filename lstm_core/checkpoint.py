@@ -225,9 +225,7 @@ def loads(data: bytes, name: str = "checkpoint") -> Forecaster | PanelForecaster
         )
     one = {"": SeriesFit(parts.pop("scaler"), parts.pop("split"), parts.pop("freq"))}
     own = {k: v for k, v in tensors.items() if not k.startswith(VALIDATED)}
-    # read for a panel's model only: one series' backtest scores the model it forecasts with
     validated = {k.removeprefix(VALIDATED): v for k, v in tensors.items() if k not in own}
-    validated = validated if series is not None else {}
     sizes = (len(parts["inputs"]), len(parts["targets"]))
     return forecaster_from(
         Fitted(

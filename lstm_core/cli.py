@@ -54,6 +54,10 @@ class Progress:
                 what = "trained again on every row: "
             bar = "#" * min(30, int(30 * (epoch - 1 + b / n) / total))
             self.stream.write(f"\r[{bar:<30}] {what}epoch {epoch}/{total} batch {b}/{n}")
+        elif self.running.refit_epochs and b == n:  # a log: one line per refit epoch
+            self.stream.write(
+                f"trained again on every row: epoch {epoch}/{self.running.refit_epochs}\n"
+            )
             self.stream.flush()
 
     def epoch(self, epoch: int, train: float, val: float) -> None:

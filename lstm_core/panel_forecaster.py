@@ -113,6 +113,7 @@ class PanelForecaster(Fittable):
         Raises:
             DataError: no series can be used; ConfigError: the model or batch is too large.
         """
+        self.refit_history_: History | None = None  # set by a refit (``_refit``)
         cfg = panel.config(self.cfg)
         preps, skipped = prepare_series(panel, cfg)
         if not preps:
@@ -183,10 +184,21 @@ class PanelForecaster(Fittable):
             net, self.refit_history_ = windows.train(
                 again, held_out=True, run=(None, on_batch, running)
             )
-        except TrainingError:  # non-finite before its first epoch ended
+        except TrainingError as e:  # non-finite before its first epoch ended
+            net, why = None, clip(str(e).split(";")[0], 120)
+        else:
+            why = self.refit_history_.message.split(";")[0]
+        finally:
+            if running is not None:
+                running.refit_epochs = 0
+        if net is None or self.refit_history_.stopped != "completed":
+            # cancelled, the time limit, or non-finite: the validated network stays, said so
+            told = (f"{history.message}; training again on every row did not finish ({why}), "
+                    "so the model is the validated network")
+            self._set(dataclasses.replace(
+                self.fitted_, history=dataclasses.replace(history, message=told)
+            ))
             return
-        if self.refit_history_.stopped != "completed":
-            return  # cancelled, or non-finite after an epoch: the validated network stays
         told = (f"{history.message}; then trained again on every row for {epochs} epoch"
                 f"{'s' * (epochs > 1)} ({self.refit_history_.seconds:.0f} s)")
         self._set(

@@ -392,6 +392,9 @@ def test_training_text_says_validating_and_queued():
     assert "training again on every row for the 4 epochs validation chose: epoch 2/4, " \
         "batch 10/40" in background.training_text(refit)
     assert refit.fraction == pytest.approx((1 + 10 / 40) / 4)
+    limit = {"status": "done", "timed_out": True, "limit_s": 1800.0, "refit": (2, 4)}
+    text = background.training_text(Progress(**base | limit, phase="done"))
+    assert "while training again on every row (epoch 2 of 4); the validated network" in text
 
 
 def test_loading_a_checkpoint_updates_the_sidebar_and_the_data_columns(

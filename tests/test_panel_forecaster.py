@@ -314,13 +314,13 @@ def test_refit_trains_again_on_every_window_and_the_backtest_scores_the_validate
     assert back.fingerprint() == again.fingerprint() != first.fingerprint()
     pd.testing.assert_frame_equal(back.predict(panel), again.predict(panel))
     pd.testing.assert_frame_equal(back.backtest(panel).summary, bt.summary)
-    # a file read as one series (no panel field) forecasts with, and scores, the model alone
-    tensors, meta = _parts(tmp_path / "refit.safetensors")
-    del meta["panel"]
-    one = checkpoint.loads(safetensors.torch.save(tensors, metadata=meta))
-    assert one.fitted_.validated is None and "validated network" not in one.backtest(
-        panel.select(sid)
-    ).verdict
+    # one series' view of it, saved and loaded, still scores the validated network
+    view = again.for_series(sid)
+    saved = checkpoint.load(checkpoint.save(view, "one", tmp_path))
+    assert saved.fitted_.validated is not None and saved.fingerprint() == view.fingerprint()
+    pd.testing.assert_frame_equal(
+        saved.backtest(panel.select(sid)).table, view.backtest(panel.select(sid)).table
+    )
 
 
 def test_a_refit_that_fails_or_a_cancelled_run_keeps_the_validated_network(panel, monkeypatch):
@@ -376,12 +376,19 @@ def test_a_refit_cancelled_keeps_the_validated_network_as_the_model(panel):
         if running.refit_epochs:  # the refit has begun
             raise StopTraining
 
-    running = RunningLoss()
-    cut = PanelForecaster(cfg).fit(panel, on_batch=on_batch, running=running)
+    running, told = RunningLoss(), []
+
+    def on_batch_told(epoch: int, batch: int, batches: int) -> None:
+        told.append(running.refit_epochs)
+        on_batch(epoch, batch, batches)
+
+    cut = PanelForecaster(cfg).fit(panel, on_batch=on_batch_told, running=running)
     # the refit counts its own epochs from 1 and says how many it runs
-    assert running.refit_epochs == plain.history_.best_epoch
+    assert told[-1] == plain.history_.best_epoch and told[0] == 0
     assert seen[-1] == 1  # the batch that stopped it: the refit's first epoch
     assert cut.refit_history_.stopped == "cancelled" and cut.fitted_.validated is None
+    assert "training again on every row did not finish (cancelled" in cut.history_.message
+    assert running.refit_epochs == 0  # said while the refit ran only
     for a, b in zip(cut.model_.parameters(), plain.model_.parameters(), strict=True):
         assert torch.equal(a, b)
 

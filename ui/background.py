@@ -384,6 +384,12 @@ def training_text(snap: Progress) -> str:
 
 def _ended_text(snap: Progress) -> str:
     """How a run that did not fail ended."""
+    if snap.timed_out and snap.refit[1]:  # validation had ended: its network is kept
+        return (
+            f"stopped at this server's time limit ({duration(snap.limit_s)}) while training "
+            f"again on every row (epoch {snap.refit[0]} of {snap.refit[1]}); the validated "
+            "network is kept"
+        )
     if snap.timed_out:
         kept = "the best weights so far are kept" if snap.epoch else "no model came of it"
         return (
