@@ -191,24 +191,16 @@ class PanelForecaster(Fittable):
         finally:
             if running is not None:
                 running.refit_epochs = 0
-        if net is None or self.refit_history_.stopped != "completed":
-            # cancelled, the time limit, or non-finite: the validated network stays, said so
-            told = (f"{history.message}; training again on every row did not finish ({why}), "
-                    "so the model is the validated network")
-            self._set(dataclasses.replace(
-                self.fitted_, history=dataclasses.replace(history, message=told)
-            ))
-            return
-        told = (f"{history.message}; then trained again on every row for {epochs} epoch"
-                f"{'s' * (epochs > 1)} ({self.refit_history_.seconds:.0f} s)")
-        self._set(
-            dataclasses.replace(
-                self.fitted_,
-                model=net,
-                validated=self.fitted_.model,
-                history=dataclasses.replace(history, message=told),
-            )
-        )
+        done = net is not None and self.refit_history_.stopped == "completed"
+        if done:
+            said = (f"; then trained again on every row for {epochs} epoch{'s' * (epochs > 1)} "
+                    f"({self.refit_history_.seconds:.0f} s)")
+        else:  # cancelled, the time limit, or non-finite: the validated network stays, said so
+            said = (f"; training again on every row did not finish ({why}), so the model is "
+                    "the validated network")
+        told = dataclasses.replace(history, message=history.message + said)
+        state = dataclasses.replace(self.fitted_, history=told)
+        self._set(dataclasses.replace(state, model=net, validated=state.model) if done else state)
 
     @classmethod
     def restore(cls, state: Fitted) -> PanelForecaster:
