@@ -8,8 +8,16 @@ import math
 
 import numpy as np
 
-import lstm_core.changepoints.segment as seg
 from lstm_core.changepoints.classical import blocked
+
+
+def detrended(x: np.ndarray) -> np.ndarray:
+    """(T, K) -> (T, K) each column less one straight line (least squares) over the series."""
+    x = np.asarray(x, dtype=np.float64)
+    x = x[:, None] if x.ndim == 1 else x
+    t = np.linspace(-1.0, 1.0, len(x))[:, None]
+    r = x - x.mean(axis=0)
+    return r - t * (t * r).sum(axis=0) / max(float((t * t).sum()), 1e-300)
 
 
 def scaled(x: np.ndarray) -> np.ndarray:
@@ -17,10 +25,8 @@ def scaled(x: np.ndarray) -> np.ndarray:
     straight line over the whole series (``features.standardise`` with a line in place of the
     mean: a series that only trends has unit noise); constant residuals leave a column as is."""
     x = np.asarray(x, dtype=np.float64)
-    x = x - x.mean(axis=0)
-    t = np.linspace(-1.0, 1.0, len(x))[:, None]
-    sd = (x - t * (t * x).sum(axis=0) / max(float((t * t).sum()), 1e-300)).std(axis=0)
-    return x / np.where(sd > 1e-12, sd, 1.0)
+    sd = detrended(x).std(axis=0)
+    return (x - x.mean(axis=0)) / np.where(sd > 1e-12, sd, 1.0)
 
 
 def _sums(z: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -103,39 +109,33 @@ def steps(sums: tuple[np.ndarray, ...], s: np.ndarray, e: int) -> np.ndarray:
     return np.maximum(syy - (sy * sy).sum(axis=1) / n, 0.0)
 
 
-def line_kept(raw: np.ndarray, points: list[int], sensitivity: float = 1.0) -> list[int]:
-    """``points`` less those a straight line explains. A mean-shift detector cuts a sloped
-    stretch into steps; one line over two such steps fits them.
+def line_kept(raw: np.ndarray, points: list[int]) -> list[int]:
+    """``points`` less those a straight line explains as well as a step. A mean-shift detector
+    cuts a sloped stretch into steps; one line over two such steps fits better than their two
+    means, and no constant decides it.
 
-    A point is explained when, between its neighbours (``scaled(raw)``, columns summed), one
-    line fits at least as well as a mean either side of it, and two lines either side beat one
-    by less than ``linear_pelt``'s penalty at ``sensitivity`` (n capped at ``seg.MAX_POINTS``,
-    as PELT reads long series on block means): a steep short ramp, such as a crash, is kept.
-    The explained point whose two lines gain least is dropped first, and its neighbours are read
-    again.
+    The point whose line fits best against its step (one line over the rows between its
+    neighbours, against a mean either side of it; ``scaled(raw)``, columns summed) is dropped
+    while the line fits at least as well, and its neighbours are read again.
 
     Returns:
         The points kept, in time order.
     """
-    z = scaled(raw)
-    sums = _sums(z)
-    penalty = (1 + 2 * z.shape[1]) * math.log(min(len(z), seg.MAX_POINTS)) / sensitivity
+    sums = _sums(scaled(raw))
     kept = sorted(points)
     while kept:
-        edges = np.array([0, *kept, len(z)])
+        edges = np.array([0, *kept, len(raw)])
         a, b, e = edges[:-2], edges[1:-1], edges[2:]
-        one = np.array([costs(sums, a[i : i + 1], e[i])[0] for i in range(len(kept))])
-        left = np.array([costs(sums, a[i : i + 1], b[i])[0] for i in range(len(kept))])
-        right = np.array([costs(sums, b[i : i + 1], e[i])[0] for i in range(len(kept))])
-        step = np.array(
+        margin = np.array(
             [
-                steps(sums, a[i : i + 1], b[i])[0] + steps(sums, b[i : i + 1], e[i])[0]
+                costs(sums, a[i : i + 1], e[i])[0]
+                - steps(sums, a[i : i + 1], b[i])[0]
+                - steps(sums, b[i : i + 1], e[i])[0]
                 for i in range(len(kept))
             ]
-        )
-        gain = one - left - right  # (points,) two lines' drop from one
-        explained = (one <= step) & (gain < penalty)
-        if not explained.any():
+        )  # (points,) what one line leaves over what the step leaves
+        i = int(np.argmin(margin))
+        if margin[i] > 0:
             break
-        kept.pop(int(np.argmin(np.where(explained, gain, np.inf))))
+        kept.pop(i)
     return kept
