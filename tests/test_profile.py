@@ -146,8 +146,8 @@ def test_the_default_union_on_the_demos_says_which_part_found_each_point():
     assert det.detector == "union"
     assert [(p.index, p.part) for p in det.change_points] == [
         (300, "pelt"),
-        (597, "gaussian"),
-        (898, "gaussian"),
+        (597, "profile"),
+        (899, "profile"),
     ]
     assert det.change_points[0].kind == "level"
     det = cp.detect(nile.frame, config=nile.config)
