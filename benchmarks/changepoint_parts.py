@@ -5,15 +5,15 @@ Each design of ``DESIGNS`` is the shipped union ("union placed, window, profile'
 mean, then the kernel search, then the classification score profile, each part adding points
 more than one profile window from earlier ones, the profile's points then placed within one
 window by the Gaussian cost) with other parts before the search:
-- "union, lines": PELT's points a straight line explains dropped (``linear.line_kept`` at the
-  sensitivity: one line between the neighbouring points fits as well as a step and two lines
-  beat it by less than the BIC penalty). No constant of its own.
+- "union, lines": PELT's points a straight line explains dropped (``linear.line_kept``: one
+  line between the neighbouring points fits as well as a mean either side). No constant.
 - "union, linear PELT": piecewise-linear PELT (``linear.linear_pelt``: each segment its own
   line) in place of PELT on the mean, at a learned factor.
 - "union, gaussian": PELT, then binary segmentation on the placement's Gaussian cost (each
   segment's own mean and covariance of the values and their steps: ``placement.binseg``) on
   series of 2+ columns, at a learned factor; "union, gaussian, every series": on all series.
-- "union, lines + gaussian": both of the first and the third.
+- "union, lines + gaussian": both of the first and the third; "..., detrended": its Gaussian
+  part reads each column less one line over the series (``linear.detrended``).
 Each learns its factors on the same grid as the shipped design's other constants.
 """
 
@@ -26,7 +26,7 @@ import numpy as np
 
 from lstm_core import changepoints as cp
 from lstm_core.changepoints import placement
-from lstm_core.changepoints.linear import line_kept, linear_pelt
+from lstm_core.changepoints.linear import detrended, line_kept, linear_pelt
 
 PELT_FACTORS = (0.18, 0.25, 0.35, 0.5, 0.7)  # x the sensitivity: PELT's penalty / factor
 GAUSS_FACTORS = (0.25, 0.5, 1.0)  # x the sensitivity: the Gaussian part's BIC penalty / factor
@@ -48,6 +48,7 @@ PARTS: dict[str, tuple[tuple[float, ...], Find]] = {
     "linear": ((0.5, 0.7, 1.0, 1.4, 2.0), linear_pelt),
     "gaussian": (GAUSS_FACTORS, _gaussian),
     "gaussian, all": ((0.06, 0.12, 0.25, 0.5), lambda raw, f, s: placement.binseg(raw, f, s)),
+    "gaussian, detrended": (GAUSS_FACTORS, lambda raw, f, s: _gaussian(detrended(raw), f, s)),
 }
 # design -> its parts before the search and the profile, in order
 DESIGNS = {
@@ -56,6 +57,7 @@ DESIGNS = {
     "union, gaussian": ("pelt", "gaussian"),
     "union, gaussian, every series": ("pelt", "gaussian, all"),
     "union, lines + gaussian": ("lines", "gaussian"),
+    "union, lines + gaussian, detrended": ("lines", "gaussian, detrended"),
 }
 
 
