@@ -13,7 +13,8 @@ window by the Gaussian cost) with other parts before the search:
   segment's own mean and covariance of the values and their steps: ``placement.binseg``) on
   series of 2+ columns, at a learned factor; "union, gaussian, every series": on all series.
 - "union, lines + gaussian": both of the first and the third; "..., detrended": its Gaussian
-  part reads each column less one line over the series (``linear.detrended``).
+  part reads each column less one line over the series (``linear.detrended``); "... on steps":
+  on the columns' first differences alone (``placement.steps_of``).
 Each learns its factors on the same grid as the shipped design's other constants.
 """
 
@@ -37,8 +38,8 @@ def _pelt(raw: np.ndarray, f: float, size: int) -> list[int]:
     return cp.classical(raw, "pelt", f, size)
 
 
-def _gaussian(raw: np.ndarray, f: float, size: int) -> list[int]:
-    return placement.binseg(raw, f, size) if raw.shape[1] > 1 else []
+def _gaussian(raw: np.ndarray, f: float, size: int, steps_only: bool = False) -> list[int]:
+    return placement.binseg(raw, f, size, steps_only) if raw.shape[1] > 1 else []
 
 
 # part -> (its factors, how it finds points)
@@ -49,6 +50,7 @@ PARTS: dict[str, tuple[tuple[float, ...], Find]] = {
     "gaussian": (GAUSS_FACTORS, _gaussian),
     "gaussian, all": ((0.06, 0.12, 0.25, 0.5), lambda raw, f, s: placement.binseg(raw, f, s)),
     "gaussian, detrended": (GAUSS_FACTORS, lambda raw, f, s: _gaussian(detrended(raw), f, s)),
+    "gaussian, steps": ((0.5, 1.0, 2.0), lambda raw, f, s: _gaussian(raw, f, s, True)),
 }
 # design -> its parts before the search and the profile, in order
 DESIGNS = {
@@ -58,6 +60,7 @@ DESIGNS = {
     "union, gaussian, every series": ("pelt", "gaussian, all"),
     "union, lines + gaussian": ("lines", "gaussian"),
     "union, lines + gaussian, detrended": ("lines", "gaussian, detrended"),
+    "union, lines + gaussian on steps": ("lines", "gaussian, steps"),
 }
 
 
