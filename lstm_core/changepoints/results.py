@@ -16,7 +16,7 @@ Classical = Literal["pelt", "binseg", "kernel"]
 # which search segments: "tests" (candidates confirmed by local tests of each kind), "search"
 # (one kernel search on rolling statistics at a learned penalty), "profile" (a classification
 # score profile at a learned threshold: changes of shape too) or "union" (PELT on the mean +
-# search + profile, the default: benchmarks/changepoints.py)
+# a Gaussian cost on the steps + search + profile, the default: benchmarks/changepoints.py)
 Detector = Literal["tests", "search", "profile", "union"]
 # which view of the series found a point: its own columns, or the model's representation (gate)
 Method = Literal["raw", "representation"]
