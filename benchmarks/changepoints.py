@@ -25,7 +25,8 @@ What it prints:
    "pelt + raw + profile raw" ("gate union ...": "... profile representation") with some of
    its points then moved to where a Gaussian cost with each segment's own mean and covariance
    drops most (``placement.relocate``), on the same grid; "union placed, window, profile's"
-   is the shipped "union" detector (the profile's points, within one profile window).
+   is the shipped "union" detector (the profile's points, within one profile window). The
+   designs of ``changepoint_parts.DESIGNS`` add or swap parts before the search (issue 19).
    The objective: the mean over sets of the mean (F1 + Cover) / 2; in the synthetic suite
    every kind weighs the same, so the no-change controls count as one kind of seven.
 2. Per set (and per set's TCPDBench-averaged series: "avg."), F1 / Cover in sample and out of fold, beside PELT, BinSeg and KernelCPD at their
@@ -51,6 +52,7 @@ import json
 import sys
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -59,6 +61,8 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from changepoint_parts import DESIGNS, PELT_FACTORS, scored, union
 
 from lstm_core import changepoints as cp
 from lstm_core.changepoints import pipeline, placement, profile, search, synthetic
@@ -82,9 +86,8 @@ VIEWS = (
     "raw", "representation", "both", "profile raw", "profile representation", "profile both",
     "raw + profile raw", "raw + profile representation", "pelt",
     "pelt + raw + profile raw", "pelt + raw + profile representation",
-    *PLACEMENTS,
+    *PLACEMENTS, *DESIGNS,
 )  # fmt: skip
-PELT_FACTORS = (0.18, 0.25, 0.35, 0.5, 0.7)  # x the sensitivity: PELT's penalty / factor
 THRESHOLDS = (0.2, 0.35, 0.5, 0.7, 1.0, 1.4, 2.0, 3.0)  # x profile.THRESHOLD
 EDGES = (5, 2)  # fewest windows per segment: ClaSP's 5, or 2
 BASELINES = ("zero", "pelt", "binseg", "kernel", "tests")
@@ -140,12 +143,6 @@ def synthetic_cases() -> list[Case]:
         Case(s.name, "synthetic", s.kind, s.signal, list(s.change_points))
         for s in synthetic.suite()
     ]
-
-
-def union(search_points: list[int], profile_points: list[int], margin: int) -> list[int]:
-    """The search's points, and the profile's more than ``margin`` rows from all of them."""
-    extra = [p for p in profile_points if all(abs(p - q) > margin for q in search_points)]
-    return sorted([*search_points, *extra])
 
 
 def placer(case: Case):
@@ -319,7 +316,7 @@ def score_cases(cases: list[Case], args: argparse.Namespace) -> tuple[dict, dict
                 if view == "raw":
                     searched[pen] = pts
         rep = cp.gate_components(c.gate) if c.gate is not None else None
-        placed = placer(c)
+        placed, profiles = placer(c), {}  # the raw profile's (window, points) per (edge, t)
         pelt = {f: cp.classical(c.raw, "pelt", f, min_size(c)) for f in PELT_FACTORS}
         for f, pts in pelt.items():
             scores.setdefault(("pelt", f), {})[c.name] = f1_cover(c, pts)
@@ -328,6 +325,7 @@ def score_cases(cases: list[Case], args: argparse.Namespace) -> tuple[dict, dict
             width = profile.span(c.raw, edge)  # a profile point this close to a search's repeats it
             for t, kept in profile.path(c.raw, THRESHOLDS, rep, design, edge).items():
                 pts = [n.index for n in kept]
+                profiles |= {(edge, t): (width, pts)} if design == "raw" else {}
                 scores.setdefault((f"profile {design}", (edge, t)), {})[c.name] = f1_cover(c, pts)
                 if design == "both":
                     continue
@@ -343,6 +341,9 @@ def score_cases(cases: list[Case], args: argparse.Namespace) -> tuple[dict, dict
                             key = (name, (f, pen, edge, t))
                             scores.setdefault(key, {})[c.name] = f1_cover(c, moved)
             c.seconds[f"profile {design}"] = time.perf_counter() - t0  # the last edge's
+        rated = scored(c.raw, min_size(c), searched, profiles, partial(f1_cover, c))
+        for key, v in rated.items():  # changepoint_parts.DESIGNS
+            scores.setdefault(key, {})[c.name] = v
         for det in ("search", "union"):
             t0 = time.perf_counter()
             pipeline.detect(frame(c), columns=list(frame(c).columns), detector=det)
@@ -477,9 +478,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(cases)} series scored in {time.perf_counter() - start:.0f} s")
     folds = fold_of(cases)
     raw = ("raw", "profile raw", "raw + profile raw", "pelt", "pelt + raw + profile raw")
-    use = (
-        VIEWS if not args.no_representation else (*raw, *(n for n in PLACEMENTS if "gate" not in n))
-    )
+    gateless = (*raw, *(n for n in PLACEMENTS if "gate" not in n), *DESIGNS)
+    use = gateless if args.no_representation else VIEWS
     options = [o for o in scores if o[0] in use]
     best = max(options, key=lambda o: objective(scores[o], cases))
     oof, picks = out_of_fold(scores, options, cases, folds)

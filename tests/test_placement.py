@@ -77,3 +77,13 @@ def test_a_moved_point_keeps_its_gap_from_the_other_points_and_segments_their_co
     assert moved[0] == 300 and moved[1] - 300 > 40
     first = PL.relocate([30, 345], x, 40, 5, gap=40)
     assert first[0] >= 2 * k + 1 and first[1] - first[0] > 40
+
+
+def test_binseg_finds_a_change_of_correlation_and_nothing_in_its_absence():
+    rng = np.random.default_rng(3)
+    z = rng.normal(size=(400, 2))
+    rho = np.where(np.arange(400) < 220, 0.8, -0.8)
+    x = np.column_stack([z[:, 0], rho * z[:, 0] + np.sqrt(1 - rho**2) * z[:, 1]])
+    (found,) = PL.binseg(x, 0.5, 5)
+    assert abs(found - 220) <= 5
+    assert PL.binseg(z, 0.5, 5) == []

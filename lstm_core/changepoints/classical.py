@@ -15,6 +15,13 @@ from lstm_core.changepoints.features import standardise
 from lstm_core.changepoints.results import Classical
 
 
+def blocked(z: np.ndarray, min_size: int) -> tuple[np.ndarray, int, int]:
+    """(T, K) -> its block means beyond ``seg.MAX_POINTS`` rows (the O(n^2) searches' cap), the
+    rows per block and ``min_size`` in blocks."""
+    block = max(1, -(-len(z) // seg.MAX_POINTS))
+    return (block_means(z, block) if block > 1 else z), block, max(1, -(-min_size // block))
+
+
 def classical(
     raw: np.ndarray, method: Classical = "pelt", sensitivity: float = 1.0, min_size: int = 2
 ) -> list[int]:
@@ -29,12 +36,8 @@ def classical(
     blocks: there they are not TCPDBench's PELT on every
     row (block means average the noise away, so the same penalty keeps fewer points).
     """
-    z = standardise(np.asarray(raw, dtype=np.float64))
-    block = max(1, -(-len(z) // seg.MAX_POINTS))
-    if block > 1:
-        z = block_means(z, block)
+    z, block, size = blocked(standardise(np.asarray(raw, dtype=np.float64)), min_size)
     n, d = z.shape
-    size = max(1, -(-min_size // block))
     if n < 2 * size:
         return []
     with warnings.catch_warnings():

@@ -5,7 +5,7 @@ needs."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -18,7 +18,8 @@ import lstm_core.changepoints.segment as seg
 from lstm_core.arrays import block_means
 from lstm_core.changepoints.classical import classical
 from lstm_core.changepoints.features import standardise
-from lstm_core.changepoints.results import Candidate, ChangePoint, Features, Kind, Method
+from lstm_core.changepoints.linear import line_kept
+from lstm_core.changepoints.results import Candidate, ChangePoint, Features, Kind, Method, Part
 from lstm_core.changepoints.robust import season_periods
 
 SENSITIVITY_LADDER = (0.25, 0.5, 1.0, 2.0, 4.0)  # the app's choices; see ``pipeline.locate``
@@ -227,33 +228,27 @@ def profiled(
     return tuple(sorted(points, key=lambda p: p.index)), tuple(candidates)
 
 
-# The "union" detector's parts, picked on the joint grid (PELT's sensitivity factor, the search's
-# penalty, the profile's fewest windows per segment and threshold multiplier) by
-# benchmarks/changepoints.py's grouped folds over TCPD, TSSB and the synthetic suite, with the
-# profile's points placed (its designs "union placed, window, profile's" and "gate union placed,
-# window, profile's"): in sample (0.35, 5.6, 5, 2.0) on the series, (0.35, 5.6, 5, 3.0) on the
-# gate (3.0 on both before the placement); the folds' picks are printed there.
+# The "union" detector's parts, picked on the joint grid (PELT's sensitivity factor, the Gaussian
+# part's, the search's penalty, the profile's fewest windows per segment and threshold
+# multiplier) by benchmarks/changepoints.py's grouped folds over TCPD, TSSB and the synthetic
+# suite: its design "union, lines + gaussian on steps" in sample (0.35, 1.0, 5.6, 2, 3.0), the
+# same in 4 of 5 folds. The gate's profile keeps (5, 3.0), its pick in the three-part union
+# ("gate union placed, window, profile's"); the folds' picks are printed there.
 UNION_PELT = 0.35  # PELT at this x the sensitivity: its penalty (2 + columns) log n / 0.35
+UNION_GAUSS = 1.0  # the Gaussian part (series of 2+ columns) at this x the sensitivity: BIC
 UNION_PENALTY = 5.6  # the search's penalty (x log n) in place of search.PENALTY
 UNION_PROFILE: dict[prof.Design, tuple[int, float]] = {
-    "raw": (5, 2.0),
+    "raw": (2, 3.0),
     "representation": (5, 3.0),
 }
 
 
-def pelted(
-    run: Run, factor: float = UNION_PELT, namer: Namer | Unnamed | None = None
-) -> tuple[tuple[ChangePoint, ...], tuple[Candidate, ...]]:
-    """PELT on the columns' mean (``classical.classical``) at ``factor`` x the sensitivity, each
-    point named by the local tests; candidates are its points at every sensitivity of
-    SENSITIVITY_LADDER, each with the lowest at which PELT keeps one within ``run.size`` rows."""
-    namer = namer or Namer.of(run)
-    at = {s: classical(run.raw, "pelt", factor * s, run.size) for s in SENSITIVITY_LADDER}
-    kept = (
-        at[run.sensitivity]
-        if run.sensitivity in at
-        else classical(run.raw, "pelt", factor * run.sensitivity, run.size)
-    )
+def laddered(run: Run, find: Callable[[float], list[int]]) -> tuple[list[int], dict[int, float]]:
+    """The points ``find(sensitivity)`` keeps at the run's sensitivity, and candidates: those
+    it keeps at every sensitivity of SENSITIVITY_LADDER, each with the lowest at which it keeps
+    one within ``run.size`` rows (a kept point's lowest up to the run's sensitivity)."""
+    at = {s: find(s) for s in SENSITIVITY_LADDER}
+    kept = at[run.sensitivity] if run.sensitivity in at else find(run.sensitivity)
     needed: dict[int, float] = {}
     for i in kept:  # the lowest rung that keeps it (or one within run.size rows of it)
         rungs = [
@@ -266,22 +261,79 @@ def pelted(
         for i in at[s]:
             if all(abs(i - j) > run.size for j in needed):
                 needed[i] = s
+    return kept, needed
+
+
+def pelted(
+    run: Run,
+    factor: float = UNION_PELT,
+    namer: Namer | Unnamed | None = None,
+    lines: bool = True,
+) -> tuple[tuple[ChangePoint, ...], tuple[Candidate, ...]]:
+    """PELT on the columns' mean (``classical.classical``) at ``factor`` x the sensitivity, less
+    (with ``lines``) the points a straight line explains as well as a step (``linear.line_kept``,
+    no constant), each point named by the local tests; candidates are its points at every
+    sensitivity of SENSITIVITY_LADDER, each with the lowest that keeps one within ``run.size``
+    rows."""
+
+    def find(s: float) -> list[int]:
+        found = classical(run.raw, "pelt", factor * s, run.size)
+        return line_kept(run.raw, found) if lines else found
+
+    kept, needed = laddered(run, find)
     z = standardise(np.asarray(run.raw, dtype=np.float64))
     sums = np.vstack([np.zeros(z.shape[1]), np.cumsum(z, axis=0)])
     n = min(len(z), seg.MAX_POINTS)  # PELT's n: block means beyond MAX_POINTS rows
     penalty = (2 + z.shape[1]) * math.log(n) / (factor * run.sensitivity)
+
+    def net(a: int, i: int, e: int) -> float:  # the mean-shift cost's drop less the penalty
+        return float(ks.split_gains(sums, a, i, e)[0]) - penalty
+
+    return _part(run, kept, needed, namer or Namer.of(run), net, "pelt")
+
+
+def gaussian(
+    run: Run, factor: float = UNION_GAUSS, namer: Namer | Unnamed | None = None
+) -> tuple[tuple[ChangePoint, ...], tuple[Candidate, ...]]:
+    """Binary segmentation with the placement's Gaussian cost (``placement.binseg``: each
+    segment's own mean and covariance) on the columns' steps (first differences, noise-scaled)
+    at ``factor`` x the sensitivity, on series of two or more columns only: what it sees there
+    and the others miss is a change of correlation; on the steps a steady trend is no change (on
+    the values a long trend is cut again and again). Candidates as ``pelted``'s."""
+    if run.raw.shape[1] < 2:
+        return (), ()
+    kept, needed = laddered(run, lambda s: pl.binseg(run.raw, factor * s, run.size, True))
+    g = pl.steps_of(run.raw)
+    D = g.shape[1]
+    penalty = (D + D * (D + 1) / 2) * math.log(max(len(g), 2)) / (factor * run.sensitivity)
+
+    def net(a: int, i: int, e: int) -> float:  # the Gaussian cost's drop less the penalty
+        return float(pl.gains(g, a, np.array([i]), e)[0]) - penalty
+
+    return _part(run, kept, needed, namer or Namer.of(run), net, "gaussian")
+
+
+def _part(
+    run: Run,
+    kept: list[int],
+    needed: dict[int, float],
+    namer: Namer | Unnamed,
+    net: Callable[[int, int, int], float],
+    part: Part,
+) -> tuple[tuple[ChangePoint, ...], tuple[Candidate, ...]]:
+    """A laddered part's points (``net``: its cost's drop between the neighbouring points, less
+    its penalty) and candidates, named by ``namer``."""
     points, candidates = [], []
     for i, need in needed.items():
         kind, cols = namer.name(kept, i, "raw")
         score = float(run.curve[i])
         candidates.append(
-            Candidate(i, run.index[i], score, need, i in kept, kind, cols, "raw", "pelt")
+            Candidate(i, run.index[i], score, need, i in kept, kind, cols, "raw", part)
         )
-        if i in kept:  # the mean-shift cost's drop here, between its neighbours, less the penalty
-            a, e = around(kept, i, len(z))
-            gain = float(ks.split_gains(sums, a, i, e)[0])
+        if i in kept:
+            a, e = around(kept, i, len(run.raw))
             points.append(
-                ChangePoint(i, run.index[i], score, kind, cols, gain - penalty, (), "raw", "pelt")
+                ChangePoint(i, run.index[i], score, kind, cols, net(a, i, e), (), "raw", part)
             )
     return tuple(sorted(points, key=lambda p: p.index)), tuple(candidates)
 
@@ -289,15 +341,17 @@ def pelted(
 def union(
     run: Run, gate_feats: np.ndarray, features: Features
 ) -> tuple[tuple[ChangePoint, ...], tuple[Candidate, ...]]:
-    """The "union" detector (the default): PELT on the columns' mean, then the kernel search's
-    points on the series' rolling statistics, then the classification score profile's points
+    """The "union" detector (the default): PELT on the columns' mean less the points a straight
+    line explains, then (series of 2+ columns) binary segmentation on a Gaussian cost with each
+    segment's own mean and covariance, then the kernel search's points on the series' rolling
+    statistics, then the classification score profile's points
     (on the series for ``features`` "raw", on the gate's main directions otherwise), each part
     adding only points more than one profile window from all those before it; the profile's
     points are then placed, within one profile window, where a Gaussian cost with each
     segment's own mean and covariance drops most (``placement.relocate``: the profile's windows
     blur where a change starts, and its own placement cannot see a correlation). Each point
     says which part found it (``part``) and which view (``method``: the profile on the gate is
-    "representation"). Candidates of all three, kept first, then by the sensitivity each
+    "representation"). Candidates of all four, kept first, then by the sensitivity each
     needs."""
     namer = Namer.of(run)  # names the merged points; the parts leave them unnamed
     view: Features = "raw" if features == "raw" else "gate"
@@ -305,6 +359,7 @@ def union(
     width = prof.span(run.raw, edge)
     parts = [
         pelted(run, UNION_PELT, Unnamed()),
+        gaussian(run, UNION_GAUSS, Unnamed()),
         searched(run, gate_feats, "raw", Unnamed(), ks.PENALTY / UNION_PENALTY),
         profiled(run, gate_feats, view, edge, scale, Unnamed()),
     ]

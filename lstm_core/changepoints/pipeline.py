@@ -40,7 +40,7 @@ DETECTION_WINDOWS = 6_000  # window passes a detection model trains for (seconds
 DEFAULT_FEATURES: Features = "raw"
 # The shipped detector: benchmarks/changepoints.py picks it out of fold (grouped folds by series
 # over TCPD, TSSB and the synthetic suite together) among every design it scores: "union" (PELT
-# on the mean, the kernel search and the classification score profile) wins; last round's
+# on the mean, a Gaussian cost on the steps, the kernel search and the profile) wins; last round's
 # "tests", designed on the TCPD series, scored at the "no change" level on series it never saw.
 DEFAULT_DETECTOR: Detector = "union"
 OnProgress = Callable[[float, str], None]  # (fraction done, the stage in words)
@@ -203,7 +203,8 @@ def detect(
             subsequences before a row from those after it, so changes of shape too; on the
             series, the gate's main directions or both as ``features`` says; it ranks its
             splits with the sensitivity each needs) or "union" (the default: PELT on the mean,
-            then the search on the series' rolling statistics, then the profile, each part
+            then a Gaussian cost on the columns' steps (2+ columns), then the search on the
+            series' rolling statistics, then the profile, each part
             adding the points more than one profile window from those before; the profile
             reads the series with ``features`` "raw", the gate otherwise; each point's
             ``part`` says which found it).

@@ -105,3 +105,43 @@ def relocate(
         b = np.arange(lo, hi + 1)
         out[i] = int(b[np.argmax(gains(g, a, b, e))])
     return out
+
+
+def steps_of(x: np.ndarray) -> np.ndarray:
+    """(T, K) -> (T, K) the first differences of ``columns(x)`` alone (the first row zero)."""
+    g = columns(x)
+    return g[:, g.shape[1] // 2 :]
+
+
+def binseg(
+    x: np.ndarray, sensitivity: float = 1.0, size: int = 2, steps_only: bool = False
+) -> list[int]:
+    """Binary segmentation with the Gaussian cost of ``columns(x)`` (with ``steps_only``: of
+    ``steps_of(x)``): each segment split where the cost drops most while the drop exceeds
+    p log n / ``sensitivity`` (p: a mean and a covariance per segment, D + D (D + 1) / 2; BIC),
+    segments at least ``size`` and D + 1 rows.
+
+    Sees what a test on means misses: a change of correlation between columns, of spread, of
+    roughness, or of level in one column of many. On the steps alone a level shift is one row
+    (not a change), a change of slope is a change of their mean, and a steady trend none.
+
+    Returns:
+        The first row of each new segment, in time order.
+    """
+    g = steps_of(x) if steps_only else columns(x)
+    T, D = g.shape
+    least = max(size, D + 1)
+    penalty = (D + D * (D + 1) / 2) * np.log(max(T, 2)) / sensitivity
+    out: list[int] = []
+    todo = [(0, T)]
+    while todo:
+        a, e = todo.pop()
+        if e - a < 2 * least:
+            continue
+        b = np.arange(a + least, e - least + 1)
+        drop = gains(g, a, b, e)
+        i = int(np.argmax(drop))
+        if drop[i] > penalty:
+            out.append(int(b[i]))
+            todo += [(a, int(b[i])), (int(b[i]), e)]
+    return sorted(out)

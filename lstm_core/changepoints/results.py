@@ -16,13 +16,14 @@ Classical = Literal["pelt", "binseg", "kernel"]
 # which search segments: "tests" (candidates confirmed by local tests of each kind), "search"
 # (one kernel search on rolling statistics at a learned penalty), "profile" (a classification
 # score profile at a learned threshold: changes of shape too) or "union" (PELT on the mean +
-# search + profile, the default: benchmarks/changepoints.py)
+# a Gaussian cost on the steps + search + profile, the default: benchmarks/changepoints.py)
 Detector = Literal["tests", "search", "profile", "union"]
 # which view of the series found a point: its own columns, or the model's representation (gate)
 Method = Literal["raw", "representation"]
-# which part of a detector found a point: the local tests, PELT on the mean, the kernel search
-# on rolling statistics or the classification score profile ("union" runs the last three)
-Part = Literal["tests", "pelt", "search", "profile"]
+# which part of a detector found a point: the local tests, PELT on the mean, binary segmentation
+# on a Gaussian cost (mean and covariance), the kernel search on rolling statistics or the
+# classification score profile ("union" runs the last four)
+Part = Literal["tests", "pelt", "gaussian", "search", "profile"]
 # what changed: the segmentation's kinds, or "dynamics" when only the model's gate changed
 Kind = Literal["level", "trend", "spread", "seasonality", "correlation", "dynamics"]
 

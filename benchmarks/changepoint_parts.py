@@ -1,0 +1,110 @@
+"""Other parts for the union that ``benchmarks/changepoints.py`` scores beside the shipped one
+(issue 19: slope changes, trending series, changes of correlation), and the union itself.
+
+Each design of ``DESIGNS`` is the shipped union ("union placed, window, profile's": PELT on the
+mean, then the kernel search, then the classification score profile, each part adding points
+more than one profile window from earlier ones, the profile's points then placed within one
+window by the Gaussian cost) with other parts before the search:
+- "union, lines": PELT's points a straight line explains dropped (``linear.line_kept``: one
+  line between the neighbouring points fits as well as a mean either side). No constant.
+- "union, linear PELT": piecewise-linear PELT (``linear.linear_pelt``: each segment its own
+  line) in place of PELT on the mean, at a learned factor.
+- "union, gaussian": PELT, then binary segmentation on the placement's Gaussian cost (each
+  segment's own mean and covariance of the values and their steps: ``placement.binseg``) on
+  series of 2+ columns, at a learned factor; "union, gaussian, every series": on all series.
+- "union, lines + gaussian": both of the first and the third; "..., detrended": its Gaussian
+  part reads each column less one line over the series (``linear.detrended``); "... on steps":
+  on the columns' first differences alone (``placement.steps_of``).
+Each learns its factors on the same grid as the shipped design's other constants.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+
+import numpy as np
+
+from lstm_core import changepoints as cp
+from lstm_core.changepoints import placement
+from lstm_core.changepoints.linear import detrended, line_kept, linear_pelt
+
+PELT_FACTORS = (0.18, 0.25, 0.35, 0.5, 0.7)  # x the sensitivity: PELT's penalty / factor
+GAUSS_FACTORS = (0.25, 0.5, 1.0)  # x the sensitivity: the Gaussian part's BIC penalty / factor
+Find = Callable[[np.ndarray, float, int], list[int]]  # (raw (T, K), factor, min size) -> rows
+
+
+def _pelt(raw: np.ndarray, f: float, size: int) -> list[int]:
+    return cp.classical(raw, "pelt", f, size)
+
+
+def _gaussian(raw: np.ndarray, f: float, size: int, steps_only: bool = False) -> list[int]:
+    return placement.binseg(raw, f, size, steps_only) if raw.shape[1] > 1 else []
+
+
+# part -> (its factors, how it finds points)
+PARTS: dict[str, tuple[tuple[float, ...], Find]] = {
+    "pelt": (PELT_FACTORS, _pelt),
+    "lines": (PELT_FACTORS, lambda raw, f, size: line_kept(raw, _pelt(raw, f, size))),
+    "linear": ((0.5, 0.7, 1.0, 1.4, 2.0), linear_pelt),
+    "gaussian": (GAUSS_FACTORS, _gaussian),
+    "gaussian, all": ((0.06, 0.12, 0.25, 0.5), lambda raw, f, s: placement.binseg(raw, f, s)),
+    "gaussian, detrended": (GAUSS_FACTORS, lambda raw, f, s: _gaussian(detrended(raw), f, s)),
+    "gaussian, steps": ((0.5, 1.0, 2.0), lambda raw, f, s: _gaussian(raw, f, s, True)),
+}
+# design -> its parts before the search and the profile, in order
+DESIGNS = {
+    "union, lines": ("lines",),
+    "union, linear PELT": ("linear",),
+    "union, gaussian": ("pelt", "gaussian"),
+    "union, gaussian, every series": ("pelt", "gaussian, all"),
+    "union, lines + gaussian": ("lines", "gaussian"),
+    "union, lines + gaussian, detrended": ("lines", "gaussian, detrended"),
+    "union, lines + gaussian on steps": ("lines", "gaussian, steps"),
+}
+
+
+def union(search_points: list[int], profile_points: list[int], margin: int) -> list[int]:
+    """The search's points, and the profile's more than ``margin`` rows from all of them."""
+    extra = [p for p in profile_points if all(abs(p - q) > margin for q in search_points)]
+    return sorted([*search_points, *extra])
+
+
+def scored(
+    raw: np.ndarray,
+    size: int,
+    searched: dict[float, list[int]],
+    profiles: dict[tuple[int, float], tuple[int, list[int]]],
+    rate: Callable[[list[int]], tuple[float, float]],
+) -> dict[tuple, tuple[float, float]]:
+    """Each design's score (``rate``: F1 and Cover of the points) at each point of its grid
+    (its parts' factors, the search's penalty, the profile's fewest windows and threshold).
+
+    Args:
+        raw: (T, K) the series.
+        size: fewest rows between points.
+        searched: the kernel search's points per penalty.
+        profiles: the profile's (width of one window, points) per (fewest windows, threshold).
+        rate: F1 and Cover of a list of points.
+    """
+    found: dict[tuple[str, float], list[int]] = {}
+    moved: dict[tuple, list[int]] = {}  # placements, per point set
+    out = {}
+    for design, parts in DESIGNS.items():
+        for fs in itertools.product(*(PARTS[p][0] for p in parts)):
+            firsts = []
+            for p, f in zip(parts, fs):
+                if (p, f) not in found:
+                    found[(p, f)] = PARTS[p][1](raw, f, size)
+                firsts.append(found[(p, f)])
+            for (edge, t), (width, prof) in profiles.items():
+                for pen, sp in searched.items():
+                    fixed: list[int] = []
+                    for pts in (*firsts, sp):
+                        fixed = union(fixed, pts, width)
+                    every = union(fixed, prof, width)
+                    key = (tuple(every), width, tuple(fixed))
+                    if key not in moved:  # the profile's points placed as the shipped union's
+                        moved[key] = placement.relocate(every, raw, width, size, True, fixed, width)
+                    out[(design, (*fs, pen, edge, t))] = rate(moved[key])
+    return out
