@@ -90,6 +90,7 @@ class PanelForecaster(Fittable):
     def __init__(self, cfg: Config | None = None, *, scale: SeriesScale = "std"):
         self.cfg = cfg or Config()
         self.scale = scale  # each series' spread: see series_scaler
+        self.refit_history_: History | None = None  # set by a refit (``_refit``)
 
     # ------------------------------------------------------------ fitting
 
@@ -113,7 +114,7 @@ class PanelForecaster(Fittable):
         Raises:
             DataError: no series can be used; ConfigError: the model or batch is too large.
         """
-        self.refit_history_: History | None = None  # set by a refit (``_refit``)
+        self.refit_history_ = None
         cfg = panel.config(self.cfg)
         preps, skipped = prepare_series(panel, cfg)
         if not preps:

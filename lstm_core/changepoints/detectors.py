@@ -18,7 +18,7 @@ import lstm_core.changepoints.segment as seg
 from lstm_core.arrays import block_means
 from lstm_core.changepoints.classical import classical
 from lstm_core.changepoints.features import standardise
-from lstm_core.changepoints.linear import line_kept
+from lstm_core.changepoints.linear import line_kept, line_sums
 from lstm_core.changepoints.results import Candidate, ChangePoint, Features, Kind, Method, Part
 from lstm_core.changepoints.robust import season_periods
 
@@ -276,9 +276,11 @@ def pelted(
     sensitivity of SENSITIVITY_LADDER, each with the lowest that keeps one within ``run.size``
     rows."""
 
+    sums = line_sums(run.raw) if lines else None  # once for every rung of the ladder
+
     def find(s: float) -> list[int]:
         found = classical(run.raw, "pelt", factor * s, run.size)
-        return line_kept(run.raw, found) if lines else found
+        return line_kept(run.raw, found, sums) if lines else found
 
     kept, needed = laddered(run, find)
     z = standardise(np.asarray(run.raw, dtype=np.float64))
@@ -302,10 +304,9 @@ def gaussian(
     the values a long trend is cut again and again). Candidates as ``pelted``'s."""
     if run.raw.shape[1] < 2:
         return (), ()
-    kept, needed = laddered(run, lambda s: pl.binseg(run.raw, factor * s, run.size, True))
-    g = pl.steps_of(run.raw)
-    D = g.shape[1]
-    penalty = (D + D * (D + 1) / 2) * math.log(max(len(g), 2)) / (factor * run.sensitivity)
+    g = pl.steps_of(run.raw)  # once for every rung of the ladder
+    kept, needed = laddered(run, lambda s: pl.segmented(g, factor * s, run.size))
+    penalty = pl.bic(g, factor * run.sensitivity)
 
     def net(a: int, i: int, e: int) -> float:  # the Gaussian cost's drop less the penalty
         return float(pl.gains(g, a, np.array([i]), e)[0]) - penalty

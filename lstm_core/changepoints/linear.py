@@ -48,9 +48,9 @@ def _sums(z: np.ndarray) -> tuple[np.ndarray, ...]:
     )
 
 
-def costs(sums: tuple[np.ndarray, ...], s: np.ndarray, e: int) -> np.ndarray:
+def costs(sums: tuple[np.ndarray, ...], s: np.ndarray, e: int | np.ndarray) -> np.ndarray:
     """Residual sum of squares of a straight line per column over rows [s, e) for each start
-    in ``s`` -> (len(s),), summed over columns."""
+    in ``s`` (and end in ``e``, one or one per start) -> (len(s),), summed over columns."""
     n, st, stt, sy, sty, syy = (v[e] - v[s] for v in sums)
     sxx = stt - st * st / n  # (S,) spread of time
     sxy = sty - st[:, None] * sy / n[:, None]  # (S, K)
@@ -102,14 +102,22 @@ def linear_pelt(raw: np.ndarray, sensitivity: float = 1.0, min_size: int = 3) ->
     return sorted(out)
 
 
-def steps(sums: tuple[np.ndarray, ...], s: np.ndarray, e: int) -> np.ndarray:
+def steps(sums: tuple[np.ndarray, ...], s: np.ndarray, e: int | np.ndarray) -> np.ndarray:
     """Residual sum of squares about the mean per column over rows [s, e) for each start in
-    ``s`` -> (len(s),), summed over columns (the mean-shift cost)."""
+    ``s`` (and end in ``e``) -> (len(s),), summed over columns (the mean-shift cost)."""
     n, _, _, sy, _, syy = (v[e] - v[s] for v in sums)
     return np.maximum(syy - (sy * sy).sum(axis=1) / n, 0.0)
 
 
-def line_kept(raw: np.ndarray, points: list[int]) -> list[int]:
+def line_sums(raw: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The running sums ``line_kept`` reads, of ``scaled(raw)``: for a caller that filters
+    several sets of points of one series."""
+    return _sums(scaled(raw))
+
+
+def line_kept(
+    raw: np.ndarray, points: list[int], sums: tuple[np.ndarray, ...] | None = None
+) -> list[int]:
     """``points`` less those a straight line explains as well as a step. A mean-shift detector
     cuts a sloped stretch into steps; one line over two such steps fits better than their two
     means, and no constant decides it.
@@ -118,22 +126,19 @@ def line_kept(raw: np.ndarray, points: list[int]) -> list[int]:
     neighbours, against a mean either side of it; ``scaled(raw)``, columns summed) is dropped
     while the line fits at least as well, and its neighbours are read again.
 
+    Args:
+        sums: ``line_sums(raw)``, if already computed.
+
     Returns:
         The points kept, in time order.
     """
-    sums = _sums(scaled(raw))
+    sums = sums if sums is not None else line_sums(raw)
     kept = sorted(points)
     while kept:
         edges = np.array([0, *kept, len(raw)])
         a, b, e = edges[:-2], edges[1:-1], edges[2:]
-        margin = np.array(
-            [
-                costs(sums, a[i : i + 1], e[i])[0]
-                - steps(sums, a[i : i + 1], b[i])[0]
-                - steps(sums, b[i : i + 1], e[i])[0]
-                for i in range(len(kept))
-            ]
-        )  # (points,) what one line leaves over what the step leaves
+        # (points,) what one line leaves over what the step leaves
+        margin = costs(sums, a, e) - steps(sums, a, b) - steps(sums, b, e)
         i = int(np.argmin(margin))
         if margin[i] > 0:
             break

@@ -128,10 +128,22 @@ def binseg(
     Returns:
         The first row of each new segment, in time order.
     """
-    g = steps_of(x) if steps_only else columns(x)
+    return segmented(steps_of(x) if steps_only else columns(x), sensitivity, size)
+
+
+def bic(g: np.ndarray, sensitivity: float = 1.0) -> float:
+    """The BIC penalty of one more cut of ``g`` (T, D): a mean and a covariance per segment,
+    D + D (D + 1) / 2 numbers, x log T, / ``sensitivity``."""
+    T, D = g.shape
+    return float((D + D * (D + 1) / 2) * np.log(max(T, 2)) / sensitivity)
+
+
+def segmented(g: np.ndarray, sensitivity: float = 1.0, size: int = 2) -> list[int]:
+    """``binseg`` on the cost's columns ``g`` (T, D) already computed (``columns``,
+    ``steps_of``): for a caller that segments one series at several sensitivities."""
     T, D = g.shape
     least = max(size, D + 1)
-    penalty = (D + D * (D + 1) / 2) * np.log(max(T, 2)) / sensitivity
+    penalty = bic(g, sensitivity)
     out: list[int] = []
     todo = [(0, T)]
     while todo:
