@@ -30,6 +30,7 @@ MAX_ROWS = 4000  # longer series are profiled on block means (the neighbour sear
 EDGE = 2  # fewest windows between two change points and from either end (ClaSP: 5); the
 # benchmark's folds pick between 2 and 5 with the threshold
 MIN_WINDOW = 4
+BLOCK_CELLS = 1 << 20  # distances held at once by the neighbour search (8 MB)
 ViewName = Literal["raw", "representation"]
 Design = Literal["shape", "raw", "representation", "both"]
 
@@ -102,7 +103,9 @@ def neighbours(values: np.ndarray, window: int, k: int = K, normalise: bool = Tr
 
     Distances are summed over the columns: squared z-normalised Euclidean (two flat
     subsequences are equal, a flat one is ``window`` from any other) or squared Euclidean.
-    Each row of dot products is updated from the previous one along the diagonal (O(n) per row).
+    The dot products of a block of subsequences with all others are one matrix product, so the
+    O(n^2) search runs in a few vectorised passes (n <= MAX_ROWS: the profile reads block means
+    of longer series).
     """
     x = np.asarray(values, dtype=np.float64)
     x = x[:, None] if x.ndim == 1 else x
@@ -119,30 +122,35 @@ def neighbours(values: np.ndarray, window: int, k: int = K, normalise: bool = Tr
         sq = c2[w:] - c2[:-w]
         sd = np.sqrt(np.maximum(sq / w - mean**2, 0.0))
         flat = sd <= 1e-8 * max(1.0, float(np.abs(y).max()))
-        first = np.lib.stride_tricks.sliding_window_view(y, w) @ y[:w]  # (n,) row 0
-        cols.append((y, mean, sq, np.where(flat, 1.0, sd), flat, first))
+        subs = np.lib.stride_tricks.sliding_window_view(y, w)  # (n, w), a view
+        cols.append((subs, mean, sq, np.where(flat, 1.0, sd), flat))
     out = np.empty((n, k), dtype=np.int64)
-    qts = [c[5].copy() for c in cols]
-    for i in range(n):
-        dist = np.zeros(n)
-        for j, (y, mean, sq, sd, flat, first) in enumerate(cols):
-            if i:  # QT_i[j] = QT_{i-1}[j-1] - y[i-1] y[j-1] + y[i+w-1] y[j+w-1]
-                qt = qts[j]
-                qt[1:] = qt[:-1] - y[i - 1] * y[: n - 1] + y[i + w - 1] * y[w : n + w - 1]
-                qt[0] = first[i]
-            qt = qts[j]
-            if normalise:
-                d = 2 * w * (1 - (qt - w * mean[i] * mean) / (w * sd[i] * sd))
-                if flat[i]:
-                    d = np.where(flat, 0.0, float(w))
-                elif flat.any():
-                    d[flat] = w
-                dist += np.maximum(d, 0.0)
-            else:
-                dist += np.maximum(sq[i] + sq - 2 * qt, 0.0)
-        dist[max(0, i - w + 1) : i + w] = np.inf
-        idx = np.argpartition(dist, k)[:k]
-        out[i] = idx[np.argsort(dist[idx], kind="stable")]
+    step = max(1, BLOCK_CELLS // n)  # rows per block: bounded memory on long series
+    for a in range(0, n, step):
+        b = min(n, a + step)
+        dist = None
+        for subs, mean, sq, sd, flat in cols:
+            if normalise:  # 2w (1 - correlation): the left rows centred, then scaled in place
+                d = (subs[a:b] - mean[a:b, None]) @ subs.T
+                d *= (-2.0 / sd[a:b])[:, None]
+                d /= sd
+                d += 2.0 * w
+                if flat.any():
+                    d[:, flat] = w  # a flat subsequence is window from any other ...
+                    d[flat[a:b]] = np.where(flat, 0.0, float(w))  # ... and 0 from a flat one
+            else:  # |x_i|^2 + |x_j|^2 - 2 x_i . x_j
+                d = subs[a:b] @ subs.T
+                d *= -2.0
+                d += sq[a:b, None]
+                d += sq
+            np.maximum(d, 0.0, out=d)
+            dist = d if dist is None else np.add(dist, d, out=dist)
+        for r in range(b - a):  # trivial matches: starts closer than the window
+            i = a + r
+            dist[r, max(0, i - w + 1) : i + w] = np.inf
+        idx = np.argpartition(dist, k, axis=1)[:, :k]
+        order = np.argsort(np.take_along_axis(dist, idx, axis=1), axis=1, kind="stable")
+        out[a:b] = np.take_along_axis(idx, order, axis=1)
     return out
 
 
