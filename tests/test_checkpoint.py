@@ -104,11 +104,14 @@ def test_shipped_demo_checkpoint_loads_and_forecasts():
     demo = load_demo("regimes")
     out = fc.predict(demo.frame)
     assert len(out) == demo.config.data.horizon and fc.inputs_ == ("y", "x1", "x2")
-    # trained with the demo's own config, it beats every baseline, the linear fit included
+    # trained with the demo's own config by this version: its backtest scores the test part
+    # (windows that chose nothing), where it does not beat the linear fit, and says so
     assert fc.config_.data.lookback == demo.config.data.lookback
     assert fc.config_.training == demo.config.training
     bt = fc.backtest(demo.frame)
-    assert bt.beats_baselines and len(bt.table) == 4
+    assert bt.scored_on == "test" and "chose nothing" in bt.verdict
+    assert not bt.beats_baselines and "does not beat the best baseline" in bt.verdict
+    assert bt.best_baseline.startswith("linear") and len(bt.table) == 5
 
 
 def test_save_can_refuse_to_overwrite(fitted, tmp_path):
