@@ -21,7 +21,10 @@ Methods:
   ``--model-seeds`` averages the median forecasts (and quantiles) of several seeds (from
   ``--first-seed``), ``--lookbacks`` of one model per lookback; ``--phase`` adds the row's
   place in a 24- and 168-step cycle as covariates; ``--combine`` adds the equal-weight mean
-  of ours and the per-series ridge (our 80% interval moved with the median).
+  of ours and the per-series ridge (our 80% interval moved with the median);
+  ``--with-validated`` adds the equal-weight mean of every refitted network and its validated
+  network (``Fitted.validated``: trained without each series' held-out end), a second member
+  at no training cost.
 - ``--split-validation``: early stopping watches every other series' held-out end only (a
   measurement: the other series' ends would be a backtest that chose nothing, with a held-out
   end as short as validation alone needs; the product splits rows, not series).
@@ -35,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import sys
 import time
@@ -158,11 +162,13 @@ def ours(
     scale: SeriesScale = "std",
     lookbacks: tuple[int, ...] = (),
     split_validation: bool = False,
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], str]:
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], str, list]:
     """The panel model's quantiles (id -> (H, 3): 0.1, 0.5, 0.9) averaged over a model per
     seed of ``seeds`` for each of ``lookbacks`` (default: the config's), those of the first
-    alone, and a line on each training. ``split_validation``: ``SplitValidation``'s windows."""
-    runs, notes = [], []
+    alone, and a line on each training. ``split_validation``: ``SplitValidation``'s windows.
+    Last: each model's validated network's quantiles (``Fitted.validated``; None where the
+    model was not trained again)."""
+    runs, notes, validated = [], [], []
     for L, seed in [(L, seed) for L in lookbacks or (cfg.data.lookback,) for seed in seeds]:
         torch.manual_seed(seed)  # dropout's generator: this process's own
         run = cfg.replace(data={"lookback": L}, training={"seed": seed})
@@ -182,15 +188,23 @@ def ours(
                 else ""
             )
         )
-        pred = pf.predict(panel)
-        runs.append(
-            {
-                sid: g[["q0.1", "q0.5", "q0.9"]].to_numpy(np.float64)
-                for sid, g in pred.groupby("id", sort=False)
-            }
-        )
+        runs.append(_quantiles(pf.predict(panel)))
+        state = pf.fitted_
+        if state.validated is None:
+            validated.append(None)
+        else:  # the same forecasts by the validated network
+            pf._set(dataclasses.replace(state, model=state.validated, validated=None))
+            validated.append(_quantiles(pf.predict(panel)))
+            pf._set(state)
     out = {s: np.mean([r[s] for r in runs], axis=0) for s in runs[0]}
-    return out, runs[0], "; ".join(notes)
+    return out, runs[0], "; ".join(notes), validated
+
+
+def _quantiles(pred: pd.DataFrame) -> dict[str, np.ndarray]:
+    return {
+        sid: g[["q0.1", "q0.5", "q0.9"]].to_numpy(np.float64)
+        for sid, g in pred.groupby("id", sort=False)
+    }
 
 
 def peers(insample: dict[str, np.ndarray]) -> dict[str, tuple[dict[str, np.ndarray], float]]:
@@ -307,7 +321,7 @@ def run_stage(
         start = time.perf_counter()
         looks = tuple(args.lookbacks or ())
         seeds = range(args.first_seed, args.first_seed + args.model_seeds)
-        f, first, note = ours(
+        f, first, note, validated = ours(
             panel, cfg, seeds, args.scale, looks, args.split_validation
         )
         sec = time.perf_counter() - start
@@ -329,6 +343,15 @@ def run_stage(
             head = (f"L {looks[0]} " if looks else "") + f"seed {args.first_seed}"
             print(row(label.split(", mean of")[0] + f", {head}", insample, actual, first, None))
         print(row(label, insample, actual, f, sec), flush=True)
+        if args.with_validated and any(v is not None for v in validated):
+            n, more = len(validated), [v for v in validated if v is not None]
+            if n > 1 and validated[0] is not None:  # the first model and its validated network
+                pair = {s: (first[s] + validated[0][s]) / 2 for s in f}
+                head = (f"L {looks[0]} " if looks else "") + f"seed {args.first_seed}"
+                print(row(f"{head} with its validated network", insample, actual, pair, None))
+            # every network, trained again and validated, at equal weights
+            nets = {s: (f[s] * n + sum(v[s] for v in more)) / (n + len(more)) for s in f}
+            print(row(f"{label}, with the validated networks", insample, actual, nets, None))
         if args.combine:  # equal weights, fixed beforehand: nothing chosen on the scored steps
             ridged = rows["per-series NLinear ridge (L, penalty chosen per series)"][0]
             both = {s: f[s] + 0.5 * (ridged[s] - f[s][:, 1])[:, None] for s in f}
@@ -356,6 +379,11 @@ def main() -> None:
     )
     ap.add_argument(
         "--auto", action="store_true", help="the CLI's settings for --horizon 48 (then --set)"
+    )
+    ap.add_argument(
+        "--with-validated",
+        action="store_true",
+        help="also the mean of the refitted and the validated networks' forecasts",
     )
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     ap.add_argument("--peers", action="store_true", help="statsforecast/neuralforecast rows")
