@@ -39,6 +39,19 @@ def test_neighbours_match_a_brute_force_search():
     assert (nn == expected).mean() > 0.99  # ties aside, the same neighbours in the same order
 
 
+def test_a_constant_stretch_far_into_the_series_is_flat_and_its_neighbours_flat():
+    """An exactly constant stretch (a forward-filled gap) deep into a long series: its
+    subsequences are flat however far the running sums have grown, so their nearest
+    neighbours are the other flat subsequences, never noise divided by a tiny spread."""
+    w = 16
+    for seed, n in ((0, 2000), (2, 4000)):
+        y = np.random.default_rng(seed).normal(size=n)
+        y[-500 : -500 + 8 * w] = y[-500]  # running sums' rounding left it 1e-8 short of flat
+        nn = P.neighbours(y, w)
+        flat = np.ptp(np.lib.stride_tricks.sliding_window_view(y, w), axis=1) == 0
+        assert flat.sum() == 7 * w + 1 and flat[nn[flat]].all()
+
+
 def test_profile_peaks_at_a_change_of_shape_with_the_same_mean_and_spread():
     x = two_shapes()
     w = P.window(x)

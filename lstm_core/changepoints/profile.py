@@ -116,13 +116,12 @@ def neighbours(values: np.ndarray, window: int, k: int = K, normalise: bool = Tr
     cols = []
     for j in range(x.shape[1]):
         y = x[:, j]
-        c1 = np.concatenate([[0.0], np.cumsum(y)])
-        c2 = np.concatenate([[0.0], np.cumsum(y * y)])
-        mean = (c1[w:] - c1[:-w]) / w
-        sq = c2[w:] - c2[:-w]
-        sd = np.sqrt(np.maximum(sq / w - mean**2, 0.0))
-        flat = sd <= 1e-8 * max(1.0, float(np.abs(y).max()))
         subs = np.lib.stride_tricks.sliding_window_view(y, w)  # (n, w), a view
+        # from each subsequence itself, not running sums, whose rounding grows along the
+        # series: an exactly constant stretch must read as flat wherever it lies
+        mean, sd = subs.mean(axis=1), subs.std(axis=1)
+        sq = np.einsum("ij,ij->i", subs, subs)
+        flat = np.ptp(subs, axis=1) <= 1e-8 * max(1.0, float(np.abs(y).max()))
         cols.append((subs, mean, sq, np.where(flat, 1.0, sd), flat))
     out = np.empty((n, k), dtype=np.int64)
     step = max(1, BLOCK_CELLS // n)  # rows per block: bounded memory on long series
