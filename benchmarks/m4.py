@@ -318,45 +318,57 @@ def run_stage(
         for name, (f, sec) in peers(insample).items():
             print(row(name, insample, actual, f, sec), flush=True)
     if not args.no_model:
-        start = time.perf_counter()
-        looks = tuple(args.lookbacks or ())
-        seeds = range(args.first_seed, args.first_seed + args.model_seeds)
-        f, first, note, validated = ours(
-            panel, cfg, seeds, args.scale, looks, args.split_validation
-        )
-        sec = time.perf_counter() - start
-        L = "+".join(map(str, looks)) if looks else cfg.data.lookback
-        label = f"ours: AttentiveLSTM, one model, L {L}, {args.scale} scale"
-        if args.auto:
-            label += ", the CLI's settings" + "".join(f", {o}" for o in args.set or ())
-        if cfg.training.refit:  # the default; --set training.refit=false turns it off
-            label += ", trained again on every row"
-        if args.split_validation:
-            label += ", validated on every other series"
-        if args.phase:
-            label += ", phase covariates"
-        if args.model_seeds > 1:
-            label += f", mean of {args.model_seeds} seeds"
-        if len(looks) > 1:
-            label += ", mean of the lookbacks"
-        if args.model_seeds > 1 or len(looks) > 1:
+        ridged = rows["per-series NLinear ridge (L, penalty chosen per series)"][0]
+        model_rows(panel, cfg, insample, actual, ridged, args)
+
+
+def model_rows(
+    panel: Panel,
+    cfg: Config,
+    insample: dict,
+    actual: dict,
+    ridged: dict,
+    args: argparse.Namespace,
+) -> None:
+    """Our rows of a stage's table: the model (one, or the mean over seeds and lookbacks, its
+    first alone beside it), then with ``--with-validated`` and ``--combine`` those means
+    (``ridged``: the per-series ridge's forecasts), and a line on each training."""
+    start = time.perf_counter()
+    looks = tuple(args.lookbacks or ())
+    seeds = range(args.first_seed, args.first_seed + args.model_seeds)
+    f, first, note, validated = ours(panel, cfg, seeds, args.scale, looks, args.split_validation)
+    sec = time.perf_counter() - start
+    L = "+".join(map(str, looks)) if looks else cfg.data.lookback
+    label = f"ours: AttentiveLSTM, one model, L {L}, {args.scale} scale"
+    if args.auto:
+        label += ", the CLI's settings" + "".join(f", {o}" for o in args.set or ())
+    if cfg.training.refit:  # the default; --set training.refit=false turns it off
+        label += ", trained again on every row"
+    if args.split_validation:
+        label += ", validated on every other series"
+    if args.phase:
+        label += ", phase covariates"
+    if args.model_seeds > 1:
+        label += f", mean of {args.model_seeds} seeds"
+    if len(looks) > 1:
+        label += ", mean of the lookbacks"
+    if args.model_seeds > 1 or len(looks) > 1:
+        head = (f"L {looks[0]} " if looks else "") + f"seed {args.first_seed}"
+        print(row(label.split(", mean of")[0] + f", {head}", insample, actual, first, None))
+    print(row(label, insample, actual, f, sec), flush=True)
+    if args.with_validated and any(v is not None for v in validated):
+        n, more = len(validated), [v for v in validated if v is not None]
+        if n > 1 and validated[0] is not None:  # the first model and its validated network
+            pair = {s: (first[s] + validated[0][s]) / 2 for s in f}
             head = (f"L {looks[0]} " if looks else "") + f"seed {args.first_seed}"
-            print(row(label.split(", mean of")[0] + f", {head}", insample, actual, first, None))
-        print(row(label, insample, actual, f, sec), flush=True)
-        if args.with_validated and any(v is not None for v in validated):
-            n, more = len(validated), [v for v in validated if v is not None]
-            if n > 1 and validated[0] is not None:  # the first model and its validated network
-                pair = {s: (first[s] + validated[0][s]) / 2 for s in f}
-                head = (f"L {looks[0]} " if looks else "") + f"seed {args.first_seed}"
-                print(row(f"{head} with its validated network", insample, actual, pair, None))
-            # every network, trained again and validated, at equal weights
-            nets = {s: (f[s] * n + sum(v[s] for v in more)) / (n + len(more)) for s in f}
-            print(row(f"{label}, with the validated networks", insample, actual, nets, None))
-        if args.combine:  # equal weights, fixed beforehand: nothing chosen on the scored steps
-            ridged = rows["per-series NLinear ridge (L, penalty chosen per series)"][0]
-            both = {s: f[s] + 0.5 * (ridged[s] - f[s][:, 1])[:, None] for s in f}
-            print(row(f"{label}, averaged with the ridge", insample, actual, both, None))
-        print(f"\n{note}")
+            print(row(f"{head} with its validated network", insample, actual, pair, None))
+        # every network, trained again and validated, at equal weights
+        nets = {s: (f[s] * n + sum(v[s] for v in more)) / (n + len(more)) for s in f}
+        print(row(f"{label}, with the validated networks", insample, actual, nets, None))
+    if args.combine:  # equal weights, fixed beforehand: nothing chosen on the scored steps
+        both = {s: f[s] + 0.5 * (ridged[s] - f[s][:, 1])[:, None] for s in f}
+        print(row(f"{label}, averaged with the ridge", insample, actual, both, None))
+    print(f"\n{note}")
 
 
 def main() -> None:
