@@ -15,6 +15,10 @@ window by the Gaussian cost) with other parts before the search:
 - "union, lines + gaussian": both of the first and the third; "..., detrended": its Gaussian
   part reads each column less one line over the series (``linear.detrended``); "... on steps":
   on the columns' first differences alone (``placement.steps_of``).
+- "..., kinks": the shipped design's parts, then changes of slope (``kink.kinks``: a line plus
+  hinges and steps chosen forward at a BIC penalty in long-run noise units, the hinges'
+  knots kept), at a learned factor; "..., search detrended": the kernel search reads the
+  series less ``kink.trend``'s broken line (at the BIC penalty; none when no slope pays).
 Each learns its factors on the same grid as the shipped design's other constants.
 """
 
@@ -26,11 +30,13 @@ from collections.abc import Callable
 import numpy as np
 
 from lstm_core import changepoints as cp
-from lstm_core.changepoints import placement
+from lstm_core.changepoints import placement, search
+from lstm_core.changepoints.kink import kinks, trend
 from lstm_core.changepoints.linear import detrended, line_kept, linear_pelt
 
 PELT_FACTORS = (0.18, 0.25, 0.35, 0.5, 0.7)  # x the sensitivity: PELT's penalty / factor
 GAUSS_FACTORS = (0.25, 0.5, 1.0)  # x the sensitivity: the Gaussian part's BIC penalty / factor
+KINK_FACTORS = (0.5, 1.0, 2.0)  # x the sensitivity: the kink part's BIC penalty / factor
 Find = Callable[[np.ndarray, float, int], list[int]]  # (raw (T, K), factor, min size) -> rows
 
 
@@ -51,6 +57,7 @@ PARTS: dict[str, tuple[tuple[float, ...], Find]] = {
     "gaussian, all": ((0.06, 0.12, 0.25, 0.5), lambda raw, f, s: placement.binseg(raw, f, s)),
     "gaussian, detrended": (GAUSS_FACTORS, lambda raw, f, s: _gaussian(detrended(raw), f, s)),
     "gaussian, steps": ((0.5, 1.0, 2.0), lambda raw, f, s: _gaussian(raw, f, s, True)),
+    "kinks": (KINK_FACTORS, kinks),
 }
 # design -> its parts before the search and the profile, in order
 DESIGNS = {
@@ -61,7 +68,11 @@ DESIGNS = {
     "union, lines + gaussian": ("lines", "gaussian"),
     "union, lines + gaussian, detrended": ("lines", "gaussian, detrended"),
     "union, lines + gaussian on steps": ("lines", "gaussian, steps"),
+    "union, ... on steps, kinks": ("lines", "gaussian, steps", "kinks"),
+    "union, ... on steps, search detrended": ("lines", "gaussian, steps"),
+    "union, ... on steps, kinks, search detrended": ("lines", "gaussian, steps", "kinks"),
 }
+DETRENDED = {d for d in DESIGNS if d.endswith("search detrended")}  # the search less the trend
 
 
 def union(search_points: list[int], profile_points: list[int], margin: int) -> list[int]:
@@ -88,6 +99,8 @@ def scored(
         rate: F1 and Cover of a list of points.
     """
     found: dict[tuple[str, float], list[int]] = {}
+    flat = raw - trend(raw, 1.0, size)[1]  # the series less its broken line, for DETRENDED
+    level = searched if np.array_equal(flat, raw) else None
     moved: dict[tuple, list[int]] = {}  # placements, per point set
     out = {}
     for design, parts in DESIGNS.items():
@@ -97,8 +110,11 @@ def scored(
                 if (p, f) not in found:
                     found[(p, f)] = PARTS[p][1](raw, f, size)
                 firsts.append(found[(p, f)])
+            if design in DETRENDED and level is None:
+                feats = search.series_features(flat)
+                level = search.path(feats, flat, tuple(searched), size)
             for (edge, t), (width, prof) in profiles.items():
-                for pen, sp in searched.items():
+                for pen, sp in (level if design in DETRENDED else searched).items():
                     fixed: list[int] = []
                     for pts in (*firsts, sp):
                         fixed = union(fixed, pts, width)
