@@ -13,7 +13,7 @@ import numpy as np
 from lstm_core.changepoints.classical import blocked
 
 MAX_TERMS = 20  # forward selection stops here at the latest
-PHI_MAX = 0.99  # the noise's AR(1) coefficient is read at most this close to a random walk
+PHI_MAX = 0.999  # the noise's AR(1) coefficient is read at most this close to a random walk
 Term = tuple[int, bool]  # (row tau, a hinge max(0, t - t[tau]) or else a step t > t[tau])
 
 
@@ -28,6 +28,16 @@ def long_run_variance(z: np.ndarray) -> np.ndarray:
     rho = (d[1:] * d[:-1]).mean(axis=0) / np.where(v > 1e-300, v, 1.0)
     phi = np.clip(1.0 + 2.0 * rho, 0.0, PHI_MAX)
     return np.maximum(v * (1 + phi) / (2 * (1 - phi) ** 2), 1e-12)
+
+
+def residual_variance(z: np.ndarray, design: np.ndarray) -> np.ndarray:
+    """(T, K), (T, m) -> (K,) the long-run variance of what a least-squares fit on ``design``
+    leaves of each column, read as AR(1): its variance times (1 + phi) / (1 - phi), phi its
+    lag-one correlation (a cycle the broken line cannot follow reads as slow noise)."""
+    r = z - design @ np.linalg.lstsq(design, z, rcond=None)[0]
+    v = (r * r).mean(axis=0)
+    phi = np.clip((r[1:] * r[:-1]).mean(axis=0) / np.where(v > 1e-300, v, 1.0), 0.0, PHI_MAX)
+    return v * (1 + phi) / (1 - phi)
 
 
 def _tail(v: np.ndarray) -> np.ndarray:
@@ -114,6 +124,20 @@ def _select(z: np.ndarray, size: int, sensitivity: float) -> list[Term]:
     return sorted(terms)
 
 
+def _fitted(z: np.ndarray, size: int, sensitivity: float) -> tuple[np.ndarray, list[Term]]:
+    """(K,) the noise's long-run spread per column and the terms ``_select`` keeps in those
+    units: read from the steps, then from what the fit leaves where that wanders more (a
+    cycle the broken line cannot follow), and the terms chosen again."""
+    scale = np.sqrt(long_run_variance(z))
+    terms = _select(z / scale, size, sensitivity)
+    t = np.linspace(0.0, 1.0, len(z))
+    wider = np.sqrt(residual_variance(z, _design(t, t, terms)))
+    if np.any(wider > scale):
+        scale = np.maximum(scale, wider)
+        terms = _select(z / scale, size, sensitivity)
+    return scale, terms
+
+
 def trend(
     raw: np.ndarray, sensitivity: float = 1.0, min_size: int = 3
 ) -> tuple[list[int], np.ndarray]:
@@ -144,8 +168,7 @@ def trend(
     size = max(2, size)
     if n < 2 * size + 1:
         return [], np.zeros_like(x)
-    scale = np.sqrt(long_run_variance(z))
-    terms = _select(z / scale, size, sensitivity)
+    scale, terms = _fitted(z, size, sensitivity)
     t = np.linspace(0.0, 1.0, n)
     hinges = [tau for tau, h in terms if h]
     if not hinges:  # the line's slope against the steps alone, in long-run noise units
@@ -164,3 +187,23 @@ def kinks(raw: np.ndarray, sensitivity: float = 1.0, min_size: int = 3) -> list[
     """The first row of each new slope of ``trend``'s fit (level shifts are its steps, not
     counted), in time order."""
     return trend(raw, sensitivity, min_size)[0]
+
+
+def scaled(raw: np.ndarray, min_size: int = 3) -> tuple[np.ndarray, int, int]:
+    """(T, K) -> the series (its block means beyond ``seg.MAX_POINTS`` rows) in the long-run
+    noise units ``trend`` reads at sensitivity 1, the rows per block and ``min_size`` in
+    blocks: what ``drop`` reads."""
+    z, block, size = blocked(np.asarray(raw, dtype=np.float64), min_size)
+    return z / _fitted(z, max(2, size), 1.0)[0], block, size
+
+
+def drop(z: np.ndarray, a: int, i: int, e: int) -> float:
+    """The drop of the residual sum of squares of rows [a, e) of ``z`` (``scaled``'s) when
+    one line there becomes two joined at row ``i`` (its slope changing from row ``i`` on)."""
+    seg = z[a:e]
+    t = np.linspace(0.0, 1.0, len(seg))
+    j = i - a - 1  # the hinge's knot: the last row of the old slope
+    if len(seg) < 4 or not 0 < j < len(seg) - 1:
+        return 0.0
+    q, _ = np.linalg.qr(_design(t, t, []))
+    return float(_gains(seg - q @ (q.T @ seg), q, t)[0][j])
