@@ -116,11 +116,12 @@ FOUND_BY = {
     "profile": "a classification score profile of the raw series",
     "profile gate": "a classification score profile of the model's skip gate",
     "union": (
-        "PELT, a Gaussian cost, a kernel search or a classification score profile of the raw "
-        "series"
+        "PELT, a Gaussian cost, a broken line, a kernel search or a classification score "
+        "profile of the raw series"
     ),
     "pelt": "PELT on the raw series' mean",
     "gaussian": "a Gaussian cost (mean and covariance) on the raw series' steps",
+    "kink": "a broken line through the raw series (a change of slope)",
 }
 GATE_FOUND = (FOUND_BY["gate"], FOUND_BY["profile gate"])  # the phrases that name the gate
 
@@ -203,15 +204,16 @@ def points_sentence(detection: object) -> str:
 
 def found_by(point: object, detection: object) -> str:
     """Which detector found a change point, in words: the detection's ``detector``, the point's
-    ``part`` of it ("union": PELT, the Gaussian part, the search or the profile) and its
-    ``method`` (the view it read: the raw series or the model's representation)."""
+    ``part`` of it ("union": PELT, the Gaussian part, the kink part, the search or the
+    profile) and its ``method`` (the view it read: the raw series or the model's
+    representation)."""
     method = getattr(point, "method", None)
     detector = getattr(detection, "detector", "tests")
     part = getattr(point, "part", None)  # the part of "union" that found it
     profiles = detector in ("profile", "union")  # their gate points are the profile's
     if method == "representation" or getattr(point, "kind", None) == "dynamics":
         return FOUND_BY["profile gate" if profiles else "gate"]
-    if detector == "union" and part in ("pelt", "gaussian", "search", "profile"):
+    if detector == "union" and part in ("pelt", "gaussian", "kink", "search", "profile"):
         return FOUND_BY[part]
     if detector in ("search", "profile", "union"):
         return FOUND_BY[detector]

@@ -96,3 +96,33 @@ def test_the_synthetic_slope_changes_and_twenty_thousand_rows():
     (found,) = KN.kinks(x, 1.0, 10)
     assert time.perf_counter() - start < 2.0
     assert abs(found - 12_000) <= 200  # block means of 10 rows
+
+
+def test_the_default_detector_marks_a_change_of_slope_by_its_kink_part():
+    import pandas as pd
+
+    from lstm_core import changepoints as cp
+
+    frame = pd.DataFrame({"y": bent(at=250, seed=11)[:, 0]})
+    det = cp.detect(frame, candidates=True)
+    kinks = [c for c in det.change_points if c.part == "kink"]
+    assert [abs(c.index - 250) <= 6 for c in kinks] == [True]
+    assert kinks[0].kind == "trend"
+    (cand,) = [k for k in det.candidates if k.kept and k.part == "kink"]
+    assert cand.needed <= 1.0  # the lowest rung of the ladder that keeps it
+    steady = np.arange(500) * 0.03 + ar1(500, 0.3, 12)[:, 0]
+    found = cp.detect(pd.DataFrame({"y": steady}), candidates=True)
+    assert not [k for k in found.candidates if k.part == "kink"]  # a trend: no kink at all
+
+
+def test_sensitivity_scales_the_kink_parts_penalty():
+    import pandas as pd
+
+    from lstm_core import changepoints as cp
+
+    frame = pd.DataFrame({"y": bent(n=600, at=300, seed=7, turn=0.012)[:, 0]})
+    kinked = [
+        [c.index for c in cp.detect(frame, sensitivity=s).change_points if c.part == "kink"]
+        for s in (0.25, 4.0)
+    ]
+    assert kinked[0] == [] and len(kinked[1]) >= 1
