@@ -15,6 +15,12 @@ window by the Gaussian cost) with other parts before the search:
 - "union, lines + gaussian": both of the first and the third; "..., detrended": its Gaussian
   part reads each column less one line over the series (``linear.detrended``); "... on steps":
   on the columns' first differences alone (``placement.steps_of``).
+- "..., kinks": the shipped design's parts, then changes of slope (``kink.kinks``: a line plus
+  hinges and steps chosen forward at a BIC penalty in long-run noise units, the hinges'
+  knots kept), at a learned factor; "..., search detrended": the kernel search reads the
+  series less ``kink.trend``'s broken line (at the BIC penalty; none when no slope pays);
+  "..., search and profile detrended": the profile reads it too; "..., all detrended": PELT
+  (and its line filter) too.
 Each learns its factors on the same grid as the shipped design's other constants.
 """
 
@@ -26,11 +32,13 @@ from collections.abc import Callable
 import numpy as np
 
 from lstm_core import changepoints as cp
-from lstm_core.changepoints import placement
+from lstm_core.changepoints import placement, profile, search
+from lstm_core.changepoints.kink import kinks, trend
 from lstm_core.changepoints.linear import detrended, line_kept, linear_pelt
 
 PELT_FACTORS = (0.18, 0.25, 0.35, 0.5, 0.7)  # x the sensitivity: PELT's penalty / factor
 GAUSS_FACTORS = (0.25, 0.5, 1.0)  # x the sensitivity: the Gaussian part's BIC penalty / factor
+KINK_FACTORS = (0.25, 0.35, 0.5, 1.0)  # x the sensitivity: the kink part's BIC penalty / factor
 Find = Callable[[np.ndarray, float, int], list[int]]  # (raw (T, K), factor, min size) -> rows
 
 
@@ -42,6 +50,11 @@ def _gaussian(raw: np.ndarray, f: float, size: int, steps_only: bool = False) ->
     return placement.binseg(raw, f, size, steps_only) if raw.shape[1] > 1 else []
 
 
+def _flat_lines(raw: np.ndarray, f: float, size: int) -> list[int]:
+    flat = raw - trend(raw, 1.0, size)[1]
+    return line_kept(flat, _pelt(flat, f, size))
+
+
 # part -> (its factors, how it finds points)
 PARTS: dict[str, tuple[tuple[float, ...], Find]] = {
     "pelt": (PELT_FACTORS, _pelt),
@@ -51,7 +64,10 @@ PARTS: dict[str, tuple[tuple[float, ...], Find]] = {
     "gaussian, all": ((0.06, 0.12, 0.25, 0.5), lambda raw, f, s: placement.binseg(raw, f, s)),
     "gaussian, detrended": (GAUSS_FACTORS, lambda raw, f, s: _gaussian(detrended(raw), f, s)),
     "gaussian, steps": ((0.5, 1.0, 2.0), lambda raw, f, s: _gaussian(raw, f, s, True)),
+    "kinks": (KINK_FACTORS, kinks),
+    "lines, detrended": (PELT_FACTORS, _flat_lines),
 }
+KINKED = ("lines", "gaussian, steps", "kinks")
 # design -> its parts before the search and the profile, in order
 DESIGNS = {
     "union, lines": ("lines",),
@@ -61,7 +77,16 @@ DESIGNS = {
     "union, lines + gaussian": ("lines", "gaussian"),
     "union, lines + gaussian, detrended": ("lines", "gaussian, detrended"),
     "union, lines + gaussian on steps": ("lines", "gaussian, steps"),
+    "union, ... on steps, kinks": ("lines", "gaussian, steps", "kinks"),
+    "union, ... on steps, search detrended": ("lines", "gaussian, steps"),
+    "union, ... on steps, kinks, search detrended": ("lines", "gaussian, steps", "kinks"),
+    "union, ... on steps, search and profile detrended": ("lines", "gaussian, steps"),
+    "union, ... on steps, kinks, search and profile detrended": KINKED,
+    "union, ... on steps, kinks, all detrended": ("lines, detrended", *KINKED[1:]),
 }
+# the designs whose search (and profile) read the series less kink.trend's broken line
+FLAT_PROFILE = {d for d in DESIGNS if d.endswith(("profile detrended", "all detrended"))}
+DETRENDED = {d for d in DESIGNS if d.endswith("search detrended")} | FLAT_PROFILE
 
 
 def union(search_points: list[int], profile_points: list[int], margin: int) -> list[int]:
@@ -88,6 +113,10 @@ def scored(
         rate: F1 and Cover of a list of points.
     """
     found: dict[tuple[str, float], list[int]] = {}
+    flat = raw - trend(raw, 1.0, size)[1]  # the series less its broken line, for DETRENDED
+    same = np.array_equal(flat, raw)
+    level = searched if same else None
+    flat_profiles = profiles if same else None
     moved: dict[tuple, list[int]] = {}  # placements, per point set
     out = {}
     for design, parts in DESIGNS.items():
@@ -97,8 +126,18 @@ def scored(
                 if (p, f) not in found:
                     found[(p, f)] = PARTS[p][1](raw, f, size)
                 firsts.append(found[(p, f)])
-            for (edge, t), (width, prof) in profiles.items():
-                for pen, sp in searched.items():
+            if design in DETRENDED and level is None:
+                feats = search.series_features(flat)
+                level = search.path(feats, flat, tuple(searched), size)
+            if design in FLAT_PROFILE and flat_profiles is None:  # the raw profile's widths
+                flat_profiles = {}
+                for edge in sorted({e for e, _ in profiles}):
+                    ts = tuple(sorted({t for e, t in profiles if e == edge}))
+                    for t, kept in profile.path(flat, ts, None, "raw", edge).items():
+                        flat_profiles[(edge, t)] = (profiles[(edge, t)][0], [k.index for k in kept])
+            use = flat_profiles if design in FLAT_PROFILE else profiles
+            for (edge, t), (width, prof) in use.items():
+                for pen, sp in (level if design in DETRENDED else searched).items():
                     fixed: list[int] = []
                     for pts in (*firsts, sp):
                         fixed = union(fixed, pts, width)

@@ -581,7 +581,7 @@ def test_interpret_whole_series_readings_and_change_points(series, fitted):
     points = held(at, "detection").result.change_points
     assert list(gate.index) == list(range(1, len(points) + 1)), "numbered as on the chart"
     assert list(gate["row"]) == [f"{c.index:,}" for c in points], "a regular series: grid rows"
-    parts = {FOUND_BY[k] for k in ("pelt", "gaussian", "search", "profile")}  # "union"
+    parts = {FOUND_BY[k] for k in ("pelt", "gaussian", "kink", "search", "profile")}  # "union"
     assert set(gate["found by"]) <= parts and len(gate) > 0
     assert set(gate["gate responds"]) <= {"yes", "no", "n/a"}
     assert "The gate responds at" in texts(at.caption)

@@ -54,7 +54,7 @@ def test_the_report_says_how_each_point_was_found_and_what_the_gate_did(document
 
     points = re.findall(r"<li>(#\d+, row [\d,]+ \([^<]*)</li>", document)
     assert points, "one line per change point"
-    parts = [FOUND_BY[k] for k in ("pelt", "gaussian", "search", "profile")]
+    parts = [FOUND_BY[k] for k in ("pelt", "gaussian", "kink", "search", "profile")]
     for line in points:
         assert any(f"found by {p}" in html.unescape(line) for p in parts)
         assert re.search(r"the skip gate (responds|does not respond) there", line)

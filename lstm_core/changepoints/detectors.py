@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
+import lstm_core.changepoints.kink as kn
 import lstm_core.changepoints.placement as pl
 import lstm_core.changepoints.profile as prof
 import lstm_core.changepoints.search as ks
@@ -229,13 +230,14 @@ def profiled(
 
 
 # The "union" detector's parts, picked on the joint grid (PELT's sensitivity factor, the Gaussian
-# part's, the search's penalty, the profile's fewest windows per segment and threshold
-# multiplier) by benchmarks/changepoints.py's grouped folds over TCPD, TSSB and the synthetic
-# suite: its design "union, lines + gaussian on steps" in sample (0.35, 1.0, 5.6, 2, 3.0), the
-# same in 4 of 5 folds. The gate's profile keeps (5, 3.0), its pick in the three-part union
-# ("gate union placed, window, profile's"); the folds' picks are printed there.
+# part's, the kink part's, the search's penalty, the profile's fewest windows per segment and
+# threshold multiplier) by benchmarks/changepoints.py's grouped folds over TCPD, TSSB and the
+# synthetic suite: its design "union, ... on steps, kinks" in sample (0.35, 1.0, 0.35, 5.6, 2,
+# 3.0), the same in 4 of 5 folds. The gate's profile keeps (5, 3.0), its pick in the three-part
+# union ("gate union placed, window, profile's"); the folds' picks are printed there.
 UNION_PELT = 0.35  # PELT at this x the sensitivity: its penalty (2 + columns) log n / 0.35
 UNION_GAUSS = 1.0  # the Gaussian part (series of 2+ columns) at this x the sensitivity: BIC
+UNION_KINK = 0.35  # the kink part at this x the sensitivity: its penalty (1 + K) log n / 0.35
 UNION_PENALTY = 5.6  # the search's penalty (x log n) in place of search.PENALTY
 UNION_PROFILE: dict[prof.Design, tuple[int, float]] = {
     "raw": (2, 3.0),
@@ -314,6 +316,23 @@ def gaussian(
     return _part(run, kept, needed, namer or Namer.of(run), net, "gaussian")
 
 
+def kinked(
+    run: Run, factor: float = UNION_KINK, namer: Namer | Unnamed | None = None
+) -> tuple[tuple[ChangePoint, ...], tuple[Candidate, ...]]:
+    """Changes of slope (``kink.kinks``: a line plus hinges and steps chosen forward at a BIC
+    penalty in the noise's long-run units, the hinges' knots kept) at ``factor`` x the
+    sensitivity: a continuous change of slope, which PELT on the mean cuts into steps at the
+    wrong rows and the search reads as a change of spread. Candidates as ``pelted``'s."""
+    kept, needed = laddered(run, lambda s: kn.kinks(run.raw, factor * s, run.size))
+    z, block, _ = kn.scaled(run.raw, run.size)
+    penalty = (1 + z.shape[1]) * math.log(len(z)) / (factor * run.sensitivity)
+
+    def net(a: int, i: int, e: int) -> float:  # the hinge's drop less the penalty
+        return kn.drop(z, a // block, i // block, -(-e // block)) - penalty
+
+    return _part(run, kept, needed, namer or Namer.of(run), net, "kink")
+
+
 def _part(
     run: Run,
     kept: list[int],
@@ -344,7 +363,8 @@ def union(
 ) -> tuple[tuple[ChangePoint, ...], tuple[Candidate, ...]]:
     """The "union" detector (the default): PELT on the columns' mean less the points a straight
     line explains, then (series of 2+ columns) binary segmentation on a Gaussian cost with each
-    segment's own mean and covariance, then the kernel search's points on the series' rolling
+    segment's own mean and covariance, then the changes of slope of a broken line through the
+    series (``kinked``), then the kernel search's points on the series' rolling
     statistics, then the classification score profile's points
     (on the series for ``features`` "raw", on the gate's main directions otherwise), each part
     adding only points more than one profile window from all those before it; the profile's
@@ -352,7 +372,7 @@ def union(
     segment's own mean and covariance drops most (``placement.relocate``: the profile's windows
     blur where a change starts, and its own placement cannot see a correlation). Each point
     says which part found it (``part``) and which view (``method``: the profile on the gate is
-    "representation"). Candidates of all four, kept first, then by the sensitivity each
+    "representation"). Candidates of all five, kept first, then by the sensitivity each
     needs."""
     namer = Namer.of(run)  # names the merged points; the parts leave them unnamed
     view: Features = "raw" if features == "raw" else "gate"
@@ -361,6 +381,7 @@ def union(
     parts = [
         pelted(run, UNION_PELT, Unnamed()),
         gaussian(run, UNION_GAUSS, Unnamed()),
+        kinked(run, UNION_KINK, Unnamed()),
         searched(run, gate_feats, "raw", Unnamed(), ks.PENALTY / UNION_PENALTY),
         profiled(run, gate_feats, view, edge, scale, Unnamed()),
     ]

@@ -23,7 +23,7 @@ Method = Literal["raw", "representation"]
 # which part of a detector found a point: the local tests, PELT on the mean, binary segmentation
 # on a Gaussian cost (mean and covariance), the kernel search on rolling statistics or the
 # classification score profile ("union" runs the last four)
-Part = Literal["tests", "pelt", "gaussian", "search", "profile"]
+Part = Literal["tests", "pelt", "gaussian", "kink", "search", "profile"]
 # what changed: the segmentation's kinds, or "dynamics" when only the model's gate changed
 Kind = Literal["level", "trend", "spread", "seasonality", "correlation", "dynamics"]
 
