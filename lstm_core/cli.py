@@ -404,8 +404,9 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--detector", default="union",
                    choices=["tests", "search", "profile", "union"],
                    help="union (default, the best out of fold over TCPD, TSSB and the synthetic "
-                   "suite): PELT on the mean, a Gaussian cost on the steps (2+ columns), a "
-                   "kernel search on rolling statistics and a "
+                   "suite among the designs that meet the TCPD target): PELT on the mean, a "
+                   "Gaussian cost on the steps (2+ columns), a broken line's changes of slope, "
+                   "a kernel search on rolling statistics and a "
                    "classification score profile (on the skip gate with --features gate or "
                    "combined), each point saying which found it; tests: last round's "
                    "candidates confirmed by tests of each kind; search, profile: one part "

@@ -324,6 +324,8 @@ def kinked(
     sensitivity: a continuous change of slope, which PELT on the mean cuts into steps at the
     wrong rows and the search reads as a change of spread. Candidates as ``pelted``'s."""
     kept, needed = laddered(run, lambda s: kn.kinks(run.raw, factor * s, run.size))
+    if not needed:  # no candidate at any rung: nothing to score
+        return (), ()
     z, block, _ = kn.scaled(run.raw, run.size)
     penalty = (1 + z.shape[1]) * math.log(len(z)) / (factor * run.sensitivity)
 

@@ -13,6 +13,7 @@ import numpy as np
 from lstm_core.changepoints.classical import blocked
 
 MAX_TERMS = 20  # forward selection stops here at the latest
+MAX_WIDENINGS = 5  # the noise's spread read again from the fit's leftovers at most this often
 PHI_MAX = 0.999  # the noise's AR(1) coefficient is read at most this close to a random walk
 Term = tuple[int, bool]  # (row tau, a hinge max(0, t - t[tau]) or else a step t > t[tau])
 
@@ -27,7 +28,8 @@ def long_run_variance(z: np.ndarray) -> np.ndarray:
     v = (d * d).mean(axis=0)
     rho = (d[1:] * d[:-1]).mean(axis=0) / np.where(v > 1e-300, v, 1.0)
     phi = np.clip(1.0 + 2.0 * rho, 0.0, PHI_MAX)
-    return np.maximum(v * (1 + phi) / (2 * (1 - phi) ** 2), 1e-12)
+    floor = 1e-12 * np.maximum((z * z).mean(axis=0), 1e-300)  # relative: any units
+    return np.maximum(v * (1 + phi) / (2 * (1 - phi) ** 2), floor)
 
 
 def residual_variance(z: np.ndarray, design: np.ndarray) -> np.ndarray:
@@ -127,12 +129,15 @@ def _select(z: np.ndarray, size: int, sensitivity: float) -> list[Term]:
 def _fitted(z: np.ndarray, size: int, sensitivity: float) -> tuple[np.ndarray, list[Term]]:
     """(K,) the noise's long-run spread per column and the terms ``_select`` keeps in those
     units: read from the steps, then from what the fit leaves where that wanders more (a
-    cycle the broken line cannot follow), and the terms chosen again."""
+    cycle the broken line cannot follow), and the terms chosen again until the spread stops
+    growing (a random walk's wander, which the first terms absorbed, shows once they go)."""
     scale = np.sqrt(long_run_variance(z))
     terms = _select(z / scale, size, sensitivity)
     t = np.linspace(0.0, 1.0, len(z))
-    wider = np.sqrt(residual_variance(z, _design(t, t, terms)))
-    if np.any(wider > scale):
+    for _ in range(MAX_WIDENINGS):
+        wider = np.sqrt(residual_variance(z, _design(t, t, terms)))
+        if not np.any(wider > scale * (1 + 1e-9)):
+            break
         scale = np.maximum(scale, wider)
         terms = _select(z / scale, size, sensitivity)
     return scale, terms
@@ -180,7 +185,10 @@ def trend(
     coef, *_ = np.linalg.lstsq(_design(t, t, terms), z, rcond=None)
     at = np.interp((np.arange(len(x)) + 0.5) / block - 0.5, np.arange(n), t)  # rows on t
     keep = [0, 1, *(2 + j for j, (_, h) in enumerate(terms) if h)]  # line and hinges
-    return sorted((tau + 1) * block for tau in hinges), _design(t, at, terms)[:, keep] @ coef[keep]
+    # the knot is the last row of the old slope: the new one starts a row on (mid-block on
+    # block means)
+    rows = sorted(tau * block + block // 2 + 1 for tau in hinges)
+    return rows, _design(t, at, terms)[:, keep] @ coef[keep]
 
 
 def kinks(raw: np.ndarray, sensitivity: float = 1.0, min_size: int = 3) -> list[int]:

@@ -16,13 +16,14 @@ Classical = Literal["pelt", "binseg", "kernel"]
 # which search segments: "tests" (candidates confirmed by local tests of each kind), "search"
 # (one kernel search on rolling statistics at a learned penalty), "profile" (a classification
 # score profile at a learned threshold: changes of shape too) or "union" (PELT on the mean +
-# a Gaussian cost on the steps + search + profile, the default: benchmarks/changepoints.py)
+# a Gaussian cost on the steps + kinks + search + profile, the default:
+# benchmarks/changepoints.py)
 Detector = Literal["tests", "search", "profile", "union"]
 # which view of the series found a point: its own columns, or the model's representation (gate)
 Method = Literal["raw", "representation"]
 # which part of a detector found a point: the local tests, PELT on the mean, binary segmentation
-# on a Gaussian cost (mean and covariance), the kernel search on rolling statistics or the
-# classification score profile ("union" runs the last four)
+# on a Gaussian cost (mean and covariance), a broken line's changes of slope, the kernel search
+# on rolling statistics or the classification score profile ("union" runs the last five)
 Part = Literal["tests", "pelt", "gaussian", "kink", "search", "profile"]
 # what changed: the segmentation's kinds, or "dynamics" when only the model's gate changed
 Kind = Literal["level", "trend", "spread", "seasonality", "correlation", "dynamics"]
@@ -39,8 +40,9 @@ class ChangePoint:
     score: float  # the change score curve at this row
     kind: Kind | None = None
     columns: tuple[str, ...] = ()
-    # the winning test's statistic minus its penalty ("tests"), the kernel cost's drop minus
-    # its penalty ("search"), or the rank-sum evidence (-log10 p) minus the threshold ("profile")
+    # the winning test's statistic minus its penalty ("tests"), a cost's drop between the
+    # neighbouring points minus its penalty ("pelt", "gaussian", "kink", "search"), or the
+    # rank-sum evidence (-log10 p) minus the threshold ("profile")
     evidence: float = math.nan
     also: tuple[Kind, ...] = ()  # other kinds whose tests passed here too
     method: Method | None = None  # which view found it (None for the classical detectors)
