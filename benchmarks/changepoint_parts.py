@@ -27,13 +27,18 @@ Each learns its factors on the same grid as the shipped design's other constants
 from __future__ import annotations
 
 import itertools
+import math
+import warnings
 from collections.abc import Callable
 
 import numpy as np
+import ruptures as rpt
 
 from lstm_core import changepoints as cp
 from lstm_core.changepoints import placement, profile, search
-from lstm_core.changepoints.kink import kinks, trend
+from lstm_core.changepoints.classical import blocked
+from lstm_core.changepoints.features import standardise
+from lstm_core.changepoints.kink import kinks, long_run_variance, trend
 from lstm_core.changepoints.linear import detrended, line_kept, linear_pelt
 
 PELT_FACTORS = (0.18, 0.25, 0.35, 0.5, 0.7)  # x the sensitivity: PELT's penalty / factor
@@ -55,6 +60,22 @@ def _flat_lines(raw: np.ndarray, f: float, size: int) -> list[int]:
     return line_kept(flat, _pelt(flat, f, size))
 
 
+def _long_run_pelt(raw: np.ndarray, f: float, size: int) -> list[int]:
+    """PELT on the mean (MBIC penalty / f) with each column in units of its noise's long-run
+    spread (``kink.long_run_variance``: AR(1) wander raises it, level shifts barely move it),
+    not of its total spread, then the line filter."""
+    z, block, sz = blocked(standardise(np.asarray(raw, dtype=np.float64)), size)
+    n, d = z.shape
+    if n < 2 * sz:
+        return []
+    z = z / np.sqrt(long_run_variance(z))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pen = (2 + d) * math.log(n) / f
+        bkps = rpt.KernelCPD(kernel="linear", min_size=sz).fit(z).predict(pen=pen)[:-1]
+    return line_kept(raw, [int(b) * block for b in bkps])
+
+
 # part -> (its factors, how it finds points)
 PARTS: dict[str, tuple[tuple[float, ...], Find]] = {
     "pelt": (PELT_FACTORS, _pelt),
@@ -66,6 +87,7 @@ PARTS: dict[str, tuple[tuple[float, ...], Find]] = {
     "gaussian, steps": ((0.5, 1.0, 2.0), lambda raw, f, s: _gaussian(raw, f, s, True)),
     "kinks": (KINK_FACTORS, kinks),
     "lines, detrended": (PELT_FACTORS, _flat_lines),
+    "lines, long-run": ((0.05, 0.1, 0.18, 0.35, 0.7), _long_run_pelt),
 }
 KINKED = ("lines", "gaussian, steps", "kinks")
 # design -> its parts before the search and the profile, in order
@@ -83,6 +105,7 @@ DESIGNS = {
     "union, ... on steps, search and profile detrended": ("lines", "gaussian, steps"),
     "union, ... on steps, kinks, search and profile detrended": KINKED,
     "union, ... on steps, kinks, all detrended": ("lines, detrended", *KINKED[1:]),
+    "union, ... on steps, kinks, long-run PELT": ("lines, long-run", *KINKED[1:]),
 }
 # the designs whose search (and profile) read the series less kink.trend's broken line
 FLAT_PROFILE = {d for d in DESIGNS if d.endswith(("profile detrended", "all detrended"))}
