@@ -352,15 +352,14 @@ def model_rows(
         label += f", mean of {args.model_seeds} seeds"
     if len(looks) > 1:
         label += ", mean of the lookbacks"
+    head = (f"L {looks[0]} " if looks else "") + f"seed {args.first_seed}"  # the first model
     if args.model_seeds > 1 or len(looks) > 1:
-        head = (f"L {looks[0]} " if looks else "") + f"seed {args.first_seed}"
         print(row(label.split(", mean of")[0] + f", {head}", insample, actual, first, None))
     print(row(label, insample, actual, f, sec), flush=True)
     if args.with_validated and any(v is not None for v in validated):
         n, more = len(validated), [v for v in validated if v is not None]
         if n > 1 and validated[0] is not None:  # the first model and its validated network
             pair = {s: (first[s] + validated[0][s]) / 2 for s in f}
-            head = (f"L {looks[0]} " if looks else "") + f"seed {args.first_seed}"
             print(row(f"{head} with its validated network", insample, actual, pair, None))
         # every network, trained again and validated, at equal weights
         nets = {s: (f[s] * n + sum(v[s] for v in more)) / (n + len(more)) for s in f}

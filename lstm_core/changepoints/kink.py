@@ -24,9 +24,7 @@ def long_run_variance(z: np.ndarray) -> np.ndarray:
     variance s2 and coefficient phi, the steps have variance 2 s2 (1 - phi) and lag-one
     correlation -(1 - phi) / 2, and the long-run variance is s2 (1 + phi) / (1 - phi)."""
     d = np.diff(z, axis=0)
-    d = d - d.mean(axis=0)
-    v = (d * d).mean(axis=0)
-    rho = (d[1:] * d[:-1]).mean(axis=0) / np.where(v > 1e-300, v, 1.0)
+    v, rho = _lag_one(d - d.mean(axis=0))
     phi = np.clip(1.0 + 2.0 * rho, 0.0, PHI_MAX)
     floor = 1e-12 * np.maximum((z * z).mean(axis=0), 1e-300)  # relative: any units
     return np.maximum(v * (1 + phi) / (2 * (1 - phi) ** 2), floor)
@@ -36,10 +34,15 @@ def residual_variance(z: np.ndarray, design: np.ndarray) -> np.ndarray:
     """(T, K), (T, m) -> (K,) the long-run variance of what a least-squares fit on ``design``
     leaves of each column, read as AR(1): its variance times (1 + phi) / (1 - phi), phi its
     lag-one correlation (a cycle the broken line cannot follow reads as slow noise)."""
-    r = z - design @ np.linalg.lstsq(design, z, rcond=None)[0]
-    v = (r * r).mean(axis=0)
-    phi = np.clip((r[1:] * r[:-1]).mean(axis=0) / np.where(v > 1e-300, v, 1.0), 0.0, PHI_MAX)
+    v, rho = _lag_one(z - design @ np.linalg.lstsq(design, z, rcond=None)[0])
+    phi = np.clip(rho, 0.0, PHI_MAX)
     return v * (1 + phi) / (1 - phi)
+
+
+def _lag_one(r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(T, K) -> (K,) twice: each column's mean square and its lag-one correlation."""
+    v = (r * r).mean(axis=0)
+    return v, (r[1:] * r[:-1]).mean(axis=0) / np.where(v > 1e-300, v, 1.0)
 
 
 def _tail(v: np.ndarray) -> np.ndarray:
