@@ -20,7 +20,11 @@ window by the Gaussian cost) with other parts before the search:
   knots kept), at a learned factor; "..., search detrended": the kernel search reads the
   series less ``kink.trend``'s broken line (at the BIC penalty; none when no slope pays);
   "..., search and profile detrended": the profile reads it too; "..., all detrended": PELT
-  (and its line filter) too.
+  (and its line filter) too; "..., long-run PELT": PELT in the noise's long-run units;
+  "..., broken lines": the line filter judges PELT's points with the kink part's hinges as
+  fixed edges (``linear.line_kept``'s knots: one line each side of a bend), no new constant;
+  "..., search less kinks": the kernel search reads the series less the kink part's own broken
+  line (``kink.trend`` at the kink part's factor; "search detrended" fits its own at 1).
 Each learns its factors on the same grid as the shipped design's other constants.
 """
 
@@ -106,7 +110,23 @@ DESIGNS = {
     "union, ... on steps, kinks, search and profile detrended": KINKED,
     "union, ... on steps, kinks, all detrended": ("lines, detrended", *KINKED[1:]),
     "union, ... on steps, kinks, long-run PELT": ("lines, long-run", *KINKED[1:]),
+    "union, ... on steps, kinks, broken lines": KINKED,
+    "union, ... on steps, kinks, broken lines, search less kinks": KINKED,
+    "union, ... on steps, kinks, broken lines, search detrended": KINKED,
 }
+# the designs whose line filter reads PELT's points between the kink part's hinges as well
+# (``linear.line_kept``'s knots: a line on each side of a bend, not one across it)
+BROKEN = {d for d in DESIGNS if "broken lines" in d}
+assert all(DESIGNS[d] == KINKED for d in BROKEN), "scored reads PELT's and the kinks' factors"
+# designs also scored with their profile on the detection model's gate ("gate " + the name)
+GATED = (
+    "union, ... on steps, kinks",
+    "union, ... on steps, kinks, broken lines, search less kinks",
+    "union, ... on steps, kinks, broken lines, search detrended",
+)
+# the designs whose search reads the series less the kink part's own broken line (at its factor)
+LESS_KINKS = {d for d in DESIGNS if d.endswith("search less kinks")}
+assert all(DESIGNS[d] == KINKED for d in LESS_KINKS), "scored reads the kinks' factor"
 # the designs whose search (and profile) read the series less kink.trend's broken line
 FLAT_PROFILE = {d for d in DESIGNS if d.endswith(("profile detrended", "all detrended"))}
 DETRENDED = {d for d in DESIGNS if d.endswith("search detrended")} | FLAT_PROFILE
@@ -124,6 +144,8 @@ def scored(
     searched: dict[float, list[int]],
     profiles: dict[tuple[int, float], tuple[int, list[int]]],
     rate: Callable[[list[int]], tuple[float, float]],
+    designs: tuple[str, ...] = tuple(DESIGNS),
+    prefix: str = "",
 ) -> dict[tuple, tuple[float, float]]:
     """Each design's score (``rate``: F1 and Cover of the points) at each point of its grid
     (its parts' factors, the search's penalty, the profile's fewest windows and threshold).
@@ -134,6 +156,8 @@ def scored(
         searched: the kernel search's points per penalty.
         profiles: the profile's (width of one window, points) per (fewest windows, threshold).
         rate: F1 and Cover of a list of points.
+        designs: the designs of ``DESIGNS`` to score.
+        prefix: before each design's name in the keys ("gate " with the gate's profiles).
     """
     found: dict[tuple[str, float], list[int]] = {}
     flat = raw - trend(raw, 1.0, size)[1]  # the series less its broken line, for DETRENDED
@@ -141,14 +165,24 @@ def scored(
     level = searched if same else None
     flat_profiles = profiles if same else None
     moved: dict[tuple, list[int]] = {}  # placements, per point set
+    less: dict[float, dict[float, list[int]]] = {}  # LESS_KINKS' search paths per kink factor
     out = {}
-    for design, parts in DESIGNS.items():
+    for design in designs:
+        parts = DESIGNS[design]
         for fs in itertools.product(*(PARTS[p][0] for p in parts)):
             firsts = []
             for p, f in zip(parts, fs):
                 if (p, f) not in found:
                     found[(p, f)] = PARTS[p][1](raw, f, size)
                 firsts.append(found[(p, f)])
+            if design in BROKEN:  # parts KINKED: PELT's factor fs[0], the kinks' fs[2]
+                key = ("broken", fs[0], fs[2])
+                if key not in found:
+                    if ("pelt", fs[0]) not in found:
+                        found[("pelt", fs[0])] = _pelt(raw, fs[0], size)
+                    pelt = found[("pelt", fs[0])]
+                    found[key] = line_kept(raw, pelt, knots=tuple(firsts[2]), near=size)
+                firsts[0] = found[key]
             if design in DETRENDED and level is None:
                 feats = search.series_features(flat)
                 level = search.path(feats, flat, tuple(searched), size)
@@ -158,9 +192,19 @@ def scored(
                     ts = tuple(sorted({t for e, t in profiles if e == edge}))
                     for t, kept in profile.path(flat, ts, None, "raw", edge).items():
                         flat_profiles[(edge, t)] = (profiles[(edge, t)][0], [k.index for k in kept])
+            paths = level if design in DETRENDED else searched
+            if design in LESS_KINKS:  # parts KINKED: the kinks' factor fs[2]
+                if fs[2] not in less:
+                    rest = raw - trend(raw, fs[2], size)[1]
+                    less[fs[2]] = (
+                        searched
+                        if np.array_equal(rest, raw)
+                        else search.path(search.series_features(rest), rest, tuple(searched), size)
+                    )
+                paths = less[fs[2]]
             use = flat_profiles if design in FLAT_PROFILE else profiles
             for (edge, t), (width, prof) in use.items():
-                for pen, sp in (level if design in DETRENDED else searched).items():
+                for pen, sp in paths.items():
                     fixed: list[int] = []
                     for pts in (*firsts, sp):
                         fixed = union(fixed, pts, width)
@@ -168,5 +212,5 @@ def scored(
                     key = (tuple(every), width, tuple(fixed))
                     if key not in moved:  # the profile's points placed as the shipped union's
                         moved[key] = placement.relocate(every, raw, width, size, True, fixed, width)
-                    out[(design, (*fs, pen, edge, t))] = rate(moved[key])
+                    out[(prefix + design, (*fs, pen, edge, t))] = rate(moved[key])
     return out

@@ -76,3 +76,28 @@ def _wall(cmd: list[str]) -> float:
     start = time.perf_counter()
     subprocess.run(cmd, check=True, capture_output=True, cwd=ROOT)
     return time.perf_counter() - start
+
+
+def print_times(cases: list, every: bool, keys: tuple[str, ...]) -> None:
+    """Seconds per series by set and step (``keys`` of each case's ``seconds``; every
+    series' with ``every``): what ``changepoints.py`` prints last."""
+    print(
+        "\n== times (seconds per series: detect without a model: union, search, tests; "
+        "representation = training the detection model and tracing)"
+    )
+    for g in sorted({c.group for c in cases}):
+        members = [c for c in cases if c.group == g]
+        for key in keys:
+            t = [c.seconds[key] for c in members if key in c.seconds]
+            if t:
+                worst = max(members, key=lambda c: c.seconds.get(key, -1))
+                print(
+                    f"  {g:12s} {key:15s} mean {np.mean(t):6.2f}  max {max(t):6.2f} "
+                    f"({worst.name}, {len(worst.raw)} rows)"
+                )
+    if every:
+        for c in cases:
+            print(
+                f"  {c.group:10s} {c.name:36s} {len(c.raw):6d} rows  "
+                + "  ".join(f"{k} {v:.2f}" for k, v in c.seconds.items())
+            )

@@ -62,7 +62,8 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from changepoint_parts import DESIGNS, PELT_FACTORS, scored, union
+from changepoint_parts import DESIGNS, GATED, PELT_FACTORS, scored, union
+from changepoint_times import print_times, timings
 
 from lstm_core import changepoints as cp
 from lstm_core.changepoints import pipeline, placement, profile, search, synthetic
@@ -86,7 +87,7 @@ VIEWS = (
     "raw", "representation", "both", "profile raw", "profile representation", "profile both",
     "raw + profile raw", "raw + profile representation", "pelt",
     "pelt + raw + profile raw", "pelt + raw + profile representation",
-    *PLACEMENTS, *DESIGNS,
+    *PLACEMENTS, *DESIGNS, *(f"gate {d}" for d in GATED),
 )  # fmt: skip
 THRESHOLDS = (0.2, 0.35, 0.5, 0.7, 1.0, 1.4, 2.0, 3.0)  # x profile.THRESHOLD
 EDGES = (5, 2)  # fewest windows per segment: ClaSP's 5, or 2
@@ -317,6 +318,7 @@ def score_cases(cases: list[Case], args: argparse.Namespace) -> tuple[dict, dict
                     searched[pen] = pts
         rep = cp.gate_components(c.gate) if c.gate is not None else None
         placed, profiles = placer(c), {}  # the raw profile's (window, points) per (edge, t)
+        gated = {}  # the gate profile's, the same way
         pelt = {f: cp.classical(c.raw, "pelt", f, min_size(c)) for f in PELT_FACTORS}
         for f, pts in pelt.items():
             scores.setdefault(("pelt", f), {})[c.name] = f1_cover(c, pts)
@@ -326,6 +328,7 @@ def score_cases(cases: list[Case], args: argparse.Namespace) -> tuple[dict, dict
             for t, kept in profile.path(c.raw, THRESHOLDS, rep, design, edge).items():
                 pts = [n.index for n in kept]
                 profiles |= {(edge, t): (width, pts)} if design == "raw" else {}
+                gated |= {(edge, t): (width, pts)} if design == "representation" else {}
                 scores.setdefault((f"profile {design}", (edge, t)), {})[c.name] = f1_cover(c, pts)
                 if design == "both":
                     continue
@@ -342,6 +345,12 @@ def score_cases(cases: list[Case], args: argparse.Namespace) -> tuple[dict, dict
                             scores.setdefault(key, {})[c.name] = f1_cover(c, moved)
             c.seconds[f"profile {design}"] = time.perf_counter() - t0  # the last edge's
         rated = scored(c.raw, min_size(c), searched, profiles, partial(f1_cover, c))
+        if not args.no_representation:  # GATED's designs, their profile on the gate (on a
+            # series too short for a model, the series' views at the grid's windows and
+            # thresholds; detect() reads it at the raw profile's (2, 3.0) there)
+            rated |= scored(
+                c.raw, min_size(c), searched, gated, partial(f1_cover, c), GATED, "gate "
+            )
         for key, v in rated.items():  # changepoint_parts.DESIGNS
             scores.setdefault(key, {})[c.name] = v
         for det in ("search", "union"):
@@ -438,36 +447,10 @@ def print_fold_seeds(cases: list[Case], scores: dict, options: list, use: tuple,
         )
 
 
-def print_times(cases: list[Case], every: bool) -> None:
-    """Seconds per series by set and step (every series' with ``every``)."""
-    print(
-        "\n== times (seconds per series: detect without a model: union, search, tests; "
-        "representation = training the detection model and tracing)"
-    )
-    for g in sorted({c.group for c in cases}):
-        members = [c for c in cases if c.group == g]
-        for key in ("union", "search", "tests", "representation", *VIEWS[3:]):
-            t = [c.seconds[key] for c in members if key in c.seconds]
-            if t:
-                worst = max(members, key=lambda c: c.seconds.get(key, -1))
-                print(
-                    f"  {g:12s} {key:15s} mean {np.mean(t):6.2f}  max {max(t):6.2f} "
-                    f"({worst.name}, {len(worst.raw)} rows)"
-                )
-    if every:
-        for c in cases:
-            print(
-                f"  {c.group:10s} {c.name:36s} {len(c.raw):6d} rows  "
-                + "  ".join(f"{k} {v:.2f}" for k, v in c.seconds.items())
-            )
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     torch.set_num_threads(1)
     if args.timings_only:
-        from changepoint_times import timings
-
         timings()
         return 0
     start = time.perf_counter()
@@ -491,7 +474,7 @@ def main(argv: list[str] | None = None) -> int:
     print_ablation(cases, scores, options, folds, use)
     if args.fold_seeds:
         print_fold_seeds(cases, scores, options, use, args.fold_seeds)
-    print_times(cases, args.times)
+    print_times(cases, args.times, ("union", "search", "tests", "representation", *VIEWS[3:]))
     print(f"\ntotal {time.perf_counter() - start:.0f} s")
     return 0
 

@@ -145,3 +145,23 @@ def test_a_long_random_walk_with_noise_has_no_kink():
         rng = np.random.default_rng(seed)
         x = np.cumsum(rng.normal(0, 0.1, 20_000)) + rng.normal(0, 1, 20_000)
         assert KN.kinks(x, 0.35, 5) == []
+
+
+def test_a_tent_is_one_kink_and_a_steady_trend_gives_pelt_and_the_search_nothing():
+    """Up, then down: the kink part marks the bend, and PELT's steps on each slope go, judged
+    with the bend as a fixed edge (one line each side, not one across it); the kernel search
+    reads the series less its broken line (``kink.trend`` at ``UNION_DETREND``), so a steady
+    trend is no change to it (before: PELT marked each tent near row 120, the search each
+    trend, 8 of 8 seeds). The profile still marks 3 of these 8 steady trends."""
+    import pandas as pd
+
+    from lstm_core import changepoints as cp
+
+    t = np.arange(400, dtype=float)
+    for seed in range(8):
+        tent = np.where(t < 250, 0.05 * t, 12.5 - 0.05 * (t - 250)) + ar1(400, 0.3, seed)[:, 0]
+        found = cp.detect(pd.DataFrame({"y": tent})).change_points
+        assert [(abs(p.index - 250) <= 6, p.part) for p in found] == [(True, "kink")]
+        steady = 0.03 * np.arange(500) + ar1(500, 0.3, 100 + seed)[:, 0]
+        found = cp.detect(pd.DataFrame({"y": steady})).change_points
+        assert not [p for p in found if p.part in ("pelt", "search")]

@@ -59,20 +59,25 @@ def searched(
     features: Features,
     namer: Namer | Unnamed | None = None,
     scale: float = 1.0,
+    series: np.ndarray | None = None,
 ) -> tuple[tuple[ChangePoint, ...], tuple[Candidate, ...]]:
     """The "search" detector: the kernel search on the series' rolling statistics ("raw"), on
     the gate's main directions ("gate") or on both side by side ("combined"), at ``scale`` x
     the sensitivity (the penalty divided by it); each point and candidate named by the local
-    tests (kind, columns) and by the view that moved most there."""
+    tests (kind, columns) and by the view that moved most there. ``series``: what the "raw"
+    view reads and where the kept points are placed, in place of the series itself (the
+    union's: the series less its broken line, fitted at the run's sensitivity, so a
+    candidate's ``needed`` is read on that fit, not on the one another sensitivity makes)."""
     raw, size, curve, index = run.raw, run.size, run.curve, run.index
+    series = raw if series is None else series
     sensitivity = run.sensitivity * scale
     views = []
     if features != "gate":
-        views.append(ks.series_features(raw))
+        views.append(ks.series_features(series))
     if features != "raw":
         views.append(gate_feats)
     stacked = views[0] if len(views) == 1 else np.column_stack(views)
-    found = ks.search(stacked, raw, sensitivity, size, peaks(curve, size))
+    found = ks.search(stacked, series, sensitivity, size, peaks(curve, size))
     kept = [k.index for k in found.candidates if k.kept]
     n_raw = views[0].shape[1] if features == "combined" else 0
     both = standardise(stacked) if features == "combined" else stacked
@@ -238,6 +243,7 @@ def profiled(
 UNION_PELT = 0.35  # PELT at this x the sensitivity: its penalty (2 + columns) log n / 0.35
 UNION_GAUSS = 1.0  # the Gaussian part (series of 2+ columns) at this x the sensitivity: BIC
 UNION_KINK = 0.35  # the kink part at this x the sensitivity: its penalty (1 + K) log n / 0.35
+UNION_DETREND = 1.0  # the search reads the series less kink.trend's broken line at this factor
 UNION_PENALTY = 5.6  # the search's penalty (x log n) in place of search.PENALTY
 UNION_PROFILE: dict[prof.Design, tuple[int, float]] = {
     "raw": (2, 3.0),
@@ -271,18 +277,21 @@ def pelted(
     factor: float = UNION_PELT,
     namer: Namer | Unnamed | None = None,
     lines: bool = True,
+    knots: Callable[[float], list[int]] | None = None,
 ) -> tuple[tuple[ChangePoint, ...], tuple[Candidate, ...]]:
     """PELT on the columns' mean (``classical.classical``) at ``factor`` x the sensitivity, less
     (with ``lines``) the points a straight line explains as well as a step (``linear.line_kept``,
-    no constant), each point named by the local tests; candidates are its points at every
-    sensitivity of SENSITIVITY_LADDER, each with the lowest that keeps one within ``run.size``
-    rows."""
+    no constant; ``knots(s)``: changes of slope at sensitivity s, fixed edges of those lines),
+    each point named by the local tests; candidates are its points at every sensitivity of
+    SENSITIVITY_LADDER, each with the lowest that keeps one within ``run.size`` rows."""
 
     sums = line_sums(run.raw) if lines else None  # once for every rung of the ladder
 
     def find(s: float) -> list[int]:
         found = classical(run.raw, "pelt", factor * s, run.size)
-        return line_kept(run.raw, found, sums) if lines else found
+        if not lines:
+            return found
+        return line_kept(run.raw, found, sums, tuple(knots(s)) if knots else (), run.size)
 
     kept, needed = laddered(run, find)
     z = standardise(np.asarray(run.raw, dtype=np.float64))
@@ -317,13 +326,16 @@ def gaussian(
 
 
 def kinked(
-    run: Run, factor: float = UNION_KINK, namer: Namer | Unnamed | None = None
+    run: Run,
+    factor: float = UNION_KINK,
+    namer: Namer | Unnamed | None = None,
+    find: Callable[[float], list[int]] | None = None,
 ) -> tuple[tuple[ChangePoint, ...], tuple[Candidate, ...]]:
     """Changes of slope (``kink.kinks``: a line plus hinges and steps chosen forward at a BIC
     penalty in the noise's long-run units, the hinges' knots kept) at ``factor`` x the
     sensitivity: a continuous change of slope, which PELT on the mean cuts into steps at the
     wrong rows and the search reads as a change of spread. Candidates as ``pelted``'s."""
-    kept, needed = laddered(run, lambda s: kn.kinks(run.raw, factor * s, run.size))
+    kept, needed = laddered(run, find or (lambda s: kn.kinks(run.raw, factor * s, run.size)))
     if not needed:  # no candidate at any rung: nothing to score
         return (), ()
     z, block, _ = kn.scaled(run.raw, run.size)
@@ -364,10 +376,13 @@ def union(
     run: Run, gate_feats: np.ndarray, features: Features
 ) -> tuple[tuple[ChangePoint, ...], tuple[Candidate, ...]]:
     """The "union" detector (the default): PELT on the columns' mean less the points a straight
-    line explains, then (series of 2+ columns) binary segmentation on a Gaussian cost with each
-    segment's own mean and covariance, then the changes of slope of a broken line through the
-    series (``kinked``), then the kernel search's points on the series' rolling
-    statistics, then the classification score profile's points
+    line explains (between their neighbours and the kink part's changes of slope: a line each
+    side of a bend), then (series of 2+ columns) binary segmentation on a Gaussian cost with
+    each segment's own mean and covariance, then the changes of slope of a broken line through
+    the series (``kinked``), then the kernel search's points on the rolling statistics of the
+    series less its broken line (``kink.trend`` at UNION_DETREND, a stricter penalty than the
+    kink part's: a steady trend is no change of level to the search), then
+    the classification score profile's points
     (on the series for ``features`` "raw", on the gate's main directions otherwise), each part
     adding only points more than one profile window from all those before it; the profile's
     points are then placed, within one profile window, where a Gaussian cost with each
@@ -380,11 +395,20 @@ def union(
     view: Features = "raw" if features == "raw" else "gate"
     edge, scale = UNION_PROFILE[PROFILE_DESIGNS[view]]
     width = prof.span(run.raw, edge)
+    hinges: dict[float, list[int]] = {}  # the kink part's points per sensitivity, found once
+
+    def kinks(s: float) -> list[int]:
+        if s not in hinges:
+            hinges[s] = kn.kinks(run.raw, UNION_KINK * s, run.size)
+        return hinges[s]
+
+    # the series less its broken line at UNION_DETREND x the sensitivity, for the search
+    flat = run.raw - kn.trend(run.raw, UNION_DETREND * run.sensitivity, run.size)[1]
     parts = [
-        pelted(run, UNION_PELT, Unnamed()),
+        pelted(run, UNION_PELT, Unnamed(), knots=kinks),
         gaussian(run, UNION_GAUSS, Unnamed()),
-        kinked(run, UNION_KINK, Unnamed()),
-        searched(run, gate_feats, "raw", Unnamed(), ks.PENALTY / UNION_PENALTY),
+        kinked(run, UNION_KINK, Unnamed(), find=kinks),
+        searched(run, gate_feats, "raw", Unnamed(), ks.PENALTY / UNION_PENALTY, flat),
         profiled(run, gate_feats, view, edge, scale, Unnamed()),
     ]
     points: list[ChangePoint] = []

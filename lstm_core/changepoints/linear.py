@@ -116,7 +116,11 @@ def line_sums(raw: np.ndarray) -> tuple[np.ndarray, ...]:
 
 
 def line_kept(
-    raw: np.ndarray, points: list[int], sums: tuple[np.ndarray, ...] | None = None
+    raw: np.ndarray,
+    points: list[int],
+    sums: tuple[np.ndarray, ...] | None = None,
+    knots: tuple[int, ...] = (),
+    near: int = 0,
 ) -> list[int]:
     """``points`` less those a straight line explains as well as a step. A mean-shift detector
     cuts a sloped stretch into steps; one line over two such steps fits better than their two
@@ -128,15 +132,25 @@ def line_kept(
 
     Args:
         sums: ``line_sums(raw)``, if already computed.
+        knots: rows that are fixed edges beside the points (the kink part's changes of slope):
+            a point's neighbours are the nearest points or knots, so a sloped stretch next to
+            a bend is one line each side of it, not one line across it. Never dropped; those
+            outside the series are ignored.
+        near: a knot within this many rows of a point is no edge while the point stands (the
+            same change seen twice; a stretch of a few rows between them would leave its
+            test little to read).
 
     Returns:
         The points kept, in time order.
     """
     sums = sums if sums is not None else line_sums(raw)
     kept = sorted(points)
+    inside = [int(k) for k in knots if 0 < k < len(raw)]
     while kept:
-        edges = np.array([0, *kept, len(raw)])
-        a, b, e = edges[:-2], edges[1:-1], edges[2:]
+        apart = [k for k in inside if all(abs(k - p) > near for p in kept)]
+        edges = np.array([0, *sorted({*kept, *apart}), len(raw)])
+        at = np.searchsorted(edges, kept)
+        a, b, e = edges[at - 1], edges[at], edges[at + 1]
         # (points,) what one line leaves over what the step leaves
         margin = costs(sums, a, e) - steps(sums, a, b) - steps(sums, b, e)
         i = int(np.argmin(margin))

@@ -202,10 +202,11 @@ def detect(
             score profile, ClaSP-style: where a nearest-neighbour classifier tells the
             subsequences before a row from those after it, so changes of shape too; on the
             series, the gate's main directions or both as ``features`` says; it ranks its
-            splits with the sensitivity each needs) or "union" (the default: PELT on the mean,
-            then a Gaussian cost on the columns' steps (2+ columns), then a broken line's
-            changes of slope (``kink``), then the search on the series' rolling statistics,
-            then the profile, each part
+            splits with the sensitivity each needs) or "union" (the default: PELT on the mean
+            less the points a line between their neighbours and the broken line's bends
+            explains, then a Gaussian cost on the columns' steps (2+ columns), then a broken
+            line's changes of slope (``kink``), then the search on the rolling statistics of
+            the series less its broken line, then the profile, each part
             adding the points more than one profile window from those before; the profile
             reads the series with ``features`` "raw", the gate otherwise; each point's
             ``part`` says which found it).
