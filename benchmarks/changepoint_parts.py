@@ -146,6 +146,7 @@ def scored(
     rate: Callable[[list[int]], tuple[float, float]],
     designs: tuple[str, ...] = tuple(DESIGNS),
     prefix: str = "",
+    shared: dict | None = None,
 ) -> dict[tuple, tuple[float, float]]:
     """Each design's score (``rate``: F1 and Cover of the points) at each point of its grid
     (its parts' factors, the search's penalty, the profile's fewest windows and threshold).
@@ -158,14 +159,19 @@ def scored(
         rate: F1 and Cover of a list of points.
         designs: the designs of ``DESIGNS`` to score.
         prefix: before each design's name in the keys ("gate " with the gate's profiles).
+        shared: what calls on the same series (and search) reuse: the parts' points, the
+            detrended searches and the placements, filled in here.
     """
-    found: dict[tuple[str, float], list[int]] = {}
-    flat = raw - trend(raw, 1.0, size)[1]  # the series less its broken line, for DETRENDED
+    shared = {} if shared is None else shared
+    found: dict[tuple, list[int]] = shared.setdefault("found", {})
+    if "flat" not in shared:  # the series less its broken line, for DETRENDED
+        shared["flat"] = raw - trend(raw, 1.0, size)[1]
+    flat = shared["flat"]
     same = np.array_equal(flat, raw)
-    level = searched if same else None
+    level = searched if same else shared.get("level")
     flat_profiles = profiles if same else None
-    moved: dict[tuple, list[int]] = {}  # placements, per point set
-    less: dict[float, dict[float, list[int]]] = {}  # LESS_KINKS' search paths per kink factor
+    moved: dict[tuple, list[int]] = shared.setdefault("moved", {})  # placements, per point set
+    less: dict[float, dict] = shared.setdefault("less", {})  # LESS_KINKS' paths per kink factor
     out = {}
     for design in designs:
         parts = DESIGNS[design]
@@ -185,7 +191,7 @@ def scored(
                 firsts[0] = found[key]
             if design in DETRENDED and level is None:
                 feats = search.series_features(flat)
-                level = search.path(feats, flat, tuple(searched), size)
+                level = shared["level"] = search.path(feats, flat, tuple(searched), size)
             if design in FLAT_PROFILE and flat_profiles is None:  # the raw profile's widths
                 flat_profiles = {}
                 for edge in sorted({e for e, _ in profiles}):

@@ -344,13 +344,13 @@ def score_cases(cases: list[Case], args: argparse.Namespace) -> tuple[dict, dict
                             key = (name, (f, pen, edge, t))
                             scores.setdefault(key, {})[c.name] = f1_cover(c, moved)
             c.seconds[f"profile {design}"] = time.perf_counter() - t0  # the last edge's
-        rated = scored(c.raw, min_size(c), searched, profiles, partial(f1_cover, c))
+        shared: dict = {}  # the parts' points and placements, for both calls
+        rated = scored(c.raw, min_size(c), searched, profiles, partial(f1_cover, c), shared=shared)
         if not args.no_representation:  # GATED's designs, their profile on the gate (on a
             # series too short for a model, the series' views at the grid's windows and
             # thresholds; detect() reads it at the raw profile's (2, 3.0) there)
-            rated |= scored(
-                c.raw, min_size(c), searched, gated, partial(f1_cover, c), GATED, "gate "
-            )
+            rate = partial(f1_cover, c)
+            rated |= scored(c.raw, min_size(c), searched, gated, rate, GATED, "gate ", shared)
         for key, v in rated.items():  # changepoint_parts.DESIGNS
             scores.setdefault(key, {})[c.name] = v
         for det in ("search", "union"):
