@@ -138,6 +138,30 @@ def union(search_points: list[int], profile_points: list[int], margin: int) -> l
     return sorted([*search_points, *extra])
 
 
+def _broken(found: dict, raw: np.ndarray, size: int, pelt_f: float, kink_f: float) -> list[int]:
+    """PELT's points at ``pelt_f`` less those a line explains between their neighbours and the
+    kink part's hinges at ``kink_f`` (BROKEN's line filter), kept in ``found``."""
+    key = ("broken", pelt_f, kink_f)
+    if key not in found:
+        for p, f, find in (("pelt", pelt_f, _pelt), ("kinks", kink_f, kinks)):
+            if (p, f) not in found:
+                found[(p, f)] = find(raw, f, size)
+        pelt, knots = found[("pelt", pelt_f)], found[("kinks", kink_f)]
+        found[key] = line_kept(raw, pelt, knots=tuple(knots), near=size)
+    return found[key]
+
+
+def _less_kinks(
+    raw: np.ndarray, size: int, searched: dict[float, list[int]], kink_f: float
+) -> dict[float, list[int]]:
+    """The kernel search's points per penalty on the series less the kink part's broken line
+    at ``kink_f`` (LESS_KINKS): ``searched`` itself when there is none."""
+    rest = raw - trend(raw, kink_f, size)[1]
+    if np.array_equal(rest, raw):
+        return searched
+    return search.path(search.series_features(rest), rest, tuple(searched), size)
+
+
 def scored(
     raw: np.ndarray,
     size: int,
@@ -182,13 +206,7 @@ def scored(
                     found[(p, f)] = PARTS[p][1](raw, f, size)
                 firsts.append(found[(p, f)])
             if design in BROKEN:  # parts KINKED: PELT's factor fs[0], the kinks' fs[2]
-                key = ("broken", fs[0], fs[2])
-                if key not in found:
-                    if ("pelt", fs[0]) not in found:
-                        found[("pelt", fs[0])] = _pelt(raw, fs[0], size)
-                    pelt = found[("pelt", fs[0])]
-                    found[key] = line_kept(raw, pelt, knots=tuple(firsts[2]), near=size)
-                firsts[0] = found[key]
+                firsts[0] = _broken(found, raw, size, fs[0], fs[2])
             if design in DETRENDED and level is None:
                 feats = search.series_features(flat)
                 level = shared["level"] = search.path(feats, flat, tuple(searched), size)
@@ -201,12 +219,7 @@ def scored(
             paths = level if design in DETRENDED else searched
             if design in LESS_KINKS:  # parts KINKED: the kinks' factor fs[2]
                 if fs[2] not in less:
-                    rest = raw - trend(raw, fs[2], size)[1]
-                    less[fs[2]] = (
-                        searched
-                        if np.array_equal(rest, raw)
-                        else search.path(search.series_features(rest), rest, tuple(searched), size)
-                    )
+                    less[fs[2]] = _less_kinks(raw, size, searched, fs[2])
                 paths = less[fs[2]]
             use = flat_profiles if design in FLAT_PROFILE else profiles
             for (edge, t), (width, prof) in use.items():
