@@ -24,7 +24,11 @@ window by the Gaussian cost) with other parts before the search:
   "..., broken lines": the line filter judges PELT's points with the kink part's hinges as
   fixed edges (``linear.line_kept``'s knots: one line each side of a bend), no new constant;
   "..., search less kinks": the kernel search reads the series less the kink part's own broken
-  line (``kink.trend`` at the kink part's factor; "search detrended" fits its own at 1).
+  line (``kink.trend`` at the kink part's factor; "search detrended" fits its own at 1);
+  "..., clipped": the Gaussian part reads the series with isolated outliers pulled in
+  (``robust.clip_outliers``: heavy-tailed noise makes its steps' covariance jump), no new
+  constant; "..., placed": the Gaussian part's points are placed as the profile's (its binary
+  segmentation on the steps alone cuts greedily), no new constant.
 Each learns its factors on the same grid as the shipped design's other constants.
 """
 
@@ -44,6 +48,7 @@ from lstm_core.changepoints.classical import blocked
 from lstm_core.changepoints.features import standardise
 from lstm_core.changepoints.kink import kinks, long_run_variance, trend
 from lstm_core.changepoints.linear import detrended, line_kept, linear_pelt
+from lstm_core.changepoints.robust import clip_outliers
 
 PELT_FACTORS = (0.18, 0.25, 0.35, 0.5, 0.7)  # x the sensitivity: PELT's penalty / factor
 GAUSS_FACTORS = (0.25, 0.5, 1.0)  # x the sensitivity: the Gaussian part's BIC penalty / factor
@@ -89,11 +94,16 @@ PARTS: dict[str, tuple[tuple[float, ...], Find]] = {
     "gaussian, all": ((0.06, 0.12, 0.25, 0.5), lambda raw, f, s: placement.binseg(raw, f, s)),
     "gaussian, detrended": (GAUSS_FACTORS, lambda raw, f, s: _gaussian(detrended(raw), f, s)),
     "gaussian, steps": ((0.5, 1.0, 2.0), lambda raw, f, s: _gaussian(raw, f, s, True)),
+    "gaussian, steps, clipped": (
+        (0.5, 1.0, 2.0),
+        lambda raw, f, s: _gaussian(clip_outliers(raw), f, s, True),
+    ),
     "kinks": (KINK_FACTORS, kinks),
     "lines, detrended": (PELT_FACTORS, _flat_lines),
     "lines, long-run": ((0.05, 0.1, 0.18, 0.35, 0.7), _long_run_pelt),
 }
 KINKED = ("lines", "gaussian, steps", "kinks")
+CLIPPED = ("lines", "gaussian, steps, clipped", "kinks")
 # design -> its parts before the search and the profile, in order
 DESIGNS = {
     "union, lines": ("lines",),
@@ -113,23 +123,30 @@ DESIGNS = {
     "union, ... on steps, kinks, broken lines": KINKED,
     "union, ... on steps, kinks, broken lines, search less kinks": KINKED,
     "union, ... on steps, kinks, broken lines, search detrended": KINKED,
+    "union, ... on steps, kinks, broken lines, search detrended, clipped": CLIPPED,
+    "union, ... on steps, kinks, broken lines, search detrended, clipped, placed": CLIPPED,
 }
 # the designs whose line filter reads PELT's points between the kink part's hinges as well
 # (``linear.line_kept``'s knots: a line on each side of a bend, not one across it)
 BROKEN = {d for d in DESIGNS if "broken lines" in d}
-assert all(DESIGNS[d] == KINKED for d in BROKEN), "scored reads PELT's and the kinks' factors"
+assert all(DESIGNS[d] in (KINKED, CLIPPED) for d in BROKEN), "scored reads PELT's, kinks' factors"
 # designs also scored with their profile on the detection model's gate ("gate " + the name)
 GATED = (
     "union, ... on steps, kinks",
     "union, ... on steps, kinks, broken lines, search less kinks",
     "union, ... on steps, kinks, broken lines, search detrended",
+    "union, ... on steps, kinks, broken lines, search detrended, clipped",
+    "union, ... on steps, kinks, broken lines, search detrended, clipped, placed",
 )
 # the designs whose search reads the series less the kink part's own broken line (at its factor)
 LESS_KINKS = {d for d in DESIGNS if d.endswith("search less kinks")}
 assert all(DESIGNS[d] == KINKED for d in LESS_KINKS), "scored reads the kinks' factor"
 # the designs whose search (and profile) read the series less kink.trend's broken line
 FLAT_PROFILE = {d for d in DESIGNS if d.endswith(("profile detrended", "all detrended"))}
-DETRENDED = {d for d in DESIGNS if d.endswith("search detrended")} | FLAT_PROFILE
+DETRENDED = {d for d in DESIGNS if "search detrended" in d} | FLAT_PROFILE
+# the designs whose Gaussian part's points (their second part's) are placed as the profile's
+PLACED = {d for d in DESIGNS if d.endswith(", placed")}
+assert all(DESIGNS[d][1].startswith("gaussian") for d in PLACED), "scored moves the second part's"
 
 
 def union(search_points: list[int], profile_points: list[int], margin: int) -> list[int]:
@@ -225,9 +242,13 @@ def scored(
             for (edge, t), (width, prof) in use.items():
                 for pen, sp in paths.items():
                     fixed: list[int] = []
-                    for pts in (*firsts, sp):
-                        fixed = union(fixed, pts, width)
+                    free: list[int] = []  # PLACED: the Gaussian part's points the union kept
+                    for k, pts in enumerate((*firsts, sp)):
+                        before, fixed = fixed, union(fixed, pts, width)
+                        if k == 1 and design in PLACED:
+                            free = sorted(set(fixed) - set(before))
                     every = union(fixed, prof, width)
+                    fixed = [p for p in fixed if p not in free]
                     key = (tuple(every), width, tuple(fixed))
                     if key not in moved:  # the profile's points placed as the shipped union's
                         moved[key] = placement.relocate(every, raw, width, size, True, fixed, width)
