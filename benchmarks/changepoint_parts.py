@@ -27,7 +27,8 @@ window by the Gaussian cost) with other parts before the search:
   line (``kink.trend`` at the kink part's factor; "search detrended" fits its own at 1);
   "..., clipped": the Gaussian part reads the series with isolated outliers pulled in
   (``robust.clip_outliers``: heavy-tailed noise makes its steps' covariance jump), no new
-  constant; "..., placed": the Gaussian part's points are placed as the profile's (its binary
+  constant; "..., placed on clipped": the Gaussian part's points are then placed as the
+  profile's, on the clipped columns it read, once the profile's are placed (its binary
   segmentation on the steps alone cuts greedily), no new constant.
 Each learns its factors on the same grid as the shipped design's other constants.
 """
@@ -124,7 +125,9 @@ DESIGNS = {
     "union, ... on steps, kinks, broken lines, search less kinks": KINKED,
     "union, ... on steps, kinks, broken lines, search detrended": KINKED,
     "union, ... on steps, kinks, broken lines, search detrended, clipped": CLIPPED,
-    "union, ... on steps, kinks, broken lines, search detrended, clipped, placed": CLIPPED,
+    "union, ... on steps, kinks, broken lines, search detrended, clipped, placed on clipped": (
+        CLIPPED
+    ),
 }
 # the designs whose line filter reads PELT's points between the kink part's hinges as well
 # (``linear.line_kept``'s knots: a line on each side of a bend, not one across it)
@@ -136,7 +139,7 @@ GATED = (
     "union, ... on steps, kinks, broken lines, search less kinks",
     "union, ... on steps, kinks, broken lines, search detrended",
     "union, ... on steps, kinks, broken lines, search detrended, clipped",
-    "union, ... on steps, kinks, broken lines, search detrended, clipped, placed",
+    "union, ... on steps, kinks, broken lines, search detrended, clipped, placed on clipped",
 )
 # the designs whose search reads the series less the kink part's own broken line (at its factor)
 LESS_KINKS = {d for d in DESIGNS if d.endswith("search less kinks")}
@@ -144,8 +147,9 @@ assert all(DESIGNS[d] == KINKED for d in LESS_KINKS), "scored reads the kinks' f
 # the designs whose search (and profile) read the series less kink.trend's broken line
 FLAT_PROFILE = {d for d in DESIGNS if d.endswith(("profile detrended", "all detrended"))}
 DETRENDED = {d for d in DESIGNS if "search detrended" in d} | FLAT_PROFILE
-# the designs whose Gaussian part's points (their second part's) are placed as the profile's
-PLACED = {d for d in DESIGNS if d.endswith(", placed")}
+# the designs whose Gaussian part's points (their second part's) are placed as the profile's,
+# on the clipped columns, after the profile's
+PLACED = {d for d in DESIGNS if d.endswith(", placed on clipped")}
 assert all(DESIGNS[d][1].startswith("gaussian") for d in PLACED), "scored moves the second part's"
 
 
@@ -177,6 +181,21 @@ def _less_kinks(
     if np.array_equal(rest, raw):
         return searched
     return search.path(search.series_features(rest), rest, tuple(searched), size)
+
+
+def _placed_clipped(
+    shared: dict, raw: np.ndarray, size: int, width: int, every: list, rows: list, free: list
+) -> list[int]:
+    """PLACED's second step: the Gaussian part's points ``free`` (rows of ``every``, left in
+    place by the profile's placement ``rows``) placed on the clipped columns, the rest fixed."""
+    key = ("clipped", tuple(rows), width, tuple(free))
+    if key not in shared:
+        if "clipped" not in shared:
+            shared["clipped"] = clip_outliers(raw)
+        others = [k for r, k in zip(every, rows) if r not in free]
+        clipped = shared["clipped"]
+        shared[key] = placement.relocate(rows, clipped, width, size, True, others, width, True)
+    return shared[key]
 
 
 def scored(
@@ -248,9 +267,11 @@ def scored(
                         if k == 1 and design in PLACED:
                             free = sorted(set(fixed) - set(before))
                     every = union(fixed, prof, width)
-                    fixed = [p for p in fixed if p not in free]
                     key = (tuple(every), width, tuple(fixed))
                     if key not in moved:  # the profile's points placed as the shipped union's
                         moved[key] = placement.relocate(every, raw, width, size, True, fixed, width)
-                    out[(prefix + design, (*fs, pen, edge, t))] = rate(moved[key])
+                    rows = moved[key]
+                    if free:  # then the Gaussian part's, on the clipped columns
+                        rows = _placed_clipped(shared, raw, size, width, every, rows, free)
+                    out[(prefix + design, (*fs, pen, edge, t))] = rate(rows)
     return out

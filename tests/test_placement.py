@@ -79,6 +79,16 @@ def test_a_moved_point_keeps_its_gap_from_the_other_points_and_segments_their_co
     assert first[0] >= 2 * k + 1 and first[1] - first[0] > 40
 
 
+def test_a_point_already_within_the_gap_of_its_neighbour_stays_where_it_is():
+    """Review: the union's Gaussian points may lie closer than the gap; such a point was sent to
+    the best row it could still reach, however poor (run_log's 319, known 317, went to 362)."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(600, 2))
+    x[320:] += 3
+    assert PL.relocate([300, 320], x, 60, 5, fixed=[300], gap=60, stay=True) == [300, 320]
+    assert PL.relocate([300, 320], x, 60, 5, fixed=[300], gap=60)[1] > 360  # without: pushed
+
+
 def test_binseg_finds_a_change_of_correlation_and_nothing_in_its_absence():
     rng = np.random.default_rng(3)
     z = rng.normal(size=(400, 2))

@@ -242,9 +242,10 @@ def profiled(
 # with its profile on the gate ("gate union, ..."; ``features`` "combined" or "gate") the same
 # in sample, every constant in 2 of 5 folds, the profile's (2, 3.0) in 3 of 5 (in the
 # three-part union the gate's profile had picked (5, 3.0)).
-# The clipped round (its Gaussian part reading the columns with isolated outliers pulled in,
-# "..., search detrended, clipped") picks the same constants in sample and in 4 of 5 folds (the
-# fifth the search's 8.0). UNION_DETREND is that design's, not learned.
+# The clipped round (its Gaussian part reading the columns with isolated outliers pulled in and
+# its points placed on them, "..., search detrended, clipped, placed on clipped") picks the same
+# constants in sample and in 4 of 5 folds (the fifth the search's 8.0). UNION_DETREND is that
+# design's, not learned.
 UNION_PELT = 0.35  # PELT at this x the sensitivity: its penalty (2 + columns) log n / 0.35
 UNION_GAUSS = 1.0  # the Gaussian part (series of 2+ columns) at this x the sensitivity: BIC
 UNION_KINK = 0.35  # the kink part at this x the sensitivity: its penalty (1 + K) log n / 0.35
@@ -379,6 +380,20 @@ def _part(
     return tuple(sorted(points, key=lambda p: p.index)), tuple(candidates)
 
 
+def _placed(run: Run, points: list[ChangePoint], rows: list[int], width: int) -> list[int]:
+    """``rows`` placed: the profile's points on the series, then the Gaussian part's on the
+    clipped columns it read (a spike would pull one), all others fixed; one already within a
+    window of its neighbour (the part's may lie closer) stays."""
+    fixed = [p.index for p in points if p.part != "profile"]
+    kept = pl.relocate(rows, run.raw, width, run.size, fixed=fixed, gap=width)
+    found = {p.index for p in points if p.part == "gaussian"}
+    if found:
+        clipped = clip_outliers(run.raw, run.settings.clip)
+        others = [k for r, k in zip(rows, kept) if r not in found]
+        kept = pl.relocate(kept, clipped, width, run.size, fixed=others, gap=width, stay=True)
+    return kept
+
+
 def union(
     run: Run, gate_feats: np.ndarray, features: Features
 ) -> tuple[tuple[ChangePoint, ...], tuple[Candidate, ...]]:
@@ -394,7 +409,9 @@ def union(
     adding only points more than one profile window from all those before it; the profile's
     points are then placed, within one profile window, where a Gaussian cost with each
     segment's own mean and covariance drops most (``placement.relocate``: the profile's windows
-    blur where a change starts, and its own placement cannot see a correlation). Each point
+    blur where a change starts, and its own placement cannot see a correlation), then the
+    Gaussian part's the same way on the clipped columns (values and steps; the part read their
+    steps alone, and its binary segmentation cuts greedily). Each point
     says which part found it (``part``) and which view (``method``: the profile on the gate is
     "representation"). Candidates of all five, kept first, then by the sensitivity each
     needs."""
@@ -428,11 +445,8 @@ def union(
 
         cands += [k for k in p_cands if new(k.index)]  # kept ones: the points added
         points += [p for p in p_points if new(p.index)]
-    # the profile's points placed (its location is only as good as its windows), then every
-    # point named between the union's points
-    rows = sorted(p.index for p in points)
-    fixed = [p.index for p in points if p.part != "profile"]
-    kept = pl.relocate(rows, run.raw, width, run.size, fixed=fixed, gap=width)
+    rows = sorted(p.index for p in points)  # placed, then each named between the others
+    kept = _placed(run, points, rows, width)
     moved = dict(zip(rows, kept))
 
     def at(c: ChangePoint | Candidate) -> int:  # its row once the points are moved

@@ -66,6 +66,7 @@ def relocate(
     steps: bool = True,
     fixed: Collection[int] = (),
     gap: int = 0,
+    stay: bool = False,
 ) -> list[int]:
     """Each change point moved, between its neighbours (and within ``radius`` rows, if given), to
     the row where the Gaussian cost of ``columns(x, steps)`` drops most.
@@ -80,6 +81,9 @@ def relocate(
         gap: rows a moved point keeps beyond its neighbouring points (not the series' ends):
             the union keeps its parts' points more than one profile window apart, and a point
             moved next to another would report one change twice.
+        stay: leave a point whose own row is out of reach (within ``gap`` of a neighbour, or
+            too near an end) where it is; without it, it goes to the best row it can reach,
+            however poor (the union's Gaussian points may lie closer than ``gap``).
 
     Each segment keeps at least D + 1 rows (D: the cost's columns), the fewest whose
     covariance is not the ridge alone: a shorter one would look like a large drop.
@@ -100,7 +104,7 @@ def relocate(
         hi = e - (max(least, gap + 1) if i + 1 < len(points) else least)
         if radius is not None:
             lo, hi = max(lo, p - radius), min(hi, p + radius)
-        if hi <= lo:
+        if hi <= lo or (stay and not lo <= p <= hi):
             continue
         b = np.arange(lo, hi + 1)
         out[i] = int(b[np.argmax(gains(g, a, b, e))])
