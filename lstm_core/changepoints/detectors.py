@@ -4,6 +4,7 @@ needs."""
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -51,6 +52,11 @@ class Run:
     curve: np.ndarray  # (T,) the change score
     index: pd.Index
     settings: seg.Settings
+
+    @functools.cached_property
+    def clipped(self) -> np.ndarray:
+        """The columns, isolated outliers pulled in (``robust.clip_outliers``): once a run."""
+        return clip_outliers(self.raw, self.settings.clip)
 
 
 def searched(
@@ -237,15 +243,11 @@ def profiled(
 # The "union" detector's parts, picked on the joint grid (PELT's sensitivity factor, the Gaussian
 # part's, the kink part's, the search's penalty, the profile's fewest windows per segment and
 # threshold multiplier) by benchmarks/changepoints.py's grouped folds over TCPD, TSSB and the
-# synthetic suite: its design "union, ... on steps, kinks, broken lines, search detrended" in
+# synthetic suite: its design "union, ... search detrended, clipped, placed on clipped" in
 # sample (0.35, 1.0, 0.35, 5.6, 2, 3.0), the same in 4 of 5 folds (the fifth the search's 8.0);
-# with its profile on the gate ("gate union, ..."; ``features`` "combined" or "gate") the same
-# in sample, every constant in 2 of 5 folds, the profile's (2, 3.0) in 3 of 5 (in the
-# three-part union the gate's profile had picked (5, 3.0)).
-# The clipped round (its Gaussian part reading the columns with isolated outliers pulled in and
-# its points placed on them, "..., search detrended, clipped, placed on clipped") picks the same
-# constants in sample and in 4 of 5 folds (the fifth the search's 8.0). UNION_DETREND is that
-# design's, not learned.
+# with its profile on the gate (``features`` "combined" or "gate") the unclipped union's gate
+# design picked the same in sample, the profile's (2, 3.0) in 3 of 5 folds (the three-part
+# union's gate profile had picked (5, 3.0)). UNION_DETREND is that design's, not learned.
 UNION_PELT = 0.35  # PELT at this x the sensitivity: its penalty (2 + columns) log n / 0.35
 UNION_GAUSS = 1.0  # the Gaussian part (series of 2+ columns) at this x the sensitivity: BIC
 UNION_KINK = 0.35  # the kink part at this x the sensitivity: its penalty (1 + K) log n / 0.35
@@ -323,7 +325,7 @@ def gaussian(
     change of covariance. Candidates as ``pelted``'s."""
     if run.raw.shape[1] < 2:
         return (), ()
-    g = pl.steps_of(clip_outliers(run.raw, run.settings.clip))  # once for every rung
+    g = pl.steps_of(run.clipped)  # once for every rung of the ladder
     kept, needed = laddered(run, lambda s: pl.segmented(g, factor * s, run.size))
     penalty = pl.bic(g, factor * run.sensitivity)
 
@@ -388,9 +390,8 @@ def _placed(run: Run, points: list[ChangePoint], rows: list[int], width: int) ->
     kept = pl.relocate(rows, run.raw, width, run.size, fixed=fixed, gap=width)
     found = {p.index for p in points if p.part == "gaussian"}
     if found:
-        clipped = clip_outliers(run.raw, run.settings.clip)
         others = [k for r, k in zip(rows, kept) if r not in found]
-        kept = pl.relocate(kept, clipped, width, run.size, fixed=others, gap=width, stay=True)
+        kept = pl.relocate(kept, run.clipped, width, run.size, fixed=others, gap=width, stay=True)
     return kept
 
 
