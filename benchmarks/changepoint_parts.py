@@ -29,7 +29,11 @@ window by the Gaussian cost) with other parts before the search:
   (``robust.clip_outliers``: heavy-tailed noise makes its steps' covariance jump), no new
   constant; "..., placed on clipped": the Gaussian part's points are then placed as the
   profile's, on the clipped columns it read, once the profile's are placed (its binary
-  segmentation on the steps alone cuts greedily), no new constant.
+  segmentation on the steps alone cuts greedily), no new constant; "..., search placed": the
+  kernel search's points are placed with the profile's (its rolling windows blur where a
+  change starts, as the profile's do), no new constant; "..., on flat": both placed on the
+  series less its broken line, as they read it (on a trend the raw values make a cut near
+  the middle of a stretch look good).
 Each learns its factors on the same grid as the shipped design's other constants.
 """
 
@@ -128,7 +132,22 @@ DESIGNS = {
     "union, ... on steps, kinks, broken lines, search detrended, clipped, placed on clipped": (
         CLIPPED
     ),
+    "union, ... on steps, kinks, broken lines, clipped, placed on clipped, "
+    "search and profile detrended": CLIPPED,
+    "union, ... on steps, kinks, broken lines, search detrended, clipped, placed on clipped, "
+    "search placed": CLIPPED,
+    "union, ... on steps, kinks, broken lines, clipped, placed on clipped, "
+    "search and profile detrended, search placed": CLIPPED,
+    "union, ... on steps, kinks, broken lines, clipped, placed on clipped, "
+    "search and profile detrended, search placed, on flat": CLIPPED,
 }
+# the design ``detect``'s default union is, at the constants of ``detectors`` (its test:
+# tests/test_profile.py)
+SHIPPED = (
+    "union, ... on steps, kinks, broken lines, clipped, placed on clipped, "
+    "search and profile detrended, search placed"
+)
+assert SHIPPED in DESIGNS
 # the designs whose line filter reads PELT's points between the kink part's hinges as well
 # (``linear.line_kept``'s knots: a line on each side of a bend, not one across it)
 BROKEN = {d for d in DESIGNS if "broken lines" in d}
@@ -140,16 +159,30 @@ GATED = (
     "union, ... on steps, kinks, broken lines, search detrended",
     "union, ... on steps, kinks, broken lines, search detrended, clipped",
     "union, ... on steps, kinks, broken lines, search detrended, clipped, placed on clipped",
+    # the next: the gate's profile is not detrended, so this is the gate view of the design
+    # with the search and the profile detrended and the search placed
+    (
+        "union, ... on steps, kinks, broken lines, search detrended, clipped, placed on clipped, "
+        "search placed"
+    ),
 )
+assert set(GATED) <= set(DESIGNS), "the gate's designs are scored on the series too"
 # the designs whose search reads the series less the kink part's own broken line (at its factor)
 LESS_KINKS = {d for d in DESIGNS if d.endswith("search less kinks")}
 assert all(DESIGNS[d] == KINKED for d in LESS_KINKS), "scored reads the kinks' factor"
 # the designs whose search (and profile) read the series less kink.trend's broken line
-FLAT_PROFILE = {d for d in DESIGNS if d.endswith(("profile detrended", "all detrended"))}
+FLAT_PROFILE = {d for d in DESIGNS if "profile detrended" in d or d.endswith("all detrended")}
 DETRENDED = {d for d in DESIGNS if "search detrended" in d} | FLAT_PROFILE
+assert not FLAT_PROFILE & set(GATED), "scored would swap the gate's profile for the series'"
 # the designs whose Gaussian part's points (their second part's) are placed as the profile's,
 # on the clipped columns, after the profile's
-PLACED = {d for d in DESIGNS if d.endswith(", placed on clipped")}
+PLACED = {d for d in DESIGNS if ", placed on clipped" in d}
+# the designs whose search's points are placed with the profile's (the search reads rolling
+# statistics, whose windows blur where a change starts, as the profile's do)
+SEARCH_PLACED = {d for d in DESIGNS if "search placed" in d}
+# the designs whose search's and profile's points are placed on the series less its broken line
+# (on a trend the raw values make a cut near the middle of a stretch look good)
+ON_FLAT = {d for d in DESIGNS if d.endswith(", on flat")}
 assert all(DESIGNS[d][1].startswith("gaussian") for d in PLACED), "scored moves the second part's"
 
 
@@ -198,6 +231,43 @@ def _placed_clipped(
     return shared[key]
 
 
+def _rows(
+    shared: dict,
+    raw: np.ndarray,
+    size: int,
+    design: str,
+    firsts: list[list[int]],
+    sp: list[int],
+    prof: list[int],
+    width: int,
+) -> list[int]:
+    """A design's points: its parts' (``firsts``), the search's (``sp``) and the profile's
+    (``prof``), each part adding those more than ``width`` rows from all before, then placed:
+    the profile's (SEARCH_PLACED: and the search's) on the series (ON_FLAT: on ``shared``'s
+    series less its broken line), then (PLACED) the Gaussian part's on the clipped columns."""
+    fixed: list[int] = []
+    free: list[int] = []  # PLACED: the Gaussian part's points the union kept
+    held: list[int] | None = None  # SEARCH_PLACED: the points before the search's
+    for k, pts in enumerate((*firsts, sp)):
+        if k == len(firsts) and design in SEARCH_PLACED:
+            held = fixed
+        before, fixed = fixed, union(fixed, pts, width)
+        if k == 1 and design in PLACED:
+            free = sorted(set(fixed) - set(before))
+    every = union(fixed, prof, width)
+    held = fixed if held is None else held
+    on = design in ON_FLAT and not np.array_equal(shared["flat"], raw)
+    key = (tuple(every), width, tuple(held), on)
+    moved: dict[tuple, list[int]] = shared.setdefault("moved", {})  # placements, per point set
+    if key not in moved:
+        x = shared["flat"] if on else raw
+        moved[key] = placement.relocate(every, x, width, size, True, held, width)
+    rows = moved[key]
+    if free:  # then the Gaussian part's, on the clipped columns
+        rows = _placed_clipped(shared, raw, size, width, every, rows, free)
+    return rows
+
+
 def scored(
     raw: np.ndarray,
     size: int,
@@ -230,7 +300,6 @@ def scored(
     same = np.array_equal(flat, raw)
     level = searched if same else shared.get("level")
     flat_profiles = profiles if same else None
-    moved: dict[tuple, list[int]] = shared.setdefault("moved", {})  # placements, per point set
     less: dict[float, dict] = shared.setdefault("less", {})  # LESS_KINKS' paths per kink factor
     out = {}
     for design in designs:
@@ -260,18 +329,6 @@ def scored(
             use = flat_profiles if design in FLAT_PROFILE else profiles
             for (edge, t), (width, prof) in use.items():
                 for pen, sp in paths.items():
-                    fixed: list[int] = []
-                    free: list[int] = []  # PLACED: the Gaussian part's points the union kept
-                    for k, pts in enumerate((*firsts, sp)):
-                        before, fixed = fixed, union(fixed, pts, width)
-                        if k == 1 and design in PLACED:
-                            free = sorted(set(fixed) - set(before))
-                    every = union(fixed, prof, width)
-                    key = (tuple(every), width, tuple(fixed))
-                    if key not in moved:  # the profile's points placed as the shipped union's
-                        moved[key] = placement.relocate(every, raw, width, size, True, fixed, width)
-                    rows = moved[key]
-                    if free:  # then the Gaussian part's, on the clipped columns
-                        rows = _placed_clipped(shared, raw, size, width, every, rows, free)
+                    rows = _rows(shared, raw, size, design, firsts, sp, prof, width)
                     out[(prefix + design, (*fs, pen, edge, t))] = rate(rows)
     return out

@@ -198,16 +198,18 @@ def profiled(
     edge: int = prof.EDGE,
     scale: float = 1.0,
     namer: Namer | Unnamed | None = None,
+    series: np.ndarray | None = None,
 ) -> tuple[tuple[ChangePoint, ...], tuple[Candidate, ...]]:
     """The "profile" detector: binary segmentation at the classification score profile's
     peaks (``profile.splits``) on the series ("raw": its subsequences' shapes and rolling
-    statistics), on the gate's main directions ("gate") or on both ("combined"), each split
-    kept while its rank-sum evidence reaches ``scale`` x profile.THRESHOLD / sensitivity, at
-    least ``edge`` windows apart; each point named by the local tests (kind, columns) and by
-    the view whose profile decided it."""
+    statistics; ``series`` in its place if given), on the gate's main directions ("gate") or
+    on both ("combined"), each split kept while its rank-sum evidence reaches ``scale`` x
+    profile.THRESHOLD / sensitivity, at least ``edge`` windows apart; each point named by the
+    local tests (kind, columns) and by the view whose profile decided it."""
     rep = gate_feats if features != "raw" and gate_feats.shape[1] else None
     design = PROFILE_DESIGNS[features]
-    found = prof.splits(run.raw, rep, design, run.sensitivity / scale, ks.LIBERAL, edge)
+    x = run.raw if series is None else series
+    found = prof.splits(x, rep, design, run.sensitivity / scale, ks.LIBERAL, edge)
     kept = [s.node.index for s in found if s.kept]
     namer = namer or Namer.of(run)
     points, candidates = [], []
@@ -243,15 +245,14 @@ def profiled(
 # The "union" detector's parts, picked on the joint grid (PELT's sensitivity factor, the Gaussian
 # part's, the kink part's, the search's penalty, the profile's fewest windows per segment and
 # threshold multiplier) by benchmarks/changepoints.py's grouped folds over TCPD, TSSB and the
-# synthetic suite: its design "union, ... search detrended, clipped, placed on clipped" in
-# sample (0.35, 1.0, 0.35, 5.6, 2, 3.0), the same in 4 of 5 folds (the fifth the search's 8.0);
-# with its profile on the gate (``features`` "combined" or "gate") the unclipped union's gate
-# design picked the same in sample, the profile's (2, 3.0) in 3 of 5 folds (the three-part
-# union's gate profile had picked (5, 3.0)). UNION_DETREND is that design's, not learned.
+# synthetic suite: its design (changepoint_parts.SHIPPED) in sample (0.35, 1.0, 0.35, 5.6, 2,
+# 3.0), the same in 3 of 5 folds (the others the search's 8.0, the profile's threshold 2.0);
+# its profile on the gate (``features`` "combined" or "gate") keeps them (the unclipped
+# union's gate design picked them in sample). UNION_DETREND is the design's, not learned.
 UNION_PELT = 0.35  # PELT at this x the sensitivity: its penalty (2 + columns) log n / 0.35
 UNION_GAUSS = 1.0  # the Gaussian part (series of 2+ columns) at this x the sensitivity: BIC
 UNION_KINK = 0.35  # the kink part at this x the sensitivity: its penalty (1 + K) log n / 0.35
-UNION_DETREND = 1.0  # the search reads the series less kink.trend's broken line at this factor
+UNION_DETREND = 1.0  # search and profile read the series less kink.trend at this factor
 UNION_PENALTY = 5.6  # the search's penalty (x log n) in place of search.PENALTY
 UNION_PROFILE: dict[prof.Design, tuple[int, float]] = {
     "raw": (2, 3.0),
@@ -383,10 +384,10 @@ def _part(
 
 
 def _placed(run: Run, points: list[ChangePoint], rows: list[int], width: int) -> list[int]:
-    """``rows`` placed: the profile's points on the series, then the Gaussian part's on the
-    clipped columns it read (a spike would pull one), all others fixed; one already within a
-    window of its neighbour (the part's may lie closer) stays."""
-    fixed = [p.index for p in points if p.part != "profile"]
+    """``rows`` placed: the search's and the profile's on the series (placed on the series less
+    its broken line they read, they lost out of fold), then the Gaussian part's on the clipped
+    columns it read (a spike would pull one; one within a window of a neighbour stays)."""
+    fixed = [p.index for p in points if p.part not in ("search", "profile")]
     kept = pl.relocate(rows, run.raw, width, run.size, fixed=fixed, gap=width)
     found = {p.index for p in points if p.part == "gaussian"}
     if found:
@@ -404,18 +405,16 @@ def union(
     each segment's own mean and covariance, then the changes of slope of a broken line through
     the series (``kinked``), then the kernel search's points on the rolling statistics of the
     series less its broken line (``kink.trend`` at UNION_DETREND, a stricter penalty than the
-    kink part's: a steady trend is no change of level to the search), then
-    the classification score profile's points
-    (on the series for ``features`` "raw", on the gate's main directions otherwise), each part
-    adding only points more than one profile window from all those before it; the profile's
-    points are then placed, within one profile window, where a Gaussian cost with each
-    segment's own mean and covariance drops most (``placement.relocate``: the profile's windows
-    blur where a change starts, and its own placement cannot see a correlation), then the
-    Gaussian part's the same way on the clipped columns (values and steps; the part read their
-    steps alone, and its binary segmentation cuts greedily). Each point
-    says which part found it (``part``) and which view (``method``: the profile on the gate is
-    "representation"). Candidates of all five, kept first, then by the sensitivity each
-    needs."""
+    kink part's: a steady trend is no change to it), then the classification score profile's
+    points (on that same series for ``features`` "raw", on the gate's main directions
+    otherwise), each part adding only points more than one profile window from all those
+    before it; the search's and the profile's points are then placed, within one profile
+    window, where a Gaussian cost with each segment's own mean and covariance drops most
+    (``placement.relocate``: their windows blur where a change starts), then the Gaussian
+    part's the same way on the clipped columns (values and steps; the part read the steps
+    alone, and its binary segmentation cuts greedily). Each point says which part found it
+    (``part``) and which view (``method``: the profile on the gate is "representation").
+    Candidates of all five, kept first, then by the sensitivity each needs."""
     namer = Namer.of(run)  # names the merged points; the parts leave them unnamed
     view: Features = "raw" if features == "raw" else "gate"
     edge, scale = UNION_PROFILE[PROFILE_DESIGNS[view]]
@@ -427,14 +426,15 @@ def union(
             hinges[s] = kn.kinks(run.raw, UNION_KINK * s, run.size)
         return hinges[s]
 
-    # the series less its broken line at UNION_DETREND x the sensitivity, for the search
+    # the series less its broken line at UNION_DETREND x the sensitivity: the search reads it,
+    # and the profile on the series (on a steady trend its windows differ by level alone)
     flat = run.raw - kn.trend(run.raw, UNION_DETREND * run.sensitivity, run.size)[1]
     parts = [
         pelted(run, UNION_PELT, Unnamed(), knots=kinks),
         gaussian(run, UNION_GAUSS, Unnamed()),
         kinked(run, UNION_KINK, Unnamed(), find=kinks),
         searched(run, gate_feats, "raw", Unnamed(), ks.PENALTY / UNION_PENALTY, flat),
-        profiled(run, gate_feats, view, edge, scale, Unnamed()),
+        profiled(run, gate_feats, view, edge, scale, Unnamed(), flat if view == "raw" else None),
     ]
     points: list[ChangePoint] = []
     cands: list[Candidate] = []

@@ -206,10 +206,11 @@ def detect(
             less the points a line between their neighbours and the broken line's bends
             explains, then a Gaussian cost on the columns' steps (2+ columns), then a broken
             line's changes of slope (``kink``), then the search on the rolling statistics of
-            the series less its broken line, then the profile, each part
-            adding the points more than one profile window from those before; the profile
-            reads the series with ``features`` "raw", the gate otherwise; each point's
-            ``part`` says which found it).
+            the series less its broken line, then the profile, each part adding the points
+            more than one profile window from those before; the profile reads that same
+            series with ``features`` "raw", the gate otherwise; the search's and the
+            profile's points are then placed on that series, the Gaussian part's on the
+            clipped columns; each point's ``part`` says which found it).
         candidates: with "tests", also rank candidates (the change score's peaks and the
             search's liberal points) by the sensitivity at which their tests pass (about 0.5 s
             more); the other detectors always rank them.
