@@ -247,8 +247,8 @@ def profiled(
 # threshold multiplier) by benchmarks/changepoints.py's grouped folds over TCPD, TSSB and the
 # synthetic suite: its design (changepoint_parts.SHIPPED) in sample (0.35, 1.0, 0.35, 5.6, 2,
 # 3.0), the same in 3 of 5 folds (the others the search's 8.0, the profile's threshold 2.0);
-# its profile on the gate (``features`` "combined" or "gate") keeps them (the unclipped
-# union's gate design picked them in sample). UNION_DETREND is the design's, not learned.
+# its profile on the gate (``features`` "combined" or "gate") keeps them (its gate design
+# picks them in sample and in 4 of 5 folds). UNION_DETREND is the design's, not learned.
 UNION_PELT = 0.35  # PELT at this x the sensitivity: its penalty (2 + columns) log n / 0.35
 UNION_GAUSS = 1.0  # the Gaussian part (series of 2+ columns) at this x the sensitivity: BIC
 UNION_KINK = 0.35  # the kink part at this x the sensitivity: its penalty (1 + K) log n / 0.35
