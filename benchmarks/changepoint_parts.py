@@ -240,11 +240,13 @@ def _rows(
     sp: list[int],
     prof: list[int],
     width: int,
+    on_flat: bool = False,
 ) -> list[int]:
     """A design's points: its parts' (``firsts``), the search's (``sp``) and the profile's
     (``prof``), each part adding those more than ``width`` rows from all before, then placed:
-    the profile's (SEARCH_PLACED: and the search's) on the series (ON_FLAT: on ``shared``'s
-    series less its broken line), then (PLACED) the Gaussian part's on the clipped columns."""
+    the profile's (SEARCH_PLACED: and the search's) on the series (``on_flat``: on
+    ``shared``'s series less its broken line), then (PLACED) the Gaussian part's on the
+    clipped columns."""
     fixed: list[int] = []
     free: list[int] = []  # PLACED: the Gaussian part's points the union kept
     held: list[int] | None = None  # SEARCH_PLACED: the points before the search's
@@ -256,11 +258,10 @@ def _rows(
             free = sorted(set(fixed) - set(before))
     every = union(fixed, prof, width)
     held = fixed if held is None else held
-    on = design in ON_FLAT and not np.array_equal(shared["flat"], raw)
-    key = (tuple(every), width, tuple(held), on)
+    key = (tuple(every), width, tuple(held), on_flat)
     moved: dict[tuple, list[int]] = shared.setdefault("moved", {})  # placements, per point set
     if key not in moved:
-        x = shared["flat"] if on else raw
+        x = shared["flat"] if on_flat else raw
         moved[key] = placement.relocate(every, x, width, size, True, held, width)
     rows = moved[key]
     if free:  # then the Gaussian part's, on the clipped columns
@@ -327,8 +328,9 @@ def scored(
                     less[fs[2]] = _less_kinks(raw, size, searched, fs[2])
                 paths = less[fs[2]]
             use = flat_profiles if design in FLAT_PROFILE else profiles
+            on_flat = design in ON_FLAT and not same  # the series less its line differs
             for (edge, t), (width, prof) in use.items():
                 for pen, sp in paths.items():
-                    rows = _rows(shared, raw, size, design, firsts, sp, prof, width)
+                    rows = _rows(shared, raw, size, design, firsts, sp, prof, width, on_flat)
                     out[(prefix + design, (*fs, pen, edge, t))] = rate(rows)
     return out
