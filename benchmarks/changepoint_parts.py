@@ -141,8 +141,8 @@ DESIGNS = {
     "union, ... on steps, kinks, broken lines, clipped, placed on clipped, "
     "search and profile detrended, search placed, on flat": CLIPPED,
 }
-# the design ``detect``'s default union is, at the constants of ``detectors`` (its test:
-# tests/test_profile.py)
+# the design ``detect``'s union is with features "raw", at the constants of ``detectors`` (its
+# test: tests/test_profile.py)
 SHIPPED = (
     "union, ... on steps, kinks, broken lines, clipped, placed on clipped, "
     "search and profile detrended, search placed"
@@ -167,6 +167,10 @@ GATED = (
     ),
 )
 assert set(GATED) <= set(DESIGNS), "the gate's designs are scored on the series too"
+# ``detect``'s default (features "combined"): SHIPPED with its profile on the detection model's
+# gate ("gate " + this name; the gate's profile is not detrended), its test in
+# tests/test_profile.py
+SHIPPED_GATE = GATED[-1]
 # the designs whose search reads the series less the kink part's own broken line (at its factor)
 LESS_KINKS = {d for d in DESIGNS if d.endswith("search less kinks")}
 assert all(DESIGNS[d] == KINKED for d in LESS_KINKS), "scored reads the kinks' factor"

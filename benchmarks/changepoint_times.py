@@ -33,7 +33,8 @@ def timings() -> None:
         ("detect 1,500 steps, combined, model trained", {"features": "combined"}),
     ):
         start = time.perf_counter()
-        cp.detect(frame, config=demo.config, **kwargs)
+        d = demo.config.data  # the demo's columns; the default detection model, not its config
+        cp.detect(frame, time_col=d.time_col, columns=[*d.targets, *d.covariates], **kwargs)
         out[label] = time.perf_counter() - start
     fc = checkpoint.load(ROOT / "checkpoints" / "demo.safetensors")
     for features in ("raw", "combined"):
@@ -45,7 +46,8 @@ def timings() -> None:
         {"y": np.where(np.arange(20_000) < 12_000, 0.0, 2.0) + rng.normal(size=20_000)}
     )
     for label, kwargs in (
-        ("detect 20,000 steps, union (default), no model", {"detector": "union"}),
+        ("detect 20,000 steps, union, features raw (no model)", {"features": "raw"}),
+        ("detect 20,000 steps, union (default), model trained", {}),
         ("detect 20,000 steps, search, no model", {"detector": "search"}),
         ("detect 20,000 steps, tests, no model", {"detector": "tests"}),
         (
@@ -58,6 +60,8 @@ def timings() -> None:
         out[label] = time.perf_counter() - start
     cli = [sys.executable, "-m", "lstm_core", "detect", "demo:regimes", "--json"]
     out["python -m lstm_core detect demo:regimes (1,200 steps, whole command)"] = _wall(cli)
+    raw = [*cli, "--features", "raw"]
+    out["python -m lstm_core detect demo:regimes --features raw (no model)"] = _wall(raw)
     print("\n== timings (seconds, this machine)")
     for k, v in out.items():
         print(f"  {k:70s} {v:6.2f}")

@@ -196,14 +196,16 @@ def min_size(case: Case) -> int:
 def representation(case: Case, cache: Path | None) -> None:
     """Train the detection model on the series (as ``detect`` does) and keep its gate; a
     cached gate (.npy) is read instead when ``cache`` holds one."""
-    path = cache / f"{case.group}__{case.name}.npy" if cache else None
+    # "all-targets": the detection model forecasts every column (since 2026-12-06; before, the
+    # first from all), so a cache of the older gates is not read by mistake
+    path = cache / f"{case.group}__{case.name}__all-targets.npy" if cache else None
     if path is not None and path.exists():
         case.gate = np.load(path, allow_pickle=False)
         return
     cols = [f"c{j}" for j in range(case.raw.shape[1])]
     prep = prepare(
         pd.DataFrame(case.raw, columns=cols),
-        DataConfig(targets=(cols[0],), covariates=tuple(cols[1:])),
+        DataConfig(targets=tuple(cols), covariates=()),  # every column, as detect() does
     )
     if len(prep.frame) < pipeline.MIN_ROWS_MODEL:
         return
@@ -353,9 +355,10 @@ def score_cases(cases: list[Case], args: argparse.Namespace) -> tuple[dict, dict
             rated |= scored(c.raw, min_size(c), searched, gated, rate, GATED, "gate ", shared)
         for key, v in rated.items():  # changepoint_parts.DESIGNS
             scores.setdefault(key, {})[c.name] = v
-        for det in ("search", "union"):
+        for det in ("search", "union"):  # without a model: its time is "representation"'s
             t0 = time.perf_counter()
-            pipeline.detect(frame(c), columns=list(frame(c).columns), detector=det)
+            cols = list(frame(c).columns)
+            pipeline.detect(frame(c), columns=cols, detector=det, features="raw")
             c.seconds[det] = time.perf_counter() - t0
         for m in BASELINES[:4]:
             pts = [] if m == "zero" else cp.classical(c.raw, m, min_size=2)

@@ -108,7 +108,7 @@ def one(n: int, model: Path, exact: bool, repeats: int, csv: bool = True) -> dic
     out["rss_prepared_mb"] = rss_mb()
     tr = timed("trace", lambda: interpret.trace(fc, prep))
     out["stride"] = tr.stride
-    det = timed("detect_raw", lambda: detect(prep, fc, known=bkps))
+    det = timed("detect_raw", lambda: detect(prep, fc, features="raw", known=bkps))
     out["f1_raw"] = det.metrics.f1 if det.metrics else None
     det = timed(
         "detect_combined", lambda: detect(prep, fc, trace=tr, features="combined", known=bkps)

@@ -30,6 +30,7 @@ from lstm_core.report_text import (
     found_by,
     gate_rate_sentence,
     points_sentence,
+    trained_model,
     training_summary,
     withheld,
 )
@@ -346,8 +347,9 @@ def _point_lines(det, views: _Views, prep: Prepared) -> list[str]:
         when = fmt_times(prep.frame.index[[c.index]], prep.freq)[0]
         what = f"{c.kind} change in {', '.join(c.columns)}" if c.kind else "a change"
         r = responses.get(c.index)
+        whose = "the model in use's" if trained_model(det) else "the"  # not detection's
         gate = (
-            f"; the skip gate {'responds' if r.responds else 'does not respond'} there (shift "
+            f"; {whose} skip gate {'responds' if r.responds else 'does not respond'} there (shift "
             f"{r.shift:+.3f} in the share of units leaning on memory over ±{r.w} steps, "
             f"permutation p = {r.p:.2f} against random points)"
             if r is not None

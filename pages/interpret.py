@@ -107,17 +107,15 @@ with st.form(f"explain_detect_{state.get(state.DATA_TOKEN)}{shown}"):
     a, b, c, d, e = st.columns(5)
     sensitivity = changes.sensitivity_choice(a)
     min_size = b.number_input("Minimum segment (rows; 0 = automatic)", min_value=0, value=0)
-    choices = list(changepoints.FEATURE_CHOICES)
     features = c.selectbox(
         "Features",
-        choices,
-        index=choices.index(changepoints.DEFAULT_FEATURES),
-        help="raw: the series' columns; combined: the skip gate's main directions propose "
-        "candidates too, the series' columns confirm them; gate: the gate alone (its changes "
-        "are reported as 'dynamics'). The caption above gives what each scored.",
+        [None, *changepoints.FEATURE_CHOICES],
+        format_func=changes.features_label,
+        help=changes.FEATURES_HELP,
     )
     method = d.selectbox("Classical reference", ["pelt", "binseg", "kernel"])
     detector = changes.detector_choice(e)
+    own_gate = st.checkbox(changes.OWN_GATE_LABEL, value=False, help=changes.OWN_GATE_HELP)
     known = st.text_input(
         "Known change points (rows of your table from 0, separated by commas, semicolons or "
         "spaces; optional: scores F1 and covering)",
@@ -128,6 +126,7 @@ with st.form(f"explain_detect_{state.get(state.DATA_TOKEN)}{shown}"):
             fc,
             prep,
             known,
+            own_gate,
             sensitivity=sensitivity,
             features=features,
             min_size=min_size or None,

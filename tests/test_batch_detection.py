@@ -39,12 +39,16 @@ def as_json(result) -> str:
 
 
 def test_each_series_gets_what_detect_gives_it_alone(table, serial):
+    """... on the series' columns: a panel trains no detection model unless asked."""
     assert serial.mode == "serial" and serial.ids[-1] == "tiny"
     for sid in serial.ids[:-1]:
-        alone = changepoints.detect(
-            table[table["id"] == sid].drop(columns="id"), time_col="time", columns=["value"]
-        )
+        frame = table[table["id"] == sid].drop(columns="id")
+        alone = changepoints.detect(frame, time_col="time", columns=["value"], features="raw")
         assert serial.detections[sid].to_dict() == alone.to_dict()
+        assert serial.detections[sid].features == "raw" and not serial.detections[sid].notes
+    asked = detect_panel(read_panel(table[table["id"] == sid], "id"), features="combined")
+    gated = changepoints.detect(frame, time_col="time", columns=["value"])
+    assert gated.features == "combined" and asked.detections[sid].to_dict() == gated.to_dict()
     assert "at least 8" in serial.failed["tiny"]  # a bad series does not stop the others
     assert [s["id"] for s in serial.to_dict()["series"]] == list(serial.ids[:-1])
     counts = serial.counts().set_index("id")

@@ -317,6 +317,46 @@ def test_cli_user_mistakes_exit_2(files, capsys, extra):
     assert rc == 2 and err.startswith("error: ") and err.count("\n") == 1
 
 
+def test_the_default_trains_a_detection_model_and_reports_each_epoch():
+    """The union's default reads a small detection model's gate; its training is reported
+    epoch by epoch (in order) and can be stopped there."""
+    from lstm_core.background import Cancelled
+
+    seen = []
+    det = cp.detect(shifted(), on_progress=lambda f, t: seen.append((f, t)))
+    assert det.features == "combined" and det.trace is not None and det.detector == "union"
+    assert any(n.startswith("trained a detection model") for n in det.notes)
+    assert near([c.index for c in det.change_points], SHIFTS)
+    epochs = [t for _, t in seen if t.startswith("training a detection model: epoch ")]
+    assert epochs and epochs[0].startswith("training a detection model: epoch 1/")
+    assert [f for f, _ in seen] == sorted(f for f, _ in seen)
+
+    def stop(fraction, text):
+        if "epoch 2/" in text:
+            raise Cancelled("cancelled")
+
+    with pytest.raises(Cancelled):
+        cp.detect(shifted(), on_progress=stop)
+
+
+def test_the_default_reads_the_series_past_the_rows_a_model_is_trained_for(monkeypatch):
+    monkeypatch.setattr(cp.pipeline, "MAX_ROWS_DEFAULT_MODEL", 299)  # shifted() has 300 rows
+    monkeypatch.setattr(cp.pipeline.Forecaster, "fit", lambda *a, **k: pytest.fail("trained"))
+    det = cp.detect(shifted())
+    assert det.features == "raw" and det.trace is None
+    assert any("300 rows are more than the 299" in n for n in det.notes)
+    assert det.change_points == cp.detect(shifted(), features="raw").change_points
+    for detector in ("tests", "search", "profile"):  # their figures are the series' alone
+        assert cp.detect(shifted(), detector=detector).features == "raw"
+
+
+def test_asked_for_the_gate_is_read_at_any_length(monkeypatch):
+    monkeypatch.setattr(cp.pipeline, "MAX_ROWS_DEFAULT_MODEL", 299)
+    det = cp.detect(shifted(), features="combined")
+    assert det.features == "combined" and det.trace is not None
+    assert not any("more than the" in n for n in det.notes)
+
+
 def test_cli_missing_file_exits_2(capsys):
     assert main(["detect", "no/such.csv"]) == 2
     assert "error:" in capsys.readouterr().err

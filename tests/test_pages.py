@@ -20,6 +20,7 @@ from lstm_core.report_text import FOUND_BY
 from tests.conftest import ROOT
 from ui import actions, background, router, sessions, settings_form
 from ui import state as ui
+from ui.changes import OWN_GATE_LABEL
 
 PAGES = {name: spec.file for name, spec in router.PAGES.items()}
 CHARTS_ON_DEMO = {  # once the page's background tasks have ended (interpret: 4, then 7)
@@ -581,11 +582,23 @@ def test_interpret_whole_series_readings_and_change_points(series, fitted):
     points = held(at, "detection").result.change_points
     assert list(gate.index) == list(range(1, len(points) + 1)), "numbered as on the chart"
     assert list(gate["row"]) == [f"{c.index:,}" for c in points], "a regular series: grid rows"
-    parts = {FOUND_BY[k] for k in ("pelt", "gaussian", "kink", "search", "profile")}  # "union"
-    assert set(gate["found by"]) <= parts and len(gate) > 0
+    kinds = ("pelt", "gaussian", "kink", "search", "profile", "profile gate")  # "union"'s parts
+    assert set(gate["found by"]) <= {FOUND_BY[k] for k in kinds} and len(gate) > 0
     assert set(gate["gate responds"]) <= {"yes", "no", "n/a"}
     assert "The gate responds at" in texts(at.caption)
     assert len(at.get("download_button")) == 1
+    found = held(at, "detection").result  # the default: a detection model's gate, not fitted's
+    assert found.features == "combined" and found.trace.lookback != fitted.config_.data.lookback
+    assert any(n.startswith("trained a detection model") for n in found.notes)
+    own = next(c for c in at.checkbox if c.label == OWN_GATE_LABEL)
+    assert own.value is False
+    own.check()
+    at.button(key="FormSubmitter:explain_detect_1-Detect change points").click().run()
+    wait_for_tasks(at)
+    assert not at.exception and not at.error, texts(at.error)
+    found = held(at, "detection").result  # asked: the model in use's gate, no training
+    assert found.features == "combined" and found.trace.lookback == fitted.config_.data.lookback
+    assert not any(n.startswith("trained a detection model") for n in found.notes)
 
 
 def test_history_shown_applies_to_interpret(series, fitted):

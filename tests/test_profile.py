@@ -148,25 +148,38 @@ def test_the_tests_detector_still_gives_the_regimes_demo():
     assert {p.part for p in det.change_points} == {"tests"}
 
 
+def demo_detection(name: str, **options) -> cp.Detection:
+    """``detect`` on a demo as the CLI's ``detect demo:NAME`` runs it: its columns and time,
+    the default detection model (not the demo's training config)."""
+    demo = load_demo(name)
+    d = demo.config.data
+    return cp.detect(
+        demo.frame, time_col=d.time_col, columns=[*d.targets, *d.covariates], **options
+    )
+
+
 def test_the_default_union_on_the_demos_says_which_part_found_each_point():
-    """The default (the out-of-fold winner) finds the regimes demo's level shift by PELT and
-    its spread and correlation changes by the Gaussian part on the columns' steps (the profile
-    alone put the correlation flip at 862, 38 rows early: its placement on the values and their
-    absolute steps cannot see a correlation), its points then placed by the Gaussian cost on the
-    values and steps (which puts the change at 600 at 597; on the steps alone the part said
-    600); the Nile's 1899 by PELT."""
+    """The default (the out-of-fold winner: the profile on a detection model's gate) finds the
+    regimes demo's level shift by PELT and its spread and correlation changes by the Gaussian
+    part on the columns' steps (the profile alone put the correlation flip at 862, 38 rows
+    early: its placement on the values and their absolute steps cannot see a correlation), its
+    points then placed by the Gaussian cost on the values and steps (which puts the change at
+    600 at 597; on the steps alone the part said 600); the Nile's 1899 by PELT. The same on
+    the series alone (features "raw")."""
     assert cp.DEFAULT_DETECTOR == "union" and "profile" in cp.DETECTOR_CHOICES
-    regimes, nile = load_demo("regimes"), load_demo("nile")
-    det = cp.detect(regimes.frame, config=regimes.config)
-    assert det.detector == "union"
-    assert [(p.index, p.part) for p in det.change_points] == [
-        (300, "pelt"),
-        (597, "gaussian"),
-        (899, "gaussian"),
-    ]
-    assert det.change_points[0].kind == "level"
-    det = cp.detect(nile.frame, config=nile.config)
-    assert [(p.time.year, p.part, p.kind) for p in det.change_points] == [(1899, "pelt", "level")]
+    for features in (None, "raw"):
+        det = demo_detection("regimes", features=features)
+        assert det.detector == "union" and det.features == (features or "combined")
+        assert [(p.index, p.part) for p in det.change_points] == [
+            (300, "pelt"),
+            (597, "gaussian"),
+            (899, "gaussian"),
+        ]
+        assert det.change_points[0].kind == "level"
+        det = demo_detection("nile", features=features)
+        assert det.features == (features or "combined")  # 100 rows: a model is trained
+        found = [(p.time.year, p.part, p.kind) for p in det.change_points]
+        assert found == [(1899, "pelt", "level")]
 
 
 def test_the_union_is_pelt_then_the_search_then_the_profile_as_the_benchmark_scores_it():
@@ -197,7 +210,7 @@ def test_the_union_is_pelt_then_the_search_then_the_profile_as_the_benchmark_sco
         expected += [r for r in part if all(abs(r - q) > width for q in expected)]
     fixed = [r for r in expected if r in parts[0]]
     expected = PL.relocate(sorted(expected), x[:, None], width, size, fixed=fixed, gap=width)
-    det = cp.detect(pd.DataFrame({"y": x}))
+    det = cp.detect(pd.DataFrame({"y": x}), features="raw")  # the profile on the series
     assert [p.index for p in det.change_points] == expected and expected
 
 
@@ -205,7 +218,7 @@ def test_the_union_keeps_pelts_points_and_adds_no_repeat_of_them(tmp_path, capsy
     x = two_shapes()
     x[300:] += 3.0  # a level shift PELT finds, then the change of shape at 700
     df = pd.DataFrame({"y": x})
-    det = cp.detect(df, detector="union")
+    det = cp.detect(df, detector="union", features="raw")
     rows = [p.index for p in det.change_points]
     by = {p.index: p.part for p in det.change_points}
     assert det.detector == "union"
@@ -216,7 +229,7 @@ def test_the_union_keeps_pelts_points_and_adds_no_repeat_of_them(tmp_path, capsy
     assert sorted(k.index for k in det.candidates if k.kept) == rows
     assert all(p.method == "raw" for p in det.change_points)
     df.to_csv(tmp_path / "s.csv", index=False)
-    assert main(["detect", str(tmp_path / "s.csv"), "--json"]) == 0
+    assert main(["detect", str(tmp_path / "s.csv"), "--features", "raw", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["detector"] == "union" and out["change_points"][0]["part"] == "pelt"
 
@@ -224,7 +237,7 @@ def test_the_union_keeps_pelts_points_and_adds_no_repeat_of_them(tmp_path, capsy
 def test_the_report_names_the_profile_as_the_finder():
     from types import SimpleNamespace as NS
 
-    from lstm_core.report_text import found_by, points_sentence
+    from lstm_core.report_text import FOUND_BY, found_by, points_sentence
 
     raw, gate = NS(method="raw", kind="level"), NS(method="representation", kind="dynamics")
     pelt = NS(method="raw", kind="level", part="pelt")
@@ -237,6 +250,14 @@ def test_the_report_names_the_profile_as_the_finder():
         assert "not by the gate" not in points_sentence(det)
     det = NS(detector="profile", features="raw", change_points=(raw,))
     assert "not by the gate" in points_sentence(det)
+    note = "trained a detection model: lookback 32, hidden 16, 5 epochs at most"
+    det = NS(detector="union", features="combined", change_points=(gate,), notes=(note,))
+    assert found_by(gate, det).endswith("skip gate of a detection model trained for the series")
+    assert "not by the gate drawn here (detection read the skip gate of a small model" in (
+        points_sentence(det)
+    ), "the drawn gate (the model in use's) did not find it"
+    det = NS(detector="tests", features="combined", change_points=(gate,), notes=(note,))
+    assert found_by(gate, det) == FOUND_BY["detection gate"]
 
 
 def test_every_peak_of_the_change_score_has_a_point_or_a_reason_under_the_default():
@@ -246,7 +267,7 @@ def test_every_peak_of_the_change_score_has_a_point_or_a_reason_under_the_defaul
     from lstm_core.changepoints.detectors import peaks
 
     regimes = load_demo("regimes")
-    det = cp.detect(regimes.frame, config=regimes.config)
+    det = demo_detection("regimes")
     raw = regimes.frame[["y", "x1", "x2"]].to_numpy(float)
     width = P.span(raw, 5)
     for peak in peaks(det.score.to_numpy(), det.min_size):
@@ -274,10 +295,11 @@ def test_a_steady_trend_gives_the_union_no_point():
     assert found == [] and on_the_series >= 3
 
 
-def test_the_default_union_is_the_benchmarks_shipped_design_at_its_constants(monkeypatch):
-    """detect's default union gives the rows benchmarks/changepoint_parts.py scores for its
-    SHIPPED design at detectors' constants, on synthetic series where each part, the
-    clipping, the detrending and the placements matter."""
+def test_the_raw_union_is_the_benchmarks_shipped_design_at_its_constants(monkeypatch):
+    """detect's union on the series (features "raw") gives the rows
+    benchmarks/changepoint_parts.py scores for its SHIPPED design at detectors' constants, on
+    synthetic series where each part, the clipping, the detrending and the placements
+    matter."""
     from pathlib import Path
 
     from lstm_core.changepoints import detectors as D
@@ -312,5 +334,45 @@ def test_the_default_union_is_the_benchmarks_shipped_design_at_its_constants(mon
         profiles = {(edge, t): (width, [n.index for n in kept])}
         bench = CP.scored(c.raw, size, searched, profiles, tuple, (CP.SHIPPED,))
         frame = B.frame(c)
-        det = cp.detect(frame, columns=list(frame.columns), min_size=size)
+        det = cp.detect(frame, columns=list(frame.columns), min_size=size, features="raw")
         assert tuple(p.index for p in det.change_points) == bench[(CP.SHIPPED, constants)]
+
+
+def test_the_default_is_the_benchmarks_gate_view_of_the_shipped_design(monkeypatch):
+    """detect's default (no features given) trains the benchmark's detection model and gives
+    the rows benchmarks/changepoint_parts.py scores for "gate " + SHIPPED_GATE at detectors'
+    constants, on a 1-column and a 3-column series (the model forecasts every column, as the
+    benchmark's does)."""
+    from pathlib import Path
+
+    from lstm_core.changepoints import detectors as D
+    from lstm_core.changepoints import search as S
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import changepoint_parts as CP
+    import changepoints as B
+
+    edge, t = D.UNION_PROFILE["representation"]
+    constants = (D.UNION_PELT, D.UNION_GAUSS, D.UNION_KINK, D.UNION_PENALTY, edge, t)
+    for part, factor in zip(CP.DESIGNS[CP.SHIPPED_GATE], constants):
+        monkeypatch.setitem(CP.PARTS, part, ((factor,), CP.PARTS[part][1]))
+    names = {"seasonality_d1_s300", "seasonality_d3_s301"}
+    cases = [c for c in B.synthetic_cases() if c.name in names]
+    assert len(cases) == len(names)
+    gated = []
+    for c in sorted(cases, key=lambda c: c.name):
+        size = B.min_size(c)
+        B.representation(c, None)  # the detection model's gate, as the benchmark trains it
+        searched = S.path(S.series_features(c.raw), c.raw, (D.UNION_PENALTY,), size)
+        rep = cp.gate_components(c.gate)
+        kept = P.path(c.raw, (t,), rep, "representation", edge)[t]
+        profiles = {(edge, t): (P.span(c.raw, edge), [n.index for n in kept])}
+        bench = CP.scored(c.raw, size, searched, profiles, tuple, (CP.SHIPPED_GATE,), "gate ")
+        frame = B.frame(c)
+        det = cp.detect(frame, columns=list(frame.columns), min_size=size)
+        assert det.features == "combined" and det.trace is not None
+        np.testing.assert_array_equal(det.trace.gate.astype(np.float32), c.gate)
+        found = tuple(p.index for p in det.change_points)
+        assert found == bench[("gate " + CP.SHIPPED_GATE, constants)]
+        gated += [p.index for p in det.change_points if p.method == "representation"]
+    assert gated == [275]  # the 1-column series' change of season: the gate's profile found it

@@ -108,7 +108,7 @@ def demo_report() -> str:
     demo = data.load_demo("regimes")
     prep = fc.prepare(demo.frame)
     trace = interpret.trace(fc, prep)
-    found = changepoints.detect(prep, fc, trace=trace, known=list(demo.change_points))
+    found = changepoints.detect(prep, known=list(demo.change_points))  # as `report` detects
     context = report.Context("demo: regimes", "checkpoint demo", trace, found, demo.change_points)
     return report.build(fc, prep, context)
 

@@ -263,22 +263,29 @@ def finished(t: Task | None) -> Any:
 
 
 def start_detection(
-    fc: Forecaster, prep: data.Prepared, known_text: str, **options: Any
+    fc: Forecaster, prep: data.Prepared, known_text: str, own_gate: bool = False, **options: Any
 ) -> str | None:
     """Start change point detection in the background (a running one for this session is
-    cancelled); returns why not (bad known points). Uses the finished trace, if any. Known
-    points are typed in the file's own rows; they are scored in the series' (re-gridded) rows."""
+    cancelled); returns why not (bad known points). The gate is a small detection model's,
+    trained for the series (the validated default), or with ``own_gate`` the model in use's,
+    from its finished trace if any. Known points are typed in the file's own rows; they are
+    scored in the series' (re-gridded) rows."""
     try:
         known = prep.grid_rows(changepoints.parse_rows(known_text))
     except LstmCoreError as e:
         return str(e)
     tokens = (data_key(), get(MODEL_TOKEN))
     trace = finished(current("trace", tokens))  # no second pass over the series
-    key = (*tokens, tuple(sorted(options.items())), tuple(known))
+    if own_gate and options.get("features") is None:  # asked for: its gate is read
+        options = {**options, "features": "combined"}
+    key = (*tokens, own_gate, tuple(sorted(options.items())), tuple(known))
 
     def fn(report: Callable[[float, str], None]):
         report(0.0, "segmenting the series")
-        return changepoints.detect(prep, fc, trace=trace, known=known or None, **options)
+        model = {"forecaster": fc, "trace": trace} if own_gate else {}
+        return changepoints.detect(
+            prep, known=known or None, on_progress=report, **model, **options
+        )
 
     task("detection", key, fn, "detecting change points", restart=True)
     put({DETECTION: DetectionRequest(*tokens, tuple(known))})

@@ -164,6 +164,7 @@ def gate_at_points(e: Explained, tr: Trace, det, prep: Prepared) -> None:
             ],
         }
     ).set_index("#")
-    st.caption(f"The skip gate at each change point{text.source(e.label)}")
+    other = f"; {report_text.OTHER_GATE}" if report_text.trained_model(det) else ""
+    st.caption(f"The skip gate at each change point{text.source(e.label)}{other}")
     st.table(format_metrics(table))
     st.caption(text.response_caption(list(responses.values())))
