@@ -77,7 +77,8 @@ def change_points(det) -> None:
     st.dataframe(format_metrics(detection_table(det)))
     st.caption(
         f"{detection_caption(det) or changes.UNSCORED} Agreement between the two detectors: "
-        f"{det.agreement.share:.0%} (within {det.agreement.margin} rows). {' '.join(det.notes)}"
+        f"{det.agreement.share:.0%} (within {det.agreement.margin} rows)."
+        + (f" Notes: {'; '.join(det.notes)}." if det.notes else "")
     )
     table = change_point_rows(det, prep)  # the rows and times of the user's file
     table["time"] = fmt_times(table["time"], freq)
