@@ -402,8 +402,9 @@ def parser() -> argparse.ArgumentParser:
                    "gate of a small model trained for the series (of --checkpoint's model "
                    "when given), the other parts the series; raw: the series' columns alone, "
                    "no model (the default with --checkpoint, for the other detectors, for "
-                   "--id-col panels and above 20,000 rows); gate: the skip gate alone (for "
-                   "the union: the same points as combined)")
+                   "--id-col/--wide panels, under 40 and above 20,000 rows); gate: the skip "
+                   "gate alone (for the union: the same points as combined, another change "
+                   "score); for tests, search and profile combined reads both views")
     d.add_argument("--known", help="known change points to score against, e.g. 12,40 or 12;40")
     d.add_argument("--sensitivity", type=float, default=1.0,
                    help="> 1 finds more, < 1 fewer (default 1: the penalty chosen by "
@@ -415,8 +416,8 @@ def parser() -> argparse.ArgumentParser:
                    "suite among the designs that meet the TCPD target): PELT on the mean, a "
                    "Gaussian cost on the steps (2+ columns), a broken line's changes of slope, "
                    "a kernel search on rolling statistics and a "
-                   "classification score profile (on the skip gate of a small model trained "
-                   "for the series by default; on the series with --features raw), each "
+                   "classification score profile (by default on the skip gate of a small model "
+                   "trained for the series; see --features for where it reads the series), each "
                    "point saying which found it; tests: last round's "
                    "candidates confirmed by tests of each kind; search, profile: one part "
                    "alone; all but tests rank candidates")
@@ -439,7 +440,8 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--checkpoint", required=True)
     r.add_argument("--out", required=True, help="the HTML file to write, e.g. report.html")
     r.add_argument("--known", help="known change points to score against, e.g. 12,40")
-    r.add_argument("--no-detect", action="store_true", help="leave the change points out")
+    r.add_argument("--no-detect", action="store_true", help="leave the change points out "
+                   "(detection trains a small detection model: seconds)")
     r.set_defaults(func=cmd_report)
     return p
 

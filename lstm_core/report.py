@@ -30,7 +30,6 @@ from lstm_core.report_text import (
     found_by,
     gate_rate_sentence,
     points_sentence,
-    trained_model,
     training_summary,
     withheld,
 )
@@ -288,7 +287,7 @@ def _interpret_section(views: _Views, prep: Prepared, target: str, context: Cont
         _note(
             over_series("gate", views.gate.sentence(tr.index, model.freq_))
             + " "
-            + points_sentence(context.detection)
+            + points_sentence(context.detection, views.label)
         ),
         _figure(plots.attention_heatmap(tr.index, tr.attention_map, tr.map_starts)),
         _note(over_series("attention", attention_reading(tr.attention_map))),
@@ -347,7 +346,7 @@ def _point_lines(det, views: _Views, prep: Prepared) -> list[str]:
         when = fmt_times(prep.frame.index[[c.index]], prep.freq)[0]
         what = f"{c.kind} change in {', '.join(c.columns)}" if c.kind else "a change"
         r = responses.get(c.index)
-        whose = "the model in use's" if trained_model(det) else "the"  # not detection's
+        whose = f"{views.label}'s"  # the gate drawn, which detection may not have read
         gate = (
             f"; {whose} skip gate {'responds' if r.responds else 'does not respond'} there (shift "
             f"{r.shift:+.3f} in the share of units leaning on memory over ±{r.w} steps, "

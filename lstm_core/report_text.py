@@ -130,9 +130,11 @@ FOUND_BY = {
 }
 # the phrases that name the gate of the model in use (the one the pages and the report draw)
 GATE_FOUND = (FOUND_BY["gate"], FOUND_BY["profile gate"])
-DETECTION_GATE_FOUND = (FOUND_BY["detection gate"], FOUND_BY["profile detection gate"])
+IN_USE = "the model in use"  # the label of the model whose gate detection reads when given one
 # when detection read a gate other than the one drawn
-OTHER_GATE = "detection read the skip gate of a small model trained for the series, not this one"
+OTHER_GATE = (
+    "detection read the skip gate of a model trained for detection, not the gate drawn here"
+)
 
 # The detectors' ablation as benchmarks/changepoints.py measured it (out of fold over 20 TCPD,
 # 38 TSSB and 44 synthetic series, run of 2026-12-06); the report and the Interpret page quote it
@@ -194,9 +196,11 @@ def withheld(score: faithfulness.ViewScore, narrate: bool) -> Literal["nil", "un
     return None if score.reliable else "unreliable"
 
 
-def points_sentence(detection: object) -> str:
+def points_sentence(detection: object, drawn: str = IN_USE) -> str:
     """What the red lines over the gate are: the detected change points and the detectors that
-    found them (per point, as ``found_by`` names them), or that there are none."""
+    found them (per point, as ``found_by`` names them), or that there are none; and whether the
+    gate drawn (``drawn``'s: the model in use's or the explanation model's) is the one detection
+    read."""
     points = getattr(detection, "change_points", None)
     if detection is None:
         return "No change points are drawn yet."
@@ -204,9 +208,15 @@ def points_sentence(detection: object) -> str:
         return "Detection found no change points."
     detectors = {found_by(c, detection) for c in points}
     by = ", ".join(sorted(detectors))
-    gate = "" if detectors & set(GATE_FOUND) else ", not by the gate drawn here"
-    if detectors & set(DETECTION_GATE_FOUND):
-        gate += f" ({OTHER_GATE})"
+    if getattr(detection, "features", "raw") == "raw":
+        gate = ", not by the gate"  # no gate was read
+    elif trained_model(detection):
+        gate = f" ({OTHER_GATE})"
+    elif drawn != IN_USE:
+        gate = f" (detection read the skip gate of {IN_USE}, not the gate drawn here)"
+    else:
+        took_part = detectors & {*GATE_FOUND, FOUND_BY["combined"]}  # its points or candidates
+        gate = "" if took_part else ", not by the gate"
     return (
         f"Red lines: the detected change points, found by {by}{gate} (named per point under "
         "Change points, where the gate's response at each is measured)."

@@ -58,7 +58,7 @@ def whole_series(tr) -> None:
     st.plotly_chart(figure, key="explain_share")
     said = reading.sentence(view.index, freq)
     caption = interpret_views.whole_series_caption(explained, prep, target, "gate", said)
-    st.caption(f"{caption} {text.points_on_gate(detected)}")
+    st.caption(f"{caption} {text.points_on_gate(detected, explained.label)}")
     title = f"Skip gate over the series{src}: each unit's gate (window-averaged), scale 0 to 1"
     st.plotly_chart(plots.gate_heatmap(view.index, view.gate, title), key="explain_gate_map")
     st.caption(interpret_views.whole_series_caption(explained, prep, target, "gate", text.GATE_MAP))

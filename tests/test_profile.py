@@ -253,9 +253,11 @@ def test_the_report_names_the_profile_as_the_finder():
     note = "trained a detection model: lookback 32, hidden 16, 5 epochs at most"
     det = NS(detector="union", features="combined", change_points=(gate,), notes=(note,))
     assert found_by(gate, det).endswith("skip gate of a detection model trained for the series")
-    assert "not by the gate drawn here (detection read the skip gate of a small model" in (
+    assert "(detection read the skip gate of a model trained for detection, not the gate drawn" in (
         points_sentence(det)
     ), "the drawn gate (the model in use's) did not find it"
+    det = NS(detector="union", features="combined", change_points=(gate,))  # in use's gate
+    assert "not the gate drawn here" in points_sentence(det, "the explanation model")
     det = NS(detector="tests", features="combined", change_points=(gate,), notes=(note,))
     assert found_by(gate, det) == FOUND_BY["detection gate"]
 

@@ -41,7 +41,8 @@ FEATURES_HELP = (
     "combined: the union's profile reads the skip gate, its other parts the series (with "
     "tests, the gate's main directions propose candidates, the columns confirm them); raw: "
     "the series' columns alone, no model; gate: the gate alone for tests, search and profile "
-    "(its changes are reported as 'dynamics'), for the union the same points as combined. "
+    "(its changes are reported as 'dynamics'), for the union the same points as combined (its "
+    "change score and candidates read the gate alone). "
     "The caption above gives what each scored."
 )
 OWN_GATE_LABEL = "Read the gate of the model in use"
@@ -63,8 +64,8 @@ UNSCORED = "Give known change points above to score the detectors against them."
 # too), and what the page's own gate views are.
 GATE_EVIDENCE = (
     f"{report_text.ABLATION} Each point says which part found it; the gate views above show "
-    "where the model in use's state moves. Its gate was not measured this way: detection "
-    "reads a detection model's unless you ask for the model in use's."
+    "where the state of the model they are drawn from moves. That gate was not measured this "
+    "way: detection reads a detection model's unless you ask for the model in use's."
 )
 
 

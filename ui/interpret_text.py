@@ -130,11 +130,12 @@ NOT_NARRATED = (
 )
 
 
-def points_on_gate(detection) -> str:
-    """What the gate chart's change point lines are, or why there are none."""
+def points_on_gate(detection, drawn: str = IN_USE) -> str:
+    """What the gate chart's change point lines are (``drawn``: whose gate the chart shows), or
+    why there are none."""
     if detection is None:
         return "No change points are drawn yet: press Detect change points below."
-    return report_text.points_sentence(detection)
+    return report_text.points_sentence(detection, drawn)
 
 
 GATE_MAP = (

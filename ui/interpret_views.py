@@ -164,7 +164,11 @@ def gate_at_points(e: Explained, tr: Trace, det, prep: Prepared) -> None:
             ],
         }
     ).set_index("#")
-    other = f"; {report_text.OTHER_GATE}" if report_text.trained_model(det) else ""
+    other = ""
+    if det.features != "raw" and report_text.trained_model(det):
+        other = f"; {report_text.OTHER_GATE}"
+    elif det.features != "raw" and e.label != report_text.IN_USE:
+        other = f"; detection read the skip gate of {report_text.IN_USE}, not the gate drawn here"
     st.caption(f"The skip gate at each change point{text.source(e.label)}{other}")
     st.table(format_metrics(table))
     st.caption(text.response_caption(list(responses.values())))
