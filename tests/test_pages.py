@@ -552,7 +552,7 @@ def test_checkpoint_ownership_goes_by_identity_not_by_name(fitted, tmp_path, mon
     assert not restored.exists() and shared.read_bytes() == b_bytes
 
 
-def test_interpret_whole_series_readings_and_change_points(series, fitted):
+def test_interpret_whole_series_readings_and_change_points(series, fitted, monkeypatch):
     at = seed(app(empty=True), series, fitted, known=(100, 200))
     at.switch_page(PAGES["interpret"]).run()
     assert not at.exception
@@ -590,6 +590,16 @@ def test_interpret_whole_series_readings_and_change_points(series, fitted):
     found = held(at, "detection").result  # the default: a detection model's gate, not fitted's
     assert found.features == "combined" and found.trace.lookback != fitted.config_.data.lookback
     assert any(n.startswith("trained a detection model") for n in found.notes)
+    first = found  # pressed again, the detection model trained for this series is reused
+    with monkeypatch.context() as m:
+        m.setattr(changepoints.pipeline.Forecaster, "fit", lambda *a, **k: pytest.fail("trained"))
+        at.button(key="FormSubmitter:explain_detect_1-Detect change points").click().run()
+        wait_for_tasks(at)
+    assert not at.exception and not at.error, texts(at.error)
+    found = held(at, "detection").result
+    assert found is not first and found.trace is first.trace and found.features == "combined"
+    assert any(n.startswith("trained a detection model") and "reused" in n for n in found.notes)
+    assert found.change_points == first.change_points
     own = next(c for c in at.checkbox if c.label == OWN_GATE_LABEL)
     assert own.value is False
     own.check()

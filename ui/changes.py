@@ -48,8 +48,9 @@ FEATURES_HELP = (
 OWN_GATE_LABEL = "Read the gate of the model in use"
 OWN_GATE_HELP = (
     "Off (default): the skip gate is that of a small model trained for this series (hidden "
-    "16, 2 layers), the view the benchmark measured; training it takes time on every press "
-    "(about 1 s on the regimes demo, 5 s at 20,000 rows). On: the gate of the model in use, "
+    "16, 2 layers), the view the benchmark measured; training it takes time at the first "
+    "press for a series (about 1 s on the regimes demo, 5 s at 20,000 rows; later presses "
+    "reuse it). On: the gate of the model in use, "
     "read from its trace (no training; features 'default' then mean combined for every "
     "detector); that view was not measured. With features 'raw' no gate is read either way."
 )
