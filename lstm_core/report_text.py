@@ -11,6 +11,7 @@ from typing import Literal
 
 import pandas as pd
 
+from lstm_core.changepoints.results import trained_model
 from lstm_core.data import Prepared
 from lstm_core.interpret import faithfulness
 from lstm_core.text import MISSING, fmt_times, frequency_words
@@ -208,12 +209,11 @@ def points_sentence(detection: object, drawn: str = IN_USE) -> str:
         return "Detection found no change points."
     detectors = {found_by(c, detection) for c in points}
     by = ", ".join(sorted(detectors))
+    other = other_gate(detection, drawn)
     if getattr(detection, "features", "raw") == "raw":
         gate = ", not by the gate"  # no gate was read
-    elif trained_model(detection):
-        gate = f" ({OTHER_GATE})"
-    elif drawn != IN_USE:
-        gate = f" (detection read the skip gate of {IN_USE}, not the gate drawn here)"
+    elif other:
+        gate = f" ({other})"
     else:
         took_part = detectors & {*GATE_FOUND, FOUND_BY["combined"]}  # its points or candidates
         gate = "" if took_part else ", not by the gate"
@@ -223,11 +223,17 @@ def points_sentence(detection: object, drawn: str = IN_USE) -> str:
     )
 
 
-def trained_model(detection: object) -> bool:
-    """Whether a detection trained its own model (its notes say so) rather than reading the
-    gate of the model in use."""
-    notes = tuple(getattr(detection, "notes", ()) or ())
-    return any(n.startswith("trained a detection model") for n in notes)
+def other_gate(detection: object, drawn: str = IN_USE) -> str:
+    """Why the gate drawn (``drawn``'s) is not the one detection read: a detection model's,
+    or the model in use's under the explanation model's chart; "" when it is, or when
+    detection read no gate."""
+    if getattr(detection, "features", "raw") == "raw":
+        return ""
+    if trained_model(detection):
+        return OTHER_GATE
+    if drawn != IN_USE:
+        return f"detection read the skip gate of {IN_USE}, not the gate drawn here"
+    return ""
 
 
 def found_by(point: object, detection: object) -> str:

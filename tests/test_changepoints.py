@@ -339,6 +339,22 @@ def test_the_default_trains_a_detection_model_and_reports_each_epoch():
         cp.detect(shifted(), on_progress=stop)
 
 
+def test_a_detection_reuses_the_model_an_earlier_one_trained(monkeypatch):
+    first = cp.detect(shifted())
+    monkeypatch.setattr(cp.pipeline.Forecaster, "fit", lambda *a, **k: pytest.fail("trained"))
+    again = cp.detect(shifted(), reuse=first)
+    assert again.trace is first.trace and again.features == "combined"
+    assert again.change_points == first.change_points
+    reused = [n for n in again.notes if n.endswith(f"({cp.pipeline.REUSED})")]
+    assert len(reused) == 1 and reused[0].startswith("trained a detection model")
+    third = cp.detect(shifted(), sensitivity=1.5, reuse=again)  # said once, not twice
+    assert [n for n in third.notes if cp.pipeline.REUSED in n] == reused
+    raw = cp.detect(shifted(), features="raw", reuse=first)
+    assert raw.trace is None
+    with pytest.raises(pytest.fail.Exception, match="trained"):
+        cp.detect(shifted(), reuse=raw)  # it trained no model to reuse
+
+
 def test_the_default_reads_the_series_past_the_rows_a_model_is_trained_for(monkeypatch):
     monkeypatch.setattr(cp.pipeline, "MAX_ROWS_DEFAULT_MODEL", 299)  # shifted() has 300 rows
     monkeypatch.setattr(cp.pipeline.Forecaster, "fit", lambda *a, **k: pytest.fail("trained"))

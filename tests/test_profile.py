@@ -297,11 +297,10 @@ def test_a_steady_trend_gives_the_union_no_point():
     assert found == [] and on_the_series >= 3
 
 
-def test_the_raw_union_is_the_benchmarks_shipped_design_at_its_constants(monkeypatch):
-    """detect's union on the series (features "raw") gives the rows
-    benchmarks/changepoint_parts.py scores for its SHIPPED design at detectors' constants, on
-    synthetic series where each part, the clipping, the detrending and the placements
-    matter."""
+def benchmark(monkeypatch, design: str, view: str):
+    """benchmarks/changepoints.py's module, and the rows changepoint_parts.py scores for its
+    ``design`` ("SHIPPED" or "SHIPPED_GATE") at detectors' constants (the profile's for
+    ``view``: "raw" or "representation", the gate's main directions given to ``rows``)."""
     from pathlib import Path
 
     from lstm_core.changepoints import detectors as D
@@ -311,10 +310,29 @@ def test_the_raw_union_is_the_benchmarks_shipped_design_at_its_constants(monkeyp
     import changepoint_parts as CP
     import changepoints as B
 
-    edge, t = D.UNION_PROFILE["raw"]
+    name, prefix = getattr(CP, design), "gate " if view == "representation" else ""
+    edge, t = D.UNION_PROFILE[view]
     constants = (D.UNION_PELT, D.UNION_GAUSS, D.UNION_KINK, D.UNION_PENALTY, edge, t)
-    for part, factor in zip(CP.DESIGNS[CP.SHIPPED], constants):  # the grids narrowed to them
+    for part, factor in zip(CP.DESIGNS[name], constants):  # the grids narrowed to them
         monkeypatch.setitem(CP.PARTS, part, ((factor,), CP.PARTS[part][1]))
+
+    def rows(c, rep: np.ndarray | None = None) -> tuple[int, ...]:
+        size = B.min_size(c)
+        searched = S.path(S.series_features(c.raw), c.raw, (D.UNION_PENALTY,), size)
+        kept = P.path(c.raw, (t,), rep, view, edge)[t]
+        profiles = {(edge, t): (P.span(c.raw, edge), [n.index for n in kept])}
+        scored = CP.scored(c.raw, size, searched, profiles, tuple, (name,), prefix)
+        return scored[(prefix + name, constants)]
+
+    return B, rows
+
+
+def test_the_raw_union_is_the_benchmarks_shipped_design_at_its_constants(monkeypatch):
+    """detect's union on the series (features "raw") gives the rows
+    benchmarks/changepoint_parts.py scores for its SHIPPED design at detectors' constants, on
+    synthetic series where each part, the clipping, the detrending and the placements
+    matter."""
+    B, rows = benchmark(monkeypatch, "SHIPPED", "raw")
     names = {
         "trend_d1_s202", "trending_d1_s602", "trending_d3_s601", "spread_d1_s102",
         "seasonality_d3_s301", "correlation_d3_s501", "partial_d3_s402", "heavy_tailed_d3_s903",
@@ -325,19 +343,13 @@ def test_the_raw_union_is_the_benchmarks_shipped_design_at_its_constants(monkeyp
     # broken line, and its point is placed on the series itself, at 359 (the design placing
     # it on what the search read, at 345, lost out of fold)
     rng = np.random.default_rng(201)
-    rows, change = np.arange(700), 330 + int(rng.integers(0, 60))
-    x = 0.02 * rows + rng.normal(size=700) * np.where(rows < change, 1.0, 2.5)
+    steps, change = np.arange(700), 330 + int(rng.integers(0, 60))
+    x = 0.02 * steps + rng.normal(size=700) * np.where(steps < change, 1.0, 2.5)
     cases.append(B.Case("spread_on_a_trend", "synthetic", "spread", x[:, None], [change]))
     for c in cases:
-        size = B.min_size(c)
-        searched = S.path(S.series_features(c.raw), c.raw, (D.UNION_PENALTY,), size)
-        width = P.span(c.raw, edge)
-        kept = P.path(c.raw, (t,), None, "raw", edge)[t]
-        profiles = {(edge, t): (width, [n.index for n in kept])}
-        bench = CP.scored(c.raw, size, searched, profiles, tuple, (CP.SHIPPED,))
         frame = B.frame(c)
-        det = cp.detect(frame, columns=list(frame.columns), min_size=size, features="raw")
-        assert tuple(p.index for p in det.change_points) == bench[(CP.SHIPPED, constants)]
+        det = cp.detect(frame, columns=list(frame.columns), min_size=B.min_size(c), features="raw")
+        assert tuple(p.index for p in det.change_points) == rows(c)
 
 
 def test_the_default_is_the_benchmarks_gate_view_of_the_shipped_design(monkeypatch):
@@ -345,36 +357,18 @@ def test_the_default_is_the_benchmarks_gate_view_of_the_shipped_design(monkeypat
     the rows benchmarks/changepoint_parts.py scores for "gate " + SHIPPED_GATE at detectors'
     constants, on a 1-column and a 3-column series (the model forecasts every column, as the
     benchmark's does)."""
-    from pathlib import Path
-
-    from lstm_core.changepoints import detectors as D
-    from lstm_core.changepoints import search as S
-
-    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    import changepoint_parts as CP
-    import changepoints as B
-
-    edge, t = D.UNION_PROFILE["representation"]
-    constants = (D.UNION_PELT, D.UNION_GAUSS, D.UNION_KINK, D.UNION_PENALTY, edge, t)
-    for part, factor in zip(CP.DESIGNS[CP.SHIPPED_GATE], constants):
-        monkeypatch.setitem(CP.PARTS, part, ((factor,), CP.PARTS[part][1]))
+    B, rows = benchmark(monkeypatch, "SHIPPED_GATE", "representation")
     names = {"seasonality_d1_s300", "seasonality_d3_s301"}
     cases = [c for c in B.synthetic_cases() if c.name in names]
     assert len(cases) == len(names)
     gated = []
     for c in sorted(cases, key=lambda c: c.name):
-        size = B.min_size(c)
         B.representation(c, None)  # the detection model's gate, as the benchmark trains it
-        searched = S.path(S.series_features(c.raw), c.raw, (D.UNION_PENALTY,), size)
-        rep = cp.gate_components(c.gate)
-        kept = P.path(c.raw, (t,), rep, "representation", edge)[t]
-        profiles = {(edge, t): (P.span(c.raw, edge), [n.index for n in kept])}
-        bench = CP.scored(c.raw, size, searched, profiles, tuple, (CP.SHIPPED_GATE,), "gate ")
         frame = B.frame(c)
-        det = cp.detect(frame, columns=list(frame.columns), min_size=size)
+        det = cp.detect(frame, columns=list(frame.columns), min_size=B.min_size(c))
         assert det.features == "combined" and det.trace is not None
         np.testing.assert_array_equal(det.trace.gate.astype(np.float32), c.gate)
         found = tuple(p.index for p in det.change_points)
-        assert found == bench[("gate " + CP.SHIPPED_GATE, constants)]
+        assert found == rows(c, cp.gate_components(c.gate))
         gated += [p.index for p in det.change_points if p.method == "representation"]
     assert gated == [275]  # the 1-column series' change of season: the gate's profile found it

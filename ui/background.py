@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import streamlit as st
 
-from lstm_core import changepoints, data, interpret, report_text
+from lstm_core import changepoints, data, interpret
 from lstm_core.background import Owner, Progress, Scheduler, Task, TrainingJob, check_trainable
 from lstm_core.config import Config
 from lstm_core.errors import LstmCoreError
@@ -279,41 +279,25 @@ def start_detection(
     if own_gate and options.get("features") is None:  # asked for: its gate is read
         options = {**options, "features": "combined"}
     key = (*tokens, own_gate, tuple(sorted(options.items())), tuple(known))
-    detector = options.get("detector", changepoints.DEFAULT_DETECTOR)
-    features = options.get("features") or changepoints.pipeline.default_features(
-        detector, len(prep.frame), False
-    )
-    trained = None if own_gate or features == "raw" else detection_model(tokens)
+    # the model in use's gate, or a detection model: the one this series' last detection
+    # trained, if any, is read again rather than trained twice
+    model = {"forecaster": fc, "trace": trace} if own_gate else {"reuse": last_detection(tokens)}
 
     def fn(report: Callable[[float, str], None]):
         report(0.0, "segmenting the series")
-        if trained is None:
-            model = {"forecaster": fc, "trace": trace} if own_gate else {}
-            return changepoints.detect(
-                prep, known=known or None, on_progress=report, **model, **options
-            )
-        tr, notes = trained  # no second training: its notes say it was trained, and when
-        found = changepoints.detect(
-            prep, known=known or None, on_progress=report, trace=tr,
-            **{**options, "features": features},
-        )  # fmt: skip
-        return replace(found, notes=(*notes, *found.notes))
+        return changepoints.detect(
+            prep, known=known or None, on_progress=report, **model, **options
+        )
 
     task("detection", key, fn, "detecting change points", restart=True)
     put({DETECTION: DetectionRequest(*tokens, tuple(known))})
     return None
 
 
-def detection_model(tokens: tuple) -> tuple[interpret.Trace, tuple[str, ...]] | None:
-    """The trace of the detection model this session's last finished detection trained for
-    the same data and model, with notes saying so; None if it trained none."""
+def last_detection(tokens: tuple) -> changepoints.Detection | None:
+    """This session's last finished detection, if it was of the same data and model."""
     held = (get(TASKS) or {}).get("detection")
-    found = finished(held.task) if held is not None and held.key[:2] == tokens else None
-    if found is None or found.trace is None or not report_text.trained_model(found):
-        return None
-    notes = [n for n in found.notes if n.startswith("trained a detection model")]
-    reused = "reused from an earlier detection of this series"
-    return found.trace, tuple(n if reused in n else f"{n} ({reused})" for n in notes)
+    return finished(held.task) if held is not None and held.key[:2] == tokens else None
 
 
 @dataclass(frozen=True)

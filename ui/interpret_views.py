@@ -164,11 +164,8 @@ def gate_at_points(e: Explained, tr: Trace, det, prep: Prepared) -> None:
             ],
         }
     ).set_index("#")
-    other = ""
-    if det.features != "raw" and report_text.trained_model(det):
-        other = f"; {report_text.OTHER_GATE}"
-    elif det.features != "raw" and e.label != report_text.IN_USE:
-        other = f"; detection read the skip gate of {report_text.IN_USE}, not the gate drawn here"
-    st.caption(f"The skip gate at each change point{text.source(e.label)}{other}")
+    other = report_text.other_gate(det, e.label)  # detection read another gate
+    also = f"; {other}" if other else ""
+    st.caption(f"The skip gate at each change point{text.source(e.label)}{also}")
     st.table(format_metrics(table))
     st.caption(text.response_caption(list(responses.values())))

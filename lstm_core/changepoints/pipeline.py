@@ -17,6 +17,7 @@ from lstm_core.changepoints.classical import classical
 from lstm_core.changepoints.features import change_features, change_score
 from lstm_core.changepoints.metrics import MARGIN, Annotations, agreement, score
 from lstm_core.changepoints.results import (
+    TRAINED_NOTE,
     Candidate,
     ChangePoint,
     Classical,
@@ -24,6 +25,7 @@ from lstm_core.changepoints.results import (
     Detector,
     Features,
     Method,
+    trained_model,
 )
 from lstm_core.config import Config
 from lstm_core.data import Prepared, prepare
@@ -45,6 +47,7 @@ DEFAULT_FEATURES: Features = "combined"
 # model) covers 20,000; training grows with the rows (a 100,000-row detection took 21 s, its
 # model on the free cores of 2). Asking for "combined" or "gate" trains at any length.
 MAX_ROWS_DEFAULT_MODEL = 20_000
+REUSED = "reused from an earlier detection of this series"  # said of a reused model's notes
 # The shipped detector: benchmarks/changepoints.py picks it out of fold (grouped folds by series
 # over TCPD, TSSB and the synthetic suite together) among every design it scores: "union" (PELT
 # on the mean, a Gaussian cost on the steps, the kernel search and the profile) wins; last round's
@@ -122,7 +125,7 @@ def detection_config(n_rows: int, cfg: Config | None = None) -> tuple[Config, li
             },
         )
         notes.append(
-            f"trained a detection model: lookback {lookback}, hidden 16, {epochs} epochs at most"
+            f"{TRAINED_NOTE}: lookback {lookback}, hidden 16, {epochs} epochs at most"
         )
         return cfg, notes
     d = cfg.data
@@ -150,7 +153,7 @@ def _model_trace(
         cfg, more = detection_config(len(prep.frame), config)
         notes.extend(more)
         if config is not None:  # detection_config names the default model's settings
-            notes.append("trained a detection model with the given config")
+            notes.append(f"{TRAINED_NOTE} with the given config")
         if on_train is not None:  # (epoch, epochs at most) after each epoch
             inner, epochs = on_epoch, cfg.training.epochs
 
@@ -193,6 +196,7 @@ def detect(
     on_progress: OnProgress | None = None,
     detector: Detector = DEFAULT_DETECTOR,
     candidates: bool = False,
+    reuse: Detection | None = None,
 ) -> Detection:
     """Change points of a series: what changed (level, trend, spread, seasonality, correlation,
     or only the model's dynamics), where and in which columns, beside a classical detector.
@@ -244,6 +248,8 @@ def detect(
         candidates: with "tests", also rank candidates (the change score's peaks and the
             search's liberal points) by the sensitivity at which their tests pass (about 0.5 s
             more); the other detectors always rank them.
+        reuse: an earlier detection of the same series: the detection model it trained, if
+            any, is read instead of training another (the notes say it was reused).
 
     Returns:
         Detection.
@@ -279,6 +285,13 @@ def detect(
         )
         features = "raw"
     tr = trace
+    if features != "raw" and tr is None and forecaster is None and trained_model(reuse):
+        tr = reuse.trace  # type: ignore[union-attr]  # the model that detection trained
+        notes.extend(
+            n if REUSED in n else f"{n} ({REUSED})"
+            for n in reuse.notes  # type: ignore[union-attr]
+            if n.startswith(TRAINED_NOTE)
+        )
     if features != "raw" and tr is None:
         progress(0.05, "reading the skip gate" if forecaster else "training a detection model")
         forecaster, tr = _model_trace(

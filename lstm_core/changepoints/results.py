@@ -21,6 +21,17 @@ Classical = Literal["pelt", "binseg", "kernel"]
 Detector = Literal["tests", "search", "profile", "union"]
 # which view of the series found a point: its own columns, or the model's representation (gate)
 Method = Literal["raw", "representation"]
+# how a detection's notes begin when it trained its own detection model (``pipeline``)
+TRAINED_NOTE = "trained a detection model"
+
+
+def trained_model(detection: object) -> bool:
+    """Whether a detection read the gate of a detection model trained for the series (its
+    notes say so) rather than a given model's."""
+    notes = getattr(detection, "notes", ()) or ()
+    return any(n.startswith(TRAINED_NOTE) for n in notes)
+
+
 # which part of a detector found a point: the local tests, PELT on the mean, binary segmentation
 # on a Gaussian cost (mean and covariance), a broken line's changes of slope, the kernel search
 # on rolling statistics or the classification score profile ("union" runs the last five)
